@@ -1,0 +1,91 @@
+//! Who is calling: a signed-in user (vouched for by the host application's token) or
+//! a machine client holding an API key.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::Error;
+
+/// The host application's user id (a token's `sub`): 1-255 printable characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(input: &str) -> Result<Self, Error> {
+        if input.is_empty() || input.len() > 255 || input.chars().any(|c| c.is_control()) {
+            return Err(Error::invalid(
+                "user_id",
+                "a user id is 1-255 characters with no control characters",
+            ));
+        }
+        Ok(UserId(input.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for UserId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for UserId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        UserId::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User {
+        id: UserId,
+        email: Option<String>,
+        email_verified: bool,
+        username: Option<String>,
+    },
+    ApiKey {
+        id: Uuid,
+        name: String,
+        platform_admin: bool,
+    },
+}
+
+impl Actor {
+    /// A stable label for audit records: the user id, or `key:<name>`.
+    pub fn label(&self) -> String {
+        match self {
+            Actor::User { id, .. } => id.as_str().to_owned(),
+            Actor::ApiKey { name, .. } => format!("key:{name}"),
+        }
+    }
+
+    /// A name fit to show to others (invite previews): never an e-mail address.
+    pub fn display_name(&self) -> String {
+        match self {
+            Actor::User { id, username, .. } => username.clone().unwrap_or_else(|| id.to_string()),
+            Actor::ApiKey { name, .. } => name.clone(),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<&UserId> {
+        match self {
+            Actor::User { id, .. } => Some(id),
+            Actor::ApiKey { .. } => None,
+        }
+    }
+
+    pub fn is_platform_admin(&self) -> bool {
+        matches!(self, Actor::ApiKey { platform_admin: true, .. })
+    }
+}

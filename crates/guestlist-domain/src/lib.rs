@@ -1,0 +1,20 @@
+//! Guestlist's model and its rules. Nothing here does I/O: every type parses its
+//! input strictly ("parse, don't validate") and every rule is a pure function, so the
+//! application layer, both storage engines and all front doors share one definition.
+
+pub mod actor;
+pub mod error;
+pub mod invite;
+pub mod membership;
+pub mod path;
+pub mod role;
+pub mod rules;
+pub mod space;
+
+pub use actor::{Actor, UserId};
+pub use error::{Error, ErrorCode};
+pub use invite::{InviteCode, InviteState};
+pub use membership::{MembershipSource, MembershipStatus};
+pub use path::SpacePath;
+pub use role::{Permission, Permissions, RoleName};
+pub use space::JoinMode;
