@@ -1,1 +1,282 @@
+//! The embedded engine: one SQLite file in WAL mode.
+//!
+//! Writes go through **one writer task** that owns the only write connection and takes
+//! operations from a queue. It runs whatever is queued (up to `max_batch`) in one
+//! transaction, each operation under its own savepoint so a failing one rolls back
+//! alone, then commits once, with `synchronous=FULL`, and only then answers every
+//! caller: a write is acknowledged after it is durable, and concurrent writers share
+//! one fsync (group commit). There is never a second writer, so never `SQLITE_BUSY`.
+//! Reads run on a pool of read-only connections and never wait behind the writer.
 
+mod tx;
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::FutureExt;
+use guestlist_store::{Access, ErasedOperation, Error, Result, Store};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, Executor};
+use tokio::sync::{mpsc, oneshot};
+
+pub use tx::SqliteTx;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub path: PathBuf,
+    /// Read-only connections in the read pool.
+    pub read_connections: u32,
+    /// The most queued writes committed together.
+    pub max_batch: usize,
+}
+
+impl SqliteOptions {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        SqliteOptions {
+            path: path.into(),
+            read_connections: 4,
+            max_batch: 128,
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<Box<dyn Any + Send>>>;
+
+enum Command {
+    Run(Job),
+    /// Finish everything queued before this, close the connection, then answer.
+    Stop(oneshot::Sender<()>),
+}
+
+struct Job {
+    op: Box<dyn ErasedOperation>,
+    reply: Reply,
+}
+
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Command>,
+    reads: SqlitePool,
+}
+
+fn base_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5))
+        .pragma("temp_store", "memory")
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and runs pending migrations.
+    pub async fn open(opts: SqliteOptions) -> Result<Self> {
+        let mut writer = base_options(&opts.path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .map_err(|e| Error::Unavailable(format!("opening {}: {e}", opts.path.display())))?;
+        MIGRATOR
+            .run(&mut writer)
+            .await
+            .map_err(|e| Error::internal(format!("migrating {}: {e}", opts.path.display())))?;
+        let reads = SqlitePoolOptions::new()
+            .max_connections(opts.read_connections.max(1))
+            .min_connections(1)
+            .connect_with(base_options(&opts.path).read_only(true))
+            .await
+            .map_err(|e| Error::Unavailable(format!("opening the read pool: {e}")))?;
+        let (tx, rx) = mpsc::channel(opts.max_batch * 8);
+        tokio::spawn(writer_loop(writer, rx, opts.max_batch.max(1)));
+        Ok(SqliteStore { jobs: tx, reads })
+    }
+
+    /// Runs the migrations and returns: `guestlist migrate`.
+    pub async fn migrate(path: &Path) -> Result<()> {
+        let mut conn = base_options(path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .map_err(|e| Error::Unavailable(format!("opening {}: {e}", path.display())))?;
+        MIGRATOR.run(&mut conn).await.map_err(Error::internal)?;
+        conn.close().await.map_err(Error::internal)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn execute(&self, access: Access, op: Box<dyn ErasedOperation>) -> Result<Box<dyn Any + Send>> {
+        match access {
+            Access::Write => {
+                let (reply, answer) = oneshot::channel();
+                self.jobs
+                    .send(Command::Run(Job { op, reply }))
+                    .await
+                    .map_err(|_| Error::Unavailable("the writer has stopped".into()))?;
+                answer
+                    .await
+                    .map_err(|_| Error::Unavailable("the writer has stopped".into()))?
+            }
+            Access::Read => {
+                let mut conn = self.reads.acquire().await.map_err(tx::db_error)?;
+                // A deferred transaction: one consistent snapshot for the whole read.
+                conn.execute("BEGIN").await.map_err(tx::db_error)?;
+                let out = {
+                    let mut tx = SqliteTx::new(&mut conn);
+                    AssertUnwindSafe(op.run_erased(&mut tx))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|_| Err(Error::internal("a read operation panicked")))
+                };
+                conn.execute("ROLLBACK").await.map_err(tx::db_error)?;
+                out
+            }
+        }
+    }
+
+    async fn ready(&self) -> Result<()> {
+        if self.jobs.is_closed() {
+            return Err(Error::Unavailable("the writer has stopped".into()));
+        }
+        let mut conn = self.reads.acquire().await.map_err(tx::db_error)?;
+        conn.execute("SELECT 1").await.map_err(tx::db_error)?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.jobs.send(Command::Stop(done)).await.is_ok() {
+            let _ = finished.await;
+        }
+        self.reads.close().await;
+    }
+}
+
+async fn writer_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Command>, max_batch: usize) {
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut stop = None;
+    while let Some(first) = rx.recv().await {
+        match first {
+            Command::Run(job) => batch.push(job),
+            Command::Stop(done) => stop = Some(done),
+        }
+        while stop.is_none() && batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(Command::Run(job)) => batch.push(job),
+                Ok(Command::Stop(done)) => stop = Some(done),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            run_batch(&mut conn, &mut batch).await;
+        }
+        if let Some(done) = stop.take() {
+            rx.close();
+            // Anything that raced in after the stop is refused, never half-done.
+            while let Ok(cmd) = rx.try_recv() {
+                if let Command::Run(job) = cmd {
+                    let _ = job.reply.send(Err(Error::Unavailable("shutting down".into())));
+                }
+            }
+            let _ = conn.close().await;
+            let _ = done.send(());
+            return;
+        }
+    }
+    let _ = conn.close().await;
+}
+
+async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
+    metrics_batch_size(batch.len());
+    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+        let err = tx::db_error(e);
+        tracing::error!(error = %err, "could not begin a write transaction");
+        for job in batch.drain(..) {
+            let _ = job.reply.send(Err(err.clone()));
+        }
+        return;
+    }
+    let mut results: Vec<(Reply, Result<Box<dyn Any + Send>>)> = Vec::with_capacity(batch.len());
+    let mut fatal: Option<Error> = None;
+    for job in batch.drain(..) {
+        if fatal.is_some() {
+            results.push((job.reply, Err(Error::Unavailable("write batch aborted".into()))));
+            continue;
+        }
+        if let Err(e) = conn.execute("SAVEPOINT op").await {
+            fatal = Some(tx::db_error(e));
+            results.push((job.reply, Err(Error::Unavailable("write batch aborted".into()))));
+            continue;
+        }
+        let out = {
+            let mut tx = SqliteTx::new(conn);
+            AssertUnwindSafe(job.op.run_erased(&mut tx))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(Error::internal("a write operation panicked")))
+        };
+        let end = if out.is_ok() {
+            conn.execute("RELEASE op").await
+        } else {
+            match conn.execute("ROLLBACK TO op").await {
+                Ok(_) => conn.execute("RELEASE op").await,
+                Err(e) => Err(e),
+            }
+        };
+        if let Err(e) = end {
+            fatal = Some(tx::db_error(e));
+        }
+        results.push((job.reply, out));
+    }
+    let committed = match fatal {
+        None => conn.execute("COMMIT").await.map_err(tx::db_error),
+        Some(e) => Err(e),
+    };
+    match committed {
+        Ok(_) => {
+            for (reply, out) in results {
+                let _ = reply.send(out);
+            }
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "a write batch failed; rolling back");
+            let _ = conn.execute("ROLLBACK").await;
+            for (reply, out) in results {
+                // Refusals stay refusals; successes were not durable, so they fail.
+                let answer = match out {
+                    Err(e) if !e.is_server_fault() => Err(e),
+                    _ => Err(Error::Unavailable("the write could not be committed".into())),
+                };
+                let _ = reply.send(answer);
+            }
+        }
+    }
+}
+
+fn metrics_batch_size(n: usize) {
+    tracing::trace!(batch = n, "write batch");
+}
+
+/// Parses `sqlite://path`, `sqlite:path` or a bare file path.
+pub fn path_from_url(url: &str) -> Result<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    if rest.is_empty() {
+        return Err(Error::invalid("database_url", "an empty SQLite path"));
+    }
+    PathBuf::from_str(rest).map_err(|_| Error::invalid("database_url", "not a path"))
+}

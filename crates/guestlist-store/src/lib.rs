@@ -1,1 +1,327 @@
+//! The storage contract. An engine (SQLite now, PostgreSQL later) implements two things:
+//!
+//! - [`Tx`]: the primitive queries of one transaction. The atomic claims live here as
+//!   single conditional writes (`take_seat`, `claim_invite_use`, `insert_membership`
+//!   with its unique key), so no engine ever needs an application-level check-then-act.
+//! - [`Store`]: runs an [`Operation`] inside one transaction, read-only or read-write.
+//!   How is the engine's business: the SQLite engine sends writes to one writer task
+//!   that commits a batch of them together, PostgreSQL runs them on a pool and retries
+//!   serialization failures.
+//!
+//! Operations (the application's commands) are written once, against `dyn Tx`, in the
+//! application crate. Every event an operation appends commits with it or not at all.
 
+use std::any::Any;
+
+use async_trait::async_trait;
+pub use guestlist_domain::Error;
+use guestlist_domain::{JoinMode, MembershipSource, MembershipStatus, Permissions, RoleName, SpacePath, UserId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One command of the application: runs inside one transaction of the engine.
+/// An operation may be run more than once (an engine may retry it after a
+/// serialization failure), so it reads its input through `&self`.
+#[async_trait]
+pub trait Operation: Send + Sync + 'static {
+    type Output: Send + 'static;
+    async fn run(&self, tx: &mut dyn Tx) -> Result<Self::Output>;
+}
+
+/// An operation with its output type erased, so engines can queue operations of any
+/// type. Implemented for every [`Operation`].
+#[async_trait]
+pub trait ErasedOperation: Send + Sync {
+    async fn run_erased(&self, tx: &mut dyn Tx) -> Result<Box<dyn Any + Send>>;
+}
+
+#[async_trait]
+impl<O: Operation> ErasedOperation for O {
+    async fn run_erased(&self, tx: &mut dyn Tx) -> Result<Box<dyn Any + Send>> {
+        let out = self.run(tx).await?;
+        Ok(Box::new(out))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A consistent snapshot; never waits behind writes.
+    Read,
+    /// A read-write transaction: either every write of the operation commits, or none.
+    Write,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The engine's name, for logs and `/readyz`.
+    fn engine(&self) -> &'static str;
+    /// Runs `op` in one transaction. An `Err` from the operation rolls back all it wrote.
+    async fn execute(&self, access: Access, op: Box<dyn ErasedOperation>) -> Result<Box<dyn Any + Send>>;
+    /// Answers when the database is reachable and migrated.
+    async fn ready(&self) -> Result<()>;
+    /// Finishes queued writes and closes connections.
+    async fn close(&self);
+}
+
+impl dyn Store {
+    pub async fn write<O: Operation>(&self, op: O) -> Result<O::Output> {
+        downcast(self.execute(Access::Write, Box::new(op)).await?)
+    }
+
+    pub async fn read<O: Operation>(&self, op: O) -> Result<O::Output> {
+        downcast(self.execute(Access::Read, Box::new(op)).await?)
+    }
+}
+
+fn downcast<T: 'static>(out: Box<dyn Any + Send>) -> Result<T> {
+    out.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| Error::internal("operation output of an unexpected type"))
+}
+
+/// The primitive queries an operation composes. All run in the caller's transaction.
+#[async_trait]
+pub trait Tx: Send {
+    // Spaces
+    /// Inserts unless the path exists; `None` when it does.
+    async fn insert_space(&mut self, space: &NewSpace) -> Result<Option<SpaceRow>>;
+    async fn space_by_path(&mut self, path: &SpacePath) -> Result<Option<SpaceRow>>;
+    /// The spaces of a lineage that exist, root first.
+    async fn spaces_on(&mut self, paths: &[SpacePath]) -> Result<Vec<SpaceRow>>;
+    /// Serializes concurrent rule checks on one space for the rest of the transaction
+    /// (a row lock where the engine has them; a no-op under a single writer).
+    async fn lock_space(&mut self, id: Uuid) -> Result<()>;
+    async fn update_space(&mut self, id: Uuid, patch: &SpacePatch) -> Result<SpaceRow>;
+    /// Takes one seat if the member limit allows: the one conditional write that keeps
+    /// a limit from ever being overshot. `false` when the space is full.
+    async fn take_seat(&mut self, space_id: Uuid) -> Result<bool>;
+    async fn free_seat(&mut self, space_id: Uuid) -> Result<()>;
+
+    // Roles
+    async fn insert_role(&mut self, role: &NewRole) -> Result<bool>;
+    /// Custom roles defined on any of these spaces.
+    async fn roles_on(&mut self, space_ids: &[Uuid]) -> Result<Vec<RoleRow>>;
+
+    // Memberships
+    /// Inserts unless the user already has a membership of the space (unique key);
+    /// `None` when they do.
+    async fn insert_membership(&mut self, m: &NewMembership) -> Result<Option<MembershipRow>>;
+    async fn membership(&mut self, space_id: Uuid, user: &UserId) -> Result<Option<MembershipRow>>;
+    /// The user's memberships on any of these spaces.
+    async fn memberships_on(&mut self, user: &UserId, space_ids: &[Uuid]) -> Result<Vec<MembershipRow>>;
+    async fn set_membership_role(&mut self, id: Uuid, role: &RoleName, at: OffsetDateTime) -> Result<()>;
+    async fn delete_membership(&mut self, id: Uuid) -> Result<bool>;
+    /// Members in join order, after the cursor.
+    async fn list_memberships(&mut self, space_id: Uuid, after: Option<&PageKey>, limit: u32)
+    -> Result<Vec<MembershipRow>>;
+    /// Active members of the space holding any of these roles.
+    async fn count_members_with_roles(&mut self, space_id: Uuid, roles: &[RoleName]) -> Result<u64>;
+
+    // Invite links
+    /// Inserts unless the code hash collides; `false` on a collision.
+    async fn insert_invite(&mut self, invite: &NewInvite) -> Result<bool>;
+    async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>>;
+    async fn invite_by_id(&mut self, id: Uuid) -> Result<Option<InviteRow>>;
+    /// Counts one use if the invite is still live (not revoked, not expired, uses
+    /// left): the atomic claim. `false` when it is not.
+    async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool>;
+    /// Soft revoke; `false` when already revoked.
+    async fn revoke_invite(&mut self, id: Uuid, by: &str, at: OffsetDateTime) -> Result<bool>;
+    /// Newest first, after the cursor.
+    async fn list_invites(&mut self, q: &InviteQuery) -> Result<Vec<InviteRow>>;
+
+    // Events (the outbox)
+    async fn append_event(&mut self, e: &NewEvent) -> Result<()>;
+    /// Newest first, before the cursor.
+    async fn list_events(&mut self, q: &EventQuery) -> Result<Vec<EventRow>>;
+
+    // API keys
+    async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<bool>;
+    async fn api_key_by_hash(&mut self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>>;
+}
+
+/// A keyset cursor: the `(created_at, id)` of the last row seen. Unique, so rows that
+/// share a timestamp are neither skipped nor repeated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageKey {
+    pub created_at: OffsetDateTime,
+    pub id: Uuid,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSpace {
+    pub id: Uuid,
+    pub path: SpacePath,
+    pub name: String,
+    pub join_mode: JoinMode,
+    pub member_limit: Option<u32>,
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpaceRow {
+    pub id: Uuid,
+    pub path: SpacePath,
+    pub name: String,
+    pub join_mode: JoinMode,
+    pub member_limit: Option<u32>,
+    pub member_count: u32,
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SpacePatch {
+    pub name: Option<String>,
+    pub join_mode: Option<JoinMode>,
+    /// `Some(None)` removes the limit.
+    pub member_limit: Option<Option<u32>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRole {
+    pub space_id: Uuid,
+    pub name: RoleName,
+    pub permissions: Permissions,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleRow {
+    pub space_id: Uuid,
+    pub name: RoleName,
+    pub permissions: Permissions,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMembership {
+    pub id: Uuid,
+    pub space_id: Uuid,
+    pub user_id: UserId,
+    pub role: RoleName,
+    pub status: MembershipStatus,
+    pub source: MembershipSource,
+    pub invite_id: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MembershipRow {
+    pub id: Uuid,
+    pub space_id: Uuid,
+    pub user_id: UserId,
+    pub role: RoleName,
+    pub status: MembershipStatus,
+    pub source: MembershipSource,
+    pub invite_id: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    pub id: Uuid,
+    pub code_hash: Vec<u8>,
+    pub space_id: Uuid,
+    pub space_path: SpacePath,
+    pub role: RoleName,
+    pub max_uses: Option<u32>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub description: Option<String>,
+    pub allow_narrowing: bool,
+    pub created_by: String,
+    pub created_by_name: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InviteRow {
+    pub id: Uuid,
+    pub space_id: Uuid,
+    pub space_path: SpacePath,
+    pub role: RoleName,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+    pub expires_at: Option<OffsetDateTime>,
+    pub description: Option<String>,
+    pub allow_narrowing: bool,
+    pub created_by: String,
+    pub created_by_name: String,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub revoked_by: Option<String>,
+}
+
+/// Which subtrees a caller may see. A query's filters are ANDed with this, so a
+/// filter can only narrow what is visible.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Visibility {
+    All,
+    Subtrees(Vec<SpacePath>),
+}
+
+#[derive(Debug, Clone)]
+pub struct InviteQuery {
+    pub visible: Visibility,
+    pub subtree: Option<SpacePath>,
+    pub state: Option<guestlist_domain::InviteState>,
+    pub created_by: Option<String>,
+    pub now: OffsetDateTime,
+    pub after: Option<PageKey>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: Uuid,
+    pub kind: &'static str,
+    pub space_id: Option<Uuid>,
+    pub space_path: Option<SpacePath>,
+    pub actor: String,
+    pub subject: Option<String>,
+    /// JSON object text. Never holds a secret.
+    pub data: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub seq: i64,
+    pub id: Uuid,
+    pub kind: String,
+    pub space_path: Option<SpacePath>,
+    pub actor: String,
+    pub subject: Option<String>,
+    pub data: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventQuery {
+    pub visible: Visibility,
+    pub subtree: Option<SpacePath>,
+    pub kind: Option<String>,
+    /// Only events with a smaller sequence number.
+    pub before_seq: Option<i64>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub key_hash: Vec<u8>,
+    pub platform_admin: bool,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyRow {
+    pub id: Uuid,
+    pub name: String,
+    pub platform_admin: bool,
+    pub revoked: bool,
+}
