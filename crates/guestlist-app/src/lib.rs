@@ -1,1 +1,110 @@
+//! The application layer. Every front door (REST, GraphQL, pages, CLI) calls the
+//! functions on [`App`]; each is one operation run in one transaction of the store,
+//! with the events it appends. No rule lives anywhere else.
 
+mod auth;
+mod limits;
+mod ops;
+mod paging;
+mod scope;
+mod secrets;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+pub use auth::{Claims, mint_token};
+pub use guestlist_domain as domain;
+use guestlist_domain::{Actor, Error};
+pub use guestlist_store as store;
+use guestlist_store::Store;
+pub use limits::RateLimitConfig;
+use limits::RateLimits;
+pub use ops::events::EventPage;
+pub use ops::invites::{CreateInvite, InviteCreated, InviteFilter, InvitePage, InvitePreview, Redeemed, RedeemOutcome};
+pub use ops::invites::InviteView;
+pub use ops::members::{AdmitOutcome, MemberPage, MembershipView};
+pub use ops::spaces::{NewSpaceInput, SpacePatchInput, SpaceView};
+pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use secrets::{Secret, new_api_key};
+use time::OffsetDateTime;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The settings the application layer needs; the binary builds it from its config.
+#[derive(Clone)]
+pub struct AppConfig {
+    /// HS256 secret the host application signs its users' tokens with.
+    pub jwt_secret: Secret,
+    /// Key from which invite codes are derived and hashed. Keep it stable: with a new
+    /// key, existing links still redeem but can no longer be shown again.
+    pub link_secret: Secret,
+    /// Template of the link a created invite returns, with `{code}` in it:
+    /// `https://chat.example.com/i/{code}` or `chatapp://invite/{code}`.
+    pub invite_url_template: String,
+    /// Length of new invite codes (8-32).
+    pub code_length: usize,
+    pub rate_limits: RateLimitConfig,
+}
+
+/// Who is calling and from where. Rate limits key on both.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Option<Actor>,
+    pub client: IpAddr,
+}
+
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn Store>,
+    config: AppConfig,
+    keys: secrets::Keys,
+    limits: RateLimits,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, config: AppConfig) -> Result<Self> {
+        if !(guestlist_domain::invite::MIN_CODE_LEN..=guestlist_domain::invite::MAX_CODE_LEN).contains(&config.code_length) {
+            return Err(Error::invalid("code_length", "invite codes are 8 to 32 characters"));
+        }
+        if !config.invite_url_template.contains("{code}") {
+            return Err(Error::invalid("invite_url_template", "the template must contain {code}"));
+        }
+        let keys = secrets::Keys::derive(&config.link_secret);
+        let limits = RateLimits::new(&config.rate_limits)?;
+        Ok(App(Arc::new(Inner { store, config, keys, limits })))
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.0.store
+    }
+
+    pub fn engine(&self) -> &'static str {
+        self.0.store.engine()
+    }
+
+    pub async fn ready(&self) -> Result<()> {
+        self.0.store.ready().await
+    }
+
+    /// Forgets rate-limit state of clients not seen lately; call now and then.
+    pub fn housekeeping(&self) {
+        self.0.limits.forget_idle();
+    }
+
+    fn store_ref(&self) -> &dyn Store {
+        &*self.0.store
+    }
+
+    fn invite_link(&self, code: &str) -> String {
+        self.0.config.invite_url_template.replace("{code}", code)
+    }
+}
+
+/// Now, at the millisecond precision storage keeps.
+pub(crate) fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(t)
+}

@@ -314,6 +314,24 @@ impl Tx for SqliteTx<'_> {
         rows.iter().map(membership_row).collect()
     }
 
+    async fn memberships_of(&mut self, user: &UserId) -> Result<Vec<(MembershipRow, SpacePath)>> {
+        let rows = sqlx::query(
+            "SELECT m.id, m.space_id, m.user_id, m.role, m.status, m.source, m.invite_id, m.created_at, \
+               m.updated_at, s.path FROM memberships m JOIN spaces s ON s.id = m.space_id \
+             WHERE m.user_id = $1 ORDER BY s.path",
+        )
+        .bind(user.as_str())
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|r| {
+                let path = SpacePath::parse(&get::<String>(r, "path")?).map_err(Error::internal)?;
+                Ok((membership_row(r)?, path))
+            })
+            .collect()
+    }
+
     async fn set_membership_role(&mut self, id: Uuid, role: &RoleName, when: OffsetDateTime) -> Result<()> {
         sqlx::query("UPDATE memberships SET role = $2, updated_at = $3 WHERE id = $1")
             .bind(id)

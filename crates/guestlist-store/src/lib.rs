@@ -111,6 +111,8 @@ pub trait Tx: Send {
     async fn membership(&mut self, space_id: Uuid, user: &UserId) -> Result<Option<MembershipRow>>;
     /// The user's memberships on any of these spaces.
     async fn memberships_on(&mut self, user: &UserId, space_ids: &[Uuid]) -> Result<Vec<MembershipRow>>;
+    /// Every membership of the user, with its space's path.
+    async fn memberships_of(&mut self, user: &UserId) -> Result<Vec<(MembershipRow, SpacePath)>>;
     async fn set_membership_role(&mut self, id: Uuid, role: &RoleName, at: OffsetDateTime) -> Result<()>;
     async fn delete_membership(&mut self, id: Uuid) -> Result<bool>;
     /// Members in join order, after the cursor.

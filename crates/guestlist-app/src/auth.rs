@@ -1,0 +1,127 @@
+//! Identity: the host application's HS256 tokens for users, API keys for machines.
+
+use async_trait::async_trait;
+use guestlist_domain::{Actor, Error, UserId};
+use guestlist_store::{NewApiKey, Operation, Tx};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::secrets::{API_KEY_PREFIX, hash_api_key};
+use crate::{App, Result, Secret};
+
+/// The claims Guestlist reads from a host application's token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    pub exp: u64,
+}
+
+/// Signs a token as the host application would (`guestlist token`, tests).
+pub fn mint_token(secret: &Secret, claims: &Claims) -> Result<String> {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.expose().as_bytes()),
+    )
+    .map_err(Error::internal)
+}
+
+struct ApiKeyByHash(Vec<u8>);
+
+#[async_trait]
+impl Operation for ApiKeyByHash {
+    type Output = Option<guestlist_store::ApiKeyRow>;
+    async fn run(&self, tx: &mut dyn Tx) -> Result<Self::Output> {
+        tx.api_key_by_hash(&self.0).await
+    }
+}
+
+struct InsertApiKey(NewApiKey);
+
+#[async_trait]
+impl Operation for InsertApiKey {
+    type Output = bool;
+    async fn run(&self, tx: &mut dyn Tx) -> Result<bool> {
+        tx.insert_api_key(&self.0).await
+    }
+}
+
+impl App {
+    /// Resolves a bearer credential to an actor. Every failure reads the same to the
+    /// caller: a missing, malformed, expired or unknown credential is `unauthenticated`.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Actor> {
+        let refused = || Error::Unauthenticated("invalid or expired credentials".into());
+        if bearer.starts_with(API_KEY_PREFIX) {
+            let row = self
+                .store_ref()
+                .read(ApiKeyByHash(hash_api_key(bearer)))
+                .await?
+                .filter(|k| !k.revoked)
+                .ok_or_else(refused)?;
+            return Ok(Actor::ApiKey {
+                id: row.id,
+                name: row.name,
+                platform_admin: row.platform_admin,
+            });
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 30;
+        let data = jsonwebtoken::decode::<Claims>(
+            bearer,
+            &DecodingKey::from_secret(self.0.config.jwt_secret.expose().as_bytes()),
+            &validation,
+        )
+        .map_err(|_| refused())?;
+        let c = data.claims;
+        let id = UserId::parse(&c.sub).map_err(|_| refused())?;
+        Ok(Actor::User {
+            id,
+            email: c.email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()),
+            email_verified: c.email_verified,
+            username: c.preferred_username.filter(|u| !u.is_empty() && u.len() <= 255),
+        })
+    }
+
+    /// Stores a new API key and returns it: the only time it is ever shown.
+    pub async fn create_api_key(&self, name: &str, platform_admin: bool) -> Result<String> {
+        if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control()) {
+            return Err(Error::invalid("name", "1-64 printable characters"));
+        }
+        let (key, key_hash) = crate::new_api_key();
+        self.register_api_key(name, &key, key_hash, platform_admin).await?;
+        Ok(key)
+    }
+
+    /// Makes sure a given key exists (used by `serve --dev` for its printed key).
+    pub async fn ensure_api_key(&self, name: &str, key: &str, platform_admin: bool) -> Result<()> {
+        if self.store_ref().read(ApiKeyByHash(hash_api_key(key))).await?.is_some() {
+            return Ok(());
+        }
+        self.register_api_key(name, key, hash_api_key(key), platform_admin).await
+    }
+
+    async fn register_api_key(&self, name: &str, _key: &str, key_hash: Vec<u8>, platform_admin: bool) -> Result<()> {
+        let inserted = self
+            .store_ref()
+            .write(InsertApiKey(NewApiKey {
+                id: Uuid::now_v7(),
+                name: name.to_owned(),
+                key_hash,
+                platform_admin,
+                created_at: crate::now(),
+            }))
+            .await?;
+        if inserted {
+            Ok(())
+        } else {
+            Err(Error::AlreadyExists(format!("an API key named {name:?} exists")))
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Rate limits on the guessable surfaces (invite preview and join), per client
+//! address and per user. State is per process: with N replicas a client gets up to N
+//! times the budget (docs/DEPLOYMENT.md).
+
+use std::num::NonZeroU32;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use guestlist_domain::Error;
+use serde::{Deserialize, Serialize};
+
+use crate::Caller;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitConfig {
+    /// Invite previews per minute from one client address.
+    pub preview_per_minute_per_ip: u32,
+    /// Joins per minute from one client address.
+    pub join_per_minute_per_ip: u32,
+    /// Previews and joins per minute by one signed-in user.
+    pub per_minute_per_user: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            preview_per_minute_per_ip: 120,
+            join_per_minute_per_ip: 60,
+            per_minute_per_user: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Surface {
+    Preview,
+    Join,
+}
+
+pub(crate) struct RateLimits {
+    preview_ip: DefaultKeyedRateLimiter<std::net::IpAddr>,
+    join_ip: DefaultKeyedRateLimiter<std::net::IpAddr>,
+    user: DefaultKeyedRateLimiter<String>,
+}
+
+fn quota(field: &str, per_minute: u32) -> Result<Quota, Error> {
+    let n = NonZeroU32::new(per_minute).ok_or_else(|| Error::invalid(field, "must be at least 1"))?;
+    Ok(Quota::per_minute(n))
+}
+
+impl RateLimits {
+    pub fn new(c: &RateLimitConfig) -> Result<Self, Error> {
+        Ok(RateLimits {
+            preview_ip: DefaultKeyedRateLimiter::keyed(quota("preview_per_minute_per_ip", c.preview_per_minute_per_ip)?),
+            join_ip: DefaultKeyedRateLimiter::keyed(quota("join_per_minute_per_ip", c.join_per_minute_per_ip)?),
+            user: DefaultKeyedRateLimiter::keyed(quota("per_minute_per_user", c.per_minute_per_user)?),
+        })
+    }
+
+    pub fn check(&self, surface: Surface, caller: &Caller) -> Result<(), Error> {
+        let by_ip = match surface {
+            Surface::Preview => &self.preview_ip,
+            Surface::Join => &self.join_ip,
+        };
+        let refused = |not_until: governor::NotUntil<_>| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            metrics_refused();
+            Error::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            }
+        };
+        by_ip.check_key(&caller.client).map_err(refused)?;
+        if let Some(user) = caller.actor.as_ref().and_then(|a| a.user_id()) {
+            self.user.check_key(&user.as_str().to_owned()).map_err(refused)?;
+        }
+        Ok(())
+    }
+
+    pub fn forget_idle(&self) {
+        self.preview_ip.retain_recent();
+        self.join_ip.retain_recent();
+        self.user.retain_recent();
+    }
+}
+
+fn metrics_refused() {
+    tracing::debug!("rate limited");
+}

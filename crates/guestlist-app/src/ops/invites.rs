@@ -1,0 +1,376 @@
+use guestlist_domain::rules;
+use guestlist_domain::{Actor, Error, InviteCode, InviteState, JoinMode, MembershipSource, Permission, RoleName, SpacePath};
+use guestlist_store::{InviteQuery, InviteRow, NewInvite, PageKey, Tx, Visibility};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::members::{AdmitOutcome, MembershipView, admit};
+use super::{operation, text};
+use crate::limits::Surface;
+use crate::scope::{Scope, require_user, subtrees_with};
+use crate::{App, Caller, Result, paging};
+
+pub type RedeemOutcome = AdmitOutcome;
+
+pub const MAX_USES: u32 = 1_000_000;
+pub const MAX_LIFETIME_SECS: i64 = 365 * 24 * 3600;
+
+#[derive(Debug, Clone)]
+pub struct CreateInvite {
+    pub space: SpacePath,
+    /// Defaults to `member`.
+    pub role: Option<RoleName>,
+    pub max_uses: Option<u32>,
+    pub expires_in_seconds: Option<i64>,
+    pub description: Option<String>,
+    pub allow_narrowing: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct InviteView {
+    pub invite: InviteRow,
+    pub state: InviteState,
+}
+
+impl InviteView {
+    fn of(invite: InviteRow, now: OffsetDateTime) -> Self {
+        let state = InviteState::of(invite.revoked_at.is_some(), invite.expires_at, invite.max_uses, invite.uses, now);
+        InviteView { invite, state }
+    }
+}
+
+/// A new invite: the only response besides `show_invite_link` that carries the code.
+#[derive(Debug, Clone)]
+pub struct InviteCreated {
+    pub invite: InviteView,
+    pub code: String,
+    pub link: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InviteFilter {
+    pub space: Option<SpacePath>,
+    pub state: Option<InviteState>,
+    pub created_by: Option<String>,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvitePage {
+    pub invites: Vec<InviteView>,
+    pub next: Option<String>,
+}
+
+/// What anyone holding a code may see: no secret, no member list.
+#[derive(Debug, Clone)]
+pub struct InvitePreview {
+    pub space: SpacePath,
+    pub space_name: String,
+    pub join_mode: JoinMode,
+    pub member_count: u32,
+    pub role: RoleName,
+    pub inviter: String,
+    pub expires_at: Option<OffsetDateTime>,
+    pub max_uses: Option<u32>,
+    pub uses_left: Option<u32>,
+    pub allow_narrowing: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    pub outcome: RedeemOutcome,
+    pub space: SpacePath,
+    pub role: RoleName,
+    pub membership: Option<MembershipView>,
+}
+
+/// How a caller names an invite: by its code, or (managers only) by its id.
+#[derive(Debug, Clone)]
+enum InviteRef {
+    Code(InviteCode),
+    Id(Uuid),
+}
+
+impl InviteRef {
+    fn parse(s: &str) -> Result<Self> {
+        if s.len() == 36 {
+            if let Ok(id) = Uuid::try_parse(s) {
+                return Ok(InviteRef::Id(id));
+            }
+        }
+        InviteCode::parse(s).map(InviteRef::Code)
+    }
+}
+
+impl App {
+    fn hash(&self, code: &InviteCode) -> Vec<u8> {
+        self.0.keys.hash_code(code.as_str())
+    }
+
+    fn code_of(&self, id: Uuid) -> String {
+        self.0.keys.code_for(id, self.0.config.code_length)
+    }
+}
+
+async fn find(tx: &mut dyn Tx, r: &InviteRef, hash: &Option<Vec<u8>>) -> Result<Option<InviteRow>> {
+    match (r, hash) {
+        (InviteRef::Id(id), _) => tx.invite_by_id(*id).await,
+        (InviteRef::Code(_), Some(h)) => tx.invite_by_hash(h).await,
+        (InviteRef::Code(_), None) => Ok(None),
+    }
+}
+
+struct Create {
+    actor: Actor,
+    input: CreateInvite,
+    role: RoleName,
+    expires_at: Option<OffsetDateTime>,
+    description: Option<String>,
+    /// Candidate (id, code hash) pairs; the next is tried on a hash collision.
+    candidates: Vec<(Uuid, Vec<u8>)>,
+}
+
+operation!(Create => InviteRow, |self, tx| {
+    let scope = Scope::load(tx, &self.input.space).await?;
+    let held = scope.require_visible(tx, &self.actor, Permission::ManageInvites).await?;
+    let granted = scope.require_role(&self.role)?;
+    rules::require_can_grant(held, self.role.as_str(), granted)?;
+    let now = crate::now();
+    for (id, code_hash) in &self.candidates {
+        let new = NewInvite {
+            id: *id,
+            code_hash: code_hash.clone(),
+            space_id: scope.space.id,
+            space_path: scope.space.path.clone(),
+            role: self.role.clone(),
+            max_uses: self.input.max_uses,
+            expires_at: self.expires_at,
+            description: self.description.clone(),
+            allow_narrowing: self.input.allow_narrowing,
+            created_by: self.actor.label(),
+            created_by_name: self.actor.display_name(),
+            created_at: now,
+        };
+        if tx.insert_invite(&new).await? {
+            tx.append_event(&scope.event(
+                "invite.created",
+                &self.actor,
+                None,
+                json!({
+                    "invite_id": id, "role": self.role, "max_uses": self.input.max_uses,
+                    "expires_at": self.expires_at.map(|t| t.unix_timestamp()),
+                    "allow_narrowing": self.input.allow_narrowing,
+                }),
+            ))
+            .await?;
+            return tx.invite_by_id(*id).await?.ok_or_else(|| Error::internal("invite vanished"));
+        }
+    }
+    Err(Error::internal("could not find a free invite code"))
+});
+
+struct List {
+    actor: Actor,
+    filter: InviteFilter,
+    limit: u32,
+}
+
+operation!(List => InvitePage, |self, tx| {
+    let visible = match subtrees_with(tx, &self.actor, Permission::ManageInvites).await? {
+        None => Visibility::All,
+        Some(roots) => Visibility::Subtrees(roots),
+    };
+    let now = crate::now();
+    let rows = tx
+        .list_invites(&InviteQuery {
+            visible,
+            subtree: self.filter.space.clone(),
+            state: self.filter.state,
+            created_by: self.filter.created_by.clone(),
+            now,
+            after: paging::decode(self.filter.after.as_deref())?,
+            limit: self.limit + 1,
+        })
+        .await?;
+    let (rows, next) = paging::split(rows, self.limit, |i| PageKey { created_at: i.created_at, id: i.id });
+    Ok(InvitePage { invites: rows.into_iter().map(|i| InviteView::of(i, now)).collect(), next })
+});
+
+struct Preview {
+    hash: Vec<u8>,
+}
+
+operation!(Preview => InvitePreview, |self, tx| {
+    let invite = tx.invite_by_hash(&self.hash).await?.ok_or(Error::NotFound("invite"))?;
+    let view = InviteView::of(invite, crate::now());
+    match view.state {
+        InviteState::Active => {}
+        InviteState::Revoked => return Err(Error::NotFound("invite")),
+        other => return Err(other.refusal().unwrap_or(Error::NotFound("invite"))),
+    }
+    let invite = view.invite;
+    let scope = Scope::load(tx, &invite.space_path).await?;
+    Ok(InvitePreview {
+        space: scope.space.path.clone(),
+        space_name: scope.space.name.clone(),
+        join_mode: scope.space.join_mode,
+        member_count: scope.space.member_count,
+        role: invite.role.clone(),
+        inviter: invite.created_by_name.clone(),
+        expires_at: invite.expires_at,
+        max_uses: invite.max_uses,
+        uses_left: invite.max_uses.map(|m| m.saturating_sub(invite.uses)),
+        allow_narrowing: invite.allow_narrowing,
+    })
+});
+
+/// Loads an invite a manager names and checks they manage its space. Anyone else
+/// learns nothing: the invite answers as missing.
+async fn managed_invite(tx: &mut dyn Tx, actor: &Actor, r: &InviteRef, hash: &Option<Vec<u8>>) -> Result<(Scope, InviteRow)> {
+    let invite = find(tx, r, hash).await?.ok_or(Error::NotFound("invite"))?;
+    let scope = Scope::load(tx, &invite.space_path).await?;
+    if !scope.rights(tx, actor).await?.has(Permission::ManageInvites) {
+        return Err(Error::NotFound("invite"));
+    }
+    Ok((scope, invite))
+}
+
+struct Revoke {
+    actor: Actor,
+    target: InviteRef,
+    hash: Option<Vec<u8>>,
+}
+
+operation!(Revoke => InviteView, |self, tx| {
+    let (scope, invite) = managed_invite(tx, &self.actor, &self.target, &self.hash).await?;
+    let now = crate::now();
+    if tx.revoke_invite(invite.id, &self.actor.label(), now).await? {
+        tx.append_event(&scope.event("invite.revoked", &self.actor, None, json!({ "invite_id": invite.id })))
+            .await?;
+    }
+    let fresh = tx.invite_by_id(invite.id).await?.ok_or(Error::NotFound("invite"))?;
+    Ok(InviteView::of(fresh, now))
+});
+
+struct ShowLink {
+    actor: Actor,
+    target: InviteRef,
+    hash: Option<Vec<u8>>,
+}
+
+operation!(ShowLink => InviteView, |self, tx| {
+    let (_, invite) = managed_invite(tx, &self.actor, &self.target, &self.hash).await?;
+    let view = InviteView::of(invite, crate::now());
+    if view.state == InviteState::Revoked {
+        return Err(Error::Revoked);
+    }
+    Ok(view)
+});
+
+struct Redeem {
+    actor: Actor,
+    hash: Vec<u8>,
+    space: Option<SpacePath>,
+}
+
+operation!(Redeem => Redeemed, |self, tx| {
+    let user = require_user(&self.actor)?;
+    let invite = tx.invite_by_hash(&self.hash).await?.ok_or(Error::NotFound("invite"))?;
+    let home = Scope::load(tx, &invite.space_path).await?;
+    let view = InviteView::of(invite, crate::now());
+    if let Some(refusal) = view.state.refusal() {
+        // A revoked code reads as unknown, except to those who manage the space.
+        if view.state == InviteState::Revoked && !home.rights(tx, &self.actor).await?.has(Permission::ManageInvites) {
+            return Err(Error::NotFound("invite"));
+        }
+        return Err(refusal);
+    }
+    let invite = view.invite;
+    let target = rules::redeem_target(&invite.space_path, invite.allow_narrowing, self.space.as_ref())?;
+    let scope = if target == home.space.path { home } else { Scope::load(tx, &target).await? };
+    let admitted = admit(tx, &scope, &self.actor, user, &invite.role, MembershipSource::InviteLink, Some(&invite)).await?;
+    let (outcome, membership) = admitted.split(&scope);
+    Ok(Redeemed { outcome, space: scope.space.path.clone(), role: invite.role.clone(), membership })
+});
+
+impl App {
+    pub async fn create_invite(&self, actor: &Actor, input: CreateInvite) -> Result<InviteCreated> {
+        if let Some(n) = input.max_uses {
+            if n == 0 || n > MAX_USES {
+                return Err(Error::invalid("max_uses", format!("1 to {MAX_USES}, or omit it for no limit")));
+            }
+        }
+        let now = crate::now();
+        let expires_at = match input.expires_in_seconds {
+            None => None,
+            Some(s) if (1..=MAX_LIFETIME_SECS).contains(&s) => Some(now + Duration::seconds(s)),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "expires_in_seconds",
+                    format!("1 to {MAX_LIFETIME_SECS} seconds, or omit it for no expiry"),
+                ));
+            }
+        };
+        let description = text("description", input.description.as_deref(), 500)?;
+        let candidates = (0..4)
+            .map(|_| {
+                let id = Uuid::now_v7();
+                (id, self.0.keys.hash_code(&self.code_of(id)))
+            })
+            .collect();
+        let role = input.role.clone().unwrap_or_else(RoleName::member);
+        let row = self
+            .store_ref()
+            .write(Create { actor: actor.clone(), input, role, expires_at, description, candidates })
+            .await?;
+        let code = self.code_of(row.id);
+        Ok(InviteCreated { link: self.invite_link(&code), code, invite: InviteView::of(row, now) })
+    }
+
+    pub async fn list_invites(&self, actor: &Actor, filter: InviteFilter) -> Result<InvitePage> {
+        let limit = paging::page_size(filter.limit)?;
+        self.store_ref().read(List { actor: actor.clone(), filter, limit }).await
+    }
+
+    /// The public preview of a code. Rate limited per client and per user.
+    pub async fn preview_invite(&self, caller: &Caller, code: &str) -> Result<InvitePreview> {
+        self.0.limits.check(Surface::Preview, caller)?;
+        let code = InviteCode::parse(code)?;
+        self.store_ref().read(Preview { hash: self.hash(&code) }).await
+    }
+
+    /// Redeems a code, optionally into a narrower space beneath the invite's.
+    pub async fn redeem_invite(&self, caller: &Caller, code: &str, space: Option<SpacePath>) -> Result<Redeemed> {
+        let actor = caller
+            .actor
+            .clone()
+            .ok_or_else(|| Error::Unauthenticated("sign in to join".into()))?;
+        self.0.limits.check(Surface::Join, caller)?;
+        let code = InviteCode::parse(code)?;
+        self.store_ref().write(Redeem { actor, hash: self.hash(&code), space }).await
+    }
+
+    /// Soft-revokes an invite named by code or id. Idempotent.
+    pub async fn revoke_invite(&self, actor: &Actor, code_or_id: &str) -> Result<InviteView> {
+        let target = InviteRef::parse(code_or_id)?;
+        let hash = match &target {
+            InviteRef::Code(c) => Some(self.hash(c)),
+            InviteRef::Id(_) => None,
+        };
+        self.store_ref().write(Revoke { actor: actor.clone(), target, hash }).await
+    }
+
+    /// Shows a live invite's code and link again, to those who manage its space.
+    pub async fn show_invite_link(&self, actor: &Actor, code_or_id: &str) -> Result<InviteCreated> {
+        let target = InviteRef::parse(code_or_id)?;
+        let hash = match &target {
+            InviteRef::Code(c) => Some(self.hash(c)),
+            InviteRef::Id(_) => None,
+        };
+        let view = self.store_ref().read(ShowLink { actor: actor.clone(), target, hash }).await?;
+        let code = self.code_of(view.invite.id);
+        Ok(InviteCreated { link: self.invite_link(&code), code, invite: view })
+    }
+}

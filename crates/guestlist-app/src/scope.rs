@@ -1,0 +1,168 @@
+//! A space seen with its whole lineage: what an operation needs to decide who holds
+//! which rights there.
+
+use guestlist_domain::rules;
+use guestlist_domain::{Actor, Error, MembershipStatus, Permission, Permissions, RoleName, SpacePath, UserId};
+use guestlist_store::{MembershipRow, NewEvent, RoleRow, SpaceRow, Tx};
+use uuid::Uuid;
+
+use crate::Result;
+
+pub(crate) struct Scope {
+    pub space: SpaceRow,
+    /// Root first; the last entry is `space`.
+    pub lineage: Vec<SpaceRow>,
+    roles: Vec<RoleRow>,
+}
+
+impl Scope {
+    pub async fn load(tx: &mut dyn Tx, path: &SpacePath) -> Result<Scope> {
+        Self::try_load(tx, path).await?.ok_or(Error::NotFound("space"))
+    }
+
+    pub async fn try_load(tx: &mut dyn Tx, path: &SpacePath) -> Result<Option<Scope>> {
+        let lineage = tx.spaces_on(&path.lineage()).await?;
+        let Some(space) = lineage.last().filter(|s| &s.path == path).cloned() else {
+            return Ok(None);
+        };
+        let roles = tx.roles_on(&Self::ids_of(&lineage)).await?;
+        Ok(Some(Scope { space, lineage, roles }))
+    }
+
+    fn ids_of(lineage: &[SpaceRow]) -> Vec<Uuid> {
+        lineage.iter().map(|s| s.id).collect()
+    }
+
+    pub fn lineage_ids(&self) -> Vec<Uuid> {
+        Self::ids_of(&self.lineage)
+    }
+
+    /// The permissions of a role valid here: a built-in, or a custom role defined on
+    /// this space or an ancestor (the nearest definition wins).
+    pub fn role_permissions(&self, role: &RoleName) -> Option<Permissions> {
+        role.builtin_permissions().or_else(|| {
+            self.lineage
+                .iter()
+                .rev()
+                .find_map(|s| self.roles.iter().find(|r| r.space_id == s.id && &r.name == role))
+                .map(|r| r.permissions)
+        })
+    }
+
+    pub fn require_role(&self, role: &RoleName) -> Result<Permissions> {
+        self.role_permissions(role).ok_or_else(|| {
+            Error::invalid("role", format!("no role named {role} is defined for {}", self.space.path))
+        })
+    }
+
+    /// Role names that carry `admin` here.
+    pub fn admin_roles(&self) -> Vec<RoleName> {
+        let mut names = vec![RoleName::admin()];
+        names.extend(
+            self.roles
+                .iter()
+                .filter(|r| r.permissions.has(Permission::Admin))
+                .map(|r| r.name.clone()),
+        );
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Effective rights: the union of the actor's active grants along the path.
+    /// A platform-admin key holds everything everywhere.
+    pub async fn rights(&self, tx: &mut dyn Tx, actor: &Actor) -> Result<Permissions> {
+        match actor {
+            Actor::ApiKey { platform_admin: true, .. } => Ok(Permissions::ALL),
+            Actor::ApiKey { .. } => Ok(Permissions::NONE),
+            Actor::User { id, .. } => self.user_rights(tx, id).await,
+        }
+    }
+
+    pub async fn user_rights(&self, tx: &mut dyn Tx, user: &UserId) -> Result<Permissions> {
+        let grants = tx.memberships_on(user, &self.lineage_ids()).await?;
+        Ok(rules::effective(
+            grants
+                .iter()
+                .filter(|m| m.status == MembershipStatus::Active)
+                .filter_map(|m| self.role_permissions(&m.role)),
+        ))
+    }
+
+    /// Requires `needed`; an outsider learns nothing: without `read` the space
+    /// answers as missing.
+    pub async fn require_visible(&self, tx: &mut dyn Tx, actor: &Actor, needed: Permission) -> Result<Permissions> {
+        let held = self.rights(tx, actor).await?;
+        if !held.has(Permission::Read) {
+            return Err(Error::NotFound("space"));
+        }
+        rules::require(held, needed)?;
+        Ok(held)
+    }
+
+    pub async fn membership(&self, tx: &mut dyn Tx, user: &UserId) -> Result<Option<MembershipRow>> {
+        tx.membership(self.space.id, user).await
+    }
+
+    /// Refuses a change that would leave the space and its ancestors without any
+    /// direct admin. `losing` is the membership about to lose its admin rights.
+    pub async fn keep_an_admin(&self, tx: &mut dyn Tx, losing: &MembershipRow) -> Result<()> {
+        let was_admin = self.role_permissions(&losing.role).is_some_and(|p| p.has(Permission::Admin));
+        if !was_admin || losing.status != MembershipStatus::Active {
+            return Ok(());
+        }
+        tx.lock_space(self.space.id).await?;
+        let admin_roles = self.admin_roles();
+        let mut admins = 0;
+        for s in &self.lineage {
+            admins += tx.count_members_with_roles(s.id, &admin_roles).await?;
+        }
+        if admins <= 1 {
+            return Err(Error::LastAdmin);
+        }
+        Ok(())
+    }
+
+    pub fn event(&self, kind: &'static str, actor: &Actor, subject: Option<&str>, data: serde_json::Value) -> NewEvent {
+        NewEvent {
+            id: Uuid::now_v7(),
+            kind,
+            space_id: Some(self.space.id),
+            space_path: Some(self.space.path.clone()),
+            actor: actor.label(),
+            subject: subject.map(str::to_owned),
+            data: data.to_string(),
+            created_at: crate::now(),
+        }
+    }
+}
+
+/// Only a person can hold a membership.
+pub(crate) fn require_user(actor: &Actor) -> Result<&UserId> {
+    actor
+        .user_id()
+        .ok_or_else(|| Error::forbidden("only a signed-in user can do this, not an API key"))
+}
+
+/// The subtrees on which the actor holds `needed`; `None` means everywhere.
+pub(crate) async fn subtrees_with(tx: &mut dyn Tx, actor: &Actor, needed: Permission) -> Result<Option<Vec<SpacePath>>> {
+    let user = match actor {
+        Actor::ApiKey { platform_admin: true, .. } => return Ok(None),
+        Actor::ApiKey { .. } => return Ok(Some(vec![])),
+        Actor::User { id, .. } => id,
+    };
+    let mut roots: Vec<SpacePath> = Vec::new();
+    for (m, path) in tx.memberships_of(user).await? {
+        if m.status != MembershipStatus::Active || roots.iter().any(|r| path.is_within(r)) {
+            continue;
+        }
+        let perms = match m.role.builtin_permissions() {
+            Some(p) => Some(p),
+            None => Scope::try_load(tx, &path).await?.and_then(|s| s.role_permissions(&m.role)),
+        };
+        if perms.is_some_and(|p| p.has(needed)) {
+            roots.push(path);
+        }
+    }
+    Ok(Some(roots))
+}

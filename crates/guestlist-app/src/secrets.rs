@@ -1,0 +1,140 @@
+//! Secrets: invite codes derived from an invite's id with a server-side key (so an
+//! admin can be shown a live link again), stored only as keyed hashes (so a copy of
+//! the database redeems nothing), and API keys from the OS CSPRNG.
+
+use std::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+type HmacSha256 = Hmac<Sha256>;
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A secret value: never printed by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// A fresh random secret (256 bits, base62) from the OS CSPRNG.
+    pub fn generate() -> Self {
+        Secret(random_base62(43))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// Maps bytes to base62 without bias: bytes >= 248 are skipped.
+fn base62_from(bytes: impl Iterator<Item = u8>, len: usize) -> String {
+    bytes
+        .filter(|b| *b < 248)
+        .take(len)
+        .map(|b| BASE62[usize::from(b % 62)] as char)
+        .collect()
+}
+
+fn random_base62(len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        let mut buf = [0u8; 64];
+        getrandom::fill(&mut buf).expect("the OS CSPRNG is available");
+        out.push_str(&base62_from(buf.into_iter(), len - out.len()));
+    }
+    out
+}
+
+pub(crate) struct Keys {
+    code: [u8; 32],
+    code_hash: [u8; 32],
+}
+
+impl Keys {
+    pub fn derive(link_secret: &Secret) -> Self {
+        let s = link_secret.expose().as_bytes();
+        Keys {
+            code: hmac(s, &[b"guestlist/invite-code/v1"]),
+            code_hash: hmac(s, &[b"guestlist/invite-code-hash/v1"]),
+        }
+    }
+
+    /// The code of the invite with this id: base62 of HMAC(key, id), `len` long.
+    pub fn code_for(&self, id: Uuid, len: usize) -> String {
+        let stream = (0u8..4).flat_map(|block| hmac(&self.code, &[id.as_bytes(), &[block]]));
+        base62_from(stream, len)
+    }
+
+    /// What storage keeps of a code.
+    pub fn hash_code(&self, code: &str) -> Vec<u8> {
+        hmac(&self.code_hash, &[code.as_bytes()]).to_vec()
+    }
+}
+
+pub const API_KEY_PREFIX: &str = "gl_";
+
+/// A new API key (`gl_` + 40 base62 characters, ~238 bits) and the hash to store.
+pub fn new_api_key() -> (String, Vec<u8>) {
+    let key = format!("{API_KEY_PREFIX}{}", random_base62(40));
+    let hash = hash_api_key(&key);
+    (key, hash)
+}
+
+pub(crate) fn hash_api_key(key: &str) -> Vec<u8> {
+    Sha256::digest(key.as_bytes()).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_base62_of_the_asked_length_and_stable() {
+        let keys = Keys::derive(&Secret::new("k"));
+        let id = Uuid::now_v7();
+        for len in [8, 10, 32] {
+            let code = keys.code_for(id, len);
+            assert_eq!(code.len(), len);
+            assert!(code.bytes().all(|b| b.is_ascii_alphanumeric()));
+            assert_eq!(code, keys.code_for(id, len));
+        }
+        assert_ne!(keys.code_for(id, 10), keys.code_for(Uuid::now_v7(), 10));
+    }
+
+    #[test]
+    fn another_key_gives_other_codes_and_hashes() {
+        let (a, b) = (Keys::derive(&Secret::new("a")), Keys::derive(&Secret::new("b")));
+        let id = Uuid::now_v7();
+        assert_ne!(a.code_for(id, 10), b.code_for(id, 10));
+        assert_ne!(a.hash_code("abcdefgh"), b.hash_code("abcdefgh"));
+    }
+
+    #[test]
+    fn api_keys_are_random_and_hashed() {
+        let (k1, h1) = new_api_key();
+        let (k2, _) = new_api_key();
+        assert!(k1.starts_with("gl_") && k1.len() == 43);
+        assert_ne!(k1, k2);
+        assert_eq!(h1, hash_api_key(&k1));
+        assert!(!format!("{:?}", Secret::new("hunter2")).contains("hunter2"));
+    }
+}
