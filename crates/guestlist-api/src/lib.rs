@@ -1,1 +1,258 @@
+//! Guestlist's wire types: what goes over HTTP. Shared by the server (which documents
+//! them in OpenAPI), the typed client, the CLI and the tests, so none can drift.
 
+use serde::{Deserialize, Deserializer, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Every error: `{"error": {"code", "message", "field"?}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ErrorDetail {
+    /// A stable machine code: not_found, expired, exhausted, revoked, out_of_scope,
+    /// member_limit_reached, forbidden, unauthenticated, invalid_input, rate_limited,
+    /// already_exists, last_admin, invite_required, approval_required,
+    /// payload_too_large, method_not_allowed, unavailable, internal.
+    pub code: String,
+    pub message: String,
+    /// For `invalid_input`: the field at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinMode {
+    Open,
+    InviteOnly,
+    Request,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteState {
+    Active,
+    Revoked,
+    Expired,
+    Exhausted,
+}
+
+/// What a join did. Idempotent outcomes are successes, not errors.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinOutcome {
+    /// A new membership.
+    Joined,
+    /// An existing membership's role was raised to the invite's (a use is counted).
+    Upgraded,
+    /// Already held at least these rights: nothing changed, no use counted.
+    AlreadyMember,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct CreateSpaceRequest {
+    /// A path ending in '/': `acme/` (top level: platform-admin keys only) or
+    /// `acme/eng/` (admins of the parent).
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default = "default_join_mode")]
+    pub join_mode: JoinMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_limit: Option<u32>,
+}
+
+fn default_join_mode() -> JoinMode {
+    JoinMode::InviteOnly
+}
+
+/// Present fields change; `member_limit: null` removes the limit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct UpdateSpaceRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_mode: Option<JoinMode>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u32>)]
+    pub member_limit: Option<Option<u32>>,
+}
+
+/// Tells a field given as `null` (Some(None)) from one left out (None).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Space {
+    pub path: String,
+    pub name: String,
+    pub join_mode: JoinMode,
+    pub member_limit: Option<u32>,
+    pub member_count: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The caller's effective permissions here (inherited down the tree).
+    pub your_permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Role {
+    pub name: String,
+    /// Of read, write, manage_invites, manage_members, admin.
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct RoleList {
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Member {
+    pub id: Uuid,
+    pub user_id: String,
+    pub space: String,
+    pub role: String,
+    /// active, or pending (waiting for the user's consent).
+    pub status: String,
+    /// invite_link, invitation, owner_add, join_request, open_join, provisioned.
+    pub source: String,
+    /// The invite that brought this member.
+    pub invite_id: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct MemberPage {
+    pub members: Vec<Member>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct RoleRequest {
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct JoinResult {
+    pub outcome: JoinOutcome,
+    pub space: String,
+    pub role: String,
+    /// The membership on `space`; absent when the rights come from an ancestor.
+    pub membership: Option<Member>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct CreateInviteRequest {
+    pub space: String,
+    /// Defaults to `member`. You cannot grant more than you hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Omit for unlimited uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u32>,
+    /// Omit for a link that never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Lets a redeemer ask for a space beneath the invite's.
+    #[serde(default)]
+    pub allow_narrowing: bool,
+}
+
+/// An invite link as managers see it in lists: never its code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Invite {
+    pub id: Uuid,
+    pub space: String,
+    pub role: String,
+    pub state: InviteState,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+    pub uses_left: Option<u32>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    pub description: Option<String>,
+    pub allow_narrowing: bool,
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A new invite, or a live one shown again: the only bodies that carry a code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct InviteWithLink {
+    pub code: String,
+    /// Built from the configured template (an https page or an app deep link).
+    pub link: String,
+    pub invite: Invite,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct InvitePage {
+    pub invites: Vec<Invite>,
+    pub next: Option<String>,
+}
+
+/// The public preview of an invite: no secret, no member list.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct InvitePreview {
+    pub space: String,
+    pub space_name: String,
+    pub join_mode: JoinMode,
+    pub member_count: u32,
+    pub role: String,
+    pub inviter: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    pub max_uses: Option<u32>,
+    pub uses_left: Option<u32>,
+    pub allow_narrowing: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct RedeemRequest {
+    /// A space beneath the invite's, when the invite allows narrowing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Event {
+    /// Increases with every event; page with `before`.
+    pub seq: i64,
+    pub id: Uuid,
+    /// space.created, member.joined, member.role_changed, member.removed, member.left,
+    /// invite.created, invite.revoked, role.created, space.updated.
+    pub kind: String,
+    pub space: Option<String>,
+    pub actor: String,
+    pub subject: Option<String>,
+    pub data: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    /// Pass as `before` for older events; absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Health {
+    pub status: String,
+    pub engine: String,
+}

@@ -1,1 +1,231 @@
+//! A typed client for Guestlist's REST API, shared by the CLI and the tests so
+//! neither can drift from the server's wire types.
 
+pub use guestlist_api as api;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with its JSON error shape.
+    #[error("{status}: {} ({})", .body.error.message, .body.error.code)]
+    Api { status: StatusCode, body: api::ErrorBody, retry_after: Option<u64> },
+    /// The server answered something that is not the error shape.
+    #[error("unexpected {status}: {text}")]
+    Unexpected { status: StatusCode, text: String },
+    #[error("transport: {0}")]
+    Transport(#[from] reqwest::Error),
+}
+
+impl ClientError {
+    /// The stable error code, when the server sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { body, .. } => Some(&body.error.code),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Api { status, .. } | ClientError::Unexpected { status, .. } => Some(*status),
+            ClientError::Transport(e) => e.status(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// Percent-encodes a space path for a URL segment: `acme/eng/` → `acme%2Feng%2F`.
+pub fn space_segment(path: &str) -> String {
+    path.replace('/', "%2F")
+}
+
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    pub fn new(base_url: &str) -> Self {
+        Client { http: reqwest::Client::new(), base: base_url.trim_end_matches('/').to_owned(), token: None }
+    }
+
+    /// The same client, calling as someone else (a JWT or an API key).
+    pub fn with_token(&self, token: impl Into<String>) -> Self {
+        Client { token: Some(token.into()), ..self.clone() }
+    }
+
+    pub fn anonymous(&self) -> Self {
+        Client { token: None, ..self.clone() }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let req = self.http.request(method, format!("{}{}", self.base, path));
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
+        let res = req.send().await?;
+        let status = res.status();
+        if status.is_success() {
+            return Ok(res.json().await?);
+        }
+        Err(error_from(res).await)
+    }
+
+    async fn send_empty(&self, req: RequestBuilder) -> Result<()> {
+        let res = req.send().await?;
+        if res.status().is_success() {
+            return Ok(());
+        }
+        Err(error_from(res).await)
+    }
+
+    async fn json<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<T> {
+        self.send(self.request(method, path).json(body)).await
+    }
+
+    pub async fn create_space(&self, req: &api::CreateSpaceRequest) -> Result<api::Space> {
+        self.json(Method::POST, "/api/v1/spaces", req).await
+    }
+
+    pub async fn get_space(&self, path: &str) -> Result<api::Space> {
+        self.send(self.request(Method::GET, &format!("/api/v1/spaces/{}", space_segment(path)))).await
+    }
+
+    pub async fn update_space(&self, path: &str, req: &api::UpdateSpaceRequest) -> Result<api::Space> {
+        self.json(Method::PATCH, &format!("/api/v1/spaces/{}", space_segment(path)), req).await
+    }
+
+    pub async fn list_roles(&self, path: &str) -> Result<api::RoleList> {
+        self.send(self.request(Method::GET, &format!("/api/v1/spaces/{}/roles", space_segment(path)))).await
+    }
+
+    pub async fn create_role(&self, path: &str, role: &api::Role) -> Result<api::Role> {
+        self.json(Method::POST, &format!("/api/v1/spaces/{}/roles", space_segment(path)), role).await
+    }
+
+    pub async fn list_members(&self, path: &str, after: Option<&str>, limit: Option<u32>) -> Result<api::MemberPage> {
+        let req = self
+            .request(Method::GET, &format!("/api/v1/spaces/{}/members", space_segment(path)))
+            .query(&[("after", after)])
+            .query(&[("limit", limit)]);
+        self.send(req).await
+    }
+
+    fn member_path(space: &str, user: &str) -> String {
+        format!("/api/v1/spaces/{}/members/{}", space_segment(space), segment(user))
+    }
+
+    pub async fn provision_member(&self, space: &str, user: &str, role: &str) -> Result<api::JoinResult> {
+        self.json(Method::PUT, &Self::member_path(space, user), &api::RoleRequest { role: role.into() }).await
+    }
+
+    pub async fn change_role(&self, space: &str, user: &str, role: &str) -> Result<api::Member> {
+        self.json(Method::PATCH, &Self::member_path(space, user), &api::RoleRequest { role: role.into() }).await
+    }
+
+    pub async fn remove_member(&self, space: &str, user: &str) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &Self::member_path(space, user))).await
+    }
+
+    pub async fn join_space(&self, space: &str) -> Result<api::JoinResult> {
+        self.send(self.request(Method::POST, &format!("/api/v1/spaces/{}/join", space_segment(space)))).await
+    }
+
+    pub async fn leave_space(&self, space: &str) -> Result<()> {
+        self.send_empty(self.request(Method::POST, &format!("/api/v1/spaces/{}/leave", space_segment(space)))).await
+    }
+
+    pub async fn create_invite(&self, req: &api::CreateInviteRequest) -> Result<api::InviteWithLink> {
+        self.json(Method::POST, "/api/v1/invites", req).await
+    }
+
+    pub async fn list_invites(&self, q: &InviteQuery<'_>) -> Result<api::InvitePage> {
+        self.send(self.request(Method::GET, "/api/v1/invites").query(q)).await
+    }
+
+    pub async fn preview_invite(&self, code: &str) -> Result<api::InvitePreview> {
+        self.send(self.request(Method::GET, &format!("/api/v1/invites/{}", segment(code)))).await
+    }
+
+    pub async fn revoke_invite(&self, code_or_id: &str) -> Result<api::Invite> {
+        self.send(self.request(Method::DELETE, &format!("/api/v1/invites/{}", segment(code_or_id)))).await
+    }
+
+    pub async fn show_invite_link(&self, code_or_id: &str) -> Result<api::InviteWithLink> {
+        self.send(self.request(Method::GET, &format!("/api/v1/invites/{}/link", segment(code_or_id)))).await
+    }
+
+    pub async fn join_invite(&self, code: &str, space: Option<&str>) -> Result<api::JoinResult> {
+        let body = api::RedeemRequest { space: space.map(str::to_owned) };
+        self.json(Method::POST, &format!("/api/v1/invites/{}/join", segment(code)), &body).await
+    }
+
+    pub async fn list_events(&self, q: &EventQuery<'_>) -> Result<api::EventPage> {
+        self.send(self.request(Method::GET, "/api/v1/events").query(q)).await
+    }
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct InviteQuery<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct EventQuery<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+async fn error_from(res: reqwest::Response) -> ClientError {
+    let status = res.status();
+    let retry_after = res
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let text = res.text().await.unwrap_or_default();
+    match serde_json::from_str::<api::ErrorBody>(&text) {
+        Ok(body) => ClientError::Api { status, body, retry_after },
+        Err(_) => ClientError::Unexpected { status, text },
+    }
+}

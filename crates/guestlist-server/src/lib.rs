@@ -1,1 +1,201 @@
+//! Guestlist's HTTP front doors: REST under `/api/v1` (GraphQL and pages come later),
+//! the OpenAPI document, and the operational endpoints. All thin: the rules live in
+//! `guestlist-app`.
 
+mod error;
+mod extract;
+mod openapi;
+mod render;
+mod rest;
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::HeaderName;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+pub use error::{ApiError, status_of};
+use guestlist_app::App;
+use guestlist_app::domain::Error;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+pub use openapi::openapi_json;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+/// Request bodies above this are refused with 413 `payload_too_large`.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy_headers: bool,
+    metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(app: App, trust_proxy_headers: bool) -> Self {
+        AppState { app, trust_proxy_headers, metrics: metrics_handle() }
+    }
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every router).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (an embedding application).
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let api = Router::new()
+        .route("/spaces", post(rest::create_space))
+        .route("/spaces/{space}", get(rest::get_space).patch(rest::update_space))
+        .route("/spaces/{space}/roles", get(rest::list_roles).post(rest::create_role))
+        .route("/spaces/{space}/members", get(rest::list_members))
+        .route(
+            "/spaces/{space}/members/{user_id}",
+            axum::routing::put(rest::provision_member)
+                .patch(rest::change_role)
+                .delete(rest::remove_member),
+        )
+        .route("/spaces/{space}/join", post(rest::join_space))
+        .route("/spaces/{space}/leave", post(rest::leave_space))
+        .route("/invites", post(rest::create_invite).get(rest::list_invites))
+        .route("/invites/{code}", get(rest::preview_invite).delete(rest::revoke_invite))
+        .route("/invites/{code}/join", post(rest::redeem_invite))
+        .route("/invites/{code}/link", get(rest::show_invite_link))
+        .route("/events", get(rest::list_events));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/api/openapi.json", get(openapi_route))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_route))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(track_metrics))
+        .layer(CatchPanicLayer::custom(|_| ApiError(Error::internal("a handler panicked")).into_response()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION]))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError(Error::NotFound("route"))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError(Error::MethodNotAllowed)
+}
+
+async fn openapi_route() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json())
+}
+
+async fn healthz(State(s): State<AppState>) -> axum::Json<guestlist_api::Health> {
+    axum::Json(guestlist_api::Health { status: "ok".into(), engine: s.app.engine().into() })
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match s.app.ready().await {
+        Ok(()) => axum::Json(guestlist_api::Health { status: "ready".into(), engine: s.app.engine().into() }).into_response(),
+        Err(e) => ApiError(Error::Unavailable(e.to_string())).into_response(),
+    }
+}
+
+async fn metrics_route(State(s): State<AppState>) -> String {
+    s.metrics.render()
+}
+
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::counter!("guestlist_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("guestlist_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    res
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests and returns.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let housekeeping = {
+        let app = state.app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                app.housekeeping();
+            }
+        })
+    };
+    let result = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    housekeeping.abort();
+    result
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,1 +1,345 @@
-fn main() {}
+//! The `guestlist` binary: thin. It reads configuration, opens the store and hands
+//! off to the server, or talks to a running server through the typed client.
+
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use config::{Config, DevSecrets};
+use guestlist_app::{App, AppConfig, Claims, Secret};
+use guestlist_client::{Client, InviteQuery, api};
+use guestlist_store_sqlite::{SqliteOptions, SqliteStore};
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(name = "guestlist", version, about = "Invitations and membership for your applications")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct ConfigArgs {
+    /// A TOML config file (default: ./guestlist.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// The database (overrides GUESTLIST_DATABASE_URL): sqlite://FILE.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Address to listen on.
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+        /// Try it locally: make secrets if none are set, and print an admin key.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+    /// Mint a user token signed with the configured secret (as the host app would).
+    Token {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        #[arg(long)]
+        sub: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Mark the e-mail as verified by the host application.
+        #[arg(long)]
+        email_verified: bool,
+        #[arg(long)]
+        username: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: u64,
+    },
+    /// Manage API keys for machine clients.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Print the commented default configuration.
+    Config,
+    /// Work with invite links on a running server.
+    Invite {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: InviteCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print it (the only time it is shown).
+    Create {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        #[arg(long)]
+        name: String,
+        /// May create top-level spaces and provision members anywhere.
+        #[arg(long)]
+        platform_admin: bool,
+    },
+}
+
+#[derive(Args)]
+struct Remote {
+    /// The server's base URL.
+    #[arg(long, env = "GUESTLIST_URL", default_value = "http://127.0.0.1:7700", global = true)]
+    url: String,
+    /// A user token or API key.
+    #[arg(long, env = "GUESTLIST_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum InviteCommand {
+    /// Create an invite link.
+    Create {
+        #[arg(long)]
+        space: String,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        max_uses: Option<u32>,
+        /// Seconds until it expires.
+        #[arg(long)]
+        expires_in: Option<i64>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        allow_narrowing: bool,
+    },
+    /// List invites you manage.
+    List {
+        #[arg(long)]
+        space: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Preview a code.
+    Show { code: String },
+    /// Join through a code.
+    Join {
+        code: String,
+        #[arg(long)]
+        space: Option<String>,
+    },
+    /// Revoke an invite by code or id.
+    Revoke { code_or_id: String },
+}
+
+fn load(cfg: &ConfigArgs) -> Result<Config, String> {
+    let default_file = PathBuf::from("guestlist.toml");
+    let file = cfg.config.clone().or_else(|| default_file.exists().then_some(default_file));
+    let mut config = Config::load(file.as_deref(), |k| std::env::var(k).ok())?;
+    if let Some(url) = &cfg.database_url {
+        config.database_url = url.clone();
+    }
+    Ok(config)
+}
+
+fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open_store(config: &Config) -> Result<Arc<SqliteStore>, String> {
+    let url = &config.database_url;
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err("this build serves SQLite only: use sqlite://FILE".into());
+    }
+    let path = guestlist_store_sqlite::path_from_url(url).map_err(|e| e.to_string())?;
+    let mut opts = SqliteOptions::new(path);
+    opts.read_connections = config.sqlite_read_connections;
+    opts.max_batch = config.sqlite_max_batch;
+    SqliteStore::open(opts).await.map(Arc::new).map_err(|e| format!("{e}: {e:?}"))
+}
+
+fn app_config(config: &Config) -> Result<AppConfig, String> {
+    Ok(AppConfig {
+        jwt_secret: config.jwt_secret()?,
+        link_secret: config.link_secret()?,
+        invite_url_template: config.invite_url_template(),
+        code_length: config.code_length,
+        rate_limits: config.rate_limits.clone(),
+    })
+}
+
+fn mint(secret: &Secret, sub: &str, email: Option<String>, verified: bool, username: Option<String>, ttl: u64) -> Result<String, String> {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs()
+        + ttl;
+    let claims = Claims { sub: sub.into(), email, email_verified: verified, preferred_username: username, exp };
+    guestlist_app::mint_token(secret, &claims).map_err(|e| e.to_string())
+}
+
+async fn serve(cfg: ConfigArgs, bind: Option<std::net::SocketAddr>, dev: bool) -> Result<(), String> {
+    let mut config = load(&cfg)?;
+    if let Some(b) = bind {
+        config.bind = b;
+    }
+    init_tracing(&config.log_format);
+    let dev_secrets = if dev && (config.jwt_secret.is_none() || config.link_secret.is_none()) {
+        let s = DevSecrets::read_or_create()?;
+        config.jwt_secret.get_or_insert(s.jwt_secret.clone());
+        config.link_secret.get_or_insert(s.link_secret.clone());
+        Some(s)
+    } else {
+        None
+    };
+    let started = std::time::Instant::now();
+    let store = open_store(&config).await?;
+    let app = App::new(store.clone(), app_config(&config)?).map_err(|e| e.to_string())?;
+    if let Some(s) = &dev_secrets {
+        app.ensure_api_key("dev-admin", &s.admin_api_key, true).await.map_err(|e| e.to_string())?;
+    }
+    let listener = TcpListener::bind(config.bind).await.map_err(|e| format!("binding {}: {e}", config.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%addr, engine = app.engine(), ready_ms = started.elapsed().as_millis() as u64, "guestlist is serving");
+    if let Some(s) = &dev_secrets {
+        print_dev_banner(addr, &config, s);
+    }
+    let state = guestlist_server::AppState::new(app, config.trust_proxy_headers);
+    guestlist_server::serve(listener, state, guestlist_server::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    guestlist_app::store::Store::close(&*store).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_dev_banner(addr: std::net::SocketAddr, config: &Config, s: &DevSecrets) {
+    let base = format!("http://{addr}");
+    println!(
+        r#"
+Guestlist (dev) is serving on {base}, database {db}
+Secrets are in ./{file} (local use only).
+
+Platform-admin token (an API key for your back end):
+  {key}
+
+Try it:
+  curl -s -X POST {base}/api/v1/spaces -H "Authorization: Bearer {key}" \
+       -H 'content-type: application/json' -d '{{"path":"acme/","name":"Acme"}}'
+
+User tokens, as your application would sign them:
+  guestlist token --sub alice --email alice@example.com
+"#,
+        db = config.database_url,
+        file = config::DEV_SECRETS_FILE,
+        key = s.admin_api_key,
+    );
+}
+
+fn print<T: serde::Serialize>(v: &T) -> Result<(), String> {
+    println!("{}", serde_json::to_string_pretty(v).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+async fn invite(remote: Remote, command: InviteCommand) -> Result<(), String> {
+    let mut client = Client::new(&remote.url);
+    if let Some(t) = remote.token {
+        client = client.with_token(t);
+    }
+    let e = |e: guestlist_client::ClientError| e.to_string();
+    match command {
+        InviteCommand::Create { space, role, max_uses, expires_in, description, allow_narrowing } => {
+            let req = api::CreateInviteRequest {
+                space,
+                role,
+                max_uses,
+                expires_in_seconds: expires_in,
+                description,
+                allow_narrowing,
+            };
+            print(&client.create_invite(&req).await.map_err(e)?)
+        }
+        InviteCommand::List { space, state } => {
+            let q = InviteQuery { space: space.as_deref(), state: state.as_deref(), ..Default::default() };
+            print(&client.list_invites(&q).await.map_err(e)?)
+        }
+        InviteCommand::Show { code } => print(&client.preview_invite(&code).await.map_err(e)?),
+        InviteCommand::Join { code, space } => print(&client.join_invite(&code, space.as_deref()).await.map_err(e)?),
+        InviteCommand::Revoke { code_or_id } => print(&client.revoke_invite(&code_or_id).await.map_err(e)?),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { cfg, bind, dev } => serve(cfg, bind, dev).await,
+        Command::Migrate { cfg } => {
+            let config = load(&cfg)?;
+            init_tracing(&config.log_format);
+            let path = guestlist_store_sqlite::path_from_url(&config.database_url).map_err(|e| e.to_string())?;
+            SqliteStore::migrate(&path).await.map_err(|e| format!("{e}: {e:?}"))?;
+            eprintln!("migrated {}", config::redact_url(&config.database_url));
+            Ok(())
+        }
+        Command::Token { cfg, sub, email, email_verified, username, ttl } => {
+            let mut config = load(&cfg)?;
+            if config.jwt_secret.is_none() {
+                config.jwt_secret = DevSecrets::read().map(|s| s.jwt_secret);
+            }
+            println!("{}", mint(&config.jwt_secret()?, &sub, email, email_verified, username, ttl)?);
+            Ok(())
+        }
+        Command::ApiKey { command: ApiKeyCommand::Create { cfg, name, platform_admin } } => {
+            let mut config = load(&cfg)?;
+            if let Some(s) = DevSecrets::read() {
+                config.jwt_secret.get_or_insert(s.jwt_secret);
+                config.link_secret.get_or_insert(s.link_secret);
+            }
+            let store = open_store(&config).await?;
+            let app = App::new(store.clone(), app_config(&config)?).map_err(|e| e.to_string())?;
+            let key = app.create_api_key(&name, platform_admin).await.map_err(|e| e.to_string())?;
+            guestlist_app::store::Store::close(&*store).await;
+            println!("{key}");
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", guestlist_server::openapi_json());
+            Ok(())
+        }
+        Command::Config => {
+            print!("{}", Config::commented_default());
+            Ok(())
+        }
+        Command::Invite { remote, command } => invite(remote, command).await,
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("guestlist: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

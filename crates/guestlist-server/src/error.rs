@@ -1,0 +1,68 @@
+//! The one mapping from the application's error to HTTP. GraphQL will map the same
+//! `ErrorCode` into `extensions.code`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use guestlist_api::{ErrorBody, ErrorDetail};
+use guestlist_domain::{Error, ErrorCode};
+
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Expired | ErrorCode::Exhausted | ErrorCode::Revoked => StatusCode::GONE,
+        ErrorCode::OutOfScope
+        | ErrorCode::Forbidden
+        | ErrorCode::InviteRequired
+        | ErrorCode::ApprovalRequired => StatusCode::FORBIDDEN,
+        ErrorCode::MemberLimitReached | ErrorCode::AlreadyExists | ErrorCode::LastAdmin => StatusCode::CONFLICT,
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        let code = err.code();
+        if err.is_server_fault() {
+            // The cause goes to the log, never to the caller.
+            tracing::error!(code = %code, cause = ?err, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.as_str().to_owned(),
+                message: err.public_message(),
+                field: err.field().map(str::to_owned),
+            },
+        };
+        let mut res = (status_of(code), axum::Json(body)).into_response();
+        match &err {
+            Error::RateLimited { retry_after_secs } => {
+                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            Error::Unauthenticated(_) => {
+                res.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Error::Unavailable(_) => {
+                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        res
+    }
+}

@@ -1,0 +1,60 @@
+//! The OpenAPI 3.1 document, generated from the handlers and wire types.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::rest;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Guestlist",
+        description = "Invitations and membership for the applications in front of it. \
+            Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}` with a stable code.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        rest::create_space, rest::get_space, rest::update_space, rest::list_roles, rest::create_role,
+        rest::list_members, rest::provision_member, rest::change_role, rest::remove_member,
+        rest::join_space, rest::leave_space,
+        rest::create_invite, rest::list_invites, rest::preview_invite, rest::revoke_invite,
+        rest::show_invite_link, rest::redeem_invite,
+        rest::list_events,
+    ),
+    components(schemas(guestlist_api::ErrorBody, guestlist_api::Health)),
+    modifiers(&Bearer),
+    tags(
+        (name = "spaces", description = "Spaces, their join modes, limits and roles"),
+        (name = "members", description = "Memberships"),
+        (name = "invites", description = "Shareable invite links"),
+        (name = "events", description = "The audit log"),
+    )
+)]
+struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    Http::builder()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some("A host application's JWT (HS256) or a Guestlist API key (gl_…)"))
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// The document as pretty JSON, as committed in `openapi.json`.
+pub fn openapi_json() -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let mut s = doc.to_pretty_json().expect("the OpenAPI document serializes");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,110 @@
+//! From the application's results to wire types.
+
+use guestlist_api as api;
+use guestlist_app::domain::{self, Permissions};
+use guestlist_app::store::EventRow;
+use guestlist_app::{AdmitOutcome, InviteCreated, InviteView, MembershipView, SpaceView};
+
+pub fn join_mode(m: domain::JoinMode) -> api::JoinMode {
+    match m {
+        domain::JoinMode::Open => api::JoinMode::Open,
+        domain::JoinMode::InviteOnly => api::JoinMode::InviteOnly,
+        domain::JoinMode::Request => api::JoinMode::Request,
+    }
+}
+
+pub fn join_mode_in(m: api::JoinMode) -> domain::JoinMode {
+    match m {
+        api::JoinMode::Open => domain::JoinMode::Open,
+        api::JoinMode::InviteOnly => domain::JoinMode::InviteOnly,
+        api::JoinMode::Request => domain::JoinMode::Request,
+    }
+}
+
+pub fn invite_state(s: domain::InviteState) -> api::InviteState {
+    match s {
+        domain::InviteState::Active => api::InviteState::Active,
+        domain::InviteState::Revoked => api::InviteState::Revoked,
+        domain::InviteState::Expired => api::InviteState::Expired,
+        domain::InviteState::Exhausted => api::InviteState::Exhausted,
+    }
+}
+
+pub fn outcome(o: AdmitOutcome) -> api::JoinOutcome {
+    match o {
+        AdmitOutcome::Joined => api::JoinOutcome::Joined,
+        AdmitOutcome::Upgraded => api::JoinOutcome::Upgraded,
+        AdmitOutcome::AlreadyMember => api::JoinOutcome::AlreadyMember,
+    }
+}
+
+pub fn permissions(p: Permissions) -> Vec<String> {
+    p.list().into_iter().map(|p| p.as_str().to_owned()).collect()
+}
+
+pub fn space(v: SpaceView) -> api::Space {
+    let s = v.space;
+    api::Space {
+        path: s.path.to_string(),
+        name: s.name,
+        join_mode: join_mode(s.join_mode),
+        member_limit: s.member_limit,
+        member_count: s.member_count,
+        created_at: s.created_at,
+        your_permissions: permissions(v.your_permissions),
+    }
+}
+
+pub fn member(v: MembershipView) -> api::Member {
+    let m = v.membership;
+    api::Member {
+        id: m.id,
+        user_id: m.user_id.to_string(),
+        space: v.space.to_string(),
+        role: m.role.to_string(),
+        status: m.status.as_str().to_owned(),
+        source: m.source.as_str().to_owned(),
+        invite_id: m.invite_id,
+        joined_at: m.created_at,
+    }
+}
+
+pub fn invite(v: InviteView) -> api::Invite {
+    let i = v.invite;
+    api::Invite {
+        id: i.id,
+        space: i.space_path.to_string(),
+        role: i.role.to_string(),
+        state: invite_state(v.state),
+        max_uses: i.max_uses,
+        uses: i.uses,
+        uses_left: i.max_uses.map(|m| m.saturating_sub(i.uses)),
+        expires_at: i.expires_at,
+        description: i.description,
+        allow_narrowing: i.allow_narrowing,
+        created_by: i.created_by,
+        created_at: i.created_at,
+        revoked_at: i.revoked_at,
+    }
+}
+
+pub fn invite_with_link(c: InviteCreated) -> api::InviteWithLink {
+    api::InviteWithLink {
+        code: c.code,
+        link: c.link,
+        invite: invite(c.invite),
+    }
+}
+
+pub fn event(e: EventRow) -> api::Event {
+    api::Event {
+        seq: e.seq,
+        id: e.id,
+        kind: e.kind,
+        space: e.space_path.map(|p| p.to_string()),
+        actor: e.actor,
+        subject: e.subject,
+        data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+        created_at: e.created_at,
+    }
+}

@@ -1,0 +1,304 @@
+//! Configuration: one typed struct. Precedence, lowest first: defaults in code, the
+//! config file (`--config FILE`, or `./guestlist.toml` when present), `GUESTLIST_*`
+//! environment variables, then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use guestlist_app::{RateLimitConfig, Secret};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// `sqlite://guestlist.db` (the embedded default).
+    pub database_url: String,
+    /// Where users reach this service; the default invite link is built from it.
+    pub public_url: String,
+    /// The link a created invite returns; `{code}` is replaced by the code and
+    /// `{public_url}` by `public_url`. An app deep link works: `chatapp://invite/{code}`.
+    pub invite_url_template: String,
+    /// Length of new invite codes, 8-32.
+    pub code_length: usize,
+    /// HS256 secret of the host application's user tokens.
+    pub jwt_secret: Option<String>,
+    /// Key invite codes are derived from and hashed with. Keep it stable and secret.
+    pub link_secret: Option<String>,
+    /// Take client addresses from X-Forwarded-For (only behind your own proxy).
+    pub trust_proxy_headers: bool,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Read connections to SQLite.
+    pub sqlite_read_connections: u32,
+    /// Most writes SQLite commits together in one transaction (group commit).
+    pub sqlite_max_batch: usize,
+    pub rate_limits: RateLimitConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: "127.0.0.1:7700".parse().expect("a valid address"),
+            database_url: "sqlite://guestlist.db".into(),
+            public_url: "http://127.0.0.1:7700".into(),
+            invite_url_template: "{public_url}/i/{code}".into(),
+            code_length: 10,
+            jwt_secret: None,
+            link_secret: None,
+            trust_proxy_headers: false,
+            log_format: "text".into(),
+            sqlite_read_connections: 4,
+            sqlite_max_batch: 128,
+            rate_limits: RateLimitConfig::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |s: &Option<String>| s.as_ref().map(|_| "**redacted**");
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("invite_url_template", &self.invite_url_template)
+            .field("code_length", &self.code_length)
+            .field("jwt_secret", &redact(&self.jwt_secret))
+            .field("link_secret", &redact(&self.link_secret))
+            .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides a password in a database URL: `postgres://u:***@h/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Config {
+    /// Defaults, then the file, then the environment (given as a lookup, for tests).
+    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| format!("in {}: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        let parse_err = |var: &str, v: &str| format!("{var}={v:?} is not valid");
+        if let Some(v) = env("GUESTLIST_BIND") {
+            self.bind = v.parse().map_err(|_| parse_err("GUESTLIST_BIND", &v))?;
+        }
+        if let Some(v) = env("GUESTLIST_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = env("GUESTLIST_PUBLIC_URL") {
+            self.public_url = v;
+        }
+        if let Some(v) = env("GUESTLIST_INVITE_URL_TEMPLATE") {
+            self.invite_url_template = v;
+        }
+        if let Some(v) = env("GUESTLIST_CODE_LENGTH") {
+            self.code_length = v.parse().map_err(|_| parse_err("GUESTLIST_CODE_LENGTH", &v))?;
+        }
+        if let Some(v) = env("GUESTLIST_JWT_SECRET") {
+            self.jwt_secret = Some(v);
+        }
+        if let Some(v) = env("GUESTLIST_LINK_SECRET") {
+            self.link_secret = Some(v);
+        }
+        if let Some(v) = env("GUESTLIST_TRUST_PROXY_HEADERS") {
+            self.trust_proxy_headers = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = env("GUESTLIST_LOG_FORMAT") {
+            self.log_format = v;
+        }
+        Ok(())
+    }
+
+    pub fn invite_url_template(&self) -> String {
+        self.invite_url_template
+            .replace("{public_url}", self.public_url.trim_end_matches('/'))
+    }
+
+    pub fn jwt_secret(&self) -> Result<Secret, String> {
+        secret("jwt_secret", "GUESTLIST_JWT_SECRET", &self.jwt_secret)
+    }
+
+    pub fn link_secret(&self) -> Result<Secret, String> {
+        secret("link_secret", "GUESTLIST_LINK_SECRET", &self.link_secret)
+    }
+
+    /// The commented default configuration (`guestlist config`).
+    pub fn commented_default() -> String {
+        let d = Config::default();
+        format!(
+            r#"# Guestlist configuration. Precedence: defaults < this file < GUESTLIST_* env < flags.
+
+# Address to listen on (GUESTLIST_BIND).
+bind = "{bind}"
+# sqlite://FILE is the embedded default (GUESTLIST_DATABASE_URL).
+database_url = "{db}"
+# Where users reach this service (GUESTLIST_PUBLIC_URL).
+public_url = "{public}"
+# The link returned for a new invite: {{code}} and {{public_url}} are replaced.
+# An app deep link works too: "chatapp://invite/{{code}}" (GUESTLIST_INVITE_URL_TEMPLATE).
+invite_url_template = "{tpl}"
+# Length of new invite codes, 8-32 (GUESTLIST_CODE_LENGTH).
+code_length = {len}
+# HS256 secret of the host application's tokens (GUESTLIST_JWT_SECRET). Required.
+# jwt_secret = "..."
+# Key invite codes are derived from and hashed with (GUESTLIST_LINK_SECRET). Required;
+# keep it stable: with a new key old links still work but cannot be shown again.
+# link_secret = "..."
+# Trust X-Forwarded-For for client addresses, only behind your own proxy.
+trust_proxy_headers = false
+# "text" or "json" (GUESTLIST_LOG_FORMAT).
+log_format = "text"
+sqlite_read_connections = {rc}
+# Most queued writes committed in one durable transaction (group commit).
+sqlite_max_batch = {mb}
+
+[rate_limits]
+preview_per_minute_per_ip = {pv}
+join_per_minute_per_ip = {jn}
+per_minute_per_user = {pu}
+"#,
+            bind = d.bind,
+            db = d.database_url,
+            public = d.public_url,
+            tpl = d.invite_url_template,
+            len = d.code_length,
+            rc = d.sqlite_read_connections,
+            mb = d.sqlite_max_batch,
+            pv = d.rate_limits.preview_per_minute_per_ip,
+            jn = d.rate_limits.join_per_minute_per_ip,
+            pu = d.rate_limits.per_minute_per_user,
+        )
+    }
+}
+
+fn secret(field: &str, var: &str, value: &Option<String>) -> Result<Secret, String> {
+    match value {
+        Some(v) if v.len() >= 32 => Ok(Secret::new(v.clone())),
+        Some(_) => Err(format!("{field} must be at least 32 characters")),
+        None => Err(format!(
+            "no {field}: set {var} or {field} in the config file (or run `guestlist serve --dev`)"
+        )),
+    }
+}
+
+/// Secrets `serve --dev` makes once and keeps beside the database.
+#[derive(Serialize, Deserialize)]
+pub struct DevSecrets {
+    pub jwt_secret: String,
+    pub link_secret: String,
+    pub admin_api_key: String,
+}
+
+pub const DEV_SECRETS_FILE: &str = "guestlist-dev.toml";
+
+impl DevSecrets {
+    pub fn path() -> PathBuf {
+        PathBuf::from(DEV_SECRETS_FILE)
+    }
+
+    pub fn read() -> Option<DevSecrets> {
+        let text = std::fs::read_to_string(Self::path()).ok()?;
+        toml::from_str(&text).ok()
+    }
+
+    pub fn read_or_create() -> Result<DevSecrets, String> {
+        if let Some(s) = Self::read() {
+            return Ok(s);
+        }
+        let s = DevSecrets {
+            jwt_secret: Secret::generate().expose().to_owned(),
+            link_secret: Secret::generate().expose().to_owned(),
+            admin_api_key: guestlist_app::new_api_key().0,
+        };
+        let text = format!(
+            "# Made by `guestlist serve --dev`: local secrets for trying Guestlist. Never use in production.\n{}",
+            toml::to_string(&s).map_err(|e| e.to_string())?
+        );
+        write_private(&Self::path(), &text)?;
+        Ok(s)
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+    f.write_all(text.as_bytes()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(&file, "code_length = 12\npublic_url = \"https://file.example\"\n").unwrap();
+        let c = Config::load(Some(&file), env(&[("GUESTLIST_PUBLIC_URL", "https://env.example")])).unwrap();
+        assert_eq!(c.code_length, 12, "from the file");
+        assert_eq!(c.public_url, "https://env.example", "env beats the file");
+        assert_eq!(c.bind.port(), 7700, "default kept");
+        assert_eq!(c.invite_url_template(), "https://env.example/i/{code}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::load(None, env(&[("GUESTLIST_BIND", "nope")])).err().unwrap();
+        assert!(err.contains("GUESTLIST_BIND"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(&file, "no_such_key = 1\n").unwrap();
+        assert!(Config::load(Some(&file), env(&[])).is_err());
+    }
+
+    #[test]
+    fn the_commented_default_parses_to_the_defaults() {
+        let parsed: Config = toml::from_str(&Config::commented_default()).unwrap();
+        let d = Config::default();
+        assert_eq!(parsed.bind, d.bind);
+        assert_eq!(parsed.code_length, d.code_length);
+        assert_eq!(parsed.rate_limits.join_per_minute_per_ip, d.rate_limits.join_per_minute_per_ip);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Config { jwt_secret: Some("x".repeat(40)), database_url: "postgres://u:pw@h/db".into(), ..Config::default() };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains(&"x".repeat(40)) && !shown.contains("pw"));
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert!(Config::default().jwt_secret().unwrap_err().contains("GUESTLIST_JWT_SECRET"));
+    }
+}
