@@ -83,9 +83,14 @@ impl App {
         let id = UserId::parse(&c.sub).map_err(|_| refused())?;
         Ok(Actor::User {
             id,
-            email: c.email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()),
+            email: c
+                .email
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty()),
             email_verified: c.email_verified,
-            username: c.preferred_username.filter(|u| !u.is_empty() && u.len() <= 255),
+            username: c
+                .preferred_username
+                .filter(|u| !u.is_empty() && u.len() <= 255),
         })
     }
 
@@ -95,19 +100,32 @@ impl App {
             return Err(Error::invalid("name", "1-64 printable characters"));
         }
         let (key, key_hash) = crate::new_api_key();
-        self.register_api_key(name, &key, key_hash, platform_admin).await?;
+        self.register_api_key(name, &key, key_hash, platform_admin)
+            .await?;
         Ok(key)
     }
 
     /// Makes sure a given key exists (used by `serve --dev` for its printed key).
     pub async fn ensure_api_key(&self, name: &str, key: &str, platform_admin: bool) -> Result<()> {
-        if self.store_ref().read(ApiKeyByHash(hash_api_key(key))).await?.is_some() {
+        if self
+            .store_ref()
+            .read(ApiKeyByHash(hash_api_key(key)))
+            .await?
+            .is_some()
+        {
             return Ok(());
         }
-        self.register_api_key(name, key, hash_api_key(key), platform_admin).await
+        self.register_api_key(name, key, hash_api_key(key), platform_admin)
+            .await
     }
 
-    async fn register_api_key(&self, name: &str, _key: &str, key_hash: Vec<u8>, platform_admin: bool) -> Result<()> {
+    async fn register_api_key(
+        &self,
+        name: &str,
+        _key: &str,
+        key_hash: Vec<u8>,
+        platform_admin: bool,
+    ) -> Result<()> {
         let inserted = self
             .store_ref()
             .write(InsertApiKey(NewApiKey {
@@ -121,7 +139,9 @@ impl App {
         if inserted {
             Ok(())
         } else {
-            Err(Error::AlreadyExists(format!("an API key named {name:?} exists")))
+            Err(Error::AlreadyExists(format!(
+                "an API key named {name:?} exists"
+            )))
         }
     }
 }

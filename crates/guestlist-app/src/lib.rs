@@ -20,8 +20,10 @@ use guestlist_store::Store;
 pub use limits::RateLimitConfig;
 use limits::RateLimits;
 pub use ops::events::EventPage;
-pub use ops::invites::{CreateInvite, InviteCreated, InviteFilter, InvitePage, InvitePreview, Redeemed, RedeemOutcome};
 pub use ops::invites::InviteView;
+pub use ops::invites::{
+    CreateInvite, InviteCreated, InviteFilter, InvitePage, InvitePreview, RedeemOutcome, Redeemed,
+};
 pub use ops::members::{AdmitOutcome, MemberPage, MembershipView};
 pub use ops::spaces::{NewSpaceInput, SpacePatchInput, SpaceView};
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -65,15 +67,28 @@ struct Inner {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: AppConfig) -> Result<Self> {
-        if !(guestlist_domain::invite::MIN_CODE_LEN..=guestlist_domain::invite::MAX_CODE_LEN).contains(&config.code_length) {
-            return Err(Error::invalid("code_length", "invite codes are 8 to 32 characters"));
+        if !(guestlist_domain::invite::MIN_CODE_LEN..=guestlist_domain::invite::MAX_CODE_LEN)
+            .contains(&config.code_length)
+        {
+            return Err(Error::invalid(
+                "code_length",
+                "invite codes are 8 to 32 characters",
+            ));
         }
         if !config.invite_url_template.contains("{code}") {
-            return Err(Error::invalid("invite_url_template", "the template must contain {code}"));
+            return Err(Error::invalid(
+                "invite_url_template",
+                "the template must contain {code}",
+            ));
         }
         let keys = secrets::Keys::derive(&config.link_secret);
         let limits = RateLimits::new(&config.rate_limits)?;
-        Ok(App(Arc::new(Inner { store, config, keys, limits })))
+        Ok(App(Arc::new(Inner {
+            store,
+            config,
+            keys,
+            limits,
+        })))
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

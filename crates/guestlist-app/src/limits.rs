@@ -45,16 +45,26 @@ pub(crate) struct RateLimits {
 }
 
 fn quota(field: &str, per_minute: u32) -> Result<Quota, Error> {
-    let n = NonZeroU32::new(per_minute).ok_or_else(|| Error::invalid(field, "must be at least 1"))?;
+    let n =
+        NonZeroU32::new(per_minute).ok_or_else(|| Error::invalid(field, "must be at least 1"))?;
     Ok(Quota::per_minute(n))
 }
 
 impl RateLimits {
     pub fn new(c: &RateLimitConfig) -> Result<Self, Error> {
         Ok(RateLimits {
-            preview_ip: DefaultKeyedRateLimiter::keyed(quota("preview_per_minute_per_ip", c.preview_per_minute_per_ip)?),
-            join_ip: DefaultKeyedRateLimiter::keyed(quota("join_per_minute_per_ip", c.join_per_minute_per_ip)?),
-            user: DefaultKeyedRateLimiter::keyed(quota("per_minute_per_user", c.per_minute_per_user)?),
+            preview_ip: DefaultKeyedRateLimiter::keyed(quota(
+                "preview_per_minute_per_ip",
+                c.preview_per_minute_per_ip,
+            )?),
+            join_ip: DefaultKeyedRateLimiter::keyed(quota(
+                "join_per_minute_per_ip",
+                c.join_per_minute_per_ip,
+            )?),
+            user: DefaultKeyedRateLimiter::keyed(quota(
+                "per_minute_per_user",
+                c.per_minute_per_user,
+            )?),
         })
     }
 
@@ -72,7 +82,9 @@ impl RateLimits {
         };
         by_ip.check_key(&caller.client).map_err(refused)?;
         if let Some(user) = caller.actor.as_ref().and_then(|a| a.user_id()) {
-            self.user.check_key(&user.as_str().to_owned()).map_err(refused)?;
+            self.user
+                .check_key(&user.as_str().to_owned())
+                .map_err(refused)?;
         }
         Ok(())
     }

@@ -12,7 +12,10 @@ pub(crate) fn page_size(requested: Option<u32>) -> Result<u32, Error> {
     match requested {
         None => Ok(DEFAULT_PAGE_SIZE),
         Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
-        Some(_) => Err(Error::invalid("limit", format!("a page holds 1 to {MAX_PAGE_SIZE} rows"))),
+        Some(_) => Err(Error::invalid(
+            "limit",
+            format!("a page holds 1 to {MAX_PAGE_SIZE} rows"),
+        )),
     }
 }
 
@@ -22,7 +25,9 @@ pub(crate) fn encode(key: &PageKey) -> String {
 }
 
 pub(crate) fn decode(cursor: Option<&str>) -> Result<Option<PageKey>, Error> {
-    let Some(cursor) = cursor else { return Ok(None) };
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
     let bad = || Error::invalid("after", "not a cursor this service issued");
     let (ms, id) = cursor.split_once('.').ok_or_else(bad)?;
     let ms = i64::from_str_radix(ms, 16).map_err(|_| bad())?;
@@ -33,7 +38,11 @@ pub(crate) fn decode(cursor: Option<&str>) -> Result<Option<PageKey>, Error> {
 }
 
 /// Splits a `limit + 1` fetch into the page and the cursor of the next one.
-pub(crate) fn split<T>(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> PageKey) -> (Vec<T>, Option<String>) {
+pub(crate) fn split<T>(
+    mut rows: Vec<T>,
+    limit: u32,
+    key: impl Fn(&T) -> PageKey,
+) -> (Vec<T>, Option<String>) {
     if rows.len() > limit as usize {
         rows.truncate(limit as usize);
         let next = rows.last().map(|r| encode(&key(r)));

@@ -2,7 +2,9 @@
 //! which rights there.
 
 use guestlist_domain::rules;
-use guestlist_domain::{Actor, Error, MembershipStatus, Permission, Permissions, RoleName, SpacePath, UserId};
+use guestlist_domain::{
+    Actor, Error, MembershipStatus, Permission, Permissions, RoleName, SpacePath, UserId,
+};
 use guestlist_store::{MembershipRow, NewEvent, RoleRow, SpaceRow, Tx};
 use uuid::Uuid;
 
@@ -17,7 +19,9 @@ pub(crate) struct Scope {
 
 impl Scope {
     pub async fn load(tx: &mut dyn Tx, path: &SpacePath) -> Result<Scope> {
-        Self::try_load(tx, path).await?.ok_or(Error::NotFound("space"))
+        Self::try_load(tx, path)
+            .await?
+            .ok_or(Error::NotFound("space"))
     }
 
     pub async fn try_load(tx: &mut dyn Tx, path: &SpacePath) -> Result<Option<Scope>> {
@@ -26,7 +30,11 @@ impl Scope {
             return Ok(None);
         };
         let roles = tx.roles_on(&Self::ids_of(&lineage)).await?;
-        Ok(Some(Scope { space, lineage, roles }))
+        Ok(Some(Scope {
+            space,
+            lineage,
+            roles,
+        }))
     }
 
     fn ids_of(lineage: &[SpaceRow]) -> Vec<Uuid> {
@@ -44,14 +52,21 @@ impl Scope {
             self.lineage
                 .iter()
                 .rev()
-                .find_map(|s| self.roles.iter().find(|r| r.space_id == s.id && &r.name == role))
+                .find_map(|s| {
+                    self.roles
+                        .iter()
+                        .find(|r| r.space_id == s.id && &r.name == role)
+                })
                 .map(|r| r.permissions)
         })
     }
 
     pub fn require_role(&self, role: &RoleName) -> Result<Permissions> {
         self.role_permissions(role).ok_or_else(|| {
-            Error::invalid("role", format!("no role named {role} is defined for {}", self.space.path))
+            Error::invalid(
+                "role",
+                format!("no role named {role} is defined for {}", self.space.path),
+            )
         })
     }
 
@@ -73,7 +88,10 @@ impl Scope {
     /// A platform-admin key holds everything everywhere.
     pub async fn rights(&self, tx: &mut dyn Tx, actor: &Actor) -> Result<Permissions> {
         match actor {
-            Actor::ApiKey { platform_admin: true, .. } => Ok(Permissions::ALL),
+            Actor::ApiKey {
+                platform_admin: true,
+                ..
+            } => Ok(Permissions::ALL),
             Actor::ApiKey { .. } => Ok(Permissions::NONE),
             Actor::User { id, .. } => self.user_rights(tx, id).await,
         }
@@ -91,7 +109,12 @@ impl Scope {
 
     /// Requires `needed`; an outsider learns nothing: without `read` the space
     /// answers as missing.
-    pub async fn require_visible(&self, tx: &mut dyn Tx, actor: &Actor, needed: Permission) -> Result<Permissions> {
+    pub async fn require_visible(
+        &self,
+        tx: &mut dyn Tx,
+        actor: &Actor,
+        needed: Permission,
+    ) -> Result<Permissions> {
         let held = self.rights(tx, actor).await?;
         if !held.has(Permission::Read) {
             return Err(Error::NotFound("space"));
@@ -100,14 +123,20 @@ impl Scope {
         Ok(held)
     }
 
-    pub async fn membership(&self, tx: &mut dyn Tx, user: &UserId) -> Result<Option<MembershipRow>> {
+    pub async fn membership(
+        &self,
+        tx: &mut dyn Tx,
+        user: &UserId,
+    ) -> Result<Option<MembershipRow>> {
         tx.membership(self.space.id, user).await
     }
 
     /// Refuses a change that would leave the space and its ancestors without any
     /// direct admin. `losing` is the membership about to lose its admin rights.
     pub async fn keep_an_admin(&self, tx: &mut dyn Tx, losing: &MembershipRow) -> Result<()> {
-        let was_admin = self.role_permissions(&losing.role).is_some_and(|p| p.has(Permission::Admin));
+        let was_admin = self
+            .role_permissions(&losing.role)
+            .is_some_and(|p| p.has(Permission::Admin));
         if !was_admin || losing.status != MembershipStatus::Active {
             return Ok(());
         }
@@ -123,7 +152,13 @@ impl Scope {
         Ok(())
     }
 
-    pub fn event(&self, kind: &'static str, actor: &Actor, subject: Option<&str>, data: serde_json::Value) -> NewEvent {
+    pub fn event(
+        &self,
+        kind: &'static str,
+        actor: &Actor,
+        subject: Option<&str>,
+        data: serde_json::Value,
+    ) -> NewEvent {
         NewEvent {
             id: Uuid::now_v7(),
             kind,
@@ -145,9 +180,16 @@ pub(crate) fn require_user(actor: &Actor) -> Result<&UserId> {
 }
 
 /// The subtrees on which the actor holds `needed`; `None` means everywhere.
-pub(crate) async fn subtrees_with(tx: &mut dyn Tx, actor: &Actor, needed: Permission) -> Result<Option<Vec<SpacePath>>> {
+pub(crate) async fn subtrees_with(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    needed: Permission,
+) -> Result<Option<Vec<SpacePath>>> {
     let user = match actor {
-        Actor::ApiKey { platform_admin: true, .. } => return Ok(None),
+        Actor::ApiKey {
+            platform_admin: true,
+            ..
+        } => return Ok(None),
         Actor::ApiKey { .. } => return Ok(Some(vec![])),
         Actor::User { id, .. } => id,
     };
@@ -158,7 +200,9 @@ pub(crate) async fn subtrees_with(tx: &mut dyn Tx, actor: &Actor, needed: Permis
         }
         let perms = match m.role.builtin_permissions() {
             Some(p) => Some(p),
-            None => Scope::try_load(tx, &path).await?.and_then(|s| s.role_permissions(&m.role)),
+            None => Scope::try_load(tx, &path)
+                .await?
+                .and_then(|s| s.role_permissions(&m.role)),
         };
         if perms.is_some_and(|p| p.has(needed)) {
             roots.push(path);

@@ -122,7 +122,10 @@ mod tests {
 
     #[test]
     fn another_key_gives_other_codes_and_hashes() {
-        let (a, b) = (Keys::derive(&Secret::new("a")), Keys::derive(&Secret::new("b")));
+        let (a, b) = (
+            Keys::derive(&Secret::new("a")),
+            Keys::derive(&Secret::new("b")),
+        );
         let id = Uuid::now_v7();
         assert_ne!(a.code_for(id, 10), b.code_for(id, 10));
         assert_ne!(a.hash_code("abcdefgh"), b.hash_code("abcdefgh"));

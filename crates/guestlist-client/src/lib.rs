@@ -10,7 +10,11 @@ use serde::de::DeserializeOwned;
 pub enum ClientError {
     /// The server answered with its JSON error shape.
     #[error("{status}: {} ({})", .body.error.message, .body.error.code)]
-    Api { status: StatusCode, body: api::ErrorBody, retry_after: Option<u64> },
+    Api {
+        status: StatusCode,
+        body: api::ErrorBody,
+        retry_after: Option<u64>,
+    },
     /// The server answered something that is not the error shape.
     #[error("unexpected {status}: {text}")]
     Unexpected { status: StatusCode, text: String },
@@ -29,7 +33,9 @@ impl ClientError {
 
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            ClientError::Api { status, .. } | ClientError::Unexpected { status, .. } => Some(*status),
+            ClientError::Api { status, .. } | ClientError::Unexpected { status, .. } => {
+                Some(*status)
+            }
             ClientError::Transport(e) => e.status(),
         }
     }
@@ -63,16 +69,26 @@ pub struct Client {
 
 impl Client {
     pub fn new(base_url: &str) -> Self {
-        Client { http: reqwest::Client::new(), base: base_url.trim_end_matches('/').to_owned(), token: None }
+        Client {
+            http: reqwest::Client::new(),
+            base: base_url.trim_end_matches('/').to_owned(),
+            token: None,
+        }
     }
 
     /// The same client, calling as someone else (a JWT or an API key).
     pub fn with_token(&self, token: impl Into<String>) -> Self {
-        Client { token: Some(token.into()), ..self.clone() }
+        Client {
+            token: Some(token.into()),
+            ..self.clone()
+        }
     }
 
     pub fn anonymous(&self) -> Self {
-        Client { token: None, ..self.clone() }
+        Client {
+            token: None,
+            ..self.clone()
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -104,7 +120,12 @@ impl Client {
         Err(error_from(res).await)
     }
 
-    async fn json<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<T> {
+    async fn json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
         self.send(self.request(method, path).json(body)).await
     }
 
@@ -113,80 +134,159 @@ impl Client {
     }
 
     pub async fn get_space(&self, path: &str) -> Result<api::Space> {
-        self.send(self.request(Method::GET, &format!("/api/v1/spaces/{}", space_segment(path)))).await
+        self.send(self.request(
+            Method::GET,
+            &format!("/api/v1/spaces/{}", space_segment(path)),
+        ))
+        .await
     }
 
-    pub async fn update_space(&self, path: &str, req: &api::UpdateSpaceRequest) -> Result<api::Space> {
-        self.json(Method::PATCH, &format!("/api/v1/spaces/{}", space_segment(path)), req).await
+    pub async fn update_space(
+        &self,
+        path: &str,
+        req: &api::UpdateSpaceRequest,
+    ) -> Result<api::Space> {
+        self.json(
+            Method::PATCH,
+            &format!("/api/v1/spaces/{}", space_segment(path)),
+            req,
+        )
+        .await
     }
 
     pub async fn list_roles(&self, path: &str) -> Result<api::RoleList> {
-        self.send(self.request(Method::GET, &format!("/api/v1/spaces/{}/roles", space_segment(path)))).await
+        self.send(self.request(
+            Method::GET,
+            &format!("/api/v1/spaces/{}/roles", space_segment(path)),
+        ))
+        .await
     }
 
     pub async fn create_role(&self, path: &str, role: &api::Role) -> Result<api::Role> {
-        self.json(Method::POST, &format!("/api/v1/spaces/{}/roles", space_segment(path)), role).await
+        self.json(
+            Method::POST,
+            &format!("/api/v1/spaces/{}/roles", space_segment(path)),
+            role,
+        )
+        .await
     }
 
-    pub async fn list_members(&self, path: &str, after: Option<&str>, limit: Option<u32>) -> Result<api::MemberPage> {
+    pub async fn list_members(
+        &self,
+        path: &str,
+        after: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<api::MemberPage> {
         let req = self
-            .request(Method::GET, &format!("/api/v1/spaces/{}/members", space_segment(path)))
+            .request(
+                Method::GET,
+                &format!("/api/v1/spaces/{}/members", space_segment(path)),
+            )
             .query(&[("after", after)])
             .query(&[("limit", limit)]);
         self.send(req).await
     }
 
     fn member_path(space: &str, user: &str) -> String {
-        format!("/api/v1/spaces/{}/members/{}", space_segment(space), segment(user))
+        format!(
+            "/api/v1/spaces/{}/members/{}",
+            space_segment(space),
+            segment(user)
+        )
     }
 
-    pub async fn provision_member(&self, space: &str, user: &str, role: &str) -> Result<api::JoinResult> {
-        self.json(Method::PUT, &Self::member_path(space, user), &api::RoleRequest { role: role.into() }).await
+    pub async fn provision_member(
+        &self,
+        space: &str,
+        user: &str,
+        role: &str,
+    ) -> Result<api::JoinResult> {
+        self.json(
+            Method::PUT,
+            &Self::member_path(space, user),
+            &api::RoleRequest { role: role.into() },
+        )
+        .await
     }
 
     pub async fn change_role(&self, space: &str, user: &str, role: &str) -> Result<api::Member> {
-        self.json(Method::PATCH, &Self::member_path(space, user), &api::RoleRequest { role: role.into() }).await
+        self.json(
+            Method::PATCH,
+            &Self::member_path(space, user),
+            &api::RoleRequest { role: role.into() },
+        )
+        .await
     }
 
     pub async fn remove_member(&self, space: &str, user: &str) -> Result<()> {
-        self.send_empty(self.request(Method::DELETE, &Self::member_path(space, user))).await
+        self.send_empty(self.request(Method::DELETE, &Self::member_path(space, user)))
+            .await
     }
 
     pub async fn join_space(&self, space: &str) -> Result<api::JoinResult> {
-        self.send(self.request(Method::POST, &format!("/api/v1/spaces/{}/join", space_segment(space)))).await
+        self.send(self.request(
+            Method::POST,
+            &format!("/api/v1/spaces/{}/join", space_segment(space)),
+        ))
+        .await
     }
 
     pub async fn leave_space(&self, space: &str) -> Result<()> {
-        self.send_empty(self.request(Method::POST, &format!("/api/v1/spaces/{}/leave", space_segment(space)))).await
+        self.send_empty(self.request(
+            Method::POST,
+            &format!("/api/v1/spaces/{}/leave", space_segment(space)),
+        ))
+        .await
     }
 
-    pub async fn create_invite(&self, req: &api::CreateInviteRequest) -> Result<api::InviteWithLink> {
+    pub async fn create_invite(
+        &self,
+        req: &api::CreateInviteRequest,
+    ) -> Result<api::InviteWithLink> {
         self.json(Method::POST, "/api/v1/invites", req).await
     }
 
     pub async fn list_invites(&self, q: &InviteQuery<'_>) -> Result<api::InvitePage> {
-        self.send(self.request(Method::GET, "/api/v1/invites").query(q)).await
+        self.send(self.request(Method::GET, "/api/v1/invites").query(q))
+            .await
     }
 
     pub async fn preview_invite(&self, code: &str) -> Result<api::InvitePreview> {
-        self.send(self.request(Method::GET, &format!("/api/v1/invites/{}", segment(code)))).await
+        self.send(self.request(Method::GET, &format!("/api/v1/invites/{}", segment(code))))
+            .await
     }
 
     pub async fn revoke_invite(&self, code_or_id: &str) -> Result<api::Invite> {
-        self.send(self.request(Method::DELETE, &format!("/api/v1/invites/{}", segment(code_or_id)))).await
+        self.send(self.request(
+            Method::DELETE,
+            &format!("/api/v1/invites/{}", segment(code_or_id)),
+        ))
+        .await
     }
 
     pub async fn show_invite_link(&self, code_or_id: &str) -> Result<api::InviteWithLink> {
-        self.send(self.request(Method::GET, &format!("/api/v1/invites/{}/link", segment(code_or_id)))).await
+        self.send(self.request(
+            Method::GET,
+            &format!("/api/v1/invites/{}/link", segment(code_or_id)),
+        ))
+        .await
     }
 
     pub async fn join_invite(&self, code: &str, space: Option<&str>) -> Result<api::JoinResult> {
-        let body = api::RedeemRequest { space: space.map(str::to_owned) };
-        self.json(Method::POST, &format!("/api/v1/invites/{}/join", segment(code)), &body).await
+        let body = api::RedeemRequest {
+            space: space.map(str::to_owned),
+        };
+        self.json(
+            Method::POST,
+            &format!("/api/v1/invites/{}/join", segment(code)),
+            &body,
+        )
+        .await
     }
 
     pub async fn list_events(&self, q: &EventQuery<'_>) -> Result<api::EventPage> {
-        self.send(self.request(Method::GET, "/api/v1/events").query(q)).await
+        self.send(self.request(Method::GET, "/api/v1/events").query(q))
+            .await
     }
 }
 
@@ -225,7 +325,11 @@ async fn error_from(res: reqwest::Response) -> ClientError {
         .and_then(|v| v.parse().ok());
     let text = res.text().await.unwrap_or_default();
     match serde_json::from_str::<api::ErrorBody>(&text) {
-        Ok(body) => ClientError::Api { status, body, retry_after },
+        Ok(body) => ClientError::Api {
+            status,
+            body,
+            retry_after,
+        },
         Err(_) => ClientError::Unexpected { status, text },
     }
 }

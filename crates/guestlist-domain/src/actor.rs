@@ -86,6 +86,12 @@ impl Actor {
     }
 
     pub fn is_platform_admin(&self) -> bool {
-        matches!(self, Actor::ApiKey { platform_admin: true, .. })
+        matches!(
+            self,
+            Actor::ApiKey {
+                platform_admin: true,
+                ..
+            }
+        )
     }
 }

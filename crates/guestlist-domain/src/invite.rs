@@ -99,10 +99,22 @@ mod tests {
     fn state_precedence() {
         let now = OffsetDateTime::now_utc();
         let past = Some(now - Duration::seconds(1));
-        assert_eq!(InviteState::of(true, past, Some(1), 1, now), InviteState::Revoked);
-        assert_eq!(InviteState::of(false, past, Some(1), 1, now), InviteState::Expired);
-        assert_eq!(InviteState::of(false, None, Some(1), 1, now), InviteState::Exhausted);
-        assert_eq!(InviteState::of(false, None, None, 99, now), InviteState::Active);
+        assert_eq!(
+            InviteState::of(true, past, Some(1), 1, now),
+            InviteState::Revoked
+        );
+        assert_eq!(
+            InviteState::of(false, past, Some(1), 1, now),
+            InviteState::Expired
+        );
+        assert_eq!(
+            InviteState::of(false, None, Some(1), 1, now),
+            InviteState::Exhausted
+        );
+        assert_eq!(
+            InviteState::of(false, None, None, 99, now),
+            InviteState::Active
+        );
         assert_eq!(
             InviteState::of(false, Some(now + Duration::hours(1)), Some(2), 1, now),
             InviteState::Active

@@ -18,7 +18,8 @@ pub struct SpacePath(String);
 
 impl SpacePath {
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let bad = |why: &str| Error::invalid("space", format!("invalid space path {input:?}: {why}"));
+        let bad =
+            |why: &str| Error::invalid("space", format!("invalid space path {input:?}: {why}"));
         if input.is_empty() {
             return Err(bad("empty"));
         }
@@ -137,8 +138,21 @@ mod tests {
     #[test]
     fn rejects_malformed_paths() {
         for bad in [
-            "", "/", "acme", "/acme/", "acme//", "acme/../", "acme/./", "../", "..",
-            "Acme/", "acme eng/", "acme/eng", "acme\\eng/", "acme/é/", "acme/%2e%2e/",
+            "",
+            "/",
+            "acme",
+            "/acme/",
+            "acme//",
+            "acme/../",
+            "acme/./",
+            "../",
+            "..",
+            "Acme/",
+            "acme eng/",
+            "acme/eng",
+            "acme\\eng/",
+            "acme/é/",
+            "acme/%2e%2e/",
         ] {
             let err = SpacePath::parse(bad).unwrap_err();
             assert_eq!(err.field(), Some("space"), "{bad:?}");

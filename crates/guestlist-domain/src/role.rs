@@ -94,7 +94,10 @@ impl Permissions {
     }
 
     pub fn list(self) -> Vec<Permission> {
-        Permission::ALL.into_iter().filter(|p| self.has(*p)).collect()
+        Permission::ALL
+            .into_iter()
+            .filter(|p| self.has(*p))
+            .collect()
     }
 }
 
@@ -127,7 +130,9 @@ impl RoleName {
         } else {
             Err(Error::invalid(
                 "role",
-                format!("invalid role name {input:?}: use 1-32 of a-z, 0-9, '-', '_', starting with a letter"),
+                format!(
+                    "invalid role name {input:?}: use 1-32 of a-z, 0-9, '-', '_', starting with a letter"
+                ),
             ))
         }
     }

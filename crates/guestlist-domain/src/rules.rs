@@ -65,7 +65,11 @@ pub enum Admission {
 
 /// `direct` is the caller's own membership on the target space (its permissions),
 /// `effective` the rights they hold there through the whole path.
-pub fn admission(direct: Option<Permissions>, effective: Permissions, offered: Permissions) -> Admission {
+pub fn admission(
+    direct: Option<Permissions>,
+    effective: Permissions,
+    offered: Permissions,
+) -> Admission {
     match direct {
         Some(_) if effective.covers(offered) => Admission::AlreadyMember,
         Some(current) if offered.covers(current) => Admission::Upgrade,
@@ -91,7 +95,10 @@ mod tests {
 
     #[test]
     fn narrowing_rules() {
-        assert_eq!(redeem_target(&p("acme/"), true, Some(&p("acme/eng/"))).unwrap(), p("acme/eng/"));
+        assert_eq!(
+            redeem_target(&p("acme/"), true, Some(&p("acme/eng/"))).unwrap(),
+            p("acme/eng/")
+        );
         assert_eq!(redeem_target(&p("acme/"), false, None).unwrap(), p("acme/"));
         for (req, allow) in [("acmecorp/", true), ("other/", true), ("acme/eng/", false)] {
             let err = redeem_target(&p("acme/"), allow, Some(&p(req))).unwrap_err();
@@ -117,7 +124,11 @@ mod tests {
 
     #[test]
     fn grant_ceiling() {
-        let mi = Permissions::of(&[Permission::Read, Permission::Write, Permission::ManageInvites]);
+        let mi = Permissions::of(&[
+            Permission::Read,
+            Permission::Write,
+            Permission::ManageInvites,
+        ]);
         assert!(require_can_grant(mi, "member", perms("member")).is_ok());
         assert!(require_can_grant(mi, "admin", perms("admin")).is_err());
     }

@@ -23,7 +23,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::Forbidden
         | ErrorCode::InviteRequired
         | ErrorCode::ApprovalRequired => StatusCode::FORBIDDEN,
-        ErrorCode::MemberLimitReached | ErrorCode::AlreadyExists | ErrorCode::LastAdmin => StatusCode::CONFLICT,
+        ErrorCode::MemberLimitReached | ErrorCode::AlreadyExists | ErrorCode::LastAdmin => {
+            StatusCode::CONFLICT
+        }
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -52,14 +54,16 @@ impl IntoResponse for ApiError {
         let mut res = (status_of(code), axum::Json(body)).into_response();
         match &err {
             Error::RateLimited { retry_after_secs } => {
-                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             Error::Unauthenticated(_) => {
                 res.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Error::Unavailable(_) => {
-                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }

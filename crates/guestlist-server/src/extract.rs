@@ -5,7 +5,9 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::extract::{
+    ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request,
+};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -72,7 +74,11 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
 /// A space path from a URL segment, percent-encoded (`acme%2Feng%2F`); the trailing
 /// slash may be left out there.
 pub fn space_param(raw: &str) -> Result<SpacePath, ApiError> {
-    let with_slash = if raw.ends_with('/') { raw.to_owned() } else { format!("{raw}/") };
+    let with_slash = if raw.ends_with('/') {
+        raw.to_owned()
+    } else {
+        format!("{raw}/")
+    };
     Ok(SpacePath::parse(&with_slash)?)
 }
 
@@ -80,11 +86,15 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError(Error::Unauthenticated("malformed Authorization header".into())))?;
+    let value = value.to_str().map_err(|_| {
+        ApiError(Error::Unauthenticated(
+            "malformed Authorization header".into(),
+        ))
+    })?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim()))
         }
         _ => Err(ApiError(Error::Unauthenticated(
@@ -100,7 +110,8 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)?.ok_or_else(|| ApiError(Error::Unauthenticated("sign in first".into())))?;
+        let token = bearer(parts)?
+            .ok_or_else(|| ApiError(Error::Unauthenticated("sign in first".into())))?;
         Ok(Auth(state.app.authenticate(token).await?))
     }
 }
@@ -108,7 +119,10 @@ impl FromRequestParts<AppState> for Auth {
 impl OptionalFromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
         match bearer(parts)? {
             None => Ok(None),
             Some(token) => Ok(Some(Auth(state.app.authenticate(token).await?))),
@@ -158,13 +172,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError(Error::PayloadTooLarge)
-            } else {
-                ApiError(Error::invalid("body", r.body_text()))
-            }
-        })?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError(Error::PayloadTooLarge)
+                } else {
+                    ApiError(Error::invalid("body", r.body_text()))
+                }
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(None));
         }

@@ -42,7 +42,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(app: App, trust_proxy_headers: bool) -> Self {
-        AppState { app, trust_proxy_headers, metrics: metrics_handle() }
+        AppState {
+            app,
+            trust_proxy_headers,
+            metrics: metrics_handle(),
+        }
     }
 }
 
@@ -64,8 +68,14 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
         .route("/spaces", post(rest::create_space))
-        .route("/spaces/{space}", get(rest::get_space).patch(rest::update_space))
-        .route("/spaces/{space}/roles", get(rest::list_roles).post(rest::create_role))
+        .route(
+            "/spaces/{space}",
+            get(rest::get_space).patch(rest::update_space),
+        )
+        .route(
+            "/spaces/{space}/roles",
+            get(rest::list_roles).post(rest::create_role),
+        )
         .route("/spaces/{space}/members", get(rest::list_members))
         .route(
             "/spaces/{space}/members/{user_id}",
@@ -75,8 +85,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/spaces/{space}/join", post(rest::join_space))
         .route("/spaces/{space}/leave", post(rest::leave_space))
-        .route("/invites", post(rest::create_invite).get(rest::list_invites))
-        .route("/invites/{code}", get(rest::preview_invite).delete(rest::revoke_invite))
+        .route(
+            "/invites",
+            post(rest::create_invite).get(rest::list_invites),
+        )
+        .route(
+            "/invites/{code}",
+            get(rest::preview_invite).delete(rest::revoke_invite),
+        )
         .route("/invites/{code}/join", post(rest::redeem_invite))
         .route("/invites/{code}/link", get(rest::show_invite_link))
         .route("/events", get(rest::list_events));
@@ -116,16 +132,26 @@ async fn method_not_allowed() -> ApiError {
 }
 
 async fn openapi_route() -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json())
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        openapi_json(),
+    )
 }
 
 async fn healthz(State(s): State<AppState>) -> axum::Json<guestlist_api::Health> {
-    axum::Json(guestlist_api::Health { status: "ok".into(), engine: s.app.engine().into() })
+    axum::Json(guestlist_api::Health {
+        status: "ok".into(),
+        engine: s.app.engine().into(),
+    })
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
     match s.app.ready().await {
-        Ok(()) => axum::Json(guestlist_api::Health { status: "ready".into(), engine: s.app.engine().into() }).into_response(),
+        Ok(()) => axum::Json(guestlist_api::Health {
+            status: "ready".into(),
+            engine: s.app.engine().into(),
+        })
+        .into_response(),
         Err(e) => ApiError(Error::Unavailable(e.to_string())).into_response(),
     }
 }

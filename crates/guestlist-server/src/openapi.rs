@@ -42,7 +42,9 @@ impl Modify for Bearer {
                 SecurityScheme::Http(
                     Http::builder()
                         .scheme(HttpAuthScheme::Bearer)
-                        .description(Some("A host application's JWT (HS256) or a Guestlist API key (gl_…)"))
+                        .description(Some(
+                            "A host application's JWT (HS256) or a Guestlist API key (gl_…)",
+                        ))
                         .build(),
                 ),
             );
@@ -54,7 +56,9 @@ impl Modify for Bearer {
 pub fn openapi_json() -> String {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    let mut s = doc.to_pretty_json().expect("the OpenAPI document serializes");
+    let mut s = doc
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes");
     s.push('\n');
     s
 }

@@ -39,7 +39,10 @@ pub fn outcome(o: AdmitOutcome) -> api::JoinOutcome {
 }
 
 pub fn permissions(p: Permissions) -> Vec<String> {
-    p.list().into_iter().map(|p| p.as_str().to_owned()).collect()
+    p.list()
+        .into_iter()
+        .map(|p| p.as_str().to_owned())
+        .collect()
 }
 
 pub fn space(v: SpaceView) -> api::Space {

@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use guestlist_api as api;
-use guestlist_app::domain::{Error, InviteState, Permission, Permissions, RoleName, SpacePath, UserId};
+use guestlist_app::domain::{
+    Error, InviteState, Permission, Permissions, RoleName, SpacePath, UserId,
+};
 use guestlist_app::{CreateInvite, InviteFilter, NewSpaceInput, SpacePatchInput};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -57,7 +59,11 @@ pub async fn create_space(
     params(("space" = String, Path, description = "The space path, percent-encoded: acme%2Feng%2F")),
     responses((status = 200, body = api::Space), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_space(State(s): State<AppState>, Auth(actor): Auth, Path(space): Path<String>) -> Res<axum::Json<api::Space>> {
+pub async fn get_space(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+) -> Res<axum::Json<api::Space>> {
     let view = s.app.get_space(&actor, space_param(&space)?).await?;
     Ok(axum::Json(render::space(view)))
 }
@@ -78,7 +84,10 @@ pub async fn update_space(
         join_mode: req.join_mode.map(render::join_mode_in),
         member_limit: req.member_limit,
     };
-    let view = s.app.update_space(&actor, space_param(&space)?, patch).await?;
+    let view = s
+        .app
+        .update_space(&actor, space_param(&space)?, patch)
+        .await?;
     Ok(axum::Json(render::space(view)))
 }
 
@@ -87,12 +96,19 @@ pub async fn update_space(
     params(("space" = String, Path, description = "The space path, percent-encoded")),
     responses((status = 200, body = api::RoleList), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_roles(State(s): State<AppState>, Auth(actor): Auth, Path(space): Path<String>) -> Res<axum::Json<api::RoleList>> {
+pub async fn list_roles(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+) -> Res<axum::Json<api::RoleList>> {
     let roles = s.app.list_roles(&actor, space_param(&space)?).await?;
     Ok(axum::Json(api::RoleList {
         roles: roles
             .into_iter()
-            .map(|(name, p)| api::Role { name: name.to_string(), permissions: render::permissions(p) })
+            .map(|(name, p)| api::Role {
+                name: name.to_string(),
+                permissions: render::permissions(p),
+            })
             .collect(),
     }))
 }
@@ -116,11 +132,19 @@ pub async fn create_role(
     }
     let row = s
         .app
-        .create_role(&actor, space_param(&space)?, role(&req.name)?, Permissions::of(&perms))
+        .create_role(
+            &actor,
+            space_param(&space)?,
+            role(&req.name)?,
+            Permissions::of(&perms),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(api::Role { name: row.name.to_string(), permissions: render::permissions(row.permissions) }),
+        axum::Json(api::Role {
+            name: row.name.to_string(),
+            permissions: render::permissions(row.permissions),
+        }),
     ))
 }
 
@@ -135,8 +159,14 @@ pub async fn list_members(
     Path(space): Path<String>,
     Query(page): Query<PageParams>,
 ) -> Res<axum::Json<api::MemberPage>> {
-    let p = s.app.list_members(&actor, space_param(&space)?, page.after, page.limit).await?;
-    Ok(axum::Json(api::MemberPage { members: p.members.into_iter().map(render::member).collect(), next: p.next }))
+    let p = s
+        .app
+        .list_members(&actor, space_param(&space)?, page.after, page.limit)
+        .await?;
+    Ok(axum::Json(api::MemberPage {
+        members: p.members.into_iter().map(render::member).collect(),
+        next: p.next,
+    }))
 }
 
 /// Add a member directly (platform-admin keys: how the first admins arrive).
@@ -152,7 +182,10 @@ pub async fn provision_member(
 ) -> Res<axum::Json<api::JoinResult>> {
     let role = role(&req.role)?;
     let space = space_param(&space)?;
-    let (outcome, m) = s.app.provision_member(&actor, space.clone(), user(&user_id)?, role.clone()).await?;
+    let (outcome, m) = s
+        .app
+        .provision_member(&actor, space.clone(), user(&user_id)?, role.clone())
+        .await?;
     Ok(axum::Json(join_result(outcome, &space, &role, m)))
 }
 
@@ -166,7 +199,10 @@ fn join_result(
     api::JoinResult {
         outcome: render::outcome(outcome),
         space: space.to_string(),
-        role: membership.as_ref().map(|m| m.role.clone()).unwrap_or_else(|| role.to_string()),
+        role: membership
+            .as_ref()
+            .map(|m| m.role.clone())
+            .unwrap_or_else(|| role.to_string()),
         membership,
     }
 }
@@ -184,7 +220,12 @@ pub async fn change_role(
 ) -> Res<axum::Json<api::Member>> {
     let m = s
         .app
-        .change_role(&actor, space_param(&space)?, user(&user_id)?, role(&req.role)?)
+        .change_role(
+            &actor,
+            space_param(&space)?,
+            user(&user_id)?,
+            role(&req.role)?,
+        )
         .await?;
     Ok(axum::Json(render::member(m)))
 }
@@ -199,7 +240,9 @@ pub async fn remove_member(
     Auth(actor): Auth,
     Path((space, user_id)): Path<(String, String)>,
 ) -> Res<StatusCode> {
-    s.app.remove_member(&actor, space_param(&space)?, user(&user_id)?).await?;
+    s.app
+        .remove_member(&actor, space_param(&space)?, user(&user_id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -208,10 +251,19 @@ pub async fn remove_member(
     params(("space" = String, Path, description = "The space path, percent-encoded")),
     responses((status = 200, body = api::JoinResult), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn join_space(State(s): State<AppState>, Auth(actor): Auth, Path(space): Path<String>) -> Res<axum::Json<api::JoinResult>> {
+pub async fn join_space(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+) -> Res<axum::Json<api::JoinResult>> {
     let space = space_param(&space)?;
     let (outcome, m) = s.app.join_space(&actor, space.clone()).await?;
-    Ok(axum::Json(join_result(outcome, &space, &RoleName::member(), m)))
+    Ok(axum::Json(join_result(
+        outcome,
+        &space,
+        &RoleName::member(),
+        m,
+    )))
 }
 
 /// Leave a space.
@@ -219,12 +271,18 @@ pub async fn join_space(State(s): State<AppState>, Auth(actor): Auth, Path(space
     params(("space" = String, Path, description = "The space path, percent-encoded")),
     responses((status = 204), (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn leave_space(State(s): State<AppState>, Auth(actor): Auth, Path(space): Path<String>) -> Res<StatusCode> {
+pub async fn leave_space(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+) -> Res<StatusCode> {
     let me = actor
         .user_id()
         .cloned()
         .ok_or_else(|| Error::forbidden("an API key is not a member of anything"))?;
-    s.app.remove_member(&actor, space_param(&space)?, me).await?;
+    s.app
+        .remove_member(&actor, space_param(&space)?, me)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -247,7 +305,10 @@ pub async fn create_invite(
         allow_narrowing: req.allow_narrowing,
     };
     let created = s.app.create_invite(&actor, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(render::invite_with_link(created))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(render::invite_with_link(created)),
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -279,7 +340,10 @@ pub async fn list_invites(
         limit: q.limit,
     };
     let page = s.app.list_invites(&actor, filter).await?;
-    Ok(axum::Json(api::InvitePage { invites: page.invites.into_iter().map(render::invite).collect(), next: page.next }))
+    Ok(axum::Json(api::InvitePage {
+        invites: page.invites.into_iter().map(render::invite).collect(),
+        next: page.next,
+    }))
 }
 
 /// Public preview of an invite. Rate limited per client and per user.
@@ -313,8 +377,14 @@ pub async fn preview_invite(
     params(("code" = String, Path, description = "The invite code, or its id")),
     responses((status = 200, body = api::Invite), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn revoke_invite(State(s): State<AppState>, Auth(actor): Auth, Path(code): Path<String>) -> Res<axum::Json<api::Invite>> {
-    Ok(axum::Json(render::invite(s.app.revoke_invite(&actor, &code).await?)))
+pub async fn revoke_invite(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(code): Path<String>,
+) -> Res<axum::Json<api::Invite>> {
+    Ok(axum::Json(render::invite(
+        s.app.revoke_invite(&actor, &code).await?,
+    )))
 }
 
 /// Show a live invite's code and link again (managers). `code` may be the invite id.
@@ -327,7 +397,9 @@ pub async fn show_invite_link(
     Auth(actor): Auth,
     Path(code): Path<String>,
 ) -> Res<axum::Json<api::InviteWithLink>> {
-    Ok(axum::Json(render::invite_with_link(s.app.show_invite_link(&actor, &code).await?)))
+    Ok(axum::Json(render::invite_with_link(
+        s.app.show_invite_link(&actor, &code).await?,
+    )))
 }
 
 /// Join through an invite, optionally into a narrower space beneath the invite's.
@@ -347,9 +419,17 @@ pub async fn redeem_invite(
         .and_then(|b| b.space)
         .map(|p| SpacePath::parse(&p))
         .transpose()?;
-    let r = s.app.redeem_invite(&caller(Some(Auth(actor)), ip), &code, requested).await?;
+    let r = s
+        .app
+        .redeem_invite(&caller(Some(Auth(actor)), ip), &code, requested)
+        .await?;
     metrics::counter!("guestlist_invite_redemptions_total", "outcome" => format!("{:?}", r.outcome)).increment(1);
-    Ok(axum::Json(join_result(r.outcome, &r.space, &r.role, r.membership)))
+    Ok(axum::Json(join_result(
+        r.outcome,
+        &r.space,
+        &r.role,
+        r.membership,
+    )))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -373,7 +453,10 @@ pub async fn list_events(
     Query(q): Query<EventParams>,
 ) -> Res<axum::Json<api::EventPage>> {
     let space = q.space.as_deref().map(SpacePath::parse).transpose()?;
-    let page = s.app.list_events(&actor, space, q.kind, q.before, q.limit).await?;
+    let page = s
+        .app
+        .list_events(&actor, space, q.kind, q.before, q.limit)
+        .await?;
     Ok(axum::Json(api::EventPage {
         events: page.events.into_iter().map(render::event).collect(),
         next_before: page.next,

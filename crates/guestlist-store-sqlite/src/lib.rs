@@ -19,7 +19,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::FutureExt;
 use guestlist_store::{Access, ErasedOperation, Error, Result, Store};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
 use sqlx::{ConnectOptions, Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
@@ -116,7 +119,11 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn execute(&self, access: Access, op: Box<dyn ErasedOperation>) -> Result<Box<dyn Any + Send>> {
+    async fn execute(
+        &self,
+        access: Access,
+        op: Box<dyn ErasedOperation>,
+    ) -> Result<Box<dyn Any + Send>> {
         match access {
             Access::Write => {
                 let (reply, answer) = oneshot::channel();
@@ -163,7 +170,11 @@ impl Store for SqliteStore {
     }
 }
 
-async fn writer_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Command>, max_batch: usize) {
+async fn writer_loop(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::Receiver<Command>,
+    max_batch: usize,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut stop = None;
     while let Some(first) = rx.recv().await {
@@ -186,7 +197,9 @@ async fn writer_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Command>
             // Anything that raced in after the stop is refused, never half-done.
             while let Ok(cmd) = rx.try_recv() {
                 if let Command::Run(job) = cmd {
-                    let _ = job.reply.send(Err(Error::Unavailable("shutting down".into())));
+                    let _ = job
+                        .reply
+                        .send(Err(Error::Unavailable("shutting down".into())));
                 }
             }
             let _ = conn.close().await;
@@ -211,12 +224,18 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
     let mut fatal: Option<Error> = None;
     for job in batch.drain(..) {
         if fatal.is_some() {
-            results.push((job.reply, Err(Error::Unavailable("write batch aborted".into()))));
+            results.push((
+                job.reply,
+                Err(Error::Unavailable("write batch aborted".into())),
+            ));
             continue;
         }
         if let Err(e) = conn.execute("SAVEPOINT op").await {
             fatal = Some(tx::db_error(e));
-            results.push((job.reply, Err(Error::Unavailable("write batch aborted".into()))));
+            results.push((
+                job.reply,
+                Err(Error::Unavailable("write batch aborted".into())),
+            ));
             continue;
         }
         let out = {
@@ -256,7 +275,9 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
                 // Refusals stay refusals; successes were not durable, so they fail.
                 let answer = match out {
                     Err(e) if !e.is_server_fault() => Err(e),
-                    _ => Err(Error::Unavailable("the write could not be committed".into())),
+                    _ => Err(Error::Unavailable(
+                        "the write could not be committed".into(),
+                    )),
                 };
                 let _ = reply.send(answer);
             }

@@ -21,7 +21,9 @@ impl<'c> SqliteTx<'c> {
 
 pub(crate) fn db_error(e: sqlx::Error) -> Error {
     match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => Error::Unavailable(e.to_string()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            Error::Unavailable(e.to_string())
+        }
         other => Error::internal(other),
     }
 }
@@ -42,7 +44,10 @@ fn u32_of(v: i64) -> Result<u32> {
     u32::try_from(v).map_err(Error::internal)
 }
 
-fn get<'r, T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>>(row: &'r SqliteRow, col: &str) -> Result<T> {
+fn get<'r, T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>>(
+    row: &'r SqliteRow,
+    col: &str,
+) -> Result<T> {
     row.try_get(col).map_err(db_error)
 }
 
@@ -51,8 +56,12 @@ fn space_row(r: &SqliteRow) -> Result<SpaceRow> {
         id: get(r, "id")?,
         path: SpacePath::parse(&get::<String>(r, "path")?).map_err(Error::internal)?,
         name: get(r, "name")?,
-        join_mode: get::<String>(r, "join_mode")?.parse().map_err(Error::internal)?,
-        member_limit: get::<Option<i64>>(r, "member_limit")?.map(u32_of).transpose()?,
+        join_mode: get::<String>(r, "join_mode")?
+            .parse()
+            .map_err(Error::internal)?,
+        member_limit: get::<Option<i64>>(r, "member_limit")?
+            .map(u32_of)
+            .transpose()?,
         member_count: u32_of(get(r, "member_count")?)?,
         created_at: at(get(r, "created_at")?)?,
         created_by: get(r, "created_by")?,
@@ -144,8 +153,10 @@ fn push_in_ids(qb: &mut QueryBuilder<Sqlite>, ids: &[Uuid]) {
 
 const INVITE_COLUMNS: &str = "id, space_id, space_path, role, max_uses, uses, expires_at, description, \
      allow_narrowing, created_by, created_by_name, created_at, revoked_at, revoked_by";
-const MEMBERSHIP_COLUMNS: &str = "id, space_id, user_id, role, status, source, invite_id, created_at, updated_at";
-const SPACE_COLUMNS: &str = "id, path, name, join_mode, member_limit, member_count, created_at, created_by";
+const MEMBERSHIP_COLUMNS: &str =
+    "id, space_id, user_id, role, status, source, invite_id, created_at, updated_at";
+const SPACE_COLUMNS: &str =
+    "id, path, name, join_mode, member_limit, member_count, created_at, created_by";
 
 #[async_trait]
 impl Tx for SqliteTx<'_> {
@@ -168,11 +179,13 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn space_by_path(&mut self, path: &SpacePath) -> Result<Option<SpaceRow>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {SPACE_COLUMNS} FROM spaces WHERE path = $1")))
-            .bind(path.as_str())
-            .fetch_optional(&mut *self.conn)
-            .await
-            .map_err(db_error)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SPACE_COLUMNS} FROM spaces WHERE path = $1"
+        )))
+        .bind(path.as_str())
+        .fetch_optional(&mut *self.conn)
+        .await
+        .map_err(db_error)?;
         row.as_ref().map(space_row).transpose()
     }
 
@@ -180,13 +193,19 @@ impl Tx for SqliteTx<'_> {
         if paths.is_empty() {
             return Ok(vec![]);
         }
-        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {SPACE_COLUMNS} FROM spaces WHERE path IN ("));
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {SPACE_COLUMNS} FROM spaces WHERE path IN ("
+        ));
         let mut list = qb.separated(", ");
         for p in paths {
             list.push_bind(p.as_str().to_owned());
         }
         qb.push(") ORDER BY length(path)");
-        let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+        let rows = qb
+            .build()
+            .fetch_all(&mut *self.conn)
+            .await
+            .map_err(db_error)?;
         rows.iter().map(space_row).collect()
     }
 
@@ -227,11 +246,13 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn free_seat(&mut self, space_id: Uuid) -> Result<()> {
-        sqlx::query("UPDATE spaces SET member_count = member_count - 1 WHERE id = $1 AND member_count > 0")
-            .bind(space_id)
-            .execute(&mut *self.conn)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE spaces SET member_count = member_count - 1 WHERE id = $1 AND member_count > 0",
+        )
+        .bind(space_id)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db_error)?;
         Ok(())
     }
 
@@ -254,10 +275,16 @@ impl Tx for SqliteTx<'_> {
         if space_ids.is_empty() {
             return Ok(vec![]);
         }
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT space_id, name, permissions FROM roles WHERE space_id IN ");
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT space_id, name, permissions FROM roles WHERE space_id IN ",
+        );
         push_in_ids(&mut qb, space_ids);
         qb.push(" ORDER BY name");
-        let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+        let rows = qb
+            .build()
+            .fetch_all(&mut *self.conn)
+            .await
+            .map_err(db_error)?;
         rows.iter()
             .map(|r| {
                 Ok(RoleRow {
@@ -301,16 +328,25 @@ impl Tx for SqliteTx<'_> {
         row.as_ref().map(membership_row).transpose()
     }
 
-    async fn memberships_on(&mut self, user: &UserId, space_ids: &[Uuid]) -> Result<Vec<MembershipRow>> {
+    async fn memberships_on(
+        &mut self,
+        user: &UserId,
+        space_ids: &[Uuid],
+    ) -> Result<Vec<MembershipRow>> {
         if space_ids.is_empty() {
             return Ok(vec![]);
         }
         let mut qb = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE user_id = "
         ));
-        qb.push_bind(user.as_str().to_owned()).push(" AND space_id IN ");
+        qb.push_bind(user.as_str().to_owned())
+            .push(" AND space_id IN ");
         push_in_ids(&mut qb, space_ids);
-        let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+        let rows = qb
+            .build()
+            .fetch_all(&mut *self.conn)
+            .await
+            .map_err(db_error)?;
         rows.iter().map(membership_row).collect()
     }
 
@@ -332,7 +368,12 @@ impl Tx for SqliteTx<'_> {
             .collect()
     }
 
-    async fn set_membership_role(&mut self, id: Uuid, role: &RoleName, when: OffsetDateTime) -> Result<()> {
+    async fn set_membership_role(
+        &mut self,
+        id: Uuid,
+        role: &RoleName,
+        when: OffsetDateTime,
+    ) -> Result<()> {
         sqlx::query("UPDATE memberships SET role = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(role.as_str())
@@ -369,12 +410,21 @@ impl Tx for SqliteTx<'_> {
                 .push_bind(k.id)
                 .push(")");
         }
-        qb.push(" ORDER BY created_at, id LIMIT ").push_bind(i64::from(limit));
-        let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+        qb.push(" ORDER BY created_at, id LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = qb
+            .build()
+            .fetch_all(&mut *self.conn)
+            .await
+            .map_err(db_error)?;
         rows.iter().map(membership_row).collect()
     }
 
-    async fn count_members_with_roles(&mut self, space_id: Uuid, roles: &[RoleName]) -> Result<u64> {
+    async fn count_members_with_roles(
+        &mut self,
+        space_id: Uuid,
+        roles: &[RoleName],
+    ) -> Result<u64> {
         if roles.is_empty() {
             return Ok(0);
         }
@@ -387,7 +437,11 @@ impl Tx for SqliteTx<'_> {
             list.push_bind(r.as_str().to_owned());
         }
         qb.push(")");
-        let row = qb.build().fetch_one(&mut *self.conn).await.map_err(db_error)?;
+        let row = qb
+            .build()
+            .fetch_one(&mut *self.conn)
+            .await
+            .map_err(db_error)?;
         Ok(get::<i64>(&row, "n")? as u64)
     }
 
@@ -416,20 +470,24 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {INVITE_COLUMNS} FROM invites WHERE code_hash = $1")))
-            .bind(code_hash)
-            .fetch_optional(&mut *self.conn)
-            .await
-            .map_err(db_error)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {INVITE_COLUMNS} FROM invites WHERE code_hash = $1"
+        )))
+        .bind(code_hash)
+        .fetch_optional(&mut *self.conn)
+        .await
+        .map_err(db_error)?;
         row.as_ref().map(invite_row).transpose()
     }
 
     async fn invite_by_id(&mut self, id: Uuid) -> Result<Option<InviteRow>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {INVITE_COLUMNS} FROM invites WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&mut *self.conn)
-            .await
-            .map_err(db_error)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {INVITE_COLUMNS} FROM invites WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *self.conn)
+        .await
+        .map_err(db_error)?;
         row.as_ref().map(invite_row).transpose()
     }
 
@@ -460,7 +518,8 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn list_invites(&mut self, q: &InviteQuery) -> Result<Vec<InviteRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {INVITE_COLUMNS} FROM invites WHERE 1"));
+        let mut qb =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {INVITE_COLUMNS} FROM invites WHERE 1"));
         push_visibility(&mut qb, "space_path", &q.visible);
         if let Some(root) = &q.subtree {
             qb.push(" AND ");
@@ -476,8 +535,10 @@ impl Tx for SqliteTx<'_> {
                     qb.push(" AND revoked_at IS NOT NULL");
                 }
                 InviteState::Expired => {
-                    qb.push(" AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ")
-                        .push_bind(now);
+                    qb.push(
+                        " AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ",
+                    )
+                    .push_bind(now);
                 }
                 InviteState::Exhausted => {
                     qb.push(" AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
@@ -500,7 +561,11 @@ impl Tx for SqliteTx<'_> {
         }
         qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
             .push_bind(i64::from(q.limit));
-        let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+        let rows = qb
+            .build()
+            .fetch_all(&mut *self.conn)
+            .await
+            .map_err(db_error)?;
         rows.iter().map(invite_row).collect()
     }
 
@@ -538,8 +603,13 @@ impl Tx for SqliteTx<'_> {
         if let Some(before) = q.before_seq {
             qb.push(" AND seq < ").push_bind(before);
         }
-        qb.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(q.limit));
-        let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+        qb.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(i64::from(q.limit));
+        let rows = qb
+            .build()
+            .fetch_all(&mut *self.conn)
+            .await
+            .map_err(db_error)?;
         rows.iter().map(event_row).collect()
     }
 
@@ -560,11 +630,13 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn api_key_by_hash(&mut self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>> {
-        let row = sqlx::query("SELECT id, name, platform_admin, revoked_at FROM api_keys WHERE key_hash = $1")
-            .bind(key_hash)
-            .fetch_optional(&mut *self.conn)
-            .await
-            .map_err(db_error)?;
+        let row = sqlx::query(
+            "SELECT id, name, platform_admin, revoked_at FROM api_keys WHERE key_hash = $1",
+        )
+        .bind(key_hash)
+        .fetch_optional(&mut *self.conn)
+        .await
+        .map_err(db_error)?;
         row.map(|r| {
             Ok(ApiKeyRow {
                 id: get(&r, "id")?,

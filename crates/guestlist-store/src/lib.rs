@@ -15,7 +15,9 @@ use std::any::Any;
 
 use async_trait::async_trait;
 pub use guestlist_domain::Error;
-use guestlist_domain::{JoinMode, MembershipSource, MembershipStatus, Permissions, RoleName, SpacePath, UserId};
+use guestlist_domain::{
+    JoinMode, MembershipSource, MembershipStatus, Permissions, RoleName, SpacePath, UserId,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -58,7 +60,11 @@ pub trait Store: Send + Sync + 'static {
     /// The engine's name, for logs and `/readyz`.
     fn engine(&self) -> &'static str;
     /// Runs `op` in one transaction. An `Err` from the operation rolls back all it wrote.
-    async fn execute(&self, access: Access, op: Box<dyn ErasedOperation>) -> Result<Box<dyn Any + Send>>;
+    async fn execute(
+        &self,
+        access: Access,
+        op: Box<dyn ErasedOperation>,
+    ) -> Result<Box<dyn Any + Send>>;
     /// Answers when the database is reachable and migrated.
     async fn ready(&self) -> Result<()>;
     /// Finishes queued writes and closes connections.
@@ -110,16 +116,30 @@ pub trait Tx: Send {
     async fn insert_membership(&mut self, m: &NewMembership) -> Result<Option<MembershipRow>>;
     async fn membership(&mut self, space_id: Uuid, user: &UserId) -> Result<Option<MembershipRow>>;
     /// The user's memberships on any of these spaces.
-    async fn memberships_on(&mut self, user: &UserId, space_ids: &[Uuid]) -> Result<Vec<MembershipRow>>;
+    async fn memberships_on(
+        &mut self,
+        user: &UserId,
+        space_ids: &[Uuid],
+    ) -> Result<Vec<MembershipRow>>;
     /// Every membership of the user, with its space's path.
     async fn memberships_of(&mut self, user: &UserId) -> Result<Vec<(MembershipRow, SpacePath)>>;
-    async fn set_membership_role(&mut self, id: Uuid, role: &RoleName, at: OffsetDateTime) -> Result<()>;
+    async fn set_membership_role(
+        &mut self,
+        id: Uuid,
+        role: &RoleName,
+        at: OffsetDateTime,
+    ) -> Result<()>;
     async fn delete_membership(&mut self, id: Uuid) -> Result<bool>;
     /// Members in join order, after the cursor.
-    async fn list_memberships(&mut self, space_id: Uuid, after: Option<&PageKey>, limit: u32)
-    -> Result<Vec<MembershipRow>>;
+    async fn list_memberships(
+        &mut self,
+        space_id: Uuid,
+        after: Option<&PageKey>,
+        limit: u32,
+    ) -> Result<Vec<MembershipRow>>;
     /// Active members of the space holding any of these roles.
-    async fn count_members_with_roles(&mut self, space_id: Uuid, roles: &[RoleName]) -> Result<u64>;
+    async fn count_members_with_roles(&mut self, space_id: Uuid, roles: &[RoleName])
+    -> Result<u64>;
 
     // Invite links
     /// Inserts unless the code hash collides; `false` on a collision.

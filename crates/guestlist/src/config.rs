@@ -88,10 +88,14 @@ pub fn redact_url(url: &str) -> String {
 
 impl Config {
     /// Defaults, then the file, then the environment (given as a lookup, for tests).
-    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, String> {
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
                 toml::from_str(&text).map_err(|e| format!("in {}: {e}", path.display()))?
             }
             None => Config::default(),
@@ -115,7 +119,9 @@ impl Config {
             self.invite_url_template = v;
         }
         if let Some(v) = env("GUESTLIST_CODE_LENGTH") {
-            self.code_length = v.parse().map_err(|_| parse_err("GUESTLIST_CODE_LENGTH", &v))?;
+            self.code_length = v
+                .parse()
+                .map_err(|_| parse_err("GUESTLIST_CODE_LENGTH", &v))?;
         }
         if let Some(v) = env("GUESTLIST_JWT_SECRET") {
             self.jwt_secret = Some(v);
@@ -248,7 +254,9 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .map_err(|e| format!("creating {}: {e}", path.display()))?;
     f.write_all(text.as_bytes()).map_err(|e| e.to_string())
 }
 
@@ -258,7 +266,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -266,8 +277,16 @@ mod tests {
     fn the_environment_overrides_the_file_which_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("g.toml");
-        std::fs::write(&file, "code_length = 12\npublic_url = \"https://file.example\"\n").unwrap();
-        let c = Config::load(Some(&file), env(&[("GUESTLIST_PUBLIC_URL", "https://env.example")])).unwrap();
+        std::fs::write(
+            &file,
+            "code_length = 12\npublic_url = \"https://file.example\"\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&file),
+            env(&[("GUESTLIST_PUBLIC_URL", "https://env.example")]),
+        )
+        .unwrap();
         assert_eq!(c.code_length, 12, "from the file");
         assert_eq!(c.public_url, "https://env.example", "env beats the file");
         assert_eq!(c.bind.port(), 7700, "default kept");
@@ -276,7 +295,9 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let err = Config::load(None, env(&[("GUESTLIST_BIND", "nope")])).err().unwrap();
+        let err = Config::load(None, env(&[("GUESTLIST_BIND", "nope")]))
+            .err()
+            .unwrap();
         assert!(err.contains("GUESTLIST_BIND"));
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("g.toml");
@@ -290,15 +311,27 @@ mod tests {
         let d = Config::default();
         assert_eq!(parsed.bind, d.bind);
         assert_eq!(parsed.code_length, d.code_length);
-        assert_eq!(parsed.rate_limits.join_per_minute_per_ip, d.rate_limits.join_per_minute_per_ip);
+        assert_eq!(
+            parsed.rate_limits.join_per_minute_per_ip,
+            d.rate_limits.join_per_minute_per_ip
+        );
     }
 
     #[test]
     fn secrets_never_print() {
-        let c = Config { jwt_secret: Some("x".repeat(40)), database_url: "postgres://u:pw@h/db".into(), ..Config::default() };
+        let c = Config {
+            jwt_secret: Some("x".repeat(40)),
+            database_url: "postgres://u:pw@h/db".into(),
+            ..Config::default()
+        };
         let shown = format!("{c:?}");
         assert!(!shown.contains(&"x".repeat(40)) && !shown.contains("pw"));
         assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
-        assert!(Config::default().jwt_secret().unwrap_err().contains("GUESTLIST_JWT_SECRET"));
+        assert!(
+            Config::default()
+                .jwt_secret()
+                .unwrap_err()
+                .contains("GUESTLIST_JWT_SECRET")
+        );
     }
 }

@@ -15,7 +15,11 @@ use guestlist_store_sqlite::{SqliteOptions, SqliteStore};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
-#[command(name = "guestlist", version, about = "Invitations and membership for your applications")]
+#[command(
+    name = "guestlist",
+    version,
+    about = "Invitations and membership for your applications"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -101,7 +105,12 @@ enum ApiKeyCommand {
 #[derive(Args)]
 struct Remote {
     /// The server's base URL.
-    #[arg(long, env = "GUESTLIST_URL", default_value = "http://127.0.0.1:7700", global = true)]
+    #[arg(
+        long,
+        env = "GUESTLIST_URL",
+        default_value = "http://127.0.0.1:7700",
+        global = true
+    )]
     url: String,
     /// A user token or API key.
     #[arg(long, env = "GUESTLIST_TOKEN", global = true, hide_env_values = true)]
@@ -147,7 +156,10 @@ enum InviteCommand {
 
 fn load(cfg: &ConfigArgs) -> Result<Config, String> {
     let default_file = PathBuf::from("guestlist.toml");
-    let file = cfg.config.clone().or_else(|| default_file.exists().then_some(default_file));
+    let file = cfg
+        .config
+        .clone()
+        .or_else(|| default_file.exists().then_some(default_file));
     let mut config = Config::load(file.as_deref(), |k| std::env::var(k).ok())?;
     if let Some(url) = &cfg.database_url {
         config.database_url = url.clone();
@@ -157,8 +169,11 @@ fn load(cfg: &ConfigArgs) -> Result<Config, String> {
 
 fn init_tracing(format: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -175,7 +190,10 @@ async fn open_store(config: &Config) -> Result<Arc<SqliteStore>, String> {
     let mut opts = SqliteOptions::new(path);
     opts.read_connections = config.sqlite_read_connections;
     opts.max_batch = config.sqlite_max_batch;
-    SqliteStore::open(opts).await.map(Arc::new).map_err(|e| format!("{e}: {e:?}"))
+    SqliteStore::open(opts)
+        .await
+        .map(Arc::new)
+        .map_err(|e| format!("{e}: {e:?}"))
 }
 
 fn app_config(config: &Config) -> Result<AppConfig, String> {
@@ -188,17 +206,34 @@ fn app_config(config: &Config) -> Result<AppConfig, String> {
     })
 }
 
-fn mint(secret: &Secret, sub: &str, email: Option<String>, verified: bool, username: Option<String>, ttl: u64) -> Result<String, String> {
+fn mint(
+    secret: &Secret,
+    sub: &str,
+    email: Option<String>,
+    verified: bool,
+    username: Option<String>,
+    ttl: u64,
+) -> Result<String, String> {
     let exp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| e.to_string())?
         .as_secs()
         + ttl;
-    let claims = Claims { sub: sub.into(), email, email_verified: verified, preferred_username: username, exp };
+    let claims = Claims {
+        sub: sub.into(),
+        email,
+        email_verified: verified,
+        preferred_username: username,
+        exp,
+    };
     guestlist_app::mint_token(secret, &claims).map_err(|e| e.to_string())
 }
 
-async fn serve(cfg: ConfigArgs, bind: Option<std::net::SocketAddr>, dev: bool) -> Result<(), String> {
+async fn serve(
+    cfg: ConfigArgs,
+    bind: Option<std::net::SocketAddr>,
+    dev: bool,
+) -> Result<(), String> {
     let mut config = load(&cfg)?;
     if let Some(b) = bind {
         config.bind = b;
@@ -216,9 +251,13 @@ async fn serve(cfg: ConfigArgs, bind: Option<std::net::SocketAddr>, dev: bool) -
     let store = open_store(&config).await?;
     let app = App::new(store.clone(), app_config(&config)?).map_err(|e| e.to_string())?;
     if let Some(s) = &dev_secrets {
-        app.ensure_api_key("dev-admin", &s.admin_api_key, true).await.map_err(|e| e.to_string())?;
+        app.ensure_api_key("dev-admin", &s.admin_api_key, true)
+            .await
+            .map_err(|e| e.to_string())?;
     }
-    let listener = TcpListener::bind(config.bind).await.map_err(|e| format!("binding {}: {e}", config.bind))?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| format!("binding {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%addr, engine = app.engine(), ready_ms = started.elapsed().as_millis() as u64, "guestlist is serving");
     if let Some(s) = &dev_secrets {
@@ -257,7 +296,10 @@ User tokens, as your application would sign them:
 }
 
 fn print<T: serde::Serialize>(v: &T) -> Result<(), String> {
-    println!("{}", serde_json::to_string_pretty(v).map_err(|e| e.to_string())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(|e| e.to_string())?
+    );
     Ok(())
 }
 
@@ -268,7 +310,14 @@ async fn invite(remote: Remote, command: InviteCommand) -> Result<(), String> {
     }
     let e = |e: guestlist_client::ClientError| e.to_string();
     match command {
-        InviteCommand::Create { space, role, max_uses, expires_in, description, allow_narrowing } => {
+        InviteCommand::Create {
+            space,
+            role,
+            max_uses,
+            expires_in,
+            description,
+            allow_narrowing,
+        } => {
             let req = api::CreateInviteRequest {
                 space,
                 role,
@@ -280,12 +329,23 @@ async fn invite(remote: Remote, command: InviteCommand) -> Result<(), String> {
             print(&client.create_invite(&req).await.map_err(e)?)
         }
         InviteCommand::List { space, state } => {
-            let q = InviteQuery { space: space.as_deref(), state: state.as_deref(), ..Default::default() };
+            let q = InviteQuery {
+                space: space.as_deref(),
+                state: state.as_deref(),
+                ..Default::default()
+            };
             print(&client.list_invites(&q).await.map_err(e)?)
         }
         InviteCommand::Show { code } => print(&client.preview_invite(&code).await.map_err(e)?),
-        InviteCommand::Join { code, space } => print(&client.join_invite(&code, space.as_deref()).await.map_err(e)?),
-        InviteCommand::Revoke { code_or_id } => print(&client.revoke_invite(&code_or_id).await.map_err(e)?),
+        InviteCommand::Join { code, space } => print(
+            &client
+                .join_invite(&code, space.as_deref())
+                .await
+                .map_err(e)?,
+        ),
+        InviteCommand::Revoke { code_or_id } => {
+            print(&client.revoke_invite(&code_or_id).await.map_err(e)?)
+        }
     }
 }
 
@@ -295,20 +355,47 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate { cfg } => {
             let config = load(&cfg)?;
             init_tracing(&config.log_format);
-            let path = guestlist_store_sqlite::path_from_url(&config.database_url).map_err(|e| e.to_string())?;
-            SqliteStore::migrate(&path).await.map_err(|e| format!("{e}: {e:?}"))?;
+            let path = guestlist_store_sqlite::path_from_url(&config.database_url)
+                .map_err(|e| e.to_string())?;
+            SqliteStore::migrate(&path)
+                .await
+                .map_err(|e| format!("{e}: {e:?}"))?;
             eprintln!("migrated {}", config::redact_url(&config.database_url));
             Ok(())
         }
-        Command::Token { cfg, sub, email, email_verified, username, ttl } => {
+        Command::Token {
+            cfg,
+            sub,
+            email,
+            email_verified,
+            username,
+            ttl,
+        } => {
             let mut config = load(&cfg)?;
             if config.jwt_secret.is_none() {
                 config.jwt_secret = DevSecrets::read().map(|s| s.jwt_secret);
             }
-            println!("{}", mint(&config.jwt_secret()?, &sub, email, email_verified, username, ttl)?);
+            println!(
+                "{}",
+                mint(
+                    &config.jwt_secret()?,
+                    &sub,
+                    email,
+                    email_verified,
+                    username,
+                    ttl
+                )?
+            );
             Ok(())
         }
-        Command::ApiKey { command: ApiKeyCommand::Create { cfg, name, platform_admin } } => {
+        Command::ApiKey {
+            command:
+                ApiKeyCommand::Create {
+                    cfg,
+                    name,
+                    platform_admin,
+                },
+        } => {
             let mut config = load(&cfg)?;
             if let Some(s) = DevSecrets::read() {
                 config.jwt_secret.get_or_insert(s.jwt_secret);
@@ -316,7 +403,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let store = open_store(&config).await?;
             let app = App::new(store.clone(), app_config(&config)?).map_err(|e| e.to_string())?;
-            let key = app.create_api_key(&name, platform_admin).await.map_err(|e| e.to_string())?;
+            let key = app
+                .create_api_key(&name, platform_admin)
+                .await
+                .map_err(|e| e.to_string())?;
             guestlist_app::store::Store::close(&*store).await;
             println!("{key}");
             Ok(())

@@ -58,7 +58,13 @@ impl App {
             return Err(Error::invalid("before", "a positive event sequence number"));
         }
         self.store_ref()
-            .read(ListEvents { actor: actor.clone(), space, kind, before, limit })
+            .read(ListEvents {
+                actor: actor.clone(),
+                space,
+                kind,
+                before,
+                limit,
+            })
             .await
     }
 }

@@ -1,5 +1,8 @@
 use guestlist_domain::rules;
-use guestlist_domain::{Actor, Error, InviteCode, InviteState, JoinMode, MembershipSource, Permission, RoleName, SpacePath};
+use guestlist_domain::{
+    Actor, Error, InviteCode, InviteState, JoinMode, MembershipSource, Permission, RoleName,
+    SpacePath,
+};
 use guestlist_store::{InviteQuery, InviteRow, NewInvite, PageKey, Tx, Visibility};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -35,7 +38,13 @@ pub struct InviteView {
 
 impl InviteView {
     fn of(invite: InviteRow, now: OffsetDateTime) -> Self {
-        let state = InviteState::of(invite.revoked_at.is_some(), invite.expires_at, invite.max_uses, invite.uses, now);
+        let state = InviteState::of(
+            invite.revoked_at.is_some(),
+            invite.expires_at,
+            invite.max_uses,
+            invite.uses,
+            now,
+        );
         InviteView { invite, state }
     }
 }
@@ -95,10 +104,10 @@ enum InviteRef {
 
 impl InviteRef {
     fn parse(s: &str) -> Result<Self> {
-        if s.len() == 36 {
-            if let Ok(id) = Uuid::try_parse(s) {
-                return Ok(InviteRef::Id(id));
-            }
+        if s.len() == 36
+            && let Ok(id) = Uuid::try_parse(s)
+        {
+            return Ok(InviteRef::Id(id));
         }
         InviteCode::parse(s).map(InviteRef::Code)
     }
@@ -228,10 +237,19 @@ operation!(Preview => InvitePreview, |self, tx| {
 
 /// Loads an invite a manager names and checks they manage its space. Anyone else
 /// learns nothing: the invite answers as missing.
-async fn managed_invite(tx: &mut dyn Tx, actor: &Actor, r: &InviteRef, hash: &Option<Vec<u8>>) -> Result<(Scope, InviteRow)> {
+async fn managed_invite(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    r: &InviteRef,
+    hash: &Option<Vec<u8>>,
+) -> Result<(Scope, InviteRow)> {
     let invite = find(tx, r, hash).await?.ok_or(Error::NotFound("invite"))?;
     let scope = Scope::load(tx, &invite.space_path).await?;
-    if !scope.rights(tx, actor).await?.has(Permission::ManageInvites) {
+    if !scope
+        .rights(tx, actor)
+        .await?
+        .has(Permission::ManageInvites)
+    {
         return Err(Error::NotFound("invite"));
     }
     Ok((scope, invite))
@@ -297,10 +315,11 @@ operation!(Redeem => Redeemed, |self, tx| {
 
 impl App {
     pub async fn create_invite(&self, actor: &Actor, input: CreateInvite) -> Result<InviteCreated> {
-        if let Some(n) = input.max_uses {
-            if n == 0 || n > MAX_USES {
-                return Err(Error::invalid("max_uses", format!("1 to {MAX_USES}, or omit it for no limit")));
-            }
+        if input.max_uses.is_some_and(|n| n == 0 || n > MAX_USES) {
+            return Err(Error::invalid(
+                "max_uses",
+                format!("1 to {MAX_USES}, or omit it for no limit"),
+            ));
         }
         let now = crate::now();
         let expires_at = match input.expires_in_seconds {
@@ -323,33 +342,65 @@ impl App {
         let role = input.role.clone().unwrap_or_else(RoleName::member);
         let row = self
             .store_ref()
-            .write(Create { actor: actor.clone(), input, role, expires_at, description, candidates })
+            .write(Create {
+                actor: actor.clone(),
+                input,
+                role,
+                expires_at,
+                description,
+                candidates,
+            })
             .await?;
         let code = self.code_of(row.id);
-        Ok(InviteCreated { link: self.invite_link(&code), code, invite: InviteView::of(row, now) })
+        Ok(InviteCreated {
+            link: self.invite_link(&code),
+            code,
+            invite: InviteView::of(row, now),
+        })
     }
 
     pub async fn list_invites(&self, actor: &Actor, filter: InviteFilter) -> Result<InvitePage> {
         let limit = paging::page_size(filter.limit)?;
-        self.store_ref().read(List { actor: actor.clone(), filter, limit }).await
+        self.store_ref()
+            .read(List {
+                actor: actor.clone(),
+                filter,
+                limit,
+            })
+            .await
     }
 
     /// The public preview of a code. Rate limited per client and per user.
     pub async fn preview_invite(&self, caller: &Caller, code: &str) -> Result<InvitePreview> {
         self.0.limits.check(Surface::Preview, caller)?;
         let code = InviteCode::parse(code)?;
-        self.store_ref().read(Preview { hash: self.hash(&code) }).await
+        self.store_ref()
+            .read(Preview {
+                hash: self.hash(&code),
+            })
+            .await
     }
 
     /// Redeems a code, optionally into a narrower space beneath the invite's.
-    pub async fn redeem_invite(&self, caller: &Caller, code: &str, space: Option<SpacePath>) -> Result<Redeemed> {
+    pub async fn redeem_invite(
+        &self,
+        caller: &Caller,
+        code: &str,
+        space: Option<SpacePath>,
+    ) -> Result<Redeemed> {
         let actor = caller
             .actor
             .clone()
             .ok_or_else(|| Error::Unauthenticated("sign in to join".into()))?;
         self.0.limits.check(Surface::Join, caller)?;
         let code = InviteCode::parse(code)?;
-        self.store_ref().write(Redeem { actor, hash: self.hash(&code), space }).await
+        self.store_ref()
+            .write(Redeem {
+                actor,
+                hash: self.hash(&code),
+                space,
+            })
+            .await
     }
 
     /// Soft-revokes an invite named by code or id. Idempotent.
@@ -359,7 +410,13 @@ impl App {
             InviteRef::Code(c) => Some(self.hash(c)),
             InviteRef::Id(_) => None,
         };
-        self.store_ref().write(Revoke { actor: actor.clone(), target, hash }).await
+        self.store_ref()
+            .write(Revoke {
+                actor: actor.clone(),
+                target,
+                hash,
+            })
+            .await
     }
 
     /// Shows a live invite's code and link again, to those who manage its space.
@@ -369,8 +426,19 @@ impl App {
             InviteRef::Code(c) => Some(self.hash(c)),
             InviteRef::Id(_) => None,
         };
-        let view = self.store_ref().read(ShowLink { actor: actor.clone(), target, hash }).await?;
+        let view = self
+            .store_ref()
+            .read(ShowLink {
+                actor: actor.clone(),
+                target,
+                hash,
+            })
+            .await?;
         let code = self.code_of(view.invite.id);
-        Ok(InviteCreated { link: self.invite_link(&code), code, invite: view })
+        Ok(InviteCreated {
+            link: self.invite_link(&code),
+            code,
+            invite: view,
+        })
     }
 }

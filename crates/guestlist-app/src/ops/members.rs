@@ -1,7 +1,7 @@
 use guestlist_domain::rules::{self, Admission};
 use guestlist_domain::{
-    Actor, Error, InviteState, JoinMode, MembershipSource, MembershipStatus, Permission, Permissions, RoleName,
-    SpacePath, UserId,
+    Actor, Error, InviteState, JoinMode, MembershipSource, MembershipStatus, Permission,
+    Permissions, RoleName, SpacePath, UserId,
 };
 use guestlist_store::{InviteRow, MembershipRow, NewMembership, Tx};
 use serde_json::json;
@@ -40,8 +40,17 @@ async fn claim_use(tx: &mut dyn Tx, invite: &InviteRow) -> Result<()> {
     if tx.claim_invite_use(invite.id, now).await? {
         return Ok(());
     }
-    let fresh = tx.invite_by_id(invite.id).await?.ok_or(Error::NotFound("invite"))?;
-    let state = InviteState::of(fresh.revoked_at.is_some(), fresh.expires_at, fresh.max_uses, fresh.uses, now);
+    let fresh = tx
+        .invite_by_id(invite.id)
+        .await?
+        .ok_or(Error::NotFound("invite"))?;
+    let state = InviteState::of(
+        fresh.revoked_at.is_some(),
+        fresh.expires_at,
+        fresh.max_uses,
+        fresh.uses,
+        now,
+    );
     Err(state.refusal().unwrap_or(Error::Exhausted))
 }
 
@@ -68,7 +77,8 @@ pub(crate) async fn admit(
     match rules::admission(direct_perms, effective, offered) {
         Admission::AlreadyMember => Ok(Admitted::AlreadyMember(direct)),
         Admission::Upgrade => {
-            let current = direct.ok_or_else(|| Error::internal("an upgrade without a membership"))?;
+            let current =
+                direct.ok_or_else(|| Error::internal("an upgrade without a membership"))?;
             if let Some(invite) = invite {
                 claim_use(tx, invite).await?;
             }
@@ -81,7 +91,11 @@ pub(crate) async fn admit(
                 json!({ "from": current.role, "to": role, "invite_id": invite_id, "reason": source }),
             ))
             .await?;
-            Ok(Admitted::Upgraded(MembershipRow { role: role.clone(), updated_at: now, ..current }))
+            Ok(Admitted::Upgraded(MembershipRow {
+                role: role.clone(),
+                updated_at: now,
+                ..current
+            }))
         }
         Admission::Join => {
             let new = NewMembership {
@@ -117,7 +131,10 @@ pub(crate) async fn admit(
 }
 
 fn view(scope: &Scope, m: MembershipRow) -> MembershipView {
-    MembershipView { membership: m, space: scope.space.path.clone() }
+    MembershipView {
+        membership: m,
+        space: scope.space.path.clone(),
+    }
 }
 
 /// The outcome of admitting someone, for the front doors.
@@ -207,11 +224,18 @@ async fn managed_target(
     actor: &Actor,
     user: &UserId,
 ) -> Result<(Permissions, MembershipRow)> {
-    let held = scope.require_visible(tx, actor, Permission::ManageMembers).await?;
-    let target = scope.membership(tx, user).await?.ok_or(Error::NotFound("member"))?;
+    let held = scope
+        .require_visible(tx, actor, Permission::ManageMembers)
+        .await?;
+    let target = scope
+        .membership(tx, user)
+        .await?
+        .ok_or(Error::NotFound("member"))?;
     let target_perms = scope.role_permissions(&target.role).unwrap_or_default();
     if !held.covers(target_perms) {
-        return Err(Error::forbidden("you cannot manage a member who holds rights you do not"));
+        return Err(Error::forbidden(
+            "you cannot manage a member who holds rights you do not",
+        ));
     }
     Ok((held, target))
 }
@@ -273,8 +297,17 @@ operation!(RemoveMember => (), |self, tx| {
 
 impl App {
     /// Joins an `open` space directly.
-    pub async fn join_space(&self, actor: &Actor, path: SpacePath) -> Result<(AdmitOutcome, Option<MembershipView>)> {
-        self.store_ref().write(JoinOpen { actor: actor.clone(), path }).await
+    pub async fn join_space(
+        &self,
+        actor: &Actor,
+        path: SpacePath,
+    ) -> Result<(AdmitOutcome, Option<MembershipView>)> {
+        self.store_ref()
+            .write(JoinOpen {
+                actor: actor.clone(),
+                path,
+            })
+            .await
     }
 
     /// Adds a member directly, on a platform-admin key's word (the first admins).
@@ -286,7 +319,12 @@ impl App {
         role: RoleName,
     ) -> Result<(AdmitOutcome, Option<MembershipView>)> {
         self.store_ref()
-            .write(Provision { actor: actor.clone(), path, user, role })
+            .write(Provision {
+                actor: actor.clone(),
+                path,
+                user,
+                role,
+            })
             .await
     }
 
@@ -299,20 +337,40 @@ impl App {
     ) -> Result<MemberPage> {
         let limit = paging::page_size(limit)?;
         self.store_ref()
-            .read(ListMembers { actor: actor.clone(), path, after, limit })
+            .read(ListMembers {
+                actor: actor.clone(),
+                path,
+                after,
+                limit,
+            })
             .await
     }
 
-    pub async fn change_role(&self, actor: &Actor, path: SpacePath, user: UserId, role: RoleName) -> Result<MembershipView> {
+    pub async fn change_role(
+        &self,
+        actor: &Actor,
+        path: SpacePath,
+        user: UserId,
+        role: RoleName,
+    ) -> Result<MembershipView> {
         self.store_ref()
-            .write(ChangeRole { actor: actor.clone(), path, user, role })
+            .write(ChangeRole {
+                actor: actor.clone(),
+                path,
+                user,
+                role,
+            })
             .await
     }
 
     /// Removes a member, or leaves when `user` is the caller.
     pub async fn remove_member(&self, actor: &Actor, path: SpacePath, user: UserId) -> Result<()> {
         self.store_ref()
-            .write(RemoveMember { actor: actor.clone(), path, user })
+            .write(RemoveMember {
+                actor: actor.clone(),
+                path,
+                user,
+            })
             .await
     }
 }

@@ -21,9 +21,12 @@ pub(crate) use operation;
 pub(crate) fn text(field: &str, value: Option<&str>, max: usize) -> crate::Result<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) if v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n') => Err(
-            guestlist_domain::Error::invalid(field, format!("at most {max} printable characters")),
-        ),
+        Some(v) if v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n') => {
+            Err(guestlist_domain::Error::invalid(
+                field,
+                format!("at most {max} printable characters"),
+            ))
+        }
         Some(v) => Ok(Some(v.to_owned())),
     }
 }

@@ -171,10 +171,10 @@ operation!(ListRoles => Vec<(RoleName, Permissions)>, |self, tx| {
         })
         .collect();
     for r in tx.roles_on(&scope.lineage_ids()).await? {
-        if let Some(p) = scope.role_permissions(&r.name) {
-            if !roles.iter().any(|(n, _)| n == &r.name) {
-                roles.push((r.name, p));
-            }
+        if let Some(p) = scope.role_permissions(&r.name)
+            && !roles.iter().any(|(n, _)| n == &r.name)
+        {
+            roles.push((r.name, p));
         }
     }
     Ok(roles)
@@ -183,16 +183,37 @@ operation!(ListRoles => Vec<(RoleName, Permissions)>, |self, tx| {
 impl App {
     pub async fn create_space(&self, actor: &Actor, input: NewSpaceInput) -> Result<SpaceView> {
         check_limit(input.member_limit)?;
-        self.store_ref().write(CreateSpace { actor: actor.clone(), input }).await
+        self.store_ref()
+            .write(CreateSpace {
+                actor: actor.clone(),
+                input,
+            })
+            .await
     }
 
     pub async fn get_space(&self, actor: &Actor, path: SpacePath) -> Result<SpaceView> {
-        self.store_ref().read(GetSpace { actor: actor.clone(), path }).await
+        self.store_ref()
+            .read(GetSpace {
+                actor: actor.clone(),
+                path,
+            })
+            .await
     }
 
-    pub async fn update_space(&self, actor: &Actor, path: SpacePath, patch: SpacePatchInput) -> Result<SpaceView> {
+    pub async fn update_space(
+        &self,
+        actor: &Actor,
+        path: SpacePath,
+        patch: SpacePatchInput,
+    ) -> Result<SpaceView> {
         check_limit(patch.member_limit.flatten())?;
-        self.store_ref().write(UpdateSpace { actor: actor.clone(), path, patch }).await
+        self.store_ref()
+            .write(UpdateSpace {
+                actor: actor.clone(),
+                path,
+                patch,
+            })
+            .await
     }
 
     pub async fn create_role(
@@ -203,11 +224,25 @@ impl App {
         permissions: Permissions,
     ) -> Result<RoleRow> {
         self.store_ref()
-            .write(CreateRole { actor: actor.clone(), path, name, permissions })
+            .write(CreateRole {
+                actor: actor.clone(),
+                path,
+                name,
+                permissions,
+            })
             .await
     }
 
-    pub async fn list_roles(&self, actor: &Actor, path: SpacePath) -> Result<Vec<(RoleName, Permissions)>> {
-        self.store_ref().read(ListRoles { actor: actor.clone(), path }).await
+    pub async fn list_roles(
+        &self,
+        actor: &Actor,
+        path: SpacePath,
+    ) -> Result<Vec<(RoleName, Permissions)>> {
+        self.store_ref()
+            .read(ListRoles {
+                actor: actor.clone(),
+                path,
+            })
+            .await
     }
 }

@@ -1,0 +1,196 @@
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+async fn raw(
+    t: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<String>,
+    body: Option<&str>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new().request(method, t.url(path));
+    if let Some(tok) = token {
+        req = req.bearer_auth(tok);
+    }
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_owned());
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}")),
+    )
+}
+
+fn error_code(v: &Value) -> &str {
+    v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not the error shape: {v}"))
+}
+
+#[tokio::test]
+async fn malformed_requests_get_the_json_error_shape_and_change_nothing() {
+    let t = TestApp::spawn().await;
+    t.space_with_admin("acme/", "alice").await;
+    let alice = Some(t.token("alice"));
+    let post = reqwest::Method::POST;
+    let cases = [
+        ("{not json", "body"),
+        (r#"{"space": 42}"#, "body"),
+        (r#"{"space": "acme/", "max_uses": "ten"}"#, "body"),
+        (r#"{"space": "acme/", "max_uses": 0}"#, "max_uses"),
+        (
+            r#"{"space": "acme/", "expires_in_seconds": -5}"#,
+            "expires_in_seconds",
+        ),
+        (r#"{"space": "Acme"}"#, "space"),
+        (r#"{"space": "acme/", "role": "Bad Role"}"#, "role"),
+    ];
+    for (body, field) in cases {
+        let (status, v) = raw(
+            &t,
+            post.clone(),
+            "/api/v1/invites",
+            alice.clone(),
+            Some(body),
+        )
+        .await;
+        assert_eq!((status, error_code(&v)), (400, "invalid_input"), "{body}");
+        assert_eq!(v["error"]["field"], field, "{body}");
+    }
+    let (_, list) = raw(
+        &t,
+        reqwest::Method::GET,
+        "/api/v1/invites",
+        alice.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        list["invites"].as_array().unwrap().len(),
+        0,
+        "nothing was created"
+    );
+
+    let big = format!(
+        r#"{{"space": "acme/", "description": "{}"}}"#,
+        "x".repeat(70_000)
+    );
+    let (status, v) = raw(
+        &t,
+        post.clone(),
+        "/api/v1/invites",
+        alice.clone(),
+        Some(&big),
+    )
+    .await;
+    assert_eq!((status, error_code(&v)), (413, "payload_too_large"));
+    let (status, v) = raw(
+        &t,
+        post.clone(),
+        "/api/v1/invites",
+        alice.clone(),
+        Some(r#"{"space":"acme/","description":"ok\u0007"}"#),
+    )
+    .await;
+    assert_eq!((status, error_code(&v)), (400, "invalid_input"));
+}
+
+#[tokio::test]
+async fn authentication_failures_are_uniform_401s() {
+    let t = TestApp::spawn().await;
+    let get = reqwest::Method::GET;
+    let (status, v) = raw(&t, get.clone(), "/api/v1/invites", None, None).await;
+    assert_eq!((status, error_code(&v)), (401, "unauthenticated"));
+    for bad in [
+        "garbage",
+        "gl_not_a_real_key",
+        "eyJhbGciOiJIUzI1NiJ9.e30.AAAA",
+    ] {
+        let (status, v) = raw(&t, get.clone(), "/api/v1/invites", Some(bad.into()), None).await;
+        assert_eq!((status, error_code(&v)), (401, "unauthenticated"), "{bad}");
+        assert_eq!(v["error"]["message"], "invalid or expired credentials");
+    }
+    // A token signed with another secret.
+    let other = guestlist_app::mint_token(
+        &guestlist_app::Secret::generate(),
+        &guestlist_app::Claims {
+            sub: "eve".into(),
+            email: None,
+            email_verified: false,
+            preferred_username: None,
+            exp: u64::MAX / 2,
+        },
+    )
+    .unwrap();
+    let (status, _) = raw(&t, get.clone(), "/api/v1/invites", Some(other), None).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_json() {
+    let t = TestApp::spawn().await;
+    let (status, v) = raw(&t, reqwest::Method::GET, "/api/v1/nothing-here", None, None).await;
+    assert_eq!((status, error_code(&v)), (404, "not_found"));
+    let (status, v) = raw(&t, reqwest::Method::PUT, "/api/v1/invites", None, None).await;
+    assert_eq!((status, error_code(&v)), (405, "method_not_allowed"));
+    let (status, v) = raw(
+        &t,
+        reqwest::Method::GET,
+        "/api/v1/spaces/%2F%2F",
+        Some(t.token("a")),
+        None,
+    )
+    .await;
+    assert_eq!((status, error_code(&v)), (400, "invalid_input"));
+}
+
+#[tokio::test]
+async fn operational_endpoints_answer() {
+    let t = TestApp::spawn().await;
+    let (status, v) = raw(&t, reqwest::Method::GET, "/healthz", None, None).await;
+    assert_eq!((status, v["status"].as_str()), (200, Some("ok")));
+    let (status, v) = raw(&t, reqwest::Method::GET, "/readyz", None, None).await;
+    assert_eq!((status, v["engine"].as_str()), (200, Some("sqlite")));
+    let res = reqwest::get(t.url("/healthz")).await.unwrap();
+    assert!(
+        res.headers().contains_key("x-request-id"),
+        "every response carries a request id"
+    );
+    let metrics = reqwest::get(t.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("guestlist_http_requests_total"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn the_committed_openapi_document_is_current() {
+    let committed_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json");
+    let generated = guestlist_server::openapi_json();
+    let committed = std::fs::read_to_string(committed_path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi.json is stale: run `cargo run -p guestlist -- openapi > openapi.json`"
+    );
+    let doc: Value = serde_json::from_str(&generated).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["paths"]["/api/v1/invites/{code}/join"]["post"].is_object());
+    let served: Value = reqwest::get(TestApp::spawn().await.url("/api/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(served, doc);
+}

@@ -1,0 +1,702 @@
+use guestlist_client::{EventQuery, InviteQuery, api};
+use std::collections::HashSet;
+
+use crate::helpers::{TestApp, code, invite_req};
+
+#[tokio::test]
+async fn a_created_invite_previews_and_admits_a_new_member() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let created = t
+        .invite(
+            &alice,
+            api::CreateInviteRequest {
+                max_uses: Some(5),
+                description: Some("launch".into()),
+                ..invite_req("acme/")
+            },
+        )
+        .await;
+    assert_eq!(created.code.len(), 10);
+    assert!(created.code.bytes().all(|b| b.is_ascii_alphanumeric()));
+    assert_eq!(
+        created.link,
+        format!("https://chat.example.com/i/{}", created.code)
+    );
+    assert_eq!(created.invite.role, "member");
+
+    let preview = t.client.preview_invite(&created.code).await.unwrap();
+    assert_eq!(preview.space, "acme/");
+    assert_eq!(preview.member_count, 1);
+    assert_eq!(preview.inviter, "alice");
+    assert_eq!(preview.uses_left, Some(5));
+
+    let joined = t
+        .user("bob")
+        .join_invite(&created.code, None)
+        .await
+        .unwrap();
+    assert_eq!(joined.outcome, api::JoinOutcome::Joined);
+    let m = joined.membership.unwrap();
+    assert_eq!(
+        (m.user_id.as_str(), m.role.as_str(), m.source.as_str()),
+        ("bob", "member", "invite_link")
+    );
+    assert_eq!(m.invite_id, Some(created.invite.id));
+
+    assert_eq!(
+        t.client
+            .preview_invite(&created.code)
+            .await
+            .unwrap()
+            .member_count,
+        2
+    );
+    let listed = alice.list_invites(&InviteQuery::default()).await.unwrap();
+    assert_eq!(listed.invites[0].uses, 1);
+    let events = alice
+        .list_events(&EventQuery {
+            kind: Some("member.joined"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let joined_event = events
+        .events
+        .iter()
+        .find(|e| e.subject.as_deref() == Some("bob"))
+        .unwrap();
+    assert_eq!(
+        joined_event.data["invite_id"],
+        created.invite.id.to_string()
+    );
+}
+
+#[tokio::test]
+async fn narrowing_lands_in_a_space_beneath_the_invites() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    alice
+        .create_space(&api::CreateSpaceRequest {
+            path: "acme/eng/".into(),
+            name: None,
+            join_mode: api::JoinMode::InviteOnly,
+            member_limit: None,
+        })
+        .await
+        .unwrap();
+    let inv = t
+        .invite(
+            &alice,
+            api::CreateInviteRequest {
+                allow_narrowing: true,
+                ..invite_req("acme/")
+            },
+        )
+        .await;
+    let r = t
+        .user("bob")
+        .join_invite(&inv.code, Some("acme/eng/"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.outcome, r.space.as_str()),
+        (api::JoinOutcome::Joined, "acme/eng/")
+    );
+    // Bob is a member of acme/eng/ only.
+    assert_eq!(code(t.user("bob").get_space("acme/").await), "not_found");
+    assert_eq!(
+        t.user("bob")
+            .get_space("acme/eng/")
+            .await
+            .unwrap()
+            .your_permissions,
+        vec!["read", "write"]
+    );
+}
+
+#[tokio::test]
+async fn narrowing_out_of_scope_is_refused_and_consumes_nothing() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    t.space("acmecorp/", api::JoinMode::InviteOnly, None).await;
+    for sub in ["acme/eng/", "acme/ops/"] {
+        alice
+            .create_space(&api::CreateSpaceRequest {
+                path: sub.into(),
+                name: None,
+                join_mode: api::JoinMode::InviteOnly,
+                member_limit: None,
+            })
+            .await
+            .unwrap();
+    }
+    let wide = t
+        .invite(
+            &alice,
+            api::CreateInviteRequest {
+                allow_narrowing: true,
+                ..invite_req("acme/eng/")
+            },
+        )
+        .await;
+    let bob = t.user("bob");
+    // A textual prefix is not a subtree.
+    assert_eq!(
+        code(bob.join_invite(&wide.code, Some("acmecorp/")).await),
+        "out_of_scope"
+    );
+    // A sibling: the wrong parent.
+    assert_eq!(
+        code(bob.join_invite(&wide.code, Some("acme/ops/")).await),
+        "out_of_scope"
+    );
+    // Upwards.
+    assert_eq!(
+        code(bob.join_invite(&wide.code, Some("acme/")).await),
+        "out_of_scope"
+    );
+    // Traversal never parses.
+    assert_eq!(
+        code(bob.join_invite(&wide.code, Some("acme/eng/../")).await),
+        "invalid_input"
+    );
+    assert_eq!(
+        code(bob.join_invite(&wide.code, Some("acme/eng/..")).await),
+        "invalid_input"
+    );
+    // Without allow_narrowing even a real child is out of scope.
+    let fixed = t.invite(&alice, invite_req("acme/")).await;
+    assert_eq!(
+        code(bob.join_invite(&fixed.code, Some("acme/eng/")).await),
+        "out_of_scope"
+    );
+
+    let page = alice.list_invites(&InviteQuery::default()).await.unwrap();
+    assert!(
+        page.invites.iter().all(|i| i.uses == 0),
+        "no use was consumed"
+    );
+}
+
+#[tokio::test]
+async fn only_invite_managers_create_invites_and_never_above_their_rights() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let inv = t.invite(&alice, invite_req("acme/")).await;
+    t.user("bob").join_invite(&inv.code, None).await.unwrap();
+    // A plain member cannot create invites.
+    let r = t.user("bob").create_invite(&invite_req("acme/")).await;
+    assert_eq!(
+        r.as_ref().unwrap_err().status().map(|s| s.as_u16()),
+        Some(403)
+    );
+    assert_eq!(code(r), "forbidden");
+    // An outsider learns nothing about the space.
+    assert_eq!(
+        code(t.user("mallory").create_invite(&invite_req("acme/")).await),
+        "not_found"
+    );
+
+    // A custom role with manage_invites, but not admin.
+    alice
+        .create_role(
+            "acme/",
+            &api::Role {
+                name: "inviter".into(),
+                permissions: vec!["read".into(), "write".into(), "manage_invites".into()],
+            },
+        )
+        .await
+        .unwrap();
+    alice.change_role("acme/", "bob", "inviter").await.unwrap();
+    let bob = t.user("bob");
+    let ok = bob
+        .create_invite(&api::CreateInviteRequest {
+            role: Some("member".into()),
+            ..invite_req("acme/")
+        })
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+    let r = bob
+        .create_invite(&api::CreateInviteRequest {
+            role: Some("admin".into()),
+            ..invite_req("acme/")
+        })
+        .await;
+    assert_eq!(
+        r.as_ref().unwrap_err().status().map(|s| s.as_u16()),
+        Some(403)
+    );
+    assert_eq!(code(r), "forbidden");
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_codes_are_not_found() {
+    let t = TestApp::spawn().await;
+    t.space_with_admin("acme/", "alice").await;
+    let bob = t.user("bob");
+    for bad in [
+        "AAAAAAAAAA",
+        "short",
+        "has-dash-xx",
+        "x".repeat(40).as_str(),
+    ] {
+        assert_eq!(code(bob.join_invite(bad, None).await), "not_found", "{bad}");
+        assert_eq!(
+            code(t.client.preview_invite(bad).await),
+            "not_found",
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_exhausted_invite_refuses_with_its_own_code() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let inv = t
+        .invite(
+            &alice,
+            api::CreateInviteRequest {
+                max_uses: Some(1),
+                ..invite_req("acme/")
+            },
+        )
+        .await;
+    t.user("bob").join_invite(&inv.code, None).await.unwrap();
+    let r = t.user("carol").join_invite(&inv.code, None).await;
+    assert_eq!(
+        r.as_ref().unwrap_err().status().map(|s| s.as_u16()),
+        Some(410)
+    );
+    assert_eq!(code(r), "exhausted");
+    assert_eq!(code(t.client.preview_invite(&inv.code).await), "exhausted");
+    let listed = alice
+        .list_invites(&InviteQuery {
+            state: Some("exhausted"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.invites.len(), 1);
+    assert_eq!(listed.invites[0].uses, 1);
+}
+
+#[tokio::test]
+async fn an_expired_invite_refuses_with_its_own_code() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let inv = t
+        .invite(
+            &alice,
+            api::CreateInviteRequest {
+                expires_in_seconds: Some(1),
+                ..invite_req("acme/")
+            },
+        )
+        .await;
+    assert!(inv.invite.expires_at.is_some());
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        code(t.user("bob").join_invite(&inv.code, None).await),
+        "expired"
+    );
+    assert_eq!(code(t.client.preview_invite(&inv.code).await), "expired");
+    let listed = alice
+        .list_invites(&InviteQuery {
+            state: Some("expired"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.invites.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![inv.invite.id]
+    );
+    assert_eq!(listed.invites[0].uses, 0);
+}
+
+#[tokio::test]
+async fn a_revoked_code_reads_as_unknown_except_to_its_managers() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let inv = t.invite(&alice, invite_req("acme/")).await;
+    // Outsiders cannot revoke, and cannot tell the invite exists.
+    assert_eq!(
+        code(t.user("mallory").revoke_invite(&inv.code).await),
+        "not_found"
+    );
+    assert_eq!(
+        code(
+            t.user("mallory")
+                .revoke_invite(&inv.invite.id.to_string())
+                .await
+        ),
+        "not_found"
+    );
+
+    let revoked = alice.revoke_invite(&inv.code).await.unwrap();
+    assert_eq!(revoked.state, api::InviteState::Revoked);
+    assert!(revoked.revoked_at.is_some());
+    // Idempotent.
+    assert_eq!(
+        alice
+            .revoke_invite(&inv.invite.id.to_string())
+            .await
+            .unwrap()
+            .state,
+        api::InviteState::Revoked
+    );
+
+    let unknown = t
+        .user("bob")
+        .join_invite("ZZZZZZZZZZ", None)
+        .await
+        .unwrap_err();
+    let gone = t
+        .user("bob")
+        .join_invite(&inv.code, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        format!("{gone}"),
+        format!("{unknown}"),
+        "a revoked code answers exactly like an unknown one"
+    );
+    assert_eq!(code(t.client.preview_invite(&inv.code).await), "not_found");
+    // The admin is told the truth.
+    assert_eq!(code(alice.join_invite(&inv.code, None).await), "revoked");
+    // Kept for audit.
+    let listed = alice
+        .list_invites(&InviteQuery {
+            state: Some("revoked"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.invites.len(), 1);
+    let events = alice
+        .list_events(&EventQuery {
+            kind: Some("invite.revoked"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.events.len(), 1, "one event, though revoked twice");
+}
+
+#[tokio::test]
+async fn redeeming_as_a_member_consumes_nothing_and_never_downgrades() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let viewer_link = t
+        .invite(
+            &alice,
+            api::CreateInviteRequest {
+                role: Some("viewer".into()),
+                ..invite_req("acme/")
+            },
+        )
+        .await;
+    let member_link = t
+        .invite(
+            &alice,
+            api::CreateInviteRequest {
+                role: Some("member".into()),
+                max_uses: Some(3),
+                ..invite_req("acme/")
+            },
+        )
+        .await;
+    let bob = t.user("bob");
+    assert_eq!(
+        bob.join_invite(&viewer_link.code, None)
+            .await
+            .unwrap()
+            .outcome,
+        api::JoinOutcome::Joined
+    );
+    // Same rights again: already a member, no use counted.
+    let again = bob.join_invite(&viewer_link.code, None).await.unwrap();
+    assert_eq!(again.outcome, api::JoinOutcome::AlreadyMember);
+    // A link granting more raises the role (and counts a use).
+    let up = bob.join_invite(&member_link.code, None).await.unwrap();
+    assert_eq!(
+        (up.outcome, up.membership.unwrap().role.as_str()),
+        (api::JoinOutcome::Upgraded, "member")
+    );
+    // A link granting less changes nothing.
+    let down = bob.join_invite(&viewer_link.code, None).await.unwrap();
+    assert_eq!(
+        (down.outcome, down.membership.unwrap().role.as_str()),
+        (api::JoinOutcome::AlreadyMember, "member")
+    );
+    // The admin redeeming a member link stays admin.
+    let admin = alice.join_invite(&member_link.code, None).await.unwrap();
+    assert_eq!(
+        (admin.outcome, admin.membership.unwrap().role.as_str()),
+        (api::JoinOutcome::AlreadyMember, "admin")
+    );
+
+    let page = alice.list_invites(&InviteQuery::default()).await.unwrap();
+    let uses = |id| page.invites.iter().find(|i| i.id == id).unwrap().uses;
+    assert_eq!(uses(viewer_link.invite.id), 1);
+    assert_eq!(uses(member_link.invite.id), 1);
+    let members = alice.list_members("acme/", None, None).await.unwrap();
+    assert_eq!(members.members.len(), 2);
+}
+
+#[tokio::test]
+async fn invite_pages_walk_every_row_once_even_when_timestamps_tie() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let mut created = HashSet::new();
+    for _ in 0..23 {
+        created.insert(t.invite(&alice, invite_req("acme/")).await.invite.id);
+    }
+    // Force every row onto one millisecond.
+    sqlx::query("UPDATE invites SET created_at = 1700000000000")
+        .execute(&mut t.db().await)
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = alice
+            .list_invites(&InviteQuery {
+                after: after.as_deref(),
+                limit: Some(5),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(page.invites.len() <= 5);
+        seen.extend(page.invites.iter().map(|i| i.id));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 23, "no row repeated");
+    assert_eq!(
+        seen.iter().copied().collect::<HashSet<_>>(),
+        created,
+        "no row skipped"
+    );
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "ties are ordered by id");
+    assert_eq!(
+        code(
+            alice
+                .list_invites(&InviteQuery {
+                    limit: Some(101),
+                    ..Default::default()
+                })
+                .await
+        ),
+        "invalid_input"
+    );
+    assert_eq!(
+        code(
+            alice
+                .list_invites(&InviteQuery {
+                    after: Some("garbage"),
+                    ..Default::default()
+                })
+                .await
+        ),
+        "invalid_input"
+    );
+}
+
+#[tokio::test]
+async fn invite_lists_filter_and_show_each_manager_only_their_spaces() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let zed = t.space_with_admin("zeta/", "zed").await;
+    alice
+        .create_space(&api::CreateSpaceRequest {
+            path: "acme/eng/".into(),
+            name: None,
+            join_mode: api::JoinMode::InviteOnly,
+            member_limit: None,
+        })
+        .await
+        .unwrap();
+    let top = t.invite(&alice, invite_req("acme/")).await;
+    let eng = t.invite(&alice, invite_req("acme/eng/")).await;
+    let z = t.invite(&zed, invite_req("zeta/")).await;
+    alice.revoke_invite(&top.code).await.unwrap();
+
+    let ids = |p: api::InvitePage| p.invites.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(alice.list_invites(&InviteQuery::default()).await.unwrap()),
+        vec![eng.invite.id, top.invite.id]
+    );
+    assert_eq!(
+        ids(alice
+            .list_invites(&InviteQuery {
+                space: Some("acme/eng/"),
+                ..Default::default()
+            })
+            .await
+            .unwrap()),
+        vec![eng.invite.id]
+    );
+    assert_eq!(
+        ids(alice
+            .list_invites(&InviteQuery {
+                state: Some("active"),
+                ..Default::default()
+            })
+            .await
+            .unwrap()),
+        vec![eng.invite.id]
+    );
+    assert_eq!(
+        ids(alice
+            .list_invites(&InviteQuery {
+                created_by: Some("zed"),
+                ..Default::default()
+            })
+            .await
+            .unwrap()),
+        Vec::<uuid::Uuid>::new()
+    );
+    // A filter can only narrow: asking for another's space shows nothing.
+    assert!(
+        alice
+            .list_invites(&InviteQuery {
+                space: Some("zeta/"),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .invites
+            .is_empty()
+    );
+    assert_eq!(
+        ids(zed.list_invites(&InviteQuery::default()).await.unwrap()),
+        vec![z.invite.id]
+    );
+    assert!(
+        t.user("nobody")
+            .list_invites(&InviteQuery::default())
+            .await
+            .unwrap()
+            .invites
+            .is_empty()
+    );
+    assert_eq!(
+        ids(t
+            .platform()
+            .list_invites(&InviteQuery::default())
+            .await
+            .unwrap())
+        .len(),
+        3
+    );
+    assert_eq!(
+        code(
+            alice
+                .list_invites(&InviteQuery {
+                    state: Some("weird"),
+                    ..Default::default()
+                })
+                .await
+        ),
+        "invalid_input"
+    );
+
+    // Lists never carry codes.
+    let raw = reqwest::Client::new()
+        .get(t.url("/api/v1/invites"))
+        .bearer_auth(t.token("alice"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!raw.contains(&eng.code) && !raw.contains(&top.code));
+}
+
+#[tokio::test]
+async fn a_manager_can_copy_a_live_link_again_but_nobody_else_can() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let inv = t.invite(&alice, invite_req("acme/")).await;
+    let again = alice
+        .show_invite_link(&inv.invite.id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.code.as_str(), again.link.as_str()),
+        (inv.code.as_str(), inv.link.as_str())
+    );
+    assert_eq!(
+        code(
+            t.user("bob")
+                .show_invite_link(&inv.invite.id.to_string())
+                .await
+        ),
+        "not_found"
+    );
+    // An id is never a code: it redeems nothing.
+    assert_eq!(
+        code(
+            t.user("bob")
+                .join_invite(&inv.invite.id.to_string(), None)
+                .await
+        ),
+        "not_found"
+    );
+    // The database holds no code.
+    let mut db = t.db().await;
+    let dump: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT code_hash FROM invites")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(dump.len(), 1);
+    assert_ne!(dump[0].0, inv.code.as_bytes());
+    let events: Vec<(String,)> = sqlx::query_as("SELECT data FROM events")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    assert!(events.iter().all(|(d,)| !d.contains(&inv.code)));
+}
+
+#[tokio::test]
+async fn preview_and_join_are_rate_limited_per_client() {
+    let t = TestApp::spawn_with(guestlist_app::RateLimitConfig {
+        preview_per_minute_per_ip: 3,
+        join_per_minute_per_ip: 1000,
+        per_minute_per_user: 2,
+    })
+    .await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let inv = t.invite(&alice, invite_req("acme/")).await;
+    for _ in 0..3 {
+        t.client.preview_invite(&inv.code).await.unwrap();
+    }
+    let refused = t.client.preview_invite(&inv.code).await.unwrap_err();
+    match &refused {
+        guestlist_client::ClientError::Api {
+            status,
+            body,
+            retry_after,
+        } => {
+            assert_eq!(status.as_u16(), 429);
+            assert_eq!(body.error.code, "rate_limited");
+            assert!(retry_after.is_some_and(|s| s >= 1), "Retry-After is set");
+        }
+        other => panic!("{other}"),
+    }
+    // Per user: bob's third join in a minute is refused even on another code.
+    let bob = t.user("bob");
+    bob.join_invite(&inv.code, None).await.unwrap();
+    bob.join_invite(&inv.code, None).await.unwrap();
+    assert_eq!(code(bob.join_invite(&inv.code, None).await), "rate_limited");
+}

@@ -1,0 +1,213 @@
+//! Races: the same redemption fired from many tasks at once; the winners are counted.
+
+use futures::future::join_all;
+use guestlist_client::{Client, EventQuery, InviteQuery, api};
+
+use crate::helpers::{TestApp, invite_req};
+
+/// Fires one join per client, all at once; returns the outcome or error code of each.
+async fn race(clients: Vec<Client>, code: &str, space: Option<&str>) -> Vec<String> {
+    let tasks = clients.into_iter().map(|c| {
+        let code = code.to_owned();
+        let space = space.map(str::to_owned);
+        tokio::spawn(async move {
+            match c.join_invite(&code, space.as_deref()).await {
+                Ok(r) => serde_json::to_value(r.outcome)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                Err(e) => e
+                    .code()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("transport: {e}")),
+            }
+        })
+    });
+    join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+fn count(results: &[String], what: &str) -> usize {
+    results.iter().filter(|r| *r == what).count()
+}
+
+async fn member_joined_events(admin: &Client, space: &str) -> usize {
+    let mut n = 0;
+    let mut before = None;
+    loop {
+        let page = admin
+            .list_events(&EventQuery {
+                space: Some(space),
+                kind: Some("member.joined"),
+                before,
+                limit: Some(100),
+            })
+            .await
+            .unwrap();
+        n += page
+            .events
+            .iter()
+            .filter(|e| e.space.as_deref() == Some(space))
+            .count();
+        match page.next_before {
+            Some(b) => before = Some(b),
+            None => return n,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_strangers_on_a_ten_use_link_make_exactly_ten_members() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let inv = t
+        .invite(
+            &alice,
+            api::CreateInviteRequest {
+                max_uses: Some(10),
+                ..invite_req("acme/")
+            },
+        )
+        .await;
+    let users = (0..200).map(|i| t.user(&format!("racer{i}"))).collect();
+
+    let results = race(users, &inv.code, None).await;
+
+    assert_eq!(count(&results, "joined"), 10, "{results:?}");
+    assert_eq!(count(&results, "exhausted"), 190, "{results:?}");
+    let stored = alice.list_invites(&InviteQuery::default()).await.unwrap();
+    assert_eq!(stored.invites[0].uses, 10);
+    assert_eq!(alice.get_space("acme/").await.unwrap().member_count, 11);
+    assert_eq!(
+        member_joined_events(&alice, "acme/").await,
+        11,
+        "alice plus ten, one event each"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_user_firing_fifty_joins_holds_one_membership_and_one_use() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let inv = t
+        .invite(
+            &alice,
+            api::CreateInviteRequest {
+                max_uses: Some(100),
+                ..invite_req("acme/")
+            },
+        )
+        .await;
+    let bob = t.user("bob");
+
+    let results = race(vec![bob; 50], &inv.code, None).await;
+
+    assert_eq!(count(&results, "joined"), 1, "{results:?}");
+    assert_eq!(count(&results, "already_member"), 49, "{results:?}");
+    assert_eq!(
+        alice
+            .list_invites(&InviteQuery::default())
+            .await
+            .unwrap()
+            .invites[0]
+            .uses,
+        1
+    );
+    let members = alice.list_members("acme/", None, None).await.unwrap();
+    assert_eq!(
+        members
+            .members
+            .iter()
+            .filter(|m| m.user_id == "bob")
+            .count(),
+        1
+    );
+    assert_eq!(member_joined_events(&alice, "acme/").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_limit_of_five_admits_five_of_a_hundred_racers() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    alice
+        .create_space(&api::CreateSpaceRequest {
+            path: "acme/team/".into(),
+            name: None,
+            join_mode: api::JoinMode::InviteOnly,
+            member_limit: Some(5),
+        })
+        .await
+        .unwrap();
+    let inv = t.invite(&alice, invite_req("acme/team/")).await;
+    let users = (0..100).map(|i| t.user(&format!("racer{i}"))).collect();
+
+    let results = race(users, &inv.code, None).await;
+
+    assert_eq!(count(&results, "joined"), 5, "{results:?}");
+    assert_eq!(count(&results, "member_limit_reached"), 95, "{results:?}");
+    let space = alice.get_space("acme/team/").await.unwrap();
+    assert_eq!(space.member_count, 5);
+    assert_eq!(
+        alice
+            .list_members("acme/team/", None, None)
+            .await
+            .unwrap()
+            .members
+            .len(),
+        5
+    );
+    let stored = alice
+        .list_invites(&InviteQuery {
+            space: Some("acme/team/"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.invites[0].uses, 5,
+        "refused joins gave their use back"
+    );
+    assert_eq!(member_joined_events(&alice, "acme/team/").await, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn open_joins_racing_a_member_limit_never_overshoot() {
+    let t = TestApp::spawn().await;
+    t.space("lobby/", api::JoinMode::Open, Some(7)).await;
+    let tasks = (0..60).map(|i| {
+        let c = t.user(&format!("walker{i}"));
+        tokio::spawn(async move {
+            c.join_space("lobby/")
+                .await
+                .map(|r| r.outcome)
+                .map_err(|e| e.code().map(str::to_owned))
+        })
+    });
+    let results: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| matches!(r, Ok(api::JoinOutcome::Joined)))
+            .count(),
+        7
+    );
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| matches!(r, Err(Some(c)) if c == "member_limit_reached"))
+            .count(),
+        53
+    );
+    assert_eq!(
+        t.platform().get_space("lobby/").await.unwrap().member_count,
+        7
+    );
+}
