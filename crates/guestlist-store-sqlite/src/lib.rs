@@ -11,6 +11,8 @@
 mod tx;
 
 use std::any::Any;
+#[cfg(test)]
+use std::sync::Arc;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -300,4 +302,87 @@ pub fn path_from_url(url: &str) -> Result<PathBuf> {
         return Err(Error::invalid("database_url", "an empty SQLite path"));
     }
     PathBuf::from_str(rest).map_err(|_| Error::invalid("database_url", "not a path"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guestlist_store::{NewApiKey, Operation, Tx};
+    use uuid::Uuid;
+
+    /// Writes a row, then fails when told to: its write must vanish, its neighbours'
+    /// must not.
+    struct WriteThenMaybeFail {
+        name: String,
+        fail: bool,
+    }
+
+    #[async_trait]
+    impl Operation for WriteThenMaybeFail {
+        type Output = ();
+        async fn run(&self, tx: &mut dyn Tx) -> Result<()> {
+            tx.insert_api_key(&NewApiKey {
+                id: Uuid::now_v7(),
+                name: self.name.clone(),
+                key_hash: self.name.as_bytes().to_vec(),
+                platform_admin: false,
+                created_at: time::OffsetDateTime::now_utc(),
+            })
+            .await?;
+            if self.fail { Err(Error::forbidden("told to fail")) } else { Ok(()) }
+        }
+    }
+
+    struct Exists(String);
+
+    #[async_trait]
+    impl Operation for Exists {
+        type Output = bool;
+        async fn run(&self, tx: &mut dyn Tx) -> Result<bool> {
+            Ok(tx.api_key_by_hash(self.0.as_bytes()).await?.is_some())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_failing_operation_in_a_batch_rolls_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("t.db"))).await.unwrap());
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store.write(WriteThenMaybeFail { name: format!("k{i}"), fail: i % 3 == 0 }).await
+                })
+            })
+            .collect();
+        for (i, t) in tasks.into_iter().enumerate() {
+            let out = t.await.unwrap();
+            assert_eq!(out.is_err(), i % 3 == 0, "operation {i}");
+        }
+        for i in 0..200 {
+            let exists = store.read(Exists(format!("k{i}"))).await.unwrap();
+            assert_eq!(exists, i % 3 != 0, "row of operation {i}");
+        }
+        store.close().await;
+        // Everything acknowledged is on disk: a fresh open sees it.
+        let reopened: Arc<dyn Store> = Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("t.db"))).await.unwrap());
+        assert!(reopened.read(Exists("k1".into())).await.unwrap());
+        assert!(!reopened.read(Exists("k0".into())).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn writes_after_close_are_refused_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("t.db"))).await.unwrap());
+        store.close().await;
+        let err = store.write(WriteThenMaybeFail { name: "late".into(), fail: false }).await.unwrap_err();
+        assert_eq!(err.code(), guestlist_domain::ErrorCode::Unavailable);
+    }
+
+    #[test]
+    fn database_urls_become_paths() {
+        assert_eq!(path_from_url("sqlite://guestlist.db").unwrap(), PathBuf::from("guestlist.db"));
+        assert_eq!(path_from_url("sqlite:/var/lib/g.db?mode=rwc").unwrap(), PathBuf::from("/var/lib/g.db"));
+        assert!(path_from_url("sqlite://").is_err());
+    }
 }
