@@ -11,11 +11,11 @@
 mod tx;
 
 use std::any::Any;
-#[cfg(test)]
-use std::sync::Arc;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+#[cfg(test)]
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -329,7 +329,11 @@ mod tests {
                 created_at: time::OffsetDateTime::now_utc(),
             })
             .await?;
-            if self.fail { Err(Error::forbidden("told to fail")) } else { Ok(()) }
+            if self.fail {
+                Err(Error::forbidden("told to fail"))
+            } else {
+                Ok(())
+            }
         }
     }
 
@@ -346,12 +350,21 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_failing_operation_in_a_batch_rolls_back_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("t.db"))).await.unwrap());
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(SqliteOptions::new(dir.path().join("t.db")))
+                .await
+                .unwrap(),
+        );
         let tasks: Vec<_> = (0..200)
             .map(|i| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    store.write(WriteThenMaybeFail { name: format!("k{i}"), fail: i % 3 == 0 }).await
+                    store
+                        .write(WriteThenMaybeFail {
+                            name: format!("k{i}"),
+                            fail: i % 3 == 0,
+                        })
+                        .await
                 })
             })
             .collect();
@@ -365,7 +378,11 @@ mod tests {
         }
         store.close().await;
         // Everything acknowledged is on disk: a fresh open sees it.
-        let reopened: Arc<dyn Store> = Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("t.db"))).await.unwrap());
+        let reopened: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(SqliteOptions::new(dir.path().join("t.db")))
+                .await
+                .unwrap(),
+        );
         assert!(reopened.read(Exists("k1".into())).await.unwrap());
         assert!(!reopened.read(Exists("k0".into())).await.unwrap());
     }
@@ -373,16 +390,32 @@ mod tests {
     #[tokio::test]
     async fn writes_after_close_are_refused_not_lost() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("t.db"))).await.unwrap());
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(SqliteOptions::new(dir.path().join("t.db")))
+                .await
+                .unwrap(),
+        );
         store.close().await;
-        let err = store.write(WriteThenMaybeFail { name: "late".into(), fail: false }).await.unwrap_err();
+        let err = store
+            .write(WriteThenMaybeFail {
+                name: "late".into(),
+                fail: false,
+            })
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), guestlist_domain::ErrorCode::Unavailable);
     }
 
     #[test]
     fn database_urls_become_paths() {
-        assert_eq!(path_from_url("sqlite://guestlist.db").unwrap(), PathBuf::from("guestlist.db"));
-        assert_eq!(path_from_url("sqlite:/var/lib/g.db?mode=rwc").unwrap(), PathBuf::from("/var/lib/g.db"));
+        assert_eq!(
+            path_from_url("sqlite://guestlist.db").unwrap(),
+            PathBuf::from("guestlist.db")
+        );
+        assert_eq!(
+            path_from_url("sqlite:/var/lib/g.db?mode=rwc").unwrap(),
+            PathBuf::from("/var/lib/g.db")
+        );
         assert!(path_from_url("sqlite://").is_err());
     }
 }
