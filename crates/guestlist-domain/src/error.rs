@@ -118,6 +118,10 @@ pub enum Error {
     Unavailable(String),
     #[error("internal error")]
     Internal(String),
+    /// A serialization failure or deadlock: the engine retries the operation; if it
+    /// keeps failing the caller sees `unavailable`.
+    #[error("the service is temporarily unavailable")]
+    Contention(String),
 }
 
 impl Error {
@@ -154,7 +158,7 @@ impl Error {
             Error::ApprovalRequired => ErrorCode::ApprovalRequired,
             Error::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Error::MethodNotAllowed => ErrorCode::MethodNotAllowed,
-            Error::Unavailable(_) => ErrorCode::Unavailable,
+            Error::Unavailable(_) | Error::Contention(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -163,7 +167,7 @@ impl Error {
     pub fn public_message(&self) -> String {
         match self {
             Error::Internal(_) => "internal error".to_owned(),
-            Error::Unavailable(_) => "the service is temporarily unavailable".to_owned(),
+            Error::Unavailable(_) | Error::Contention(_) => "the service is temporarily unavailable".to_owned(),
             other => other.to_string(),
         }
     }
@@ -177,7 +181,7 @@ impl Error {
     }
 
     pub fn is_server_fault(&self) -> bool {
-        matches!(self, Error::Internal(_) | Error::Unavailable(_))
+        matches!(self, Error::Internal(_) | Error::Unavailable(_) | Error::Contention(_))
     }
 }
 

@@ -61,7 +61,7 @@ impl IntoResponse for ApiError {
                 res.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Error::Unavailable(_) => {
+            Error::Unavailable(_) | Error::Contention(_) => {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }

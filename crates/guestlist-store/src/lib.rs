@@ -13,6 +13,8 @@
 
 use std::any::Any;
 
+mod sql;
+
 use async_trait::async_trait;
 pub use guestlist_domain::Error;
 use guestlist_domain::{
@@ -22,6 +24,15 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub use guestlist_domain as domain;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use async_trait::async_trait;
+    pub use time::OffsetDateTime;
+    pub use uuid::Uuid;
+}
 
 /// One command of the application: runs inside one transaction of the engine.
 /// An operation may be run more than once (an engine may retry it after a

@@ -1,0 +1,665 @@
+//! The SQL behind the storage contract, written once for every engine.
+//!
+//! `impl_sql_tx!` expands to an implementation of [`Tx`](crate::Tx) for an engine's
+//! transaction type. The SQL is portable (`$N` placeholders, `ON CONFLICT`,
+//! `RETURNING`, row values); what differs between engines is passed in: the sqlx
+//! database type and how to lock a space row. Every limit is one conditional write
+//! whose `rows_affected` / `RETURNING` decides who won, so the same statements are
+//! correct under SQLite's single writer and under PostgreSQL's READ COMMITTED.
+
+/// Implements `Tx` for `$tx<'c> { conn: &'c mut <$db as Database>::Connection }`.
+/// `lock_space` is an `Option<&'static str>`: a statement taking a row lock on the
+/// space with id `$1`, or `None` where transactions are already serialized.
+#[macro_export]
+macro_rules! impl_sql_tx {
+    ($tx:ident, $db:ty, lock_space = $lock_space:expr) => {
+        #[allow(unused_imports)]
+        use $crate::__private::{OffsetDateTime, Uuid};
+        use $crate::domain::{InviteState, Permissions, RoleName, SpacePath, UserId};
+        use $crate::*;
+
+        type Row = <$db as ::sqlx::Database>::Row;
+
+        /// Maps a driver error: lost connections are `unavailable` (503, retry),
+        /// serialization failures and deadlocks are `Contention` (the engine retries
+        /// the operation), anything else is internal.
+        pub fn db_error(e: ::sqlx::Error) -> Error {
+            match &e {
+                ::sqlx::Error::PoolTimedOut
+                | ::sqlx::Error::PoolClosed
+                | ::sqlx::Error::Io(_)
+                | ::sqlx::Error::Tls(_)
+                | ::sqlx::Error::WorkerCrashed => Error::Unavailable(e.to_string()),
+                ::sqlx::Error::Database(d) => match d.code().as_deref() {
+                    Some("40001" | "40P01") => Error::Contention(e.to_string()),
+                    Some(c) if c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03") => {
+                        Error::Unavailable(e.to_string())
+                    }
+                    _ => Error::internal(e),
+                },
+                _ => Error::internal(e),
+            }
+        }
+
+        fn ms(t: OffsetDateTime) -> i64 {
+            (t.unix_timestamp_nanos() / 1_000_000) as i64
+        }
+
+        fn at(ms: i64) -> Result<OffsetDateTime> {
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(Error::internal)
+        }
+
+        fn opt_at(ms: Option<i64>) -> Result<Option<OffsetDateTime>> {
+            ms.map(at).transpose()
+        }
+
+        fn u32_of(v: i64) -> Result<u32> {
+            u32::try_from(v).map_err(Error::internal)
+        }
+
+        fn get<'r, T: ::sqlx::Decode<'r, $db> + ::sqlx::Type<$db>>(row: &'r Row, col: &str) -> Result<T> {
+            ::sqlx::Row::try_get(row, col).map_err(db_error)
+        }
+
+        fn space_row(r: &Row) -> Result<SpaceRow> {
+            Ok(SpaceRow {
+                id: get(r, "id")?,
+                path: SpacePath::parse(&get::<String>(r, "path")?).map_err(Error::internal)?,
+                name: get(r, "name")?,
+                join_mode: get::<String>(r, "join_mode")?
+                    .parse()
+                    .map_err(Error::internal)?,
+                member_limit: get::<Option<i64>>(r, "member_limit")?
+                    .map(u32_of)
+                    .transpose()?,
+                member_count: u32_of(get(r, "member_count")?)?,
+                created_at: at(get(r, "created_at")?)?,
+                created_by: get(r, "created_by")?,
+            })
+        }
+
+        fn membership_row(r: &Row) -> Result<MembershipRow> {
+            Ok(MembershipRow {
+                id: get(r, "id")?,
+                space_id: get(r, "space_id")?,
+                user_id: UserId::parse(&get::<String>(r, "user_id")?).map_err(Error::internal)?,
+                role: RoleName::parse(&get::<String>(r, "role")?).map_err(Error::internal)?,
+                status: get::<String>(r, "status")?.parse()?,
+                source: get::<String>(r, "source")?.parse()?,
+                invite_id: get(r, "invite_id")?,
+                created_at: at(get(r, "created_at")?)?,
+                updated_at: at(get(r, "updated_at")?)?,
+            })
+        }
+
+        fn invite_row(r: &Row) -> Result<InviteRow> {
+            Ok(InviteRow {
+                id: get(r, "id")?,
+                space_id: get(r, "space_id")?,
+                space_path: SpacePath::parse(&get::<String>(r, "space_path")?).map_err(Error::internal)?,
+                role: RoleName::parse(&get::<String>(r, "role")?).map_err(Error::internal)?,
+                max_uses: get::<Option<i64>>(r, "max_uses")?.map(u32_of).transpose()?,
+                uses: u32_of(get(r, "uses")?)?,
+                expires_at: opt_at(get(r, "expires_at")?)?,
+                description: get(r, "description")?,
+                allow_narrowing: get(r, "allow_narrowing")?,
+                created_by: get(r, "created_by")?,
+                created_by_name: get(r, "created_by_name")?,
+                created_at: at(get(r, "created_at")?)?,
+                revoked_at: opt_at(get(r, "revoked_at")?)?,
+                revoked_by: get(r, "revoked_by")?,
+            })
+        }
+
+        fn event_row(r: &Row) -> Result<EventRow> {
+            Ok(EventRow {
+                seq: get(r, "seq")?,
+                id: get(r, "id")?,
+                kind: get(r, "kind")?,
+                space_path: get::<Option<String>>(r, "space_path")?
+                    .map(|p| SpacePath::parse(&p).map_err(Error::internal))
+                    .transpose()?,
+                actor: get(r, "actor")?,
+                subject: get(r, "subject")?,
+                data: get(r, "data")?,
+                created_at: at(get(r, "created_at")?)?,
+            })
+        }
+
+        /// `AND (<column> within any of the subtrees)`, as index-friendly ranges.
+        fn push_visibility(qb: &mut ::sqlx::QueryBuilder<$db>, column: &str, visible: &Visibility) {
+            if let Visibility::Subtrees(roots) = visible {
+                if roots.is_empty() {
+                    qb.push(" AND FALSE");
+                    return;
+                }
+                qb.push(" AND (");
+                for (i, root) in roots.iter().enumerate() {
+                    if i > 0 {
+                        qb.push(" OR ");
+                    }
+                    push_subtree(qb, column, root);
+                }
+                qb.push(")");
+            }
+        }
+
+        fn push_subtree(qb: &mut ::sqlx::QueryBuilder<$db>, column: &str, root: &SpacePath) {
+            qb.push(format!("({column} >= "))
+                .push_bind(root.as_str().to_owned())
+                .push(format!(" AND {column} < "))
+                .push_bind(root.subtree_upper_bound())
+                .push(")");
+        }
+
+        fn push_in_ids(qb: &mut ::sqlx::QueryBuilder<$db>, ids: &[Uuid]) {
+            qb.push("(");
+            let mut list = qb.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(")");
+        }
+
+        const INVITE_COLUMNS: &str = "id, space_id, space_path, role, max_uses, uses, expires_at, description, \
+             allow_narrowing, created_by, created_by_name, created_at, revoked_at, revoked_by";
+        const MEMBERSHIP_COLUMNS: &str =
+            "id, space_id, user_id, role, status, source, invite_id, created_at, updated_at";
+        const SPACE_COLUMNS: &str =
+            "id, path, name, join_mode, member_limit, member_count, created_at, created_by";
+
+        #[$crate::__private::async_trait]
+        impl Tx for $tx<'_> {
+            async fn insert_space(&mut self, s: &NewSpace) -> Result<Option<SpaceRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO spaces (id, path, name, join_mode, member_limit, created_at, created_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (path) DO NOTHING RETURNING {SPACE_COLUMNS}"
+                )))
+                .bind(s.id)
+                .bind(s.path.as_str())
+                .bind(&s.name)
+                .bind(s.join_mode.as_str())
+                .bind(s.member_limit.map(i64::from))
+                .bind(ms(s.created_at))
+                .bind(&s.created_by)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                row.as_ref().map(space_row).transpose()
+            }
+
+            async fn space_by_path(&mut self, path: &SpacePath) -> Result<Option<SpaceRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {SPACE_COLUMNS} FROM spaces WHERE path = $1"
+                )))
+                .bind(path.as_str())
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                row.as_ref().map(space_row).transpose()
+            }
+
+            async fn spaces_on(&mut self, paths: &[SpacePath]) -> Result<Vec<SpaceRow>> {
+                if paths.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {SPACE_COLUMNS} FROM spaces WHERE path IN ("
+                ));
+                let mut list = qb.separated(", ");
+                for p in paths {
+                    list.push_bind(p.as_str().to_owned());
+                }
+                qb.push(") ORDER BY length(path)");
+                let rows = qb
+                    .build()
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                rows.iter().map(space_row).collect()
+            }
+
+            async fn lock_space(&mut self, id: Uuid) -> Result<()> {
+                let lock: Option<&'static str> = $lock_space;
+                if let Some(sql) = lock {
+                    ::sqlx::query(sql).bind(id).execute(&mut *self.conn).await.map_err(db_error)?;
+                }
+                Ok(())
+            }
+
+            async fn update_space(&mut self, id: Uuid, patch: &SpacePatch) -> Result<SpaceRow> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "UPDATE spaces SET \
+                       name = coalesce($2, name), \
+                       join_mode = coalesce($3, join_mode), \
+                       member_limit = CASE WHEN $4 THEN $5 ELSE member_limit END \
+                     WHERE id = $1 RETURNING {SPACE_COLUMNS}"
+                )))
+                .bind(id)
+                .bind(patch.name.as_deref())
+                .bind(patch.join_mode.map(|m| m.as_str()))
+                .bind(patch.member_limit.is_some())
+                .bind(patch.member_limit.flatten().map(i64::from))
+                .fetch_one(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                space_row(&row)
+            }
+
+            async fn take_seat(&mut self, space_id: Uuid) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "UPDATE spaces SET member_count = member_count + 1 \
+                     WHERE id = $1 AND (member_limit IS NULL OR member_count < member_limit)",
+                )
+                .bind(space_id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn free_seat(&mut self, space_id: Uuid) -> Result<()> {
+                ::sqlx::query(
+                    "UPDATE spaces SET member_count = member_count - 1 WHERE id = $1 AND member_count > 0",
+                )
+                .bind(space_id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn insert_role(&mut self, role: &NewRole) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "INSERT INTO roles (space_id, name, permissions, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (space_id, name) DO NOTHING",
+                )
+                .bind(role.space_id)
+                .bind(role.name.as_str())
+                .bind(role.permissions.bits())
+                .bind(ms(role.created_at))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn roles_on(&mut self, space_ids: &[Uuid]) -> Result<Vec<RoleRow>> {
+                if space_ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                    "SELECT space_id, name, permissions FROM roles WHERE space_id IN ",
+                );
+                push_in_ids(&mut qb, space_ids);
+                qb.push(" ORDER BY name");
+                let rows = qb
+                    .build()
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(RoleRow {
+                            space_id: get(r, "space_id")?,
+                            name: RoleName::parse(&get::<String>(r, "name")?).map_err(Error::internal)?,
+                            permissions: Permissions::from_bits(get(r, "permissions")?),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn insert_membership(&mut self, m: &NewMembership) -> Result<Option<MembershipRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO memberships (id, space_id, user_id, role, status, source, invite_id, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+                     ON CONFLICT (space_id, user_id) DO NOTHING RETURNING {MEMBERSHIP_COLUMNS}"
+                )))
+                .bind(m.id)
+                .bind(m.space_id)
+                .bind(m.user_id.as_str())
+                .bind(m.role.as_str())
+                .bind(m.status.as_str())
+                .bind(m.source.as_str())
+                .bind(m.invite_id)
+                .bind(ms(m.created_at))
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                row.as_ref().map(membership_row).transpose()
+            }
+
+            async fn membership(&mut self, space_id: Uuid, user: &UserId) -> Result<Option<MembershipRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE space_id = $1 AND user_id = $2"
+                )))
+                .bind(space_id)
+                .bind(user.as_str())
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                row.as_ref().map(membership_row).transpose()
+            }
+
+            async fn memberships_on(
+                &mut self,
+                user: &UserId,
+                space_ids: &[Uuid],
+            ) -> Result<Vec<MembershipRow>> {
+                if space_ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE user_id = "
+                ));
+                qb.push_bind(user.as_str().to_owned())
+                    .push(" AND space_id IN ");
+                push_in_ids(&mut qb, space_ids);
+                let rows = qb
+                    .build()
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                rows.iter().map(membership_row).collect()
+            }
+
+            async fn memberships_of(&mut self, user: &UserId) -> Result<Vec<(MembershipRow, SpacePath)>> {
+                let rows = ::sqlx::query(
+                    "SELECT m.id, m.space_id, m.user_id, m.role, m.status, m.source, m.invite_id, m.created_at, \
+                       m.updated_at, s.path FROM memberships m JOIN spaces s ON s.id = m.space_id \
+                     WHERE m.user_id = $1 ORDER BY s.path",
+                )
+                .bind(user.as_str())
+                .fetch_all(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                rows.iter()
+                    .map(|r| {
+                        let path = SpacePath::parse(&get::<String>(r, "path")?).map_err(Error::internal)?;
+                        Ok((membership_row(r)?, path))
+                    })
+                    .collect()
+            }
+
+            async fn set_membership_role(
+                &mut self,
+                id: Uuid,
+                role: &RoleName,
+                when: OffsetDateTime,
+            ) -> Result<()> {
+                ::sqlx::query("UPDATE memberships SET role = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(role.as_str())
+                    .bind(ms(when))
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn delete_membership(&mut self, id: Uuid) -> Result<bool> {
+                let done = ::sqlx::query("DELETE FROM memberships WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn list_memberships(
+                &mut self,
+                space_id: Uuid,
+                after: Option<&PageKey>,
+                limit: u32,
+            ) -> Result<Vec<MembershipRow>> {
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE space_id = "
+                ));
+                qb.push_bind(space_id);
+                if let Some(k) = after {
+                    qb.push(" AND (created_at, id) > (")
+                        .push_bind(ms(k.created_at))
+                        .push(", ")
+                        .push_bind(k.id)
+                        .push(")");
+                }
+                qb.push(" ORDER BY created_at, id LIMIT ")
+                    .push_bind(i64::from(limit));
+                let rows = qb
+                    .build()
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                rows.iter().map(membership_row).collect()
+            }
+
+            async fn count_members_with_roles(
+                &mut self,
+                space_id: Uuid,
+                roles: &[RoleName],
+            ) -> Result<u64> {
+                if roles.is_empty() {
+                    return Ok(0);
+                }
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                    "SELECT count(*) AS n FROM memberships WHERE status = 'active' AND space_id = ",
+                );
+                qb.push_bind(space_id).push(" AND role IN (");
+                let mut list = qb.separated(", ");
+                for r in roles {
+                    list.push_bind(r.as_str().to_owned());
+                }
+                qb.push(")");
+                let row = qb
+                    .build()
+                    .fetch_one(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                Ok(get::<i64>(&row, "n")? as u64)
+            }
+
+            async fn insert_invite(&mut self, i: &NewInvite) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "INSERT INTO invites (id, code_hash, space_id, space_path, role, max_uses, expires_at, description, \
+                       allow_narrowing, created_by, created_by_name, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (code_hash) DO NOTHING",
+                )
+                .bind(i.id)
+                .bind(&i.code_hash)
+                .bind(i.space_id)
+                .bind(i.space_path.as_str())
+                .bind(i.role.as_str())
+                .bind(i.max_uses.map(i64::from))
+                .bind(i.expires_at.map(ms))
+                .bind(i.description.as_deref())
+                .bind(i.allow_narrowing)
+                .bind(&i.created_by)
+                .bind(&i.created_by_name)
+                .bind(ms(i.created_at))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {INVITE_COLUMNS} FROM invites WHERE code_hash = $1"
+                )))
+                .bind(code_hash)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                row.as_ref().map(invite_row).transpose()
+            }
+
+            async fn invite_by_id(&mut self, id: Uuid) -> Result<Option<InviteRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {INVITE_COLUMNS} FROM invites WHERE id = $1"
+                )))
+                .bind(id)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                row.as_ref().map(invite_row).transpose()
+            }
+
+            async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "UPDATE invites SET uses = uses + 1 \
+                     WHERE id = $1 AND revoked_at IS NULL \
+                       AND (expires_at IS NULL OR expires_at > $2) \
+                       AND (max_uses IS NULL OR uses < max_uses)",
+                )
+                .bind(id)
+                .bind(ms(now))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn revoke_invite(&mut self, id: Uuid, by: &str, when: OffsetDateTime) -> Result<bool> {
+                let done = ::sqlx::query("UPDATE invites SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(ms(when))
+                    .bind(by)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn list_invites(&mut self, q: &InviteQuery) -> Result<Vec<InviteRow>> {
+                let mut qb =
+                    ::sqlx::QueryBuilder::<$db>::new(format!("SELECT {INVITE_COLUMNS} FROM invites WHERE TRUE"));
+                push_visibility(&mut qb, "space_path", &q.visible);
+                if let Some(root) = &q.subtree {
+                    qb.push(" AND ");
+                    push_subtree(&mut qb, "space_path", root);
+                }
+                if let Some(by) = &q.created_by {
+                    qb.push(" AND created_by = ").push_bind(by.clone());
+                }
+                if let Some(state) = q.state {
+                    let now = ms(q.now);
+                    match state {
+                        InviteState::Revoked => {
+                            qb.push(" AND revoked_at IS NOT NULL");
+                        }
+                        InviteState::Expired => {
+                            qb.push(
+                                " AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ",
+                            )
+                            .push_bind(now);
+                        }
+                        InviteState::Exhausted => {
+                            qb.push(" AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
+                                .push_bind(now)
+                                .push(") AND max_uses IS NOT NULL AND uses >= max_uses");
+                        }
+                        InviteState::Active => {
+                            qb.push(" AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
+                                .push_bind(now)
+                                .push(") AND (max_uses IS NULL OR uses < max_uses)");
+                        }
+                    }
+                }
+                if let Some(k) = &q.after {
+                    qb.push(" AND (created_at, id) < (")
+                        .push_bind(ms(k.created_at))
+                        .push(", ")
+                        .push_bind(k.id)
+                        .push(")");
+                }
+                qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                    .push_bind(i64::from(q.limit));
+                let rows = qb
+                    .build()
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                rows.iter().map(invite_row).collect()
+            }
+
+            async fn append_event(&mut self, e: &NewEvent) -> Result<()> {
+                ::sqlx::query(
+                    "INSERT INTO events (id, kind, space_id, space_path, actor, subject, data, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(e.id)
+                .bind(e.kind)
+                .bind(e.space_id)
+                .bind(e.space_path.as_ref().map(|p| p.as_str()))
+                .bind(&e.actor)
+                .bind(e.subject.as_deref())
+                .bind(&e.data)
+                .bind(ms(e.created_at))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn list_events(&mut self, q: &EventQuery) -> Result<Vec<EventRow>> {
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                    "SELECT seq, id, kind, space_path, actor, subject, data, created_at FROM events WHERE TRUE",
+                );
+                push_visibility(&mut qb, "space_path", &q.visible);
+                if let Some(root) = &q.subtree {
+                    qb.push(" AND ");
+                    push_subtree(&mut qb, "space_path", root);
+                }
+                if let Some(kind) = &q.kind {
+                    qb.push(" AND kind = ").push_bind(kind.clone());
+                }
+                if let Some(before) = q.before_seq {
+                    qb.push(" AND seq < ").push_bind(before);
+                }
+                qb.push(" ORDER BY seq DESC LIMIT ")
+                    .push_bind(i64::from(q.limit));
+                let rows = qb
+                    .build()
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                rows.iter().map(event_row).collect()
+            }
+
+            async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "INSERT INTO api_keys (id, name, key_hash, platform_admin, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(key.id)
+                .bind(&key.name)
+                .bind(&key.key_hash)
+                .bind(key.platform_admin)
+                .bind(ms(key.created_at))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn api_key_by_hash(&mut self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>> {
+                let row = ::sqlx::query(
+                    "SELECT id, name, platform_admin, revoked_at FROM api_keys WHERE key_hash = $1",
+                )
+                .bind(key_hash)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                row.map(|r| {
+                    Ok(ApiKeyRow {
+                        id: get(&r, "id")?,
+                        name: get(&r, "name")?,
+                        platform_admin: get(&r, "platform_admin")?,
+                        revoked: get::<Option<i64>>(&r, "revoked_at")?.is_some(),
+                    })
+                })
+                .transpose()
+            }
+        }
+    };
+}
