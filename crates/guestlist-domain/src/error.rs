@@ -167,7 +167,9 @@ impl Error {
     pub fn public_message(&self) -> String {
         match self {
             Error::Internal(_) => "internal error".to_owned(),
-            Error::Unavailable(_) | Error::Contention(_) => "the service is temporarily unavailable".to_owned(),
+            Error::Unavailable(_) | Error::Contention(_) => {
+                "the service is temporarily unavailable".to_owned()
+            }
             other => other.to_string(),
         }
     }
@@ -181,7 +183,10 @@ impl Error {
     }
 
     pub fn is_server_fault(&self) -> bool {
-        matches!(self, Error::Internal(_) | Error::Unavailable(_) | Error::Contention(_))
+        matches!(
+            self,
+            Error::Internal(_) | Error::Unavailable(_) | Error::Contention(_)
+        )
     }
 }
 

@@ -34,6 +34,12 @@ pub struct Config {
     pub sqlite_read_connections: u32,
     /// Most writes SQLite commits together in one transaction (group commit).
     pub sqlite_max_batch: usize,
+    /// PostgreSQL connections per process (N replicas open up to N times this).
+    pub postgres_max_connections: u32,
+    /// PostgreSQL cancels a statement that runs longer (milliseconds).
+    pub postgres_statement_timeout_ms: u64,
+    /// At start, keep retrying an unreachable PostgreSQL this long (seconds).
+    pub postgres_connect_retry_secs: u64,
     pub rate_limits: RateLimitConfig,
 }
 
@@ -51,6 +57,9 @@ impl Default for Config {
             log_format: "text".into(),
             sqlite_read_connections: 4,
             sqlite_max_batch: 128,
+            postgres_max_connections: 16,
+            postgres_statement_timeout_ms: 10_000,
+            postgres_connect_retry_secs: 60,
             rate_limits: RateLimitConfig::default(),
         }
     }
@@ -135,6 +144,21 @@ impl Config {
         if let Some(v) = env("GUESTLIST_LOG_FORMAT") {
             self.log_format = v;
         }
+        if let Some(v) = env("GUESTLIST_POSTGRES_MAX_CONNECTIONS") {
+            self.postgres_max_connections = v
+                .parse()
+                .map_err(|_| parse_err("GUESTLIST_POSTGRES_MAX_CONNECTIONS", &v))?;
+        }
+        if let Some(v) = env("GUESTLIST_POSTGRES_STATEMENT_TIMEOUT_MS") {
+            self.postgres_statement_timeout_ms = v
+                .parse()
+                .map_err(|_| parse_err("GUESTLIST_POSTGRES_STATEMENT_TIMEOUT_MS", &v))?;
+        }
+        if let Some(v) = env("GUESTLIST_POSTGRES_CONNECT_RETRY_SECS") {
+            self.postgres_connect_retry_secs = v
+                .parse()
+                .map_err(|_| parse_err("GUESTLIST_POSTGRES_CONNECT_RETRY_SECS", &v))?;
+        }
         Ok(())
     }
 
@@ -159,7 +183,8 @@ impl Config {
 
 # Address to listen on (GUESTLIST_BIND).
 bind = "{bind}"
-# sqlite://FILE is the embedded default (GUESTLIST_DATABASE_URL).
+# sqlite://FILE is the embedded default; postgres://user:pass@host/db for replicas
+# sharing one PostgreSQL (GUESTLIST_DATABASE_URL).
 database_url = "{db}"
 # Where users reach this service (GUESTLIST_PUBLIC_URL).
 public_url = "{public}"
@@ -180,6 +205,11 @@ log_format = "text"
 sqlite_read_connections = {rc}
 # Most queued writes committed in one durable transaction (group commit).
 sqlite_max_batch = {mb}
+# PostgreSQL pool size per process, statement timeout, and how long to wait for an
+# unreachable database at start (GUESTLIST_POSTGRES_MAX_CONNECTIONS, …).
+postgres_max_connections = {pmc}
+postgres_statement_timeout_ms = {pst}
+postgres_connect_retry_secs = {pcr}
 
 [rate_limits]
 preview_per_minute_per_ip = {pv}
@@ -193,6 +223,9 @@ per_minute_per_user = {pu}
             len = d.code_length,
             rc = d.sqlite_read_connections,
             mb = d.sqlite_max_batch,
+            pmc = d.postgres_max_connections,
+            pst = d.postgres_statement_timeout_ms,
+            pcr = d.postgres_connect_retry_secs,
             pv = d.rate_limits.preview_per_minute_per_ip,
             jn = d.rate_limits.join_per_minute_per_ip,
             pu = d.rate_limits.per_minute_per_user,

@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use config::{Config, DevSecrets};
+use guestlist_app::store::Store;
 use guestlist_app::{App, AppConfig, Claims, Secret};
 use guestlist_client::{Client, InviteQuery, api};
+use guestlist_store_postgres::{PgOptions, PgStore};
 use guestlist_store_sqlite::{SqliteOptions, SqliteStore};
 use tokio::net::TcpListener;
 
@@ -30,7 +32,7 @@ struct ConfigArgs {
     /// A TOML config file (default: ./guestlist.toml when present).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
-    /// The database (overrides GUESTLIST_DATABASE_URL): sqlite://FILE.
+    /// The database (overrides GUESTLIST_DATABASE_URL): sqlite://FILE or postgres://….
     #[arg(long, global = true)]
     database_url: Option<String>,
 }
@@ -181,19 +183,31 @@ fn init_tracing(format: &str) {
     }
 }
 
-async fn open_store(config: &Config) -> Result<Arc<SqliteStore>, String> {
+fn pg_options(config: &Config) -> PgOptions {
+    let mut opts = PgOptions::new(config.database_url.clone());
+    opts.max_connections = config.postgres_max_connections;
+    opts.statement_timeout = std::time::Duration::from_millis(config.postgres_statement_timeout_ms);
+    opts.connect_retry_for = std::time::Duration::from_secs(config.postgres_connect_retry_secs);
+    opts
+}
+
+/// Opens the engine the URL names and applies pending migrations.
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     let url = &config.database_url;
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err("this build serves SQLite only: use sqlite://FILE".into());
+    if guestlist_store_postgres::is_postgres_url(url) {
+        let store = PgStore::open(pg_options(config))
+            .await
+            .map_err(|e| format!("{e}: {e:?}"))?;
+        return Ok(Arc::new(store));
     }
     let path = guestlist_store_sqlite::path_from_url(url).map_err(|e| e.to_string())?;
     let mut opts = SqliteOptions::new(path);
     opts.read_connections = config.sqlite_read_connections;
     opts.max_batch = config.sqlite_max_batch;
-    SqliteStore::open(opts)
+    let store = SqliteStore::open(opts)
         .await
-        .map(Arc::new)
-        .map_err(|e| format!("{e}: {e:?}"))
+        .map_err(|e| format!("{e}: {e:?}"))?;
+    Ok(Arc::new(store))
 }
 
 fn app_config(config: &Config) -> Result<AppConfig, String> {
@@ -267,7 +281,7 @@ async fn serve(
     guestlist_server::serve(listener, state, guestlist_server::shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
-    guestlist_app::store::Store::close(&*store).await;
+    store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -407,7 +421,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .create_api_key(&name, platform_admin)
                 .await
                 .map_err(|e| e.to_string())?;
-            guestlist_app::store::Store::close(&*store).await;
+            store.close().await;
             println!("{key}");
             Ok(())
         }

@@ -156,7 +156,12 @@ async fn operational_endpoints_answer() {
     let (status, v) = raw(&t, reqwest::Method::GET, "/healthz", None, None).await;
     assert_eq!((status, v["status"].as_str()), (200, Some("ok")));
     let (status, v) = raw(&t, reqwest::Method::GET, "/readyz", None, None).await;
-    assert_eq!((status, v["engine"].as_str()), (200, Some("sqlite")));
+    let engine = if crate::helpers::postgres_url().is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!((status, v["engine"].as_str()), (200, Some(engine)));
     let res = reqwest::get(t.url("/healthz")).await.unwrap();
     assert!(
         res.headers().contains_key("x-request-id"),

@@ -1,19 +1,23 @@
-//! The test harness: the real server on port 0 over a fresh SQLite file, driven
-//! through the typed client.
+//! The test harness: the real server on port 0 over a fresh database, driven through
+//! the typed client. The engine is SQLite (a new file per test), or PostgreSQL when
+//! `GUESTLIST_TEST_POSTGRES_URL` names a server (a new database per test):
+//! `scripts/test.sh` runs the whole suite both ways.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use guestlist_app::store::Store;
 use guestlist_app::{App, AppConfig, Claims, RateLimitConfig, Secret};
 use guestlist_client::{Client, ClientError, api};
 use guestlist_server::AppState;
+use guestlist_store_postgres::{PgOptions, PgStore};
 use guestlist_store_sqlite::{SqliteOptions, SqliteStore};
 use tokio::net::TcpListener;
 
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: Client,
-    pub db_path: std::path::PathBuf,
+    db: Db,
     jwt_secret: Secret,
     admin_key: String,
     _dir: tempfile::TempDir,
@@ -35,12 +39,7 @@ impl TestApp {
 
     pub async fn spawn_with(rate_limits: RateLimitConfig) -> TestApp {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let db_path = dir.path().join("guestlist.db");
-        let store = Arc::new(
-            SqliteStore::open(SqliteOptions::new(&db_path))
-                .await
-                .expect("the store opens"),
-        );
+        let (db, store) = Db::fresh(&dir).await;
         let jwt_secret = Secret::generate();
         let config = AppConfig {
             jwt_secret: jwt_secret.clone(),
@@ -65,7 +64,7 @@ impl TestApp {
         TestApp {
             addr,
             client: Client::new(&format!("http://{addr}")),
-            db_path,
+            db,
             jwt_secret,
             admin_key,
             _dir: dir,
@@ -128,14 +127,62 @@ impl TestApp {
         by.create_invite(&req).await.expect("the invite is created")
     }
 
-    /// A raw connection to the database file, for checks the API does not expose.
-    pub async fn db(&self) -> sqlx::SqliteConnection {
-        use sqlx::ConnectOptions;
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&self.db_path)
-            .connect()
-            .await
-            .unwrap()
+    /// Runs a statement on the database directly, for what the API does not expose.
+    pub async fn exec(&self, sql: &'static str) {
+        match &self.db {
+            Db::Sqlite(path) => {
+                use sqlx::ConnectOptions;
+                let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .connect()
+                    .await
+                    .unwrap();
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+            Db::Postgres(url) => {
+                let mut c: sqlx::PgConnection =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                        .await
+                        .unwrap();
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+
+    /// Every value of a one-column query of a binary column.
+    pub async fn column_bytes(&self, sql: &'static str) -> Vec<Vec<u8>> {
+        self.column::<Vec<u8>>(sql).await
+    }
+
+    /// Every value of a one-column query of a text column.
+    pub async fn column_text(&self, sql: &'static str) -> Vec<String> {
+        self.column::<String>(sql).await
+    }
+
+    async fn column<T>(&self, sql: &'static str) -> Vec<T>
+    where
+        T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        match &self.db {
+            Db::Sqlite(path) => {
+                use sqlx::ConnectOptions;
+                let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .connect()
+                    .await
+                    .unwrap();
+                let rows: Vec<(T,)> = sqlx::query_as(sql).fetch_all(&mut c).await.unwrap();
+                rows.into_iter().map(|r| r.0).collect()
+            }
+            Db::Postgres(url) => {
+                let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                    .await
+                    .unwrap();
+                let rows: Vec<(T,)> = sqlx::query_as(sql).fetch_all(&mut c).await.unwrap();
+                rows.into_iter().map(|r| r.0).collect()
+            }
+        }
     }
 }
 
@@ -154,5 +201,68 @@ pub fn code<T: std::fmt::Debug>(r: Result<T, ClientError>) -> String {
             .code()
             .unwrap_or_else(|| panic!("no error code in {e}"))
             .to_owned(),
+    }
+}
+
+/// Where a test's data lives.
+enum Db {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+/// The PostgreSQL server to test against, if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("GUESTLIST_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// `admin_url` with its database name replaced.
+pub fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin_url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+/// Creates a database of its own on the test server and returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
+    let name = format!("gl_test_{}", uuid::Uuid::now_v7().simple());
+    let mut admin: sqlx::PgConnection =
+        <sqlx::PgConnection as sqlx::Connection>::connect(admin_url)
+            .await
+            .expect("the test PostgreSQL is reachable");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    with_database(admin_url, &name)
+}
+
+impl Db {
+    async fn fresh(dir: &tempfile::TempDir) -> (Db, Arc<dyn Store>) {
+        match postgres_url() {
+            Some(admin_url) => {
+                let url = fresh_postgres_database(&admin_url).await;
+                let mut opts = PgOptions::new(url.clone());
+                opts.max_connections = 8;
+                opts.connect_retry_for = std::time::Duration::ZERO;
+                let store = PgStore::open(opts).await.expect("the store opens");
+                (Db::Postgres(url), Arc::new(store))
+            }
+            None => {
+                let path = dir.path().join("guestlist.db");
+                let store = SqliteStore::open(SqliteOptions::new(&path))
+                    .await
+                    .expect("the store opens");
+                (Db::Sqlite(path), Arc::new(store))
+            }
+        }
     }
 }

@@ -456,10 +456,8 @@ async fn invite_pages_walk_every_row_once_even_when_timestamps_tie() {
         created.insert(t.invite(&alice, invite_req("acme/")).await.invite.id);
     }
     // Force every row onto one millisecond.
-    sqlx::query("UPDATE invites SET created_at = 1700000000000")
-        .execute(&mut t.db().await)
-        .await
-        .unwrap();
+    t.exec("UPDATE invites SET created_at = 1700000000000")
+        .await;
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -654,18 +652,11 @@ async fn a_manager_can_copy_a_live_link_again_but_nobody_else_can() {
         "not_found"
     );
     // The database holds no code.
-    let mut db = t.db().await;
-    let dump: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT code_hash FROM invites")
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-    assert_eq!(dump.len(), 1);
-    assert_ne!(dump[0].0, inv.code.as_bytes());
-    let events: Vec<(String,)> = sqlx::query_as("SELECT data FROM events")
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-    assert!(events.iter().all(|(d,)| !d.contains(&inv.code)));
+    let hashes = t.column_bytes("SELECT code_hash FROM invites").await;
+    assert_eq!(hashes.len(), 1);
+    assert_ne!(hashes[0], inv.code.as_bytes());
+    let events = t.column_text("SELECT data FROM events").await;
+    assert!(events.iter().all(|d| !d.contains(&inv.code)));
 }
 
 #[tokio::test]
