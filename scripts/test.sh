@@ -49,6 +49,11 @@ start_postgres() {
 }
 
 stop_postgres() {
+  local status=$?
+  if [ "$status" != 0 ] && [ -f "$PG_DIR/log" ]; then
+    echo "-- the last lines PostgreSQL logged:" >&2
+    tail -n 40 "$PG_DIR/log" >&2
+  fi
   as_pg "$PG_CTL" -D "$PG_DIR/data" -m immediate -s stop || true
   rm -rf "$PG_DIR"
 }

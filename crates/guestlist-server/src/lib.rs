@@ -9,7 +9,7 @@ mod render;
 mod rest;
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -183,16 +183,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let housekeeping = {
-        let app = state.app.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                app.housekeeping();
-            }
-        })
-    };
+    let housekeeping = spawn_housekeeping(state.app.clone());
     let result = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -201,6 +192,78 @@ pub async fn serve(
     .await;
     housekeeping.abort();
     result
+}
+
+fn spawn_housekeeping(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            app.housekeeping();
+        }
+    })
+}
+
+/// Listens at once, then serves the application when `starting` yields it. Until then
+/// `/healthz` answers 200 and everything else (`/readyz` included) 503 `unavailable`,
+/// so a replica started before its database is up is visibly alive but not ready,
+/// and is not restarted by its orchestrator. An error from `starting` stops serving.
+pub async fn serve_when_ready(
+    listener: TcpListener,
+    starting: impl std::future::Future<Output = Result<AppState, String>>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    use tower::ServiceExt;
+    let ready: Arc<OnceLock<Router>> = Arc::new(OnceLock::new());
+    let cell = ready.clone();
+    let front = Router::new().fallback_service(tower::service_fn(move |req: Request| {
+        let cell = cell.clone();
+        async move {
+            match cell.get() {
+                Some(app) => app.clone().oneshot(req).await,
+                None if req.uri().path() == "/healthz" => Ok(axum::Json(guestlist_api::Health {
+                    status: "starting".into(),
+                    engine: "-".into(),
+                })
+                .into_response()),
+                None => Ok(ApiError(Error::Unavailable("starting".into())).into_response()),
+            }
+        }
+    }));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            front.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+    tokio::pin!(shutdown);
+    tokio::pin!(starting);
+    let outcome = tokio::select! {
+        state = &mut starting => match state {
+            Ok(state) => {
+                let app = state.app.clone();
+                let _ = ready.set(router(state));
+                tracing::info!(engine = app.engine(), "ready");
+                let housekeeping = spawn_housekeeping(app);
+                (&mut shutdown).await;
+                housekeeping.abort();
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+        _ = &mut shutdown => Ok(()),
+    };
+    let _ = stop_tx.send(());
+    server
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    outcome
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -262,28 +262,45 @@ async fn serve(
         None
     };
     let started = std::time::Instant::now();
-    let store = open_store(&config).await?;
-    let app = App::new(store.clone(), app_config(&config)?).map_err(|e| e.to_string())?;
-    if let Some(s) = &dev_secrets {
-        app.ensure_api_key("dev-admin", &s.admin_api_key, true)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
+    let app_cfg = app_config(&config)?;
+    // Listen first: while the database is not reachable yet, /healthz answers and
+    // /readyz says 503, instead of the process crash-looping.
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("binding {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(%addr, engine = app.engine(), ready_ms = started.elapsed().as_millis() as u64, "guestlist is serving");
+    tracing::info!(%addr, database = %config::redact_url(&config.database_url), "listening; opening the database");
+    let opened: Arc<std::sync::OnceLock<Arc<dyn Store>>> = Arc::default();
+    let starting = {
+        let (config, opened) = (config.clone(), opened.clone());
+        let dev_key = dev_secrets.as_ref().map(|s| s.admin_api_key.clone());
+        async move {
+            let store = open_store(&config).await?;
+            let _ = opened.set(store.clone());
+            let app = App::new(store, app_cfg).map_err(|e| e.to_string())?;
+            if let Some(key) = dev_key {
+                app.ensure_api_key("dev-admin", &key, true)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            tracing::info!(%addr, engine = app.engine(), ready_ms = started.elapsed().as_millis() as u64, "guestlist is serving");
+            Ok(guestlist_server::AppState::new(
+                app,
+                config.trust_proxy_headers,
+            ))
+        }
+    };
     if let Some(s) = &dev_secrets {
         print_dev_banner(addr, &config, s);
     }
-    let state = guestlist_server::AppState::new(app, config.trust_proxy_headers);
-    guestlist_server::serve(listener, state, guestlist_server::shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
-    store.close().await;
+    let served =
+        guestlist_server::serve_when_ready(listener, starting, guestlist_server::shutdown_signal())
+            .await;
+    if let Some(store) = opened.get() {
+        store.close().await;
+    }
     tracing::info!("stopped");
-    Ok(())
+    served
 }
 
 fn print_dev_banner(addr: std::net::SocketAddr, config: &Config, s: &DevSecrets) {

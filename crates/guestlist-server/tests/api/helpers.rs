@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use guestlist_app::store::Store;
-use guestlist_app::{App, AppConfig, Claims, RateLimitConfig, Secret};
+use guestlist_app::{App, AppConfig, RateLimitConfig, Secret};
 use guestlist_client::{Client, ClientError, api};
 use guestlist_server::AppState;
 use guestlist_store_postgres::{PgOptions, PgStore};
@@ -81,14 +81,7 @@ impl TestApp {
     }
 
     pub fn token(&self, sub: &str) -> String {
-        let claims = Claims {
-            sub: sub.into(),
-            email: Some(format!("{sub}@example.com")),
-            email_verified: true,
-            preferred_username: Some(sub.into()),
-            exp: (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) as u64,
-        };
-        guestlist_app::mint_token(&self.jwt_secret, &claims).unwrap()
+        guestlist_testkit::user_token(&self.jwt_secret, sub)
     }
 
     /// A signed-in user.
@@ -210,46 +203,13 @@ enum Db {
     Postgres(String),
 }
 
-/// The PostgreSQL server to test against, if any.
-pub fn postgres_url() -> Option<String> {
-    std::env::var("GUESTLIST_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-}
-
-/// `admin_url` with its database name replaced.
-pub fn with_database(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin_url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map(|i| scheme_end + i)
-        .unwrap_or(base.len());
-    format!("{}/{name}{query}", &base[..host_end])
-}
-
-/// Creates a database of its own on the test server and returns its URL.
-pub async fn fresh_postgres_database(admin_url: &str) -> String {
-    let name = format!("gl_test_{}", uuid::Uuid::now_v7().simple());
-    let mut admin: sqlx::PgConnection =
-        <sqlx::PgConnection as sqlx::Connection>::connect(admin_url)
-            .await
-            .expect("the test PostgreSQL is reachable");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    with_database(admin_url, &name)
-}
+pub use guestlist_testkit::postgres_url;
 
 impl Db {
     async fn fresh(dir: &tempfile::TempDir) -> (Db, Arc<dyn Store>) {
         match postgres_url() {
             Some(admin_url) => {
-                let url = fresh_postgres_database(&admin_url).await;
+                let url = guestlist_testkit::fresh_database(&admin_url).await;
                 let mut opts = PgOptions::new(url.clone());
                 opts.max_connections = 8;
                 opts.connect_retry_for = std::time::Duration::ZERO;

@@ -1,0 +1,77 @@
+//! Helpers shared by Guestlist's test suites.
+
+use guestlist_app::{Claims, Secret};
+
+/// The PostgreSQL server to test against (`GUESTLIST_TEST_POSTGRES_URL`), if any.
+/// `scripts/test.sh` starts one and sets it.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("GUESTLIST_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+/// A new, unused database name.
+pub fn database_name() -> String {
+    format!("gl_test_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Creates a database named `name` on the test server; returns its URL.
+pub async fn create_database(admin_url: &str, name: &str) -> String {
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(admin_url)
+        .await
+        .expect("the test PostgreSQL is reachable");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("CREATE DATABASE");
+    with_database(admin_url, name)
+}
+
+/// Creates a database of its own on the test server; returns its URL.
+pub async fn fresh_database(admin_url: &str) -> String {
+    create_database(admin_url, &database_name()).await
+}
+
+/// A user token as the host application would sign it, valid for an hour.
+pub fn user_token(secret: &Secret, sub: &str) -> String {
+    let claims = Claims {
+        sub: sub.into(),
+        email: Some(format!("{sub}@example.com")),
+        email_verified: true,
+        preferred_username: Some(sub.into()),
+        exp: (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) as u64,
+    };
+    guestlist_app::mint_token(secret, &claims).expect("a token")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_are_replaced_in_urls() {
+        assert_eq!(
+            with_database("postgres://u@h:5/postgres", "x"),
+            "postgres://u@h:5/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5/postgres?sslmode=disable", "x"),
+            "postgres://u@h:5/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h:5", "x"), "postgres://u@h:5/x");
+    }
+}

@@ -1,0 +1,365 @@
+//! Several `guestlist` processes on one PostgreSQL: every guarantee of one process
+//! holds across them. Needs a PostgreSQL server (`GUESTLIST_TEST_POSTGRES_URL`);
+//! `scripts/test.sh` starts one and runs these with `--ignored`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use guestlist_app::Secret;
+use guestlist_client::{Client, EventQuery, InviteQuery, api};
+
+const BIN: &str = env!("CARGO_BIN_EXE_guestlist");
+
+struct Replica {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Cluster {
+    replicas: Vec<Replica>,
+    secret: Secret,
+    admin_key: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Cluster {
+    /// On a failure, shows what the replicas logged at WARN and above.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for i in 0..self.replicas.len() {
+            let log = std::fs::read_to_string(self.dir.path().join(format!("r{i}.log")))
+                .unwrap_or_default();
+            for line in log
+                .lines()
+                .filter(|l| l.contains("ERROR") || l.contains("WARN"))
+            {
+                eprintln!("replica {i}: {line}");
+            }
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A config file with rate limits out of the way (the races come from one address).
+fn write_config(dir: &tempfile::TempDir, database_url: &str, secret: &Secret) -> PathBuf {
+    let path = dir.path().join("guestlist.toml");
+    let text = format!(
+        "database_url = \"{database_url}\"\njwt_secret = \"{s}\"\nlink_secret = \"{s}\"\npostgres_max_connections = 8\n\
+         [rate_limits]\npreview_per_minute_per_ip = 1000000\njoin_per_minute_per_ip = 1000000\nper_minute_per_user = 1000000\n",
+        s = secret.expose()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn start(config: &PathBuf, log: &std::path::Path) -> Replica {
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("guestlist starts");
+    Replica {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// Polls `/readyz` until it answers 200.
+async fn wait_ready(url: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn cluster(n: usize) -> Cluster {
+    let admin_url =
+        guestlist_testkit::postgres_url().expect("GUESTLIST_TEST_POSTGRES_URL names a server");
+    let db = guestlist_testkit::fresh_database(&admin_url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = Secret::generate();
+    let config = write_config(&dir, &db, &secret);
+    // Replicas starting together race to migrate; the advisory lock makes it safe.
+    let replicas: Vec<Replica> = (0..n)
+        .map(|i| start(&config, &dir.path().join(format!("r{i}.log"))))
+        .collect();
+    for r in &replicas {
+        wait_ready(&r.url, Duration::from_secs(30)).await;
+    }
+    let out = Command::new(BIN)
+        .args([
+            "api-key",
+            "create",
+            "--name",
+            "backend",
+            "--platform-admin",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let admin_key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    Cluster {
+        replicas,
+        secret,
+        admin_key,
+        dir,
+    }
+}
+
+impl Cluster {
+    /// A client on replica `i % n`.
+    fn on(&self, i: usize, token: &str) -> Client {
+        Client::new(&self.replicas[i % self.replicas.len()].url).with_token(token)
+    }
+
+    fn user(&self, i: usize, sub: &str) -> Client {
+        self.on(i, &guestlist_testkit::user_token(&self.secret, sub))
+    }
+
+    fn platform(&self) -> Client {
+        self.on(0, &self.admin_key)
+    }
+}
+
+async fn race(joins: Vec<(Client, String)>) -> Vec<String> {
+    let tasks = joins.into_iter().map(|(c, code)| {
+        tokio::spawn(async move {
+            match c.join_invite(&code, None).await {
+                Ok(r) => serde_json::to_value(r.outcome)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                Err(e) => e
+                    .code()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("transport: {e}")),
+            }
+        })
+    });
+    join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+fn count(results: &[String], what: &str) -> usize {
+    results.iter().filter(|r| *r == what).count()
+}
+
+async fn joined_events(admin: &Client, space: &str) -> usize {
+    let (mut n, mut before) = (0, None);
+    loop {
+        let page = admin
+            .list_events(&EventQuery {
+                space: Some(space),
+                kind: Some("member.joined"),
+                before,
+                limit: Some(100),
+            })
+            .await
+            .unwrap();
+        n += page
+            .events
+            .iter()
+            .filter(|e| e.space.as_deref() == Some(space))
+            .count();
+        match page.next_before {
+            Some(b) => before = Some(b),
+            None => return n,
+        }
+    }
+}
+
+async fn all_members(admin: &Client, space: &str) -> Vec<api::Member> {
+    let (mut all, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let page = admin
+            .list_members(space, after.as_deref(), Some(100))
+            .await
+            .unwrap();
+        all.extend(page.members);
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return all,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs it"]
+async fn three_replicas_on_one_postgres_keep_every_limit() {
+    let c = cluster(3).await;
+    let platform = c.platform();
+    platform
+        .create_space(&api::CreateSpaceRequest {
+            path: "acme/".into(),
+            name: None,
+            join_mode: api::JoinMode::InviteOnly,
+            member_limit: None,
+        })
+        .await
+        .unwrap();
+    platform
+        .provision_member("acme/", "alice", "admin")
+        .await
+        .unwrap();
+    let alice = c.user(1, "alice");
+
+    // 300 joins spread over three replicas on a 50-use link: exactly 50.
+    let link = alice
+        .create_invite(&api::CreateInviteRequest {
+            space: "acme/".into(),
+            max_uses: Some(50),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let joins = (0..300)
+        .map(|i| (c.user(i, &format!("racer{i}")), link.code.clone()))
+        .collect();
+    let results = race(joins).await;
+    assert_eq!(count(&results, "joined"), 50, "{results:?}");
+    assert_eq!(count(&results, "exhausted"), 250, "{results:?}");
+    let stored = alice.list_invites(&InviteQuery::default()).await.unwrap();
+    assert_eq!(stored.invites[0].uses, 50);
+
+    // A member limit of 20 against 200 racers across replicas: exactly 20.
+    alice
+        .create_space(&api::CreateSpaceRequest {
+            path: "acme/team/".into(),
+            name: None,
+            join_mode: api::JoinMode::InviteOnly,
+            member_limit: Some(20),
+        })
+        .await
+        .unwrap();
+    let team = alice
+        .create_invite(&api::CreateInviteRequest {
+            space: "acme/team/".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let joins = (0..200)
+        .map(|i| (c.user(i, &format!("teamer{i}")), team.code.clone()))
+        .collect();
+    let results = race(joins).await;
+    assert_eq!(count(&results, "joined"), 20, "{results:?}");
+    assert_eq!(count(&results, "member_limit_reached"), 180, "{results:?}");
+    assert_eq!(
+        alice.get_space("acme/team/").await.unwrap().member_count,
+        20
+    );
+
+    // One user racing the same join on all three replicas: one membership.
+    let solo = alice
+        .create_invite(&api::CreateInviteRequest {
+            space: "acme/".into(),
+            max_uses: Some(100),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let joins = (0..30)
+        .map(|i| (c.user(i, "solo"), solo.code.clone()))
+        .collect();
+    let results = race(joins).await;
+    assert_eq!(count(&results, "joined"), 1, "{results:?}");
+    assert_eq!(count(&results, "already_member"), 29, "{results:?}");
+
+    // Exactly one member.joined per membership, on every space.
+    let acme = all_members(&alice, "acme/").await;
+    assert_eq!(acme.len(), 1 + 50 + 1);
+    assert_eq!(acme.iter().filter(|m| m.user_id == "solo").count(), 1);
+    assert_eq!(joined_events(&alice, "acme/").await, acme.len());
+    let teamers = all_members(&alice, "acme/team/").await;
+    assert_eq!(teamers.len(), 20);
+    assert_eq!(joined_events(&alice, "acme/team/").await, 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs it"]
+async fn a_replica_started_before_its_database_comes_up_when_it_is_reachable() {
+    let admin_url =
+        guestlist_testkit::postgres_url().expect("GUESTLIST_TEST_POSTGRES_URL names a server");
+    let name = guestlist_testkit::database_name();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = Secret::generate();
+    let config = write_config(
+        &dir,
+        &guestlist_testkit::with_database(&admin_url, &name),
+        &secret,
+    );
+    let log = dir.path().join("r.log");
+    let mut replica = start(&config, &log);
+
+    // Alive but not ready while the database does not exist.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        replica.child.try_wait().unwrap().is_none(),
+        "the replica keeps retrying instead of exiting"
+    );
+    let health = reqwest::get(format!("{}/healthz", replica.url))
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let ready = reqwest::get(format!("{}/readyz", replica.url))
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unavailable");
+    let api = reqwest::get(format!("{}/api/v1/invites/AAAAAAAAAA", replica.url))
+        .await
+        .unwrap();
+    assert_eq!(
+        api.status().as_u16(),
+        503,
+        "requests fail cleanly while starting"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("PostgreSQL is not reachable yet"),
+        "{logged}"
+    );
+
+    guestlist_testkit::create_database(&admin_url, &name).await;
+    wait_ready(&replica.url, Duration::from_secs(20)).await;
+}
