@@ -32,7 +32,12 @@ macro_rules! impl_sql_tx {
                 | ::sqlx::Error::WorkerCrashed => Error::Unavailable(e.to_string()),
                 ::sqlx::Error::Database(d) => match d.code().as_deref() {
                     Some("40001" | "40P01") => Error::Contention(e.to_string()),
-                    Some(c) if c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03") => {
+                    // Lost connections, shutdowns, and transient capacity limits
+                    // (too many connections, statement or lock timeouts).
+                    Some(c)
+                        if c.starts_with("08")
+                            || matches!(c, "57P01" | "57P02" | "57P03" | "57014" | "53300" | "55P03") =>
+                    {
                         Error::Unavailable(e.to_string())
                     }
                     _ => Error::internal(e),
