@@ -121,7 +121,12 @@ impl PgStore {
         access: Access,
         op: &dyn ErasedOperation,
     ) -> Result<Box<dyn Any + Send>> {
-        let mut tx = self.pool.begin().await.map_err(tx::db_error)?;
+        // Not being able to begin at all means the database cannot be reached.
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| Error::Unavailable(format!("beginning a transaction: {e}")))?;
         if access == Access::Read {
             tx.execute("SET TRANSACTION READ ONLY")
                 .await
@@ -173,7 +178,11 @@ impl Store for PgStore {
     }
 
     async fn ready(&self) -> Result<()> {
-        let mut conn = self.pool.acquire().await.map_err(tx::db_error)?;
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| Error::Unavailable(format!("acquiring a connection: {e}")))?;
         conn.execute("SELECT 1").await.map_err(tx::db_error)?;
         Ok(())
     }

@@ -27,6 +27,8 @@ impl Drop for Replica {
 
 struct Cluster {
     replicas: Vec<Replica>,
+    /// The name of the cluster's database.
+    database: String,
     secret: Secret,
     admin_key: String,
     dir: tempfile::TempDir,
@@ -104,7 +106,8 @@ async fn wait_ready(url: &str, within: Duration) {
 async fn cluster(n: usize) -> Cluster {
     let admin_url =
         guestlist_testkit::postgres_url().expect("GUESTLIST_TEST_POSTGRES_URL names a server");
-    let db = guestlist_testkit::fresh_database(&admin_url).await;
+    let database = guestlist_testkit::database_name();
+    let db = guestlist_testkit::create_database(&admin_url, &database).await;
     let dir = tempfile::tempdir().unwrap();
     let secret = Secret::generate();
     let config = write_config(&dir, &db, &secret);
@@ -135,6 +138,7 @@ async fn cluster(n: usize) -> Cluster {
     let admin_key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     Cluster {
         replicas,
+        database,
         secret,
         admin_key,
         dir,
@@ -362,4 +366,80 @@ async fn a_replica_started_before_its_database_comes_up_when_it_is_reachable() {
 
     guestlist_testkit::create_database(&admin_url, &name).await;
     wait_ready(&replica.url, Duration::from_secs(20)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs it"]
+async fn losing_the_database_mid_flight_answers_503_and_writes_nothing() {
+    let c = cluster(1).await;
+    let platform = c.platform();
+    platform
+        .create_space(&api::CreateSpaceRequest {
+            path: "acme/".into(),
+            name: None,
+            join_mode: api::JoinMode::Open,
+            member_limit: None,
+        })
+        .await
+        .unwrap();
+    platform
+        .provision_member("acme/", "alice", "admin")
+        .await
+        .unwrap();
+    let alice = c.user(0, "alice");
+    let link = alice
+        .create_invite(&api::CreateInviteRequest {
+            space: "acme/".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // Cut the replica off: refuse new connections and end the ones it holds.
+    let admin_url = guestlist_testkit::postgres_url().unwrap();
+    let db = c.database.clone();
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {db} WITH ALLOW_CONNECTIONS false"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&db)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+
+    let refused = c
+        .user(0, "bob")
+        .join_invite(&link.code, None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status().map(|s| s.as_u16()), Some(503), "{refused}");
+    assert_eq!(refused.code(), Some("unavailable"));
+    let ready = reqwest::get(format!("{}/readyz", c.replicas[0].url))
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+
+    // Back again: the replica recovers by itself, and the refused join left nothing.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {db} WITH ALLOW_CONNECTIONS true"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    wait_ready(&c.replicas[0].url, Duration::from_secs(20)).await;
+    let stored = alice.list_invites(&InviteQuery::default()).await.unwrap();
+    assert_eq!(stored.invites[0].uses, 0);
+    assert_eq!(all_members(&alice, "acme/").await.len(), 1);
+    let joined = c
+        .user(0, "bob")
+        .join_invite(&link.code, None)
+        .await
+        .unwrap();
+    assert_eq!(joined.outcome, api::JoinOutcome::Joined);
 }
