@@ -68,5 +68,5 @@ env -u GUESTLIST_TEST_POSTGRES_URL cargo test --workspace --locked
 say "the integration suite on PostgreSQL"
 cargo test --locked -p guestlist-server --test api
 
-say "three replicas on one PostgreSQL"
-cargo test --locked -p guestlist --test replicas -- --ignored
+say "replicas on one PostgreSQL, and moving from SQLite"
+cargo test --locked -p guestlist --test postgres -- --ignored

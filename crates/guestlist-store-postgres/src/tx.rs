@@ -17,5 +17,8 @@ impl<'c> PgTx<'c> {
 guestlist_store::impl_sql_tx!(
     PgTx,
     Postgres,
-    lock_space = Some("SELECT id FROM spaces WHERE id = $1 FOR UPDATE")
+    lock_space = Some("SELECT id FROM spaces WHERE id = $1 FOR UPDATE"),
+    after_import = Some(
+        "SELECT setval(pg_get_serial_sequence('events', 'seq'), coalesce((SELECT max(seq) FROM events), 0) + 1, false)"
+    )
 );

@@ -14,4 +14,10 @@ impl<'c> SqliteTx<'c> {
     }
 }
 
-guestlist_store::impl_sql_tx!(SqliteTx, Sqlite, lock_space = None);
+guestlist_store::impl_sql_tx!(
+    SqliteTx,
+    Sqlite,
+    lock_space = None,
+    // AUTOINCREMENT follows the largest inserted key by itself.
+    after_import = None
+);

@@ -14,6 +14,7 @@
 use std::any::Any;
 
 mod sql;
+pub mod transfer;
 
 use async_trait::async_trait;
 pub use guestlist_domain::Error;
@@ -169,6 +170,23 @@ pub trait Tx: Send {
     async fn append_event(&mut self, e: &NewEvent) -> Result<()>;
     /// Newest first, before the cursor.
     async fn list_events(&mut self, q: &EventQuery) -> Result<Vec<EventRow>>;
+
+    // Copying between engines
+    /// Rows of a table in key order, after the given key.
+    async fn export_rows(
+        &mut self,
+        table: &transfer::TableSpec,
+        after: Option<&[transfer::Cell]>,
+        limit: u32,
+    ) -> Result<Vec<Vec<transfer::Cell>>>;
+    /// Inserts one row as it was exported.
+    async fn import_row(
+        &mut self,
+        table: &transfer::TableSpec,
+        row: &[transfer::Cell],
+    ) -> Result<()>;
+    /// Brings generated keys (event sequence numbers) past the imported rows.
+    async fn after_import(&mut self) -> Result<()>;
 
     // API keys
     async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<bool>;

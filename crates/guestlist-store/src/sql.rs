@@ -10,9 +10,11 @@
 /// Implements `Tx` for `$tx<'c> { conn: &'c mut <$db as Database>::Connection }`.
 /// `lock_space` is an `Option<&'static str>`: a statement taking a row lock on the
 /// space with id `$1`, or `None` where transactions are already serialized.
+/// `after_import` is an `Option<&'static str>` run after an import (to move
+/// generated keys past the imported rows), or `None`.
 #[macro_export]
 macro_rules! impl_sql_tx {
-    ($tx:ident, $db:ty, lock_space = $lock_space:expr) => {
+    ($tx:ident, $db:ty, lock_space = $lock_space:expr, after_import = $after_import:expr) => {
         #[allow(unused_imports)]
         use $crate::__private::{OffsetDateTime, Uuid};
         use $crate::domain::{InviteState, Permissions, RoleName, SpacePath, UserId};
@@ -164,6 +166,39 @@ macro_rules! impl_sql_tx {
                 list.push_bind(*id);
             }
             list.push_unseparated(")");
+        }
+
+        /// Binds a cell, typed by its column's kind (so a NULL has the column's type).
+        fn bind_cell(qb: &mut ::sqlx::QueryBuilder<$db>, kind: transfer::Kind, cell: &transfer::Cell) -> Result<()> {
+            use transfer::{Cell, Kind};
+            match (kind, cell) {
+                (Kind::Uuid, Cell::Uuid(v)) => qb.push_bind(*v),
+                (Kind::Uuid, Cell::Null) => qb.push_bind(None::<Uuid>),
+                (Kind::Text, Cell::Text(v)) => qb.push_bind(v.clone()),
+                (Kind::Text, Cell::Null) => qb.push_bind(None::<String>),
+                (Kind::Int, Cell::Int(v)) => qb.push_bind(*v),
+                (Kind::Int, Cell::Null) => qb.push_bind(None::<i64>),
+                (Kind::Bool, Cell::Bool(v)) => qb.push_bind(*v),
+                (Kind::Bool, Cell::Null) => qb.push_bind(None::<bool>),
+                (Kind::Bytes, Cell::Bytes(v)) => qb.push_bind(v.clone()),
+                (Kind::Bytes, Cell::Null) => qb.push_bind(None::<Vec<u8>>),
+                (kind, cell) => {
+                    return Err(Error::invalid("row", format!("a {kind:?} column cannot hold {cell:?}")));
+                }
+            };
+            Ok(())
+        }
+
+        fn read_cell(r: &Row, column: &str, kind: transfer::Kind) -> Result<transfer::Cell> {
+            use transfer::{Cell, Kind};
+            Ok(match kind {
+                Kind::Uuid => get::<Option<Uuid>>(r, column)?.map(Cell::Uuid),
+                Kind::Text => get::<Option<String>>(r, column)?.map(Cell::Text),
+                Kind::Int => get::<Option<i64>>(r, column)?.map(Cell::Int),
+                Kind::Bool => get::<Option<bool>>(r, column)?.map(Cell::Bool),
+                Kind::Bytes => get::<Option<Vec<u8>>>(r, column)?.map(Cell::Bytes),
+            }
+            .unwrap_or(Cell::Null))
         }
 
         const INVITE_COLUMNS: &str = "id, space_id, space_path, role, max_uses, uses, expires_at, description, \
@@ -629,6 +664,63 @@ macro_rules! impl_sql_tx {
                     .await
                     .map_err(db_error)?;
                 rows.iter().map(event_row).collect()
+            }
+
+            async fn export_rows(
+                &mut self,
+                table: &transfer::TableSpec,
+                after: Option<&[transfer::Cell]>,
+                limit: u32,
+            ) -> Result<Vec<Vec<transfer::Cell>>> {
+                let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
+                let key = table.key.join(", ");
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM {} WHERE TRUE",
+                    columns.join(", "),
+                    table.name
+                ));
+                if let Some(after) = after {
+                    qb.push(format!(" AND ({key}) > ("));
+                    for (i, (column, cell)) in table.key.iter().zip(after).enumerate() {
+                        if i > 0 {
+                            qb.push(", ");
+                        }
+                        let kind = table.kind_of(column).ok_or_else(|| Error::internal("a key column without a kind"))?;
+                        bind_cell(&mut qb, kind, cell)?;
+                    }
+                    qb.push(")");
+                }
+                qb.push(format!(" ORDER BY {key} LIMIT ")).push_bind(i64::from(limit));
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                rows.iter()
+                    .map(|r| table.columns.iter().map(|(c, k)| read_cell(r, c, *k)).collect())
+                    .collect()
+            }
+
+            async fn import_row(&mut self, table: &transfer::TableSpec, row: &[transfer::Cell]) -> Result<()> {
+                let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                    "INSERT INTO {} ({}) VALUES (",
+                    table.name,
+                    columns.join(", ")
+                ));
+                for (i, ((_, kind), cell)) in table.columns.iter().zip(row).enumerate() {
+                    if i > 0 {
+                        qb.push(", ");
+                    }
+                    bind_cell(&mut qb, *kind, cell)?;
+                }
+                qb.push(")");
+                qb.build().execute(&mut *self.conn).await.map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn after_import(&mut self) -> Result<()> {
+                let statement: Option<&'static str> = $after_import;
+                if let Some(sql) = statement {
+                    ::sqlx::query(sql).execute(&mut *self.conn).await.map_err(db_error)?;
+                }
+                Ok(())
             }
 
             async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<bool> {

@@ -2,6 +2,7 @@
 //! off to the server, or talks to a running server through the typed client.
 
 mod config;
+mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,6 +77,22 @@ enum Command {
     ApiKey {
         #[command(subcommand)]
         command: ApiKeyCommand,
+    },
+    /// Write every row of the database as JSON Lines (to move between engines).
+    Export {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// The file to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Load an export into an empty database (migrating it first).
+    Import {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// The file to read (default: standard input).
+        #[arg(long)]
+        input: Option<PathBuf>,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -440,6 +457,26 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             store.close().await;
             println!("{key}");
+            Ok(())
+        }
+        Command::Export { cfg, output } => {
+            let config = load(&cfg)?;
+            let store = open_store(&config).await?;
+            let n = transfer::export(&*store, output.as_deref()).await;
+            store.close().await;
+            eprintln!("exported {} rows", n?);
+            Ok(())
+        }
+        Command::Import { cfg, input } => {
+            let config = load(&cfg)?;
+            let store = open_store(&config).await?;
+            let n = transfer::import(&*store, input.as_deref()).await;
+            store.close().await;
+            eprintln!(
+                "imported {} rows into {}",
+                n?,
+                config::redact_url(&config.database_url)
+            );
             Ok(())
         }
         Command::Openapi => {

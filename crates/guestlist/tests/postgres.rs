@@ -443,3 +443,194 @@ async fn losing_the_database_mid_flight_answers_503_and_writes_nothing() {
         .unwrap();
     assert_eq!(joined.outcome, api::JoinOutcome::Joined);
 }
+
+fn cli(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("guestlist runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs it"]
+async fn a_sqlite_deployment_moves_to_postgres_with_export_and_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = Secret::generate();
+    let sqlite_url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let sqlite_cfg = write_config(&dir, &sqlite_url, &secret);
+    let sqlite_cfg_s = sqlite_cfg.to_str().unwrap().to_owned();
+
+    // A SQLite deployment with some history.
+    let replica = start(&sqlite_cfg, &dir.path().join("sqlite.log"));
+    wait_ready(&replica.url, Duration::from_secs(20)).await;
+    let out = cli(&[
+        "api-key",
+        "create",
+        "--name",
+        "backend",
+        "--platform-admin",
+        "--config",
+        &sqlite_cfg_s,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let client = |token: &str| Client::new(&replica.url).with_token(token);
+    let platform = client(&key);
+    platform
+        .create_space(&api::CreateSpaceRequest {
+            path: "acme/".into(),
+            name: Some("Acme".into()),
+            join_mode: api::JoinMode::InviteOnly,
+            member_limit: Some(10),
+        })
+        .await
+        .unwrap();
+    platform
+        .provision_member("acme/", "alice", "admin")
+        .await
+        .unwrap();
+    let alice = client(&guestlist_testkit::user_token(&secret, "alice"));
+    let live = alice
+        .create_invite(&api::CreateInviteRequest {
+            space: "acme/".into(),
+            max_uses: Some(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let dead = alice
+        .create_invite(&api::CreateInviteRequest {
+            space: "acme/".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    alice.revoke_invite(&dead.code).await.unwrap();
+    client(&guestlist_testkit::user_token(&secret, "bob"))
+        .join_invite(&live.code, None)
+        .await
+        .unwrap();
+    let events_before = alice
+        .list_events(&EventQuery {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .events;
+    drop(replica);
+
+    // Export, then import into a fresh PostgreSQL database.
+    let dump = dir.path().join("dump.jsonl");
+    let out = cli(&[
+        "export",
+        "--config",
+        &sqlite_cfg_s,
+        "--output",
+        dump.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&dump).unwrap();
+    assert!(!text.contains(&live.code), "an export holds no invite code");
+    let admin_url =
+        guestlist_testkit::postgres_url().expect("GUESTLIST_TEST_POSTGRES_URL names a server");
+    let pg_url = guestlist_testkit::fresh_database(&admin_url).await;
+    let out = cli(&[
+        "import",
+        "--database-url",
+        &pg_url,
+        "--input",
+        dump.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Never into a database that holds data.
+    let again = cli(&[
+        "import",
+        "--database-url",
+        &pg_url,
+        "--input",
+        dump.to_str().unwrap(),
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    // The same service on PostgreSQL: same codes, members, limits, audit log.
+    let pg_dir = tempfile::tempdir().unwrap();
+    let pg_cfg = write_config(&pg_dir, &pg_url, &secret);
+    let replica = start(&pg_cfg, &pg_dir.path().join("pg.log"));
+    wait_ready(&replica.url, Duration::from_secs(20)).await;
+    let client = |token: &str| Client::new(&replica.url).with_token(token);
+    let alice = client(&guestlist_testkit::user_token(&secret, "alice"));
+    let preview = Client::new(&replica.url)
+        .preview_invite(&live.code)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            preview.space_name.as_str(),
+            preview.member_count,
+            preview.uses_left
+        ),
+        ("Acme", 2, Some(4))
+    );
+    assert_eq!(
+        Client::new(&replica.url)
+            .preview_invite(&dead.code)
+            .await
+            .unwrap_err()
+            .code(),
+        Some("not_found")
+    );
+    let carol = client(&guestlist_testkit::user_token(&secret, "carol"))
+        .join_invite(&live.code, None)
+        .await
+        .unwrap();
+    assert_eq!(carol.outcome, api::JoinOutcome::Joined);
+    let members = all_members(&alice, "acme/").await;
+    assert_eq!(
+        members
+            .iter()
+            .map(|m| m.user_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["alice", "bob", "carol"]
+    );
+    assert_eq!(members[1].invite_id, Some(live.invite.id));
+    assert_eq!(
+        alice
+            .show_invite_link(&live.invite.id.to_string())
+            .await
+            .unwrap()
+            .code,
+        live.code
+    );
+    let events_after = alice
+        .list_events(&EventQuery {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .events;
+    assert_eq!(
+        events_after.len(),
+        events_before.len() + 1,
+        "the history came along, and grows"
+    );
+    assert!(
+        events_after[0].seq > events_before[0].seq,
+        "new events number after the imported ones"
+    );
+    assert_eq!(events_after[1..], events_before[..]);
+}
