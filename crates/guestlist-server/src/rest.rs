@@ -333,8 +333,8 @@ pub async fn list_invites(
     Query(q): Query<InviteListParams>,
 ) -> Res<axum::Json<api::InvitePage>> {
     let filter = InviteFilter {
-        space: q.space.as_deref().map(SpacePath::parse).transpose()?,
-        state: q.state.as_deref().map(InviteState::parse).transpose()?,
+        spaces: q.space.as_deref().map(SpacePath::parse).transpose()?.into_iter().collect(),
+        states: q.state.as_deref().map(InviteState::parse).transpose()?.into_iter().collect(),
         created_by: q.created_by,
         after: q.after,
         limit: q.limit,

@@ -317,8 +317,10 @@ pub enum Visibility {
 #[derive(Debug, Clone)]
 pub struct InviteQuery {
     pub visible: Visibility,
-    pub subtree: Option<SpacePath>,
-    pub state: Option<guestlist_domain::InviteState>,
+    /// Within any of these subtrees (empty: no filter).
+    pub subtrees: Vec<SpacePath>,
+    /// In any of these states (empty: no filter).
+    pub states: Vec<guestlist_domain::InviteState>,
     pub created_by: Option<String>,
     pub now: OffsetDateTime,
     pub after: Option<PageKey>,

@@ -133,21 +133,54 @@ macro_rules! impl_sql_tx {
             })
         }
 
-        /// `AND (<column> within any of the subtrees)`, as index-friendly ranges.
+        /// `AND (<column> within any of the visible subtrees)`, as index-friendly ranges.
         fn push_visibility(qb: &mut ::sqlx::QueryBuilder<$db>, column: &str, visible: &Visibility) {
-            if let Visibility::Subtrees(roots) = visible {
-                if roots.is_empty() {
+            match visible {
+                Visibility::All => {}
+                Visibility::Subtrees(roots) if roots.is_empty() => {
                     qb.push(" AND FALSE");
-                    return;
                 }
-                qb.push(" AND (");
-                for (i, root) in roots.iter().enumerate() {
-                    if i > 0 {
-                        qb.push(" OR ");
-                    }
-                    push_subtree(qb, column, root);
+                Visibility::Subtrees(roots) => push_any_subtree(qb, column, roots),
+            }
+        }
+
+        /// `AND (<column> within any of the roots)`; nothing when there are none.
+        fn push_any_subtree(qb: &mut ::sqlx::QueryBuilder<$db>, column: &str, roots: &[SpacePath]) {
+            if roots.is_empty() {
+                return;
+            }
+            qb.push(" AND (");
+            for (i, root) in roots.iter().enumerate() {
+                if i > 0 {
+                    qb.push(" OR ");
                 }
-                qb.push(")");
+                push_subtree(qb, column, root);
+            }
+            qb.push(")");
+        }
+
+        /// The predicate of one invite state at `now`; the states never overlap
+        /// (revoked, then expired, then exhausted, then active).
+        fn push_state(qb: &mut ::sqlx::QueryBuilder<$db>, state: InviteState, now: i64) {
+            match state {
+                InviteState::Revoked => {
+                    qb.push("(revoked_at IS NOT NULL)");
+                }
+                InviteState::Expired => {
+                    qb.push("(revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ")
+                        .push_bind(now)
+                        .push(")");
+                }
+                InviteState::Exhausted => {
+                    qb.push("(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
+                        .push_bind(now)
+                        .push(") AND max_uses IS NOT NULL AND uses >= max_uses)");
+                }
+                InviteState::Active => {
+                    qb.push("(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
+                        .push_bind(now)
+                        .push(") AND (max_uses IS NULL OR uses < max_uses))");
+                }
             }
         }
 
@@ -574,36 +607,20 @@ macro_rules! impl_sql_tx {
                 let mut qb =
                     ::sqlx::QueryBuilder::<$db>::new(format!("SELECT {INVITE_COLUMNS} FROM invites WHERE TRUE"));
                 push_visibility(&mut qb, "space_path", &q.visible);
-                if let Some(root) = &q.subtree {
-                    qb.push(" AND ");
-                    push_subtree(&mut qb, "space_path", root);
-                }
+                push_any_subtree(&mut qb, "space_path", &q.subtrees);
                 if let Some(by) = &q.created_by {
                     qb.push(" AND created_by = ").push_bind(by.clone());
                 }
-                if let Some(state) = q.state {
+                if !q.states.is_empty() {
                     let now = ms(q.now);
-                    match state {
-                        InviteState::Revoked => {
-                            qb.push(" AND revoked_at IS NOT NULL");
+                    qb.push(" AND (");
+                    for (i, state) in q.states.iter().enumerate() {
+                        if i > 0 {
+                            qb.push(" OR ");
                         }
-                        InviteState::Expired => {
-                            qb.push(
-                                " AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ",
-                            )
-                            .push_bind(now);
-                        }
-                        InviteState::Exhausted => {
-                            qb.push(" AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
-                                .push_bind(now)
-                                .push(") AND max_uses IS NOT NULL AND uses >= max_uses");
-                        }
-                        InviteState::Active => {
-                            qb.push(" AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
-                                .push_bind(now)
-                                .push(") AND (max_uses IS NULL OR uses < max_uses)");
-                        }
+                        push_state(&mut qb, *state, now);
                     }
+                    qb.push(")");
                 }
                 if let Some(k) = &q.after {
                     qb.push(" AND (created_at, id) < (")

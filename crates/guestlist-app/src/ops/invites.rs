@@ -57,10 +57,13 @@ pub struct InviteCreated {
     pub link: String,
 }
 
+/// Filters of an invite list. Each narrows what the caller may see; lists are any-of.
 #[derive(Debug, Clone, Default)]
 pub struct InviteFilter {
-    pub space: Option<SpacePath>,
-    pub state: Option<InviteState>,
+    /// Within any of these subtrees (empty: everywhere visible).
+    pub spaces: Vec<SpacePath>,
+    /// In any of these states (empty: all).
+    pub states: Vec<InviteState>,
     pub created_by: Option<String>,
     pub after: Option<String>,
     pub limit: Option<u32>,
@@ -195,8 +198,8 @@ operation!(List => InvitePage, |self, tx| {
     let rows = tx
         .list_invites(&InviteQuery {
             visible,
-            subtree: self.filter.space.clone(),
-            state: self.filter.state,
+            subtrees: self.filter.spaces.clone(),
+            states: self.filter.states.clone(),
             created_by: self.filter.created_by.clone(),
             now,
             after: paging::decode(self.filter.after.as_deref())?,
