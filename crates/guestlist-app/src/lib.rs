@@ -26,7 +26,7 @@ pub use ops::invites::{
 };
 pub use ops::members::{AdmitOutcome, MemberPage, MembershipView};
 pub use ops::spaces::{NewSpaceInput, SpacePatchInput, SpaceView};
-pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encode as cursor_of};
 pub use secrets::{Secret, new_api_key};
 use time::OffsetDateTime;
 

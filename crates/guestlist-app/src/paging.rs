@@ -19,7 +19,8 @@ pub(crate) fn page_size(requested: Option<u32>) -> Result<u32, Error> {
     }
 }
 
-pub(crate) fn encode(key: &PageKey) -> String {
+/// The opaque cursor of a row with this `(created_at, id)` key.
+pub fn encode(key: &PageKey) -> String {
     let ms = key.created_at.unix_timestamp_nanos() / 1_000_000;
     format!("{ms:x}.{}", key.id.simple())
 }

@@ -333,8 +333,21 @@ pub async fn list_invites(
     Query(q): Query<InviteListParams>,
 ) -> Res<axum::Json<api::InvitePage>> {
     let filter = InviteFilter {
-        spaces: q.space.as_deref().map(SpacePath::parse).transpose()?.into_iter().collect(),
-        states: q.state.as_deref().map(InviteState::parse).transpose()?.into_iter().collect(),
+        spaces_in: None,
+        revoked: None,
+        subtrees: q
+            .space
+            .as_deref()
+            .map(SpacePath::parse)
+            .transpose()?
+            .into_iter()
+            .collect(),
+        states: q
+            .state
+            .as_deref()
+            .map(InviteState::parse)
+            .transpose()?
+            .map(|s| vec![s]),
         created_by: q.created_by,
         after: q.after,
         limit: q.limit,

@@ -319,8 +319,11 @@ pub struct InviteQuery {
     pub visible: Visibility,
     /// Within any of these subtrees (empty: no filter).
     pub subtrees: Vec<SpacePath>,
-    /// In any of these states (empty: no filter).
-    pub states: Vec<guestlist_domain::InviteState>,
+    /// On exactly one of these spaces (`Some(vec![])` matches nothing).
+    pub spaces_in: Option<Vec<SpacePath>>,
+    /// In any of these states (`Some(vec![])` matches nothing).
+    pub states: Option<Vec<guestlist_domain::InviteState>>,
+    pub revoked: Option<bool>,
     pub created_by: Option<String>,
     pub now: OffsetDateTime,
     pub after: Option<PageKey>,

@@ -611,16 +611,36 @@ macro_rules! impl_sql_tx {
                 if let Some(by) = &q.created_by {
                     qb.push(" AND created_by = ").push_bind(by.clone());
                 }
-                if !q.states.is_empty() {
-                    let now = ms(q.now);
-                    qb.push(" AND (");
-                    for (i, state) in q.states.iter().enumerate() {
+                if let Some(spaces) = &q.spaces_in {
+                    qb.push(" AND space_path IN (");
+                    if spaces.is_empty() {
+                        qb.push("NULL");
+                    }
+                    for (i, s) in spaces.iter().enumerate() {
                         if i > 0 {
-                            qb.push(" OR ");
+                            qb.push(", ");
                         }
+                        qb.push_bind(s.as_str().to_owned());
+                    }
+                    qb.push(")");
+                }
+                if let Some(states) = &q.states {
+                    let now = ms(q.now);
+                    qb.push(" AND (FALSE");
+                    for state in states {
+                        qb.push(" OR ");
                         push_state(&mut qb, *state, now);
                     }
                     qb.push(")");
+                }
+                match q.revoked {
+                    Some(true) => {
+                        qb.push(" AND revoked_at IS NOT NULL");
+                    }
+                    Some(false) => {
+                        qb.push(" AND revoked_at IS NULL");
+                    }
+                    None => {}
                 }
                 if let Some(k) = &q.after {
                     qb.push(" AND (created_at, id) < (")

@@ -61,9 +61,12 @@ pub struct InviteCreated {
 #[derive(Debug, Clone, Default)]
 pub struct InviteFilter {
     /// Within any of these subtrees (empty: everywhere visible).
-    pub spaces: Vec<SpacePath>,
-    /// In any of these states (empty: all).
-    pub states: Vec<InviteState>,
+    pub subtrees: Vec<SpacePath>,
+    /// On exactly one of these spaces (`Some(vec![])` matches nothing).
+    pub spaces_in: Option<Vec<SpacePath>>,
+    /// In any of these states (`Some(vec![])` matches nothing).
+    pub states: Option<Vec<InviteState>>,
+    pub revoked: Option<bool>,
     pub created_by: Option<String>,
     pub after: Option<String>,
     pub limit: Option<u32>,
@@ -198,8 +201,10 @@ operation!(List => InvitePage, |self, tx| {
     let rows = tx
         .list_invites(&InviteQuery {
             visible,
-            subtrees: self.filter.spaces.clone(),
+            subtrees: self.filter.subtrees.clone(),
+            spaces_in: self.filter.spaces_in.clone(),
             states: self.filter.states.clone(),
+            revoked: self.filter.revoked,
             created_by: self.filter.created_by.clone(),
             now,
             after: paging::decode(self.filter.after.as_deref())?,
