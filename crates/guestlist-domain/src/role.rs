@@ -37,6 +37,15 @@ impl Permission {
         }
     }
 
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
+            Error::invalid(
+                "permissions",
+                format!("unknown permission {s:?}: use read, write, manage_invites, manage_members or admin"),
+            )
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::Read => "read",

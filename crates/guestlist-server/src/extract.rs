@@ -138,7 +138,7 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if state.trust_proxy_headers {
+        if state.options.trust_proxy_headers {
             let forwarded = parts
                 .headers
                 .get("x-forwarded-for")

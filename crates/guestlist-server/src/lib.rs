@@ -4,6 +4,7 @@
 
 mod error;
 mod extract;
+mod graphql;
 mod openapi;
 mod render;
 mod rest;
@@ -23,6 +24,11 @@ use guestlist_app::App;
 use guestlist_app::domain::Error;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 pub use openapi::openapi_json;
+
+/// The GraphQL schema in SDL, as committed in `schema.graphql`.
+pub fn graphql_sdl() -> String {
+    guestlist_graphql::sdl()
+}
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -32,19 +38,42 @@ use tower_http::trace::TraceLayer;
 /// Request bodies above this are refused with 413 `payload_too_large`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// How the front doors are exposed.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerOptions {
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy_headers: bool,
+    /// Serve the GraphiQL page at `GET /graphql` (`serve --dev`).
+    pub graphiql: bool,
+    /// Answer GraphQL introspection queries.
+    pub introspection: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            trust_proxy_headers: false,
+            graphiql: false,
+            introspection: true,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_proxy_headers: bool,
+    pub options: ServerOptions,
+    graphql: guestlist_graphql::GuestlistSchema,
     metrics: PrometheusHandle,
 }
 
 impl AppState {
-    pub fn new(app: App, trust_proxy_headers: bool) -> Self {
+    pub fn new(app: App, options: ServerOptions) -> Self {
+        let graphql = guestlist_graphql::schema(Some(app.clone()), options.introspection);
         AppState {
             app,
-            trust_proxy_headers,
+            options,
+            graphql,
             metrics: metrics_handle(),
         }
     }
@@ -99,6 +128,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi_route))
+        .route("/graphql", post(graphql::execute).get(graphql::graphiql))
+        .route("/graphiql/{asset}", get(graphql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_route))

@@ -124,12 +124,11 @@ pub async fn create_role(
     Path(space): Path<String>,
     Json(req): Json<api::Role>,
 ) -> Res<impl IntoResponse> {
-    let mut perms = Vec::new();
-    for p in &req.permissions {
-        let parsed: Permission = serde_json::from_value(serde_json::Value::String(p.clone()))
-            .map_err(|_| Error::invalid("permissions", format!("unknown permission {p:?}")))?;
-        perms.push(parsed);
-    }
+    let perms = req
+        .permissions
+        .iter()
+        .map(|p| Permission::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let row = s
         .app
         .create_role(

@@ -30,6 +30,8 @@ pub struct Config {
     pub trust_proxy_headers: bool,
     /// `text` or `json`.
     pub log_format: String,
+    /// Answer GraphQL introspection queries.
+    pub graphql_introspection: bool,
     /// Read connections to SQLite.
     pub sqlite_read_connections: u32,
     /// Most writes SQLite commits together in one transaction (group commit).
@@ -55,6 +57,7 @@ impl Default for Config {
             link_secret: None,
             trust_proxy_headers: false,
             log_format: "text".into(),
+            graphql_introspection: true,
             sqlite_read_connections: 4,
             sqlite_max_batch: 128,
             postgres_max_connections: 16,
@@ -202,6 +205,8 @@ code_length = {len}
 trust_proxy_headers = false
 # "text" or "json" (GUESTLIST_LOG_FORMAT).
 log_format = "text"
+# Answer GraphQL introspection queries (turn off to hide the schema).
+graphql_introspection = true
 sqlite_read_connections = {rc}
 # Most queued writes committed in one durable transaction (group commit).
 sqlite_max_batch = {mb}

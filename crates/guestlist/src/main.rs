@@ -96,6 +96,11 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Print a schema: `guestlist schema graphql`.
+    Schema {
+        #[arg(value_parser = ["graphql"])]
+        kind: String,
+    },
     /// Print the commented default configuration.
     Config,
     /// Work with invite links on a running server.
@@ -301,10 +306,12 @@ async fn serve(
                     .map_err(|e| e.to_string())?;
             }
             tracing::info!(%addr, engine = app.engine(), ready_ms = started.elapsed().as_millis() as u64, "guestlist is serving");
-            Ok(guestlist_server::AppState::new(
-                app,
-                config.trust_proxy_headers,
-            ))
+            let options = guestlist_server::ServerOptions {
+                trust_proxy_headers: config.trust_proxy_headers,
+                graphiql: dev,
+                introspection: config.graphql_introspection,
+            };
+            Ok(guestlist_server::AppState::new(app, options))
         }
     };
     if let Some(s) = &dev_secrets {
@@ -325,6 +332,7 @@ fn print_dev_banner(addr: std::net::SocketAddr, config: &Config, s: &DevSecrets)
     println!(
         r#"
 Guestlist (dev) is serving on {base}, database {db}
+GraphiQL: {base}/graphql?token=<a user token or API key>
 Secrets are in ./{file} (local use only).
 
 Platform-admin token (an API key for your back end):
@@ -477,6 +485,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 n?,
                 config::redact_url(&config.database_url)
             );
+            Ok(())
+        }
+        Command::Schema { .. } => {
+            print!("{}", guestlist_server::graphql_sdl());
             Ok(())
         }
         Command::Openapi => {

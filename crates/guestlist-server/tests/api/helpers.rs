@@ -38,6 +38,13 @@ impl TestApp {
     }
 
     pub async fn spawn_with(rate_limits: RateLimitConfig) -> TestApp {
+        Self::spawn_full(rate_limits, guestlist_server::ServerOptions::default()).await
+    }
+
+    pub async fn spawn_full(
+        rate_limits: RateLimitConfig,
+        options: guestlist_server::ServerOptions,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("a temp dir");
         let (db, store) = Db::fresh(&dir).await;
         let jwt_secret = Secret::generate();
@@ -55,7 +62,7 @@ impl TestApp {
             .expect("an API key");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let addr = listener.local_addr().unwrap();
-        let state = AppState::new(app.clone(), false);
+        let state = AppState::new(app.clone(), options);
         tokio::spawn(guestlist_server::serve(
             listener,
             state,
@@ -82,6 +89,24 @@ impl TestApp {
 
     pub fn token(&self, sub: &str) -> String {
         guestlist_testkit::user_token(&self.jwt_secret, sub)
+    }
+
+    /// Posts a GraphQL request as `token` (or anonymously); returns the whole body.
+    pub async fn graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut req = reqwest::Client::new()
+            .post(self.url("/graphql"))
+            .json(&serde_json::json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        res.json().await.unwrap()
     }
 
     /// A signed-in user.

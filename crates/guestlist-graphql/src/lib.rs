@@ -1,0 +1,147 @@
+//! Guestlist over GraphQL, following the data platform's invite-link API (seed 000):
+//! `createInviteLink`, `redeemInviteLink`, `deleteInviteLink`, and
+//! `inviteLinks(filter, first, after)` as a Relay connection with nested filters.
+//! Resolvers parse, call one application function and render: no rule lives here.
+//! Errors carry the REST codes in `extensions.code`.
+
+mod mutation;
+mod query;
+mod types;
+
+use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
+use guestlist_app::domain::{Actor, Error};
+use guestlist_app::{App, Caller};
+
+pub use mutation::Mutation;
+pub use query::Query;
+
+pub type GuestlistSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Deepest query accepted.
+pub const MAX_DEPTH: usize = 10;
+/// Most complex query accepted (each field counts 1, connections `first` times).
+pub const MAX_COMPLEXITY: usize = 2_000;
+
+/// Builds the schema over the application. `introspection` may be turned off in
+/// production.
+pub fn schema(app: Option<App>, introspection: bool) -> GuestlistSchema {
+    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY);
+    if let Some(app) = app {
+        builder = builder.data(app);
+    }
+    if !introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    let mut s = schema(None, true).sdl();
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
+
+/// The one mapping from the application's error to a GraphQL error.
+pub(crate) fn gql(e: Error) -> async_graphql::Error {
+    if e.is_server_fault() {
+        tracing::error!(code = %e.code(), cause = ?e, "GraphQL request failed");
+    }
+    let code = e.code().as_str();
+    let field = e.field().map(str::to_owned);
+    async_graphql::Error::new(e.public_message()).extend_with(|_, ext| {
+        ext.set("code", code);
+        if let Some(f) = &field {
+            ext.set("field", f.as_str());
+        }
+    })
+}
+
+pub(crate) fn app<'a>(ctx: &async_graphql::Context<'a>) -> async_graphql::Result<&'a App> {
+    ctx.data::<App>().map_err(|_| {
+        gql(Error::internal(
+            "the schema was built without the application",
+        ))
+    })
+}
+
+pub(crate) fn caller<'a>(ctx: &async_graphql::Context<'a>) -> async_graphql::Result<&'a Caller> {
+    ctx.data::<Caller>()
+        .map_err(|_| gql(Error::internal("no caller in the request")))
+}
+
+/// The signed-in caller, or `unauthenticated`.
+pub(crate) fn actor<'a>(ctx: &async_graphql::Context<'a>) -> async_graphql::Result<&'a Actor> {
+    caller(ctx)?
+        .actor
+        .as_ref()
+        .ok_or_else(|| gql(Error::Unauthenticated("sign in first".into())))
+}
+
+/// Gives every error without a code one: GraphQL's own parse and validation errors
+/// are the caller's `invalid_input`.
+pub fn with_codes(mut res: async_graphql::Response) -> async_graphql::Response {
+    for e in &mut res.errors {
+        let ext = e.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", "invalid_input");
+        }
+    }
+    res
+}
+
+/// The GraphiQL page (served only in `--dev`): every asset comes from this binary.
+pub fn graphiql_html(endpoint: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Guestlist GraphiQL</title>
+<link rel="stylesheet" href="/graphiql/graphiql.min.css">
+<style>body {{ margin: 0; height: 100vh; }} #graphiql {{ height: 100vh; }}</style>
+</head>
+<body>
+<div id="graphiql">Loading…</div>
+<script src="/graphiql/react.production.min.js"></script>
+<script src="/graphiql/react-dom.production.min.js"></script>
+<script src="/graphiql/graphiql.min.js"></script>
+<script>
+  const token = new URLSearchParams(location.search).get("token");
+  const fetcher = GraphiQL.createFetcher({{
+    url: "{endpoint}",
+    headers: token ? {{ Authorization: "Bearer " + token }} : {{}},
+  }});
+  ReactDOM.createRoot(document.getElementById("graphiql")).render(
+    React.createElement(GraphiQL, {{ fetcher, defaultEditorToolsVisibility: true }})
+  );
+</script>
+</body>
+</html>
+"#
+    )
+}
+
+/// A vendored GraphiQL asset by file name: (content type, bytes).
+pub fn graphiql_asset(name: &str) -> Option<(&'static str, &'static [u8])> {
+    match name {
+        "graphiql.min.js" => Some((
+            "text/javascript",
+            include_bytes!("../assets/graphiql.min.js"),
+        )),
+        "graphiql.min.css" => Some(("text/css", include_bytes!("../assets/graphiql.min.css"))),
+        "react.production.min.js" => Some((
+            "text/javascript",
+            include_bytes!("../assets/react.production.min.js"),
+        )),
+        "react-dom.production.min.js" => Some((
+            "text/javascript",
+            include_bytes!("../assets/react-dom.production.min.js"),
+        )),
+        _ => None,
+    }
+}

@@ -1,0 +1,281 @@
+use async_graphql::{Context, MaybeUndefined, Object, Result};
+use guestlist_app::domain::{Error, Permission, Permissions, RoleName, UserId};
+use guestlist_app::{CreateInvite, MembershipView, NewSpaceInput, SpacePatchInput};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::query::space_arg;
+use crate::types::*;
+use crate::{actor, app, caller, gql};
+
+fn role_arg(s: &str) -> Result<RoleName> {
+    RoleName::parse(s).map_err(gql)
+}
+
+fn user_arg(s: &str) -> Result<UserId> {
+    UserId::parse(s).map_err(|_| {
+        gql(Error::invalid(
+            "userId",
+            "1-255 characters with no control characters",
+        ))
+    })
+}
+
+/// `expiresAt` (RFC 3339) as the lifetime the application takes.
+fn lifetime(expires_at: Option<&str>) -> Result<Option<i64>> {
+    let Some(s) = expires_at else { return Ok(None) };
+    let at = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+        gql(Error::invalid(
+            "expiresAt",
+            "an RFC 3339 date-time, e.g. 2030-01-01T00:00:00Z",
+        ))
+    })?;
+    let secs = (at - OffsetDateTime::now_utc()).whole_seconds();
+    if secs < 1 {
+        return Err(gql(Error::invalid("expiresAt", "must be in the future")));
+    }
+    Ok(Some(secs))
+}
+
+fn admitted(
+    outcome: guestlist_app::AdmitOutcome,
+    space: &str,
+    role: &str,
+    m: Option<MembershipView>,
+) -> RedeemResult {
+    let grant: Option<Member> = m.map(Into::into);
+    RedeemResult {
+        outcome: outcome.into(),
+        space_prefix: space.to_owned(),
+        role: grant
+            .as_ref()
+            .map(|g| g.role.clone())
+            .unwrap_or_else(|| role.to_owned()),
+        grant,
+    }
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Create an invite link granting `role` (default `member`) on a space prefix.
+    /// Needs manage_invites there; you cannot grant more than you hold.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_invite_link(
+        &self,
+        ctx: &Context<'_>,
+        space_prefix: String,
+        role: Option<String>,
+        max_uses: Option<u32>,
+        expires_at: Option<String>,
+        description: Option<String>,
+        allow_narrowing: Option<bool>,
+    ) -> Result<CreatedInviteLink> {
+        let input = CreateInvite {
+            space: space_arg(&space_prefix)?,
+            role: role.as_deref().map(role_arg).transpose()?,
+            max_uses,
+            expires_in_seconds: lifetime(expires_at.as_deref())?,
+            description,
+            allow_narrowing: allow_narrowing.unwrap_or(false),
+        };
+        Ok(app(ctx)?
+            .create_invite(actor(ctx)?, input)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Redeem an invite link, optionally into a narrower prefix beneath its own.
+    async fn redeem_invite_link(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        requested_prefix: Option<String>,
+    ) -> Result<RedeemResult> {
+        actor(ctx)?;
+        let requested = requested_prefix.as_deref().map(space_arg).transpose()?;
+        let r = app(ctx)?
+            .redeem_invite(caller(ctx)?, &token, requested)
+            .await
+            .map_err(gql)?;
+        Ok(admitted(
+            r.outcome,
+            r.space.as_str(),
+            r.role.as_str(),
+            r.membership,
+        ))
+    }
+
+    /// Revoke an invite link, by token or id (soft: it stays listed as revoked).
+    async fn delete_invite_link(&self, ctx: &Context<'_>, token: String) -> Result<InviteLink> {
+        Ok(app(ctx)?
+            .revoke_invite(actor(ctx)?, &token)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Show a live link's token again (its managers only).
+    async fn show_invite_link(&self, ctx: &Context<'_>, id: String) -> Result<CreatedInviteLink> {
+        Ok(app(ctx)?
+            .show_invite_link(actor(ctx)?, &id)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Create a space: top-level ones with a platform-admin key, others as an admin of
+    /// the parent.
+    async fn create_space(
+        &self,
+        ctx: &Context<'_>,
+        path: String,
+        name: Option<String>,
+        join_mode: Option<JoinMode>,
+        member_limit: Option<u32>,
+    ) -> Result<Space> {
+        let input = NewSpaceInput {
+            path: space_arg(&path)?,
+            name,
+            join_mode: join_mode.unwrap_or(JoinMode::InviteOnly).into(),
+            member_limit,
+        };
+        Ok(app(ctx)?
+            .create_space(actor(ctx)?, input)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Change a space's name, join mode or member limit (`memberLimit: null` removes it).
+    async fn update_space(
+        &self,
+        ctx: &Context<'_>,
+        path: String,
+        name: Option<String>,
+        join_mode: Option<JoinMode>,
+        member_limit: MaybeUndefined<u32>,
+    ) -> Result<Space> {
+        let patch = SpacePatchInput {
+            name,
+            join_mode: join_mode.map(Into::into),
+            member_limit: match member_limit {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(n) => Some(Some(n)),
+            },
+        };
+        Ok(app(ctx)?
+            .update_space(actor(ctx)?, space_arg(&path)?, patch)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Define a custom role on a space; it applies there and beneath.
+    async fn create_role(
+        &self,
+        ctx: &Context<'_>,
+        space_prefix: String,
+        name: String,
+        permissions: Vec<String>,
+    ) -> Result<Role> {
+        let perms = permissions
+            .iter()
+            .map(|p| Permission::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(gql)?;
+        let row = app(ctx)?
+            .create_role(
+                actor(ctx)?,
+                space_arg(&space_prefix)?,
+                role_arg(&name)?,
+                Permissions::of(&perms),
+            )
+            .await
+            .map_err(gql)?;
+        Ok(Role {
+            name: row.name.to_string(),
+            permissions: crate::types::permissions(row.permissions),
+        })
+    }
+
+    /// Join an `open` space.
+    async fn join_space(&self, ctx: &Context<'_>, space_prefix: String) -> Result<RedeemResult> {
+        let (o, m) = app(ctx)?
+            .join_space(actor(ctx)?, space_arg(&space_prefix)?)
+            .await
+            .map_err(gql)?;
+        Ok(admitted(o, &space_prefix, "member", m))
+    }
+
+    /// Leave a space.
+    async fn leave_space(&self, ctx: &Context<'_>, space_prefix: String) -> Result<bool> {
+        let actor = actor(ctx)?;
+        let me = actor
+            .user_id()
+            .cloned()
+            .ok_or_else(|| gql(Error::forbidden("an API key is not a member of anything")))?;
+        app(ctx)?
+            .remove_member(actor, space_arg(&space_prefix)?, me)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    /// Add a member directly (platform-admin keys: how the first admins arrive).
+    async fn provision_member(
+        &self,
+        ctx: &Context<'_>,
+        space_prefix: String,
+        user_id: String,
+        role: String,
+    ) -> Result<RedeemResult> {
+        let (o, m) = app(ctx)?
+            .provision_member(
+                actor(ctx)?,
+                space_arg(&space_prefix)?,
+                user_arg(&user_id)?,
+                role_arg(&role)?,
+            )
+            .await
+            .map_err(gql)?;
+        Ok(admitted(o, &space_prefix, &role, m))
+    }
+
+    /// Change a member's role (manage_members; never above your own rights).
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        space_prefix: String,
+        user_id: String,
+        role: String,
+    ) -> Result<Member> {
+        let m = app(ctx)?
+            .change_role(
+                actor(ctx)?,
+                space_arg(&space_prefix)?,
+                user_arg(&user_id)?,
+                role_arg(&role)?,
+            )
+            .await
+            .map_err(gql)?;
+        Ok(m.into())
+    }
+
+    /// Remove a member (manage_members), or leave when `userId` is you.
+    async fn remove_member(
+        &self,
+        ctx: &Context<'_>,
+        space_prefix: String,
+        user_id: String,
+    ) -> Result<bool> {
+        app(ctx)?
+            .remove_member(actor(ctx)?, space_arg(&space_prefix)?, user_arg(&user_id)?)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,328 @@
+//! Output and input types, and their conversions from the application's results.
+
+use async_graphql::{Enum, ID, InputObject, Json, SimpleObject};
+use guestlist_app::domain;
+use guestlist_app::store::EventRow;
+use guestlist_app::{AdmitOutcome, InviteCreated, InviteView, MembershipView, SpaceView};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+fn ts(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum JoinMode {
+    Open,
+    InviteOnly,
+    Request,
+}
+
+impl From<domain::JoinMode> for JoinMode {
+    fn from(m: domain::JoinMode) -> Self {
+        match m {
+            domain::JoinMode::Open => JoinMode::Open,
+            domain::JoinMode::InviteOnly => JoinMode::InviteOnly,
+            domain::JoinMode::Request => JoinMode::Request,
+        }
+    }
+}
+
+impl From<JoinMode> for domain::JoinMode {
+    fn from(m: JoinMode) -> Self {
+        match m {
+            JoinMode::Open => domain::JoinMode::Open,
+            JoinMode::InviteOnly => domain::JoinMode::InviteOnly,
+            JoinMode::Request => domain::JoinMode::Request,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum InviteLinkState {
+    Active,
+    Revoked,
+    Expired,
+    Exhausted,
+}
+
+impl From<domain::InviteState> for InviteLinkState {
+    fn from(s: domain::InviteState) -> Self {
+        match s {
+            domain::InviteState::Active => InviteLinkState::Active,
+            domain::InviteState::Revoked => InviteLinkState::Revoked,
+            domain::InviteState::Expired => InviteLinkState::Expired,
+            domain::InviteState::Exhausted => InviteLinkState::Exhausted,
+        }
+    }
+}
+
+impl From<InviteLinkState> for domain::InviteState {
+    fn from(s: InviteLinkState) -> Self {
+        match s {
+            InviteLinkState::Active => domain::InviteState::Active,
+            InviteLinkState::Revoked => domain::InviteState::Revoked,
+            InviteLinkState::Expired => domain::InviteState::Expired,
+            InviteLinkState::Exhausted => domain::InviteState::Exhausted,
+        }
+    }
+}
+
+/// What a redemption did. Idempotent outcomes are successes.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum RedeemOutcome {
+    Joined,
+    Upgraded,
+    AlreadyMember,
+}
+
+impl From<AdmitOutcome> for RedeemOutcome {
+    fn from(o: AdmitOutcome) -> Self {
+        match o {
+            AdmitOutcome::Joined => RedeemOutcome::Joined,
+            AdmitOutcome::Upgraded => RedeemOutcome::Upgraded,
+            AdmitOutcome::AlreadyMember => RedeemOutcome::AlreadyMember,
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct Space {
+    pub path: String,
+    pub name: String,
+    pub join_mode: JoinMode,
+    pub member_limit: Option<u32>,
+    pub member_count: u32,
+    pub created_at: String,
+    /// The caller's effective permissions here (inherited down the tree).
+    pub your_permissions: Vec<String>,
+}
+
+pub fn permissions(p: domain::Permissions) -> Vec<String> {
+    p.list()
+        .into_iter()
+        .map(|p| p.as_str().to_owned())
+        .collect()
+}
+
+impl From<SpaceView> for Space {
+    fn from(v: SpaceView) -> Self {
+        let s = v.space;
+        Space {
+            path: s.path.to_string(),
+            name: s.name,
+            join_mode: s.join_mode.into(),
+            member_limit: s.member_limit,
+            member_count: s.member_count,
+            created_at: ts(s.created_at),
+            your_permissions: permissions(v.your_permissions),
+        }
+    }
+}
+
+/// A membership: a grant of a role on a space.
+#[derive(SimpleObject, Debug)]
+pub struct Member {
+    pub id: ID,
+    pub user_id: String,
+    pub space: String,
+    pub role: String,
+    pub status: String,
+    pub source: String,
+    pub invite_id: Option<ID>,
+    pub joined_at: String,
+}
+
+impl From<MembershipView> for Member {
+    fn from(v: MembershipView) -> Self {
+        let m = v.membership;
+        Member {
+            id: ID(m.id.to_string()),
+            user_id: m.user_id.to_string(),
+            space: v.space.to_string(),
+            role: m.role.to_string(),
+            status: m.status.as_str().to_owned(),
+            source: m.source.as_str().to_owned(),
+            invite_id: m.invite_id.map(|i| ID(i.to_string())),
+            joined_at: ts(m.created_at),
+        }
+    }
+}
+
+/// An invite link as its managers see it: never its token.
+#[derive(SimpleObject, Debug)]
+pub struct InviteLink {
+    pub id: ID,
+    pub space_prefix: String,
+    pub role: String,
+    pub state: InviteLinkState,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+    pub uses_left: Option<u32>,
+    pub expires_at: Option<String>,
+    pub description: Option<String>,
+    pub allow_narrowing: bool,
+    pub created_by: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl From<InviteView> for InviteLink {
+    fn from(v: InviteView) -> Self {
+        let i = v.invite;
+        InviteLink {
+            id: ID(i.id.to_string()),
+            space_prefix: i.space_path.to_string(),
+            role: i.role.to_string(),
+            state: v.state.into(),
+            max_uses: i.max_uses,
+            uses: i.uses,
+            uses_left: i.max_uses.map(|m| m.saturating_sub(i.uses)),
+            expires_at: i.expires_at.map(ts),
+            description: i.description,
+            allow_narrowing: i.allow_narrowing,
+            created_by: i.created_by,
+            created_at: ts(i.created_at),
+            revoked_at: i.revoked_at.map(ts),
+        }
+    }
+}
+
+/// A new invite link: the only answer that carries its token.
+#[derive(SimpleObject, Debug)]
+pub struct CreatedInviteLink {
+    pub token: String,
+    pub link: String,
+    pub invite_link: InviteLink,
+}
+
+impl From<InviteCreated> for CreatedInviteLink {
+    fn from(c: InviteCreated) -> Self {
+        CreatedInviteLink {
+            token: c.code,
+            link: c.link,
+            invite_link: c.invite.into(),
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct RedeemResult {
+    pub outcome: RedeemOutcome,
+    pub space_prefix: String,
+    pub role: String,
+    /// The grant on `spacePrefix`; null when the rights come from an ancestor.
+    pub grant: Option<Member>,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct InviteLinkPreview {
+    pub space_prefix: String,
+    pub space_name: String,
+    pub join_mode: JoinMode,
+    pub member_count: u32,
+    pub role: String,
+    pub inviter: String,
+    pub expires_at: Option<String>,
+    pub max_uses: Option<u32>,
+    pub uses_left: Option<u32>,
+    pub allow_narrowing: bool,
+}
+
+impl From<guestlist_app::InvitePreview> for InviteLinkPreview {
+    fn from(p: guestlist_app::InvitePreview) -> Self {
+        InviteLinkPreview {
+            space_prefix: p.space.to_string(),
+            space_name: p.space_name,
+            join_mode: p.join_mode.into(),
+            member_count: p.member_count,
+            role: p.role.to_string(),
+            inviter: p.inviter,
+            expires_at: p.expires_at.map(ts),
+            max_uses: p.max_uses,
+            uses_left: p.uses_left,
+            allow_narrowing: p.allow_narrowing,
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct Role {
+    pub name: String,
+    pub permissions: Vec<String>,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct Event {
+    pub seq: i64,
+    pub id: ID,
+    pub kind: String,
+    pub space_prefix: Option<String>,
+    pub actor: String,
+    pub subject: Option<String>,
+    pub data: Json<serde_json::Value>,
+    pub created_at: String,
+}
+
+impl From<EventRow> for Event {
+    fn from(e: EventRow) -> Self {
+        Event {
+            seq: e.seq,
+            id: ID(e.id.to_string()),
+            kind: e.kind,
+            space_prefix: e.space_path.map(|p| p.to_string()),
+            actor: e.actor,
+            subject: e.subject,
+            data: Json(serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null)),
+            created_at: ts(e.created_at),
+        }
+    }
+}
+
+// Reusable nested filters, as in the seed.
+
+/// Matches a space prefix: `startsWith` a subtree, or `in` a list of exact prefixes.
+#[derive(InputObject, Debug, Default)]
+pub struct PrefixFilter {
+    pub starts_with: Option<String>,
+    #[graphql(name = "in")]
+    pub in_: Option<Vec<String>>,
+}
+
+#[derive(InputObject, Debug, Default)]
+pub struct StringFilter {
+    pub eq: Option<String>,
+}
+
+#[derive(InputObject, Debug, Default)]
+pub struct BoolFilter {
+    pub eq: Option<bool>,
+}
+
+#[derive(InputObject, Debug, Default)]
+pub struct InviteLinkStateFilter {
+    pub eq: Option<InviteLinkState>,
+    #[graphql(name = "in")]
+    pub in_: Option<Vec<InviteLinkState>>,
+}
+
+/// Every present part must match (AND). It can only narrow what the caller may see.
+#[derive(InputObject, Debug, Default)]
+pub struct InviteLinksFilter {
+    pub space: Option<PrefixFilter>,
+    pub state: Option<InviteLinkStateFilter>,
+    pub created_by: Option<StringFilter>,
+    pub revoked: Option<BoolFilter>,
+}
+
+/// Matches a space and everything beneath it.
+#[derive(InputObject, Debug, Default)]
+pub struct SubtreeFilter {
+    pub starts_with: Option<String>,
+}
+
+#[derive(InputObject, Debug, Default)]
+pub struct EventsFilter {
+    pub space: Option<SubtreeFilter>,
+    pub kind: Option<StringFilter>,
+}

@@ -1,0 +1,532 @@
+//! The seed's invite-link list (seed 000), over GraphQL.
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+const CREATE: &str = "mutation($p: String!, $role: String, $max: Int, $narrow: Boolean, $exp: String) {
+  createInviteLink(spacePrefix: $p, role: $role, maxUses: $max, allowNarrowing: $narrow, expiresAt: $exp) {
+    token link inviteLink { id spacePrefix role state maxUses uses usesLeft allowNarrowing createdBy }
+  }
+}";
+const REDEEM: &str = "mutation($t: String!, $p: String) {
+  redeemInviteLink(token: $t, requestedPrefix: $p) { outcome spacePrefix role grant { userId space role source inviteId } }
+}";
+const DELETE: &str = "mutation($t: String!) { deleteInviteLink(token: $t) { id state revokedAt } }";
+const LIST: &str = "query($f: InviteLinksFilter, $first: Int, $after: String) {
+  inviteLinks(filter: $f, first: $first, after: $after) {
+    edges { cursor node { id spacePrefix state uses } }
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+  }
+}";
+
+fn code(v: &Value) -> &str {
+    v["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {v}"))
+}
+
+/// Replaces values that differ from run to run, so a body can be snapshotted.
+fn stable(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, x) in map.iter_mut() {
+                    match k.as_str() {
+                        "id" | "inviteId" if x.is_string() => *x = json!("[id]"),
+                        "token" => *x = json!("[token]"),
+                        "link" => *x = json!("[link]"),
+                        "cursor" | "endCursor" | "startCursor" if x.is_string() => {
+                            *x = json!("[cursor]")
+                        }
+                        k if k.ends_with("At") && x.is_string() => *x = json!("[time]"),
+                        _ => walk(x),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
+async fn setup() -> (TestApp, String) {
+    let t = TestApp::spawn().await;
+    t.space_with_admin("acme/", "alice").await;
+    let alice = t.token("alice");
+    let r = t
+        .graphql(
+            Some(&alice),
+            "mutation { createSpace(path: \"acme/eng/\") { path } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r["data"]["createSpace"]["path"], "acme/eng/", "{r}");
+    (t, alice)
+}
+
+#[tokio::test]
+async fn create_and_redeem_an_invite_link() {
+    let (t, alice) = setup().await;
+    let created = t
+        .graphql(Some(&alice), CREATE, json!({ "p": "acme/", "max": 3 }))
+        .await;
+    insta::assert_json_snapshot!("create_invite_link", stable(created.clone()));
+    let token = created["data"]["createInviteLink"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(token.len(), 10);
+
+    let redeemed = t
+        .graphql(Some(&t.token("bob")), REDEEM, json!({ "t": token }))
+        .await;
+    insta::assert_json_snapshot!("redeem_invite_link", stable(redeemed.clone()));
+    let again = t
+        .graphql(Some(&t.token("bob")), REDEEM, json!({ "t": token }))
+        .await;
+    assert_eq!(
+        again["data"]["redeemInviteLink"]["outcome"],
+        "ALREADY_MEMBER"
+    );
+    let preview = t
+        .graphql(None, "query($t: String!) { inviteLinkPreview(token: $t) { spacePrefix memberCount usesLeft } }", json!({ "t": token }))
+        .await;
+    assert_eq!(
+        preview["data"]["inviteLinkPreview"],
+        json!({ "spacePrefix": "acme/", "memberCount": 2, "usesLeft": 2 })
+    );
+}
+
+#[tokio::test]
+async fn redeeming_into_a_requested_sub_prefix() {
+    let (t, alice) = setup().await;
+    let created = t
+        .graphql(
+            Some(&alice),
+            CREATE,
+            json!({ "p": "acme/", "narrow": true }),
+        )
+        .await;
+    let token = created["data"]["createInviteLink"]["token"]
+        .as_str()
+        .unwrap();
+    let r = t
+        .graphql(
+            Some(&t.token("bob")),
+            REDEEM,
+            json!({ "t": token, "p": "acme/eng/" }),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["redeemInviteLink"]["spacePrefix"], "acme/eng/",
+        "{r}"
+    );
+    assert_eq!(r["data"]["redeemInviteLink"]["grant"]["space"], "acme/eng/");
+}
+
+#[tokio::test]
+async fn an_out_of_scope_prefix_is_refused() {
+    let (t, alice) = setup().await;
+    t.space(
+        "acmecorp/",
+        guestlist_client::api::JoinMode::InviteOnly,
+        None,
+    )
+    .await;
+    let created = t
+        .graphql(
+            Some(&alice),
+            CREATE,
+            json!({ "p": "acme/eng/", "narrow": true }),
+        )
+        .await;
+    let token = created["data"]["createInviteLink"]["token"]
+        .as_str()
+        .unwrap();
+    for p in ["acmecorp/", "acme/"] {
+        let r = t
+            .graphql(Some(&t.token("bob")), REDEEM, json!({ "t": token, "p": p }))
+            .await;
+        assert_eq!(code(&r), "out_of_scope", "{p}: {r}");
+    }
+    let r = t
+        .graphql(
+            Some(&t.token("bob")),
+            REDEEM,
+            json!({ "t": token, "p": "acme/../" }),
+        )
+        .await;
+    assert_eq!(code(&r), "invalid_input");
+    assert_eq!(r["errors"][0]["extensions"]["field"], "spacePrefix");
+}
+
+#[tokio::test]
+async fn creating_without_the_right_is_refused() {
+    let (t, alice) = setup().await;
+    let created = t
+        .graphql(Some(&alice), CREATE, json!({ "p": "acme/" }))
+        .await;
+    let token = created["data"]["createInviteLink"]["token"]
+        .as_str()
+        .unwrap();
+    t.graphql(Some(&t.token("bob")), REDEEM, json!({ "t": token }))
+        .await;
+    // A member without manage_invites.
+    let r = t
+        .graphql(Some(&t.token("bob")), CREATE, json!({ "p": "acme/" }))
+        .await;
+    assert_eq!(code(&r), "forbidden");
+    // An outsider learns nothing.
+    assert_eq!(
+        code(
+            &t.graphql(Some(&t.token("eve")), CREATE, json!({ "p": "acme/" }))
+                .await
+        ),
+        "not_found"
+    );
+    // Nobody at all.
+    let r = t.graphql(None, CREATE, json!({ "p": "acme/" })).await;
+    insta::assert_json_snapshot!("create_unauthenticated", stable(r));
+}
+
+#[tokio::test]
+async fn invalid_exhausted_and_deleted_tokens() {
+    let (t, alice) = setup().await;
+    let bob = t.token("bob");
+    let r = t
+        .graphql(Some(&bob), REDEEM, json!({ "t": "NoSuchToken" }))
+        .await;
+    insta::assert_json_snapshot!("redeem_invalid_token", stable(r.clone()));
+
+    let created = t
+        .graphql(Some(&alice), CREATE, json!({ "p": "acme/", "max": 1 }))
+        .await;
+    let token = created["data"]["createInviteLink"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.graphql(Some(&bob), REDEEM, json!({ "t": token })).await;
+    let r = t
+        .graphql(Some(&t.token("carol")), REDEEM, json!({ "t": token }))
+        .await;
+    assert_eq!(code(&r), "exhausted");
+
+    let created = t
+        .graphql(Some(&alice), CREATE, json!({ "p": "acme/" }))
+        .await;
+    let token = created["data"]["createInviteLink"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Only managers may delete; others cannot tell the token exists.
+    assert_eq!(
+        code(&t.graphql(Some(&bob), DELETE, json!({ "t": token })).await),
+        "not_found"
+    );
+    let deleted = t.graphql(Some(&alice), DELETE, json!({ "t": token })).await;
+    assert_eq!(
+        deleted["data"]["deleteInviteLink"]["state"], "REVOKED",
+        "{deleted}"
+    );
+    let r = t
+        .graphql(Some(&t.token("dave")), REDEEM, json!({ "t": token }))
+        .await;
+    assert_eq!(
+        r["errors"],
+        t.graphql(
+            Some(&t.token("dave")),
+            REDEEM,
+            json!({ "t": "NoSuchToken" })
+        )
+        .await["errors"]
+    );
+}
+
+#[tokio::test]
+async fn listing_filters_and_pages_and_shows_others_nothing() {
+    let (t, alice) = setup().await;
+    let mut ids = Vec::new();
+    for (p, max) in [
+        ("acme/", Some(1)),
+        ("acme/eng/", None),
+        ("acme/eng/", None),
+        ("acme/", None),
+        ("acme/", None),
+    ] {
+        let c = t
+            .graphql(Some(&alice), CREATE, json!({ "p": p, "max": max }))
+            .await;
+        ids.push(
+            c["data"]["createInviteLink"]["inviteLink"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Exhaust the first, revoke the last.
+    let first_token = t
+        .graphql(
+            Some(&alice),
+            "mutation($id: String!) { showInviteLink(id: $id) { token } }",
+            json!({ "id": ids[0] }),
+        )
+        .await;
+    let first_token = first_token["data"]["showInviteLink"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.graphql(Some(&t.token("bob")), REDEEM, json!({ "t": first_token }))
+        .await;
+    t.graphql(Some(&alice), DELETE, json!({ "t": ids[4] }))
+        .await;
+
+    let list = |f: Value, first: Option<i64>, after: Option<String>| {
+        let t = &t;
+        let alice = alice.clone();
+        async move {
+            t.graphql(
+                Some(&alice),
+                LIST,
+                json!({ "f": f, "first": first, "after": after }),
+            )
+            .await
+        }
+    };
+    let node_ids = |v: &Value| -> Vec<String> {
+        v["data"]["inviteLinks"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = list(json!(null), None, None).await;
+    assert_eq!(
+        node_ids(&all),
+        ids.iter().rev().cloned().collect::<Vec<_>>(),
+        "newest first"
+    );
+    assert_eq!(
+        node_ids(
+            &list(
+                json!({ "space": { "startsWith": "acme/eng/" } }),
+                None,
+                None
+            )
+            .await
+        ),
+        vec![ids[2].clone(), ids[1].clone()]
+    );
+    assert_eq!(
+        node_ids(&list(json!({ "space": { "in": ["acme/"] } }), None, None).await).len(),
+        3
+    );
+    assert_eq!(
+        node_ids(&list(json!({ "state": { "eq": "EXHAUSTED" } }), None, None).await),
+        vec![ids[0].clone()]
+    );
+    assert_eq!(
+        node_ids(
+            &list(
+                json!({ "state": { "in": ["EXHAUSTED", "REVOKED"] } }),
+                None,
+                None
+            )
+            .await
+        ),
+        vec![ids[4].clone(), ids[0].clone()]
+    );
+    assert_eq!(
+        node_ids(&list(json!({ "revoked": { "eq": true } }), None, None).await),
+        vec![ids[4].clone()]
+    );
+    assert_eq!(
+        node_ids(
+            &list(
+                json!({ "revoked": { "eq": false }, "space": { "in": ["acme/"] } }),
+                None,
+                None
+            )
+            .await
+        )
+        .len(),
+        2
+    );
+    assert_eq!(
+        node_ids(
+            &list(
+                json!({ "state": { "eq": "ACTIVE", "in": ["REVOKED"] } }),
+                None,
+                None
+            )
+            .await
+        )
+        .len(),
+        0
+    );
+    assert_eq!(
+        node_ids(&list(json!({ "createdBy": { "eq": "alice" } }), None, None).await).len(),
+        5
+    );
+
+    // Pages of two.
+    let p1 = list(json!(null), Some(2), None).await;
+    assert_eq!(p1["data"]["inviteLinks"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(
+        p1["data"]["inviteLinks"]["pageInfo"]["hasPreviousPage"],
+        false
+    );
+    let cursor = p1["data"]["inviteLinks"]["pageInfo"]["endCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p2 = list(json!(null), Some(2), Some(cursor)).await;
+    assert_eq!(
+        p2["data"]["inviteLinks"]["pageInfo"]["hasPreviousPage"],
+        true
+    );
+    let cursor = p2["data"]["inviteLinks"]["pageInfo"]["endCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p3 = list(json!(null), Some(2), Some(cursor)).await;
+    assert_eq!(p3["data"]["inviteLinks"]["pageInfo"]["hasNextPage"], false);
+    let paged: Vec<String> = [p1, p2, p3].iter().flat_map(node_ids).collect();
+    assert_eq!(paged, node_ids(&all));
+    assert_eq!(
+        code(&list(json!(null), Some(1000), None).await),
+        "invalid_input"
+    );
+
+    // Another user sees nothing, whatever the filter.
+    let eve = t.token("eve");
+    for f in [
+        json!(null),
+        json!({ "space": { "startsWith": "acme/" } }),
+        json!({ "createdBy": { "eq": "alice" } }),
+    ] {
+        let v = t.graphql(Some(&eve), LIST, json!({ "f": f })).await;
+        assert_eq!(v["data"]["inviteLinks"]["edges"], json!([]), "{v}");
+    }
+    insta::assert_json_snapshot!(
+        "invite_links_page",
+        stable(
+            list(
+                json!({ "space": { "startsWith": "acme/eng/" } }),
+                Some(1),
+                None
+            )
+            .await
+        )
+    );
+}
+
+#[tokio::test]
+async fn malformed_deep_and_anonymous_queries_get_coded_errors() {
+    let (t, alice) = setup().await;
+    let r = t
+        .graphql(Some(&alice), "query { inviteLinks(", json!({}))
+        .await;
+    assert_eq!(code(&r), "invalid_input");
+    let r = t
+        .graphql(Some(&alice), "query { noSuchField }", json!({}))
+        .await;
+    assert_eq!(code(&r), "invalid_input");
+    let r = t
+        .graphql(Some(&alice), CREATE, json!({ "p": "acme/", "max": -1 }))
+        .await;
+    assert_eq!(code(&r), "invalid_input");
+    let r = t.graphql(None, LIST, json!({})).await;
+    assert_eq!(code(&r), "unauthenticated");
+    // Depth: nested introspection far past the limit.
+    let deep = format!(
+        "query {{ __schema {{ types {{ {} name {} }} }} }}",
+        "fields { type { ofType { ofType { ".repeat(3),
+        "} } } }".repeat(3)
+    );
+    let r = t.graphql(Some(&alice), &deep, json!({})).await;
+    assert_eq!(code(&r), "invalid_input", "{r}");
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("nested"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn graphiql_is_served_from_the_binary_in_dev_mode_only() {
+    let dev = TestApp::spawn_full(
+        crate::helpers::relaxed_limits(),
+        guestlist_server::ServerOptions {
+            graphiql: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let page = reqwest::get(dev.url("/graphql"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/graphiql/graphiql.min.js"));
+    let external: Vec<&str> = page
+        .match_indices("http")
+        .map(|(i, _)| &page[i..(i + 30).min(page.len())])
+        .collect();
+    assert!(
+        external.is_empty(),
+        "the page loads nothing from elsewhere: {external:?}"
+    );
+    for asset in [
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    ] {
+        let res = reqwest::get(dev.url(&format!("/graphiql/{asset}")))
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{asset}");
+        assert!(res.bytes().await.unwrap().len() > 1000);
+    }
+    let prod = TestApp::spawn().await;
+    assert_eq!(
+        reqwest::get(prod.url("/graphql"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        405
+    );
+    assert_eq!(
+        reqwest::get(prod.url("/graphiql/graphiql.min.js"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    // Introspection answers unless turned off.
+    let r = prod
+        .graphql(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(r["data"]["__schema"]["queryType"]["name"], "Query");
+}
+
+#[tokio::test]
+async fn the_committed_graphql_schema_is_current() {
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema.graphql"))
+            .unwrap_or_default();
+    assert!(
+        committed == guestlist_server::graphql_sdl(),
+        "schema.graphql is stale: run `cargo run -p guestlist -- schema graphql > schema.graphql`"
+    );
+}
