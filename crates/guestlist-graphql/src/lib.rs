@@ -17,8 +17,9 @@ pub use query::Query;
 
 pub type GuestlistSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Deepest query accepted.
-pub const MAX_DEPTH: usize = 10;
+/// Deepest query accepted: room for the standard introspection query (its type
+/// references nest `ofType` nine deep), which GraphiQL and code generators send.
+pub const MAX_DEPTH: usize = 20;
 /// Most complex query accepted (each field counts 1, connections `first` times).
 pub const MAX_COMPLEXITY: usize = 2_000;
 

@@ -444,8 +444,8 @@ async fn malformed_deep_and_anonymous_queries_get_coded_errors() {
     // Depth: nested introspection far past the limit.
     let deep = format!(
         "query {{ __schema {{ types {{ {} name {} }} }} }}",
-        "fields { type { ofType { ofType { ".repeat(3),
-        "} } } }".repeat(3)
+        "fields { type { ofType { ofType { ".repeat(6),
+        "} } } }".repeat(6)
     );
     let r = t.graphql(Some(&alice), &deep, json!({})).await;
     assert_eq!(code(&r), "invalid_input", "{r}");
@@ -518,6 +518,38 @@ async fn graphiql_is_served_from_the_binary_in_dev_mode_only() {
         .graphql(None, "{ __schema { queryType { name } } }", json!({}))
         .await;
     assert_eq!(r["data"]["__schema"]["queryType"]["name"], "Query");
+}
+
+/// The introspection query GraphiQL sends (graphql-js `getIntrospectionQuery`).
+const INTROSPECTION: &str = "query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }
+}";
+
+#[tokio::test]
+async fn the_standard_introspection_query_is_answered() {
+    let t = TestApp::spawn().await;
+    let r = t.graphql(None, INTROSPECTION, json!({})).await;
+    assert!(r["errors"].is_null(), "{r}");
+    let types = r["data"]["__schema"]["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "InviteLinksFilter"));
 }
 
 #[tokio::test]
