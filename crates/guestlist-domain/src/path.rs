@@ -100,6 +100,39 @@ impl SpacePath {
     }
 }
 
+/// The roots of the subtrees both lists cover: where a root of one lies within a root
+/// of the other, the deeper one. The result holds no root within another.
+pub fn intersect_subtrees(a: &[SpacePath], b: &[SpacePath]) -> Vec<SpacePath> {
+    let mut out: Vec<SpacePath> = Vec::new();
+    for x in a {
+        for y in b {
+            let deeper = if x.is_within(y) {
+                x
+            } else if y.is_within(x) {
+                y
+            } else {
+                continue;
+            };
+            out.push(deeper.clone());
+        }
+    }
+    minimal_roots(out)
+}
+
+/// Drops every root that lies within another (and duplicates).
+pub fn minimal_roots(mut roots: Vec<SpacePath>) -> Vec<SpacePath> {
+    roots.sort();
+    roots.dedup();
+    let mut out: Vec<SpacePath> = Vec::new();
+    for r in roots {
+        // Sorted order puts an ancestor before everything beneath it.
+        if !out.iter().any(|o| r.is_within(o)) {
+            out.push(r);
+        }
+    }
+    out
+}
+
 impl fmt::Display for SpacePath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -177,6 +210,31 @@ mod tests {
         assert_eq!(p("a/b/").leaf(), "b");
     }
 
+    #[test]
+    fn subtree_intersections() {
+        let v = |l: &[&str]| l.iter().map(|s| p(s)).collect::<Vec<_>>();
+        assert_eq!(
+            intersect_subtrees(&v(&["acme/"]), &v(&["acme/eng/"])),
+            v(&["acme/eng/"])
+        );
+        assert_eq!(
+            intersect_subtrees(&v(&["acme/eng/"]), &v(&["acme/"])),
+            v(&["acme/eng/"])
+        );
+        assert_eq!(
+            intersect_subtrees(&v(&["acme/"]), &v(&["acmecorp/"])),
+            v(&[])
+        );
+        assert_eq!(
+            intersect_subtrees(&v(&["a/", "b/"]), &v(&["a/x/", "b/", "c/"])),
+            v(&["a/x/", "b/"])
+        );
+        assert_eq!(
+            minimal_roots(v(&["a/x/", "a/", "b/", "a/"])),
+            v(&["a/", "b/"])
+        );
+    }
+
     fn segment() -> impl Strategy<Value = String> {
         "[a-z0-9_-]{1,12}"
     }
@@ -217,6 +275,21 @@ mod tests {
         ) {
             let candidate = format!("{pre}{bad}");
             prop_assert!(SpacePath::parse(&candidate).is_err());
+        }
+
+        #[test]
+        fn a_path_is_in_the_intersection_exactly_when_it_is_in_both(
+            a in prop::collection::vec(path(), 1..4),
+            b in prop::collection::vec(path(), 1..4),
+            probe in path()
+        ) {
+            let (a, b): (Vec<SpacePath>, Vec<SpacePath>) = (
+                a.iter().map(|s| SpacePath::parse(s).unwrap()).collect(),
+                b.iter().map(|s| SpacePath::parse(s).unwrap()).collect(),
+            );
+            let probe = SpacePath::parse(&probe).unwrap();
+            let within = |roots: &[SpacePath]| roots.iter().any(|r| probe.is_within(r));
+            prop_assert_eq!(within(&intersect_subtrees(&a, &b)), within(&a) && within(&b));
         }
 
         #[test]

@@ -52,6 +52,16 @@ CREATE INDEX invites_by_created ON invites (created_at DESC, id DESC);
 CREATE INDEX invites_by_space ON invites (space_path, created_at DESC, id DESC);
 CREATE INDEX invites_by_creator ON invites (created_by, created_at DESC, id DESC);
 
+-- Every invite listed under its space and under each ancestor of it. A subtree's
+-- invites in creation order are then one range of this index, so a page of a list
+-- costs the same whatever the size of the table. Written with the invite.
+CREATE TABLE invite_scopes (
+    scope_path TEXT COLLATE "C" NOT NULL,
+    created_at BIGINT NOT NULL,
+    invite_id  UUID NOT NULL REFERENCES invites (id),
+    PRIMARY KEY (scope_path, created_at, invite_id)
+);
+
 -- One row per (space, user): a user never holds two memberships of one space.
 CREATE TABLE memberships (
     id         UUID PRIMARY KEY,

@@ -49,6 +49,16 @@ CREATE INDEX invites_by_created ON invites (created_at DESC, id DESC);
 CREATE INDEX invites_by_space ON invites (space_path, created_at DESC, id DESC);
 CREATE INDEX invites_by_creator ON invites (created_by, created_at DESC, id DESC);
 
+-- Every invite listed under its space and under each ancestor of it. A subtree's
+-- invites in creation order are then one range of this index, so a page of a list
+-- costs the same whatever the size of the table. Written with the invite.
+CREATE TABLE invite_scopes (
+    scope_path TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    invite_id  BLOB NOT NULL REFERENCES invites (id),
+    PRIMARY KEY (scope_path, created_at, invite_id)
+) STRICT, WITHOUT ROWID;
+
 -- One row per (space, user): a user never holds two memberships of one space.
 CREATE TABLE memberships (
     id         BLOB PRIMARY KEY,

@@ -17,7 +17,7 @@ macro_rules! impl_sql_tx {
     ($tx:ident, $db:ty, lock_space = $lock_space:expr, after_import = $after_import:expr) => {
         #[allow(unused_imports)]
         use $crate::__private::{OffsetDateTime, Uuid};
-        use $crate::domain::{InviteState, Permissions, RoleName, SpacePath, UserId};
+        use $crate::domain::{self, InviteState, Permissions, RoleName, SpacePath, UserId};
         use $crate::*;
 
         type Row = <$db as ::sqlx::Database>::Row;
@@ -234,6 +234,54 @@ macro_rules! impl_sql_tx {
             .unwrap_or(Cell::Null))
         }
 
+        /// The filters of an invite list after its scope, and the keyset cursor on
+        /// `(created_col, id_col)`.
+        fn push_invite_filters(qb: &mut ::sqlx::QueryBuilder<$db>, q: &InviteQuery, created_col: &str, id_col: &str) {
+            if let Some(by) = &q.created_by {
+                qb.push(" AND created_by = ").push_bind(by.clone());
+            }
+            if let Some(spaces) = &q.spaces_in {
+                qb.push(" AND space_path IN (");
+                if spaces.is_empty() {
+                    qb.push("NULL");
+                }
+                for (i, s) in spaces.iter().enumerate() {
+                    if i > 0 {
+                        qb.push(", ");
+                    }
+                    qb.push_bind(s.as_str().to_owned());
+                }
+                qb.push(")");
+            }
+            if let Some(states) = &q.states {
+                let now = ms(q.now);
+                qb.push(" AND (FALSE");
+                for state in states {
+                    qb.push(" OR ");
+                    push_state(qb, *state, now);
+                }
+                qb.push(")");
+            }
+            match q.revoked {
+                Some(true) => {
+                    qb.push(" AND revoked_at IS NOT NULL");
+                }
+                Some(false) => {
+                    qb.push(" AND revoked_at IS NULL");
+                }
+                None => {}
+            }
+            if let Some(k) = &q.after {
+                qb.push(format!(" AND ({created_col}, {id_col}) < ("))
+                    .push_bind(ms(k.created_at))
+                    .push(", ")
+                    .push_bind(k.id)
+                    .push(")");
+            }
+        }
+
+        const INVITE_COLUMNS_OF_I: &str = "i.id, i.space_id, i.space_path, i.role, i.max_uses, i.uses, i.expires_at, \
+             i.description, i.allow_narrowing, i.created_by, i.created_by_name, i.created_at, i.revoked_at, i.revoked_by";
         const INVITE_COLUMNS: &str = "id, space_id, space_path, role, max_uses, uses, expires_at, description, \
              allow_narrowing, created_by, created_by_name, created_at, revoked_at, revoked_by";
         const MEMBERSHIP_COLUMNS: &str =
@@ -552,7 +600,20 @@ macro_rules! impl_sql_tx {
                 .execute(&mut *self.conn)
                 .await
                 .map_err(db_error)?;
-                Ok(done.rows_affected() == 1)
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                // List the invite under its space and every ancestor (see invite_scopes).
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO invite_scopes (scope_path, created_at, invite_id) ",
+                );
+                qb.push_values(i.space_path.lineage(), |mut row, scope| {
+                    row.push_bind(scope.as_str().to_owned())
+                        .push_bind(ms(i.created_at))
+                        .push_bind(i.id);
+                });
+                qb.build().execute(&mut *self.conn).await.map_err(db_error)?;
+                Ok(true)
             }
 
             async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>> {
@@ -604,58 +665,41 @@ macro_rules! impl_sql_tx {
             }
 
             async fn list_invites(&mut self, q: &InviteQuery) -> Result<Vec<InviteRow>> {
-                let mut qb =
-                    ::sqlx::QueryBuilder::<$db>::new(format!("SELECT {INVITE_COLUMNS} FROM invites WHERE TRUE"));
-                push_visibility(&mut qb, "space_path", &q.visible);
-                push_any_subtree(&mut qb, "space_path", &q.subtrees);
-                if let Some(by) = &q.created_by {
-                    qb.push(" AND created_by = ").push_bind(by.clone());
-                }
-                if let Some(spaces) = &q.spaces_in {
-                    qb.push(" AND space_path IN (");
-                    if spaces.is_empty() {
-                        qb.push("NULL");
+                // Which subtrees to walk: what the caller may see, narrowed by the filter.
+                let roots: Option<Vec<SpacePath>> = match (&q.visible, q.subtrees.is_empty()) {
+                    (Visibility::All, true) => None,
+                    (Visibility::All, false) => Some(domain::path::minimal_roots(q.subtrees.clone())),
+                    (Visibility::Subtrees(v), true) => Some(domain::path::minimal_roots(v.clone())),
+                    (Visibility::Subtrees(v), false) => Some(domain::path::intersect_subtrees(v, &q.subtrees)),
+                };
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new("");
+                match &roots {
+                    // Everything: the creation-order index, filtered as it goes.
+                    None => {
+                        qb.push(format!("SELECT {INVITE_COLUMNS} FROM invites WHERE TRUE"));
+                        push_invite_filters(&mut qb, q, "created_at", "id");
+                        qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit));
                     }
-                    for (i, s) in spaces.iter().enumerate() {
-                        if i > 0 {
-                            qb.push(", ");
+                    Some(roots) if roots.is_empty() => return Ok(vec![]),
+                    // Each subtree is one ordered range of invite_scopes; the ranges are
+                    // merged, each cut at the page size first.
+                    Some(roots) => {
+                        qb.push(format!("SELECT {INVITE_COLUMNS} FROM ("));
+                        for (n, root) in roots.iter().enumerate() {
+                            if n > 0 {
+                                qb.push(" UNION ALL ");
+                            }
+                            qb.push(format!("SELECT * FROM (SELECT {INVITE_COLUMNS_OF_I} FROM invite_scopes s JOIN invites i ON i.id = s.invite_id WHERE s.scope_path = "))
+                                .push_bind(root.as_str().to_owned());
+                            push_invite_filters(&mut qb, q, "s.created_at", "s.invite_id");
+                            qb.push(" ORDER BY s.created_at DESC, s.invite_id DESC LIMIT ")
+                                .push_bind(i64::from(q.limit))
+                                .push(format!(") AS r{n}"));
                         }
-                        qb.push_bind(s.as_str().to_owned());
+                        qb.push(") AS merged ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit));
                     }
-                    qb.push(")");
                 }
-                if let Some(states) = &q.states {
-                    let now = ms(q.now);
-                    qb.push(" AND (FALSE");
-                    for state in states {
-                        qb.push(" OR ");
-                        push_state(&mut qb, *state, now);
-                    }
-                    qb.push(")");
-                }
-                match q.revoked {
-                    Some(true) => {
-                        qb.push(" AND revoked_at IS NOT NULL");
-                    }
-                    Some(false) => {
-                        qb.push(" AND revoked_at IS NULL");
-                    }
-                    None => {}
-                }
-                if let Some(k) = &q.after {
-                    qb.push(" AND (created_at, id) < (")
-                        .push_bind(ms(k.created_at))
-                        .push(", ")
-                        .push_bind(k.id)
-                        .push(")");
-                }
-                qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
-                    .push_bind(i64::from(q.limit));
-                let rows = qb
-                    .build()
-                    .fetch_all(&mut *self.conn)
-                    .await
-                    .map_err(db_error)?;
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
                 rows.iter().map(invite_row).collect()
             }
 

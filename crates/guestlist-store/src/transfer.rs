@@ -103,6 +103,15 @@ pub const TABLES: &[TableSpec] = &[
         key: &["id"],
     },
     TableSpec {
+        name: "invite_scopes",
+        columns: &[
+            ("scope_path", Text),
+            ("created_at", Int),
+            ("invite_id", Uuid),
+        ],
+        key: &["scope_path", "created_at", "invite_id"],
+    },
+    TableSpec {
         name: "memberships",
         columns: &[
             ("id", Uuid),

@@ -458,6 +458,9 @@ async fn invite_pages_walk_every_row_once_even_when_timestamps_tie() {
     // Force every row onto one millisecond.
     t.exec("UPDATE invites SET created_at = 1700000000000")
         .await;
+    // The scope index keeps a copy of each creation time (never changed in operation).
+    t.exec("UPDATE invite_scopes SET created_at = 1700000000000")
+        .await;
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -690,4 +693,81 @@ async fn preview_and_join_are_rate_limited_per_client() {
     bob.join_invite(&inv.code, None).await.unwrap();
     bob.join_invite(&inv.code, None).await.unwrap();
     assert_eq!(code(bob.join_invite(&inv.code, None).await), "rate_limited");
+}
+
+#[tokio::test]
+async fn a_manager_of_two_subtrees_pages_through_both_merged_in_order() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let zed = t.space_with_admin("zeta/", "zed").await;
+    alice
+        .create_space(&api::CreateSpaceRequest {
+            path: "acme/eng/".into(),
+            name: None,
+            join_mode: api::JoinMode::InviteOnly,
+            member_limit: None,
+        })
+        .await
+        .unwrap();
+    t.platform()
+        .provision_member("acme/eng/", "bob", "admin")
+        .await
+        .unwrap();
+    t.platform()
+        .provision_member("zeta/", "bob", "admin")
+        .await
+        .unwrap();
+    let mut expected = Vec::new();
+    for i in 0..12 {
+        let (by, space) = match i % 3 {
+            0 => (&alice, "acme/eng/"),
+            1 => (&zed, "zeta/"),
+            _ => (&alice, "acme/"),
+        };
+        let inv = t.invite(by, invite_req(space)).await;
+        if space != "acme/" {
+            expected.push(inv.invite.id);
+        }
+    }
+    expected.reverse();
+    let bob = t.user("bob");
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = bob
+            .list_invites(&InviteQuery {
+                after: after.as_deref(),
+                limit: Some(3),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        seen.extend(page.invites.iter().map(|i| i.id));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen, expected,
+        "both subtrees, newest first, nothing of acme/ itself"
+    );
+    let only_zeta = bob
+        .list_invites(&InviteQuery {
+            space: Some("zeta/"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(only_zeta.invites.len(), 4);
+    // A filter wider than what bob manages still shows only what he manages.
+    let wide = bob
+        .list_invites(&InviteQuery {
+            space: Some("acme/"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(wide.invites.iter().all(|i| i.space == "acme/eng/"));
+    assert_eq!(wide.invites.len(), 4);
 }

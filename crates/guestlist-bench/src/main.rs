@@ -1,0 +1,696 @@
+//! Guestlist's load generator. Not a test: run it by hand (docs/PERFORMANCE.md).
+//!
+//! It starts the release `guestlist` binary on a fresh SQLite file (or on
+//! `--database-url`, or targets a running server with `--url`), prepares data through
+//! the API or in bulk (`guestlist import`), drives HTTP with N concurrent keep-alive
+//! clients for a bounded time, and reports throughput, p50/p99/max latency, the ratio
+//! of each scenario to `floor`, and the server's peak RSS. Traffic goes to 127.0.0.1
+//! only.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use guestlist_app::{Claims, Secret};
+use guestlist_client::{Client, api};
+use serde::Serialize;
+
+#[derive(Parser, Clone)]
+#[command(about = "Guestlist's load generator")]
+struct Args {
+    /// Scenarios to run: floor, preview, create, join, race, list (comma-separated) or all.
+    /// `list` also measures how soon a server is ready on an existing database.
+    #[arg(long, default_value = "all")]
+    scenarios: String,
+    /// How long each timed scenario runs.
+    #[arg(long, default_value_t = 8)]
+    seconds: u64,
+    /// Run the server on this database instead of a fresh SQLite file
+    /// (an empty PostgreSQL database: postgres://…). `list` always uses SQLite files.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Target a running server instead of starting one (needs --jwt-secret and --api-key).
+    #[arg(long)]
+    url: Option<String>,
+    #[arg(long)]
+    jwt_secret: Option<String>,
+    /// A platform-admin API key of the running server.
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Stored invites for the list scenario (comma-separated).
+    #[arg(long, default_value = "10000,100000,1000000")]
+    list_sizes: String,
+    /// Race trials.
+    #[arg(long, default_value_t = 20)]
+    race_trials: usize,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "bench-results.json")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Row {
+    scenario: String,
+    concurrency: usize,
+    requests: usize,
+    errors: usize,
+    seconds: f64,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    /// Throughput relative to `floor` at the same concurrency.
+    vs_floor: Option<f64>,
+    /// The server's peak RSS during the scenario.
+    peak_rss_mib: Option<f64>,
+    note: String,
+}
+
+struct Server {
+    child: Option<Child>,
+    url: String,
+    secret: Secret,
+    api_key: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Server {
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Resets the kernel's peak-RSS mark, so the next reading covers one scenario.
+    fn reset_peak(&self) {
+        if let Some(pid) = self.pid() {
+            let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+        }
+    }
+
+    fn peak_rss_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
+    }
+
+    fn token(&self, sub: &str) -> String {
+        let claims = Claims {
+            sub: sub.into(),
+            email: None,
+            email_verified: false,
+            preferred_username: None,
+            exp: (time::OffsetDateTime::now_utc().unix_timestamp() + 24 * 3600) as u64,
+        };
+        guestlist_app::mint_token(&self.secret, &claims).expect("a token")
+    }
+
+    fn client(&self, token: &str) -> Client {
+        Client::new(&self.url).with_token(token)
+    }
+}
+
+/// The release `guestlist` binary beside this one, built first when run through cargo.
+fn server_binary() -> PathBuf {
+    if std::env::var_os("CARGO").is_some() {
+        let status = Command::new(std::env::var("CARGO").unwrap())
+            .args(["build", "--release", "--quiet", "-p", "guestlist"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the server failed");
+    }
+    let me = std::env::current_exe().expect("own path");
+    let bin = me.with_file_name("guestlist");
+    assert!(
+        bin.exists(),
+        "{} is missing: cargo build --release -p guestlist",
+        bin.display()
+    );
+    bin
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn write_config(dir: &Path, database_url: &str, secret: &Secret, port: u16) -> PathBuf {
+    let path = dir.join("guestlist.toml");
+    let text = format!(
+        "bind = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\njwt_secret = \"{s}\"\nlink_secret = \"{s}\"\n\
+         log_format = \"json\"\n[rate_limits]\npreview_per_minute_per_ip = 1000000000\n\
+         join_per_minute_per_ip = 1000000000\nper_minute_per_user = 1000000000\n",
+        s = secret.expose()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Starts a server on `database_url` (a fresh SQLite file when `None`) and returns it
+/// with the time from spawn to ready.
+async fn start_server(
+    bin: &Path,
+    database_url: Option<String>,
+    dir: tempfile::TempDir,
+) -> (Server, Duration) {
+    let secret = Secret::new("bench-secret-bench-secret-bench-secret-00");
+    let db = database_url
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let port = free_port();
+    let config = write_config(dir.path(), &db, &secret, port);
+    let out = Command::new(bin)
+        .args([
+            "api-key",
+            "create",
+            "--name",
+            &format!("bench-{}", uuid::Uuid::now_v7().simple()),
+            "--platform-admin",
+            "--config",
+        ])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("guestlist runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let api_key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    let started = Instant::now();
+    let child = Command::new(bin)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("guestlist starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let ready = wait_ready(&url).await;
+    let took = started.elapsed();
+    assert!(ready, "the server never became ready");
+    (
+        Server {
+            child: Some(child),
+            url,
+            secret,
+            api_key,
+            _dir: Some(dir),
+        },
+        took,
+    )
+}
+
+async fn wait_ready(url: &str) -> bool {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = http.get(format!("{url}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    false
+}
+
+type MakeRequest = Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>;
+
+/// Runs `concurrency` keep-alive clients for `seconds` (or until `limit` requests);
+/// a response counts as an error unless `ok(status)`.
+async fn drive(
+    name: &str,
+    concurrency: usize,
+    seconds: u64,
+    limit: Option<usize>,
+    make: MakeRequest,
+    ok: fn(u16) -> bool,
+) -> Row {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency * 2)
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+    let counter = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let workers = (0..concurrency).map(|_| {
+        let (http, make, counter) = (http.clone(), make.clone(), counter.clone());
+        tokio::spawn(async move {
+            let mut latencies: Vec<u32> = Vec::with_capacity(64 * 1024);
+            let mut errors = 0usize;
+            loop {
+                let i = counter.fetch_add(1, Ordering::Relaxed);
+                if Instant::now() >= deadline || limit.is_some_and(|l| i >= l) {
+                    break;
+                }
+                let t = Instant::now();
+                match make(&http, i).send().await {
+                    Ok(res) => {
+                        let status = res.status().as_u16();
+                        let _ = res.bytes().await;
+                        if !ok(status) {
+                            errors += 1;
+                        }
+                    }
+                    Err(_) => errors += 1,
+                }
+                latencies.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+            }
+            (latencies, errors)
+        })
+    });
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for w in futures::future::join_all(workers).await {
+        let (l, e) = w.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        if all.is_empty() {
+            return 0.0;
+        }
+        all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64 / 1000.0
+    };
+    Row {
+        scenario: name.to_owned(),
+        concurrency,
+        requests: all.len(),
+        errors,
+        seconds: secs,
+        per_second: all.len() as f64 / secs,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        max_ms: all.last().map(|m| *m as f64 / 1000.0).unwrap_or(0.0),
+        vs_floor: None,
+        peak_rss_mib: None,
+        note: String::new(),
+    }
+}
+
+fn print_row(r: &Row) {
+    println!(
+        "{:<22} {:>4} {:>9} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>8} {}",
+        r.scenario,
+        r.concurrency,
+        r.requests,
+        r.errors,
+        r.per_second,
+        r.p50_ms,
+        r.p99_ms,
+        r.max_ms,
+        r.vs_floor
+            .map(|v| format!("{:.0}%", v * 100.0))
+            .unwrap_or_default(),
+        r.peak_rss_mib
+            .map(|v| format!("{v:.1}"))
+            .unwrap_or_default(),
+        r.note
+    );
+    let _ = std::io::stdout().flush();
+}
+
+/// A space `acme/` with `alice` as its admin; returns alice's token.
+async fn prepare(server: &Server) -> String {
+    let platform = server.client(&server.api_key);
+    platform
+        .create_space(&api::CreateSpaceRequest {
+            path: "acme/".into(),
+            name: Some("Acme".into()),
+            join_mode: api::JoinMode::InviteOnly,
+            member_limit: None,
+        })
+        .await
+        .expect("space");
+    platform
+        .provision_member("acme/", "alice", "admin")
+        .await
+        .expect("admin");
+    server.token("alice")
+}
+
+async fn invite(server: &Server, alice: &str, space: &str, max_uses: Option<u32>) -> String {
+    server
+        .client(alice)
+        .create_invite(&api::CreateInviteRequest {
+            space: space.into(),
+            max_uses,
+            ..Default::default()
+        })
+        .await
+        .expect("invite")
+        .code
+}
+
+/// Writes an export holding `n` invites on `acme/` (and alice as its admin), in the
+/// format `guestlist import` reads.
+fn write_bulk(path: &Path, n: usize) -> Vec<(i64, uuid::Uuid)> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let space = uuid::Uuid::now_v7();
+    let t0: i64 = 1_700_000_000_000;
+    let line = |table: &str, row: serde_json::Value| {
+        serde_json::json!({ "table": table, "row": row }).to_string()
+    };
+    writeln!(
+        f,
+        "{}",
+        line(
+            "spaces",
+            serde_json::json!({"id": space, "path": "acme/", "name": "Acme", "join_mode": "invite_only",
+            "member_limit": null, "member_count": 1, "created_at": t0, "created_by": "key:bench"})
+        )
+    )
+    .unwrap();
+    let mut keys = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = uuid::Uuid::now_v7();
+        // Ten invites share each millisecond, as bursts of creation would.
+        let created = t0 + (i / 10) as i64;
+        keys.push((created, id));
+        let hash: String = id
+            .as_bytes()
+            .iter()
+            .chain(id.as_bytes())
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        writeln!(
+            f,
+            "{}",
+            line(
+                "invites",
+                serde_json::json!({"id": id, "code_hash": hash, "space_id": space, "space_path": "acme/",
+                "role": "member", "max_uses": null, "uses": 0, "expires_at": null, "description": null,
+                "allow_narrowing": false, "created_by": "alice", "created_by_name": "alice", "created_at": created,
+                "revoked_at": null, "revoked_by": null})
+            )
+        )
+        .unwrap();
+    }
+    for (created, id) in &keys {
+        writeln!(
+            f,
+            "{}",
+            line(
+                "invite_scopes",
+                serde_json::json!({"scope_path": "acme/", "created_at": created, "invite_id": id})
+            )
+        )
+        .unwrap();
+    }
+    writeln!(
+        f,
+        "{}",
+        line(
+            "memberships",
+            serde_json::json!({"id": uuid::Uuid::now_v7(), "space_id": space, "user_id": "alice", "role": "admin",
+            "status": "active", "source": "provisioned", "invite_id": null, "created_at": t0, "updated_at": t0})
+        )
+    )
+    .unwrap();
+    keys
+}
+
+fn status_ok(s: u16) -> bool {
+    (200..300).contains(&s)
+}
+
+fn not_found(s: u16) -> bool {
+    s == 404
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let wanted: Vec<&str> = args.scenarios.split(',').map(str::trim).collect();
+    let want = |s: &str| wanted.contains(&"all") || wanted.contains(&s);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut floors: Vec<(usize, f64)> = Vec::new();
+    let mut facts = serde_json::Map::new();
+    println!(
+        "{:<22} {:>4} {:>9} {:>6} {:>10} {:>8} {:>8} {:>8} {:>7} {:>8}",
+        "scenario",
+        "c",
+        "requests",
+        "errors",
+        "per_sec",
+        "p50_ms",
+        "p99_ms",
+        "max_ms",
+        "floor",
+        "rss_mib"
+    );
+
+    let bin = if args.url.is_none() {
+        Some(server_binary())
+    } else {
+        None
+    };
+    let server = match (&args.url, &bin) {
+        (Some(url), _) => Server {
+            child: None,
+            url: url.clone(),
+            secret: Secret::new(args.jwt_secret.clone().expect("--url needs --jwt-secret")),
+            api_key: args.api_key.clone().expect("--url needs --api-key"),
+            _dir: None,
+        },
+        (None, Some(bin)) => {
+            start_server(bin, args.database_url.clone(), tempfile::tempdir().unwrap())
+                .await
+                .0
+        }
+        (None, None) => unreachable!(),
+    };
+    let alice = prepare(&server).await;
+    let secs = args.seconds;
+
+    macro_rules! record {
+        ($row:expr) => {{
+            let mut row = $row;
+            row.peak_rss_mib = server.peak_rss_mib();
+            row.vs_floor = floors
+                .iter()
+                .find(|(c, _)| *c == row.concurrency)
+                .map(|(_, f)| row.per_second / f);
+            print_row(&row);
+            rows.push(row);
+        }};
+    }
+
+    if want("floor") {
+        for c in [16, 64] {
+            server.reset_peak();
+            let url = format!("{}/healthz", server.url);
+            let row = drive(
+                "floor",
+                c,
+                secs,
+                None,
+                Arc::new(move |h, _| h.get(&url)),
+                status_ok,
+            )
+            .await;
+            floors.push((c, row.per_second));
+            record!(row);
+        }
+    }
+
+    if want("preview") {
+        let code = invite(&server, &alice, "acme/", None).await;
+        for (name, code, ok) in [
+            ("preview", code.clone(), status_ok as fn(u16) -> bool),
+            (
+                "preview_unknown",
+                "ZZZZZZZZZZ".to_owned(),
+                not_found as fn(u16) -> bool,
+            ),
+        ] {
+            server.reset_peak();
+            let url = format!("{}/api/v1/invites/{code}", server.url);
+            record!(drive(name, 64, secs, None, Arc::new(move |h, _| h.get(&url)), ok).await);
+        }
+    }
+
+    if want("create") {
+        server.reset_peak();
+        let (url, token) = (format!("{}/api/v1/invites", server.url), alice.clone());
+        let body = serde_json::json!({ "space": "acme/", "max_uses": 10 });
+        record!(
+            drive(
+                "create",
+                64,
+                secs,
+                None,
+                Arc::new(move |h, _| h.post(&url).bearer_auth(&token).json(&body)),
+                status_ok
+            )
+            .await
+        );
+    }
+
+    if want("join") {
+        for (c, prefix) in [(16usize, "j16-"), (64, "j64-")] {
+            let code = invite(&server, &alice, "acme/", None).await;
+            // Tokens are minted before the clock starts: one distinct user per request.
+            let n = 40_000 * secs as usize / 8 * (c / 16).max(1);
+            let tokens: Arc<Vec<String>> = Arc::new(
+                (0..n)
+                    .map(|i| server.token(&format!("{prefix}{i}")))
+                    .collect(),
+            );
+            let url = format!("{}/api/v1/invites/{code}/join", server.url);
+            server.reset_peak();
+            let t = tokens.clone();
+            let mut row = drive(
+                "join",
+                c,
+                secs,
+                Some(n),
+                Arc::new(move |h, i| h.post(&url).bearer_auth(&t[i])),
+                status_ok,
+            )
+            .await;
+            row.note = "durable: each acknowledged join is committed with synchronous=FULL".into();
+            record!(row);
+        }
+    }
+
+    if want("race") {
+        let mut overshoot = 0usize;
+        let mut joined_per_trial = Vec::new();
+        for trial in 0..args.race_trials {
+            let code = invite(&server, &alice, "acme/", Some(10)).await;
+            let racers: Vec<Client> = (0..200)
+                .map(|i| server.client(&server.token(&format!("race{trial}-{i}"))))
+                .collect();
+            let results = futures::future::join_all(racers.into_iter().map(|c| {
+                let code = code.clone();
+                tokio::spawn(async move { c.join_invite(&code, None).await.is_ok() })
+            }))
+            .await;
+            let joined = results
+                .into_iter()
+                .filter(|r| matches!(r, Ok(true)))
+                .count();
+            overshoot += joined.saturating_sub(10);
+            joined_per_trial.push(joined);
+        }
+        let row = Row {
+            scenario: "race".into(),
+            concurrency: 200,
+            requests: 200 * args.race_trials,
+            errors: 0,
+            seconds: 0.0,
+            per_second: 0.0,
+            p50_ms: 0.0,
+            p99_ms: 0.0,
+            max_ms: 0.0,
+            vs_floor: None,
+            peak_rss_mib: None,
+            note: format!(
+                "{} trials of 200 on a 10-use link: joined {:?}, overshoot {overshoot}",
+                args.race_trials, joined_per_trial
+            ),
+        };
+        facts.insert("race_overshoot".into(), overshoot.into());
+        print_row(&row);
+        rows.push(row);
+    }
+    drop(server);
+
+    if want("list") && args.url.is_none() {
+        let bin = bin.clone().expect("a server binary");
+        for n in args
+            .list_sizes
+            .split(',')
+            .filter_map(|s| s.trim().parse::<usize>().ok())
+        {
+            let dir = tempfile::tempdir().unwrap();
+            let dump = dir.path().join("bulk.jsonl");
+            let keys = write_bulk(&dump, n);
+            let db = format!("sqlite://{}", dir.path().join("bench.db").display());
+            let t = Instant::now();
+            let out = Command::new(&bin)
+                .args(["import", "--database-url", &db, "--input"])
+                .arg(&dump)
+                .env("RUST_LOG", "warn")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let import_secs = t.elapsed().as_secs_f64();
+            let (server, ready) = start_server(&bin, Some(db), dir).await;
+            let alice = server.token("alice");
+            // Pages start at cursors spread across the whole table.
+            let cursors: Arc<Vec<String>> = Arc::new(
+                (0..1000)
+                    .map(|i| {
+                        let (ms, id) = keys[(i * 7919) % keys.len()];
+                        let created_at =
+                            time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+                                .unwrap();
+                        guestlist_app::cursor_of(&guestlist_app::store::PageKey { created_at, id })
+                    })
+                    .collect(),
+            );
+            server.reset_peak();
+            let url = format!("{}/api/v1/invites?limit=50", server.url);
+            let c = cursors.clone();
+            let mut row = drive(
+                &format!("list@{n}"),
+                16,
+                secs.min(5),
+                None,
+                Arc::new(move |h, i| {
+                    h.get(format!("{url}&after={}", c[i % c.len()]))
+                        .bearer_auth(&alice)
+                }),
+                status_ok,
+            )
+            .await;
+            row.peak_rss_mib = server.peak_rss_mib();
+            row.note = format!(
+                "page of 50; imported in {import_secs:.1} s; ready {:.0} ms after start",
+                ready.as_secs_f64() * 1000.0
+            );
+            facts.insert(
+                format!("ready_ms_at_{n}_invites"),
+                (ready.as_secs_f64() * 1000.0).into(),
+            );
+            print_row(&row);
+            rows.push(row);
+        }
+    }
+
+    let report = serde_json::json!({
+        "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
+        "engine": if args.database_url.as_deref().is_some_and(|u| u.starts_with("postgres")) { "postgres" } else { "sqlite" },
+        "rows": rows,
+        "facts": facts,
+    });
+    std::fs::write(&args.out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    println!("\nwrote {}", args.out.display());
+}
