@@ -306,6 +306,19 @@ pub struct InviteRow {
     pub revoked_by: Option<String>,
 }
 
+impl InviteRow {
+    /// The invite's state at `now` (revoked, then expired, then exhausted).
+    pub fn state(&self, now: OffsetDateTime) -> guestlist_domain::InviteState {
+        guestlist_domain::InviteState::of(
+            self.revoked_at.is_some(),
+            self.expires_at,
+            self.max_uses,
+            self.uses,
+            now,
+        )
+    }
+}
+
 /// Which subtrees a caller may see. A query's filters are ANDed with this, so a
 /// filter can only narrow what is visible.
 #[derive(Debug, Clone, PartialEq)]

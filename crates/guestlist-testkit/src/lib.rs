@@ -1,6 +1,7 @@
 //! Helpers shared by Guestlist's test suites.
 
 use guestlist_app::{Claims, Secret};
+use guestlist_client::{Client, EventQuery, api};
 
 /// The PostgreSQL server to test against (`GUESTLIST_TEST_POSTGRES_URL`), if any.
 /// `scripts/test.sh` starts one and sets it.
@@ -56,6 +57,77 @@ pub fn user_token(secret: &Secret, sub: &str) -> String {
         exp: (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) as u64,
     };
     guestlist_app::mint_token(secret, &claims).expect("a token")
+}
+
+/// Fires every join at once (one task each: a client and a code); returns each
+/// outcome (`joined`, `already_member`, …) or error code, in order.
+pub async fn race(joins: Vec<(Client, String)>) -> Vec<String> {
+    let tasks = joins.into_iter().map(|(c, code)| {
+        tokio::spawn(async move {
+            match c.join_invite(&code, None).await {
+                Ok(r) => serde_json::to_value(r.outcome)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                Err(e) => e
+                    .code()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("transport: {e}")),
+            }
+        })
+    });
+    futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+/// How many of `results` are `what`.
+pub fn count(results: &[String], what: &str) -> usize {
+    results.iter().filter(|r| *r == what).count()
+}
+
+/// `member.joined` events on exactly `space`, across every page.
+pub async fn joined_events(admin: &Client, space: &str) -> usize {
+    let (mut n, mut before) = (0, None);
+    loop {
+        let page = admin
+            .list_events(&EventQuery {
+                space: Some(space),
+                kind: Some("member.joined"),
+                before,
+                limit: Some(100),
+            })
+            .await
+            .unwrap();
+        n += page
+            .events
+            .iter()
+            .filter(|e| e.space.as_deref() == Some(space))
+            .count();
+        match page.next_before {
+            Some(b) => before = Some(b),
+            None => return n,
+        }
+    }
+}
+
+/// Every member of `space`, across every page.
+pub async fn all_members(admin: &Client, space: &str) -> Vec<api::Member> {
+    let (mut all, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let page = admin
+            .list_members(space, after.as_deref(), Some(100))
+            .await
+            .unwrap();
+        all.extend(page.members);
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return all,
+        }
+    }
 }
 
 #[cfg(test)]

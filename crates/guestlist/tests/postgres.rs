@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures::future::join_all;
 use guestlist_app::Secret;
 use guestlist_client::{Client, EventQuery, InviteQuery, api};
+use guestlist_testkit::{all_members, count, joined_events, race};
 
 const BIN: &str = env!("CARGO_BIN_EXE_guestlist");
 
@@ -157,72 +157,6 @@ impl Cluster {
 
     fn platform(&self) -> Client {
         self.on(0, &self.admin_key)
-    }
-}
-
-async fn race(joins: Vec<(Client, String)>) -> Vec<String> {
-    let tasks = joins.into_iter().map(|(c, code)| {
-        tokio::spawn(async move {
-            match c.join_invite(&code, None).await {
-                Ok(r) => serde_json::to_value(r.outcome)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-                Err(e) => e
-                    .code()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("transport: {e}")),
-            }
-        })
-    });
-    join_all(tasks)
-        .await
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect()
-}
-
-fn count(results: &[String], what: &str) -> usize {
-    results.iter().filter(|r| *r == what).count()
-}
-
-async fn joined_events(admin: &Client, space: &str) -> usize {
-    let (mut n, mut before) = (0, None);
-    loop {
-        let page = admin
-            .list_events(&EventQuery {
-                space: Some(space),
-                kind: Some("member.joined"),
-                before,
-                limit: Some(100),
-            })
-            .await
-            .unwrap();
-        n += page
-            .events
-            .iter()
-            .filter(|e| e.space.as_deref() == Some(space))
-            .count();
-        match page.next_before {
-            Some(b) => before = Some(b),
-            None => return n,
-        }
-    }
-}
-
-async fn all_members(admin: &Client, space: &str) -> Vec<api::Member> {
-    let (mut all, mut after) = (Vec::new(), None::<String>);
-    loop {
-        let page = admin
-            .list_members(space, after.as_deref(), Some(100))
-            .await
-            .unwrap();
-        all.extend(page.members);
-        match page.next {
-            Some(n) => after = Some(n),
-            None => return all,
-        }
     }
 }
 

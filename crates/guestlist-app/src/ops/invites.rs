@@ -38,13 +38,7 @@ pub struct InviteView {
 
 impl InviteView {
     fn of(invite: InviteRow, now: OffsetDateTime) -> Self {
-        let state = InviteState::of(
-            invite.revoked_at.is_some(),
-            invite.expires_at,
-            invite.max_uses,
-            invite.uses,
-            now,
-        );
+        let state = invite.state(now);
         InviteView { invite, state }
     }
 }
@@ -101,22 +95,12 @@ pub struct Redeemed {
     pub membership: Option<MembershipView>,
 }
 
-/// How a caller names an invite: by its code, or (managers only) by its id.
+/// How a caller names an invite: by its code (kept only as its hash), or (managers
+/// only) by its id.
 #[derive(Debug, Clone)]
 enum InviteRef {
-    Code(InviteCode),
+    Hash(Vec<u8>),
     Id(Uuid),
-}
-
-impl InviteRef {
-    fn parse(s: &str) -> Result<Self> {
-        if s.len() == 36
-            && let Ok(id) = Uuid::try_parse(s)
-        {
-            return Ok(InviteRef::Id(id));
-        }
-        InviteCode::parse(s).map(InviteRef::Code)
-    }
 }
 
 impl App {
@@ -127,13 +111,22 @@ impl App {
     fn code_of(&self, id: Uuid) -> String {
         self.0.keys.code_for(id, self.0.config.code_length)
     }
+
+    /// An invite id (36 characters with dashes, never a code) or a code.
+    fn invite_ref(&self, s: &str) -> Result<InviteRef> {
+        if s.len() == 36
+            && let Ok(id) = Uuid::try_parse(s)
+        {
+            return Ok(InviteRef::Id(id));
+        }
+        InviteCode::parse(s).map(|c| InviteRef::Hash(self.hash(&c)))
+    }
 }
 
-async fn find(tx: &mut dyn Tx, r: &InviteRef, hash: &Option<Vec<u8>>) -> Result<Option<InviteRow>> {
-    match (r, hash) {
-        (InviteRef::Id(id), _) => tx.invite_by_id(*id).await,
-        (InviteRef::Code(_), Some(h)) => tx.invite_by_hash(h).await,
-        (InviteRef::Code(_), None) => Ok(None),
+async fn find(tx: &mut dyn Tx, r: &InviteRef) -> Result<Option<InviteRow>> {
+    match r {
+        InviteRef::Id(id) => tx.invite_by_id(*id).await,
+        InviteRef::Hash(h) => tx.invite_by_hash(h).await,
     }
 }
 
@@ -249,9 +242,8 @@ async fn managed_invite(
     tx: &mut dyn Tx,
     actor: &Actor,
     r: &InviteRef,
-    hash: &Option<Vec<u8>>,
 ) -> Result<(Scope, InviteRow)> {
-    let invite = find(tx, r, hash).await?.ok_or(Error::NotFound("invite"))?;
+    let invite = find(tx, r).await?.ok_or(Error::NotFound("invite"))?;
     let scope = Scope::load(tx, &invite.space_path).await?;
     if !scope
         .rights(tx, actor)
@@ -266,11 +258,10 @@ async fn managed_invite(
 struct Revoke {
     actor: Actor,
     target: InviteRef,
-    hash: Option<Vec<u8>>,
 }
 
 operation!(Revoke => InviteView, |self, tx| {
-    let (scope, invite) = managed_invite(tx, &self.actor, &self.target, &self.hash).await?;
+    let (scope, invite) = managed_invite(tx, &self.actor, &self.target).await?;
     let now = crate::now();
     if tx.revoke_invite(invite.id, &self.actor.label(), now).await? {
         tx.append_event(&scope.event("invite.revoked", &self.actor, None, json!({ "invite_id": invite.id })))
@@ -283,11 +274,10 @@ operation!(Revoke => InviteView, |self, tx| {
 struct ShowLink {
     actor: Actor,
     target: InviteRef,
-    hash: Option<Vec<u8>>,
 }
 
 operation!(ShowLink => InviteView, |self, tx| {
-    let (_, invite) = managed_invite(tx, &self.actor, &self.target, &self.hash).await?;
+    let (_, invite) = managed_invite(tx, &self.actor, &self.target).await?;
     let view = InviteView::of(invite, crate::now());
     if view.state == InviteState::Revoked {
         return Err(Error::Revoked);
@@ -413,33 +403,23 @@ impl App {
 
     /// Soft-revokes an invite named by code or id. Idempotent.
     pub async fn revoke_invite(&self, actor: &Actor, code_or_id: &str) -> Result<InviteView> {
-        let target = InviteRef::parse(code_or_id)?;
-        let hash = match &target {
-            InviteRef::Code(c) => Some(self.hash(c)),
-            InviteRef::Id(_) => None,
-        };
+        let target = self.invite_ref(code_or_id)?;
         self.store_ref()
             .write(Revoke {
                 actor: actor.clone(),
                 target,
-                hash,
             })
             .await
     }
 
     /// Shows a live invite's code and link again, to those who manage its space.
     pub async fn show_invite_link(&self, actor: &Actor, code_or_id: &str) -> Result<InviteCreated> {
-        let target = InviteRef::parse(code_or_id)?;
-        let hash = match &target {
-            InviteRef::Code(c) => Some(self.hash(c)),
-            InviteRef::Id(_) => None,
-        };
+        let target = self.invite_ref(code_or_id)?;
         let view = self
             .store_ref()
             .read(ShowLink {
                 actor: actor.clone(),
                 target,
-                hash,
             })
             .await?;
         let code = self.code_of(view.invite.id);

@@ -1,7 +1,7 @@
 use guestlist_domain::rules::{self, Admission};
 use guestlist_domain::{
-    Actor, Error, InviteState, JoinMode, MembershipSource, MembershipStatus, Permission,
-    Permissions, RoleName, SpacePath, UserId,
+    Actor, Error, JoinMode, MembershipSource, MembershipStatus, Permission, Permissions, RoleName,
+    SpacePath, UserId,
 };
 use guestlist_store::{InviteRow, MembershipRow, NewMembership, Tx};
 use serde_json::json;
@@ -44,13 +44,7 @@ async fn claim_use(tx: &mut dyn Tx, invite: &InviteRow) -> Result<()> {
         .invite_by_id(invite.id)
         .await?
         .ok_or(Error::NotFound("invite"))?;
-    let state = InviteState::of(
-        fresh.revoked_at.is_some(),
-        fresh.expires_at,
-        fresh.max_uses,
-        fresh.uses,
-        now,
-    );
+    let state = fresh.state(now);
     Err(state.refusal().unwrap_or(Error::Exhausted))
 }
 

@@ -1,63 +1,13 @@
 //! Races: the same redemption fired from many tasks at once; the winners are counted.
 
 use futures::future::join_all;
-use guestlist_client::{Client, EventQuery, InviteQuery, api};
+use guestlist_client::{Client, InviteQuery, api};
+use guestlist_testkit::{count, joined_events, race};
 
 use crate::helpers::{TestApp, invite_req};
 
-/// Fires one join per client, all at once; returns the outcome or error code of each.
-async fn race(clients: Vec<Client>, code: &str, space: Option<&str>) -> Vec<String> {
-    let tasks = clients.into_iter().map(|c| {
-        let code = code.to_owned();
-        let space = space.map(str::to_owned);
-        tokio::spawn(async move {
-            match c.join_invite(&code, space.as_deref()).await {
-                Ok(r) => serde_json::to_value(r.outcome)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-                Err(e) => e
-                    .code()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("transport: {e}")),
-            }
-        })
-    });
-    join_all(tasks)
-        .await
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect()
-}
-
-fn count(results: &[String], what: &str) -> usize {
-    results.iter().filter(|r| *r == what).count()
-}
-
-async fn member_joined_events(admin: &Client, space: &str) -> usize {
-    let mut n = 0;
-    let mut before = None;
-    loop {
-        let page = admin
-            .list_events(&EventQuery {
-                space: Some(space),
-                kind: Some("member.joined"),
-                before,
-                limit: Some(100),
-            })
-            .await
-            .unwrap();
-        n += page
-            .events
-            .iter()
-            .filter(|e| e.space.as_deref() == Some(space))
-            .count();
-        match page.next_before {
-            Some(b) => before = Some(b),
-            None => return n,
-        }
-    }
+fn with_code(clients: Vec<Client>, code: &str) -> Vec<(Client, String)> {
+    clients.into_iter().map(|c| (c, code.to_owned())).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -75,7 +25,7 @@ async fn two_hundred_strangers_on_a_ten_use_link_make_exactly_ten_members() {
         .await;
     let users = (0..200).map(|i| t.user(&format!("racer{i}"))).collect();
 
-    let results = race(users, &inv.code, None).await;
+    let results = race(with_code(users, &inv.code)).await;
 
     assert_eq!(count(&results, "joined"), 10, "{results:?}");
     assert_eq!(count(&results, "exhausted"), 190, "{results:?}");
@@ -83,7 +33,7 @@ async fn two_hundred_strangers_on_a_ten_use_link_make_exactly_ten_members() {
     assert_eq!(stored.invites[0].uses, 10);
     assert_eq!(alice.get_space("acme/").await.unwrap().member_count, 11);
     assert_eq!(
-        member_joined_events(&alice, "acme/").await,
+        joined_events(&alice, "acme/").await,
         11,
         "alice plus ten, one event each"
     );
@@ -104,7 +54,7 @@ async fn one_user_firing_fifty_joins_holds_one_membership_and_one_use() {
         .await;
     let bob = t.user("bob");
 
-    let results = race(vec![bob; 50], &inv.code, None).await;
+    let results = race(with_code(vec![bob; 50], &inv.code)).await;
 
     assert_eq!(count(&results, "joined"), 1, "{results:?}");
     assert_eq!(count(&results, "already_member"), 49, "{results:?}");
@@ -126,7 +76,7 @@ async fn one_user_firing_fifty_joins_holds_one_membership_and_one_use() {
             .count(),
         1
     );
-    assert_eq!(member_joined_events(&alice, "acme/").await, 2);
+    assert_eq!(joined_events(&alice, "acme/").await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -145,7 +95,7 @@ async fn a_member_limit_of_five_admits_five_of_a_hundred_racers() {
     let inv = t.invite(&alice, invite_req("acme/team/")).await;
     let users = (0..100).map(|i| t.user(&format!("racer{i}"))).collect();
 
-    let results = race(users, &inv.code, None).await;
+    let results = race(with_code(users, &inv.code)).await;
 
     assert_eq!(count(&results, "joined"), 5, "{results:?}");
     assert_eq!(count(&results, "member_limit_reached"), 95, "{results:?}");
@@ -171,7 +121,7 @@ async fn a_member_limit_of_five_admits_five_of_a_hundred_racers() {
         stored.invites[0].uses, 5,
         "refused joins gave their use back"
     );
-    assert_eq!(member_joined_events(&alice, "acme/team/").await, 5);
+    assert_eq!(joined_events(&alice, "acme/team/").await, 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
