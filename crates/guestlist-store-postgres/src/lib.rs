@@ -121,6 +121,19 @@ impl PgStore {
         access: Access,
         op: &dyn ErasedOperation,
     ) -> Result<Box<dyn Any + Send>> {
+        if access == Access::Read && op.single_statement() {
+            // One statement is one snapshot: no explicit transaction needed.
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(|e| Error::Unavailable(format!("acquiring a connection: {e}")))?;
+            let mut pg = PgTx::new(&mut conn);
+            return AssertUnwindSafe(op.run_erased(&mut pg))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(Error::internal("an operation panicked")));
+        }
         // Not being able to begin at all means the database cannot be reached.
         let mut tx = self
             .pool

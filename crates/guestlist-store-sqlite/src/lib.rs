@@ -139,8 +139,12 @@ impl Store for SqliteStore {
             }
             Access::Read => {
                 let mut conn = self.reads.acquire().await.map_err(tx::db_error)?;
-                // A deferred transaction: one consistent snapshot for the whole read.
-                conn.execute("BEGIN").await.map_err(tx::db_error)?;
+                // A deferred transaction: one consistent snapshot for the whole read
+                // (one statement is one snapshot by itself).
+                let explicit = !op.single_statement();
+                if explicit {
+                    conn.execute("BEGIN").await.map_err(tx::db_error)?;
+                }
                 let out = {
                     let mut tx = SqliteTx::new(&mut conn);
                     AssertUnwindSafe(op.run_erased(&mut tx))
@@ -148,7 +152,9 @@ impl Store for SqliteStore {
                         .await
                         .unwrap_or_else(|_| Err(Error::internal("a read operation panicked")))
                 };
-                conn.execute("ROLLBACK").await.map_err(tx::db_error)?;
+                if explicit {
+                    conn.execute("ROLLBACK").await.map_err(tx::db_error)?;
+                }
                 out
             }
         }
@@ -164,11 +170,13 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        // Readers first, so the writer is the last connection: it checkpoints the WAL
+        // into the database file, and the next start has no log to replay.
+        self.reads.close().await;
         let (done, finished) = oneshot::channel();
         if self.jobs.send(Command::Stop(done)).await.is_ok() {
             let _ = finished.await;
         }
-        self.reads.close().await;
     }
 }
 
@@ -203,6 +211,9 @@ async fn writer_loop(
                         .reply
                         .send(Err(Error::Unavailable("shutting down".into())));
                 }
+            }
+            if let Err(e) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await {
+                tracing::warn!(error = %e, "could not checkpoint the WAL at shutdown");
             }
             let _ = conn.close().await;
             let _ = done.send(());

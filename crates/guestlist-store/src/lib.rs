@@ -42,6 +42,12 @@ pub mod __private {
 pub trait Operation: Send + Sync + 'static {
     type Output: Send + 'static;
     async fn run(&self, tx: &mut dyn Tx) -> Result<Self::Output>;
+
+    /// True when the operation issues exactly one statement: a read then needs no
+    /// explicit transaction (one statement always sees one snapshot).
+    fn single_statement(&self) -> bool {
+        false
+    }
 }
 
 /// An operation with its output type erased, so engines can queue operations of any
@@ -49,6 +55,7 @@ pub trait Operation: Send + Sync + 'static {
 #[async_trait]
 pub trait ErasedOperation: Send + Sync {
     async fn run_erased(&self, tx: &mut dyn Tx) -> Result<Box<dyn Any + Send>>;
+    fn single_statement(&self) -> bool;
 }
 
 #[async_trait]
@@ -56,6 +63,10 @@ impl<O: Operation> ErasedOperation for O {
     async fn run_erased(&self, tx: &mut dyn Tx) -> Result<Box<dyn Any + Send>> {
         let out = self.run(tx).await?;
         Ok(Box::new(out))
+    }
+
+    fn single_statement(&self) -> bool {
+        Operation::single_statement(self)
     }
 }
 
@@ -158,6 +169,8 @@ pub trait Tx: Send {
     async fn insert_invite(&mut self, invite: &NewInvite) -> Result<bool>;
     async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>>;
     async fn invite_by_id(&mut self, id: Uuid) -> Result<Option<InviteRow>>;
+    /// An invite with what its public preview shows of its space, in one statement.
+    async fn invite_preview(&mut self, code_hash: &[u8]) -> Result<Option<InvitePreviewRow>>;
     /// Counts one use if the invite is still live (not revoked, not expired, uses
     /// left): the atomic claim. `false` when it is not.
     async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool>;
@@ -304,6 +317,14 @@ pub struct InviteRow {
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
     pub revoked_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvitePreviewRow {
+    pub invite: InviteRow,
+    pub space_name: String,
+    pub join_mode: JoinMode,
+    pub member_count: u32,
 }
 
 impl InviteRow {

@@ -638,6 +638,26 @@ macro_rules! impl_sql_tx {
                 row.as_ref().map(invite_row).transpose()
             }
 
+            async fn invite_preview(&mut self, code_hash: &[u8]) -> Result<Option<InvitePreviewRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {INVITE_COLUMNS_OF_I}, s.name AS space_name, s.join_mode, s.member_count \
+                     FROM invites i JOIN spaces s ON s.id = i.space_id WHERE i.code_hash = $1"
+                )))
+                .bind(code_hash)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                row.map(|r| {
+                    Ok(InvitePreviewRow {
+                        invite: invite_row(&r)?,
+                        space_name: get(&r, "space_name")?,
+                        join_mode: get::<String>(&r, "join_mode")?.parse().map_err(Error::internal)?,
+                        member_count: u32_of(get(&r, "member_count")?)?,
+                    })
+                })
+                .transpose()
+            }
+
             async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool> {
                 let done = ::sqlx::query(
                     "UPDATE invites SET uses = uses + 1 \

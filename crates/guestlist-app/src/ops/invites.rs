@@ -212,29 +212,39 @@ struct Preview {
     hash: Vec<u8>,
 }
 
-operation!(Preview => InvitePreview, |self, tx| {
-    let invite = tx.invite_by_hash(&self.hash).await?.ok_or(Error::NotFound("invite"))?;
-    let view = InviteView::of(invite, crate::now());
-    match view.state {
-        InviteState::Active => {}
-        InviteState::Revoked => return Err(Error::NotFound("invite")),
-        other => return Err(other.refusal().unwrap_or(Error::NotFound("invite"))),
+#[async_trait::async_trait]
+impl guestlist_store::Operation for Preview {
+    type Output = InvitePreview;
+
+    async fn run(&self, tx: &mut dyn Tx) -> Result<InvitePreview> {
+        let found = tx
+            .invite_preview(&self.hash)
+            .await?
+            .ok_or(Error::NotFound("invite"))?;
+        let invite = found.invite;
+        match invite.state(crate::now()) {
+            InviteState::Active => {}
+            InviteState::Revoked => return Err(Error::NotFound("invite")),
+            other => return Err(other.refusal().unwrap_or(Error::NotFound("invite"))),
+        }
+        Ok(InvitePreview {
+            uses_left: invite.max_uses.map(|m| m.saturating_sub(invite.uses)),
+            space: invite.space_path,
+            space_name: found.space_name,
+            join_mode: found.join_mode,
+            member_count: found.member_count,
+            role: invite.role,
+            inviter: invite.created_by_name,
+            expires_at: invite.expires_at,
+            max_uses: invite.max_uses,
+            allow_narrowing: invite.allow_narrowing,
+        })
     }
-    let invite = view.invite;
-    let scope = Scope::load(tx, &invite.space_path).await?;
-    Ok(InvitePreview {
-        space: scope.space.path.clone(),
-        space_name: scope.space.name.clone(),
-        join_mode: scope.space.join_mode,
-        member_count: scope.space.member_count,
-        role: invite.role.clone(),
-        inviter: invite.created_by_name.clone(),
-        expires_at: invite.expires_at,
-        max_uses: invite.max_uses,
-        uses_left: invite.max_uses.map(|m| m.saturating_sub(invite.uses)),
-        allow_narrowing: invite.allow_narrowing,
-    })
-});
+
+    fn single_statement(&self) -> bool {
+        true
+    }
+}
 
 /// Loads an invite a manager names and checks they manage its space. Anyone else
 /// learns nothing: the invite answers as missing.
