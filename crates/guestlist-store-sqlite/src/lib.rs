@@ -94,6 +94,8 @@ impl SqliteStore {
         let reads = SqlitePoolOptions::new()
             .max_connections(opts.read_connections.max(1))
             .min_connections(1)
+            // A local file's connections do not go stale: skip the ping per acquire.
+            .test_before_acquire(false)
             .connect_with(base_options(&opts.path).read_only(true))
             .await
             .map_err(|e| Error::Unavailable(format!("opening the read pool: {e}")))?;
