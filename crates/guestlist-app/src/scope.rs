@@ -48,8 +48,16 @@ impl Scope {
     /// The permissions of a role valid here: a built-in, or a custom role defined on
     /// this space or an ancestor (the nearest definition wins).
     pub fn role_permissions(&self, role: &RoleName) -> Option<Permissions> {
+        self.role_permissions_on(role, self.space.id)
+    }
+
+    /// The permissions of `role` as granted on the lineage's space `on`: a built-in,
+    /// or the nearest custom definition at `on` or above it. A grant means what it
+    /// meant where it was made, whatever a deeper space defines under the same name.
+    pub fn role_permissions_on(&self, role: &RoleName, on: Uuid) -> Option<Permissions> {
         role.builtin_permissions().or_else(|| {
-            self.lineage
+            let depth = self.lineage.iter().position(|s| s.id == on)?;
+            self.lineage[..=depth]
                 .iter()
                 .rev()
                 .find_map(|s| {
@@ -70,13 +78,16 @@ impl Scope {
         })
     }
 
-    /// Role names that carry `admin` here.
-    pub fn admin_roles(&self) -> Vec<RoleName> {
+    /// Role names that carry `admin` when granted on the lineage's space `on`.
+    pub fn admin_roles_on(&self, on: Uuid) -> Vec<RoleName> {
         let mut names = vec![RoleName::admin()];
         names.extend(
             self.roles
                 .iter()
-                .filter(|r| r.permissions.has(Permission::Admin))
+                .filter(|r| {
+                    self.role_permissions_on(&r.name, on)
+                        .is_some_and(|p| p.has(Permission::Admin))
+                })
                 .map(|r| r.name.clone()),
         );
         names.sort();
@@ -103,7 +114,7 @@ impl Scope {
             grants
                 .iter()
                 .filter(|m| m.status == MembershipStatus::Active)
-                .filter_map(|m| self.role_permissions(&m.role)),
+                .filter_map(|m| self.role_permissions_on(&m.role, m.space_id)),
         ))
     }
 
@@ -141,10 +152,11 @@ impl Scope {
             return Ok(());
         }
         tx.lock_space(self.space.id).await?;
-        let admin_roles = self.admin_roles();
         let mut admins = 0;
         for s in &self.lineage {
-            admins += tx.count_members_with_roles(s.id, &admin_roles).await?;
+            admins += tx
+                .count_members_with_roles(s.id, &self.admin_roles_on(s.id))
+                .await?;
         }
         if admins <= 1 {
             return Err(Error::LastAdmin);

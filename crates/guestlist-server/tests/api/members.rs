@@ -259,3 +259,63 @@ async fn the_audit_log_is_for_space_admins() {
         .unwrap();
     assert_eq!(page.events.len() + rest.events.len(), 4);
 }
+
+#[tokio::test]
+async fn a_grant_means_what_its_role_meant_where_it_was_made() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    alice
+        .create_space(&api::CreateSpaceRequest {
+            path: "acme/eng/".into(),
+            name: None,
+            join_mode: api::JoinMode::InviteOnly,
+            member_limit: None,
+        })
+        .await
+        .unwrap();
+    // "helper" reads on acme/, but a deeper space defines a stronger role by that name.
+    alice
+        .create_role(
+            "acme/",
+            &api::Role {
+                name: "helper".into(),
+                permissions: vec!["read".into()],
+            },
+        )
+        .await
+        .unwrap();
+    alice
+        .create_role(
+            "acme/eng/",
+            &api::Role {
+                name: "helper".into(),
+                permissions: vec!["read".into(), "write".into(), "manage_invites".into()],
+            },
+        )
+        .await
+        .unwrap();
+    t.platform()
+        .provision_member("acme/", "bob", "helper")
+        .await
+        .unwrap();
+    let bob = t.user("bob");
+    assert_eq!(
+        bob.get_space("acme/eng/").await.unwrap().your_permissions,
+        vec!["read"]
+    );
+    assert_eq!(
+        code(bob.create_invite(&invite_req("acme/eng/")).await),
+        "forbidden"
+    );
+    // Granted on acme/eng/ itself, the name means the deeper definition.
+    t.platform()
+        .provision_member("acme/eng/", "carol", "helper")
+        .await
+        .unwrap();
+    assert!(
+        t.user("carol")
+            .create_invite(&invite_req("acme/eng/"))
+            .await
+            .is_ok()
+    );
+}
