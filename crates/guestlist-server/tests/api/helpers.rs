@@ -141,6 +141,23 @@ impl TestApp {
         self.user(admin)
     }
 
+    /// A space beneath another, created by an admin of the parent.
+    pub async fn child_space(
+        &self,
+        by: &Client,
+        path: &str,
+        member_limit: Option<u32>,
+    ) -> api::Space {
+        by.create_space(&api::CreateSpaceRequest {
+            path: path.into(),
+            name: None,
+            join_mode: api::JoinMode::InviteOnly,
+            member_limit,
+        })
+        .await
+        .expect("the child space is created")
+    }
+
     pub async fn invite(&self, by: &Client, req: api::CreateInviteRequest) -> api::InviteWithLink {
         by.create_invite(&req).await.expect("the invite is created")
     }

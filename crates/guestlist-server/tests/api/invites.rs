@@ -76,15 +76,7 @@ async fn a_created_invite_previews_and_admits_a_new_member() {
 async fn narrowing_lands_in_a_space_beneath_the_invites() {
     let t = TestApp::spawn().await;
     let alice = t.space_with_admin("acme/", "alice").await;
-    alice
-        .create_space(&api::CreateSpaceRequest {
-            path: "acme/eng/".into(),
-            name: None,
-            join_mode: api::JoinMode::InviteOnly,
-            member_limit: None,
-        })
-        .await
-        .unwrap();
+    t.child_space(&alice, "acme/eng/", None).await;
     let inv = t
         .invite(
             &alice,
@@ -121,15 +113,7 @@ async fn narrowing_out_of_scope_is_refused_and_consumes_nothing() {
     let alice = t.space_with_admin("acme/", "alice").await;
     t.space("acmecorp/", api::JoinMode::InviteOnly, None).await;
     for sub in ["acme/eng/", "acme/ops/"] {
-        alice
-            .create_space(&api::CreateSpaceRequest {
-                path: sub.into(),
-                name: None,
-                join_mode: api::JoinMode::InviteOnly,
-                member_limit: None,
-            })
-            .await
-            .unwrap();
+        t.child_space(&alice, sub, None).await;
     }
     let wide = t
         .invite(
@@ -517,15 +501,7 @@ async fn invite_lists_filter_and_show_each_manager_only_their_spaces() {
     let t = TestApp::spawn().await;
     let alice = t.space_with_admin("acme/", "alice").await;
     let zed = t.space_with_admin("zeta/", "zed").await;
-    alice
-        .create_space(&api::CreateSpaceRequest {
-            path: "acme/eng/".into(),
-            name: None,
-            join_mode: api::JoinMode::InviteOnly,
-            member_limit: None,
-        })
-        .await
-        .unwrap();
+    t.child_space(&alice, "acme/eng/", None).await;
     let top = t.invite(&alice, invite_req("acme/")).await;
     let eng = t.invite(&alice, invite_req("acme/eng/")).await;
     let z = t.invite(&zed, invite_req("zeta/")).await;
@@ -700,15 +676,7 @@ async fn a_manager_of_two_subtrees_pages_through_both_merged_in_order() {
     let t = TestApp::spawn().await;
     let alice = t.space_with_admin("acme/", "alice").await;
     let zed = t.space_with_admin("zeta/", "zed").await;
-    alice
-        .create_space(&api::CreateSpaceRequest {
-            path: "acme/eng/".into(),
-            name: None,
-            join_mode: api::JoinMode::InviteOnly,
-            member_limit: None,
-        })
-        .await
-        .unwrap();
+    t.child_space(&alice, "acme/eng/", None).await;
     t.platform()
         .provision_member("acme/eng/", "bob", "admin")
         .await

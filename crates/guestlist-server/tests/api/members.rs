@@ -264,15 +264,7 @@ async fn the_audit_log_is_for_space_admins() {
 async fn a_grant_means_what_its_role_meant_where_it_was_made() {
     let t = TestApp::spawn().await;
     let alice = t.space_with_admin("acme/", "alice").await;
-    alice
-        .create_space(&api::CreateSpaceRequest {
-            path: "acme/eng/".into(),
-            name: None,
-            join_mode: api::JoinMode::InviteOnly,
-            member_limit: None,
-        })
-        .await
-        .unwrap();
+    t.child_space(&alice, "acme/eng/", None).await;
     // "helper" reads on acme/, but a deeper space defines a stronger role by that name.
     alice
         .create_role(

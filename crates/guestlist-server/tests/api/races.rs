@@ -83,15 +83,7 @@ async fn one_user_firing_fifty_joins_holds_one_membership_and_one_use() {
 async fn a_member_limit_of_five_admits_five_of_a_hundred_racers() {
     let t = TestApp::spawn().await;
     let alice = t.space_with_admin("acme/", "alice").await;
-    alice
-        .create_space(&api::CreateSpaceRequest {
-            path: "acme/team/".into(),
-            name: None,
-            join_mode: api::JoinMode::InviteOnly,
-            member_limit: Some(5),
-        })
-        .await
-        .unwrap();
+    t.child_space(&alice, "acme/team/", Some(5)).await;
     let inv = t.invite(&alice, invite_req("acme/team/")).await;
     let users = (0..100).map(|i| t.user(&format!("racer{i}"))).collect();
 
