@@ -158,27 +158,32 @@ impl Cluster {
     fn platform(&self) -> Client {
         self.on(0, &self.admin_key)
     }
+
+    /// The space `acme/` with `alice` as its admin, who is returned (on replica 0).
+    async fn acme_with_admin(&self, join_mode: api::JoinMode) -> Client {
+        let platform = self.platform();
+        platform
+            .create_space(&api::CreateSpaceRequest {
+                path: "acme/".into(),
+                name: None,
+                join_mode,
+                member_limit: None,
+            })
+            .await
+            .unwrap();
+        platform
+            .provision_member("acme/", "alice", "admin")
+            .await
+            .unwrap();
+        self.user(0, "alice")
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL: scripts/test.sh runs it"]
 async fn three_replicas_on_one_postgres_keep_every_limit() {
     let c = cluster(3).await;
-    let platform = c.platform();
-    platform
-        .create_space(&api::CreateSpaceRequest {
-            path: "acme/".into(),
-            name: None,
-            join_mode: api::JoinMode::InviteOnly,
-            member_limit: None,
-        })
-        .await
-        .unwrap();
-    platform
-        .provision_member("acme/", "alice", "admin")
-        .await
-        .unwrap();
-    let alice = c.user(1, "alice");
+    let alice = c.acme_with_admin(api::JoinMode::InviteOnly).await;
 
     // 300 joins spread over three replicas on a 50-use link: exactly 50.
     let link = alice
@@ -306,21 +311,7 @@ async fn a_replica_started_before_its_database_comes_up_when_it_is_reachable() {
 #[ignore = "needs PostgreSQL: scripts/test.sh runs it"]
 async fn losing_the_database_mid_flight_answers_503_and_writes_nothing() {
     let c = cluster(1).await;
-    let platform = c.platform();
-    platform
-        .create_space(&api::CreateSpaceRequest {
-            path: "acme/".into(),
-            name: None,
-            join_mode: api::JoinMode::Open,
-            member_limit: None,
-        })
-        .await
-        .unwrap();
-    platform
-        .provision_member("acme/", "alice", "admin")
-        .await
-        .unwrap();
-    let alice = c.user(0, "alice");
+    let alice = c.acme_with_admin(api::JoinMode::Open).await;
     let link = alice
         .create_invite(&api::CreateInviteRequest {
             space: "acme/".into(),

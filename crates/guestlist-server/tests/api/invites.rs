@@ -508,40 +508,29 @@ async fn invite_lists_filter_and_show_each_manager_only_their_spaces() {
     alice.revoke_invite(&top.code).await.unwrap();
 
     let ids = |p: api::InvitePage| p.invites.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    let listed = |q: InviteQuery<'static>| {
+        let alice = alice.clone();
+        async move { ids(alice.list_invites(&q).await.unwrap()) }
+    };
     assert_eq!(
-        ids(alice.list_invites(&InviteQuery::default()).await.unwrap()),
+        listed(InviteQuery::default()).await,
         vec![eng.invite.id, top.invite.id]
     );
-    assert_eq!(
-        ids(alice
-            .list_invites(&InviteQuery {
-                space: Some("acme/eng/"),
-                ..Default::default()
-            })
-            .await
-            .unwrap()),
-        vec![eng.invite.id]
-    );
-    assert_eq!(
-        ids(alice
-            .list_invites(&InviteQuery {
-                state: Some("active"),
-                ..Default::default()
-            })
-            .await
-            .unwrap()),
-        vec![eng.invite.id]
-    );
-    assert_eq!(
-        ids(alice
-            .list_invites(&InviteQuery {
-                created_by: Some("zed"),
-                ..Default::default()
-            })
-            .await
-            .unwrap()),
-        Vec::<uuid::Uuid>::new()
-    );
+    let by_space = InviteQuery {
+        space: Some("acme/eng/"),
+        ..Default::default()
+    };
+    assert_eq!(listed(by_space).await, vec![eng.invite.id]);
+    let active = InviteQuery {
+        state: Some("active"),
+        ..Default::default()
+    };
+    assert_eq!(listed(active).await, vec![eng.invite.id]);
+    let by_zed = InviteQuery {
+        created_by: Some("zed"),
+        ..Default::default()
+    };
+    assert_eq!(listed(by_zed).await, Vec::<uuid::Uuid>::new());
     // A filter can only narrow: asking for another's space shows nothing.
     assert!(
         alice
