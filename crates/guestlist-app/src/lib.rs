@@ -20,10 +20,16 @@ use guestlist_store::Store;
 pub use limits::RateLimitConfig;
 use limits::RateLimits;
 pub use ops::events::EventPage;
+pub use ops::invitations::{
+    BulkResult, Decision, InvitationConfig, InvitationFilter, InvitationInput, InvitationOutcome,
+    InvitationPage, InvitationResult, InvitationView, InviteeInput, MAX_BULK_ROWS,
+    MAX_INVITATION_LIFETIME_SECS, Response as InvitationResponse,
+};
 pub use ops::invites::InviteView;
 pub use ops::invites::{
     CreateInvite, InviteCreated, InviteFilter, InvitePage, InvitePreview, RedeemOutcome, Redeemed,
 };
+pub use ops::mail::OutgoingMail;
 pub use ops::members::{AdmitOutcome, MemberPage, MembershipView};
 pub use ops::spaces::{NewSpaceInput, SpacePatchInput, SpaceView};
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encode as cursor_of};
@@ -46,6 +52,7 @@ pub struct AppConfig {
     /// Length of new invite codes (8-32).
     pub code_length: usize,
     pub rate_limits: RateLimitConfig,
+    pub invitations: InvitationConfig,
 }
 
 /// Who is calling and from where. Rate limits key on both.
@@ -63,6 +70,7 @@ struct Inner {
     config: AppConfig,
     keys: secrets::Keys,
     limits: RateLimits,
+    mail_queued: Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -81,6 +89,20 @@ impl App {
                 "the template must contain {code}",
             ));
         }
+        if !config.invitations.accept_url_template.contains("{token}") {
+            return Err(Error::invalid(
+                "invitation_url_template",
+                "the template must contain {token}",
+            ));
+        }
+        if !(1..=ops::invitations::MAX_INVITATION_LIFETIME_SECS)
+            .contains(&config.invitations.default_lifetime_secs)
+        {
+            return Err(Error::invalid(
+                "invitation_lifetime_secs",
+                "1 second to 30 days",
+            ));
+        }
         let keys = secrets::Keys::derive(&config.link_secret);
         let limits = RateLimits::new(&config.rate_limits)?;
         Ok(App(Arc::new(Inner {
@@ -88,6 +110,7 @@ impl App {
             config,
             keys,
             limits,
+            mail_queued: Arc::default(),
         })))
     }
 

@@ -67,7 +67,12 @@ fn random_base62(len: usize) -> String {
 pub(crate) struct Keys {
     code: [u8; 32],
     code_hash: [u8; 32],
+    token: [u8; 32],
+    token_hash: [u8; 32],
 }
+
+/// Length of an invitation token: 32 base62 characters, about 190 bits.
+pub const TOKEN_LEN: usize = 32;
 
 impl Keys {
     pub fn derive(link_secret: &Secret) -> Self {
@@ -75,6 +80,8 @@ impl Keys {
         Keys {
             code: hmac(s, &[b"guestlist/invite-code/v1"]),
             code_hash: hmac(s, &[b"guestlist/invite-code-hash/v1"]),
+            token: hmac(s, &[b"guestlist/invitation-token/v1"]),
+            token_hash: hmac(s, &[b"guestlist/invitation-token-hash/v1"]),
         }
     }
 
@@ -82,6 +89,25 @@ impl Keys {
     pub fn code_for(&self, id: Uuid, len: usize) -> String {
         let stream = (0u8..4).flat_map(|block| hmac(&self.code, &[id.as_bytes(), &[block]]));
         base62_from(stream, len)
+    }
+
+    /// A fresh salt for an invitation token: 128 bits from the OS CSPRNG.
+    pub fn token_salt() -> Vec<u8> {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).expect("the OS CSPRNG is available");
+        salt.to_vec()
+    }
+
+    /// The token issued with `salt` (128 random bits, new at every send): base62 of
+    /// HMAC(key, salt). Derived at send time, so the outbox never stores it.
+    pub fn token_for(&self, salt: &[u8]) -> String {
+        let stream = (0u8..4).flat_map(|block| hmac(&self.token, &[salt, &[block]]));
+        base62_from(stream, TOKEN_LEN)
+    }
+
+    /// What storage keeps of an invitation token.
+    pub fn hash_token(&self, token: &str) -> Vec<u8> {
+        hmac(&self.token_hash, &[token.as_bytes()]).to_vec()
     }
 
     /// What storage keeps of a code.
@@ -129,6 +155,26 @@ mod tests {
         let id = Uuid::now_v7();
         assert_ne!(a.code_for(id, 10), b.code_for(id, 10));
         assert_ne!(a.hash_code("abcdefgh"), b.hash_code("abcdefgh"));
+    }
+
+    #[test]
+    fn invitation_tokens_are_long_salted_and_hashed_apart() {
+        let keys = Keys::derive(&Secret::new("k"));
+        let (s1, s2) = (Keys::token_salt(), Keys::token_salt());
+        let t1 = keys.token_for(&s1);
+        assert_eq!(t1.len(), TOKEN_LEN);
+        assert_eq!(t1, keys.token_for(&s1));
+        assert_ne!(t1, keys.token_for(&s2), "a new salt is a new token");
+        assert_ne!(
+            t1,
+            Keys::derive(&Secret::new("other")).token_for(&s1),
+            "the key matters"
+        );
+        assert_ne!(
+            keys.hash_token(&t1),
+            keys.hash_code(&t1),
+            "tokens and codes hash apart"
+        );
     }
 
     #[test]

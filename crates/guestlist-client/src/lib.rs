@@ -288,6 +288,100 @@ impl Client {
         self.send(self.request(Method::GET, "/api/v1/events").query(q))
             .await
     }
+
+    fn with_key(req: RequestBuilder, idempotency_key: Option<&str>) -> RequestBuilder {
+        match idempotency_key {
+            Some(k) => req.header("idempotency-key", k),
+            None => req,
+        }
+    }
+
+    /// Invites one person; `invited`, `already_invited` and `already_member` are all
+    /// successes.
+    pub async fn create_invitation(
+        &self,
+        req: &api::CreateInvitationRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<api::InvitationResult> {
+        let r = self.request(Method::POST, "/api/v1/invitations").json(req);
+        self.send(Self::with_key(r, idempotency_key)).await
+    }
+
+    pub async fn bulk_invitations(
+        &self,
+        req: &api::BulkInvitationRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<api::BulkInvitationResult> {
+        let r = self
+            .request(Method::POST, "/api/v1/invitations/bulk")
+            .json(req);
+        self.send(Self::with_key(r, idempotency_key)).await
+    }
+
+    pub async fn list_invitations(&self, q: &InvitationQuery<'_>) -> Result<api::InvitationPage> {
+        self.send(self.request(Method::GET, "/api/v1/invitations").query(q))
+            .await
+    }
+
+    pub async fn get_invitation(&self, id: uuid::Uuid) -> Result<api::Invitation> {
+        self.send(self.request(Method::GET, &format!("/api/v1/invitations/{id}")))
+            .await
+    }
+
+    pub async fn revoke_invitation(&self, id: uuid::Uuid) -> Result<api::Invitation> {
+        self.send(self.request(Method::DELETE, &format!("/api/v1/invitations/{id}")))
+            .await
+    }
+
+    pub async fn resend_invitation(&self, id: uuid::Uuid) -> Result<api::Invitation> {
+        self.send(self.request(Method::POST, &format!("/api/v1/invitations/{id}/resend")))
+            .await
+    }
+
+    pub async fn accept_invitation(&self, token: &str) -> Result<api::InvitationAnswer> {
+        let body = api::TokenRequest {
+            token: token.to_owned(),
+        };
+        self.json(Method::POST, "/api/v1/invitations/accept", &body)
+            .await
+    }
+
+    pub async fn decline_invitation(&self, token: &str) -> Result<api::InvitationAnswer> {
+        let body = api::TokenRequest {
+            token: token.to_owned(),
+        };
+        self.json(Method::POST, "/api/v1/invitations/decline", &body)
+            .await
+    }
+
+    pub async fn my_invitations(&self) -> Result<api::InvitationPage> {
+        self.send(self.request(Method::GET, "/api/v1/me/invitations"))
+            .await
+    }
+
+    pub async fn answer_my_invitation(
+        &self,
+        id: uuid::Uuid,
+        accept: bool,
+    ) -> Result<api::InvitationAnswer> {
+        let verb = if accept { "accept" } else { "decline" };
+        self.send(self.request(Method::POST, &format!("/api/v1/me/invitations/{id}/{verb}")))
+            .await
+    }
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct InvitationQuery<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]

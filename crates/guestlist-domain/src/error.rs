@@ -24,10 +24,13 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Unavailable,
     Internal,
+    EmailUnverified,
+    EmailMismatch,
+    NotPending,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::NotFound,
         ErrorCode::Expired,
         ErrorCode::Exhausted,
@@ -46,6 +49,9 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
+        ErrorCode::EmailUnverified,
+        ErrorCode::EmailMismatch,
+        ErrorCode::NotPending,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +74,9 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::EmailUnverified => "email_unverified",
+            ErrorCode::EmailMismatch => "email_mismatch",
+            ErrorCode::NotPending => "not_pending",
         }
     }
 }
@@ -118,6 +127,12 @@ pub enum Error {
     Unavailable(String),
     #[error("internal error")]
     Internal(String),
+    #[error("verify your e-mail address with the application first")]
+    EmailUnverified,
+    #[error("this invitation is addressed to someone else")]
+    EmailMismatch,
+    #[error("this invitation is no longer pending")]
+    NotPending,
     /// A serialization failure or deadlock: the engine retries the operation; if it
     /// keeps failing the caller sees `unavailable`.
     #[error("the service is temporarily unavailable")]
@@ -160,6 +175,9 @@ impl Error {
             Error::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Error::Unavailable(_) | Error::Contention(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,
+            Error::EmailUnverified => ErrorCode::EmailUnverified,
+            Error::EmailMismatch => ErrorCode::EmailMismatch,
+            Error::NotPending => ErrorCode::NotPending,
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod error;
+pub mod invitation;
 pub mod invite;
 pub mod membership;
 pub mod path;
@@ -13,6 +14,7 @@ pub mod space;
 
 pub use actor::{Actor, UserId};
 pub use error::{Error, ErrorCode};
+pub use invitation::{Addressee, Binding, DeliveryState, Email, InvitationStatus, Username};
 pub use invite::{InviteCode, InviteState};
 pub use membership::{MembershipSource, MembershipStatus};
 pub use path::SpacePath;

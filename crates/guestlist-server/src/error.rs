@@ -22,10 +22,13 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::OutOfScope
         | ErrorCode::Forbidden
         | ErrorCode::InviteRequired
-        | ErrorCode::ApprovalRequired => StatusCode::FORBIDDEN,
-        ErrorCode::MemberLimitReached | ErrorCode::AlreadyExists | ErrorCode::LastAdmin => {
-            StatusCode::CONFLICT
-        }
+        | ErrorCode::ApprovalRequired
+        | ErrorCode::EmailUnverified
+        | ErrorCode::EmailMismatch => StatusCode::FORBIDDEN,
+        ErrorCode::MemberLimitReached
+        | ErrorCode::AlreadyExists
+        | ErrorCode::LastAdmin
+        | ErrorCode::NotPending => StatusCode::CONFLICT,
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -33,6 +36,15 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// What the caller is told of an error (a whole response's, or one bulk row's).
+pub fn detail(err: &Error) -> ErrorDetail {
+    ErrorDetail {
+        code: err.code().as_str().to_owned(),
+        message: err.public_message(),
+        field: err.field().map(str::to_owned),
     }
 }
 
@@ -45,11 +57,7 @@ impl IntoResponse for ApiError {
             tracing::error!(code = %code, cause = ?err, "request failed");
         }
         let body = ErrorBody {
-            error: ErrorDetail {
-                code: code.as_str().to_owned(),
-                message: err.public_message(),
-                field: err.field().map(str::to_owned),
-            },
+            error: detail(&err),
         };
         let mut res = (status_of(code), axum::Json(body)).into_response();
         match &err {

@@ -5,6 +5,7 @@
 mod error;
 mod extract;
 mod graphql;
+mod invitations;
 mod openapi;
 mod render;
 mod rest;
@@ -37,6 +38,8 @@ use tower_http::trace::TraceLayer;
 
 /// Request bodies above this are refused with 413 `payload_too_large`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The bulk invitation route takes up to 1,000 rows: this much.
+pub const BULK_BODY_BYTES: usize = 1024 * 1024;
 
 /// How the front doors are exposed.
 #[derive(Debug, Clone, Copy)]
@@ -124,7 +127,32 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/invites/{code}/join", post(rest::redeem_invite))
         .route("/invites/{code}/link", get(rest::show_invite_link))
-        .route("/events", get(rest::list_events));
+        .route("/events", get(rest::list_events))
+        .route(
+            "/invitations",
+            post(invitations::create).get(invitations::list),
+        )
+        .route(
+            "/invitations/bulk",
+            // 1,000 rows need more than the default body limit.
+            post(invitations::bulk).layer(DefaultBodyLimit::max(BULK_BODY_BYTES)),
+        )
+        .route("/invitations/accept", post(invitations::accept))
+        .route("/invitations/decline", post(invitations::decline))
+        .route(
+            "/invitations/{id}",
+            get(invitations::get).delete(invitations::revoke),
+        )
+        .route("/invitations/{id}/resend", post(invitations::resend))
+        .route("/me/invitations", get(invitations::mine))
+        .route(
+            "/me/invitations/{id}/accept",
+            post(invitations::accept_mine),
+        )
+        .route(
+            "/me/invitations/{id}/decline",
+            post(invitations::decline_mine),
+        );
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi_route))

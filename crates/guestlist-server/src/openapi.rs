@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::rest;
+use crate::{invitations, rest};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,9 @@ use crate::rest;
         rest::create_invite, rest::list_invites, rest::preview_invite, rest::revoke_invite,
         rest::show_invite_link, rest::redeem_invite,
         rest::list_events,
+        invitations::create, invitations::bulk, invitations::list, invitations::get,
+        invitations::revoke, invitations::resend, invitations::accept, invitations::decline,
+        invitations::mine, invitations::accept_mine, invitations::decline_mine,
     ),
     components(schemas(guestlist_api::ErrorBody, guestlist_api::Health)),
     modifiers(&Bearer),
@@ -27,6 +30,7 @@ use crate::rest;
         (name = "spaces", description = "Spaces, their join modes, limits and roles"),
         (name = "members", description = "Memberships"),
         (name = "invites", description = "Shareable invite links"),
+        (name = "invitations", description = "Invitations addressed to one person, delivered by e-mail"),
         (name = "events", description = "The audit log"),
     )
 )]

@@ -3,7 +3,10 @@
 use guestlist_api as api;
 use guestlist_app::domain::{self, Permissions};
 use guestlist_app::store::EventRow;
-use guestlist_app::{AdmitOutcome, InviteCreated, InviteView, MembershipView, SpaceView};
+use guestlist_app::{
+    AdmitOutcome, BulkResult, InvitationOutcome, InvitationResponse, InvitationResult,
+    InvitationView, InviteCreated, InviteView, MembershipView, SpaceView,
+};
 
 pub fn join_mode(m: domain::JoinMode) -> api::JoinMode {
     match m {
@@ -109,5 +112,107 @@ pub fn event(e: EventRow) -> api::Event {
         subject: e.subject,
         data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
         created_at: e.created_at,
+    }
+}
+
+pub fn invitation(v: InvitationView) -> api::Invitation {
+    let i = v.invitation;
+    api::Invitation {
+        id: i.id,
+        space: i.space_path.to_string(),
+        role: i.role.to_string(),
+        email: i.addressee.email.map(|e| e.to_string()),
+        username: i.addressee.username.map(|u| u.to_string()),
+        user_id: i.addressee.user_id.map(|u| u.to_string()),
+        message: i.message,
+        status: match v.status {
+            domain::InvitationStatus::Pending => api::InvitationStatus::Pending,
+            domain::InvitationStatus::Accepted => api::InvitationStatus::Accepted,
+            domain::InvitationStatus::Declined => api::InvitationStatus::Declined,
+            domain::InvitationStatus::Revoked => api::InvitationStatus::Revoked,
+            domain::InvitationStatus::Expired => api::InvitationStatus::Expired,
+        },
+        expires_at: i.expires_at,
+        sends: i.sends,
+        delivery: i.delivery.map(|d| api::Delivery {
+            state: match d.state {
+                domain::DeliveryState::Queued => api::DeliveryState::Queued,
+                domain::DeliveryState::Sent => api::DeliveryState::Sent,
+                domain::DeliveryState::Failed => api::DeliveryState::Failed,
+                domain::DeliveryState::Cancelled => api::DeliveryState::Cancelled,
+            },
+            attempts: d.attempts,
+            last_error: d.last_error,
+            sent_at: d.sent_at,
+        }),
+        invited_by: i.created_by,
+        created_at: i.created_at,
+        decided_by: i.decided_by,
+        decided_at: i.decided_at,
+    }
+}
+
+pub fn invitation_outcome(o: InvitationOutcome) -> api::InvitationOutcome {
+    match o {
+        InvitationOutcome::Invited => api::InvitationOutcome::Invited,
+        InvitationOutcome::AlreadyInvited => api::InvitationOutcome::AlreadyInvited,
+        InvitationOutcome::AlreadyMember => api::InvitationOutcome::AlreadyMember,
+    }
+}
+
+pub fn invitation_result(r: InvitationResult) -> api::InvitationResult {
+    api::InvitationResult {
+        outcome: invitation_outcome(r.outcome),
+        invitation: r.invitation.map(invitation),
+        membership: r.membership.map(member),
+    }
+}
+
+pub fn bulk(r: BulkResult) -> api::BulkInvitationResult {
+    let mut summary = api::BulkSummary::default();
+    let rows = r
+        .rows
+        .into_iter()
+        .enumerate()
+        .map(|(index, row)| match row {
+            Ok(ok) => {
+                match ok.outcome {
+                    InvitationOutcome::Invited => summary.invited += 1,
+                    InvitationOutcome::AlreadyInvited => summary.already_invited += 1,
+                    InvitationOutcome::AlreadyMember => summary.already_member += 1,
+                }
+                let ok = invitation_result(ok);
+                api::BulkRow {
+                    index,
+                    outcome: Some(ok.outcome),
+                    invitation: ok.invitation,
+                    membership: ok.membership,
+                    error: None,
+                }
+            }
+            Err(e) => {
+                summary.failed += 1;
+                api::BulkRow {
+                    index,
+                    outcome: None,
+                    invitation: None,
+                    membership: None,
+                    error: Some(crate::error::detail(&e)),
+                }
+            }
+        })
+        .collect();
+    api::BulkInvitationResult {
+        dry_run: r.dry_run,
+        summary,
+        rows,
+    }
+}
+
+pub fn invitation_answer(r: InvitationResponse) -> api::InvitationAnswer {
+    api::InvitationAnswer {
+        invitation: invitation(r.invitation),
+        outcome: r.outcome.map(outcome),
+        membership: r.membership.map(member),
     }
 }

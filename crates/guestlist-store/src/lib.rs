@@ -19,7 +19,8 @@ pub mod transfer;
 use async_trait::async_trait;
 pub use guestlist_domain::Error;
 use guestlist_domain::{
-    JoinMode, MembershipSource, MembershipStatus, Permissions, RoleName, SpacePath, UserId,
+    Addressee, DeliveryState, Email, InvitationStatus, JoinMode, MembershipSource,
+    MembershipStatus, Permissions, RoleName, SpacePath, UserId, Username,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -184,6 +185,89 @@ pub trait Tx: Send {
     /// Newest first, before the cursor.
     async fn list_events(&mut self, q: &EventQuery) -> Result<Vec<EventRow>>;
 
+    async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>>;
+    /// Memberships on any of these spaces of whoever the addressee names (by user id,
+    /// or the e-mail or username they joined with).
+    async fn memberships_of_addressee(
+        &mut self,
+        space_ids: &[Uuid],
+        to: &Addressee,
+    ) -> Result<Vec<MembershipRow>>;
+
+    // Invitations
+    /// Inserts unless the space already holds a pending invitation for the addressee
+    /// (a unique key) or the token hash collides; `false` then.
+    async fn insert_invitation(&mut self, i: &NewInvitation) -> Result<bool>;
+    async fn invitation_by_id(&mut self, id: Uuid) -> Result<Option<InvitationRow>>;
+    async fn invitation_by_token(&mut self, token_hash: &[u8]) -> Result<Option<InvitationRow>>;
+    /// The space's pending invitation (expired or not) for anyone the addressee names.
+    async fn pending_invitation_to(
+        &mut self,
+        space_id: Uuid,
+        to: &Addressee,
+    ) -> Result<Option<InvitationRow>>;
+    /// Moves a pending invitation to `to` (accepted, declined, revoked): the atomic
+    /// claim. With `live_at`, only if not expired then. `false` when it was not pending.
+    async fn decide_invitation(
+        &mut self,
+        id: Uuid,
+        to: InvitationStatus,
+        by: &str,
+        at: OffsetDateTime,
+        live_at: Option<OffsetDateTime>,
+    ) -> Result<bool>;
+    /// Gives a pending invitation a new token, expiry and e-mail; `false` when it is
+    /// no longer pending.
+    async fn reissue_invitation(&mut self, r: &Reissue) -> Result<bool>;
+    /// Newest first, after the cursor.
+    async fn list_invitations(&mut self, q: &InvitationQuery) -> Result<Vec<InvitationRow>>;
+    /// Pending, unexpired invitations for a user (by id, verified e-mail or username),
+    /// newest first.
+    async fn invitations_addressed_to(
+        &mut self,
+        user: &UserId,
+        email: Option<&Email>,
+        username: Option<&Username>,
+        now: OffsetDateTime,
+        after: Option<&PageKey>,
+        limit: u32,
+    ) -> Result<Vec<InvitationRow>>;
+
+    // The e-mail outbox
+    async fn insert_mail(&mut self, m: &NewMail) -> Result<()>;
+    /// Cancels the invitation's queued e-mail (superseded or revoked).
+    async fn cancel_mail_of(&mut self, invitation_id: Uuid) -> Result<()>;
+    /// Queued messages due at `now`, oldest first.
+    async fn due_mail(&mut self, now: OffsetDateTime, limit: u32) -> Result<Vec<MailRow>>;
+    /// Takes a due message for one attempt until `lease_until` (counted); `false` when
+    /// another sender took it first or it is no longer queued.
+    async fn claim_mail(
+        &mut self,
+        id: Uuid,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Records an attempt's result on a queued message.
+    async fn finish_mail(&mut self, id: Uuid, result: &MailResult) -> Result<()>;
+    async fn mail_by_id(&mut self, id: Uuid) -> Result<Option<MailRow>>;
+
+    // Idempotency keys
+    /// The stored (request hash, response) of an earlier request with this key.
+    async fn idempotent_response(
+        &mut self,
+        owner: &str,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, String)>>;
+    /// Stores a response; `false` when the key was taken meanwhile.
+    async fn store_idempotent_response(
+        &mut self,
+        owner: &str,
+        key: &str,
+        request_hash: &[u8],
+        response: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool>;
+
     // Copying between engines
     /// Rows of a table in key order, after the given key.
     async fn export_rows(
@@ -270,6 +354,9 @@ pub struct NewMembership {
     pub source: MembershipSource,
     pub invite_id: Option<Uuid>,
     pub created_at: OffsetDateTime,
+    /// Who the user was when they joined, from their token (lower-cased).
+    pub email: Option<Email>,
+    pub username: Option<Username>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -414,4 +501,124 @@ pub struct ApiKeyRow {
     pub name: String,
     pub platform_admin: bool,
     pub revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub token_salt: Vec<u8>,
+    pub space_id: Uuid,
+    pub space_path: SpacePath,
+    pub role: RoleName,
+    pub addressee: Addressee,
+    pub message: Option<String>,
+    pub lifetime_secs: i64,
+    pub expires_at: OffsetDateTime,
+    pub mail_id: Option<Uuid>,
+    pub created_by: String,
+    pub created_by_name: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// An invitation with the delivery of its latest e-mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvitationRow {
+    pub id: Uuid,
+    pub space_id: Uuid,
+    pub space_path: SpacePath,
+    pub role: RoleName,
+    pub addressee: Addressee,
+    pub message: Option<String>,
+    /// As stored: pending, accepted, declined or revoked. See [`InvitationRow::status`].
+    pub stored_status: InvitationStatus,
+    pub token_salt: Vec<u8>,
+    pub lifetime_secs: i64,
+    pub expires_at: OffsetDateTime,
+    pub sends: u32,
+    pub last_sent_at: OffsetDateTime,
+    pub created_by: String,
+    pub created_by_name: String,
+    pub created_at: OffsetDateTime,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<OffsetDateTime>,
+    pub delivery: Option<Delivery>,
+}
+
+impl InvitationRow {
+    /// The status at `now`: a pending invitation past its expiry is expired.
+    pub fn status(&self, now: OffsetDateTime) -> InvitationStatus {
+        InvitationStatus::of(self.stored_status, self.expires_at, now)
+    }
+}
+
+/// Where an invitation's latest e-mail is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub mail_id: Uuid,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reissue {
+    pub id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub token_salt: Vec<u8>,
+    pub expires_at: OffsetDateTime,
+    pub mail_id: Option<Uuid>,
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvitationQuery {
+    pub visible: Visibility,
+    pub subtree: Option<SpacePath>,
+    pub status: Option<InvitationStatus>,
+    pub email: Option<Email>,
+    pub now: OffsetDateTime,
+    pub after: Option<PageKey>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub id: Uuid,
+    pub invitation_id: Uuid,
+    pub recipient: Email,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailRow {
+    pub id: Uuid,
+    pub invitation_id: Uuid,
+    pub recipient: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub next_attempt_at: OffsetDateTime,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+/// What one delivery attempt came to.
+#[derive(Debug, Clone)]
+pub enum MailResult {
+    Sent {
+        at: OffsetDateTime,
+    },
+    /// Try again at `next_attempt_at`.
+    Retry {
+        error: String,
+        next_attempt_at: OffsetDateTime,
+    },
+    /// Give up.
+    Failed {
+        error: String,
+    },
+    /// Nothing to send any more (the invitation is no longer pending).
+    Cancelled,
 }

@@ -280,6 +280,100 @@ macro_rules! impl_sql_tx {
             }
         }
 
+        fn invitation_row(r: &Row) -> Result<InvitationRow> {
+            let email = get::<Option<String>>(r, "email")?
+                .map(|e| domain::Email::parse(&e).map_err(Error::internal))
+                .transpose()?;
+            let username = get::<Option<String>>(r, "username")?
+                .map(|u| domain::Username::parse(&u).map_err(Error::internal))
+                .transpose()?;
+            let user_id = get::<Option<String>>(r, "user_id")?
+                .map(|u| UserId::parse(&u).map_err(Error::internal))
+                .transpose()?;
+            let delivery = match get::<Option<Uuid>>(r, "mail_id")? {
+                None => None,
+                Some(mail_id) => match get::<Option<String>>(r, "mail_state")? {
+                    None => None,
+                    Some(state) => Some(Delivery {
+                        mail_id,
+                        state: domain::DeliveryState::parse(&state)?,
+                        attempts: u32_of(get(r, "mail_attempts")?)?,
+                        last_error: get(r, "mail_error")?,
+                        sent_at: opt_at(get(r, "mail_sent_at")?)?,
+                    }),
+                },
+            };
+            Ok(InvitationRow {
+                id: get(r, "id")?,
+                space_id: get(r, "space_id")?,
+                space_path: SpacePath::parse(&get::<String>(r, "space_path")?).map_err(Error::internal)?,
+                role: RoleName::parse(&get::<String>(r, "role")?).map_err(Error::internal)?,
+                addressee: domain::Addressee { email, username, user_id },
+                message: get(r, "message")?,
+                stored_status: domain::InvitationStatus::parse(&get::<String>(r, "status")?).map_err(Error::internal)?,
+                token_salt: get(r, "token_salt")?,
+                lifetime_secs: get(r, "lifetime_secs")?,
+                expires_at: at(get(r, "expires_at")?)?,
+                sends: u32_of(get(r, "sends")?)?,
+                last_sent_at: at(get(r, "last_sent_at")?)?,
+                created_by: get(r, "created_by")?,
+                created_by_name: get(r, "created_by_name")?,
+                created_at: at(get(r, "created_at")?)?,
+                decided_by: get(r, "decided_by")?,
+                decided_at: opt_at(get(r, "decided_at")?)?,
+                delivery,
+            })
+        }
+
+        fn mail_row(r: &Row) -> Result<MailRow> {
+            Ok(MailRow {
+                id: get(r, "id")?,
+                invitation_id: get(r, "invitation_id")?,
+                recipient: get(r, "recipient")?,
+                state: domain::DeliveryState::parse(&get::<String>(r, "state")?)?,
+                attempts: u32_of(get(r, "attempts")?)?,
+                next_attempt_at: at(get(r, "next_attempt_at")?)?,
+                last_error: get(r, "last_error")?,
+                created_at: at(get(r, "created_at")?)?,
+                sent_at: opt_at(get(r, "sent_at")?)?,
+            })
+        }
+
+        /// `(<who> is any of the addressee's identifiers)`: user id, e-mail, username.
+        fn push_addressee(qb: &mut ::sqlx::QueryBuilder<$db>, prefix: &str, to: &domain::Addressee) {
+            qb.push(format!("({prefix}user_id = "))
+                .push_bind(to.user_id.as_ref().map(|u| u.as_str().to_owned()))
+                .push(format!(" OR {prefix}email = "))
+                .push_bind(to.email.as_ref().map(|e| e.as_str().to_owned()))
+                .push(format!(" OR {prefix}username = "))
+                .push_bind(to.username.as_ref().map(|u| u.as_str().to_owned()))
+                .push(")");
+        }
+
+        /// The predicate of an invitation status at `now`.
+        fn push_invitation_status(qb: &mut ::sqlx::QueryBuilder<$db>, status: domain::InvitationStatus, now: i64) {
+            use domain::InvitationStatus as S;
+            match status {
+                S::Pending => {
+                    qb.push(" AND i.status = 'pending' AND i.expires_at > ").push_bind(now);
+                }
+                S::Expired => {
+                    qb.push(" AND i.status = 'pending' AND i.expires_at <= ").push_bind(now);
+                }
+                other => {
+                    qb.push(" AND i.status = ").push_bind(other.as_str());
+                }
+            }
+        }
+
+        const INVITATION_SELECT: &str = "SELECT i.id, i.space_id, i.space_path, i.role, i.email, i.username, i.user_id, \
+             i.message, i.status, i.token_salt, i.lifetime_secs, i.expires_at, i.sends, i.last_sent_at, i.mail_id, \
+             i.created_by, i.created_by_name, i.created_at, i.decided_by, i.decided_at, \
+             m.state AS mail_state, m.attempts AS mail_attempts, m.last_error AS mail_error, m.sent_at AS mail_sent_at \
+             FROM invitations i LEFT JOIN mail_outbox m ON m.id = i.mail_id";
+        const MAIL_COLUMNS: &str =
+            "id, invitation_id, recipient, state, attempts, next_attempt_at, last_error, created_at, sent_at";
+
         const INVITE_COLUMNS_OF_I: &str = "i.id, i.space_id, i.space_path, i.role, i.max_uses, i.uses, i.expires_at, \
              i.description, i.allow_narrowing, i.created_by, i.created_by_name, i.created_at, i.revoked_at, i.revoked_by";
         const INVITE_COLUMNS: &str = "id, space_id, space_path, role, max_uses, uses, expires_at, description, \
@@ -432,8 +526,8 @@ macro_rules! impl_sql_tx {
 
             async fn insert_membership(&mut self, m: &NewMembership) -> Result<Option<MembershipRow>> {
                 let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO memberships (id, space_id, user_id, role, status, source, invite_id, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+                    "INSERT INTO memberships (id, space_id, user_id, role, status, source, invite_id, created_at, updated_at, email, username) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
                      ON CONFLICT (space_id, user_id) DO NOTHING RETURNING {MEMBERSHIP_COLUMNS}"
                 )))
                 .bind(m.id)
@@ -444,6 +538,8 @@ macro_rules! impl_sql_tx {
                 .bind(m.source.as_str())
                 .bind(m.invite_id)
                 .bind(ms(m.created_at))
+                .bind(m.email.as_ref().map(|e| e.as_str()))
+                .bind(m.username.as_ref().map(|u| u.as_str()))
                 .fetch_optional(&mut *self.conn)
                 .await
                 .map_err(db_error)?;
@@ -765,6 +861,305 @@ macro_rules! impl_sql_tx {
                     .await
                     .map_err(db_error)?;
                 rows.iter().map(event_row).collect()
+            }
+
+async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE id = $1"
+                )))
+                .bind(id)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                row.as_ref().map(membership_row).transpose()
+            }
+
+            async fn memberships_of_addressee(&mut self, space_ids: &[Uuid], to: &domain::Addressee) -> Result<Vec<MembershipRow>> {
+                if space_ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE space_id IN "
+                ));
+                push_in_ids(&mut qb, space_ids);
+                qb.push(" AND ");
+                push_addressee(&mut qb, "", to);
+                qb.push(" ORDER BY created_at, id");
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                rows.iter().map(membership_row).collect()
+            }
+
+            async fn insert_invitation(&mut self, i: &NewInvitation) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "INSERT INTO invitations (id, token_hash, token_salt, space_id, space_path, role, email, username, user_id, \
+                       addressee, message, status, lifetime_secs, expires_at, sends, last_sent_at, mail_id, created_by, \
+                       created_by_name, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, 1, $14, $15, $16, $17, $14) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(i.id)
+                .bind(&i.token_hash)
+                .bind(&i.token_salt)
+                .bind(i.space_id)
+                .bind(i.space_path.as_str())
+                .bind(i.role.as_str())
+                .bind(i.addressee.email.as_ref().map(|e| e.as_str()))
+                .bind(i.addressee.username.as_ref().map(|u| u.as_str()))
+                .bind(i.addressee.user_id.as_ref().map(|u| u.as_str()))
+                .bind(i.addressee.key())
+                .bind(i.message.as_deref())
+                .bind(i.lifetime_secs)
+                .bind(ms(i.expires_at))
+                .bind(ms(i.created_at))
+                .bind(i.mail_id)
+                .bind(&i.created_by)
+                .bind(&i.created_by_name)
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn invitation_by_id(&mut self, id: Uuid) -> Result<Option<InvitationRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("{INVITATION_SELECT} WHERE i.id = $1")))
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                row.as_ref().map(invitation_row).transpose()
+            }
+
+            async fn invitation_by_token(&mut self, token_hash: &[u8]) -> Result<Option<InvitationRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("{INVITATION_SELECT} WHERE i.token_hash = $1")))
+                    .bind(token_hash)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                row.as_ref().map(invitation_row).transpose()
+            }
+
+            async fn pending_invitation_to(&mut self, space_id: Uuid, to: &domain::Addressee) -> Result<Option<InvitationRow>> {
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(INVITATION_SELECT);
+                qb.push(" WHERE i.status = 'pending' AND i.space_id = ").push_bind(space_id);
+                qb.push(" AND (i.addressee = ").push_bind(to.key()).push(" OR ");
+                push_addressee(&mut qb, "i.", to);
+                qb.push(") ORDER BY i.created_at, i.id LIMIT 1");
+                let row = qb.build().fetch_optional(&mut *self.conn).await.map_err(db_error)?;
+                row.as_ref().map(invitation_row).transpose()
+            }
+
+            async fn decide_invitation(
+                &mut self,
+                id: Uuid,
+                to: domain::InvitationStatus,
+                by: &str,
+                when: OffsetDateTime,
+                live_at: Option<OffsetDateTime>,
+            ) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "UPDATE invitations SET status = $2, decided_by = $3, decided_at = $4 \
+                     WHERE id = $1 AND status = 'pending' AND ($5 IS NULL OR expires_at > $5)",
+                )
+                .bind(id)
+                .bind(to.as_str())
+                .bind(by)
+                .bind(ms(when))
+                .bind(live_at.map(ms))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn reissue_invitation(&mut self, r: &Reissue) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "UPDATE invitations SET token_hash = $2, token_salt = $3, expires_at = $4, mail_id = $5, \
+                       sends = sends + 1, last_sent_at = $6 \
+                     WHERE id = $1 AND status = 'pending'",
+                )
+                .bind(r.id)
+                .bind(&r.token_hash)
+                .bind(&r.token_salt)
+                .bind(ms(r.expires_at))
+                .bind(r.mail_id)
+                .bind(ms(r.at))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn list_invitations(&mut self, q: &InvitationQuery) -> Result<Vec<InvitationRow>> {
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(INVITATION_SELECT);
+                qb.push(" WHERE TRUE");
+                push_visibility(&mut qb, "i.space_path", &q.visible);
+                if let Some(root) = &q.subtree {
+                    qb.push(" AND ");
+                    push_subtree(&mut qb, "i.space_path", root);
+                }
+                if let Some(status) = q.status {
+                    push_invitation_status(&mut qb, status, ms(q.now));
+                }
+                if let Some(email) = &q.email {
+                    qb.push(" AND i.email = ").push_bind(email.as_str().to_owned());
+                }
+                if let Some(k) = &q.after {
+                    qb.push(" AND (i.created_at, i.id) < (")
+                        .push_bind(ms(k.created_at))
+                        .push(", ")
+                        .push_bind(k.id)
+                        .push(")");
+                }
+                qb.push(" ORDER BY i.created_at DESC, i.id DESC LIMIT ").push_bind(i64::from(q.limit));
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                rows.iter().map(invitation_row).collect()
+            }
+
+            async fn invitations_addressed_to(
+                &mut self,
+                user: &UserId,
+                email: Option<&domain::Email>,
+                username: Option<&domain::Username>,
+                now: OffsetDateTime,
+                after: Option<&PageKey>,
+                limit: u32,
+            ) -> Result<Vec<InvitationRow>> {
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(INVITATION_SELECT);
+                qb.push(" WHERE TRUE");
+                push_invitation_status(&mut qb, domain::InvitationStatus::Pending, ms(now));
+                let who = domain::Addressee {
+                    email: email.cloned(),
+                    username: username.cloned(),
+                    user_id: Some(user.clone()),
+                };
+                qb.push(" AND ");
+                push_addressee(&mut qb, "i.", &who);
+                if let Some(k) = after {
+                    qb.push(" AND (i.created_at, i.id) < (")
+                        .push_bind(ms(k.created_at))
+                        .push(", ")
+                        .push_bind(k.id)
+                        .push(")");
+                }
+                qb.push(" ORDER BY i.created_at DESC, i.id DESC LIMIT ").push_bind(i64::from(limit));
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                rows.iter().map(invitation_row).collect()
+            }
+
+            async fn insert_mail(&mut self, m: &NewMail) -> Result<()> {
+                ::sqlx::query(
+                    "INSERT INTO mail_outbox (id, invitation_id, recipient, state, attempts, next_attempt_at, created_at) \
+                     VALUES ($1, $2, $3, 'queued', 0, $4, $4)",
+                )
+                .bind(m.id)
+                .bind(m.invitation_id)
+                .bind(m.recipient.as_str())
+                .bind(ms(m.created_at))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn cancel_mail_of(&mut self, invitation_id: Uuid) -> Result<()> {
+                ::sqlx::query("UPDATE mail_outbox SET state = 'cancelled' WHERE invitation_id = $1 AND state = 'queued'")
+                    .bind(invitation_id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn due_mail(&mut self, now: OffsetDateTime, limit: u32) -> Result<Vec<MailRow>> {
+                let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {MAIL_COLUMNS} FROM mail_outbox WHERE state = 'queued' AND next_attempt_at <= $1 \
+                     ORDER BY next_attempt_at LIMIT $2"
+                )))
+                .bind(ms(now))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                rows.iter().map(mail_row).collect()
+            }
+
+            async fn claim_mail(&mut self, id: Uuid, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "UPDATE mail_outbox SET next_attempt_at = $3, attempts = attempts + 1 \
+                     WHERE id = $1 AND state = 'queued' AND next_attempt_at <= $2",
+                )
+                .bind(id)
+                .bind(ms(now))
+                .bind(ms(lease_until))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn finish_mail(&mut self, id: Uuid, result: &MailResult) -> Result<()> {
+                let (state, error, next, sent): (&str, Option<&str>, Option<i64>, Option<i64>) = match result {
+                    MailResult::Sent { at } => ("sent", None, None, Some(ms(*at))),
+                    MailResult::Retry { error, next_attempt_at } => ("queued", Some(error), Some(ms(*next_attempt_at)), None),
+                    MailResult::Failed { error } => ("failed", Some(error), None, None),
+                    MailResult::Cancelled => ("cancelled", None, None, None),
+                };
+                ::sqlx::query(
+                    "UPDATE mail_outbox SET state = $2, last_error = coalesce($3, last_error), \
+                       next_attempt_at = coalesce($4, next_attempt_at), sent_at = $5 \
+                     WHERE id = $1 AND state = 'queued'",
+                )
+                .bind(id)
+                .bind(state)
+                .bind(error)
+                .bind(next)
+                .bind(sent)
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn mail_by_id(&mut self, id: Uuid) -> Result<Option<MailRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("SELECT {MAIL_COLUMNS} FROM mail_outbox WHERE id = $1")))
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                row.as_ref().map(mail_row).transpose()
+            }
+
+            async fn idempotent_response(&mut self, owner: &str, key: &str) -> Result<Option<(Vec<u8>, String)>> {
+                let row = ::sqlx::query("SELECT request_hash, response FROM idempotency_keys WHERE owner = $1 AND key = $2")
+                    .bind(owner)
+                    .bind(key)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                row.map(|r| Ok((get(&r, "request_hash")?, get(&r, "response")?))).transpose()
+            }
+
+            async fn store_idempotent_response(
+                &mut self,
+                owner: &str,
+                key: &str,
+                request_hash: &[u8],
+                response: &str,
+                when: OffsetDateTime,
+            ) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "INSERT INTO idempotency_keys (owner, key, request_hash, response, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(owner)
+                .bind(key)
+                .bind(request_hash)
+                .bind(response)
+                .bind(ms(when))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn export_rows(

@@ -1,5 +1,7 @@
 //! Helpers shared by Guestlist's test suites.
 
+pub mod smtp;
+
 use guestlist_app::{Claims, Secret};
 use guestlist_client::{Client, EventQuery, api};
 

@@ -43,6 +43,14 @@ pub struct Config {
     /// At start, keep retrying an unreachable PostgreSQL this long (seconds).
     pub postgres_connect_retry_secs: u64,
     pub rate_limits: RateLimitConfig,
+    /// The accept link an invitation e-mail carries: `{token}` and `{public_url}` are
+    /// replaced. An app deep link works: `myapp://invite/{token}`.
+    pub invitation_url_template: String,
+    /// Lifetime of an invitation when the inviter names none (at most 30 days).
+    pub invitation_lifetime_secs: i64,
+    /// A pending invitation may be re-sent at most this often.
+    pub invitation_resend_interval_secs: i64,
+    pub mail: guestlist_mail::MailConfig,
 }
 
 impl Default for Config {
@@ -64,6 +72,10 @@ impl Default for Config {
             postgres_statement_timeout_ms: 10_000,
             postgres_connect_retry_secs: 60,
             rate_limits: RateLimitConfig::default(),
+            invitation_url_template: "{public_url}/invitations/accept?token={token}".into(),
+            invitation_lifetime_secs: 7 * 24 * 3600,
+            invitation_resend_interval_secs: 60,
+            mail: guestlist_mail::MailConfig::default(),
         }
     }
 }
@@ -80,6 +92,7 @@ impl std::fmt::Debug for Config {
             .field("jwt_secret", &redact(&self.jwt_secret))
             .field("link_secret", &redact(&self.link_secret))
             .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
 }
@@ -147,6 +160,18 @@ impl Config {
         if let Some(v) = env("GUESTLIST_LOG_FORMAT") {
             self.log_format = v;
         }
+        if let Some(v) = env("GUESTLIST_INVITATION_URL_TEMPLATE") {
+            self.invitation_url_template = v;
+        }
+        if let Some(v) = env("GUESTLIST_SMTP_URL") {
+            self.mail.smtp_url = Some(v);
+        }
+        if let Some(v) = env("GUESTLIST_MAIL_FROM") {
+            self.mail.from = v;
+        }
+        if let Some(v) = env("GUESTLIST_MAIL_FOLDER") {
+            self.mail.folder = v.into();
+        }
         if let Some(v) = env("GUESTLIST_POSTGRES_MAX_CONNECTIONS") {
             self.postgres_max_connections = v
                 .parse()
@@ -167,6 +192,11 @@ impl Config {
 
     pub fn invite_url_template(&self) -> String {
         self.invite_url_template
+            .replace("{public_url}", self.public_url.trim_end_matches('/'))
+    }
+
+    pub fn invitation_url_template(&self) -> String {
+        self.invitation_url_template
             .replace("{public_url}", self.public_url.trim_end_matches('/'))
     }
 
@@ -216,11 +246,50 @@ postgres_max_connections = {pmc}
 postgres_statement_timeout_ms = {pst}
 postgres_connect_retry_secs = {pcr}
 
+# The accept link an invitation e-mail carries: {{token}} and {{public_url}} are
+# replaced; an app deep link works too: "myapp://invite/{{token}}"
+# (GUESTLIST_INVITATION_URL_TEMPLATE).
+invitation_url_template = "{itpl}"
+# Default lifetime of an invitation (at most 30 days), and how often a pending one
+# may be re-sent.
+invitation_lifetime_secs = {ilife}
+invitation_resend_interval_secs = {iresend}
+
 [rate_limits]
 preview_per_minute_per_ip = {pv}
 join_per_minute_per_ip = {jn}
 per_minute_per_user = {pu}
+
+[mail]
+# SMTP server (GUESTLIST_SMTP_URL): "smtp://host:25", "smtp://user:pass@host:587?tls=required"
+# (STARTTLS) or "smtps://user:pass@host:465". Unset: e-mails are written as .eml files
+# to `folder` (GUESTLIST_MAIL_FOLDER) and the log says where.
+# smtp_url = "smtp://127.0.0.1:25"
+from = "{mfrom}"
+folder = "{mfolder}"
+# A folder with invitation.subject.txt, invitation.txt and/or invitation.html
+# (minijinja templates) to use instead of the built-in ones.
+# templates_dir = "mail-templates"
+# Retries: attempt n+1 waits retry_base_ms × 2^(n-1), at most retry_max_ms; after
+# max_attempts the message is marked failed.
+max_attempts = {mmax}
+retry_base_ms = {mbase}
+retry_max_ms = {mcap}
+poll_interval_ms = {mpoll}
+lease_secs = {mlease}
+timeout_secs = {mtimeout}
 "#,
+            itpl = d.invitation_url_template,
+            ilife = d.invitation_lifetime_secs,
+            iresend = d.invitation_resend_interval_secs,
+            mfrom = d.mail.from,
+            mfolder = d.mail.folder.display(),
+            mmax = d.mail.max_attempts,
+            mbase = d.mail.retry_base_ms,
+            mcap = d.mail.retry_max_ms,
+            mpoll = d.mail.poll_interval_ms,
+            mlease = d.mail.lease_secs,
+            mtimeout = d.mail.timeout_secs,
             bind = d.bind,
             db = d.database_url,
             public = d.public_url,
@@ -353,6 +422,9 @@ mod tests {
             parsed.rate_limits.join_per_minute_per_ip,
             d.rate_limits.join_per_minute_per_ip
         );
+        assert_eq!(parsed.invitation_url_template, d.invitation_url_template);
+        assert_eq!(parsed.mail.max_attempts, d.mail.max_attempts);
+        assert_eq!(parsed.mail.folder, d.mail.folder);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `guestlist` binary: thin. It reads configuration, opens the store and hands
 //! off to the server, or talks to a running server through the typed client.
 
+mod bulk;
 mod config;
 mod transfer;
 
@@ -176,6 +177,29 @@ enum InviteCommand {
     },
     /// Revoke an invite by code or id.
     Revoke { code_or_id: String },
+    /// Invite the people of a CSV file to a space by e-mail (header: any of email,
+    /// username, user_id, role). Safe to run again: nobody is invited twice.
+    Bulk {
+        #[arg(long)]
+        csv: PathBuf,
+        #[arg(long)]
+        space: String,
+        /// The role of rows that name none (default member).
+        #[arg(long)]
+        role: Option<String>,
+        /// Seconds until the invitations expire (default 7 days).
+        #[arg(long)]
+        expires_in: Option<i64>,
+        /// A personal note for the e-mails.
+        #[arg(long)]
+        message: Option<String>,
+        /// Show what would happen; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Rows per request (at most 1,000).
+        #[arg(long, default_value_t = 250)]
+        batch: usize,
+    },
 }
 
 fn load(cfg: &ConfigArgs) -> Result<Config, String> {
@@ -239,6 +263,11 @@ fn app_config(config: &Config) -> Result<AppConfig, String> {
         invite_url_template: config.invite_url_template(),
         code_length: config.code_length,
         rate_limits: config.rate_limits.clone(),
+        invitations: guestlist_app::InvitationConfig {
+            accept_url_template: config.invitation_url_template(),
+            default_lifetime_secs: config.invitation_lifetime_secs,
+            resend_interval_secs: config.invitation_resend_interval_secs,
+        },
     })
 }
 
@@ -293,8 +322,10 @@ async fn serve(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%addr, database = %config::redact_url(&config.database_url), "listening; opening the database");
     let opened: Arc<std::sync::OnceLock<Arc<dyn Store>>> = Arc::default();
+    let sender: Arc<std::sync::OnceLock<tokio::task::JoinHandle<()>>> = Arc::default();
+    let mailer = guestlist_mail::Mailer::new(config.mail.clone())?;
     let starting = {
-        let (config, opened) = (config.clone(), opened.clone());
+        let (config, opened, sender) = (config.clone(), opened.clone(), sender.clone());
         let dev_key = dev_secrets.as_ref().map(|s| s.admin_api_key.clone());
         async move {
             let store = open_store(&config).await?;
@@ -305,6 +336,15 @@ async fn serve(
                     .await
                     .map_err(|e| e.to_string())?;
             }
+            match &config.mail.smtp_url {
+                Some(url) => {
+                    tracing::info!(smtp = %guestlist_mail::redact_url(url), "delivering invitation e-mail over SMTP")
+                }
+                None => {
+                    tracing::info!(folder = %config.mail.folder.display(), "no SMTP server configured: invitation e-mail goes to the mail folder")
+                }
+            }
+            let _ = sender.set(guestlist_mail::spawn_sender(app.clone(), mailer));
             tracing::info!(%addr, engine = app.engine(), ready_ms = started.elapsed().as_millis() as u64, "guestlist is serving");
             let options = guestlist_server::ServerOptions {
                 trust_proxy_headers: config.trust_proxy_headers,
@@ -320,6 +360,10 @@ async fn serve(
     let served =
         guestlist_server::serve_when_ready(listener, starting, guestlist_server::shutdown_signal())
             .await;
+    if let Some(sender) = sender.get() {
+        // An interrupted attempt is retried when its lease ends (at least once).
+        sender.abort();
+    }
     if let Some(store) = opened.get() {
         store.close().await;
     }
@@ -401,6 +445,26 @@ async fn invite(remote: Remote, command: InviteCommand) -> Result<(), String> {
         ),
         InviteCommand::Revoke { code_or_id } => {
             print(&client.revoke_invite(&code_or_id).await.map_err(e)?)
+        }
+        InviteCommand::Bulk {
+            csv,
+            space,
+            role,
+            expires_in,
+            message,
+            dry_run,
+            batch,
+        } => {
+            let args = bulk::BulkArgs {
+                csv: &csv,
+                space,
+                role,
+                expires_in,
+                message,
+                dry_run,
+                batch,
+            };
+            bulk::run(&client, args).await
         }
     }
 }

@@ -1,7 +1,7 @@
 use guestlist_domain::rules::{self, Admission};
 use guestlist_domain::{
-    Actor, Error, JoinMode, MembershipSource, MembershipStatus, Permission, Permissions, RoleName,
-    SpacePath, UserId,
+    Actor, Email, Error, JoinMode, MembershipSource, MembershipStatus, Permission, Permissions,
+    RoleName, SpacePath, UserId, Username,
 };
 use guestlist_store::{InviteRow, MembershipRow, NewMembership, Tx};
 use serde_json::json;
@@ -68,6 +68,7 @@ pub(crate) async fn admit(
         .as_ref()
         .map(|m| scope.role_permissions(&m.role).unwrap_or_default());
     let invite_id = invite.map(|i| i.id);
+    let identity = identity_of(actor, user);
     match rules::admission(direct_perms, effective, offered) {
         Admission::AlreadyMember => Ok(Admitted::AlreadyMember(direct)),
         Admission::Upgrade => {
@@ -101,6 +102,8 @@ pub(crate) async fn admit(
                 source,
                 invite_id,
                 created_at: crate::now(),
+                email: identity.0,
+                username: identity.1,
             };
             // The unique (space, user) key settles a race between two joins of one user.
             let Some(row) = tx.insert_membership(&new).await? else {
@@ -124,7 +127,28 @@ pub(crate) async fn admit(
     }
 }
 
-fn view(scope: &Scope, m: MembershipRow) -> MembershipView {
+/// The e-mail and username a user joins with: from their own token, when they are
+/// the one joining (a provisioning key vouches for no address), and the e-mail only
+/// when the host application verified it.
+fn identity_of(actor: &Actor, user: &UserId) -> (Option<Email>, Option<Username>) {
+    match actor {
+        Actor::User {
+            id,
+            email,
+            email_verified,
+            username,
+        } if id == user => (
+            email
+                .as_deref()
+                .filter(|_| *email_verified)
+                .and_then(|e| Email::parse(e).ok()),
+            username.as_deref().and_then(|u| Username::parse(u).ok()),
+        ),
+        _ => (None, None),
+    }
+}
+
+pub(crate) fn view(scope: &Scope, m: MembershipRow) -> MembershipView {
     MembershipView {
         membership: m,
         space: scope.space.path.clone(),

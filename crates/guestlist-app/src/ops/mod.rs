@@ -1,7 +1,9 @@
 //! The operations: one struct per command, run by the store in one transaction.
 
 pub mod events;
+pub mod invitations;
 pub mod invites;
+pub mod mail;
 pub mod members;
 pub mod spaces;
 

@@ -7,16 +7,23 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use guestlist_app::store::Store;
-use guestlist_app::{App, AppConfig, RateLimitConfig, Secret};
+use guestlist_app::{App, AppConfig, Claims, InvitationConfig, RateLimitConfig, Secret};
 use guestlist_client::{Client, ClientError, api};
+use guestlist_mail::MailConfig;
 use guestlist_server::AppState;
 use guestlist_store_postgres::{PgOptions, PgStore};
 use guestlist_store_sqlite::{SqliteOptions, SqliteStore};
+use guestlist_testkit::smtp::SmtpSink;
 use tokio::net::TcpListener;
 
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: Client,
+    /// The SMTP server invitation e-mail goes to.
+    pub smtp: SmtpSink,
+    pub app: App,
+    /// The mail settings the sender runs with.
+    pub mail: MailConfig,
     db: Db,
     jwt_secret: Secret,
     admin_key: String,
@@ -24,6 +31,38 @@ pub struct TestApp {
 }
 
 /// Generous limits, so that races are not cut short by the rate limiter.
+/// What a test server is made with; `Setup::default()` is what `spawn` uses.
+pub struct Setup {
+    pub rate_limits: RateLimitConfig,
+    pub options: guestlist_server::ServerOptions,
+    pub invitations: InvitationConfig,
+    /// Where the SMTP URL is ignored: the test's own sink is used.
+    pub mail: MailConfig,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            rate_limits: relaxed_limits(),
+            options: guestlist_server::ServerOptions::default(),
+            invitations: InvitationConfig {
+                accept_url_template: "https://app.example.com/invitations/accept?token={token}"
+                    .into(),
+                ..InvitationConfig::default()
+            },
+            // Quick retries, so an outage test takes a moment.
+            mail: MailConfig {
+                retry_base_ms: 50,
+                retry_max_ms: 300,
+                poll_interval_ms: 50,
+                max_attempts: 1_000,
+                timeout_secs: 5,
+                ..MailConfig::default()
+            },
+        }
+    }
+}
+
 pub fn relaxed_limits() -> RateLimitConfig {
     RateLimitConfig {
         preview_per_minute_per_ip: 1_000_000,
@@ -45,6 +84,15 @@ impl TestApp {
         rate_limits: RateLimitConfig,
         options: guestlist_server::ServerOptions,
     ) -> TestApp {
+        Self::spawn_setup(Setup {
+            rate_limits,
+            options,
+            ..Setup::default()
+        })
+        .await
+    }
+
+    pub async fn spawn_setup(setup: Setup) -> TestApp {
         let dir = tempfile::tempdir().expect("a temp dir");
         let (db, store) = Db::fresh(&dir).await;
         let jwt_secret = Secret::generate();
@@ -53,9 +101,18 @@ impl TestApp {
             link_secret: Secret::generate(),
             invite_url_template: "https://chat.example.com/i/{code}".into(),
             code_length: 10,
-            rate_limits,
+            rate_limits: setup.rate_limits,
+            invitations: setup.invitations,
         };
         let app = App::new(store, config).expect("a valid config");
+        let smtp = SmtpSink::start().await;
+        let mail = MailConfig {
+            smtp_url: Some(smtp.url()),
+            ..setup.mail
+        };
+        let mailer = guestlist_mail::Mailer::new(mail.clone()).expect("a mailer");
+        guestlist_mail::spawn_sender(app.clone(), mailer);
+        let options = setup.options;
         let admin_key = app
             .create_api_key("test-platform", true)
             .await
@@ -71,6 +128,9 @@ impl TestApp {
         TestApp {
             addr,
             client: Client::new(&format!("http://{addr}")),
+            smtp,
+            app,
+            mail,
             db,
             jwt_secret,
             admin_key,
@@ -107,6 +167,25 @@ impl TestApp {
         let res = req.send().await.unwrap();
         assert_eq!(res.status().as_u16(), 200);
         res.json().await.unwrap()
+    }
+
+    /// A signed-in user with the e-mail and username of their choosing.
+    pub fn user_as(
+        &self,
+        sub: &str,
+        email: Option<&str>,
+        email_verified: bool,
+        username: Option<&str>,
+    ) -> Client {
+        let claims = Claims {
+            sub: sub.into(),
+            email: email.map(str::to_owned),
+            email_verified,
+            preferred_username: username.map(str::to_owned),
+            exp: (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) as u64,
+        };
+        self.client
+            .with_token(guestlist_app::mint_token(&self.jwt_secret, &claims).expect("a token"))
     }
 
     /// A signed-in user.

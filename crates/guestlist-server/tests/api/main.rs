@@ -3,6 +3,7 @@
 mod errors;
 mod graphql;
 mod helpers;
+mod invitations;
 mod invites;
 mod members;
 mod races;

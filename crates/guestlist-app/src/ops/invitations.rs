@@ -1,0 +1,957 @@
+//! Invitations addressed to one person: create (one or in bulk, idempotently), list,
+//! re-send, revoke, and the addressee's accept / decline. Every write that queues an
+//! e-mail writes it to the outbox in the same transaction.
+
+use std::collections::HashMap;
+
+use guestlist_domain::rules;
+use guestlist_domain::{
+    Actor, Addressee, Email, Error, InvitationStatus, MembershipSource, Permission, RoleName,
+    SpacePath, UserId, Username,
+};
+use guestlist_store::{
+    InvitationQuery, InvitationRow, MembershipRow, NewInvitation, NewMail, PageKey, Reissue, Tx,
+    Visibility,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::members::{AdmitOutcome, MembershipView, admit, view as member_view};
+use super::{operation, text};
+use crate::limits::Surface;
+use crate::scope::{Scope, require_user, subtrees_with};
+use crate::secrets::{Keys, TOKEN_LEN};
+use crate::{App, Caller, Result, paging};
+
+/// Most rows one bulk request may carry.
+pub const MAX_BULK_ROWS: usize = 1_000;
+/// Longest lifetime an invitation may be given.
+pub const MAX_INVITATION_LIFETIME_SECS: i64 = 30 * 24 * 3600;
+
+/// How invitations behave; the binary fills it from its configuration.
+#[derive(Debug, Clone)]
+pub struct InvitationConfig {
+    /// The accept link an e-mail carries, with `{token}` in it: an `https://` page of
+    /// the host application, or a deep link such as `myapp://invite/{token}`.
+    pub accept_url_template: String,
+    /// Lifetime of an invitation when the inviter names none.
+    pub default_lifetime_secs: i64,
+    /// A pending invitation is re-sent at most this often (an expired one any time).
+    pub resend_interval_secs: i64,
+}
+
+impl Default for InvitationConfig {
+    fn default() -> Self {
+        InvitationConfig {
+            accept_url_template: "http://127.0.0.1:7700/invitations/accept?token={token}".into(),
+            default_lifetime_secs: 7 * 24 * 3600,
+            resend_interval_secs: 60,
+        }
+    }
+}
+
+/// Who to invite, as a caller gives it (validated by the application).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InviteeInput {
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub user_id: Option<String>,
+    /// Overrides the request's role for this row.
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InvitationInput {
+    pub space: String,
+    /// Defaults to `member`.
+    pub role: Option<String>,
+    pub expires_in_seconds: Option<i64>,
+    /// A personal note shown in the e-mail.
+    pub message: Option<String>,
+    pub rows: Vec<InviteeInput>,
+    /// Decide every row's outcome without changing anything.
+    pub dry_run: bool,
+}
+
+/// What inviting someone did. Idempotent outcomes are successes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationOutcome {
+    /// A new pending invitation: action required until the person accepts.
+    Invited,
+    /// They already have a pending invitation to this space: that one is returned.
+    AlreadyInvited,
+    /// They already hold at least these rights here.
+    AlreadyMember,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvitationView {
+    pub invitation: InvitationRow,
+    pub status: InvitationStatus,
+}
+
+impl InvitationView {
+    fn of(invitation: InvitationRow, now: OffsetDateTime) -> Self {
+        let status = invitation.status(now);
+        InvitationView { invitation, status }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InvitationResult {
+    pub outcome: InvitationOutcome,
+    /// The new or existing invitation (none in a dry run's `invited`, none for members).
+    pub invitation: Option<InvitationView>,
+    /// For `already_member`: their membership of this space, when held here directly.
+    pub membership: Option<MembershipView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BulkResult {
+    pub dry_run: bool,
+    /// One entry per row, in order.
+    pub rows: Vec<Result<InvitationResult>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InvitationFilter {
+    /// This space and beneath.
+    pub space: Option<SpacePath>,
+    pub status: Option<InvitationStatus>,
+    pub email: Option<String>,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvitationPage {
+    pub invitations: Vec<InvitationView>,
+    pub next: Option<String>,
+}
+
+/// What accepting or declining did.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub invitation: InvitationView,
+    /// For an accept: joined, upgraded, or already_member (also for a repeated accept).
+    pub outcome: Option<AdmitOutcome>,
+    pub membership: Option<MembershipView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Accept,
+    Decline,
+}
+
+/// A row checked before the transaction, with the secrets it will need.
+#[derive(Debug, Clone)]
+struct Prepared {
+    addressee: Addressee,
+    role: RoleName,
+    issue: Issue,
+}
+
+/// A new token (and e-mail) for an invitation.
+#[derive(Debug, Clone)]
+struct Issue {
+    id: Uuid,
+    salt: Vec<u8>,
+    token_hash: Vec<u8>,
+    mail_id: Uuid,
+}
+
+/// What an idempotency record keeps of each row: enough to answer a retry the same.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredRow {
+    outcome: Option<InvitationOutcome>,
+    invitation_id: Option<Uuid>,
+    membership_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone)]
+struct Idempotency {
+    owner: String,
+    key: String,
+    request_hash: Vec<u8>,
+}
+
+struct Create {
+    actor: Actor,
+    space: SpacePath,
+    rows: Vec<Result<Prepared>>,
+    lifetime_secs: i64,
+    message: Option<String>,
+    dry_run: bool,
+    idempotency: Option<Idempotency>,
+}
+
+/// One row of a create, inside the transaction.
+async fn invite_one(
+    tx: &mut dyn Tx,
+    scope: &Scope,
+    op: &Create,
+    held: guestlist_domain::Permissions,
+    row: &Prepared,
+    seen: &mut HashMap<String, Option<InvitationView>>,
+) -> Result<InvitationResult> {
+    let offered = scope.require_role(&row.role)?;
+    rules::require_can_grant(held, row.role.as_str(), offered)?;
+    let now = crate::now();
+    // Already a member with at least these rights (directly or from above)?
+    let grants = tx
+        .memberships_of_addressee(&scope.lineage_ids(), &row.addressee)
+        .await?;
+    let mut rights: HashMap<&UserId, guestlist_domain::Permissions> = HashMap::new();
+    for m in &grants {
+        if m.status == guestlist_domain::MembershipStatus::Active {
+            let p = scope
+                .role_permissions_on(&m.role, m.space_id)
+                .unwrap_or_default();
+            let r = rights.entry(&m.user_id).or_default();
+            *r = r.union(p);
+        }
+    }
+    if let Some((user, _)) = rights.iter().find(|(_, p)| p.covers(offered)) {
+        let direct = grants
+            .iter()
+            .find(|m| m.space_id == scope.space.id && &m.user_id == *user)
+            .cloned();
+        return Ok(InvitationResult {
+            outcome: InvitationOutcome::AlreadyMember,
+            invitation: None,
+            membership: direct.map(|m| member_view(scope, m)),
+        });
+    }
+    if op.dry_run
+        && let Some(earlier) = seen.get(&row.addressee.key())
+    {
+        return Ok(already_invited(earlier.clone()));
+    }
+    if let Some(pending) = tx
+        .pending_invitation_to(scope.space.id, &row.addressee)
+        .await?
+    {
+        if pending.status(now) == InvitationStatus::Pending {
+            return Ok(already_invited(Some(InvitationView::of(pending, now))));
+        }
+        // Expired: send it again rather than keep the person out (GitHub's behaviour).
+        let fresh = if op.dry_run {
+            None
+        } else {
+            Some(reissue(tx, scope, &op.actor, &pending, &row.issue, op.lifetime_secs).await?)
+        };
+        seen.insert(row.addressee.key(), fresh.clone());
+        return Ok(invited(fresh));
+    }
+    if op.dry_run {
+        seen.insert(row.addressee.key(), None);
+        return Ok(invited(None));
+    }
+    let new = NewInvitation {
+        id: row.issue.id,
+        token_hash: row.issue.token_hash.clone(),
+        token_salt: row.issue.salt.clone(),
+        space_id: scope.space.id,
+        space_path: scope.space.path.clone(),
+        role: row.role.clone(),
+        addressee: row.addressee.clone(),
+        message: op.message.clone(),
+        lifetime_secs: op.lifetime_secs,
+        expires_at: now + Duration::seconds(op.lifetime_secs),
+        mail_id: row.addressee.email.as_ref().map(|_| row.issue.mail_id),
+        created_by: op.actor.label(),
+        created_by_name: op.actor.display_name(),
+        created_at: now,
+    };
+    if !tx.insert_invitation(&new).await? {
+        // Someone invited them meanwhile: the unique key on pending invitations decided.
+        let pending = tx
+            .pending_invitation_to(scope.space.id, &row.addressee)
+            .await?
+            .ok_or_else(|| Error::Contention("an invitation token collided".into()))?;
+        return Ok(already_invited(Some(InvitationView::of(pending, now))));
+    }
+    if let Some(email) = &row.addressee.email {
+        tx.insert_mail(&NewMail {
+            id: row.issue.mail_id,
+            invitation_id: new.id,
+            recipient: email.clone(),
+            created_at: now,
+        })
+        .await?;
+    }
+    tx.append_event(&scope.event(
+        "invitation.created",
+        &op.actor,
+        row.addressee.user_id.as_ref().map(UserId::as_str),
+        json!({
+            "invitation_id": new.id, "role": row.role, "email": row.addressee.email.as_ref().map(Email::as_str),
+            "username": row.addressee.username.as_ref().map(Username::as_str),
+            "expires_at": new.expires_at.unix_timestamp(),
+        }),
+    ))
+    .await?;
+    let row = tx
+        .invitation_by_id(new.id)
+        .await?
+        .ok_or_else(|| Error::internal("invitation vanished"))?;
+    Ok(invited(Some(InvitationView::of(row, now))))
+}
+
+fn invited(invitation: Option<InvitationView>) -> InvitationResult {
+    InvitationResult {
+        outcome: InvitationOutcome::Invited,
+        invitation,
+        membership: None,
+    }
+}
+
+fn already_invited(invitation: Option<InvitationView>) -> InvitationResult {
+    InvitationResult {
+        outcome: InvitationOutcome::AlreadyInvited,
+        invitation,
+        membership: None,
+    }
+}
+
+/// Gives a pending (possibly expired) invitation a new token, expiry and e-mail; the
+/// old token stops working and its queued e-mail is cancelled.
+async fn reissue(
+    tx: &mut dyn Tx,
+    scope: &Scope,
+    actor: &Actor,
+    invitation: &InvitationRow,
+    issue: &Issue,
+    lifetime_secs: i64,
+) -> Result<InvitationView> {
+    let now = crate::now();
+    let mail_id = invitation.addressee.email.as_ref().map(|_| issue.mail_id);
+    let done = tx
+        .reissue_invitation(&Reissue {
+            id: invitation.id,
+            token_hash: issue.token_hash.clone(),
+            token_salt: issue.salt.clone(),
+            expires_at: now + Duration::seconds(lifetime_secs),
+            mail_id,
+            at: now,
+        })
+        .await?;
+    if !done {
+        return Err(Error::NotPending);
+    }
+    tx.cancel_mail_of(invitation.id).await?;
+    if let Some(email) = &invitation.addressee.email {
+        tx.insert_mail(&NewMail {
+            id: issue.mail_id,
+            invitation_id: invitation.id,
+            recipient: email.clone(),
+            created_at: now,
+        })
+        .await?;
+    }
+    tx.append_event(&scope.event(
+        "invitation.resent",
+        actor,
+        invitation.addressee.user_id.as_ref().map(UserId::as_str),
+        json!({ "invitation_id": invitation.id, "sends": invitation.sends + 1 }),
+    ))
+    .await?;
+    let fresh = tx
+        .invitation_by_id(invitation.id)
+        .await?
+        .ok_or_else(|| Error::internal("invitation vanished"))?;
+    Ok(InvitationView::of(fresh, now))
+}
+
+/// Answers a retried request from its idempotency record: the stored outcomes, with
+/// the invitations and memberships as they are now. Rows that failed changed nothing
+/// and are tried again.
+async fn replay(
+    tx: &mut dyn Tx,
+    scope: &Scope,
+    op: &Create,
+    held: guestlist_domain::Permissions,
+    stored: Vec<StoredRow>,
+) -> Result<Vec<Result<InvitationResult>>> {
+    let now = crate::now();
+    let mut out = Vec::with_capacity(op.rows.len());
+    let mut seen = HashMap::new();
+    for (row, s) in op.rows.iter().zip(stored) {
+        let Some(outcome) = s.outcome else {
+            out.push(match row {
+                Ok(p) => invite_one(tx, scope, op, held, p, &mut seen).await,
+                Err(e) => Err(e.clone()),
+            });
+            continue;
+        };
+        let invitation = match s.invitation_id {
+            Some(id) => tx
+                .invitation_by_id(id)
+                .await?
+                .map(|i| InvitationView::of(i, now)),
+            None => None,
+        };
+        let membership = match s.membership_id {
+            Some(id) => tx
+                .membership_by_id(id)
+                .await?
+                .map(|m| member_view(scope, m)),
+            None => None,
+        };
+        out.push(Ok(InvitationResult {
+            outcome,
+            invitation,
+            membership,
+        }));
+    }
+    Ok(out)
+}
+
+operation!(Create => Vec<Result<InvitationResult>>, |self, tx| {
+    let scope = Scope::load(tx, &self.space).await?;
+    let held = scope.require_visible(tx, &self.actor, Permission::ManageInvites).await?;
+    if let Some(idem) = &self.idempotency
+        && let Some((hash, response)) = tx.idempotent_response(&idem.owner, &idem.key).await?
+    {
+        if hash != idem.request_hash {
+            return Err(Error::invalid("Idempotency-Key", "this key was used for a different request"));
+        }
+        let stored: Vec<StoredRow> = serde_json::from_str(&response).map_err(Error::internal)?;
+        return replay(tx, &scope, self, held, stored).await;
+    }
+    let mut seen = HashMap::new();
+    let mut out = Vec::with_capacity(self.rows.len());
+    for row in &self.rows {
+        out.push(match row {
+            Ok(p) => invite_one(tx, &scope, self, held, p, &mut seen).await,
+            Err(e) => Err(e.clone()),
+        });
+        // A storage failure sinks the whole request (and rolls it back); a row's
+        // refusal is that row's answer.
+        if let Some(Err(e)) = out.last()
+            && e.is_server_fault()
+        {
+            return Err(e.clone());
+        }
+    }
+    if let Some(idem) = &self.idempotency {
+        let stored: Vec<StoredRow> = out
+            .iter()
+            .map(|r| match r {
+                Ok(r) => StoredRow {
+                    outcome: Some(r.outcome),
+                    invitation_id: r.invitation.as_ref().map(|i| i.invitation.id),
+                    membership_id: r.membership.as_ref().map(|m| m.membership.id),
+                },
+                Err(_) => StoredRow { outcome: None, invitation_id: None, membership_id: None },
+            })
+            .collect();
+        let response = serde_json::to_string(&stored).map_err(Error::internal)?;
+        if !tx
+            .store_idempotent_response(&idem.owner, &idem.key, &idem.request_hash, &response, crate::now())
+            .await?
+        {
+            // The same key is being answered concurrently: run again, and replay it.
+            return Err(Error::Contention("idempotency key taken concurrently".into()));
+        }
+    }
+    Ok(out)
+});
+
+struct List {
+    actor: Actor,
+    filter: InvitationFilter,
+    email: Option<Email>,
+    limit: u32,
+}
+
+operation!(List => InvitationPage, |self, tx| {
+    let visible = match subtrees_with(tx, &self.actor, Permission::ManageInvites).await? {
+        None => Visibility::All,
+        Some(roots) => Visibility::Subtrees(roots),
+    };
+    let now = crate::now();
+    let rows = tx
+        .list_invitations(&InvitationQuery {
+            visible,
+            subtree: self.filter.space.clone(),
+            status: self.filter.status,
+            email: self.email.clone(),
+            now,
+            after: paging::decode(self.filter.after.as_deref())?,
+            limit: self.limit + 1,
+        })
+        .await?;
+    let (rows, next) = paging::split(rows, self.limit, |i| PageKey { created_at: i.created_at, id: i.id });
+    Ok(InvitationPage { invitations: rows.into_iter().map(|i| InvitationView::of(i, now)).collect(), next })
+});
+
+/// Loads an invitation for someone who manages invites on its space; to anyone else
+/// it does not exist.
+async fn managed(tx: &mut dyn Tx, actor: &Actor, id: Uuid) -> Result<(Scope, InvitationRow)> {
+    let invitation = tx
+        .invitation_by_id(id)
+        .await?
+        .ok_or(Error::NotFound("invitation"))?;
+    let scope = Scope::load(tx, &invitation.space_path).await?;
+    if !scope
+        .rights(tx, actor)
+        .await?
+        .has(Permission::ManageInvites)
+    {
+        return Err(Error::NotFound("invitation"));
+    }
+    Ok((scope, invitation))
+}
+
+struct Get {
+    actor: Actor,
+    id: Uuid,
+}
+
+operation!(Get => InvitationView, |self, tx| {
+    let (_, invitation) = managed(tx, &self.actor, self.id).await?;
+    Ok(InvitationView::of(invitation, crate::now()))
+});
+
+struct Resend {
+    actor: Actor,
+    id: Uuid,
+    issue: Issue,
+    interval_secs: i64,
+}
+
+operation!(Resend => InvitationView, |self, tx| {
+    let (scope, invitation) = managed(tx, &self.actor, self.id).await?;
+    let now = crate::now();
+    match invitation.status(now) {
+        InvitationStatus::Pending => {
+            let wait = (invitation.last_sent_at + Duration::seconds(self.interval_secs) - now).whole_seconds();
+            if wait > 0 {
+                return Err(Error::RateLimited { retry_after_secs: wait as u64 });
+            }
+        }
+        InvitationStatus::Expired => {}
+        _ => return Err(Error::NotPending),
+    }
+    reissue(tx, &scope, &self.actor, &invitation, &self.issue, invitation.lifetime_secs).await
+});
+
+struct Revoke {
+    actor: Actor,
+    id: Uuid,
+}
+
+operation!(Revoke => InvitationView, |self, tx| {
+    let (scope, invitation) = managed(tx, &self.actor, self.id).await?;
+    let now = crate::now();
+    if invitation.status(now) != InvitationStatus::Pending
+        || !tx.decide_invitation(invitation.id, InvitationStatus::Revoked, &self.actor.label(), now, Some(now)).await?
+    {
+        return Err(Error::NotPending);
+    }
+    tx.cancel_mail_of(invitation.id).await?;
+    tx.append_event(&scope.event(
+        "invitation.revoked",
+        &self.actor,
+        invitation.addressee.user_id.as_ref().map(UserId::as_str),
+        json!({ "invitation_id": invitation.id }),
+    ))
+    .await?;
+    let fresh = tx.invitation_by_id(invitation.id).await?.ok_or(Error::NotFound("invitation"))?;
+    Ok(InvitationView::of(fresh, now))
+});
+
+/// How the addressee names an invitation: the token from the e-mail, or (signed in,
+/// from their list of pending invitations) its id.
+#[derive(Debug, Clone)]
+enum Target {
+    Token(Vec<u8>),
+    Id(Uuid),
+}
+
+struct Respond {
+    actor: Actor,
+    target: Target,
+    decision: Decision,
+}
+
+/// The membership a repeated accept answers with.
+async fn accepted_again(
+    tx: &mut dyn Tx,
+    invitation: InvitationRow,
+    user: &UserId,
+    now: OffsetDateTime,
+) -> Result<Response> {
+    let scope = Scope::load(tx, &invitation.space_path).await?;
+    let membership: Option<MembershipRow> = scope.membership(tx, user).await?;
+    Ok(Response {
+        invitation: InvitationView::of(invitation, now),
+        outcome: Some(AdmitOutcome::AlreadyMember),
+        membership: membership.map(|m| member_view(&scope, m)),
+    })
+}
+
+operation!(Respond => Response, |self, tx| {
+    let user = require_user(&self.actor)?;
+    let found = match &self.target {
+        Target::Token(hash) => tx.invitation_by_token(hash).await?,
+        Target::Id(id) => tx.invitation_by_id(*id).await?,
+    };
+    let invitation = found.ok_or(Error::NotFound("invitation"))?;
+    let binding = invitation.addressee.binding(&self.actor);
+    // Named by id, an invitation exists only for its addressee.
+    if matches!(self.target, Target::Id(_)) && binding != guestlist_domain::Binding::Matches {
+        return Err(Error::NotFound("invitation"));
+    }
+    let now = crate::now();
+    match invitation.status(now) {
+        InvitationStatus::Pending => {}
+        // A revoked token reads as unknown.
+        InvitationStatus::Revoked => return Err(Error::NotFound("invitation")),
+        InvitationStatus::Expired => return Err(Error::Expired),
+        InvitationStatus::Accepted
+            if self.decision == Decision::Accept && invitation.decided_by.as_deref() == Some(user.as_str()) =>
+        {
+            return accepted_again(tx, invitation, user, now).await;
+        }
+        InvitationStatus::Accepted | InvitationStatus::Declined => return Err(Error::NotPending),
+    }
+    binding.require()?;
+    let to = match self.decision {
+        Decision::Accept => InvitationStatus::Accepted,
+        Decision::Decline => InvitationStatus::Declined,
+    };
+    // The atomic claim: of two concurrent answers, one moves it out of pending.
+    if !tx.decide_invitation(invitation.id, to, user.as_str(), now, Some(now)).await? {
+        let fresh = tx.invitation_by_id(invitation.id).await?.ok_or(Error::NotFound("invitation"))?;
+        return match fresh.status(now) {
+            InvitationStatus::Accepted
+                if self.decision == Decision::Accept && fresh.decided_by.as_deref() == Some(user.as_str()) =>
+            {
+                accepted_again(tx, fresh, user, now).await
+            }
+            InvitationStatus::Expired => Err(Error::Expired),
+            InvitationStatus::Revoked => Err(Error::NotFound("invitation")),
+            _ => Err(Error::NotPending),
+        };
+    }
+    tx.cancel_mail_of(invitation.id).await?;
+    let scope = Scope::load(tx, &invitation.space_path).await?;
+    let (outcome, membership) = match self.decision {
+        Decision::Accept => {
+            let admitted = admit(tx, &scope, &self.actor, user, &invitation.role, MembershipSource::Invitation, None).await?;
+            let (outcome, membership) = admitted.split(&scope);
+            (Some(outcome), membership)
+        }
+        Decision::Decline => (None, None),
+    };
+    let kind = match self.decision {
+        Decision::Accept => "invitation.accepted",
+        Decision::Decline => "invitation.declined",
+    };
+    tx.append_event(&scope.event(
+        kind,
+        &self.actor,
+        Some(user.as_str()),
+        json!({
+            "invitation_id": invitation.id, "role": invitation.role, "user_id": user,
+            "email": invitation.addressee.email.as_ref().map(Email::as_str), "invited_by": invitation.created_by,
+        }),
+    ))
+    .await?;
+    let fresh = tx.invitation_by_id(invitation.id).await?.ok_or(Error::NotFound("invitation"))?;
+    Ok(Response { invitation: InvitationView::of(fresh, now), outcome, membership })
+});
+
+struct Mine {
+    actor: Actor,
+    after: Option<String>,
+    limit: u32,
+}
+
+operation!(Mine => InvitationPage, |self, tx| {
+    let Actor::User { id, email, email_verified, username } = &self.actor else {
+        return Err(Error::forbidden("only a signed-in user has invitations"));
+    };
+    // Only an address the host application verified shows what was sent to it.
+    let email = email.as_deref().filter(|_| *email_verified).and_then(|e| Email::parse(e).ok());
+    let username = username.as_deref().and_then(|u| Username::parse(u).ok());
+    let now = crate::now();
+    let after = paging::decode(self.after.as_deref())?;
+    let rows = tx
+        .invitations_addressed_to(id, email.as_ref(), username.as_ref(), now, after.as_ref(), self.limit + 1)
+        .await?;
+    let (rows, next) = paging::split(rows, self.limit, |i| PageKey { created_at: i.created_at, id: i.id });
+    Ok(InvitationPage { invitations: rows.into_iter().map(|i| InvitationView::of(i, now)).collect(), next })
+});
+
+/// Validates one row of a request into an addressee and a role.
+fn prepare_row(
+    keys: &Keys,
+    input: &InviteeInput,
+    default_role: &Option<String>,
+) -> Result<Prepared> {
+    let opt = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let addressee = Addressee::new(
+        opt(&input.email).map(|e| Email::parse(&e)).transpose()?,
+        opt(&input.username)
+            .map(|u| Username::parse(&u))
+            .transpose()?,
+        opt(&input.user_id).map(|u| UserId::parse(&u)).transpose()?,
+    )?;
+    let role = match opt(&input.role).or_else(|| opt(default_role)) {
+        Some(r) => RoleName::parse(&r)?,
+        None => RoleName::member(),
+    };
+    Ok(Prepared {
+        addressee,
+        role,
+        issue: Issue::new(keys),
+    })
+}
+
+impl Issue {
+    fn new(keys: &Keys) -> Self {
+        let id = Uuid::now_v7();
+        let salt = Keys::token_salt();
+        let token_hash = keys.hash_token(&keys.token_for(&salt));
+        Issue {
+            id,
+            salt,
+            token_hash,
+            mail_id: Uuid::now_v7(),
+        }
+    }
+}
+
+/// An idempotency key: 1-255 printable ASCII characters.
+fn idempotency(
+    actor: &Actor,
+    key: Option<&str>,
+    input: &InvitationInput,
+) -> Result<Option<Idempotency>> {
+    let Some(key) = key else { return Ok(None) };
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid(
+            "Idempotency-Key",
+            "1-255 printable ASCII characters",
+        ));
+    }
+    let request = serde_json::to_vec(input).map_err(Error::internal)?;
+    Ok(Some(Idempotency {
+        owner: actor.label(),
+        key: key.to_owned(),
+        request_hash: Sha256::digest(&request).to_vec(),
+    }))
+}
+
+impl App {
+    fn token_hash(&self, token: &str) -> Result<Vec<u8>> {
+        let token = token.trim();
+        if token.len() != TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(Error::NotFound("invitation"));
+        }
+        Ok(self.0.keys.hash_token(token))
+    }
+
+    /// The accept link of the token issued with `salt`.
+    pub(crate) fn accept_link(&self, salt: &[u8]) -> String {
+        let token = self.0.keys.token_for(salt);
+        self.0
+            .config
+            .invitations
+            .accept_url_template
+            .replace("{token}", &token)
+    }
+
+    /// Invites people to one space, each row on its own: `invited`, `already_invited`
+    /// or `already_member`, or that row's error. With `dry_run`, nothing changes. With
+    /// an idempotency key, a retry of the same request gets the same answer.
+    pub async fn invite(
+        &self,
+        actor: &Actor,
+        input: InvitationInput,
+        idempotency_key: Option<&str>,
+    ) -> Result<BulkResult> {
+        if input.rows.is_empty() || input.rows.len() > MAX_BULK_ROWS {
+            return Err(Error::invalid("rows", format!("1 to {MAX_BULK_ROWS} rows")));
+        }
+        let space = SpacePath::parse(&input.space)?;
+        let lifetime_secs = match input.expires_in_seconds {
+            None => self.0.config.invitations.default_lifetime_secs,
+            Some(s) if (1..=MAX_INVITATION_LIFETIME_SECS).contains(&s) => s,
+            Some(_) => {
+                return Err(Error::invalid(
+                    "expires_in_seconds",
+                    format!("1 to {MAX_INVITATION_LIFETIME_SECS} seconds"),
+                ));
+            }
+        };
+        let message = text("message", input.message.as_deref(), 2000)?;
+        let idempotency = if input.dry_run {
+            None
+        } else {
+            idempotency(actor, idempotency_key, &input)?
+        };
+        let rows = input
+            .rows
+            .iter()
+            .map(|r| prepare_row(&self.0.keys, r, &input.role))
+            .collect();
+        let rows = self
+            .store_ref()
+            .write(Create {
+                actor: actor.clone(),
+                space,
+                rows,
+                lifetime_secs,
+                message,
+                dry_run: input.dry_run,
+                idempotency,
+            })
+            .await?;
+        if !input.dry_run {
+            self.0.mail_queued.notify_one();
+        }
+        Ok(BulkResult {
+            dry_run: input.dry_run,
+            rows,
+        })
+    }
+
+    /// Invites one person: the single-row form of [`App::invite`], its row's error
+    /// being the request's.
+    pub async fn invite_one(
+        &self,
+        actor: &Actor,
+        input: InvitationInput,
+        idempotency_key: Option<&str>,
+    ) -> Result<InvitationResult> {
+        if input.rows.len() != 1 {
+            return Err(Error::invalid("rows", "exactly one person"));
+        }
+        self.invite(actor, input, idempotency_key)
+            .await?
+            .rows
+            .pop()
+            .ok_or_else(|| Error::internal("no row answered"))?
+    }
+
+    pub async fn list_invitations(
+        &self,
+        actor: &Actor,
+        filter: InvitationFilter,
+    ) -> Result<InvitationPage> {
+        let limit = paging::page_size(filter.limit)?;
+        let email = filter.email.as_deref().map(Email::parse).transpose()?;
+        self.store_ref()
+            .read(List {
+                actor: actor.clone(),
+                filter,
+                email,
+                limit,
+            })
+            .await
+    }
+
+    pub async fn get_invitation(&self, actor: &Actor, id: Uuid) -> Result<InvitationView> {
+        self.store_ref()
+            .read(Get {
+                actor: actor.clone(),
+                id,
+            })
+            .await
+    }
+
+    /// Sends a pending or expired invitation again: a new token and expiry; the old
+    /// token stops working.
+    pub async fn resend_invitation(&self, actor: &Actor, id: Uuid) -> Result<InvitationView> {
+        let view = self
+            .store_ref()
+            .write(Resend {
+                actor: actor.clone(),
+                id,
+                issue: Issue::new(&self.0.keys),
+                interval_secs: self.0.config.invitations.resend_interval_secs,
+            })
+            .await?;
+        self.0.mail_queued.notify_one();
+        Ok(view)
+    }
+
+    /// Soft-revokes a pending invitation (`not_pending` otherwise).
+    pub async fn revoke_invitation(&self, actor: &Actor, id: Uuid) -> Result<InvitationView> {
+        self.store_ref()
+            .write(Revoke {
+                actor: actor.clone(),
+                id,
+            })
+            .await
+    }
+
+    /// Accepts or declines with the token from the e-mail. Rate limited like joins.
+    pub async fn respond_by_token(
+        &self,
+        caller: &Caller,
+        token: &str,
+        decision: Decision,
+    ) -> Result<Response> {
+        let actor = caller
+            .actor
+            .clone()
+            .ok_or_else(|| Error::Unauthenticated("sign in to answer an invitation".into()))?;
+        self.0.limits.check(Surface::Join, caller)?;
+        let hash = self.token_hash(token)?;
+        self.store_ref()
+            .write(Respond {
+                actor,
+                target: Target::Token(hash),
+                decision,
+            })
+            .await
+    }
+
+    /// Accepts or declines one of the caller's own pending invitations by id.
+    pub async fn respond_by_id(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        decision: Decision,
+    ) -> Result<Response> {
+        self.store_ref()
+            .write(Respond {
+                actor: actor.clone(),
+                target: Target::Id(id),
+                decision,
+            })
+            .await
+    }
+
+    /// The caller's pending invitations (by user id, username, or verified e-mail).
+    pub async fn my_invitations(
+        &self,
+        actor: &Actor,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<InvitationPage> {
+        let limit = paging::page_size(limit)?;
+        self.store_ref()
+            .read(Mine {
+                actor: actor.clone(),
+                after,
+                limit,
+            })
+            .await
+    }
+}

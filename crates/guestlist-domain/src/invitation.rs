@@ -1,0 +1,393 @@
+//! Invitations addressed to one person: who they are for, their lifecycle, and the
+//! rule that binds an invitation to its addressee.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use crate::{Actor, Error, UserId};
+
+/// An e-mail address, trimmed and lower-cased: the one form stored and compared, so
+/// `Ada@Example.com ` and `ada@example.com` are the same person everywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, Error> {
+        let s = input.trim().to_lowercase();
+        let bad = |why: &str| {
+            Err(Error::invalid(
+                "email",
+                format!("{why}: {:?}", input.trim()),
+            ))
+        };
+        if s.len() > 254 {
+            return bad("an e-mail address is at most 254 characters");
+        }
+        let Some((local, domain)) = s.split_once('@') else {
+            return bad("not an e-mail address");
+        };
+        if local.is_empty()
+            || local.len() > 64
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with(['.', '-'])
+            || domain.ends_with(['.', '-'])
+            || domain.contains("..")
+        {
+            return bad("not an e-mail address");
+        }
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c))
+        {
+            return bad("an e-mail address has no spaces or <>()[],;:\\\"");
+        }
+        Ok(Email(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part after the `@`.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A username in the host application (a token's `preferred_username`), compared
+/// case-insensitively: stored lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(input: &str) -> Result<Self, Error> {
+        let s = input.trim().to_lowercase();
+        if s.is_empty()
+            || s.chars().count() > 100
+            || s.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(Error::invalid(
+                "username",
+                "a username is 1-100 characters without spaces",
+            ));
+        }
+        Ok(Username(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whom an invitation is for: an e-mail address, a username, a user id, or several of
+/// them (any one of which identifies the person).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Addressee {
+    pub email: Option<Email>,
+    pub username: Option<Username>,
+    pub user_id: Option<UserId>,
+}
+
+impl Addressee {
+    pub fn new(
+        email: Option<Email>,
+        username: Option<Username>,
+        user_id: Option<UserId>,
+    ) -> Result<Self, Error> {
+        if email.is_none() && username.is_none() && user_id.is_none() {
+            return Err(Error::invalid(
+                "email",
+                "an invitation needs an e-mail address, a username or a user id",
+            ));
+        }
+        Ok(Addressee {
+            email,
+            username,
+            user_id,
+        })
+    }
+
+    /// The one key under which a space holds at most one pending invitation: the
+    /// strongest identifier given (user id, then e-mail, then username).
+    pub fn key(&self) -> String {
+        match (&self.user_id, &self.email, &self.username) {
+            (Some(id), _, _) => format!("user:{id}"),
+            (None, Some(e), _) => format!("email:{e}"),
+            (None, None, Some(u)) => format!("username:{u}"),
+            (None, None, None) => String::new(),
+        }
+    }
+
+    /// Whether the signed-in `actor` is this addressee (see [`Binding`]).
+    pub fn binding(&self, actor: &Actor) -> Binding {
+        let Actor::User {
+            id,
+            email,
+            email_verified,
+            username,
+        } = actor
+        else {
+            return Binding::Mismatch;
+        };
+        if self.user_id.as_ref() == Some(id) {
+            return Binding::Matches;
+        }
+        let theirs = username.as_deref().and_then(|u| Username::parse(u).ok());
+        if self.username.is_some() && self.username == theirs {
+            return Binding::Matches;
+        }
+        let their_email = email.as_deref().and_then(|e| Email::parse(e).ok());
+        match (&self.email, their_email) {
+            (Some(mine), Some(theirs)) if *mine == theirs => {
+                if *email_verified {
+                    Binding::Matches
+                } else {
+                    Binding::EmailUnverified
+                }
+            }
+            _ => Binding::Mismatch,
+        }
+    }
+}
+
+/// How a caller relates to an invitation's addressee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// Same user id, same username, or the same e-mail verified by the host app.
+    Matches,
+    /// The caller's e-mail is the invitation's, but the host app has not verified it.
+    EmailUnverified,
+    /// Someone else.
+    Mismatch,
+}
+
+impl Binding {
+    /// The refusal for anyone but the addressee.
+    pub fn require(self) -> Result<(), Error> {
+        match self {
+            Binding::Matches => Ok(()),
+            Binding::EmailUnverified => Err(Error::EmailUnverified),
+            Binding::Mismatch => Err(Error::EmailMismatch),
+        }
+    }
+}
+
+/// What storage keeps; `expired` is a pending invitation past its expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Declined,
+    Revoked,
+    Expired,
+}
+
+impl InvitationStatus {
+    pub const ALL: [InvitationStatus; 5] = [
+        InvitationStatus::Pending,
+        InvitationStatus::Accepted,
+        InvitationStatus::Declined,
+        InvitationStatus::Revoked,
+        InvitationStatus::Expired,
+    ];
+
+    /// The status at `now` of an invitation stored as `stored`.
+    pub fn of(stored: InvitationStatus, expires_at: OffsetDateTime, now: OffsetDateTime) -> Self {
+        match stored {
+            InvitationStatus::Pending if expires_at <= now => InvitationStatus::Expired,
+            other => other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Declined => "declined",
+            InvitationStatus::Revoked => "revoked",
+            InvitationStatus::Expired => "expired",
+        }
+    }
+
+    /// Parses a status named by a caller (a list filter).
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "status",
+                    "one of pending, accepted, declined, revoked, expired",
+                )
+            })
+    }
+}
+
+/// Where an invitation's latest e-mail is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// Written with the invitation; waiting for (another) attempt.
+    Queued,
+    Sent,
+    /// Gave up after the last attempt; see the last error.
+    Failed,
+    /// Superseded by a re-send, or the invitation was revoked before it went out.
+    Cancelled,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s {
+            "queued" => Ok(DeliveryState::Queued),
+            "sent" => Ok(DeliveryState::Sent),
+            "failed" => Ok(DeliveryState::Failed),
+            "cancelled" => Ok(DeliveryState::Cancelled),
+            other => Err(Error::internal(format!("unknown delivery state {other:?}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str, email: Option<&str>, verified: bool, username: Option<&str>) -> Actor {
+        Actor::User {
+            id: UserId::parse(id).unwrap(),
+            email: email.map(str::to_owned),
+            email_verified: verified,
+            username: username.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn emails_are_trimmed_lower_cased_and_checked() {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        assert_eq!(
+            Email::parse("a.b+c@mail.example.org").unwrap().domain(),
+            "mail.example.org"
+        );
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "ada@.example.com",
+            "<ada@example.com>",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn an_invitation_binds_to_its_addressee() {
+        let to_ada =
+            Addressee::new(Some(Email::parse("Ada@Example.com").unwrap()), None, None).unwrap();
+        assert_eq!(
+            to_ada.binding(&user("u1", Some("ada@example.com"), true, None)),
+            Binding::Matches
+        );
+        assert_eq!(
+            to_ada.binding(&user("u1", Some(" ADA@example.com"), true, None)),
+            Binding::Matches
+        );
+        assert_eq!(
+            to_ada.binding(&user("u1", Some("ada@example.com"), false, None)),
+            Binding::EmailUnverified
+        );
+        assert_eq!(
+            to_ada.binding(&user("u2", Some("bob@example.com"), true, None)),
+            Binding::Mismatch
+        );
+        assert_eq!(
+            to_ada.binding(&user("u2", None, true, Some("ada"))),
+            Binding::Mismatch
+        );
+
+        let to_octo = Addressee::new(None, Some(Username::parse("Octo").unwrap()), None).unwrap();
+        assert_eq!(
+            to_octo.binding(&user("u3", None, false, Some("octo"))),
+            Binding::Matches
+        );
+        let to_id = Addressee::new(None, None, Some(UserId::parse("u4").unwrap())).unwrap();
+        assert_eq!(
+            to_id.binding(&user("u4", None, false, None)),
+            Binding::Matches
+        );
+        assert_eq!(
+            to_id.binding(&user("u5", None, false, None)),
+            Binding::Mismatch
+        );
+        assert!(Addressee::new(None, None, None).is_err());
+    }
+
+    #[test]
+    fn the_addressee_key_prefers_the_strongest_identifier() {
+        let e = Some(Email::parse("a@example.com").unwrap());
+        let u = Some(Username::parse("ann").unwrap());
+        let id = Some(UserId::parse("u1").unwrap());
+        assert_eq!(
+            Addressee::new(e.clone(), u.clone(), id).unwrap().key(),
+            "user:u1"
+        );
+        assert_eq!(
+            Addressee::new(e, u.clone(), None).unwrap().key(),
+            "email:a@example.com"
+        );
+        assert_eq!(Addressee::new(None, u, None).unwrap().key(), "username:ann");
+    }
+
+    #[test]
+    fn a_pending_invitation_past_its_expiry_reads_expired() {
+        let now = OffsetDateTime::now_utc();
+        let past = now - time::Duration::seconds(1);
+        assert_eq!(
+            InvitationStatus::of(InvitationStatus::Pending, past, now),
+            InvitationStatus::Expired
+        );
+        assert_eq!(
+            InvitationStatus::of(
+                InvitationStatus::Pending,
+                now + time::Duration::seconds(1),
+                now
+            ),
+            InvitationStatus::Pending
+        );
+        assert_eq!(
+            InvitationStatus::of(InvitationStatus::Accepted, past, now),
+            InvitationStatus::Accepted
+        );
+        for s in InvitationStatus::ALL {
+            assert_eq!(InvitationStatus::parse(s.as_str()).unwrap(), s);
+        }
+    }
+}

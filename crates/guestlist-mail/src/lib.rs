@@ -1,0 +1,367 @@
+//! Delivers the e-mail outbox. Messages are written by the application in the same
+//! transaction as the invitation they are about; this crate's sender takes each due
+//! message (under a lease), renders it from the templates, sends it over SMTP (or
+//! writes it to a local mail folder when no SMTP server is configured), and records
+//! the result: sent, or another attempt after a backoff, or failed after the last.
+//! Delivery is at least once: a sender that dies mid-send leaves the message to come
+//! due again when its lease ends.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use guestlist_app::store::MailResult;
+use guestlist_app::{App, OutgoingMail};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// How mail goes out. Every field has a default, so `[mail]` may be left out.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// `smtp://host:25`, `smtp://user:pass@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:465`. Unset: messages go to `folder`.
+    pub smtp_url: Option<String>,
+    /// The sender: `Guestlist <noreply@example.com>`.
+    pub from: String,
+    /// Where messages are written as `.eml` files when no SMTP server is configured.
+    pub folder: PathBuf,
+    /// A folder with `invitation.subject.txt`, `invitation.txt` and/or
+    /// `invitation.html` to use instead of the built-in templates.
+    pub templates_dir: Option<PathBuf>,
+    /// Attempts before a message is marked failed.
+    pub max_attempts: u32,
+    /// The first retry waits this long; each next one twice as long, up to the cap.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// How often to look for due messages (new ones wake the sender at once).
+    pub poll_interval_ms: u64,
+    /// How long one attempt may hold a message before another sender may take it.
+    pub lease_secs: u64,
+    /// SMTP connect and command timeout.
+    pub timeout_secs: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            smtp_url: None,
+            from: "Guestlist <noreply@localhost>".into(),
+            folder: PathBuf::from("guestlist-mail"),
+            templates_dir: None,
+            max_attempts: 8,
+            retry_base_ms: 5_000,
+            retry_max_ms: 15 * 60 * 1000,
+            poll_interval_ms: 2_000,
+            lease_secs: 120,
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("from", &self.from)
+            .field("folder", &self.folder)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides the password of an SMTP URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl MailConfig {
+    /// The wait before attempt `attempt + 1`: base × 2^(attempt-1), capped.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u64 << attempt.saturating_sub(1).min(20);
+        Duration::from_millis(
+            self.retry_base_ms
+                .saturating_mul(factor)
+                .min(self.retry_max_ms),
+        )
+    }
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Folder(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// Renders and sends messages.
+pub struct Mailer {
+    config: MailConfig,
+    from: Mailbox,
+    templates: minijinja::Environment<'static>,
+    transport: Transport,
+}
+
+const TEMPLATES: [(&str, &str); 3] = [
+    (
+        "invitation.subject.txt",
+        include_str!("../templates/invitation.subject.txt"),
+    ),
+    (
+        "invitation.txt",
+        include_str!("../templates/invitation.txt"),
+    ),
+    (
+        "invitation.html",
+        include_str!("../templates/invitation.html"),
+    ),
+];
+
+fn load_templates(dir: Option<&Path>) -> Result<minijinja::Environment<'static>, String> {
+    let mut env = minijinja::Environment::new();
+    // `.html` templates escape what they show; text templates do not.
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    for (name, builtin) in TEMPLATES {
+        let text = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
+            Some(path) => std::fs::read_to_string(&path)
+                .map_err(|e| format!("reading {}: {e}", path.display()))?,
+            None => builtin.to_owned(),
+        };
+        env.add_template_owned(name, text)
+            .map_err(|e| format!("template {name}: {e}"))?;
+    }
+    Ok(env)
+}
+
+impl Mailer {
+    pub fn new(config: MailConfig) -> Result<Mailer, String> {
+        let from: Mailbox = config
+            .from
+            .parse()
+            .map_err(|e| format!("mail.from {:?}: {e}", config.from))?;
+        let templates = load_templates(config.templates_dir.as_deref())?;
+        let transport = match &config.smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| format!("mail.smtp_url {}: {e}", redact_url(url)))?
+                    .timeout(Some(Duration::from_secs(config.timeout_secs)))
+                    .build(),
+            ),
+            None => {
+                std::fs::create_dir_all(&config.folder)
+                    .map_err(|e| format!("creating {}: {e}", config.folder.display()))?;
+                Transport::Folder(AsyncFileTransport::new(&config.folder))
+            }
+        };
+        Ok(Mailer {
+            config,
+            from,
+            templates,
+            transport,
+        })
+    }
+
+    pub fn config(&self) -> &MailConfig {
+        &self.config
+    }
+
+    /// The message for an invitation e-mail.
+    pub fn render(&self, mail: &OutgoingMail) -> Result<Message, String> {
+        let expires = mail
+            .expires_at
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap_or_else(|_| mail.expires_at.to_string());
+        let ctx = minijinja::context! {
+            space => mail.space.as_str(),
+            space_name => &mail.space_name,
+            role => mail.role.as_str(),
+            inviter => &mail.inviter,
+            message => &mail.message,
+            accept_link => &mail.accept_link,
+            expires_at => expires,
+        };
+        let render = |name: &str| {
+            self.templates
+                .get_template(name)
+                .and_then(|t| t.render(&ctx))
+                .map_err(|e| format!("template {name}: {e}"))
+        };
+        let subject = render("invitation.subject.txt")?.trim().to_owned();
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e| format!("recipient {:?}: {e}", mail.to))?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<{}@guestlist>", mail.id)))
+            .multipart(MultiPart::alternative_plain_html(
+                render("invitation.txt")?,
+                render("invitation.html")?,
+            ))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Sends one message; the error is what the invitation shows as its last error.
+    pub async fn send(&self, mail: &OutgoingMail) -> Result<(), String> {
+        let message = self.render(mail)?;
+        match &self.transport {
+            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Folder(t) => {
+                let id = t.send(message).await.map_err(|e| e.to_string())?;
+                // The file holds the link; the log says only where it is.
+                tracing::info!(
+                    to = %mail.to, invitation_id = %mail.invitation_id,
+                    file = %self.config.folder.join(format!("{id}.eml")).display(),
+                    "no SMTP server configured: the invitation e-mail was written to the mail folder"
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// The result to record for an attempt that ended with `sent`.
+    fn result_of(&self, attempt: u32, sent: Result<(), String>) -> MailResult {
+        match sent {
+            Ok(()) => MailResult::Sent {
+                at: OffsetDateTime::now_utc(),
+            },
+            Err(error) if attempt >= self.config.max_attempts => MailResult::Failed { error },
+            Err(error) => MailResult::Retry {
+                error,
+                next_attempt_at: OffsetDateTime::now_utc() + self.config.backoff(attempt),
+            },
+        }
+    }
+
+    /// Delivers every message due now; returns how many attempts were made.
+    pub async fn deliver_due(&self, app: &App) -> Result<usize, guestlist_app::domain::Error> {
+        let lease = Duration::from_secs(self.config.lease_secs);
+        let mut attempts = 0;
+        loop {
+            let due = app.due_mail(32).await?;
+            if due.is_empty() {
+                return Ok(attempts);
+            }
+            let mut claimed_any = false;
+            for row in due {
+                let Some(mail) = app.claim_mail(row.id, lease).await? else {
+                    continue;
+                };
+                claimed_any = true;
+                attempts += 1;
+                let sent = self.send(&mail).await;
+                if let Err(e) = &sent {
+                    tracing::warn!(mail_id = %mail.id, attempt = mail.attempt, error = %e, "an invitation e-mail was not delivered");
+                }
+                app.mail_attempted(mail.id, self.result_of(mail.attempt, sent))
+                    .await?;
+            }
+            if !claimed_any {
+                // Everything due is held by another sender.
+                return Ok(attempts);
+            }
+        }
+    }
+}
+
+/// Runs the sender until the task is aborted: delivers what is due whenever a request
+/// queues mail, and at every poll interval.
+pub fn spawn_sender(app: App, mailer: Mailer) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let wake = app.mail_queued();
+        let poll = Duration::from_millis(mailer.config.poll_interval_ms.max(10));
+        loop {
+            if let Err(e) = mailer.deliver_due(&app).await {
+                tracing::warn!(error = %e, "the mail sender could not read the outbox; trying again");
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let c = MailConfig {
+            retry_base_ms: 100,
+            retry_max_ms: 1_000,
+            ..MailConfig::default()
+        };
+        assert_eq!(c.backoff(1), Duration::from_millis(100));
+        assert_eq!(c.backoff(2), Duration::from_millis(200));
+        assert_eq!(c.backoff(4), Duration::from_millis(800));
+        assert_eq!(c.backoff(5), Duration::from_millis(1_000));
+        assert_eq!(c.backoff(60), Duration::from_millis(1_000));
+    }
+
+    #[test]
+    fn html_escapes_and_text_does_not() {
+        let env = load_templates(None).unwrap();
+        let ctx = minijinja::context! {
+            space => "acme/", space_name => "<Acme & Co>", role => "member", inviter => "Ann",
+            message => Option::<String>::None, accept_link => "https://x/a?token=T", expires_at => "soon",
+        };
+        let html = env
+            .get_template("invitation.html")
+            .unwrap()
+            .render(&ctx)
+            .unwrap();
+        let text = env
+            .get_template("invitation.txt")
+            .unwrap()
+            .render(&ctx)
+            .unwrap();
+        assert!(html.contains("&lt;Acme &amp; Co&gt;"), "{html}");
+        assert!(text.contains("<Acme & Co>"), "{text}");
+        assert!(text.contains("https://x/a?token=T"));
+    }
+
+    #[test]
+    fn overridden_templates_win_and_the_password_never_prints() {
+        let dir = std::env::temp_dir().join(format!("gl-tpl-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("invitation.subject.txt"),
+            "Join {{ space_name }} now",
+        )
+        .unwrap();
+        let env = load_templates(Some(&dir)).unwrap();
+        let subject = env
+            .get_template("invitation.subject.txt")
+            .unwrap()
+            .render(minijinja::context! { space_name => "Acme" })
+            .unwrap();
+        assert_eq!(subject, "Join Acme now");
+        assert!(
+            env.get_template("invitation.txt").is_ok(),
+            "the others stay built in"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let c = MailConfig {
+            smtp_url: Some("smtp://u:hunter2@mail.example:587".into()),
+            ..MailConfig::default()
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

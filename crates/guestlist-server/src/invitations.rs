@@ -1,0 +1,300 @@
+//! REST handlers for invitations addressed to one person. Thin: parse, call one
+//! application function, render.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use guestlist_api as api;
+use guestlist_app::domain::{Error, InvitationStatus, SpacePath};
+use guestlist_app::{Decision, InvitationFilter, InvitationInput, InvitationOutcome, InviteeInput};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::extract::{Auth, ClientIp, Json, Path, Query, caller};
+use crate::{AppState, render};
+
+type Res<T> = Result<T, ApiError>;
+
+/// The `Idempotency-Key` header, if sent.
+fn idempotency_key(headers: &HeaderMap) -> Res<Option<String>> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map(str::to_owned)
+                .map_err(|_| Error::invalid("Idempotency-Key", "printable ASCII only").into())
+        })
+        .transpose()
+}
+
+/// An invitation id in a path; anything else names no invitation.
+fn invitation_id(raw: &str) -> Res<Uuid> {
+    Uuid::try_parse(raw).map_err(|_| Error::NotFound("invitation").into())
+}
+
+/// Invite one person to a space (manage_invites). `invited` answers 201; the
+/// idempotent `already_invited` and `already_member` answer 200.
+#[utoipa::path(post, path = "/api/v1/invitations", tag = "invitations", request_body = api::CreateInvitationRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    responses((status = 201, body = api::InvitationResult), (status = 200, body = api::InvitationResult),
+        (status = 400, body = api::ErrorBody), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    headers: HeaderMap,
+    Json(req): Json<api::CreateInvitationRequest>,
+) -> Res<impl IntoResponse> {
+    let input = InvitationInput {
+        space: req.space,
+        role: req.role,
+        expires_in_seconds: req.expires_in_seconds,
+        message: req.message,
+        dry_run: false,
+        rows: vec![InviteeInput {
+            email: req.email,
+            username: req.username,
+            user_id: req.user_id,
+            role: None,
+        }],
+    };
+    let r = s
+        .app
+        .invite_one(&actor, input, idempotency_key(&headers)?.as_deref())
+        .await?;
+    let status = match r.outcome {
+        InvitationOutcome::Invited => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    Ok((status, axum::Json(render::invitation_result(r))))
+}
+
+/// Invite up to 1,000 people to one space; each row gets its own outcome or error.
+/// `dry_run` decides every row and changes nothing.
+#[utoipa::path(post, path = "/api/v1/invitations/bulk", tag = "invitations", request_body = api::BulkInvitationRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    responses((status = 200, body = api::BulkInvitationResult), (status = 400, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn bulk(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    headers: HeaderMap,
+    Json(req): Json<api::BulkInvitationRequest>,
+) -> Res<axum::Json<api::BulkInvitationResult>> {
+    let input = InvitationInput {
+        space: req.space,
+        role: req.role,
+        expires_in_seconds: req.expires_in_seconds,
+        message: req.message,
+        dry_run: req.dry_run,
+        rows: req
+            .rows
+            .into_iter()
+            .map(|r| InviteeInput {
+                email: r.email,
+                username: r.username,
+                user_id: r.user_id,
+                role: r.role,
+            })
+            .collect(),
+    };
+    let r = s
+        .app
+        .invite(&actor, input, idempotency_key(&headers)?.as_deref())
+        .await?;
+    Ok(axum::Json(render::bulk(r)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListParams {
+    /// Only invitations to this space and beneath.
+    pub space: Option<String>,
+    /// pending, accepted, declined, revoked or expired.
+    pub status: Option<String>,
+    /// Only invitations to this address (case-insensitive).
+    pub email: Option<String>,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// The invitations of the spaces you manage invites for, newest first. Never tokens.
+#[utoipa::path(get, path = "/api/v1/invitations", tag = "invitations", params(ListParams),
+    responses((status = 200, body = api::InvitationPage), (status = 400, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Query(q): Query<ListParams>,
+) -> Res<axum::Json<api::InvitationPage>> {
+    let filter = InvitationFilter {
+        space: q.space.as_deref().map(SpacePath::parse).transpose()?,
+        status: q
+            .status
+            .as_deref()
+            .map(InvitationStatus::parse)
+            .transpose()?,
+        email: q.email,
+        after: q.after,
+        limit: q.limit,
+    };
+    let page = s.app.list_invitations(&actor, filter).await?;
+    Ok(axum::Json(page_of(page)))
+}
+
+fn page_of(page: guestlist_app::InvitationPage) -> api::InvitationPage {
+    api::InvitationPage {
+        invitations: page
+            .invitations
+            .into_iter()
+            .map(render::invitation)
+            .collect(),
+        next: page.next,
+    }
+}
+
+/// One invitation (manage_invites on its space).
+#[utoipa::path(get, path = "/api/v1/invitations/{id}", tag = "invitations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = api::Invitation), (status = 404, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Res<axum::Json<api::Invitation>> {
+    let v = s.app.get_invitation(&actor, invitation_id(&id)?).await?;
+    Ok(axum::Json(render::invitation(v)))
+}
+
+/// Revoke a pending invitation (soft; `409 not_pending` otherwise). Its token stops
+/// working and an unsent e-mail is cancelled.
+#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "invitations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = api::Invitation), (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Res<axum::Json<api::Invitation>> {
+    let v = s.app.revoke_invitation(&actor, invitation_id(&id)?).await?;
+    Ok(axum::Json(render::invitation(v)))
+}
+
+/// Send a pending or expired invitation again: a new token and expiry, the old token
+/// refused from now on. A pending one at most once per configured interval (429).
+#[utoipa::path(post, path = "/api/v1/invitations/{id}/resend", tag = "invitations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = api::Invitation), (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody), (status = 429, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn resend(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Res<axum::Json<api::Invitation>> {
+    let v = s.app.resend_invitation(&actor, invitation_id(&id)?).await?;
+    Ok(axum::Json(render::invitation(v)))
+}
+
+async fn answer_by_token(
+    s: AppState,
+    actor: Auth,
+    ip: ClientIp,
+    token: &str,
+    decision: Decision,
+) -> Res<axum::Json<api::InvitationAnswer>> {
+    let r = s
+        .app
+        .respond_by_token(&caller(Some(actor), ip), token, decision)
+        .await?;
+    Ok(axum::Json(render::invitation_answer(r)))
+}
+
+/// Accept with the token from the e-mail. The caller must be the addressee: the same
+/// user id or username, or the same e-mail verified by the host application.
+#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "invitations", request_body = api::TokenRequest,
+    responses((status = 200, body = api::InvitationAnswer), (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody), (status = 410, body = api::ErrorBody),
+        (status = 429, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn accept(
+    State(s): State<AppState>,
+    actor: Auth,
+    ip: ClientIp,
+    Json(req): Json<api::TokenRequest>,
+) -> Res<axum::Json<api::InvitationAnswer>> {
+    answer_by_token(s, actor, ip, &req.token, Decision::Accept).await
+}
+
+/// Decline with the token from the e-mail (the addressee only).
+#[utoipa::path(post, path = "/api/v1/invitations/decline", tag = "invitations", request_body = api::TokenRequest,
+    responses((status = 200, body = api::InvitationAnswer), (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody), (status = 410, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn decline(
+    State(s): State<AppState>,
+    actor: Auth,
+    ip: ClientIp,
+    Json(req): Json<api::TokenRequest>,
+) -> Res<axum::Json<api::InvitationAnswer>> {
+    answer_by_token(s, actor, ip, &req.token, Decision::Decline).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageParams {
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Your pending invitations: to your user id, your username, or your verified e-mail.
+#[utoipa::path(get, path = "/api/v1/me/invitations", tag = "invitations", params(PageParams),
+    responses((status = 200, body = api::InvitationPage), (status = 403, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn mine(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Query(q): Query<PageParams>,
+) -> Res<axum::Json<api::InvitationPage>> {
+    let page = s.app.my_invitations(&actor, q.after, q.limit).await?;
+    Ok(axum::Json(page_of(page)))
+}
+
+async fn answer_by_id(
+    s: AppState,
+    actor: Auth,
+    id: &str,
+    decision: Decision,
+) -> Res<axum::Json<api::InvitationAnswer>> {
+    let r = s
+        .app
+        .respond_by_id(&actor.0, invitation_id(id)?, decision)
+        .await?;
+    Ok(axum::Json(render::invitation_answer(r)))
+}
+
+/// Accept one of your pending invitations.
+#[utoipa::path(post, path = "/api/v1/me/invitations/{id}/accept", tag = "invitations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = api::InvitationAnswer), (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody), (status = 410, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn accept_mine(
+    State(s): State<AppState>,
+    actor: Auth,
+    Path(id): Path<String>,
+) -> Res<axum::Json<api::InvitationAnswer>> {
+    answer_by_id(s, actor, &id, Decision::Accept).await
+}
+
+/// Decline one of your pending invitations.
+#[utoipa::path(post, path = "/api/v1/me/invitations/{id}/decline", tag = "invitations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = api::InvitationAnswer), (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody), (status = 410, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn decline_mine(
+    State(s): State<AppState>,
+    actor: Auth,
+    Path(id): Path<String>,
+) -> Res<axum::Json<api::InvitationAnswer>> {
+    answer_by_id(s, actor, &id, Decision::Decline).await
+}

@@ -1,0 +1,189 @@
+//! `guestlist invite bulk`: invites the people of a CSV file through the bulk API, in
+//! batches, with a progress bar and a summary table. Each batch carries an idempotency
+//! key derived from its content, so running the same command again after a failure
+//! never invites anyone twice.
+
+use std::path::Path;
+
+use guestlist_client::{Client, api};
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+pub struct BulkArgs<'a> {
+    pub csv: &'a Path,
+    pub space: String,
+    pub role: Option<String>,
+    pub expires_in: Option<i64>,
+    pub message: Option<String>,
+    pub dry_run: bool,
+    pub batch: usize,
+}
+
+/// Reads the rows of a CSV file with a header naming any of: email, username,
+/// user_id, role.
+pub fn read_csv(path: &Path) -> Result<Vec<api::Invitee>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
+    let known = ["email", "username", "user_id", "role"];
+    if let Some(bad) = headers
+        .iter()
+        .find(|h| !known.contains(&h.to_lowercase().as_str()))
+    {
+        return Err(format!(
+            "{}: unknown column {bad:?}; the header names any of email, username, user_id, role",
+            path.display()
+        ));
+    }
+    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (email, username, user_id, role) = (
+        column("email"),
+        column("username"),
+        column("user_id"),
+        column("role"),
+    );
+    let mut rows = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("{} row {}: {e}", path.display(), n + 2))?;
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        rows.push(api::Invitee {
+            email: cell(email),
+            username: cell(username),
+            user_id: cell(user_id),
+            role: cell(role),
+        });
+    }
+    Ok(rows)
+}
+
+fn batch_key(req: &api::BulkInvitationRequest) -> Result<String, String> {
+    let body = serde_json::to_vec(req).map_err(|e| e.to_string())?;
+    let digest = Sha256::digest(&body);
+    Ok(format!(
+        "cli-bulk-{}",
+        digest[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ))
+}
+
+fn who(row: &api::Invitee) -> String {
+    row.email
+        .clone()
+        .or_else(|| row.username.clone())
+        .or_else(|| row.user_id.clone())
+        .unwrap_or_else(|| "(nobody)".into())
+}
+
+/// Runs the import; `Err` when a batch could not be sent or any row failed.
+pub async fn run(client: &Client, args: BulkArgs<'_>) -> Result<(), String> {
+    let rows = read_csv(args.csv)?;
+    if rows.is_empty() {
+        return Err(format!("{}: no rows", args.csv.display()));
+    }
+    let batch = args.batch.clamp(1, guestlist_app::MAX_BULK_ROWS);
+    let bar = ProgressBar::new(rows.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} rows {msg}")
+            .map_err(|e| e.to_string())?,
+    );
+    let mut summary = api::BulkSummary::default();
+    let mut failures = Vec::new();
+    for (n, chunk) in rows.chunks(batch).enumerate() {
+        let req = api::BulkInvitationRequest {
+            space: args.space.clone(),
+            role: args.role.clone(),
+            expires_in_seconds: args.expires_in,
+            message: args.message.clone(),
+            dry_run: args.dry_run,
+            rows: chunk.to_vec(),
+        };
+        let key = batch_key(&req)?;
+        let answer = client
+            .bulk_invitations(&req, (!args.dry_run).then_some(key.as_str()))
+            .await
+            .map_err(|e| {
+                bar.abandon();
+                format!(
+                    "batch {} (rows {}-{}): {e}; run the same command again to continue",
+                    n + 1,
+                    n * batch + 2,
+                    n * batch + chunk.len() + 1
+                )
+            })?;
+        summary.invited += answer.summary.invited;
+        summary.already_invited += answer.summary.already_invited;
+        summary.already_member += answer.summary.already_member;
+        summary.failed += answer.summary.failed;
+        for row in answer.rows {
+            if let Some(e) = row.error {
+                // Row numbers as in the file: the header is line 1.
+                failures.push((n * batch + row.index + 2, who(&chunk[row.index]), e));
+            }
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    // indicatif draws nothing without a terminal: the table is always printed.
+    let verb = if args.dry_run { "would be" } else { "were" };
+    println!(
+        "{} rows for {}{}",
+        rows.len(),
+        args.space,
+        if args.dry_run {
+            " (dry run: nothing changed)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  {:<16} {:>6}",
+        format!("invited ({verb})"),
+        summary.invited
+    );
+    println!("  {:<16} {:>6}", "already invited", summary.already_invited);
+    println!("  {:<16} {:>6}", "already member", summary.already_member);
+    println!("  {:<16} {:>6}", "failed", summary.failed);
+    if failures.is_empty() {
+        return Ok(());
+    }
+    println!("\n  {:<6} {:<32} {:<16} message", "line", "who", "code");
+    for (line, who, e) in &failures {
+        println!("  {line:<6} {who:<32} {:<16} {}", e.code, e.message);
+    }
+    Err(format!("{} rows failed", failures.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_any_subset_of_the_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("people.csv");
+        std::fs::write(
+            &path,
+            "Email,role\n ada@example.com , admin\nbob@example.com,\n",
+        )
+        .unwrap();
+        let rows = read_csv(&path).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].email.as_deref(), Some("ada@example.com"));
+        assert_eq!(rows[0].role.as_deref(), Some("admin"));
+        assert_eq!(rows[1].role, None);
+        std::fs::write(&path, "mail\nada@example.com\n").unwrap();
+        assert!(read_csv(&path).unwrap_err().contains("unknown column"));
+    }
+}
