@@ -69,4 +69,4 @@ say "the integration suite on PostgreSQL"
 cargo test --locked -p guestlist-server --test api
 
 say "replicas on one PostgreSQL, and moving from SQLite"
-cargo test --locked -p guestlist --test postgres -- --ignored
+cargo test --locked -p guestlist --test e2e -- --ignored

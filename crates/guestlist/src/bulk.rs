@@ -92,7 +92,14 @@ pub async fn run(client: &Client, args: BulkArgs<'_>) -> Result<(), String> {
     if rows.is_empty() {
         return Err(format!("{}: no rows", args.csv.display()));
     }
-    let batch = args.batch.clamp(1, guestlist_app::MAX_BULK_ROWS);
+    // A dry run writes nothing, so a batch cannot see an earlier one: it goes in
+    // requests as large as allowed (duplicates further apart than 1,000 rows are
+    // then not spotted by the dry run; the real run still invites them once).
+    let batch = if args.dry_run {
+        guestlist_app::MAX_BULK_ROWS
+    } else {
+        args.batch.clamp(1, guestlist_app::MAX_BULK_ROWS)
+    };
     let bar = ProgressBar::new(rows.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} rows {msg}")

@@ -196,7 +196,7 @@ enum InviteCommand {
         /// Show what would happen; change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Rows per request (at most 1,000).
+        /// Rows per request (at most 1,000; a dry run always sends 1,000).
         #[arg(long, default_value_t = 250)]
         batch: usize,
     },

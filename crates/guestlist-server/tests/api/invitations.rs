@@ -809,10 +809,25 @@ async fn several_senders_deliver_each_message_once() {
     }
     let admin = app.space_with_admin("acme/", "root").await;
     let rows = (0..30)
-        .map(|i| api::Invitee { email: Some(format!("p{i}@example.com")), ..Default::default() })
+        .map(|i| api::Invitee {
+            email: Some(format!("p{i}@example.com")),
+            ..Default::default()
+        })
         .collect();
-    let bulk = api::BulkInvitationRequest { space: "acme/".into(), rows, ..Default::default() };
-    assert_eq!(admin.bulk_invitations(&bulk, None).await.unwrap().summary.invited, 30);
+    let bulk = api::BulkInvitationRequest {
+        space: "acme/".into(),
+        rows,
+        ..Default::default()
+    };
+    assert_eq!(
+        admin
+            .bulk_invitations(&bulk, None)
+            .await
+            .unwrap()
+            .summary
+            .invited,
+        30
+    );
     app.smtp.wait_for(30, Duration::from_secs(20)).await;
     // Give a duplicate time to show up.
     tokio::time::sleep(Duration::from_millis(300)).await;

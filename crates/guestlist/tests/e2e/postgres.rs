@@ -2,16 +2,15 @@
 //! holds across them. Needs a PostgreSQL server (`GUESTLIST_TEST_POSTGRES_URL`);
 //! `scripts/test.sh` starts one and runs these with `--ignored`.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use guestlist_app::Secret;
 use guestlist_client::{Client, EventQuery, InviteQuery, api};
 use guestlist_testkit::{all_members, count, joined_events, race};
 
-const BIN: &str = env!("CARGO_BIN_EXE_guestlist");
+use crate::{BIN, free_port, wait_ready};
 
 struct Replica {
     child: Child,
@@ -53,14 +52,6 @@ impl Drop for Cluster {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A config file with rate limits out of the way (the races come from one address).
 fn write_config(dir: &tempfile::TempDir, database_url: &str, secret: &Secret) -> PathBuf {
     let path = dir.path().join("guestlist.toml");
@@ -86,20 +77,6 @@ fn start(config: &PathBuf, log: &std::path::Path) -> Replica {
     Replica {
         child,
         url: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-/// Polls `/readyz` until it answers 200.
-async fn wait_ready(url: &str, within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
-            && r.status().is_success()
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{url} never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -1,0 +1,233 @@
+//! The embedded default, as the README runs it: `guestlist serve` on SQLite with no
+//! SMTP server writes invitation e-mail to the mail folder; `guestlist invite bulk`
+//! invites a CSV file's people, can be run again safely, and the link in the written
+//! message accepts the invitation.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use guestlist_client::{Client, InvitationQuery, api};
+use guestlist_testkit::smtp::Mail;
+
+use crate::{BIN, free_port, wait_ready};
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("guestlist runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `.eml` files written so far.
+fn written(folder: &Path) -> Vec<Mail> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return vec![];
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .map(|e| {
+            let data = std::fs::read_to_string(e.path()).unwrap();
+            let to = data
+                .lines()
+                .find_map(|l| l.strip_prefix("To: "))
+                .unwrap_or_default()
+                .to_owned();
+            Mail {
+                from: String::new(),
+                to: vec![to],
+                data,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn bulk_invites_from_a_csv_and_the_mail_folder_link_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = guestlist_app::Secret::generate();
+    let folder = dir.path().join("mail");
+    let config = dir.path().join("guestlist.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"sqlite://{db}\"\njwt_secret = \"{s}\"\nlink_secret = \"{s}\"\n\
+             invitation_url_template = \"myapp://invite/{{token}}\"\n[mail]\nfolder = \"{folder}\"\n",
+            db = dir.path().join("g.db").display(),
+            s = secret.expose(),
+            folder = folder.display(),
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let key = stdout(&run(&[
+        "api-key",
+        "create",
+        "--config",
+        cfg,
+        "--name",
+        "ops",
+        "--platform-admin",
+    ]))
+    .trim()
+    .to_owned();
+    assert!(key.starts_with("gl_"), "{key}");
+
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let _server = Server(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--config",
+                cfg,
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(&url, Duration::from_secs(20)).await;
+    let ops = Client::new(&url).with_token(&key);
+    ops.create_space(&api::CreateSpaceRequest {
+        path: "acme/".into(),
+        name: Some("Acme".into()),
+        join_mode: api::JoinMode::InviteOnly,
+        member_limit: None,
+    })
+    .await
+    .unwrap();
+
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "email,role\nada@example.com,admin\n Bob@Example.com ,\nADA@example.com,\nnot-an-address,\n",
+    )
+    .unwrap();
+    let bulk = |extra: &[&str]| {
+        let mut args = vec![
+            "invite",
+            "bulk",
+            "--url",
+            &url,
+            "--token",
+            &key,
+            "--csv",
+            csv.to_str().unwrap(),
+            "--space",
+            "acme/",
+            "--batch",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let summary = |out: &Output| {
+        let text = stdout(out);
+        let n = |label: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(label))
+                .and_then(|l| l.split_whitespace().last())
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or_else(|| panic!("no {label:?} in {text}"))
+        };
+        (
+            n("invited"),
+            n("already invited"),
+            n("already member"),
+            n("failed"),
+        )
+    };
+
+    let dry = bulk(&["--dry-run"]);
+    assert!(stdout(&dry).contains("dry run"), "{}", stdout(&dry));
+    assert_eq!(summary(&dry), (2, 1, 0, 1));
+    assert!(!dry.status.success(), "a failed row fails the command");
+    assert!(stdout(&dry).contains("not-an-address") && stdout(&dry).contains("invalid_input"));
+    let none = ops
+        .list_invitations(&InvitationQuery::default())
+        .await
+        .unwrap();
+    assert!(none.invitations.is_empty(), "the dry run changed nothing");
+
+    let real = bulk(&[]);
+    assert_eq!(summary(&real), (2, 1, 0, 1), "{}", stdout(&real));
+    // Run again (say, after a dropped connection): the same answers, nobody twice.
+    let again = bulk(&[]);
+    assert_eq!(summary(&again), (2, 1, 0, 1));
+    let listed = ops
+        .list_invitations(&InvitationQuery::default())
+        .await
+        .unwrap();
+    let mut emails: Vec<_> = listed
+        .invitations
+        .iter()
+        .filter_map(|i| i.email.clone())
+        .collect();
+    emails.sort();
+    assert_eq!(emails, ["ada@example.com", "bob@example.com"]);
+    let ada_inv = listed
+        .invitations
+        .iter()
+        .find(|i| i.email.as_deref() == Some("ada@example.com"))
+        .unwrap();
+    assert_eq!(ada_inv.role, "admin");
+
+    // No SMTP server configured: the messages are files in the mail folder.
+    let mut mails = written(&folder);
+    for _ in 0..100 {
+        if mails.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        mails = written(&folder);
+    }
+    assert_eq!(mails.len(), 2);
+    let to_ada = mails
+        .iter()
+        .find(|m| m.to[0].contains("ada@example.com"))
+        .expect("ada's mail");
+    let token = to_ada
+        .find_after("myapp://invite/", 32)
+        .expect("the deep link");
+
+    let user_token = stdout(&run(&[
+        "token",
+        "--config",
+        cfg,
+        "--sub",
+        "ada",
+        "--email",
+        "ada@example.com",
+        "--email-verified",
+    ]))
+    .trim()
+    .to_owned();
+    let ada = Client::new(&url).with_token(user_token);
+    let accepted = ada.accept_invitation(&token).await.unwrap();
+    assert_eq!(accepted.outcome, Some(api::JoinOutcome::Joined));
+    assert_eq!(accepted.membership.unwrap().role, "admin");
+    let d = ops
+        .get_invitation(ada_inv.id)
+        .await
+        .unwrap()
+        .delivery
+        .unwrap();
+    assert_eq!(d.state, api::DeliveryState::Sent);
+}
