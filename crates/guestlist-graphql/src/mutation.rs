@@ -55,10 +55,103 @@ fn admitted(
     }
 }
 
+fn invitation_id(id: &async_graphql::ID) -> Result<uuid::Uuid> {
+    uuid::Uuid::try_parse(id.as_str()).map_err(|_| gql(Error::NotFound("invitation")))
+}
+
 pub struct Mutation;
 
 #[Object]
 impl Mutation {
+    /// Invite one person (by e-mail, username and/or user id) to a space with `role`
+    /// (default `member`): INVITED, or the idempotent ALREADY_INVITED / ALREADY_MEMBER.
+    /// Needs manage_invites there. An `idempotencyKey` makes a retry return the first
+    /// answer.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_invitation(
+        &self,
+        ctx: &Context<'_>,
+        space_prefix: String,
+        email: Option<String>,
+        username: Option<String>,
+        user_id: Option<String>,
+        role: Option<String>,
+        expires_at: Option<String>,
+        message: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> Result<CreateInvitationResult> {
+        let input = guestlist_app::InvitationInput {
+            space: space_prefix,
+            role,
+            expires_in_seconds: lifetime(expires_at.as_deref())?,
+            message,
+            dry_run: false,
+            rows: vec![guestlist_app::InviteeInput {
+                email,
+                username,
+                user_id,
+                role: None,
+            }],
+        };
+        let r = app(ctx)?
+            .invite_one(actor(ctx)?, input, idempotency_key.as_deref())
+            .await
+            .map_err(gql)?;
+        Ok(r.into())
+    }
+
+    /// Send a pending or expired invitation again: a new token and expiry.
+    async fn resend_invitation(
+        &self,
+        ctx: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> Result<Invitation> {
+        let v = app(ctx)?
+            .resend_invitation(actor(ctx)?, invitation_id(&id)?)
+            .await
+            .map_err(gql)?;
+        Ok(v.into())
+    }
+
+    /// Revoke a pending invitation (soft).
+    async fn revoke_invitation(
+        &self,
+        ctx: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> Result<Invitation> {
+        let v = app(ctx)?
+            .revoke_invitation(actor(ctx)?, invitation_id(&id)?)
+            .await
+            .map_err(gql)?;
+        Ok(v.into())
+    }
+
+    /// Accept with the token from the e-mail (the addressee only).
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> Result<InvitationAnswer> {
+        let r = app(ctx)?
+            .respond_by_token(caller(ctx)?, &token, guestlist_app::Decision::Accept)
+            .await
+            .map_err(gql)?;
+        Ok(r.into())
+    }
+
+    /// Decline with the token from the e-mail (the addressee only).
+    async fn decline_invitation(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> Result<InvitationAnswer> {
+        let r = app(ctx)?
+            .respond_by_token(caller(ctx)?, &token, guestlist_app::Decision::Decline)
+            .await
+            .map_err(gql)?;
+        Ok(r.into())
+    }
+
     /// Create an invite link granting `role` (default `member`) on a space prefix.
     /// Needs manage_invites there; you cannot grant more than you hold.
     #[allow(clippy::too_many_arguments)]

@@ -142,6 +142,51 @@ impl Query {
         Ok(conn)
     }
 
+    /// The invitations of the spaces the caller manages invites for, newest first.
+    /// Never their tokens.
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<InvitationsFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Invitation>> {
+        let f = filter.unwrap_or_default();
+        let space = match f.space.and_then(|s| s.starts_with) {
+            Some(p) => Some(path("filter.space.startsWith", &p)?),
+            None => None,
+        };
+        let filter = guestlist_app::InvitationFilter {
+            space,
+            status: f.status.and_then(|s| s.eq).map(Into::into),
+            email: f.email.and_then(|e| e.eq),
+            after: after.clone(),
+            limit: first_arg(first),
+        };
+        let page = app(ctx)?
+            .list_invitations(actor(ctx)?, filter)
+            .await
+            .map_err(gql)?;
+        Ok(invitation_connection(after.is_some(), page))
+    }
+
+    /// The caller's pending invitations (to their user id, username or verified e-mail).
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    async fn my_invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Invitation>> {
+        let had_after = after.is_some();
+        let page = app(ctx)?
+            .my_invitations(actor(ctx)?, after, first_arg(first))
+            .await
+            .map_err(gql)?;
+        Ok(invitation_connection(had_after, page))
+    }
+
     /// The public preview of an invite link.
     async fn invite_link_preview(
         &self,
@@ -194,4 +239,19 @@ impl Query {
         }
         Ok(conn)
     }
+}
+
+fn invitation_connection(
+    had_after: bool,
+    page: guestlist_app::InvitationPage,
+) -> Connection<String, Invitation> {
+    let mut conn = Connection::new(had_after, page.next.is_some());
+    for v in page.invitations {
+        let cursor = cursor_of(&guestlist_app::store::PageKey {
+            created_at: v.invitation.created_at,
+            id: v.invitation.id,
+        });
+        conn.edges.push(Edge::new(cursor, v.into()));
+    }
+    conn
 }

@@ -3,7 +3,10 @@
 use async_graphql::{Enum, ID, InputObject, Json, SimpleObject};
 use guestlist_app::domain;
 use guestlist_app::store::EventRow;
-use guestlist_app::{AdmitOutcome, InviteCreated, InviteView, MembershipView, SpaceView};
+use guestlist_app::{
+    AdmitOutcome, InvitationOutcome as AppInvitationOutcome, InvitationResponse, InvitationResult,
+    InvitationView, InviteCreated, InviteView, MembershipView, SpaceView,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -325,4 +328,168 @@ pub struct SubtreeFilter {
 pub struct EventsFilter {
     pub space: Option<SubtreeFilter>,
     pub kind: Option<StringFilter>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Declined,
+    Revoked,
+    Expired,
+}
+
+impl From<domain::InvitationStatus> for InvitationStatus {
+    fn from(s: domain::InvitationStatus) -> Self {
+        match s {
+            domain::InvitationStatus::Pending => InvitationStatus::Pending,
+            domain::InvitationStatus::Accepted => InvitationStatus::Accepted,
+            domain::InvitationStatus::Declined => InvitationStatus::Declined,
+            domain::InvitationStatus::Revoked => InvitationStatus::Revoked,
+            domain::InvitationStatus::Expired => InvitationStatus::Expired,
+        }
+    }
+}
+
+impl From<InvitationStatus> for domain::InvitationStatus {
+    fn from(s: InvitationStatus) -> Self {
+        match s {
+            InvitationStatus::Pending => domain::InvitationStatus::Pending,
+            InvitationStatus::Accepted => domain::InvitationStatus::Accepted,
+            InvitationStatus::Declined => domain::InvitationStatus::Declined,
+            InvitationStatus::Revoked => domain::InvitationStatus::Revoked,
+            InvitationStatus::Expired => domain::InvitationStatus::Expired,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum DeliveryState {
+    Queued,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+/// Where an invitation's latest e-mail is.
+#[derive(SimpleObject, Debug)]
+pub struct Delivery {
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+/// An invitation addressed to one person. Never carries its token.
+#[derive(SimpleObject, Debug)]
+pub struct Invitation {
+    pub id: ID,
+    pub space_prefix: String,
+    pub role: String,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub user_id: Option<String>,
+    pub message: Option<String>,
+    pub status: InvitationStatus,
+    pub expires_at: String,
+    pub sends: u32,
+    pub delivery: Option<Delivery>,
+    pub invited_by: String,
+    pub created_at: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+impl From<InvitationView> for Invitation {
+    fn from(v: InvitationView) -> Self {
+        let i = v.invitation;
+        Invitation {
+            id: ID(i.id.to_string()),
+            space_prefix: i.space_path.to_string(),
+            role: i.role.to_string(),
+            email: i.addressee.email.map(|e| e.to_string()),
+            username: i.addressee.username.map(|u| u.to_string()),
+            user_id: i.addressee.user_id.map(|u| u.to_string()),
+            message: i.message,
+            status: v.status.into(),
+            expires_at: ts(i.expires_at),
+            sends: i.sends,
+            delivery: i.delivery.map(|d| Delivery {
+                state: match d.state {
+                    domain::DeliveryState::Queued => DeliveryState::Queued,
+                    domain::DeliveryState::Sent => DeliveryState::Sent,
+                    domain::DeliveryState::Failed => DeliveryState::Failed,
+                    domain::DeliveryState::Cancelled => DeliveryState::Cancelled,
+                },
+                attempts: d.attempts,
+                last_error: d.last_error,
+                sent_at: d.sent_at.map(ts),
+            }),
+            invited_by: i.created_by,
+            created_at: ts(i.created_at),
+            decided_by: i.decided_by,
+            decided_at: i.decided_at.map(ts),
+        }
+    }
+}
+
+/// What inviting someone did. Idempotent outcomes are successes.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum InvitationOutcome {
+    /// A new pending invitation: action required until the person accepts.
+    Invited,
+    AlreadyInvited,
+    AlreadyMember,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct CreateInvitationResult {
+    pub outcome: InvitationOutcome,
+    pub invitation: Option<Invitation>,
+    pub grant: Option<Member>,
+}
+
+impl From<InvitationResult> for CreateInvitationResult {
+    fn from(r: InvitationResult) -> Self {
+        CreateInvitationResult {
+            outcome: match r.outcome {
+                AppInvitationOutcome::Invited => InvitationOutcome::Invited,
+                AppInvitationOutcome::AlreadyInvited => InvitationOutcome::AlreadyInvited,
+                AppInvitationOutcome::AlreadyMember => InvitationOutcome::AlreadyMember,
+            },
+            invitation: r.invitation.map(Into::into),
+            grant: r.membership.map(Into::into),
+        }
+    }
+}
+
+/// What accepting or declining did.
+#[derive(SimpleObject, Debug)]
+pub struct InvitationAnswer {
+    pub invitation: Invitation,
+    /// For an accept: JOINED, UPGRADED or ALREADY_MEMBER.
+    pub outcome: Option<RedeemOutcome>,
+    pub grant: Option<Member>,
+}
+
+impl From<InvitationResponse> for InvitationAnswer {
+    fn from(r: InvitationResponse) -> Self {
+        InvitationAnswer {
+            invitation: r.invitation.into(),
+            outcome: r.outcome.map(Into::into),
+            grant: r.membership.map(Into::into),
+        }
+    }
+}
+
+#[derive(InputObject, Default, Debug)]
+pub struct InvitationStatusFilter {
+    pub eq: Option<InvitationStatus>,
+}
+
+#[derive(InputObject, Default, Debug)]
+pub struct InvitationsFilter {
+    pub space: Option<SubtreeFilter>,
+    pub status: Option<InvitationStatusFilter>,
+    pub email: Option<StringFilter>,
 }

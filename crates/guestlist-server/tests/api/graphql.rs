@@ -562,3 +562,98 @@ async fn the_committed_graphql_schema_is_current() {
         "schema.graphql is stale: run `cargo run -p guestlist -- schema graphql > schema.graphql`"
     );
 }
+
+#[tokio::test]
+async fn invitations_over_graphql_follow_the_same_rules() {
+    let (t, alice) = setup().await;
+    let create = "mutation($p: String!, $e: String, $k: String) {
+      createInvitation(spacePrefix: $p, email: $e, idempotencyKey: $k) {
+        outcome invitation { id spacePrefix role email status sends delivery { state } } grant { userId }
+      }
+    }";
+    let vars = json!({ "p": "acme/eng/", "e": " Ada@Example.com", "k": "k1" });
+    let first = t.graphql(Some(&alice), create, vars.clone()).await;
+    assert_eq!(
+        first["data"]["createInvitation"]["outcome"], "INVITED",
+        "{first}"
+    );
+    let inv = &first["data"]["createInvitation"]["invitation"];
+    assert_eq!(
+        (inv["email"].as_str(), inv["status"].as_str()),
+        (Some("ada@example.com"), Some("PENDING"))
+    );
+    let retry = t.graphql(Some(&alice), create, vars).await;
+    assert_eq!(
+        retry["data"]["createInvitation"]["outcome"], "INVITED",
+        "the key replays the first answer"
+    );
+    let again = t
+        .graphql(
+            Some(&alice),
+            create,
+            json!({ "p": "acme/eng/", "e": "ada@example.com" }),
+        )
+        .await;
+    assert_eq!(
+        again["data"]["createInvitation"]["outcome"],
+        "ALREADY_INVITED"
+    );
+    let outsider = t
+        .graphql(
+            Some(&t.token("mallory")),
+            create,
+            json!({ "p": "acme/", "e": "x@example.com" }),
+        )
+        .await;
+    assert_eq!(code(&outsider), "not_found");
+
+    let list = t
+        .graphql(
+            Some(&alice),
+            "query { invitations(filter: { space: { startsWith: \"acme/\" }, status: { eq: PENDING } }) {
+               edges { node { email status } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        list["data"]["invitations"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{list}"
+    );
+
+    let mail = t
+        .smtp
+        .wait_for(1, std::time::Duration::from_secs(10))
+        .await
+        .remove(0);
+    let token = mail.find_after("token=", 32).unwrap();
+    let accept = "mutation($t: String!) { acceptInvitation(token: $t) { outcome invitation { status } grant { userId source } } }";
+    let eve = t.token("eve");
+    let wrong = t.graphql(Some(&eve), accept, json!({ "t": token })).await;
+    assert_eq!(code(&wrong), "email_mismatch");
+    let ada = t.token("ada");
+    let mine = t
+        .graphql(
+            Some(&ada),
+            "query { myInvitations { edges { node { spacePrefix } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        mine["data"]["myInvitations"]["edges"][0]["node"]["spacePrefix"], "acme/eng/",
+        "{mine}"
+    );
+    let ok = t.graphql(Some(&ada), accept, json!({ "t": token })).await;
+    assert_eq!(ok["data"]["acceptInvitation"]["outcome"], "JOINED", "{ok}");
+    assert_eq!(
+        ok["data"]["acceptInvitation"]["grant"]["source"],
+        "invitation"
+    );
+    assert_eq!(
+        ok["data"]["acceptInvitation"]["invitation"]["status"],
+        "ACCEPTED"
+    );
+}
