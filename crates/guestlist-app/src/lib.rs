@@ -33,7 +33,7 @@ pub use ops::mail::OutgoingMail;
 pub use ops::members::{AdmitOutcome, MemberPage, MembershipView};
 pub use ops::spaces::{NewSpaceInput, SpacePatchInput, SpaceView};
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encode as cursor_of};
-pub use secrets::{Secret, new_api_key};
+pub use secrets::{Secret, new_api_key, redact_url};
 use time::OffsetDateTime;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

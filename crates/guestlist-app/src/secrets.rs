@@ -116,6 +116,21 @@ impl Keys {
     }
 }
 
+/// Hides the password of a URL (a database's, an SMTP server's):
+/// `postgres://u:***@h/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
 pub const API_KEY_PREFIX: &str = "gl_";
 
 /// A new API key (`gl_` + 40 base62 characters, ~238 bits) and the hash to store.

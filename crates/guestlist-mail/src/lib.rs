@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use guestlist_app::store::MailResult;
-use guestlist_app::{App, OutgoingMail};
+use guestlist_app::{App, OutgoingMail, redact_url};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
@@ -67,20 +67,6 @@ impl std::fmt::Debug for MailConfig {
             .field("from", &self.from)
             .field("folder", &self.folder)
             .finish_non_exhaustive()
-    }
-}
-
-/// Hides the password of an SMTP URL.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
     }
 }
 

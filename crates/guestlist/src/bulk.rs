@@ -3,19 +3,32 @@
 //! key derived from its content, so running the same command again after a failure
 //! never invites anyone twice.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use guestlist_client::{Client, api};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
-pub struct BulkArgs<'a> {
-    pub csv: &'a Path,
+#[derive(clap::Args)]
+pub struct BulkArgs {
+    #[arg(long)]
+    pub csv: PathBuf,
+    #[arg(long)]
     pub space: String,
+    /// The role of rows that name none (default member).
+    #[arg(long)]
     pub role: Option<String>,
+    /// Seconds until the invitations expire (default 7 days).
+    #[arg(long)]
     pub expires_in: Option<i64>,
+    /// A personal note for the e-mails.
+    #[arg(long)]
     pub message: Option<String>,
+    /// Show what would happen; change nothing.
+    #[arg(long)]
     pub dry_run: bool,
+    /// Rows per request (at most 1,000; a dry run always sends 1,000).
+    #[arg(long, default_value_t = 250)]
     pub batch: usize,
 }
 
@@ -87,8 +100,8 @@ fn who(row: &api::Invitee) -> String {
 }
 
 /// Runs the import; `Err` when a batch could not be sent or any row failed.
-pub async fn run(client: &Client, args: BulkArgs<'_>) -> Result<(), String> {
-    let rows = read_csv(args.csv)?;
+pub async fn run(client: &Client, args: BulkArgs) -> Result<(), String> {
+    let rows = read_csv(&args.csv)?;
     if rows.is_empty() {
         return Err(format!("{}: no rows", args.csv.display()));
     }

@@ -97,19 +97,7 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// Hides a password in a database URL: `postgres://u:***@h/db`.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use guestlist_app::redact_url;
 
 impl Config {
     /// Defaults, then the file, then the environment (given as a lookup, for tests).

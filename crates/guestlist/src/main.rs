@@ -179,27 +179,7 @@ enum InviteCommand {
     Revoke { code_or_id: String },
     /// Invite the people of a CSV file to a space by e-mail (header: any of email,
     /// username, user_id, role). Safe to run again: nobody is invited twice.
-    Bulk {
-        #[arg(long)]
-        csv: PathBuf,
-        #[arg(long)]
-        space: String,
-        /// The role of rows that name none (default member).
-        #[arg(long)]
-        role: Option<String>,
-        /// Seconds until the invitations expire (default 7 days).
-        #[arg(long)]
-        expires_in: Option<i64>,
-        /// A personal note for the e-mails.
-        #[arg(long)]
-        message: Option<String>,
-        /// Show what would happen; change nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Rows per request (at most 1,000; a dry run always sends 1,000).
-        #[arg(long, default_value_t = 250)]
-        batch: usize,
-    },
+    Bulk(bulk::BulkArgs),
 }
 
 fn load(cfg: &ConfigArgs) -> Result<Config, String> {
@@ -338,7 +318,7 @@ async fn serve(
             }
             match &config.mail.smtp_url {
                 Some(url) => {
-                    tracing::info!(smtp = %guestlist_mail::redact_url(url), "delivering invitation e-mail over SMTP")
+                    tracing::info!(smtp = %config::redact_url(url), "delivering invitation e-mail over SMTP")
                 }
                 None => {
                     tracing::info!(folder = %config.mail.folder.display(), "no SMTP server configured: invitation e-mail goes to the mail folder")
@@ -387,8 +367,17 @@ Try it:
        -H 'content-type: application/json' -d '{{"path":"acme/","name":"Acme"}}'
 
 User tokens, as your application would sign them:
-  guestlist token --sub alice --email alice@example.com
+  guestlist token --sub alice --email alice@example.com --email-verified
+
+Invitation e-mail: {mail}
 "#,
+        mail = match &config.mail.smtp_url {
+            Some(url) => format!("sent over SMTP ({})", config::redact_url(url)),
+            None => format!(
+                "written to ./{} (no SMTP server configured)",
+                config.mail.folder.display()
+            ),
+        },
         db = config.database_url,
         file = config::DEV_SECRETS_FILE,
         key = s.admin_api_key,
@@ -446,26 +435,7 @@ async fn invite(remote: Remote, command: InviteCommand) -> Result<(), String> {
         InviteCommand::Revoke { code_or_id } => {
             print(&client.revoke_invite(&code_or_id).await.map_err(e)?)
         }
-        InviteCommand::Bulk {
-            csv,
-            space,
-            role,
-            expires_in,
-            message,
-            dry_run,
-            batch,
-        } => {
-            let args = bulk::BulkArgs {
-                csv: &csv,
-                space,
-                role,
-                expires_in,
-                message,
-                dry_run,
-                batch,
-            };
-            bulk::run(&client, args).await
-        }
+        InviteCommand::Bulk(args) => bulk::run(&client, args).await,
     }
 }
 
