@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use guestlist_app::store::MailResult;
 use guestlist_app::{App, OutgoingMail, redact_url};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentTransferEncoding;
+use lettre::message::{Body, Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -132,6 +133,24 @@ fn load_templates(dir: Option<&Path>) -> Result<minijinja::Environment<'static>,
     Ok(env)
 }
 
+/// A body sent as written (7 bit) when it is ASCII with lines within RFC 5322's 998
+/// characters, so that an accept link stays one readable line (in the mail folder
+/// too); lettre would otherwise quote-print any line of 76 or more. Anything else is
+/// left to lettre's choice.
+fn readable(text: String) -> Body {
+    let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let fits = crlf.is_ascii()
+        && !crlf.contains('\0')
+        && crlf
+            .split("\r\n")
+            .all(|line| line.len() <= 998 && !line.contains('\r'));
+    if fits {
+        Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
+    } else {
+        Body::new(text)
+    }
+}
+
 impl Mailer {
     pub fn new(config: MailConfig) -> Result<Mailer, String> {
         let from: Mailbox = config
@@ -196,8 +215,8 @@ impl Mailer {
             .subject(subject)
             .message_id(Some(format!("<{}@guestlist>", mail.id)))
             .multipart(MultiPart::alternative_plain_html(
-                render("invitation.txt")?,
-                render("invitation.html")?,
+                readable(render("invitation.txt")?),
+                readable(render("invitation.html")?),
             ))
             .map_err(|e| e.to_string())
     }
@@ -286,6 +305,26 @@ pub fn spawn_sender(app: App, mailer: Mailer) -> tokio::task::JoinHandle<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_link_stays_one_line_and_other_text_is_encoded() {
+        let link = format!(
+            "https://app.example.com/invitations/accept?token={}",
+            "A".repeat(32)
+        );
+        let body = readable(format!("Accept:\n\n    {link}\n"));
+        assert_eq!(body.encoding(), ContentTransferEncoding::SevenBit);
+        let raw = String::from_utf8(body.into_vec()).unwrap();
+        assert!(raw.contains(&link) && raw.contains("\r\n"), "{raw}");
+        assert_ne!(
+            readable("Grüße".into()).encoding(),
+            ContentTransferEncoding::SevenBit
+        );
+        assert_ne!(
+            readable("x".repeat(1200)).encoding(),
+            ContentTransferEncoding::SevenBit
+        );
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

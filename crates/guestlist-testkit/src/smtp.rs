@@ -20,8 +20,16 @@ pub struct Mail {
 }
 
 impl Mail {
-    /// The message with quoted-printable soft breaks and escapes undone.
+    /// The message with quoted-printable soft breaks and escapes undone (when it is
+    /// quoted-printable; 7- and 8-bit parts are as sent).
     pub fn decoded(&self) -> String {
+        if !self
+            .data
+            .to_ascii_lowercase()
+            .contains("content-transfer-encoding: quoted-printable")
+        {
+            return self.data.clone();
+        }
         let joined = self.data.replace("=\r\n", "");
         let bytes = joined.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());

@@ -168,13 +168,13 @@ pub async fn run(client: &Client, args: BulkArgs) -> Result<(), String> {
         }
     );
     println!(
-        "  {:<16} {:>6}",
+        "  {:<20} {:>6}",
         format!("invited ({verb})"),
         summary.invited
     );
-    println!("  {:<16} {:>6}", "already invited", summary.already_invited);
-    println!("  {:<16} {:>6}", "already member", summary.already_member);
-    println!("  {:<16} {:>6}", "failed", summary.failed);
+    println!("  {:<20} {:>6}", "already invited", summary.already_invited);
+    println!("  {:<20} {:>6}", "already member", summary.already_member);
+    println!("  {:<20} {:>6}", "failed", summary.failed);
     if failures.is_empty() {
         return Ok(());
     }

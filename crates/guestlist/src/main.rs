@@ -293,13 +293,17 @@ async fn serve(
         None
     };
     let started = std::time::Instant::now();
-    let app_cfg = app_config(&config)?;
     // Listen first: while the database is not reachable yet, /healthz answers and
     // /readyz says 503, instead of the process crash-looping.
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("binding {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if dev && config.public_url == Config::default().public_url {
+        // Links and e-mail then point at where this dev server really listens.
+        config.public_url = format!("http://{addr}");
+    }
+    let app_cfg = app_config(&config)?;
     tracing::info!(%addr, database = %config::redact_url(&config.database_url), "listening; opening the database");
     let opened: Arc<std::sync::OnceLock<Arc<dyn Store>>> = Arc::default();
     let sender: Arc<std::sync::OnceLock<tokio::task::JoinHandle<()>>> = Arc::default();

@@ -66,7 +66,7 @@ async fn bulk_invites_from_a_csv_and_the_mail_folder_link_accepts() {
         &config,
         format!(
             "database_url = \"sqlite://{db}\"\njwt_secret = \"{s}\"\nlink_secret = \"{s}\"\n\
-             invitation_url_template = \"myapp://invite/{{token}}\"\n[mail]\nfolder = \"{folder}\"\n",
+             invitation_url_template = \"https://app.example.com/invitations/accept?token={{token}}\"\n[mail]\nfolder = \"{folder}\"\n",
             db = dir.path().join("g.db").display(),
             s = secret.expose(),
             folder = folder.display(),
@@ -203,9 +203,13 @@ async fn bulk_invites_from_a_csv_and_the_mail_folder_link_accepts() {
         .iter()
         .find(|m| m.to[0].contains("ada@example.com"))
         .expect("ada's mail");
-    let token = to_ada
-        .find_after("myapp://invite/", 32)
-        .expect("the deep link");
+    let token = to_ada.find_after("?token=", 32).expect("the accept link");
+    assert!(
+        to_ada.data.contains(&format!(
+            "https://app.example.com/invitations/accept?token={token}"
+        )),
+        "the file shows the link as written, for a newcomer to open"
+    );
 
     let user_token = stdout(&run(&[
         "token",
