@@ -31,6 +31,11 @@ pub use ops::invites::{
 };
 pub use ops::mail::OutgoingMail;
 pub use ops::members::{AdmitOutcome, MemberPage, MembershipView};
+pub use ops::signup::{
+    ClaimView, GateView, PlatformInvitationCreated, PlatformInvitationInput,
+    PlatformInvitationPage, PlatformInvitationView, ReferralCounts, ReferralState, Referrals,
+    SignupConfig, TokenCheck,
+};
 pub use ops::spaces::{NewSpaceInput, SpacePatchInput, SpaceView};
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encode as cursor_of};
 pub use secrets::{Secret, new_api_key, redact_url};
@@ -53,6 +58,7 @@ pub struct AppConfig {
     pub code_length: usize,
     pub rate_limits: RateLimitConfig,
     pub invitations: InvitationConfig,
+    pub signup: SignupConfig,
 }
 
 /// Who is calling and from where. Rate limits key on both.
@@ -101,6 +107,12 @@ impl App {
             return Err(Error::invalid(
                 "invitation_lifetime_secs",
                 "1 second to 30 days",
+            ));
+        }
+        if !config.signup.url_template.contains("{token}") {
+            return Err(Error::invalid(
+                "signup_url_template",
+                "the template must contain {token}",
             ));
         }
         let keys = secrets::Keys::derive(&config.link_secret);

@@ -131,6 +131,12 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// A random token (sign-up invitations): `TOKEN_LEN` base62 characters from the OS
+/// CSPRNG, about 190 bits.
+pub(crate) fn random_token() -> String {
+    random_base62(TOKEN_LEN)
+}
+
 pub const API_KEY_PREFIX: &str = "gl_";
 
 /// A new API key (`gl_` + 40 base62 characters, ~238 bits) and the hash to store.

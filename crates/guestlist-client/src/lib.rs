@@ -368,6 +368,95 @@ impl Client {
         self.send(self.request(Method::POST, &format!("/api/v1/me/invitations/{id}/{verb}")))
             .await
     }
+
+    pub async fn signup_config(&self) -> Result<api::SignupConfig> {
+        self.send(self.request(Method::GET, "/api/v1/signup/config"))
+            .await
+    }
+
+    pub async fn set_signup_config(&self, req: &api::GateSettings) -> Result<api::GateView> {
+        self.json(Method::PUT, "/api/v1/signup/config", req).await
+    }
+
+    pub async fn create_platform_invitation(
+        &self,
+        req: &api::CreatePlatformInvitationRequest,
+    ) -> Result<api::PlatformInvitationWithToken> {
+        self.json(Method::POST, "/api/v1/signup/invitations", req)
+            .await
+    }
+
+    pub async fn list_platform_invitations(
+        &self,
+        inviter: Option<&str>,
+    ) -> Result<api::PlatformInvitationPage> {
+        let mut req = self.request(Method::GET, "/api/v1/signup/invitations");
+        if let Some(i) = inviter {
+            req = req.query(&[("inviter", i)]);
+        }
+        self.send(req).await
+    }
+
+    pub async fn verify_signup_token(&self, token: &str) -> Result<api::TokenCheck> {
+        self.send(self.request(
+            Method::GET,
+            &format!("/api/v1/signup/invitations/{}", segment(token)),
+        ))
+        .await
+    }
+
+    pub async fn revoke_platform_invitation(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<api::PlatformInvitation> {
+        self.send(self.request(Method::DELETE, &format!("/api/v1/signup/invitations/{id}")))
+            .await
+    }
+
+    pub async fn claim_signup(&self, req: &api::ClaimRequest) -> Result<api::Claim> {
+        self.json(Method::POST, "/api/v1/signup/claims", req).await
+    }
+
+    pub async fn confirm_signup(&self, claim: uuid::Uuid, user_id: &str) -> Result<api::Claim> {
+        let body = api::ConfirmRequest {
+            user_id: user_id.to_owned(),
+        };
+        self.json(
+            Method::POST,
+            &format!("/api/v1/signup/claims/{claim}/confirm"),
+            &body,
+        )
+        .await
+    }
+
+    pub async fn release_signup(&self, claim: uuid::Uuid) -> Result<api::Claim> {
+        self.send(self.request(Method::DELETE, &format!("/api/v1/signup/claims/{claim}")))
+            .await
+    }
+
+    pub async fn referrals(&self, inviter: Option<&str>) -> Result<api::Referrals> {
+        let mut req = self.request(Method::GET, "/api/v1/referrals");
+        if let Some(i) = inviter {
+            req = req.query(&[("inviter", i)]);
+        }
+        self.send(req).await
+    }
+
+    pub async fn referral_tree(&self, root: &str) -> Result<api::ReferralTree> {
+        self.send(
+            self.request(Method::GET, "/api/v1/referrals/tree")
+                .query(&[("root", root)]),
+        )
+        .await
+    }
+
+    pub async fn revoke_referral_subtree(&self, user: &str) -> Result<api::RevokedInvitations> {
+        self.send(self.request(
+            Method::POST,
+            &format!("/api/v1/referrals/{}/revoke", segment(user)),
+        ))
+        .await
+    }
 }
 
 #[derive(Debug, Default, Clone, Serialize)]

@@ -27,10 +27,13 @@ pub enum ErrorCode {
     EmailUnverified,
     EmailMismatch,
     NotPending,
+    SignupClosed,
+    TokenInUse,
+    PendingConsent,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::NotFound,
         ErrorCode::Expired,
         ErrorCode::Exhausted,
@@ -52,6 +55,9 @@ impl ErrorCode {
         ErrorCode::EmailUnverified,
         ErrorCode::EmailMismatch,
         ErrorCode::NotPending,
+        ErrorCode::SignupClosed,
+        ErrorCode::TokenInUse,
+        ErrorCode::PendingConsent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +83,9 @@ impl ErrorCode {
             ErrorCode::EmailUnverified => "email_unverified",
             ErrorCode::EmailMismatch => "email_mismatch",
             ErrorCode::NotPending => "not_pending",
+            ErrorCode::SignupClosed => "signup_closed",
+            ErrorCode::TokenInUse => "token_in_use",
+            ErrorCode::PendingConsent => "pending_consent",
         }
     }
 }
@@ -133,6 +142,14 @@ pub enum Error {
     EmailMismatch,
     #[error("this invitation is no longer pending")]
     NotPending,
+    /// Invite-only without an invitation, or no seat left under the cap.
+    #[error("{0}")]
+    SignupClosed(String),
+    #[error("this invitation is being used by another sign-up right now; try again later")]
+    TokenInUse,
+    /// The user has an owner's add waiting for their consent.
+    #[error("{0}")]
+    PendingConsent(String),
     /// A serialization failure or deadlock: the engine retries the operation; if it
     /// keeps failing the caller sees `unavailable`.
     #[error("the service is temporarily unavailable")]
@@ -178,6 +195,9 @@ impl Error {
             Error::EmailUnverified => ErrorCode::EmailUnverified,
             Error::EmailMismatch => ErrorCode::EmailMismatch,
             Error::NotPending => ErrorCode::NotPending,
+            Error::SignupClosed(_) => ErrorCode::SignupClosed,
+            Error::TokenInUse => ErrorCode::TokenInUse,
+            Error::PendingConsent(_) => ErrorCode::PendingConsent,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod membership;
 pub mod path;
 pub mod role;
 pub mod rules;
+pub mod signup;
 pub mod space;
 
 pub use actor::{Actor, UserId};
@@ -19,4 +20,5 @@ pub use invite::{InviteCode, InviteState};
 pub use membership::{MembershipSource, MembershipStatus};
 pub use path::SpacePath;
 pub use role::{Permission, Permissions, RoleName};
+pub use signup::Gate;
 pub use space::JoinMode;

@@ -24,11 +24,14 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InviteRequired
         | ErrorCode::ApprovalRequired
         | ErrorCode::EmailUnverified
-        | ErrorCode::EmailMismatch => StatusCode::FORBIDDEN,
+        | ErrorCode::EmailMismatch
+        | ErrorCode::SignupClosed => StatusCode::FORBIDDEN,
         ErrorCode::MemberLimitReached
         | ErrorCode::AlreadyExists
         | ErrorCode::LastAdmin
-        | ErrorCode::NotPending => StatusCode::CONFLICT,
+        | ErrorCode::NotPending
+        | ErrorCode::TokenInUse
+        | ErrorCode::PendingConsent => StatusCode::CONFLICT,
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -9,6 +9,7 @@ mod invitations;
 mod openapi;
 mod render;
 mod rest;
+mod signup;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -144,6 +145,27 @@ pub fn router(state: AppState) -> Router {
             get(invitations::get).delete(invitations::revoke),
         )
         .route("/invitations/{id}/resend", post(invitations::resend))
+        .route(
+            "/signup/config",
+            get(signup::get_config).put(signup::set_config),
+        )
+        .route(
+            "/signup/invitations",
+            post(signup::create_invitation).get(signup::list_invitations),
+        )
+        .route(
+            "/signup/invitations/{token}",
+            get(signup::verify).delete(signup::revoke_invitation),
+        )
+        .route("/signup/claims", post(signup::create_claim))
+        .route(
+            "/signup/claims/{id}",
+            axum::routing::delete(signup::release_claim),
+        )
+        .route("/signup/claims/{id}/confirm", post(signup::confirm_claim))
+        .route("/referrals", get(signup::referrals))
+        .route("/referrals/tree", get(signup::tree))
+        .route("/referrals/{user}/revoke", post(signup::revoke_subtree))
         .route("/me/invitations", get(invitations::mine))
         .route(
             "/me/invitations/{id}/accept",
@@ -255,10 +277,18 @@ pub async fn serve(
 
 fn spawn_housekeeping(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut n: u64 = 0;
         loop {
             tick.tick().await;
-            app.housekeeping();
+            n += 1;
+            // Lapsed sign-up claims give their seats back within seconds.
+            if let Err(e) = app.sweep_signup_claims().await {
+                tracing::warn!(error = %e, "could not release lapsed sign-up claims");
+            }
+            if n.is_multiple_of(12) {
+                app.housekeeping();
+            }
         }
     })
 }

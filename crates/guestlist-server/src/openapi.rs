@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{invitations, rest};
+use crate::{invitations, rest, signup};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +23,9 @@ use crate::{invitations, rest};
         invitations::create, invitations::bulk, invitations::list, invitations::get,
         invitations::revoke, invitations::resend, invitations::accept, invitations::decline,
         invitations::mine, invitations::accept_mine, invitations::decline_mine,
+        signup::get_config, signup::set_config, signup::create_invitation, signup::list_invitations,
+        signup::verify, signup::revoke_invitation, signup::create_claim, signup::confirm_claim,
+        signup::release_claim, signup::referrals, signup::tree, signup::revoke_subtree,
     ),
     components(schemas(guestlist_api::ErrorBody, guestlist_api::Health)),
     modifiers(&Bearer),
@@ -31,6 +34,7 @@ use crate::{invitations, rest};
         (name = "members", description = "Memberships"),
         (name = "invites", description = "Shareable invite links"),
         (name = "invitations", description = "Invitations addressed to one person, delivered by e-mail"),
+        (name = "signup", description = "The platform's sign-up gate, platform invitations and referrals"),
         (name = "events", description = "The audit log"),
     )
 )]

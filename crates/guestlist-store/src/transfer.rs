@@ -32,6 +32,9 @@ pub struct TableSpec {
     pub columns: &'static [(&'static str, Kind)],
     /// A unique key, for paging in a stable order.
     pub key: &'static [&'static str],
+    /// One row the migrations create (settings): an import replaces it, and it does
+    /// not make a database count as non-empty.
+    pub singleton: bool,
 }
 
 impl TableSpec {
@@ -70,6 +73,7 @@ pub const TABLES: &[TableSpec] = &[
             ("created_by", Text),
         ],
         key: &["id"],
+        singleton: false,
     },
     TableSpec {
         name: "roles",
@@ -80,6 +84,7 @@ pub const TABLES: &[TableSpec] = &[
             ("created_at", Int),
         ],
         key: &["space_id", "name"],
+        singleton: false,
     },
     TableSpec {
         name: "invites",
@@ -99,8 +104,11 @@ pub const TABLES: &[TableSpec] = &[
             ("created_at", Int),
             ("revoked_at", Int),
             ("revoked_by", Text),
+            ("requires_approval", Bool),
+            ("auto_approve_domains", Text),
         ],
         key: &["id"],
+        singleton: false,
     },
     TableSpec {
         name: "invite_scopes",
@@ -110,6 +118,7 @@ pub const TABLES: &[TableSpec] = &[
             ("invite_id", Uuid),
         ],
         key: &["scope_path", "created_at", "invite_id"],
+        singleton: false,
     },
     TableSpec {
         name: "memberships",
@@ -127,6 +136,7 @@ pub const TABLES: &[TableSpec] = &[
             ("username", Text),
         ],
         key: &["id"],
+        singleton: false,
     },
     TableSpec {
         name: "invitations",
@@ -155,6 +165,7 @@ pub const TABLES: &[TableSpec] = &[
             ("decided_at", Int),
         ],
         key: &["id"],
+        singleton: false,
     },
     TableSpec {
         name: "mail_outbox",
@@ -170,6 +181,7 @@ pub const TABLES: &[TableSpec] = &[
             ("sent_at", Int),
         ],
         key: &["id"],
+        singleton: false,
     },
     TableSpec {
         name: "idempotency_keys",
@@ -181,6 +193,7 @@ pub const TABLES: &[TableSpec] = &[
             ("created_at", Int),
         ],
         key: &["owner", "key"],
+        singleton: false,
     },
     TableSpec {
         name: "events",
@@ -196,6 +209,93 @@ pub const TABLES: &[TableSpec] = &[
             ("created_at", Int),
         ],
         key: &["seq"],
+        singleton: false,
+    },
+    TableSpec {
+        name: "signup_gate",
+        columns: &[
+            ("id", Int),
+            ("invite_only", Bool),
+            ("cap", Int),
+            ("seats_taken", Int),
+            ("user_invitations", Bool),
+            ("user_quota", Int),
+            ("quota_period_secs", Int),
+            ("updated_at", Int),
+        ],
+        key: &["id"],
+        singleton: true,
+    },
+    TableSpec {
+        name: "platform_invitations",
+        columns: &[
+            ("id", Uuid),
+            ("token_hash", Bytes),
+            ("email", Text),
+            ("max_uses", Int),
+            ("uses", Int),
+            ("reserved", Int),
+            ("expires_at", Int),
+            ("invited_by", Text),
+            ("created_at", Int),
+            ("revoked_at", Int),
+            ("revoked_by", Text),
+        ],
+        key: &["id"],
+        singleton: false,
+    },
+    TableSpec {
+        name: "inviter_quotas",
+        columns: &[("inviter", Text), ("period_start", Int), ("sent", Int)],
+        key: &["inviter"],
+        singleton: false,
+    },
+    TableSpec {
+        name: "signup_claims",
+        columns: &[
+            ("id", Uuid),
+            ("email", Text),
+            ("invitation_id", Uuid),
+            ("state", Text),
+            ("expires_at", Int),
+            ("user_id", Text),
+            ("created_at", Int),
+            ("decided_at", Int),
+        ],
+        key: &["id"],
+        singleton: false,
+    },
+    TableSpec {
+        name: "signups",
+        columns: &[
+            ("user_id", Text),
+            ("email", Text),
+            ("invited_by", Text),
+            ("invitation_id", Uuid),
+            ("created_at", Int),
+        ],
+        key: &["user_id"],
+        singleton: false,
+    },
+    TableSpec {
+        name: "join_requests",
+        columns: &[
+            ("id", Uuid),
+            ("space_id", Uuid),
+            ("space_path", Text),
+            ("user_id", Text),
+            ("email", Text),
+            ("username", Text),
+            ("role", Text),
+            ("message", Text),
+            ("invite_id", Uuid),
+            ("status", Text),
+            ("created_at", Int),
+            ("decided_by", Text),
+            ("decided_at", Int),
+        ],
+        key: &["id"],
+        singleton: false,
     },
     TableSpec {
         name: "api_keys",
@@ -208,6 +308,7 @@ pub const TABLES: &[TableSpec] = &[
             ("revoked_at", Int),
         ],
         key: &["id"],
+        singleton: false,
     },
 ];
 
@@ -265,7 +366,7 @@ struct IsEmpty;
 impl Operation for IsEmpty {
     type Output = bool;
     async fn run(&self, tx: &mut dyn Tx) -> Result<bool> {
-        for t in TABLES {
+        for t in TABLES.iter().filter(|t| !t.singleton) {
             if !tx.export_rows(t, None, 1).await?.is_empty() {
                 return Ok(false);
             }

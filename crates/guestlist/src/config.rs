@@ -50,6 +50,11 @@ pub struct Config {
     pub invitation_lifetime_secs: i64,
     /// A pending invitation may be re-sent at most this often.
     pub invitation_resend_interval_secs: i64,
+    /// The sign-up link a platform invitation returns: `{token}` and `{public_url}`
+    /// are replaced.
+    pub signup_url_template: String,
+    /// How long a sign-up claim holds its seat unless the request says otherwise.
+    pub signup_claim_ttl_secs: i64,
     pub mail: guestlist_mail::MailConfig,
 }
 
@@ -75,6 +80,8 @@ impl Default for Config {
             invitation_url_template: "{public_url}/invitations/accept?token={token}".into(),
             invitation_lifetime_secs: 7 * 24 * 3600,
             invitation_resend_interval_secs: 60,
+            signup_url_template: "{public_url}/signup?invitation={token}".into(),
+            signup_claim_ttl_secs: 15 * 60,
             mail: guestlist_mail::MailConfig::default(),
         }
     }
@@ -188,6 +195,11 @@ impl Config {
             .replace("{public_url}", self.public_url.trim_end_matches('/'))
     }
 
+    pub fn signup_url_template(&self) -> String {
+        self.signup_url_template
+            .replace("{public_url}", self.public_url.trim_end_matches('/'))
+    }
+
     pub fn jwt_secret(&self) -> Result<Secret, String> {
         secret("jwt_secret", "GUESTLIST_JWT_SECRET", &self.jwt_secret)
     }
@@ -242,6 +254,10 @@ invitation_url_template = "{itpl}"
 # may be re-sent.
 invitation_lifetime_secs = {ilife}
 invitation_resend_interval_secs = {iresend}
+# The sign-up link a platform invitation returns ({{token}}, {{public_url}}), and how long
+# a sign-up claim holds its seat by default.
+signup_url_template = "{stpl}"
+signup_claim_ttl_secs = {sttl}
 
 [rate_limits]
 preview_per_minute_per_ip = {pv}
@@ -270,6 +286,8 @@ timeout_secs = {mtimeout}
             itpl = d.invitation_url_template,
             ilife = d.invitation_lifetime_secs,
             iresend = d.invitation_resend_interval_secs,
+            stpl = d.signup_url_template,
+            sttl = d.signup_claim_ttl_secs,
             mfrom = d.mail.from,
             mfolder = d.mail.folder.display(),
             mmax = d.mail.max_attempts,

@@ -248,6 +248,10 @@ fn app_config(config: &Config) -> Result<AppConfig, String> {
             default_lifetime_secs: config.invitation_lifetime_secs,
             resend_interval_secs: config.invitation_resend_interval_secs,
         },
+        signup: guestlist_app::SignupConfig {
+            url_template: config.signup_url_template(),
+            claim_ttl_secs: config.signup_claim_ttl_secs,
+        },
     })
 }
 

@@ -5,6 +5,7 @@ pub mod invitations;
 pub mod invites;
 pub mod mail;
 pub mod members;
+pub mod signup;
 pub mod spaces;
 
 /// Declares an operation struct's `Operation` impl from a `run` body.

@@ -103,6 +103,10 @@ impl TestApp {
             code_length: 10,
             rate_limits: setup.rate_limits,
             invitations: setup.invitations,
+            signup: guestlist_app::SignupConfig {
+                url_template: "https://app.example.com/signup?invitation={token}".into(),
+                ..Default::default()
+            },
         };
         let app = App::new(store, config).expect("a valid config");
         let smtp = SmtpSink::start().await;

@@ -7,3 +7,4 @@ mod invitations;
 mod invites;
 mod members;
 mod races;
+mod signup;
