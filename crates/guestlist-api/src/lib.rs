@@ -53,6 +53,9 @@ pub enum JoinOutcome {
     Upgraded,
     /// Already held at least these rights: nothing changed, no use counted.
     AlreadyMember,
+    /// The space (or the link) needs approval: a join request waits for a member
+    /// manager.
+    Requested,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -155,6 +158,9 @@ pub struct JoinResult {
     pub role: String,
     /// The membership on `space`; absent when the rights come from an ancestor.
     pub membership: Option<Member>,
+    /// For `requested`: the join request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_request: Option<JoinRequest>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -174,6 +180,12 @@ pub struct CreateInviteRequest {
     /// Lets a redeemer ask for a space beneath the invite's.
     #[serde(default)]
     pub allow_narrowing: bool,
+    /// Redeeming creates a join request for a member manager instead of a membership.
+    #[serde(default)]
+    pub requires_approval: bool,
+    /// With `requires_approval`: verified e-mail addresses of these domains join at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auto_approve_domains: Vec<String>,
 }
 
 /// An invite link as managers see it in lists: never its code.
@@ -195,6 +207,8 @@ pub struct Invite {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    pub requires_approval: bool,
+    pub auto_approve_domains: Vec<String>,
 }
 
 /// A new invite, or a live one shown again: the only bodies that carry a code.
@@ -617,4 +631,99 @@ pub struct ReferralTree {
 pub struct RevokedInvitations {
     pub revoked: usize,
     pub invitations: Vec<PlatformInvitation>,
+}
+
+/// A request to join a space, waiting for (or decided by) a member manager.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct JoinRequest {
+    pub id: Uuid,
+    pub space: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub role: String,
+    pub message: Option<String>,
+    /// The link that asked for approval, if any.
+    pub invite_id: Option<Uuid>,
+    /// pending, approved, denied or cancelled.
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub decided_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decided_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct JoinRequestPage {
+    pub requests: Vec<JoinRequest>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AskToJoinRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// What deciding a join request did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct JoinRequestDecision {
+    pub request: JoinRequest,
+    /// For an approval: the membership.
+    pub membership: Option<Member>,
+}
+
+/// Add an existing account to the roster: by user id, or the e-mail of a known account.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AddMemberRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Defaults to `member`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AddOutcome {
+    /// A pending membership: only that user can accept or decline it.
+    Pending,
+    /// Added before and not answered yet.
+    AlreadyPending,
+    AlreadyMember,
+    /// They had asked to join: the add approved their request.
+    Joined,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AddMemberResult {
+    pub outcome: AddOutcome,
+    pub membership: Member,
+}
+
+/// What accepting or declining an owner's add did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct MembershipAnswer {
+    /// The now active membership; absent after a decline.
+    pub membership: Option<Member>,
+}
+
+/// Everything waiting for the caller.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct PendingItems {
+    pub invitations: Vec<Invitation>,
+    /// Owners' adds waiting for your consent.
+    pub memberships: Vec<Member>,
+    pub join_requests: Vec<JoinRequest>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Deprovisioned {
+    pub memberships_removed: usize,
+    /// Invite links and invitations the user had sent.
+    pub invites_revoked: usize,
+    pub platform_invitations_revoked: usize,
+    pub join_requests_cancelled: usize,
 }

@@ -31,6 +31,9 @@ pub use ops::invites::{
 };
 pub use ops::mail::OutgoingMail;
 pub use ops::members::{AdmitOutcome, MemberPage, MembershipView};
+pub use ops::requests::{
+    Account, AddOutcome, Deprovisioned, JoinRequestPage, JoinRequestView, Pending, RequestResult,
+};
 pub use ops::signup::{
     ClaimView, GateView, PlatformInvitationCreated, PlatformInvitationInput,
     PlatformInvitationPage, PlatformInvitationView, ReferralCounts, ReferralState, Referrals,

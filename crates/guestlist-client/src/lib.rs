@@ -450,6 +450,81 @@ impl Client {
         .await
     }
 
+    pub async fn add_member(
+        &self,
+        space: &str,
+        req: &api::AddMemberRequest,
+    ) -> Result<api::AddMemberResult> {
+        self.json(
+            Method::POST,
+            &format!("/api/v1/spaces/{}/members", space_segment(space)),
+            req,
+        )
+        .await
+    }
+
+    pub async fn answer_membership(
+        &self,
+        id: uuid::Uuid,
+        accept: bool,
+    ) -> Result<api::MembershipAnswer> {
+        let verb = if accept { "accept" } else { "decline" };
+        self.send(self.request(Method::POST, &format!("/api/v1/me/memberships/{id}/{verb}")))
+            .await
+    }
+
+    pub async fn ask_to_join(&self, space: &str, message: Option<&str>) -> Result<api::JoinResult> {
+        let body = api::AskToJoinRequest {
+            message: message.map(str::to_owned),
+        };
+        self.json(
+            Method::POST,
+            &format!("/api/v1/spaces/{}/join-requests", space_segment(space)),
+            &body,
+        )
+        .await
+    }
+
+    pub async fn list_join_requests(
+        &self,
+        space: &str,
+        status: Option<&str>,
+    ) -> Result<api::JoinRequestPage> {
+        let mut req = self.request(
+            Method::GET,
+            &format!("/api/v1/spaces/{}/join-requests", space_segment(space)),
+        );
+        if let Some(s) = status {
+            req = req.query(&[("status", s)]);
+        }
+        self.send(req).await
+    }
+
+    pub async fn decide_join_request(
+        &self,
+        id: uuid::Uuid,
+        approve: bool,
+    ) -> Result<api::JoinRequestDecision> {
+        let verb = if approve { "approve" } else { "deny" };
+        self.send(self.request(Method::POST, &format!("/api/v1/join-requests/{id}/{verb}")))
+            .await
+    }
+
+    pub async fn cancel_join_request(&self, id: uuid::Uuid) -> Result<api::JoinRequest> {
+        self.send(self.request(Method::DELETE, &format!("/api/v1/me/join-requests/{id}")))
+            .await
+    }
+
+    pub async fn my_pending(&self) -> Result<api::PendingItems> {
+        self.send(self.request(Method::GET, "/api/v1/me/pending"))
+            .await
+    }
+
+    pub async fn deprovision_user(&self, user: &str) -> Result<api::Deprovisioned> {
+        self.send(self.request(Method::DELETE, &format!("/api/v1/users/{}", segment(user))))
+            .await
+    }
+
     pub async fn revoke_referral_subtree(&self, user: &str) -> Result<api::RevokedInvitations> {
         self.send(self.request(
             Method::POST,

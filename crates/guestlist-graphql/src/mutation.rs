@@ -52,6 +52,7 @@ fn admitted(
             .map(|g| g.role.clone())
             .unwrap_or_else(|| role.to_owned()),
         grant,
+        join_request_id: None,
     }
 }
 
@@ -164,6 +165,8 @@ impl Mutation {
         expires_at: Option<String>,
         description: Option<String>,
         allow_narrowing: Option<bool>,
+        requires_approval: Option<bool>,
+        auto_approve_domains: Option<Vec<String>>,
     ) -> Result<CreatedInviteLink> {
         let input = CreateInvite {
             space: space_arg(&space_prefix)?,
@@ -172,6 +175,8 @@ impl Mutation {
             expires_in_seconds: lifetime(expires_at.as_deref())?,
             description,
             allow_narrowing: allow_narrowing.unwrap_or(false),
+            requires_approval: requires_approval.unwrap_or(false),
+            auto_approve_domains: auto_approve_domains.unwrap_or_default(),
         };
         Ok(app(ctx)?
             .create_invite(actor(ctx)?, input)
@@ -193,12 +198,11 @@ impl Mutation {
             .redeem_invite(caller(ctx)?, &token, requested)
             .await
             .map_err(gql)?;
-        Ok(admitted(
-            r.outcome,
-            r.space.as_str(),
-            r.role.as_str(),
-            r.membership,
-        ))
+        let mut result = admitted(r.outcome, r.space.as_str(), r.role.as_str(), r.membership);
+        result.join_request_id = r
+            .join_request
+            .map(|j| async_graphql::ID(j.request.id.to_string()));
+        Ok(result)
     }
 
     /// Revoke an invite link, by token or id (soft: it stays listed as revoked).

@@ -77,6 +77,8 @@ pub enum RedeemOutcome {
     Joined,
     Upgraded,
     AlreadyMember,
+    /// The link needs approval: a join request waits for a member manager.
+    Requested,
 }
 
 impl From<AdmitOutcome> for RedeemOutcome {
@@ -85,6 +87,7 @@ impl From<AdmitOutcome> for RedeemOutcome {
             AdmitOutcome::Joined => RedeemOutcome::Joined,
             AdmitOutcome::Upgraded => RedeemOutcome::Upgraded,
             AdmitOutcome::AlreadyMember => RedeemOutcome::AlreadyMember,
+            AdmitOutcome::Requested => RedeemOutcome::Requested,
         }
     }
 }
@@ -216,6 +219,8 @@ pub struct RedeemResult {
     pub role: String,
     /// The grant on `spacePrefix`; null when the rights come from an ancestor.
     pub grant: Option<Member>,
+    /// For REQUESTED: the join request waiting for approval.
+    pub join_request_id: Option<ID>,
 }
 
 #[derive(SimpleObject, Debug)]

@@ -8,6 +8,7 @@ mod graphql;
 mod invitations;
 mod openapi;
 mod render;
+mod requests;
 mod rest;
 mod signup;
 
@@ -109,7 +110,33 @@ pub fn router(state: AppState) -> Router {
             "/spaces/{space}/roles",
             get(rest::list_roles).post(rest::create_role),
         )
-        .route("/spaces/{space}/members", get(rest::list_members))
+        .route(
+            "/spaces/{space}/members",
+            get(rest::list_members).post(requests::add_member),
+        )
+        .route(
+            "/spaces/{space}/join-requests",
+            get(requests::list).post(requests::ask),
+        )
+        .route("/join-requests/{id}/approve", post(requests::approve))
+        .route("/join-requests/{id}/deny", post(requests::deny))
+        .route(
+            "/me/join-requests/{id}",
+            axum::routing::delete(requests::cancel),
+        )
+        .route(
+            "/me/memberships/{id}/accept",
+            post(requests::accept_membership),
+        )
+        .route(
+            "/me/memberships/{id}/decline",
+            post(requests::decline_membership),
+        )
+        .route("/me/pending", get(requests::pending))
+        .route(
+            "/users/{user_id}",
+            axum::routing::delete(requests::deprovision),
+        )
         .route(
             "/spaces/{space}/members/{user_id}",
             axum::routing::put(rest::provision_member)

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{invitations, rest, signup};
+use crate::{invitations, requests, rest, signup};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,9 @@ use crate::{invitations, rest, signup};
         signup::get_config, signup::set_config, signup::create_invitation, signup::list_invitations,
         signup::verify, signup::revoke_invitation, signup::create_claim, signup::confirm_claim,
         signup::release_claim, signup::referrals, signup::tree, signup::revoke_subtree,
+        requests::add_member, requests::accept_membership, requests::decline_membership,
+        requests::ask, requests::list, requests::approve, requests::deny, requests::cancel,
+        requests::pending, requests::deprovision,
     ),
     components(schemas(guestlist_api::ErrorBody, guestlist_api::Health)),
     modifiers(&Bearer),

@@ -38,6 +38,7 @@ pub fn outcome(o: AdmitOutcome) -> api::JoinOutcome {
         AdmitOutcome::Joined => api::JoinOutcome::Joined,
         AdmitOutcome::Upgraded => api::JoinOutcome::Upgraded,
         AdmitOutcome::AlreadyMember => api::JoinOutcome::AlreadyMember,
+        AdmitOutcome::Requested => api::JoinOutcome::Requested,
     }
 }
 
@@ -91,6 +92,8 @@ pub fn invite(v: InviteView) -> api::Invite {
         created_by: i.created_by,
         created_at: i.created_at,
         revoked_at: i.revoked_at,
+        requires_approval: i.requires_approval,
+        auto_approve_domains: i.auto_approve_domains,
     }
 }
 
@@ -214,5 +217,22 @@ pub fn invitation_answer(r: InvitationResponse) -> api::InvitationAnswer {
         invitation: invitation(r.invitation),
         outcome: r.outcome.map(outcome),
         membership: r.membership.map(member),
+    }
+}
+
+pub fn join_request(v: guestlist_app::JoinRequestView) -> api::JoinRequest {
+    let r = v.request;
+    api::JoinRequest {
+        id: r.id,
+        space: r.space_path.to_string(),
+        user_id: r.user_id.to_string(),
+        email: r.email.map(|e| e.to_string()),
+        role: r.role.to_string(),
+        message: r.message,
+        invite_id: r.invite_id,
+        status: r.status.as_str().to_owned(),
+        created_at: r.created_at,
+        decided_by: r.decided_by,
+        decided_at: r.decided_at,
     }
 }

@@ -188,7 +188,7 @@ pub async fn provision_member(
     Ok(axum::Json(join_result(outcome, &space, &role, m)))
 }
 
-fn join_result(
+pub(crate) fn join_result(
     outcome: guestlist_app::AdmitOutcome,
     space: &SpacePath,
     role: &RoleName,
@@ -203,6 +203,7 @@ fn join_result(
             .map(|m| m.role.clone())
             .unwrap_or_else(|| role.to_string()),
         membership,
+        join_request: None,
     }
 }
 
@@ -302,6 +303,8 @@ pub async fn create_invite(
         expires_in_seconds: req.expires_in_seconds,
         description: req.description,
         allow_narrowing: req.allow_narrowing,
+        requires_approval: req.requires_approval,
+        auto_approve_domains: req.auto_approve_domains,
     };
     let created = s.app.create_invite(&actor, input).await?;
     Ok((
@@ -436,12 +439,9 @@ pub async fn redeem_invite(
         .redeem_invite(&caller(Some(Auth(actor)), ip), &code, requested)
         .await?;
     metrics::counter!("guestlist_invite_redemptions_total", "outcome" => format!("{:?}", r.outcome)).increment(1);
-    Ok(axum::Json(join_result(
-        r.outcome,
-        &r.space,
-        &r.role,
-        r.membership,
-    )))
+    let mut result = join_result(r.outcome, &r.space, &r.role, r.membership);
+    result.join_request = r.join_request.map(render::join_request);
+    Ok(axum::Json(result))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -347,6 +347,72 @@ pub trait Tx: Send {
     /// root), breadth first.
     async fn referral_tree(&mut self, root: &str, limit: u32) -> Result<Vec<(SignupRow, u32)>>;
 
+    /// The users who joined any space with this (verified) e-mail address.
+    async fn users_with_email(&mut self, email: &Email) -> Result<Vec<UserId>>;
+    async fn space_path_of(&mut self, id: Uuid) -> Result<Option<SpacePath>>;
+
+    // Consent and join requests
+    /// Makes a pending membership active with `role`; `false` when it is not pending.
+    async fn activate_membership(
+        &mut self,
+        id: Uuid,
+        role: &RoleName,
+        at: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Inserts unless the user has a pending request for the space; `false` then.
+    async fn insert_join_request(&mut self, r: &NewJoinRequest) -> Result<bool>;
+    async fn join_request_by_id(&mut self, id: Uuid) -> Result<Option<JoinRequestRow>>;
+    async fn pending_join_request(
+        &mut self,
+        space_id: Uuid,
+        user: &UserId,
+    ) -> Result<Option<JoinRequestRow>>;
+    /// Moves a pending request to `to`; `false` when it was no longer pending.
+    async fn decide_join_request(
+        &mut self,
+        id: Uuid,
+        to: JoinRequestStatus,
+        by: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool>;
+    /// A space's requests in the order they came, after the cursor.
+    async fn list_join_requests(
+        &mut self,
+        space_id: Uuid,
+        status: Option<JoinRequestStatus>,
+        after: Option<&PageKey>,
+        limit: u32,
+    ) -> Result<Vec<JoinRequestRow>>;
+    /// The user's pending requests.
+    async fn pending_join_requests_of(&mut self, user: &UserId) -> Result<Vec<JoinRequestRow>>;
+
+    // A sponsor leaving
+    /// Revokes the live invite links `created_by` made (within `root`'s subtree, or
+    /// anywhere); returns their ids and spaces.
+    async fn revoke_invites_by(
+        &mut self,
+        created_by: &str,
+        root: Option<&SpacePath>,
+        by: &str,
+        at: OffsetDateTime,
+    ) -> Result<Vec<(Uuid, SpacePath)>>;
+    /// Revokes the pending invitations `created_by` sent (within `root`'s subtree, or
+    /// anywhere) and cancels their unsent e-mail; returns their ids and spaces.
+    async fn revoke_invitations_by(
+        &mut self,
+        created_by: &str,
+        root: Option<&SpacePath>,
+        by: &str,
+        at: OffsetDateTime,
+    ) -> Result<Vec<(Uuid, SpacePath)>>;
+    /// Revokes every live platform invitation `inviter` sent.
+    async fn revoke_platform_invitations_of(
+        &mut self,
+        inviter: &str,
+        by: &str,
+        at: OffsetDateTime,
+    ) -> Result<Vec<PlatformInvitationRow>>;
+
     // Copying between engines
     /// Rows of a table in key order, after the given key.
     async fn export_rows(
@@ -462,6 +528,9 @@ pub struct NewInvite {
     pub expires_at: Option<OffsetDateTime>,
     pub description: Option<String>,
     pub allow_narrowing: bool,
+    pub requires_approval: bool,
+    /// Verified e-mail addresses of these domains skip the approval.
+    pub auto_approve_domains: Vec<String>,
     pub created_by: String,
     pub created_by_name: String,
     pub created_at: OffsetDateTime,
@@ -483,6 +552,8 @@ pub struct InviteRow {
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
     pub revoked_by: Option<String>,
+    pub requires_approval: bool,
+    pub auto_approve_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -812,4 +883,68 @@ pub struct SignupRow {
     pub invited_by: Option<String>,
     pub invitation_id: Option<Uuid>,
     pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinRequestStatus {
+    Pending,
+    Approved,
+    Denied,
+    Cancelled,
+}
+
+impl JoinRequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinRequestStatus::Pending => "pending",
+            JoinRequestStatus::Approved => "approved",
+            JoinRequestStatus::Denied => "denied",
+            JoinRequestStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "pending" => Ok(JoinRequestStatus::Pending),
+            "approved" => Ok(JoinRequestStatus::Approved),
+            "denied" => Ok(JoinRequestStatus::Denied),
+            "cancelled" => Ok(JoinRequestStatus::Cancelled),
+            _ => Err(Error::invalid(
+                "status",
+                "one of pending, approved, denied, cancelled",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJoinRequest {
+    pub id: Uuid,
+    pub space_id: Uuid,
+    pub space_path: SpacePath,
+    pub user_id: UserId,
+    pub email: Option<Email>,
+    pub username: Option<Username>,
+    pub role: RoleName,
+    pub message: Option<String>,
+    /// The link that asked for approval, if any.
+    pub invite_id: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinRequestRow {
+    pub id: Uuid,
+    pub space_id: Uuid,
+    pub space_path: SpacePath,
+    pub user_id: UserId,
+    pub email: Option<Email>,
+    pub username: Option<Username>,
+    pub role: RoleName,
+    pub message: Option<String>,
+    pub invite_id: Option<Uuid>,
+    pub status: JoinRequestStatus,
+    pub created_at: OffsetDateTime,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<OffsetDateTime>,
 }

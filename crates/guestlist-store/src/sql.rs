@@ -115,6 +115,10 @@ macro_rules! impl_sql_tx {
                 created_at: at(get(r, "created_at")?)?,
                 revoked_at: opt_at(get(r, "revoked_at")?)?,
                 revoked_by: get(r, "revoked_by")?,
+                requires_approval: get(r, "requires_approval")?,
+                auto_approve_domains: get::<Option<String>>(r, "auto_approve_domains")?
+                    .map(|d| d.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default(),
             })
         }
 
@@ -444,9 +448,41 @@ macro_rules! impl_sql_tx {
                SELECT s.user_id, t.depth + 1 FROM signups s JOIN tree t ON s.invited_by = t.user_id WHERE t.depth < 64)";
 
         const INVITE_COLUMNS_OF_I: &str = "i.id, i.space_id, i.space_path, i.role, i.max_uses, i.uses, i.expires_at, \
-             i.description, i.allow_narrowing, i.created_by, i.created_by_name, i.created_at, i.revoked_at, i.revoked_by";
+             i.description, i.allow_narrowing, i.created_by, i.created_by_name, i.created_at, i.revoked_at, i.revoked_by, \
+             i.requires_approval, i.auto_approve_domains";
         const INVITE_COLUMNS: &str = "id, space_id, space_path, role, max_uses, uses, expires_at, description, \
-             allow_narrowing, created_by, created_by_name, created_at, revoked_at, revoked_by";
+             allow_narrowing, created_by, created_by_name, created_at, revoked_at, revoked_by, requires_approval, \
+             auto_approve_domains";
+        const JOIN_REQUEST_COLUMNS: &str = "id, space_id, space_path, user_id, email, username, role, message, invite_id, \
+             status, created_at, decided_by, decided_at";
+
+        fn join_request_row(r: &Row) -> Result<JoinRequestRow> {
+            Ok(JoinRequestRow {
+                id: get(r, "id")?,
+                space_id: get(r, "space_id")?,
+                space_path: SpacePath::parse(&get::<String>(r, "space_path")?).map_err(Error::internal)?,
+                user_id: UserId::parse(&get::<String>(r, "user_id")?).map_err(Error::internal)?,
+                email: get::<Option<String>>(r, "email")?.map(email_of).transpose()?,
+                username: get::<Option<String>>(r, "username")?
+                    .map(|u| domain::Username::parse(&u).map_err(Error::internal))
+                    .transpose()?,
+                role: RoleName::parse(&get::<String>(r, "role")?).map_err(Error::internal)?,
+                message: get(r, "message")?,
+                invite_id: get(r, "invite_id")?,
+                status: JoinRequestStatus::parse(&get::<String>(r, "status")?).map_err(Error::internal)?,
+                created_at: at(get(r, "created_at")?)?,
+                decided_by: get(r, "decided_by")?,
+                decided_at: opt_at(get(r, "decided_at")?)?,
+            })
+        }
+
+        /// ` AND <column> within root` when there is a root.
+        fn push_opt_subtree(qb: &mut ::sqlx::QueryBuilder<$db>, column: &str, root: Option<&SpacePath>) {
+            if let Some(root) = root {
+                qb.push(" AND ");
+                push_subtree(qb, column, root);
+            }
+        }
         const MEMBERSHIP_COLUMNS: &str =
             "id, space_id, user_id, role, status, source, invite_id, created_at, updated_at";
         const SPACE_COLUMNS: &str =
@@ -747,8 +783,8 @@ macro_rules! impl_sql_tx {
             async fn insert_invite(&mut self, i: &NewInvite) -> Result<bool> {
                 let done = ::sqlx::query(
                     "INSERT INTO invites (id, code_hash, space_id, space_path, role, max_uses, expires_at, description, \
-                       allow_narrowing, created_by, created_by_name, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (code_hash) DO NOTHING",
+                       allow_narrowing, created_by, created_by_name, created_at, requires_approval, auto_approve_domains) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (code_hash) DO NOTHING",
                 )
                 .bind(i.id)
                 .bind(&i.code_hash)
@@ -762,6 +798,8 @@ macro_rules! impl_sql_tx {
                 .bind(&i.created_by)
                 .bind(&i.created_by_name)
                 .bind(ms(i.created_at))
+                .bind(i.requires_approval)
+                .bind((!i.auto_approve_domains.is_empty()).then(|| i.auto_approve_domains.join(",")))
                 .execute(&mut *self.conn)
                 .await
                 .map_err(db_error)?;
@@ -1551,6 +1589,201 @@ async fn gate(&mut self) -> Result<GateRow> {
                 rows.iter()
                     .map(|r| Ok((signup_row(r)?, u32_of(get(r, "depth")?)?)))
                     .collect()
+            }
+
+async fn users_with_email(&mut self, email: &domain::Email) -> Result<Vec<UserId>> {
+                let rows = ::sqlx::query("SELECT DISTINCT user_id FROM memberships WHERE email = $1 ORDER BY user_id LIMIT 10")
+                    .bind(email.as_str())
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                rows.iter()
+                    .map(|r| UserId::parse(&get::<String>(r, "user_id")?).map_err(Error::internal))
+                    .collect()
+            }
+
+            async fn space_path_of(&mut self, id: Uuid) -> Result<Option<SpacePath>> {
+                let row = ::sqlx::query("SELECT path FROM spaces WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                row.map(|r| SpacePath::parse(&get::<String>(&r, "path")?).map_err(Error::internal))
+                    .transpose()
+            }
+
+            async fn activate_membership(&mut self, id: Uuid, role: &RoleName, when: OffsetDateTime) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "UPDATE memberships SET status = 'active', role = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'",
+                )
+                .bind(id)
+                .bind(role.as_str())
+                .bind(ms(when))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_join_request(&mut self, r: &NewJoinRequest) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "INSERT INTO join_requests (id, space_id, space_path, user_id, email, username, role, message, invite_id, \
+                       status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) ON CONFLICT DO NOTHING",
+                )
+                .bind(r.id)
+                .bind(r.space_id)
+                .bind(r.space_path.as_str())
+                .bind(r.user_id.as_str())
+                .bind(r.email.as_ref().map(|e| e.as_str()))
+                .bind(r.username.as_ref().map(|u| u.as_str()))
+                .bind(r.role.as_str())
+                .bind(r.message.as_deref())
+                .bind(r.invite_id)
+                .bind(ms(r.created_at))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn join_request_by_id(&mut self, id: Uuid) -> Result<Option<JoinRequestRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE id = $1")))
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                row.as_ref().map(join_request_row).transpose()
+            }
+
+            async fn pending_join_request(&mut self, space_id: Uuid, user: &UserId) -> Result<Option<JoinRequestRow>> {
+                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE space_id = $1 AND user_id = $2 AND status = 'pending'"
+                )))
+                .bind(space_id)
+                .bind(user.as_str())
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                row.as_ref().map(join_request_row).transpose()
+            }
+
+            async fn decide_join_request(&mut self, id: Uuid, to: JoinRequestStatus, by: &str, when: OffsetDateTime) -> Result<bool> {
+                let done = ::sqlx::query(
+                    "UPDATE join_requests SET status = $2, decided_by = $3, decided_at = $4 WHERE id = $1 AND status = 'pending'",
+                )
+                .bind(id)
+                .bind(to.as_str())
+                .bind(by)
+                .bind(ms(when))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn list_join_requests(
+                &mut self,
+                space_id: Uuid,
+                status: Option<JoinRequestStatus>,
+                after: Option<&PageKey>,
+                limit: u32,
+            ) -> Result<Vec<JoinRequestRow>> {
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE space_id = "
+                ));
+                qb.push_bind(space_id);
+                if let Some(status) = status {
+                    qb.push(" AND status = ").push_bind(status.as_str());
+                }
+                if let Some(k) = after {
+                    qb.push(" AND (created_at, id) > (")
+                        .push_bind(ms(k.created_at))
+                        .push(", ")
+                        .push_bind(k.id)
+                        .push(")");
+                }
+                qb.push(" ORDER BY created_at, id LIMIT ").push_bind(i64::from(limit));
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                rows.iter().map(join_request_row).collect()
+            }
+
+            async fn pending_join_requests_of(&mut self, user: &UserId) -> Result<Vec<JoinRequestRow>> {
+                let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE user_id = $1 AND status = 'pending' \
+                     ORDER BY created_at, id LIMIT 1000"
+                )))
+                .bind(user.as_str())
+                .fetch_all(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                rows.iter().map(join_request_row).collect()
+            }
+
+            async fn revoke_invites_by(
+                &mut self,
+                created_by: &str,
+                root: Option<&SpacePath>,
+                by: &str,
+                when: OffsetDateTime,
+            ) -> Result<Vec<(Uuid, SpacePath)>> {
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new("UPDATE invites SET revoked_at = ");
+                qb.push_bind(ms(when))
+                    .push(", revoked_by = ")
+                    .push_bind(by.to_owned())
+                    .push(" WHERE revoked_at IS NULL AND created_by = ")
+                    .push_bind(created_by.to_owned());
+                push_opt_subtree(&mut qb, "space_path", root);
+                qb.push(" RETURNING id, space_path");
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                rows.iter()
+                    .map(|r| Ok((get(r, "id")?, SpacePath::parse(&get::<String>(r, "space_path")?).map_err(Error::internal)?)))
+                    .collect()
+            }
+
+            async fn revoke_invitations_by(
+                &mut self,
+                created_by: &str,
+                root: Option<&SpacePath>,
+                by: &str,
+                when: OffsetDateTime,
+            ) -> Result<Vec<(Uuid, SpacePath)>> {
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new("UPDATE invitations SET status = 'revoked', decided_at = ");
+                qb.push_bind(ms(when))
+                    .push(", decided_by = ")
+                    .push_bind(by.to_owned())
+                    .push(" WHERE status = 'pending' AND created_by = ")
+                    .push_bind(created_by.to_owned());
+                push_opt_subtree(&mut qb, "space_path", root);
+                qb.push(" RETURNING id, space_path");
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                let revoked: Vec<(Uuid, SpacePath)> = rows
+                    .iter()
+                    .map(|r| Ok((get(r, "id")?, SpacePath::parse(&get::<String>(r, "space_path")?).map_err(Error::internal)?)))
+                    .collect::<Result<_>>()?;
+                for (id, _) in &revoked {
+                    self.cancel_mail_of(*id).await?;
+                }
+                Ok(revoked)
+            }
+
+            async fn revoke_platform_invitations_of(
+                &mut self,
+                inviter: &str,
+                by: &str,
+                when: OffsetDateTime,
+            ) -> Result<Vec<PlatformInvitationRow>> {
+                let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "UPDATE platform_invitations SET revoked_at = $2, revoked_by = $3 \
+                     WHERE invited_by = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
+                       AND uses < max_uses RETURNING {PLATFORM_INVITATION_COLUMNS}"
+                )))
+                .bind(inviter)
+                .bind(ms(when))
+                .bind(by)
+                .fetch_all(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                rows.iter().map(platform_invitation_row).collect()
             }
 
             async fn export_rows(

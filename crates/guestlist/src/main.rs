@@ -159,6 +159,13 @@ enum InviteCommand {
         description: Option<String>,
         #[arg(long)]
         allow_narrowing: bool,
+        /// Redeeming asks a member manager to approve (a join request).
+        #[arg(long)]
+        requires_approval: bool,
+        /// With --requires-approval: verified addresses of this domain join at once
+        /// (repeatable).
+        #[arg(long)]
+        auto_approve_domain: Vec<String>,
     },
     /// List invites you manage.
     List {
@@ -414,6 +421,8 @@ async fn invite(remote: Remote, command: InviteCommand) -> Result<(), String> {
             expires_in,
             description,
             allow_narrowing,
+            requires_approval,
+            auto_approve_domain,
         } => {
             let req = api::CreateInviteRequest {
                 space,
@@ -422,6 +431,8 @@ async fn invite(remote: Remote, command: InviteCommand) -> Result<(), String> {
                 expires_in_seconds: expires_in,
                 description,
                 allow_narrowing,
+                requires_approval,
+                auto_approve_domains: auto_approve_domain,
             };
             print(&client.create_invite(&req).await.map_err(e)?)
         }

@@ -675,20 +675,56 @@ struct Mine {
     limit: u32,
 }
 
-operation!(Mine => InvitationPage, |self, tx| {
-    let Actor::User { id, email, email_verified, username } = &self.actor else {
+/// The pending invitations addressed to the signed-in `actor` (by user id, username,
+/// or an e-mail address the host application verified), newest first.
+pub(crate) async fn addressed_to(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<InvitationView>, Option<String>)> {
+    let Actor::User {
+        id,
+        email,
+        email_verified,
+        username,
+    } = actor
+    else {
         return Err(Error::forbidden("only a signed-in user has invitations"));
     };
     // Only an address the host application verified shows what was sent to it.
-    let email = email.as_deref().filter(|_| *email_verified).and_then(|e| Email::parse(e).ok());
+    let email = email
+        .as_deref()
+        .filter(|_| *email_verified)
+        .and_then(|e| Email::parse(e).ok());
     let username = username.as_deref().and_then(|u| Username::parse(u).ok());
     let now = crate::now();
-    let after = paging::decode(self.after.as_deref())?;
+    let after = paging::decode(after)?;
     let rows = tx
-        .invitations_addressed_to(id, email.as_ref(), username.as_ref(), now, after.as_ref(), self.limit + 1)
+        .invitations_addressed_to(
+            id,
+            email.as_ref(),
+            username.as_ref(),
+            now,
+            after.as_ref(),
+            limit + 1,
+        )
         .await?;
-    let (rows, next) = paging::split(rows, self.limit, |i| PageKey { created_at: i.created_at, id: i.id });
-    Ok(InvitationPage { invitations: rows.into_iter().map(|i| InvitationView::of(i, now)).collect(), next })
+    let (rows, next) = paging::split(rows, limit, |i| PageKey {
+        created_at: i.created_at,
+        id: i.id,
+    });
+    Ok((
+        rows.into_iter()
+            .map(|i| InvitationView::of(i, now))
+            .collect(),
+        next,
+    ))
+}
+
+operation!(Mine => InvitationPage, |self, tx| {
+    let (invitations, next) = addressed_to(tx, &self.actor, self.after.as_deref(), self.limit).await?;
+    Ok(InvitationPage { invitations, next })
 });
 
 /// Validates one row of a request into an addressee and a role.

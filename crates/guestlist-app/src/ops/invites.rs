@@ -1,6 +1,6 @@
 use guestlist_domain::rules;
 use guestlist_domain::{
-    Actor, Error, InviteCode, InviteState, JoinMode, MembershipSource, Permission, RoleName,
+    Actor, Email, Error, InviteCode, InviteState, JoinMode, MembershipSource, Permission, RoleName,
     SpacePath,
 };
 use guestlist_store::{InviteQuery, InviteRow, NewInvite, PageKey, Tx, Visibility};
@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::members::{AdmitOutcome, MembershipView, admit};
+use super::requests::open_request;
 use super::{operation, text};
 use crate::limits::Surface;
 use crate::scope::{Scope, require_user, subtrees_with};
@@ -28,6 +29,10 @@ pub struct CreateInvite {
     pub expires_in_seconds: Option<i64>,
     pub description: Option<String>,
     pub allow_narrowing: bool,
+    /// Redeeming creates a join request for a member manager instead of a membership.
+    pub requires_approval: bool,
+    /// With `requires_approval`: verified e-mail addresses of these domains join at once.
+    pub auto_approve_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +98,8 @@ pub struct Redeemed {
     pub space: SpacePath,
     pub role: RoleName,
     pub membership: Option<MembershipView>,
+    /// For `requested`: the join request waiting for a member manager.
+    pub join_request: Option<super::requests::JoinRequestView>,
 }
 
 /// How a caller names an invite: by its code (kept only as its hash), or (managers
@@ -136,6 +143,7 @@ struct Create {
     role: RoleName,
     expires_at: Option<OffsetDateTime>,
     description: Option<String>,
+    auto_approve_domains: Vec<String>,
     /// Candidate (id, code hash) pairs; the next is tried on a hash collision.
     candidates: Vec<(Uuid, Vec<u8>)>,
 }
@@ -157,6 +165,8 @@ operation!(Create => InviteRow, |self, tx| {
             expires_at: self.expires_at,
             description: self.description.clone(),
             allow_narrowing: self.input.allow_narrowing,
+            requires_approval: self.input.requires_approval,
+            auto_approve_domains: self.auto_approve_domains.clone(),
             created_by: self.actor.label(),
             created_by_name: self.actor.display_name(),
             created_at: now,
@@ -316,10 +326,32 @@ operation!(Redeem => Redeemed, |self, tx| {
     let invite = view.invite;
     let target = rules::redeem_target(&invite.space_path, invite.allow_narrowing, self.space.as_ref())?;
     let scope = if target == home.space.path { home } else { Scope::load(tx, &target).await? };
+    if invite.requires_approval && !auto_approved(&self.actor, &invite.auto_approve_domains) {
+        let r = open_request(tx, &scope, &self.actor, user, &invite.role, None, Some(&invite)).await?;
+        return Ok(Redeemed {
+            outcome: r.outcome,
+            space: scope.space.path.clone(),
+            role: invite.role.clone(),
+            membership: r.membership,
+            join_request: r.request,
+        });
+    }
     let admitted = admit(tx, &scope, &self.actor, user, &invite.role, MembershipSource::InviteLink, Some(&invite)).await?;
     let (outcome, membership) = admitted.split(&scope);
-    Ok(Redeemed { outcome, space: scope.space.path.clone(), role: invite.role.clone(), membership })
+    Ok(Redeemed { outcome, space: scope.space.path.clone(), role: invite.role.clone(), membership, join_request: None })
 });
+
+/// A verified e-mail address of one of the link's domains skips the approval.
+fn auto_approved(actor: &Actor, domains: &[String]) -> bool {
+    match actor {
+        Actor::User {
+            email: Some(email),
+            email_verified: true,
+            ..
+        } => Email::parse(email).is_ok_and(|e| domains.iter().any(|d| d == e.domain())),
+        _ => false,
+    }
+}
 
 impl App {
     pub async fn create_invite(&self, actor: &Actor, input: CreateInvite) -> Result<InviteCreated> {
@@ -341,6 +373,26 @@ impl App {
             }
         };
         let description = text("description", input.description.as_deref(), 500)?;
+        if !input.auto_approve_domains.is_empty() && !input.requires_approval {
+            return Err(Error::invalid(
+                "auto_approve_domains",
+                "only a link that requires approval auto-approves",
+            ));
+        }
+        let auto_approve_domains = input
+            .auto_approve_domains
+            .iter()
+            .map(|d| {
+                Email::parse(&format!("x@{d}"))
+                    .map(|e| e.domain().to_owned())
+                    .map_err(|_| {
+                        Error::invalid("auto_approve_domains", format!("not a domain: {d:?}"))
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if auto_approve_domains.len() > 50 {
+            return Err(Error::invalid("auto_approve_domains", "at most 50 domains"));
+        }
         let candidates = (0..4)
             .map(|_| {
                 let id = Uuid::now_v7();
@@ -356,6 +408,7 @@ impl App {
                 role,
                 expires_at,
                 description,
+                auto_approve_domains,
                 candidates,
             })
             .await?;

@@ -35,7 +35,7 @@ pub(crate) enum Admitted {
 }
 
 /// Counts one use of the invite or says why it cannot be used.
-async fn claim_use(tx: &mut dyn Tx, invite: &InviteRow) -> Result<()> {
+pub(crate) async fn claim_use(tx: &mut dyn Tx, invite: &InviteRow) -> Result<()> {
     let now = crate::now();
     if tx.claim_invite_use(invite.id, now).await? {
         return Ok(());
@@ -62,7 +62,12 @@ pub(crate) async fn admit(
     invite: Option<&InviteRow>,
 ) -> Result<Admitted> {
     let offered = scope.require_role(role)?;
-    let direct = scope.membership(tx, user).await?;
+    let direct = match scope.membership(tx, user).await? {
+        Some(pending) if pending.status == MembershipStatus::Pending => {
+            return activate(tx, scope, actor, pending, role, source, invite).await;
+        }
+        other => other,
+    };
     let effective = scope.user_rights(tx, user).await?;
     let direct_perms = direct
         .as_ref()
@@ -127,10 +132,53 @@ pub(crate) async fn admit(
     }
 }
 
+/// A pending membership (an owner's add) becomes active: the person consents by
+/// accepting it, or by joining another way. It keeps the role that grants more.
+pub(crate) async fn activate(
+    tx: &mut dyn Tx,
+    scope: &Scope,
+    actor: &Actor,
+    pending: MembershipRow,
+    role: &RoleName,
+    source: MembershipSource,
+    invite: Option<&InviteRow>,
+) -> Result<Admitted> {
+    let offered = scope.require_role(role)?;
+    let added = scope.role_permissions(&pending.role).unwrap_or_default();
+    let role = if added.covers(offered) {
+        pending.role.clone()
+    } else {
+        role.clone()
+    };
+    let now = crate::now();
+    if !tx.activate_membership(pending.id, &role, now).await? {
+        return Err(Error::NotPending);
+    }
+    if let Some(invite) = invite {
+        claim_use(tx, invite).await?;
+    }
+    if !tx.take_seat(scope.space.id).await? {
+        return Err(Error::MemberLimitReached);
+    }
+    tx.append_event(&scope.event(
+        "member.joined",
+        actor,
+        Some(pending.user_id.as_str()),
+        json!({ "role": role, "source": source, "added_as": pending.source, "invite_id": invite.map(|i| i.id) }),
+    ))
+    .await?;
+    Ok(Admitted::Joined(MembershipRow {
+        role,
+        status: MembershipStatus::Active,
+        updated_at: now,
+        ..pending
+    }))
+}
+
 /// The e-mail and username a user joins with: from their own token, when they are
 /// the one joining (a provisioning key vouches for no address), and the e-mail only
 /// when the host application verified it.
-fn identity_of(actor: &Actor, user: &UserId) -> (Option<Email>, Option<Username>) {
+pub(crate) fn identity_of(actor: &Actor, user: &UserId) -> (Option<Email>, Option<Username>) {
     match actor {
         Actor::User {
             id,
@@ -161,6 +209,8 @@ pub enum AdmitOutcome {
     Joined,
     Upgraded,
     AlreadyMember,
+    /// A join request waits for a member manager (a link that needs approval).
+    Requested,
 }
 
 impl Admitted {
@@ -306,6 +356,11 @@ operation!(RemoveMember => (), |self, tx| {
     tx.delete_membership(target.id).await?;
     if target.status == MembershipStatus::Active {
         tx.free_seat(scope.space.id).await?;
+    }
+    // A sponsor who can no longer invite here takes their live invites with them.
+    if !scope.user_rights(tx, &self.user).await?.has(Permission::ManageInvites) {
+        let reason = if leaving { "sponsor_left" } else { "sponsor_removed" };
+        super::requests::revoke_sponsored(tx, &self.actor, &self.user, Some(&scope.space.path), reason).await?;
     }
     let kind = if leaving { "member.left" } else { "member.removed" };
     tx.append_event(&scope.event(kind, &self.actor, Some(self.user.as_str()), json!({ "role": target.role })))

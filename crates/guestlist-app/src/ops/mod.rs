@@ -5,6 +5,7 @@ pub mod invitations;
 pub mod invites;
 pub mod mail;
 pub mod members;
+pub mod requests;
 pub mod signup;
 pub mod spaces;
 

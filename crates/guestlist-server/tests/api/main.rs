@@ -7,4 +7,5 @@ mod invitations;
 mod invites;
 mod members;
 mod races;
+mod rosters;
 mod signup;

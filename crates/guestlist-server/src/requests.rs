@@ -1,0 +1,264 @@
+//! REST handlers for rosters with consent, join requests, the caller's pending items
+//! and deprovisioning. Thin: parse, call one application function, render.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use guestlist_api as api;
+use guestlist_app::domain::{Email, Error, RoleName, UserId};
+use guestlist_app::store::JoinRequestStatus;
+use guestlist_app::{Account, AddOutcome};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::extract::{Auth, Json, OptionalJson, Path, Query, space_param};
+use crate::{AppState, render};
+
+type Res<T> = Result<T, ApiError>;
+
+fn id_of(raw: &str, what: &'static str) -> Res<Uuid> {
+    Uuid::try_parse(raw).map_err(|_| Error::NotFound(what).into())
+}
+
+/// Add an existing account (by user id, or the e-mail of a known account) as a
+/// pending member: only that user can accept it (manage_members; never above your
+/// own rights). Someone who asked to join is approved at once.
+#[utoipa::path(post, path = "/api/v1/spaces/{space}/members", tag = "members", request_body = api::AddMemberRequest,
+    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    responses((status = 201, body = api::AddMemberResult), (status = 200, body = api::AddMemberResult),
+        (status = 400, body = api::ErrorBody), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn add_member(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+    Json(req): Json<api::AddMemberRequest>,
+) -> Res<impl IntoResponse> {
+    let account = match (req.user_id, req.email) {
+        (Some(id), None) => Account::Id(UserId::parse(&id)?),
+        (None, Some(email)) => Account::Email(Email::parse(&email)?),
+        _ => return Err(Error::invalid("user_id", "give a user_id or an email, not both").into()),
+    };
+    let role = req.role.as_deref().map(RoleName::parse).transpose()?;
+    let (outcome, m) = s
+        .app
+        .add_member(&actor, space_param(&space)?, account, role)
+        .await?;
+    let (status, outcome) = match outcome {
+        AddOutcome::Pending => (StatusCode::CREATED, api::AddOutcome::Pending),
+        AddOutcome::AlreadyPending => (StatusCode::OK, api::AddOutcome::AlreadyPending),
+        AddOutcome::AlreadyMember => (StatusCode::OK, api::AddOutcome::AlreadyMember),
+        AddOutcome::Joined => (StatusCode::OK, api::AddOutcome::Joined),
+    };
+    Ok((
+        status,
+        axum::Json(api::AddMemberResult {
+            outcome,
+            membership: render::member(m),
+        }),
+    ))
+}
+
+async fn answer(
+    s: AppState,
+    actor: Auth,
+    id: &str,
+    accept: bool,
+) -> Res<axum::Json<api::MembershipAnswer>> {
+    let m = s
+        .app
+        .answer_membership(&actor.0, id_of(id, "membership")?, accept)
+        .await?;
+    Ok(axum::Json(api::MembershipAnswer {
+        membership: m.map(render::member),
+    }))
+}
+
+/// Accept an owner's add (only its user): the membership becomes active, within the
+/// member limit.
+#[utoipa::path(post, path = "/api/v1/me/memberships/{id}/accept", tag = "members", params(("id" = Uuid, Path)),
+    responses((status = 200, body = api::MembershipAnswer), (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn accept_membership(
+    State(s): State<AppState>,
+    actor: Auth,
+    Path(id): Path<String>,
+) -> Res<axum::Json<api::MembershipAnswer>> {
+    answer(s, actor, &id, true).await
+}
+
+/// Decline an owner's add (only its user): the pending membership is removed.
+#[utoipa::path(post, path = "/api/v1/me/memberships/{id}/decline", tag = "members", params(("id" = Uuid, Path)),
+    responses((status = 200, body = api::MembershipAnswer), (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn decline_membership(
+    State(s): State<AppState>,
+    actor: Auth,
+    Path(id): Path<String>,
+) -> Res<axum::Json<api::MembershipAnswer>> {
+    answer(s, actor, &id, false).await
+}
+
+/// Ask to join a `request`-mode space (an `open` space is joined at once). One pending
+/// request per user and space; asking again returns it.
+#[utoipa::path(post, path = "/api/v1/spaces/{space}/join-requests", tag = "members",
+    request_body(content = Option<api::AskToJoinRequest>),
+    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    responses((status = 200, body = api::JoinResult), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn ask(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+    OptionalJson(body): OptionalJson<api::AskToJoinRequest>,
+) -> Res<axum::Json<api::JoinResult>> {
+    let space = space_param(&space)?;
+    let r = s
+        .app
+        .ask_to_join(&actor, space.clone(), body.and_then(|b| b.message))
+        .await?;
+    let mut result = crate::rest::join_result(r.outcome, &space, &RoleName::member(), r.membership);
+    result.join_request = r.request.map(render::join_request);
+    Ok(axum::Json(result))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListParams {
+    /// pending, approved, denied or cancelled.
+    pub status: Option<String>,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// A space's join requests in the order they came (manage_members).
+#[utoipa::path(get, path = "/api/v1/spaces/{space}/join-requests", tag = "members",
+    params(("space" = String, Path, description = "The space path, percent-encoded"), ListParams),
+    responses((status = 200, body = api::JoinRequestPage), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+    Query(q): Query<ListParams>,
+) -> Res<axum::Json<api::JoinRequestPage>> {
+    let status = q
+        .status
+        .as_deref()
+        .map(JoinRequestStatus::parse)
+        .transpose()?;
+    let page = s
+        .app
+        .list_join_requests(&actor, space_param(&space)?, status, q.after, q.limit)
+        .await?;
+    Ok(axum::Json(api::JoinRequestPage {
+        requests: page
+            .requests
+            .into_iter()
+            .map(render::join_request)
+            .collect(),
+        next: page.next,
+    }))
+}
+
+async fn decide(
+    s: AppState,
+    actor: Auth,
+    id: &str,
+    approve: bool,
+) -> Res<axum::Json<api::JoinRequestDecision>> {
+    let (request, m) = s
+        .app
+        .decide_join_request(&actor.0, id_of(id, "join request")?, approve)
+        .await?;
+    Ok(axum::Json(api::JoinRequestDecision {
+        request: render::join_request(request),
+        membership: m.map(render::member),
+    }))
+}
+
+/// Approve a pending request: the membership and the decision are written together,
+/// within the member limit (`member_limit_reached` leaves the request pending).
+#[utoipa::path(post, path = "/api/v1/join-requests/{id}/approve", tag = "members", params(("id" = Uuid, Path)),
+    responses((status = 200, body = api::JoinRequestDecision), (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn approve(
+    State(s): State<AppState>,
+    actor: Auth,
+    Path(id): Path<String>,
+) -> Res<axum::Json<api::JoinRequestDecision>> {
+    decide(s, actor, &id, true).await
+}
+
+/// Deny a pending request.
+#[utoipa::path(post, path = "/api/v1/join-requests/{id}/deny", tag = "members", params(("id" = Uuid, Path)),
+    responses((status = 200, body = api::JoinRequestDecision), (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn deny(
+    State(s): State<AppState>,
+    actor: Auth,
+    Path(id): Path<String>,
+) -> Res<axum::Json<api::JoinRequestDecision>> {
+    decide(s, actor, &id, false).await
+}
+
+/// Withdraw your pending join request.
+#[utoipa::path(delete, path = "/api/v1/me/join-requests/{id}", tag = "members", params(("id" = Uuid, Path)),
+    responses((status = 200, body = api::JoinRequest), (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Res<axum::Json<api::JoinRequest>> {
+    let r = s
+        .app
+        .cancel_join_request(&actor, id_of(&id, "join request")?)
+        .await?;
+    Ok(axum::Json(render::join_request(r)))
+}
+
+/// Everything waiting for you: invitations, owners' adds and your join requests.
+#[utoipa::path(get, path = "/api/v1/me/pending", tag = "members",
+    responses((status = 200, body = api::PendingItems), (status = 403, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn pending(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+) -> Res<axum::Json<api::PendingItems>> {
+    let p = s.app.my_pending(&actor).await?;
+    Ok(axum::Json(api::PendingItems {
+        invitations: p.invitations.into_iter().map(render::invitation).collect(),
+        memberships: p.memberships.into_iter().map(render::member).collect(),
+        join_requests: p
+            .join_requests
+            .into_iter()
+            .map(render::join_request)
+            .collect(),
+    }))
+}
+
+/// Remove a user everywhere (platform-admin keys): every membership, and every live
+/// invite link, invitation and platform invitation they sent, in one transaction.
+#[utoipa::path(delete, path = "/api/v1/users/{user_id}", tag = "members", params(("user_id" = String, Path)),
+    responses((status = 200, body = api::Deprovisioned), (status = 403, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn deprovision(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(user_id): Path<String>,
+) -> Res<axum::Json<api::Deprovisioned>> {
+    let d = s
+        .app
+        .deprovision_user(&actor, UserId::parse(&user_id)?)
+        .await?;
+    Ok(axum::Json(api::Deprovisioned {
+        memberships_removed: d.memberships_removed,
+        invites_revoked: d.invites_revoked,
+        platform_invitations_revoked: d.platform_invitations_revoked,
+        join_requests_cancelled: d.join_requests_cancelled,
+    }))
+}
