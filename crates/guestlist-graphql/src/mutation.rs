@@ -127,6 +127,118 @@ impl Mutation {
         Ok(v.into())
     }
 
+    /// Ask to join a request-mode space (an open one is joined at once).
+    async fn ask_to_join(
+        &self,
+        ctx: &Context<'_>,
+        space_prefix: String,
+        message: Option<String>,
+    ) -> Result<AskToJoinResult> {
+        let r = app(ctx)?
+            .ask_to_join(actor(ctx)?, space_arg(&space_prefix)?, message)
+            .await
+            .map_err(gql)?;
+        Ok(AskToJoinResult {
+            outcome: r.outcome.into(),
+            join_request: r.request.map(Into::into),
+            grant: r.membership.map(Into::into),
+        })
+    }
+
+    /// Approve (within the member limit) or deny a pending join request.
+    async fn decide_join_request(
+        &self,
+        ctx: &Context<'_>,
+        id: async_graphql::ID,
+        approve: bool,
+    ) -> Result<JoinRequest> {
+        let id =
+            uuid::Uuid::try_parse(id.as_str()).map_err(|_| gql(Error::NotFound("join request")))?;
+        let (r, _) = app(ctx)?
+            .decide_join_request(actor(ctx)?, id, approve)
+            .await
+            .map_err(gql)?;
+        Ok(r.into())
+    }
+
+    /// Add an existing account (user id, or the e-mail of a known account) pending
+    /// their consent (manage_members).
+    async fn add_member(
+        &self,
+        ctx: &Context<'_>,
+        space_prefix: String,
+        user_id: Option<String>,
+        email: Option<String>,
+        role: Option<String>,
+    ) -> Result<AddMemberResult> {
+        let account = match (user_id, email) {
+            (Some(id), None) => guestlist_app::Account::Id(user_arg(&id)?),
+            (None, Some(e)) => {
+                guestlist_app::Account::Email(guestlist_app::domain::Email::parse(&e).map_err(gql)?)
+            }
+            _ => {
+                return Err(gql(Error::invalid(
+                    "userId",
+                    "give a userId or an email, not both",
+                )));
+            }
+        };
+        let role = role.as_deref().map(role_arg).transpose()?;
+        let (outcome, m) = app(ctx)?
+            .add_member(actor(ctx)?, space_arg(&space_prefix)?, account, role)
+            .await
+            .map_err(gql)?;
+        Ok(AddMemberResult {
+            outcome: match outcome {
+                guestlist_app::AddOutcome::Pending => AddMemberOutcome::Pending,
+                guestlist_app::AddOutcome::AlreadyPending => AddMemberOutcome::AlreadyPending,
+                guestlist_app::AddOutcome::AlreadyMember => AddMemberOutcome::AlreadyMember,
+                guestlist_app::AddOutcome::Joined => AddMemberOutcome::Joined,
+            },
+            grant: m.into(),
+        })
+    }
+
+    /// Accept or decline an owner's add (its user only).
+    async fn answer_membership(
+        &self,
+        ctx: &Context<'_>,
+        id: async_graphql::ID,
+        accept: bool,
+    ) -> Result<Option<Member>> {
+        let id =
+            uuid::Uuid::try_parse(id.as_str()).map_err(|_| gql(Error::NotFound("membership")))?;
+        let m = app(ctx)?
+            .answer_membership(actor(ctx)?, id, accept)
+            .await
+            .map_err(gql)?;
+        Ok(m.map(Into::into))
+    }
+
+    /// Invite someone to the platform (a referral: invitedBy is you).
+    async fn create_platform_invitation(
+        &self,
+        ctx: &Context<'_>,
+        email: Option<String>,
+        max_uses: Option<u32>,
+        expires_at: Option<String>,
+    ) -> Result<CreatedPlatformInvitation> {
+        let input = guestlist_app::PlatformInvitationInput {
+            email,
+            max_uses,
+            expires_in_seconds: lifetime(expires_at.as_deref())?,
+        };
+        let c = app(ctx)?
+            .create_platform_invitation(actor(ctx)?, input)
+            .await
+            .map_err(gql)?;
+        Ok(CreatedPlatformInvitation {
+            token: c.token,
+            link: c.link,
+            invitation: c.invitation.into(),
+        })
+    }
+
     /// Accept with the token from the e-mail (the addressee only).
     async fn accept_invitation(
         &self,

@@ -187,6 +187,67 @@ impl Query {
         Ok(invitation_connection(had_after, page))
     }
 
+    /// The platform's sign-up gate. Public.
+    async fn signup_config(&self, ctx: &Context<'_>) -> Result<SignupConfig> {
+        Ok(app(ctx)?.gate().await.map_err(gql)?.into())
+    }
+
+    /// A space's join requests in the order they came (manage_members).
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    async fn join_requests(
+        &self,
+        ctx: &Context<'_>,
+        space_prefix: String,
+        status: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, JoinRequest>> {
+        let had_after = after.is_some();
+        let status = status
+            .as_deref()
+            .map(guestlist_app::store::JoinRequestStatus::parse)
+            .transpose()
+            .map_err(gql)?;
+        let page = app(ctx)?
+            .list_join_requests(
+                actor(ctx)?,
+                space_arg(&space_prefix)?,
+                status,
+                after,
+                first_arg(first),
+            )
+            .await
+            .map_err(gql)?;
+        let mut conn = Connection::new(had_after, page.next.is_some());
+        for r in page.requests {
+            let cursor = cursor_of(&guestlist_app::store::PageKey {
+                created_at: r.request.created_at,
+                id: r.request.id,
+            });
+            conn.edges.push(Edge::new(cursor, r.into()));
+        }
+        Ok(conn)
+    }
+
+    /// The caller's pending invitations, owners' adds and join requests.
+    async fn my_pending(&self, ctx: &Context<'_>) -> Result<PendingItems> {
+        let p = app(ctx)?.my_pending(actor(ctx)?).await.map_err(gql)?;
+        Ok(PendingItems {
+            invitations: p.invitations.into_iter().map(Into::into).collect(),
+            grants: p.memberships.into_iter().map(Into::into).collect(),
+            join_requests: p.join_requests.into_iter().map(Into::into).collect(),
+        })
+    }
+
+    /// The caller's referrals (platform admins: anyone's, by `inviter`).
+    async fn referrals(&self, ctx: &Context<'_>, inviter: Option<String>) -> Result<Referrals> {
+        Ok(app(ctx)?
+            .referrals(actor(ctx)?, inviter)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
     /// The public preview of an invite link.
     async fn invite_link_preview(
         &self,

@@ -498,3 +498,162 @@ pub struct InvitationsFilter {
     pub status: Option<InvitationStatusFilter>,
     pub email: Option<StringFilter>,
 }
+
+/// The sign-up gate as anyone may see it.
+#[derive(SimpleObject, Debug)]
+pub struct SignupConfig {
+    /// open, invite_only or capped.
+    pub mode: String,
+    pub cap: Option<u32>,
+    pub remaining: Option<u32>,
+}
+
+impl From<guestlist_app::GateView> for SignupConfig {
+    fn from(g: guestlist_app::GateView) -> Self {
+        SignupConfig {
+            mode: g.gate.mode().to_owned(),
+            cap: g.gate.cap,
+            remaining: g.remaining,
+        }
+    }
+}
+
+/// A request to join a space.
+#[derive(SimpleObject, Debug)]
+pub struct JoinRequest {
+    pub id: ID,
+    pub space_prefix: String,
+    pub user_id: String,
+    pub role: String,
+    pub message: Option<String>,
+    /// pending, approved, denied or cancelled.
+    pub status: String,
+    pub created_at: String,
+    pub decided_by: Option<String>,
+}
+
+impl From<guestlist_app::JoinRequestView> for JoinRequest {
+    fn from(v: guestlist_app::JoinRequestView) -> Self {
+        let r = v.request;
+        JoinRequest {
+            id: ID(r.id.to_string()),
+            space_prefix: r.space_path.to_string(),
+            user_id: r.user_id.to_string(),
+            role: r.role.to_string(),
+            message: r.message,
+            status: r.status.as_str().to_owned(),
+            created_at: ts(r.created_at),
+            decided_by: r.decided_by,
+        }
+    }
+}
+
+/// What asking to join did: REQUESTED, JOINED (an open space) or ALREADY_MEMBER.
+#[derive(SimpleObject, Debug)]
+pub struct AskToJoinResult {
+    pub outcome: RedeemOutcome,
+    pub join_request: Option<JoinRequest>,
+    pub grant: Option<Member>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum AddMemberOutcome {
+    /// Waiting for the user's consent.
+    Pending,
+    AlreadyPending,
+    AlreadyMember,
+    /// They had asked to join: the add approved it.
+    Joined,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct AddMemberResult {
+    pub outcome: AddMemberOutcome,
+    pub grant: Member,
+}
+
+/// Everything waiting for the caller.
+#[derive(SimpleObject, Debug)]
+pub struct PendingItems {
+    pub invitations: Vec<Invitation>,
+    /// Owners' adds waiting for consent.
+    pub grants: Vec<Member>,
+    pub join_requests: Vec<JoinRequest>,
+}
+
+/// A platform invitation (never its token).
+#[derive(SimpleObject, Debug)]
+pub struct PlatformInvitation {
+    pub id: ID,
+    pub email: Option<String>,
+    pub state: InviteLinkState,
+    pub max_uses: u32,
+    pub uses: u32,
+    pub invited_by: String,
+    pub expires_at: Option<String>,
+    pub created_at: String,
+}
+
+impl From<guestlist_app::PlatformInvitationView> for PlatformInvitation {
+    fn from(v: guestlist_app::PlatformInvitationView) -> Self {
+        let i = v.invitation;
+        PlatformInvitation {
+            id: ID(i.id.to_string()),
+            email: i.email.map(|e| e.to_string()),
+            state: v.state.into(),
+            max_uses: i.max_uses,
+            uses: i.uses,
+            invited_by: i.invited_by,
+            expires_at: i.expires_at.map(ts),
+            created_at: ts(i.created_at),
+        }
+    }
+}
+
+/// A new platform invitation: the only answer with its token.
+#[derive(SimpleObject, Debug)]
+pub struct CreatedPlatformInvitation {
+    pub token: String,
+    pub link: String,
+    pub invitation: PlatformInvitation,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct ReferralCounts {
+    pub invited: u32,
+    pub joined: u32,
+    pub pending: u32,
+    pub expired: u32,
+    pub revoked: u32,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct Referrals {
+    pub inviter: String,
+    pub counts: ReferralCounts,
+    pub invitations: Vec<PlatformInvitation>,
+    /// The user ids who signed up through the inviter's invitations.
+    pub joined: Vec<String>,
+}
+
+impl From<guestlist_app::Referrals> for Referrals {
+    fn from(r: guestlist_app::Referrals) -> Self {
+        let c = r.counts;
+        Referrals {
+            inviter: r.inviter,
+            counts: ReferralCounts {
+                invited: c.invited,
+                joined: c.joined,
+                pending: c.pending,
+                expired: c.expired,
+                revoked: c.revoked,
+            },
+            invitations: r.invitations.into_iter().map(|(v, _)| v.into()).collect(),
+            joined: r
+                .joined
+                .into_iter()
+                .map(|s| s.user_id.to_string())
+                .collect(),
+        }
+    }
+}

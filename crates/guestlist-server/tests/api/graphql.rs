@@ -657,3 +657,73 @@ async fn invitations_over_graphql_follow_the_same_rules() {
         "ACCEPTED"
     );
 }
+
+#[tokio::test]
+async fn the_gate_join_requests_and_rosters_over_graphql() {
+    let t = TestApp::spawn().await;
+    let cfg = t
+        .graphql(None, "{ signupConfig { mode cap remaining } }", json!({}))
+        .await;
+    assert_eq!(
+        cfg["data"]["signupConfig"],
+        json!({ "mode": "open", "cap": null, "remaining": null })
+    );
+    t.space("club/", guestlist_client::api::JoinMode::Request, None)
+        .await;
+    t.platform()
+        .provision_member("club/", "root", "admin")
+        .await
+        .unwrap();
+    let (root, bob) = (t.token("root"), t.token("bob"));
+    let ask = "mutation($p: String!) { askToJoin(spacePrefix: $p, message: \"hi\") { outcome joinRequest { id status } } }";
+    let asked = t.graphql(Some(&bob), ask, json!({ "p": "club/" })).await;
+    assert_eq!(
+        asked["data"]["askToJoin"]["outcome"], "REQUESTED",
+        "{asked}"
+    );
+    let id = asked["data"]["askToJoin"]["joinRequest"]["id"].clone();
+    let mine = t
+        .graphql(
+            Some(&bob),
+            "{ myPending { joinRequests { id } grants { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mine["data"]["myPending"]["joinRequests"][0]["id"], id);
+    let list = "query($p: String!) { joinRequests(spacePrefix: $p, status: \"pending\") { edges { node { userId message } } } }";
+    assert_eq!(
+        code(&t.graphql(Some(&bob), list, json!({ "p": "club/" })).await),
+        "not_found"
+    );
+    let listed = t.graphql(Some(&root), list, json!({ "p": "club/" })).await;
+    assert_eq!(
+        listed["data"]["joinRequests"]["edges"][0]["node"],
+        json!({ "userId": "bob", "message": "hi" })
+    );
+    let decide =
+        "mutation($id: ID!) { decideJoinRequest(id: $id, approve: true) { status decidedBy } }";
+    let d = t.graphql(Some(&root), decide, json!({ "id": id })).await;
+    assert_eq!(
+        d["data"]["decideJoinRequest"],
+        json!({ "status": "approved", "decidedBy": "root" })
+    );
+    let add = "mutation($p: String!, $u: String) { addMember(spacePrefix: $p, userId: $u) { outcome grant { id status } } }";
+    let added = t
+        .graphql(Some(&root), add, json!({ "p": "club/", "u": "carol" }))
+        .await;
+    assert_eq!(added["data"]["addMember"]["outcome"], "PENDING", "{added}");
+    let gid = added["data"]["addMember"]["grant"]["id"].clone();
+    let answer = "mutation($id: ID!) { answerMembership(id: $id, accept: true) { status source } }";
+    let ok = t
+        .graphql(Some(&t.token("carol")), answer, json!({ "id": gid }))
+        .await;
+    assert_eq!(
+        ok["data"]["answerMembership"],
+        json!({ "status": "active", "source": "owner_add" })
+    );
+    let invite = "mutation { createPlatformInvitation(maxUses: 2) { token invitation { maxUses state invitedBy } } }";
+    assert_eq!(
+        code(&t.graphql(Some(&bob), invite, json!({})).await),
+        "forbidden"
+    );
+}
