@@ -20,6 +20,10 @@ pub struct RateLimitConfig {
     pub join_per_minute_per_ip: u32,
     /// Previews and joins per minute by one signed-in user.
     pub per_minute_per_user: u32,
+    /// Sign-up claims per minute from one client address. The host's back end makes
+    /// them for its users: forward their address (X-Forwarded-For with
+    /// `trust_proxy_headers`) or raise this.
+    pub signup_per_minute_per_ip: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -28,6 +32,7 @@ impl Default for RateLimitConfig {
             preview_per_minute_per_ip: 120,
             join_per_minute_per_ip: 60,
             per_minute_per_user: 30,
+            signup_per_minute_per_ip: 600,
         }
     }
 }
@@ -36,11 +41,13 @@ impl Default for RateLimitConfig {
 pub(crate) enum Surface {
     Preview,
     Join,
+    Signup,
 }
 
 pub(crate) struct RateLimits {
     preview_ip: DefaultKeyedRateLimiter<std::net::IpAddr>,
     join_ip: DefaultKeyedRateLimiter<std::net::IpAddr>,
+    signup_ip: DefaultKeyedRateLimiter<std::net::IpAddr>,
     user: DefaultKeyedRateLimiter<String>,
 }
 
@@ -61,6 +68,10 @@ impl RateLimits {
                 "join_per_minute_per_ip",
                 c.join_per_minute_per_ip,
             )?),
+            signup_ip: DefaultKeyedRateLimiter::keyed(quota(
+                "signup_per_minute_per_ip",
+                c.signup_per_minute_per_ip,
+            )?),
             user: DefaultKeyedRateLimiter::keyed(quota(
                 "per_minute_per_user",
                 c.per_minute_per_user,
@@ -72,6 +83,7 @@ impl RateLimits {
         let by_ip = match surface {
             Surface::Preview => &self.preview_ip,
             Surface::Join => &self.join_ip,
+            Surface::Signup => &self.signup_ip,
         };
         let refused = |not_until: governor::NotUntil<_>| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -92,6 +104,7 @@ impl RateLimits {
     pub fn forget_idle(&self) {
         self.preview_ip.retain_recent();
         self.join_ip.retain_recent();
+        self.signup_ip.retain_recent();
         self.user.retain_recent();
     }
 }

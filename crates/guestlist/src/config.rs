@@ -263,6 +263,8 @@ signup_claim_ttl_secs = {sttl}
 preview_per_minute_per_ip = {pv}
 join_per_minute_per_ip = {jn}
 per_minute_per_user = {pu}
+# Sign-up claims come from your back end: forward users' addresses or raise this.
+signup_per_minute_per_ip = {su}
 
 [mail]
 # SMTP server (GUESTLIST_SMTP_URL): "smtp://host:25", "smtp://user:pass@host:587?tls=required"
@@ -309,6 +311,7 @@ timeout_secs = {mtimeout}
             pv = d.rate_limits.preview_per_minute_per_ip,
             jn = d.rate_limits.join_per_minute_per_ip,
             pu = d.rate_limits.per_minute_per_user,
+            su = d.rate_limits.signup_per_minute_per_ip,
         )
     }
 }

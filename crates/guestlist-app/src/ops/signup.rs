@@ -659,7 +659,7 @@ impl App {
             .actor
             .clone()
             .ok_or_else(|| Error::Unauthenticated("a platform-admin API key is needed".into()))?;
-        self.0.limits.check(Surface::Join, caller)?;
+        self.0.limits.check(Surface::Signup, caller)?;
         let email = Email::parse(email)?;
         let ttl = bounded("ttl_seconds", ttl_seconds, MAX_CLAIM_TTL_SECS)?
             .unwrap_or(self.0.config.signup.claim_ttl_secs);

@@ -68,6 +68,7 @@ pub fn relaxed_limits() -> RateLimitConfig {
         preview_per_minute_per_ip: 1_000_000,
         join_per_minute_per_ip: 1_000_000,
         per_minute_per_user: 1_000_000,
+        signup_per_minute_per_ip: 1_000_000,
     }
 }
 

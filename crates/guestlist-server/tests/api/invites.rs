@@ -633,6 +633,7 @@ async fn preview_and_join_are_rate_limited_per_client() {
         preview_per_minute_per_ip: 3,
         join_per_minute_per_ip: 1000,
         per_minute_per_user: 2,
+        signup_per_minute_per_ip: 1000,
     })
     .await;
     let alice = t.space_with_admin("acme/", "alice").await;

@@ -394,6 +394,16 @@ async fn a_link_can_require_approval_except_for_trusted_domains() {
 
     let d = admin.decide_join_request(request.id, true).await.unwrap();
     assert_eq!(d.membership.unwrap().user_id, "eve");
+    // Someone an owner added already joins through the link at once (consent).
+    admin
+        .add_member("acme/", &by_id("hal", None))
+        .await
+        .unwrap();
+    let hal = app.user_as("hal", Some("hal@example.com"), true, None);
+    assert_eq!(
+        hal.join_invite(&link.code, None).await.unwrap().outcome,
+        api::JoinOutcome::Joined
+    );
     let mut bad = invite_req("acme/");
     bad.auto_approve_domains = vec!["trusted.com".into()];
     assert_eq!(

@@ -538,3 +538,34 @@ async fn referrals_count_and_a_subtree_is_revoked_in_one_call() {
         .unwrap();
     assert_eq!(events.events.len(), 2);
 }
+
+#[tokio::test]
+async fn claims_and_token_checks_are_rate_limited_per_client() {
+    let app = TestApp::spawn_with(guestlist_app::RateLimitConfig {
+        preview_per_minute_per_ip: 2,
+        join_per_minute_per_ip: 1000,
+        per_minute_per_user: 1000,
+        signup_per_minute_per_ip: 2,
+    })
+    .await;
+    let platform = app.platform();
+    for i in 0..2 {
+        platform
+            .claim_signup(&claim(&format!("c{i}@example.com"), None))
+            .await
+            .unwrap();
+    }
+    let e = platform
+        .claim_signup(&claim("c2@example.com", None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("rate_limited"));
+    let public = app.client.anonymous();
+    for _ in 0..2 {
+        public.verify_signup_token(&"A".repeat(32)).await.unwrap();
+    }
+    assert_eq!(
+        code(public.verify_signup_token(&"A".repeat(32)).await),
+        "rate_limited"
+    );
+}
