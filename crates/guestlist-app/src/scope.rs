@@ -25,11 +25,10 @@ impl Scope {
     }
 
     pub async fn try_load(tx: &mut dyn Tx, path: &SpacePath) -> Result<Option<Scope>> {
-        let lineage = tx.spaces_on(&path.lineage()).await?;
+        let (lineage, roles) = tx.lineage(&path.lineage()).await?;
         let Some(space) = lineage.last().filter(|s| &s.path == path).cloned() else {
             return Ok(None);
         };
-        let roles = tx.roles_on(&Self::ids_of(&lineage)).await?;
         Ok(Some(Scope {
             space,
             lineage,
@@ -109,13 +108,25 @@ impl Scope {
     }
 
     pub async fn user_rights(&self, tx: &mut dyn Tx, user: &UserId) -> Result<Permissions> {
+        Ok(self.standing(tx, user).await?.1)
+    }
+
+    /// The user's membership of this space (active or pending), and their effective
+    /// rights here from active grants along the path: one query.
+    pub async fn standing(
+        &self,
+        tx: &mut dyn Tx,
+        user: &UserId,
+    ) -> Result<(Option<MembershipRow>, Permissions)> {
         let grants = tx.memberships_on(user, &self.lineage_ids()).await?;
-        Ok(rules::effective(
+        let rights = rules::effective(
             grants
                 .iter()
                 .filter(|m| m.status == MembershipStatus::Active)
                 .filter_map(|m| self.role_permissions_on(&m.role, m.space_id)),
-        ))
+        );
+        let direct = grants.into_iter().find(|m| m.space_id == self.space.id);
+        Ok((direct, rights))
     }
 
     /// Requires `needed`; an outsider learns nothing: without `read` the space

@@ -227,7 +227,10 @@ async fn writer_loop(
 
 async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
     metrics_batch_size(batch.len());
-    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+    // Each operation runs under the savepoint `op`. The savepoint bookkeeping shares
+    // one round trip to the connection's thread with its neighbour statement (a
+    // round trip, not SQLite, is what a statement costs here).
+    if let Err(e) = conn.execute("BEGIN IMMEDIATE; SAVEPOINT op").await {
         let err = tx::db_error(e);
         tracing::error!(error = %err, "could not begin a write transaction");
         for job in batch.drain(..) {
@@ -237,16 +240,9 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
     }
     let mut results: Vec<(Reply, Result<Box<dyn Any + Send>>)> = Vec::with_capacity(batch.len());
     let mut fatal: Option<Error> = None;
-    for job in batch.drain(..) {
+    let last = batch.len().saturating_sub(1);
+    for (n, job) in batch.drain(..).enumerate() {
         if fatal.is_some() {
-            results.push((
-                job.reply,
-                Err(Error::Unavailable("write batch aborted".into())),
-            ));
-            continue;
-        }
-        if let Err(e) = conn.execute("SAVEPOINT op").await {
-            fatal = Some(tx::db_error(e));
             results.push((
                 job.reply,
                 Err(Error::Unavailable("write batch aborted".into())),
@@ -260,15 +256,17 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
                 .await
                 .unwrap_or_else(|_| Err(Error::internal("a write operation panicked")))
         };
-        let end = if out.is_ok() {
-            conn.execute("RELEASE op").await
-        } else {
-            match conn.execute("ROLLBACK TO op").await {
-                Ok(_) => conn.execute("RELEASE op").await,
-                Err(e) => Err(e),
-            }
+        // Keep this operation's writes (or undo them), and open the next one's
+        // savepoint; after the last, COMMIT releases what is open.
+        let end = match (out.is_ok(), n == last) {
+            (true, true) => None,
+            (true, false) => Some("RELEASE op; SAVEPOINT op"),
+            (false, true) => Some("ROLLBACK TO op; RELEASE op"),
+            (false, false) => Some("ROLLBACK TO op; RELEASE op; SAVEPOINT op"),
         };
-        if let Err(e) = end {
+        if let Some(sql) = end
+            && let Err(e) = conn.execute(sql).await
+        {
             fatal = Some(tx::db_error(e));
         }
         results.push((job.reply, out));

@@ -118,8 +118,9 @@ pub trait Tx: Send {
     /// Inserts unless the path exists; `None` when it does.
     async fn insert_space(&mut self, space: &NewSpace) -> Result<Option<SpaceRow>>;
     async fn space_by_path(&mut self, path: &SpacePath) -> Result<Option<SpaceRow>>;
-    /// The spaces of a lineage that exist, root first.
-    async fn spaces_on(&mut self, paths: &[SpacePath]) -> Result<Vec<SpaceRow>>;
+    /// The spaces of a lineage that exist, root first, with the custom roles defined
+    /// on them: one statement.
+    async fn lineage(&mut self, paths: &[SpacePath]) -> Result<(Vec<SpaceRow>, Vec<RoleRow>)>;
     /// Serializes concurrent rule checks on one space for the rest of the transaction
     /// (a row lock where the engine has them; a no-op under a single writer).
     async fn lock_space(&mut self, id: Uuid) -> Result<()>;

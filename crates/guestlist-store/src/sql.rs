@@ -519,24 +519,38 @@ macro_rules! impl_sql_tx {
                 row.as_ref().map(space_row).transpose()
             }
 
-            async fn spaces_on(&mut self, paths: &[SpacePath]) -> Result<Vec<SpaceRow>> {
+            async fn lineage(&mut self, paths: &[SpacePath]) -> Result<(Vec<SpaceRow>, Vec<RoleRow>)> {
                 if paths.is_empty() {
-                    return Ok(vec![]);
+                    return Ok((vec![], vec![]));
                 }
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {SPACE_COLUMNS} FROM spaces WHERE path IN ("
-                ));
+                // One row per (space, role), or one with no role for a space without any.
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                    "SELECT s.id, s.path, s.name, s.join_mode, s.member_limit, s.member_count, s.created_at, s.created_by, \
+                       r.name AS role_name, r.permissions AS role_permissions \
+                     FROM spaces s LEFT JOIN roles r ON r.space_id = s.id WHERE s.path IN (",
+                );
                 let mut list = qb.separated(", ");
                 for p in paths {
                     list.push_bind(p.as_str().to_owned());
                 }
-                qb.push(") ORDER BY length(path)");
-                let rows = qb
-                    .build()
-                    .fetch_all(&mut *self.conn)
-                    .await
-                    .map_err(db_error)?;
-                rows.iter().map(space_row).collect()
+                qb.push(") ORDER BY length(s.path), r.name");
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                let mut spaces: Vec<SpaceRow> = Vec::new();
+                let mut roles = Vec::new();
+                for r in &rows {
+                    let space = space_row(r)?;
+                    if let Some(name) = get::<Option<String>>(r, "role_name")? {
+                        roles.push(RoleRow {
+                            space_id: space.id,
+                            name: RoleName::parse(&name).map_err(Error::internal)?,
+                            permissions: Permissions::from_bits(get(r, "role_permissions")?),
+                        });
+                    }
+                    if spaces.last().is_none_or(|s| s.id != space.id) {
+                        spaces.push(space);
+                    }
+                }
+                Ok((spaces, roles))
             }
 
             async fn lock_space(&mut self, id: Uuid) -> Result<()> {
@@ -970,7 +984,7 @@ macro_rules! impl_sql_tx {
                 rows.iter().map(event_row).collect()
             }
 
-async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>> {
+            async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>> {
                 let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
                     "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE id = $1"
                 )))
@@ -1269,7 +1283,7 @@ async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>> 
                 Ok(done.rows_affected() == 1)
             }
 
-async fn gate(&mut self) -> Result<GateRow> {
+            async fn gate(&mut self) -> Result<GateRow> {
                 let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("SELECT {GATE_COLUMNS} FROM signup_gate WHERE id = 1")))
                     .fetch_one(&mut *self.conn)
                     .await
@@ -1591,7 +1605,7 @@ async fn gate(&mut self) -> Result<GateRow> {
                     .collect()
             }
 
-async fn users_with_email(&mut self, email: &domain::Email) -> Result<Vec<UserId>> {
+            async fn users_with_email(&mut self, email: &domain::Email) -> Result<Vec<UserId>> {
                 let rows = ::sqlx::query("SELECT DISTINCT user_id FROM memberships WHERE email = $1 ORDER BY user_id LIMIT 10")
                     .bind(email.as_str())
                     .fetch_all(&mut *self.conn)

@@ -62,13 +62,13 @@ pub(crate) async fn admit(
     invite: Option<&InviteRow>,
 ) -> Result<Admitted> {
     let offered = scope.require_role(role)?;
-    let direct = match scope.membership(tx, user).await? {
+    let (direct, effective) = scope.standing(tx, user).await?;
+    let direct = match direct {
         Some(pending) if pending.status == MembershipStatus::Pending => {
             return activate(tx, scope, actor, pending, role, source, invite).await;
         }
         other => other,
     };
-    let effective = scope.user_rights(tx, user).await?;
     let direct_perms = direct
         .as_ref()
         .map(|m| scope.role_permissions(&m.role).unwrap_or_default());
