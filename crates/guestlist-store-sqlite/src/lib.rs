@@ -1,6 +1,7 @@
 //! The embedded engine: one SQLite file in WAL mode.
 //!
-//! Writes go through **one writer task** that owns the only write connection and takes
+//! Writes go through **one writer** (a thread of its own, see `spin.rs`) that owns the
+//! only write connection and takes
 //! operations from a queue. It runs whatever is queued (up to `max_batch`) in one
 //! transaction, each operation under its own savepoint so a failing one rolls back
 //! alone, then commits once, with `synchronous=FULL`, and only then answers every
