@@ -700,7 +700,8 @@ pub enum AddOutcome {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct AddMemberResult {
     pub outcome: AddOutcome,
-    pub membership: Member,
+    /// The membership here; absent when the rights come from a parent space.
+    pub membership: Option<Member>,
 }
 
 /// What accepting or declining an owner's add did.

@@ -195,7 +195,7 @@ impl Mutation {
                 guestlist_app::AddOutcome::AlreadyMember => AddMemberOutcome::AlreadyMember,
                 guestlist_app::AddOutcome::Joined => AddMemberOutcome::Joined,
             },
-            grant: m.into(),
+            grant: m.map(Into::into),
         })
     }
 

@@ -569,7 +569,8 @@ pub enum AddMemberOutcome {
 #[derive(SimpleObject, Debug)]
 pub struct AddMemberResult {
     pub outcome: AddMemberOutcome,
-    pub grant: Member,
+    /// Null when the rights come from a parent space.
+    pub grant: Option<Member>,
 }
 
 /// Everything waiting for the caller.

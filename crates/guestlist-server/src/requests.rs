@@ -56,7 +56,7 @@ pub async fn add_member(
         status,
         axum::Json(api::AddMemberResult {
             outcome,
-            membership: render::member(m),
+            membership: m.map(render::member),
         }),
     ))
 }

@@ -180,7 +180,7 @@ struct OwnerAdd {
     role: RoleName,
 }
 
-operation!(OwnerAdd => (AddOutcome, MembershipView), |self, tx| {
+operation!(OwnerAdd => (AddOutcome, Option<MembershipView>), |self, tx| {
     let scope = Scope::load(tx, &self.path).await?;
     let held = scope.require_visible(tx, &self.actor, Permission::ManageMembers).await?;
     let granted = scope.require_role(&self.role)?;
@@ -191,17 +191,17 @@ operation!(OwnerAdd => (AddOutcome, MembershipView), |self, tx| {
             MembershipStatus::Pending => AddOutcome::AlreadyPending,
             MembershipStatus::Active => AddOutcome::AlreadyMember,
         };
-        return Ok((outcome, member_view(&scope, m)));
+        return Ok((outcome, Some(member_view(&scope, m))));
     }
     // They asked to join: adding them approves the request.
     if let Some(request) = tx.pending_join_request(scope.space.id, &user).await? {
         let (outcome, m) = approve(tx, &scope, &self.actor, &request, &self.role).await?;
-        let m = m.ok_or_else(|| Error::internal("an approval without a membership"))?;
         let outcome = if outcome == AdmitOutcome::AlreadyMember { AddOutcome::AlreadyMember } else { AddOutcome::Joined };
         return Ok((outcome, m));
     }
+    // Rights from a parent space: a member already, with no membership here.
     if scope.user_rights(tx, &user).await?.covers(granted) {
-        return Err(Error::AlreadyExists(format!("{user} already holds these rights here through a parent space")));
+        return Ok((AddOutcome::AlreadyMember, None));
     }
     let new = NewMembership {
         id: Uuid::now_v7(),
@@ -225,7 +225,7 @@ operation!(OwnerAdd => (AddOutcome, MembershipView), |self, tx| {
         json!({ "role": self.role, "status": "pending", "source": "owner_add", "membership_id": row.id }),
     ))
     .await?;
-    Ok((AddOutcome::Pending, member_view(&scope, row)))
+    Ok((AddOutcome::Pending, Some(member_view(&scope, row))))
 });
 
 /// Approves a request: the request and the membership change together, within the
@@ -536,7 +536,7 @@ impl App {
         path: SpacePath,
         account: Account,
         role: Option<RoleName>,
-    ) -> Result<(AddOutcome, MembershipView)> {
+    ) -> Result<(AddOutcome, Option<MembershipView>)> {
         self.store_ref()
             .write(OwnerAdd {
                 actor: actor.clone(),

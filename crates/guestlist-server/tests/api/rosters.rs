@@ -31,11 +31,9 @@ async fn an_owner_add_waits_for_the_users_consent() {
         .await
         .unwrap();
     assert_eq!(added.outcome, api::AddOutcome::Pending);
+    let added_m = added.membership.clone().unwrap();
     assert_eq!(
-        (
-            added.membership.status.as_str(),
-            added.membership.source.as_str()
-        ),
+        (added_m.status.as_str(), added_m.source.as_str()),
         ("pending", "owner_add")
     );
     let bob = app.user("bob");
@@ -62,25 +60,28 @@ async fn an_owner_add_waits_for_the_users_consent() {
         .await
         .unwrap();
     assert_eq!(member.outcome, api::AddOutcome::AlreadyMember);
+    // Rights from a parent space: already a member, no error.
+    app.child_space(&admin, "acme/eng/", None).await;
+    let inherited = admin
+        .add_member("acme/eng/", &by_id("root", None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (inherited.outcome, inherited.membership),
+        (api::AddOutcome::AlreadyMember, None)
+    );
 
     // Only bob answers; everyone else is told it does not exist.
     assert_eq!(
-        code(
-            app.user("carol")
-                .answer_membership(added.membership.id, true)
-                .await
-        ),
+        code(app.user("carol").answer_membership(added_m.id, true).await),
         "not_found"
     );
     let pending = bob.my_pending().await.unwrap();
     assert_eq!(
         pending.memberships.iter().map(|m| m.id).collect::<Vec<_>>(),
-        vec![added.membership.id]
+        vec![added_m.id]
     );
-    let accepted = bob
-        .answer_membership(added.membership.id, true)
-        .await
-        .unwrap();
+    let accepted = bob.answer_membership(added_m.id, true).await.unwrap();
     let m = accepted.membership.expect("active now");
     assert_eq!((m.status.as_str(), m.role.as_str()), ("active", "viewer"));
     assert_eq!(
@@ -92,7 +93,7 @@ async fn an_owner_add_waits_for_the_users_consent() {
         2
     );
     assert_eq!(
-        code(bob.answer_membership(added.membership.id, true).await),
+        code(bob.answer_membership(added_m.id, true).await),
         "not_pending"
     );
     assert!(bob.my_pending().await.unwrap().memberships.is_empty());
@@ -112,11 +113,16 @@ async fn an_owner_add_waits_for_the_users_consent() {
         email: Some("Dave@Example.com".into()),
         ..Default::default()
     };
-    let dave_add = admin.add_member("acme/", &by_email).await.unwrap();
-    assert_eq!(dave_add.membership.user_id, "dave");
+    let dave_add = admin
+        .add_member("acme/", &by_email)
+        .await
+        .unwrap()
+        .membership
+        .unwrap();
+    assert_eq!(dave_add.user_id, "dave");
     let declined = app
         .user("dave")
-        .answer_membership(dave_add.membership.id, false)
+        .answer_membership(dave_add.id, false)
         .await
         .unwrap();
     assert!(declined.membership.is_none());
@@ -202,7 +208,7 @@ async fn join_requests_wait_for_a_manager() {
         .await
         .unwrap();
     assert_eq!(
-        (add.outcome, add.membership.status.as_str()),
+        (add.outcome, add.membership.unwrap().status.as_str()),
         (api::AddOutcome::Joined, "active")
     );
 
