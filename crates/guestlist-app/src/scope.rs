@@ -182,16 +182,13 @@ impl Scope {
         subject: Option<&str>,
         data: serde_json::Value,
     ) -> NewEvent {
-        NewEvent {
-            id: Uuid::now_v7(),
+        event_on(
+            Some((self.space.id, &self.space.path)),
             kind,
-            space_id: Some(self.space.id),
-            space_path: Some(self.space.path.clone()),
-            actor: actor.label(),
-            subject: subject.map(str::to_owned),
-            data: data.to_string(),
-            created_at: crate::now(),
-        }
+            actor,
+            subject,
+            data,
+        )
     }
 }
 
@@ -232,4 +229,24 @@ pub(crate) async fn subtrees_with(
         }
     }
     Ok(Some(roots))
+}
+
+/// An event on a space (`None`: a platform event, seen by platform admins).
+pub(crate) fn event_on(
+    space: Option<(Uuid, &SpacePath)>,
+    kind: &'static str,
+    actor: &Actor,
+    subject: Option<&str>,
+    data: serde_json::Value,
+) -> NewEvent {
+    NewEvent {
+        id: Uuid::now_v7(),
+        kind,
+        space_id: space.map(|(id, _)| id),
+        space_path: space.map(|(_, p)| p.clone()),
+        actor: actor.label(),
+        subject: subject.map(str::to_owned),
+        data: data.to_string(),
+        created_at: crate::now(),
+    }
 }

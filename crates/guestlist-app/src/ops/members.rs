@@ -114,22 +114,38 @@ pub(crate) async fn admit(
             let Some(row) = tx.insert_membership(&new).await? else {
                 return Ok(Admitted::AlreadyMember(scope.membership(tx, user).await?));
             };
-            if let Some(invite) = invite {
-                claim_use(tx, invite).await?;
-            }
-            if !tx.take_seat(scope.space.id).await? {
-                return Err(Error::MemberLimitReached);
-            }
-            tx.append_event(&scope.event(
-                "member.joined",
+            seat(
+                tx,
+                scope,
                 actor,
-                Some(user.as_str()),
+                user,
+                invite,
                 json!({ "role": role, "source": source, "invite_id": invite_id }),
-            ))
+            )
             .await?;
             Ok(Admitted::Joined(row))
         }
     }
+}
+
+/// The end of every way in: the invite's use is counted, a seat taken within the
+/// member limit, and the join announced; any refusal rolls back what came before.
+async fn seat(
+    tx: &mut dyn Tx,
+    scope: &Scope,
+    actor: &Actor,
+    user: &UserId,
+    invite: Option<&InviteRow>,
+    data: serde_json::Value,
+) -> Result<()> {
+    if let Some(invite) = invite {
+        claim_use(tx, invite).await?;
+    }
+    if !tx.take_seat(scope.space.id).await? {
+        return Err(Error::MemberLimitReached);
+    }
+    tx.append_event(&scope.event("member.joined", actor, Some(user.as_str()), data))
+        .await
 }
 
 /// A pending membership (an owner's add) becomes active: the person consents by
@@ -154,19 +170,8 @@ pub(crate) async fn activate(
     if !tx.activate_membership(pending.id, &role, now).await? {
         return Err(Error::NotPending);
     }
-    if let Some(invite) = invite {
-        claim_use(tx, invite).await?;
-    }
-    if !tx.take_seat(scope.space.id).await? {
-        return Err(Error::MemberLimitReached);
-    }
-    tx.append_event(&scope.event(
-        "member.joined",
-        actor,
-        Some(pending.user_id.as_str()),
-        json!({ "role": role, "source": source, "added_as": pending.source, "invite_id": invite.map(|i| i.id) }),
-    ))
-    .await?;
+    let data = json!({ "role": role, "source": source, "added_as": pending.source, "invite_id": invite.map(|i| i.id) });
+    seat(tx, scope, actor, &pending.user_id, invite, data).await?;
     Ok(Admitted::Joined(MembershipRow {
         role,
         status: MembershipStatus::Active,

@@ -19,7 +19,7 @@ use super::members::{
     AdmitOutcome, MembershipView, activate, admit, claim_use, identity_of, view as member_view,
 };
 use super::{operation, text};
-use crate::scope::{Scope, require_user};
+use crate::scope::{Scope, event_on, require_user};
 use crate::{App, Result, paging};
 
 /// What adding someone to a roster did.
@@ -450,16 +450,14 @@ pub(crate) async fn revoke_sponsored(
     ] {
         for (id, path) in rows {
             let space = tx.space_by_path(path).await?;
-            tx.append_event(&guestlist_store::NewEvent {
-                id: Uuid::now_v7(),
+            let data = json!({ key: id, "reason": reason, "sponsor": sponsor });
+            tx.append_event(&event_on(
+                space.map(|s| (s.id, path)),
                 kind,
-                space_id: space.map(|s| s.id),
-                space_path: Some(path.clone()),
-                actor: actor.label(),
-                subject: Some(sponsor.to_string()),
-                data: json!({ key: id, "reason": reason, "sponsor": sponsor }).to_string(),
-                created_at: now,
-            })
+                actor,
+                Some(sponsor.as_str()),
+                data,
+            ))
             .await?;
         }
     }
@@ -508,22 +506,12 @@ operation!(Deprovision => Deprovisioned, |self, tx| {
         tx.decide_join_request(r.id, JoinRequestStatus::Cancelled, &self.actor.label(), now).await?;
         done.join_requests_cancelled += 1;
     }
-    tx.append_event(&guestlist_store::NewEvent {
-        id: Uuid::now_v7(),
-        kind: "user.deprovisioned",
-        space_id: None,
-        space_path: None,
-        actor: self.actor.label(),
-        subject: Some(self.user.to_string()),
-        data: json!({
-            "memberships_removed": done.memberships_removed, "invites_revoked": done.invites_revoked,
-            "platform_invitations_revoked": done.platform_invitations_revoked,
-            "join_requests_cancelled": done.join_requests_cancelled,
-        })
-        .to_string(),
-        created_at: now,
-    })
-    .await?;
+    let data = json!({
+        "memberships_removed": done.memberships_removed, "invites_revoked": done.invites_revoked,
+        "platform_invitations_revoked": done.platform_invitations_revoked,
+        "join_requests_cancelled": done.join_requests_cancelled,
+    });
+    tx.append_event(&event_on(None, "user.deprovisioned", &self.actor, Some(self.user.as_str()), data)).await?;
     Ok(done)
 });
 

@@ -161,16 +161,7 @@ fn event(
     subject: Option<&str>,
     data: serde_json::Value,
 ) -> NewEvent {
-    NewEvent {
-        id: Uuid::now_v7(),
-        kind,
-        space_id: None,
-        space_path: None,
-        actor: actor.label(),
-        subject: subject.map(str::to_owned),
-        data: data.to_string(),
-        created_at: crate::now(),
-    }
+    crate::scope::event_on(None, kind, actor, subject, data)
 }
 
 /// Releases every claim that lapsed: its seat and its invitation's held use.
