@@ -165,11 +165,8 @@ impl Mailer {
                     .timeout(Some(Duration::from_secs(config.timeout_secs)))
                     .build(),
             ),
-            None => {
-                std::fs::create_dir_all(&config.folder)
-                    .map_err(|e| format!("creating {}: {e}", config.folder.display()))?;
-                Transport::Folder(AsyncFileTransport::new(&config.folder))
-            }
+            // The folder is made when the first message is written.
+            None => Transport::Folder(AsyncFileTransport::new(&config.folder)),
         };
         Ok(Mailer {
             config,
@@ -227,6 +224,9 @@ impl Mailer {
         match &self.transport {
             Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
             Transport::Folder(t) => {
+                tokio::fs::create_dir_all(&self.config.folder)
+                    .await
+                    .map_err(|e| format!("creating {}: {e}", self.config.folder.display()))?;
                 let id = t.send(message).await.map_err(|e| e.to_string())?;
                 // The file holds the link; the log says only where it is.
                 tracing::info!(

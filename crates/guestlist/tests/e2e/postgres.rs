@@ -57,8 +57,10 @@ fn write_config(dir: &tempfile::TempDir, database_url: &str, secret: &Secret) ->
     let path = dir.path().join("guestlist.toml");
     let text = format!(
         "database_url = \"{database_url}\"\njwt_secret = \"{s}\"\nlink_secret = \"{s}\"\npostgres_max_connections = 8\n\
+         [mail]\nfolder = \"{mail}\"\n\
          [rate_limits]\npreview_per_minute_per_ip = 1000000\njoin_per_minute_per_ip = 1000000\nper_minute_per_user = 1000000\n",
-        s = secret.expose()
+        s = secret.expose(),
+        mail = dir.path().join("mail").display(),
     );
     std::fs::write(&path, text).unwrap();
     path
