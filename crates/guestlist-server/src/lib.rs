@@ -315,6 +315,9 @@ fn spawn_housekeeping(app: App) -> tokio::task::JoinHandle<()> {
             }
             if n.is_multiple_of(12) {
                 app.housekeeping();
+                if let Err(e) = app.expire_idempotency_keys().await {
+                    tracing::warn!(error = %e, "could not forget old idempotency keys");
+                }
             }
         }
     })

@@ -259,6 +259,8 @@ pub trait Tx: Send {
         owner: &str,
         key: &str,
     ) -> Result<Option<(Vec<u8>, String)>>;
+    /// Forgets keys stored before `before`; returns how many.
+    async fn expire_idempotency_keys(&mut self, before: OffsetDateTime) -> Result<u64>;
     /// Stores a response; `false` when the key was taken meanwhile.
     async fn store_idempotent_response(
         &mut self,

@@ -1250,6 +1250,15 @@ macro_rules! impl_sql_tx {
                 row.as_ref().map(mail_row).transpose()
             }
 
+            async fn expire_idempotency_keys(&mut self, before: OffsetDateTime) -> Result<u64> {
+                let done = ::sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                    .bind(ms(before))
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                Ok(done.rows_affected())
+            }
+
             async fn idempotent_response(&mut self, owner: &str, key: &str) -> Result<Option<(Vec<u8>, String)>> {
                 let row = ::sqlx::query("SELECT request_hash, response FROM idempotency_keys WHERE owner = $1 AND key = $2")
                     .bind(owner)

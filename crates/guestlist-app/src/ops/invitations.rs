@@ -26,6 +26,9 @@ use crate::scope::{Scope, require_user, subtrees_with};
 use crate::secrets::{Keys, TOKEN_LEN};
 use crate::{App, Caller, Result, paging};
 
+/// How long a retry with the same Idempotency-Key gets the first answer.
+pub const IDEMPOTENCY_KEY_TTL_HOURS: i64 = 24;
+
 /// Most rows one bulk request may carry.
 pub const MAX_BULK_ROWS: usize = 1_000;
 /// Longest lifetime an invitation may be given.
@@ -792,6 +795,12 @@ fn idempotency(
     }))
 }
 
+struct ExpireKeys;
+
+operation!(ExpireKeys => u64, |self, tx| {
+    tx.expire_idempotency_keys(crate::now() - Duration::hours(IDEMPOTENCY_KEY_TTL_HOURS)).await
+});
+
 impl App {
     fn token_hash(&self, token: &str) -> Result<Vec<u8>> {
         let token = token.trim();
@@ -972,6 +981,11 @@ impl App {
                 decision,
             })
             .await
+    }
+
+    /// Forgets idempotency keys older than a day; the server calls it now and then.
+    pub async fn expire_idempotency_keys(&self) -> Result<u64> {
+        self.store_ref().write(ExpireKeys).await
     }
 
     /// The caller's pending invitations (by user id, username, or verified e-mail).

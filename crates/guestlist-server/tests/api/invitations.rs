@@ -461,6 +461,11 @@ async fn an_idempotency_key_returns_the_first_answer() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("invalid_input"));
+    // A day later the key is forgotten: the same request is simply answered again.
+    app.exec("UPDATE idempotency_keys SET created_at = 0").await;
+    assert_eq!(app.app.expire_idempotency_keys().await.unwrap(), 1);
+    let later = admin.create_invitation(&req, Some("key-1")).await.unwrap();
+    assert_eq!(later.outcome, api::InvitationOutcome::AlreadyInvited);
     assert_eq!(
         app.column_text("SELECT email FROM invitations").await,
         vec!["ada@example.com".to_owned()]
