@@ -181,7 +181,7 @@ pub fn router(state: AppState) -> Router {
             post(signup::create_invitation).get(signup::list_invitations),
         )
         .route(
-            "/signup/invitations/{token}",
+            "/signup/invitations/{ref}",
             get(signup::verify).delete(signup::revoke_invitation),
         )
         .route("/signup/claims", post(signup::create_claim))

@@ -171,7 +171,8 @@ pub async fn list_invitations(
 
 /// Public: may this token be used to sign up now? Unknown, revoked, used, expired and
 /// in-use tokens all answer `{"valid": false}`. Rate limited.
-#[utoipa::path(get, path = "/api/v1/signup/invitations/{token}", tag = "signup", params(("token" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/signup/invitations/{ref}", tag = "signup",
+    params(("ref" = String, Path, description = "The invitation's token")),
     responses((status = 200, body = api::TokenCheck), (status = 429, body = api::ErrorBody)))]
 pub async fn verify(
     State(s): State<AppState>,
@@ -190,7 +191,8 @@ pub async fn verify(
 }
 
 /// Revoke a platform invitation (soft): its inviter or a platform admin.
-#[utoipa::path(delete, path = "/api/v1/signup/invitations/{id}", tag = "signup", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/api/v1/signup/invitations/{ref}", tag = "signup",
+    params(("ref" = Uuid, Path, description = "The invitation's id")),
     responses((status = 200, body = api::PlatformInvitation), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn revoke_invitation(

@@ -191,6 +191,18 @@ async fn the_committed_openapi_document_is_current() {
     let doc: Value = serde_json::from_str(&generated).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(doc["paths"]["/api/v1/invites/{code}/join"]["post"].is_object());
+    // OpenAPI forbids two templates that differ only in their parameters' names.
+    let mut shapes = std::collections::HashSet::new();
+    for path in doc["paths"].as_object().unwrap().keys() {
+        let shape: Vec<&str> = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "{}" } else { seg })
+            .collect();
+        assert!(
+            shapes.insert(shape.join("/")),
+            "{path} repeats another path's template"
+        );
+    }
     let served: Value = reqwest::get(TestApp::spawn().await.url("/api/openapi.json"))
         .await
         .unwrap()
