@@ -153,3 +153,40 @@ async fn open_joins_racing_a_member_limit_never_overshoot() {
         7
     );
 }
+
+/// Counts of an unlimited link and space stay exact under concurrent joins, and a
+/// limit set afterwards starts from the true count: 60 join at once, then a limit of
+/// 64 lets exactly 3 of 30 more in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn counts_stay_exact_when_a_busy_space_gets_a_limit() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let inv = t.invite(&alice, invite_req("acme/")).await;
+    let users = (0..60).map(|i| t.user(&format!("early{i}"))).collect();
+    let results = race(with_code(users, &inv.code)).await;
+    assert_eq!(count(&results, "joined"), 60, "{results:?}");
+    assert_eq!(alice.get_space("acme/").await.unwrap().member_count, 61);
+    let stored = alice.list_invites(&InviteQuery::default()).await.unwrap();
+    assert_eq!(stored.invites[0].uses, 60);
+    let preview = t.client.anonymous().preview_invite(&inv.code).await.unwrap();
+    assert_eq!(preview.member_count, 61);
+
+    alice
+        .update_space(
+            "acme/",
+            &api::UpdateSpaceRequest {
+                member_limit: Some(Some(64)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let late = (0..30).map(|i| t.user(&format!("late{i}"))).collect();
+    let results = race(with_code(late, &inv.code)).await;
+    assert_eq!(count(&results, "joined"), 3, "{results:?}");
+    assert_eq!(count(&results, "member_limit_reached"), 27, "{results:?}");
+    assert_eq!(alice.get_space("acme/").await.unwrap().member_count, 64);
+    // Leaving frees a seat in the exact count.
+    t.user("early0").leave_space("acme/").await.unwrap();
+    assert_eq!(alice.get_space("acme/").await.unwrap().member_count, 63);
+}
