@@ -20,5 +20,7 @@ guestlist_store::impl_sql_tx!(
     lock_space = Some("SELECT id FROM spaces WHERE id = $1 FOR UPDATE"),
     after_import = Some(
         "SELECT setval(pg_get_serial_sequence('events', 'seq'), coalesce((SELECT max(seq) FROM events), 0) + 1, false)"
-    )
+    ),
+    // Concurrent transactions: unlimited links and spaces count in shard rows.
+    shards = true
 );

@@ -14,7 +14,14 @@
 /// generated keys past the imported rows), or `None`.
 #[macro_export]
 macro_rules! impl_sql_tx {
-    ($tx:ident, $db:ty, lock_space = $lock_space:expr, after_import = $after_import:expr) => {
+    ($tx:ident, $db:ty, lock_space = $lock_space:expr, after_import = $after_import:expr, shards = $shards:expr) => {
+        /// Whether unlimited links and spaces count uses and members in shard rows
+        /// (`counter_shards`) instead of one hot row: for engines with concurrent
+        /// writers, where every redemption of one link would otherwise queue on that
+        /// link's row until the previous commit is flushed. Limited links and spaces
+        /// always use the exact single-row guard.
+        const SHARDS: bool = $shards;
+
         #[allow(unused_imports)]
         use $crate::__private::{OffsetDateTime, Uuid};
         use $crate::domain::{self, InviteState, Permissions, RoleName, SpacePath, UserId};
@@ -447,9 +454,6 @@ macro_rules! impl_sql_tx {
                UNION ALL \
                SELECT s.user_id, t.depth + 1 FROM signups s JOIN tree t ON s.invited_by = t.user_id WHERE t.depth < 64)";
 
-        const INVITE_COLUMNS_OF_I: &str = "i.id, i.space_id, i.space_path, i.role, i.max_uses, i.uses, i.expires_at, \
-             i.description, i.allow_narrowing, i.created_by, i.created_by_name, i.created_at, i.revoked_at, i.revoked_by, \
-             i.requires_approval, i.auto_approve_domains";
         const INVITE_COLUMNS: &str = "id, space_id, space_path, role, max_uses, uses, expires_at, description, \
              allow_narrowing, created_by, created_by_name, created_at, revoked_at, revoked_by, requires_approval, \
              auto_approve_domains";
@@ -488,6 +492,52 @@ macro_rules! impl_sql_tx {
         const SPACE_COLUMNS: &str =
             "id, path, name, join_mode, member_limit, member_count, created_at, created_by";
 
+        /// A counter column read with its shards (`AS <column>`), or as it is.
+        fn counted(alias: &str, column: &str) -> String {
+            if SHARDS {
+                format!(
+                    "CAST({alias}.{column} + coalesce((SELECT sum(c.delta) FROM counter_shards c \
+                     WHERE c.owner_id = {alias}.id), 0) AS BIGINT) AS {column}"
+                )
+            } else {
+                format!("{alias}.{column}")
+            }
+        }
+
+        /// The space columns of table (or alias) `t`, its member count with its shards.
+        fn space_columns_of(t: &str) -> String {
+            format!(
+                "{t}.id, {t}.path, {t}.name, {t}.join_mode, {t}.member_limit, {}, {t}.created_at, {t}.created_by",
+                counted(t, "member_count")
+            )
+        }
+
+        /// The invite columns of table (or alias) `t`, its use count with its shards.
+        fn invite_columns_of(t: &str) -> String {
+            format!(
+                "{t}.id, {t}.space_id, {t}.space_path, {t}.role, {t}.max_uses, {}, {t}.expires_at, {t}.description, \
+                 {t}.allow_narrowing, {t}.created_by, {t}.created_by_name, {t}.created_at, {t}.revoked_at, {t}.revoked_by, \
+                 {t}.requires_approval, {t}.auto_approve_domains",
+                counted(t, "uses")
+            )
+        }
+
+        /// Adds one (or takes one away) in a random shard of the owner's counter.
+        async fn bump_shard(conn: &mut <$db as ::sqlx::Database>::Connection, owner: Uuid, delta: i64) -> Result<()> {
+            let shard = i64::from(Uuid::now_v7().as_bytes()[15] % 16);
+            ::sqlx::query(
+                "INSERT INTO counter_shards (owner_id, shard, delta) VALUES ($1, $2, $3) \
+                 ON CONFLICT (owner_id, shard) DO UPDATE SET delta = counter_shards.delta + $3",
+            )
+            .bind(owner)
+            .bind(shard)
+            .bind(delta)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+            Ok(())
+        }
+
         #[$crate::__private::async_trait]
         impl Tx for $tx<'_> {
             async fn insert_space(&mut self, s: &NewSpace) -> Result<Option<SpaceRow>> {
@@ -510,7 +560,8 @@ macro_rules! impl_sql_tx {
 
             async fn space_by_path(&mut self, path: &SpacePath) -> Result<Option<SpaceRow>> {
                 let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
-                    "SELECT {SPACE_COLUMNS} FROM spaces WHERE path = $1"
+                    "SELECT {} FROM spaces WHERE path = $1",
+                    space_columns_of("spaces")
                 )))
                 .bind(path.as_str())
                 .fetch_optional(&mut *self.conn)
@@ -524,11 +575,11 @@ macro_rules! impl_sql_tx {
                     return Ok((vec![], vec![]));
                 }
                 // One row per (space, role), or one with no role for a space without any.
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(
-                    "SELECT s.id, s.path, s.name, s.join_mode, s.member_limit, s.member_count, s.created_at, s.created_by, \
-                       r.name AS role_name, r.permissions AS role_permissions \
+                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {}, r.name AS role_name, r.permissions AS role_permissions \
                      FROM spaces s LEFT JOIN roles r ON r.space_id = s.id WHERE s.path IN (",
-                );
+                    space_columns_of("s")
+                ));
                 let mut list = qb.separated(", ");
                 for p in paths {
                     list.push_bind(p.as_str().to_owned());
@@ -562,6 +613,24 @@ macro_rules! impl_sql_tx {
             }
 
             async fn update_space(&mut self, id: Uuid, patch: &SpacePatch) -> Result<SpaceRow> {
+                if SHARDS {
+                    // Wait for joins in flight (they hold the row shared), then fold the
+                    // shards into the exact count a limit is checked against.
+                    self.lock_space(id).await?;
+                    ::sqlx::query(
+                        "UPDATE spaces SET member_count = CAST(member_count + \
+                           coalesce((SELECT sum(delta) FROM counter_shards WHERE owner_id = $1), 0) AS BIGINT) WHERE id = $1",
+                    )
+                    .bind(id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                    ::sqlx::query("DELETE FROM counter_shards WHERE owner_id = $1")
+                        .bind(id)
+                        .execute(&mut *self.conn)
+                        .await
+                        .map_err(db_error)?;
+                }
                 let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
                     "UPDATE spaces SET \
                        name = coalesce($2, name), \
@@ -581,6 +650,35 @@ macro_rules! impl_sql_tx {
             }
 
             async fn take_seat(&mut self, space_id: Uuid) -> Result<bool> {
+                if SHARDS {
+                    // A limited space: the exact guard on its row.
+                    let done = ::sqlx::query(
+                        "UPDATE spaces SET member_count = member_count + 1 \
+                         WHERE id = $1 AND member_limit IS NOT NULL AND member_count < member_limit",
+                    )
+                    .bind(space_id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                    if done.rows_affected() == 1 {
+                        return Ok(true);
+                    }
+                    // An unlimited one: hold the row shared (a limit set meanwhile waits
+                    // for this transaction) and count in a shard.
+                    let row = ::sqlx::query("SELECT member_limit FROM spaces WHERE id = $1 FOR SHARE")
+                        .bind(space_id)
+                        .fetch_optional(&mut *self.conn)
+                        .await
+                        .map_err(db_error)?;
+                    let unlimited = match &row {
+                        Some(r) => get::<Option<i64>>(r, "member_limit")?.is_none(),
+                        None => false,
+                    };
+                    if unlimited {
+                        bump_shard(&mut *self.conn, space_id, 1).await?;
+                    }
+                    return Ok(unlimited);
+                }
                 let done = ::sqlx::query(
                     "UPDATE spaces SET member_count = member_count + 1 \
                      WHERE id = $1 AND (member_limit IS NULL OR member_count < member_limit)",
@@ -593,6 +691,18 @@ macro_rules! impl_sql_tx {
             }
 
             async fn free_seat(&mut self, space_id: Uuid) -> Result<()> {
+                if SHARDS {
+                    let row = ::sqlx::query("SELECT member_limit FROM spaces WHERE id = $1 FOR SHARE")
+                        .bind(space_id)
+                        .fetch_optional(&mut *self.conn)
+                        .await
+                        .map_err(db_error)?;
+                    if let Some(r) = row
+                        && get::<Option<i64>>(&r, "member_limit")?.is_none()
+                    {
+                        return bump_shard(&mut *self.conn, space_id, -1).await;
+                    }
+                }
                 ::sqlx::query(
                     "UPDATE spaces SET member_count = member_count - 1 WHERE id = $1 AND member_count > 0",
                 )
@@ -835,7 +945,8 @@ macro_rules! impl_sql_tx {
 
             async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>> {
                 let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
-                    "SELECT {INVITE_COLUMNS} FROM invites WHERE code_hash = $1"
+                    "SELECT {} FROM invites WHERE code_hash = $1",
+                    invite_columns_of("invites")
                 )))
                 .bind(code_hash)
                 .fetch_optional(&mut *self.conn)
@@ -846,7 +957,8 @@ macro_rules! impl_sql_tx {
 
             async fn invite_by_id(&mut self, id: Uuid) -> Result<Option<InviteRow>> {
                 let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
-                    "SELECT {INVITE_COLUMNS} FROM invites WHERE id = $1"
+                    "SELECT {} FROM invites WHERE id = $1",
+                    invite_columns_of("invites")
                 )))
                 .bind(id)
                 .fetch_optional(&mut *self.conn)
@@ -857,8 +969,10 @@ macro_rules! impl_sql_tx {
 
             async fn invite_preview(&mut self, code_hash: &[u8]) -> Result<Option<InvitePreviewRow>> {
                 let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
-                    "SELECT {INVITE_COLUMNS_OF_I}, s.name AS space_name, s.join_mode, s.member_count \
-                     FROM invites i JOIN spaces s ON s.id = i.space_id WHERE i.code_hash = $1"
+"SELECT {}, s.name AS space_name, s.join_mode, {} \
+                     FROM invites i JOIN spaces s ON s.id = i.space_id WHERE i.code_hash = $1",
+                    invite_columns_of("i"),
+                    counted("s", "member_count")
                 )))
                 .bind(code_hash)
                 .fetch_optional(&mut *self.conn)
@@ -876,6 +990,38 @@ macro_rules! impl_sql_tx {
             }
 
             async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool> {
+                if SHARDS {
+                    // A limited link: the exact guard on its row.
+                    let done = ::sqlx::query(
+                        "UPDATE invites SET uses = uses + 1 \
+                         WHERE id = $1 AND max_uses IS NOT NULL AND uses < max_uses AND revoked_at IS NULL \
+                           AND (expires_at IS NULL OR expires_at > $2)",
+                    )
+                    .bind(id)
+                    .bind(ms(now))
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                    if done.rows_affected() == 1 {
+                        return Ok(true);
+                    }
+                    // An unlimited one, if live: held shared (a revoke waits for this
+                    // transaction), counted in a shard.
+                    let live = ::sqlx::query(
+                        "SELECT id FROM invites WHERE id = $1 AND max_uses IS NULL AND revoked_at IS NULL \
+                           AND (expires_at IS NULL OR expires_at > $2) FOR SHARE",
+                    )
+                    .bind(id)
+                    .bind(ms(now))
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?
+                    .is_some();
+                    if live {
+                        bump_shard(&mut *self.conn, id, 1).await?;
+                    }
+                    return Ok(live);
+                }
                 let done = ::sqlx::query(
                     "UPDATE invites SET uses = uses + 1 \
                      WHERE id = $1 AND revoked_at IS NULL \
@@ -913,7 +1059,7 @@ macro_rules! impl_sql_tx {
                 match &roots {
                     // Everything: the creation-order index, filtered as it goes.
                     None => {
-                        qb.push(format!("SELECT {INVITE_COLUMNS} FROM invites WHERE TRUE"));
+                        qb.push(format!("SELECT {} FROM invites WHERE TRUE", invite_columns_of("invites")));
                         push_invite_filters(&mut qb, q, "created_at", "id");
                         qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit));
                     }
@@ -926,7 +1072,7 @@ macro_rules! impl_sql_tx {
                             if n > 0 {
                                 qb.push(" UNION ALL ");
                             }
-                            qb.push(format!("SELECT * FROM (SELECT {INVITE_COLUMNS_OF_I} FROM invite_scopes s JOIN invites i ON i.id = s.invite_id WHERE s.scope_path = "))
+                            qb.push(format!("SELECT * FROM (SELECT {} FROM invite_scopes s JOIN invites i ON i.id = s.invite_id WHERE s.scope_path = ", invite_columns_of("i")))
                                 .push_bind(root.as_str().to_owned());
                             push_invite_filters(&mut qb, q, "s.created_at", "s.invite_id");
                             qb.push(" ORDER BY s.created_at DESC, s.invite_id DESC LIMIT ")

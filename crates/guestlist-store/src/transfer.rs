@@ -298,6 +298,12 @@ pub const TABLES: &[TableSpec] = &[
         singleton: false,
     },
     TableSpec {
+        name: "counter_shards",
+        columns: &[("owner_id", Uuid), ("shard", Int), ("delta", Int)],
+        key: &["owner_id", "shard"],
+        singleton: false,
+    },
+    TableSpec {
         name: "api_keys",
         columns: &[
             ("id", Uuid),

@@ -168,7 +168,12 @@ async fn counts_stay_exact_when_a_busy_space_gets_a_limit() {
     assert_eq!(alice.get_space("acme/").await.unwrap().member_count, 61);
     let stored = alice.list_invites(&InviteQuery::default()).await.unwrap();
     assert_eq!(stored.invites[0].uses, 60);
-    let preview = t.client.anonymous().preview_invite(&inv.code).await.unwrap();
+    let preview = t
+        .client
+        .anonymous()
+        .preview_invite(&inv.code)
+        .await
+        .unwrap();
     assert_eq!(preview.member_count, 61);
 
     alice
