@@ -522,9 +522,10 @@ macro_rules! impl_sql_tx {
             )
         }
 
-        /// Adds one (or takes one away) in a random shard of the owner's counter.
+        /// Adds one (or takes one away) in a random one of 64 shards of the owner's
+        /// counter (16 measured about half as fast at 64 concurrent redemptions).
         async fn bump_shard(conn: &mut <$db as ::sqlx::Database>::Connection, owner: Uuid, delta: i64) -> Result<()> {
-            let shard = i64::from(Uuid::now_v7().as_bytes()[15] % 16);
+            let shard = i64::from(Uuid::now_v7().as_bytes()[15] % 64);
             ::sqlx::query(
                 "INSERT INTO counter_shards (owner_id, shard, delta) VALUES ($1, $2, $3) \
                  ON CONFLICT (owner_id, shard) DO UPDATE SET delta = counter_shards.delta + $3",
