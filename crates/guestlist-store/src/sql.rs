@@ -693,6 +693,19 @@ macro_rules! impl_sql_tx {
 
             async fn free_seat(&mut self, space_id: Uuid) -> Result<()> {
                 if SHARDS {
+                    // A limited space: its exact count (no shared lock first, which two
+                    // leaving members would then both try to upgrade).
+                    let done = ::sqlx::query(
+                        "UPDATE spaces SET member_count = member_count - 1 \
+                         WHERE id = $1 AND member_limit IS NOT NULL AND member_count > 0",
+                    )
+                    .bind(space_id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                    if done.rows_affected() == 1 {
+                        return Ok(());
+                    }
                     let row = ::sqlx::query("SELECT member_limit FROM spaces WHERE id = $1 FOR SHARE")
                         .bind(space_id)
                         .fetch_optional(&mut *self.conn)
@@ -701,8 +714,9 @@ macro_rules! impl_sql_tx {
                     if let Some(r) = row
                         && get::<Option<i64>>(&r, "member_limit")?.is_none()
                     {
-                        return bump_shard(&mut *self.conn, space_id, -1).await;
+                        bump_shard(&mut *self.conn, space_id, -1).await?;
                     }
+                    return Ok(());
                 }
                 ::sqlx::query(
                     "UPDATE spaces SET member_count = member_count - 1 WHERE id = $1 AND member_count > 0",
