@@ -85,6 +85,36 @@ impl Actor {
         }
     }
 
+    /// The e-mail address in the user's token, normalized, verified or not.
+    pub fn claimed_email(&self) -> Option<crate::Email> {
+        match self {
+            Actor::User { email, .. } => email.as_deref().and_then(|e| crate::Email::parse(e).ok()),
+            Actor::ApiKey { .. } => None,
+        }
+    }
+
+    /// The user's e-mail address when the host application verified it: the only
+    /// form in which an address identifies someone here.
+    pub fn verified_email(&self) -> Option<crate::Email> {
+        match self {
+            Actor::User {
+                email_verified: true,
+                ..
+            } => self.claimed_email(),
+            _ => None,
+        }
+    }
+
+    /// The username in the user's token, normalized.
+    pub fn username(&self) -> Option<crate::Username> {
+        match self {
+            Actor::User { username, .. } => username
+                .as_deref()
+                .and_then(|u| crate::Username::parse(u).ok()),
+            Actor::ApiKey { .. } => None,
+        }
+    }
+
     pub fn is_platform_admin(&self) -> bool {
         matches!(
             self,

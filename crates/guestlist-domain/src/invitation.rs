@@ -133,26 +133,18 @@ impl Addressee {
 
     /// Whether the signed-in `actor` is this addressee (see [`Binding`]).
     pub fn binding(&self, actor: &Actor) -> Binding {
-        let Actor::User {
-            id,
-            email,
-            email_verified,
-            username,
-        } = actor
-        else {
+        let Actor::User { id, .. } = actor else {
             return Binding::Mismatch;
         };
         if self.user_id.as_ref() == Some(id) {
             return Binding::Matches;
         }
-        let theirs = username.as_deref().and_then(|u| Username::parse(u).ok());
-        if self.username.is_some() && self.username == theirs {
+        if self.username.is_some() && self.username == actor.username() {
             return Binding::Matches;
         }
-        let their_email = email.as_deref().and_then(|e| Email::parse(e).ok());
-        match (&self.email, their_email) {
+        match (&self.email, actor.claimed_email()) {
             (Some(mine), Some(theirs)) if *mine == theirs => {
-                if *email_verified {
+                if actor.verified_email().is_some() {
                     Binding::Matches
                 } else {
                     Binding::EmailUnverified

@@ -22,3 +22,9 @@ pub use path::SpacePath;
 pub use role::{Permission, Permissions, RoleName};
 pub use signup::Gate;
 pub use space::JoinMode;
+
+/// An id named in a request (a path segment, a GraphQL `ID`). Anything that is not
+/// one names nothing: `not_found`, like an id that does not exist.
+pub fn parse_id(raw: &str, what: &'static str) -> Result<uuid::Uuid, Error> {
+    uuid::Uuid::try_parse(raw).map_err(|_| Error::NotFound(what))
+}

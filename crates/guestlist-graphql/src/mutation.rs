@@ -56,8 +56,9 @@ fn admitted(
     }
 }
 
-fn invitation_id(id: &async_graphql::ID) -> Result<uuid::Uuid> {
-    uuid::Uuid::try_parse(id.as_str()).map_err(|_| gql(Error::NotFound("invitation")))
+/// An id argument; anything that is not one names nothing.
+fn id_arg(id: &async_graphql::ID, what: &'static str) -> Result<uuid::Uuid> {
+    guestlist_app::domain::parse_id(id.as_str(), what).map_err(gql)
 }
 
 pub struct Mutation;
@@ -108,7 +109,7 @@ impl Mutation {
         id: async_graphql::ID,
     ) -> Result<Invitation> {
         let v = app(ctx)?
-            .resend_invitation(actor(ctx)?, invitation_id(&id)?)
+            .resend_invitation(actor(ctx)?, id_arg(&id, "invitation")?)
             .await
             .map_err(gql)?;
         Ok(v.into())
@@ -121,7 +122,7 @@ impl Mutation {
         id: async_graphql::ID,
     ) -> Result<Invitation> {
         let v = app(ctx)?
-            .revoke_invitation(actor(ctx)?, invitation_id(&id)?)
+            .revoke_invitation(actor(ctx)?, id_arg(&id, "invitation")?)
             .await
             .map_err(gql)?;
         Ok(v.into())
@@ -152,8 +153,7 @@ impl Mutation {
         id: async_graphql::ID,
         approve: bool,
     ) -> Result<JoinRequest> {
-        let id =
-            uuid::Uuid::try_parse(id.as_str()).map_err(|_| gql(Error::NotFound("join request")))?;
+        let id = id_arg(&id, "join request")?;
         let (r, _) = app(ctx)?
             .decide_join_request(actor(ctx)?, id, approve)
             .await
@@ -206,8 +206,7 @@ impl Mutation {
         id: async_graphql::ID,
         accept: bool,
     ) -> Result<Option<Member>> {
-        let id =
-            uuid::Uuid::try_parse(id.as_str()).map_err(|_| gql(Error::NotFound("membership")))?;
+        let id = id_arg(&id, "membership")?;
         let m = app(ctx)?
             .answer_membership(actor(ctx)?, id, accept)
             .await

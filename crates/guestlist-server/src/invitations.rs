@@ -9,11 +9,11 @@ use guestlist_app::domain::{Error, InvitationStatus, SpacePath};
 use guestlist_app::{Decision, InvitationFilter, InvitationInput, InvitationOutcome, InviteeInput};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{Auth, ClientIp, Json, Path, Query, caller};
 use crate::{AppState, render};
+use guestlist_app::domain::parse_id;
 
 type Res<T> = Result<T, ApiError>;
 
@@ -27,11 +27,6 @@ fn idempotency_key(headers: &HeaderMap) -> Res<Option<String>> {
                 .map_err(|_| Error::invalid("Idempotency-Key", "printable ASCII only").into())
         })
         .transpose()
-}
-
-/// An invitation id in a path; anything else names no invitation.
-fn invitation_id(raw: &str) -> Res<Uuid> {
-    Uuid::try_parse(raw).map_err(|_| Error::NotFound("invitation").into())
 }
 
 /// Invite one person to a space (manage_invites). `invited` answers 201; the
@@ -164,7 +159,10 @@ pub async fn get(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Res<axum::Json<api::Invitation>> {
-    let v = s.app.get_invitation(&actor, invitation_id(&id)?).await?;
+    let v = s
+        .app
+        .get_invitation(&actor, parse_id(&id, "invitation")?)
+        .await?;
     Ok(axum::Json(render::invitation(v)))
 }
 
@@ -178,7 +176,10 @@ pub async fn revoke(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Res<axum::Json<api::Invitation>> {
-    let v = s.app.revoke_invitation(&actor, invitation_id(&id)?).await?;
+    let v = s
+        .app
+        .revoke_invitation(&actor, parse_id(&id, "invitation")?)
+        .await?;
     Ok(axum::Json(render::invitation(v)))
 }
 
@@ -193,7 +194,10 @@ pub async fn resend(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Res<axum::Json<api::Invitation>> {
-    let v = s.app.resend_invitation(&actor, invitation_id(&id)?).await?;
+    let v = s
+        .app
+        .resend_invitation(&actor, parse_id(&id, "invitation")?)
+        .await?;
     Ok(axum::Json(render::invitation(v)))
 }
 
@@ -268,7 +272,7 @@ async fn answer_by_id(
 ) -> Res<axum::Json<api::InvitationAnswer>> {
     let r = s
         .app
-        .respond_by_id(&actor.0, invitation_id(id)?, decision)
+        .respond_by_id(&actor.0, parse_id(id, "invitation")?, decision)
         .await?;
     Ok(axum::Json(render::invitation_answer(r)))
 }

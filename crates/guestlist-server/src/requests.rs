@@ -10,17 +10,13 @@ use guestlist_app::store::JoinRequestStatus;
 use guestlist_app::{Account, AddOutcome};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{Auth, Json, OptionalJson, Path, Query, space_param};
 use crate::{AppState, render};
+use guestlist_app::domain::parse_id;
 
 type Res<T> = Result<T, ApiError>;
-
-fn id_of(raw: &str, what: &'static str) -> Res<Uuid> {
-    Uuid::try_parse(raw).map_err(|_| Error::NotFound(what).into())
-}
 
 /// Add an existing account (by user id, or the e-mail of a known account) as a
 /// pending member: only that user can accept it (manage_members; never above your
@@ -69,7 +65,7 @@ async fn answer(
 ) -> Res<axum::Json<api::MembershipAnswer>> {
     let m = s
         .app
-        .answer_membership(&actor.0, id_of(id, "membership")?, accept)
+        .answer_membership(&actor.0, parse_id(id, "membership")?, accept)
         .await?;
     Ok(axum::Json(api::MembershipAnswer {
         membership: m.map(render::member),
@@ -170,7 +166,7 @@ async fn decide(
 ) -> Res<axum::Json<api::JoinRequestDecision>> {
     let (request, m) = s
         .app
-        .decide_join_request(&actor.0, id_of(id, "join request")?, approve)
+        .decide_join_request(&actor.0, parse_id(id, "join request")?, approve)
         .await?;
     Ok(axum::Json(api::JoinRequestDecision {
         request: render::join_request(request),
@@ -216,7 +212,7 @@ pub async fn cancel(
 ) -> Res<axum::Json<api::JoinRequest>> {
     let r = s
         .app
-        .cancel_join_request(&actor, id_of(&id, "join request")?)
+        .cancel_join_request(&actor, parse_id(&id, "join request")?)
         .await?;
     Ok(axum::Json(render::join_request(r)))
 }

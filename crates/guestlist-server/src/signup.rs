@@ -5,24 +5,20 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use guestlist_api as api;
-use guestlist_app::domain::{Error, Gate, UserId};
+use guestlist_app::domain::{Gate, UserId};
 use guestlist_app::store::{ClaimRow, GateSettings, PlatformInvitationRow, SignupRow};
 use guestlist_app::{GateView, PlatformInvitationInput, PlatformInvitationView, ReferralState};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{Auth, ClientIp, Json, Path, Query, caller};
 use crate::{AppState, render};
+use guestlist_app::domain::parse_id;
 
 type Res<T> = Result<T, ApiError>;
 
 const DAY: i64 = 24 * 3600;
-
-fn id_of(raw: &str, what: &'static str) -> Res<Uuid> {
-    Uuid::try_parse(raw).map_err(|_| Error::NotFound(what).into())
-}
 
 fn config_of(g: &GateView) -> api::SignupConfig {
     api::SignupConfig {
@@ -202,7 +198,7 @@ pub async fn revoke_invitation(
 ) -> Res<axum::Json<api::PlatformInvitation>> {
     let v = s
         .app
-        .revoke_platform_invitation(&actor, id_of(&id, "invitation")?)
+        .revoke_platform_invitation(&actor, parse_id(&id, "invitation")?)
         .await?;
     Ok(axum::Json(invitation(v)))
 }
@@ -247,7 +243,11 @@ pub async fn confirm_claim(
 ) -> Res<axum::Json<api::Claim>> {
     let c = s
         .app
-        .confirm_signup(&actor, id_of(&id, "claim")?, UserId::parse(&req.user_id)?)
+        .confirm_signup(
+            &actor,
+            parse_id(&id, "claim")?,
+            UserId::parse(&req.user_id)?,
+        )
         .await?;
     Ok(axum::Json(claim(c.claim)))
 }
@@ -261,7 +261,10 @@ pub async fn release_claim(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Res<axum::Json<api::Claim>> {
-    let c = s.app.release_signup(&actor, id_of(&id, "claim")?).await?;
+    let c = s
+        .app
+        .release_signup(&actor, parse_id(&id, "claim")?)
+        .await?;
     Ok(axum::Json(claim(c.claim)))
 }
 

@@ -686,21 +686,11 @@ pub(crate) async fn addressed_to(
     after: Option<&str>,
     limit: u32,
 ) -> Result<(Vec<InvitationView>, Option<String>)> {
-    let Actor::User {
-        id,
-        email,
-        email_verified,
-        username,
-    } = actor
-    else {
+    let Actor::User { id, .. } = actor else {
         return Err(Error::forbidden("only a signed-in user has invitations"));
     };
     // Only an address the host application verified shows what was sent to it.
-    let email = email
-        .as_deref()
-        .filter(|_| *email_verified)
-        .and_then(|e| Email::parse(e).ok());
-    let username = username.as_deref().and_then(|u| Username::parse(u).ok());
+    let (email, username) = (actor.verified_email(), actor.username());
     let now = crate::now();
     let after = paging::decode(after)?;
     let rows = tx

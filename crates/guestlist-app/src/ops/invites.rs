@@ -345,14 +345,9 @@ operation!(Redeem => Redeemed, |self, tx| {
 
 /// A verified e-mail address of one of the link's domains skips the approval.
 fn auto_approved(actor: &Actor, domains: &[String]) -> bool {
-    match actor {
-        Actor::User {
-            email: Some(email),
-            email_verified: true,
-            ..
-        } => Email::parse(email).is_ok_and(|e| domains.iter().any(|d| d == e.domain())),
-        _ => false,
-    }
+    actor
+        .verified_email()
+        .is_some_and(|e| domains.iter().any(|d| d == e.domain()))
 }
 
 impl App {

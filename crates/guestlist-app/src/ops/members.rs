@@ -184,20 +184,10 @@ pub(crate) async fn activate(
 /// the one joining (a provisioning key vouches for no address), and the e-mail only
 /// when the host application verified it.
 pub(crate) fn identity_of(actor: &Actor, user: &UserId) -> (Option<Email>, Option<Username>) {
-    match actor {
-        Actor::User {
-            id,
-            email,
-            email_verified,
-            username,
-        } if id == user => (
-            email
-                .as_deref()
-                .filter(|_| *email_verified)
-                .and_then(|e| Email::parse(e).ok()),
-            username.as_deref().and_then(|u| Username::parse(u).ok()),
-        ),
-        _ => (None, None),
+    if actor.user_id() == Some(user) {
+        (actor.verified_email(), actor.username())
+    } else {
+        (None, None)
     }
 }
 
