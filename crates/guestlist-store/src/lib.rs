@@ -343,7 +343,6 @@ pub trait Tx: Send {
     /// Inserts unless the user or the e-mail signed up already; `false` then.
     async fn insert_signup(&mut self, s: &SignupRow) -> Result<bool>;
     async fn signup_of_email(&mut self, email: &Email) -> Result<Option<SignupRow>>;
-    async fn signup_of_user(&mut self, user: &UserId) -> Result<Option<SignupRow>>;
     /// Who `inviter` brought in, oldest first.
     async fn signups_invited_by(&mut self, inviter: &str, limit: u32) -> Result<Vec<SignupRow>>;
     /// Everyone below `root` in the referral tree, with their depth (1: invited by

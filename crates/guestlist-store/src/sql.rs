@@ -1739,15 +1739,6 @@ macro_rules! impl_sql_tx {
                 row.as_ref().map(signup_row).transpose()
             }
 
-            async fn signup_of_user(&mut self, user: &UserId) -> Result<Option<SignupRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("SELECT {SIGNUP_COLUMNS} FROM signups WHERE user_id = $1")))
-                    .bind(user.as_str())
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err(db_error)?;
-                row.as_ref().map(signup_row).transpose()
-            }
-
             async fn signups_invited_by(&mut self, inviter: &str, limit: u32) -> Result<Vec<SignupRow>> {
                 let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
                     "SELECT {SIGNUP_COLUMNS} FROM signups WHERE invited_by = $1 ORDER BY created_at, user_id LIMIT $2"

@@ -2,7 +2,7 @@
 //! attempt (a lease, so two senders never send it at once and a crashed sender's
 //! message comes due again), and recording how the attempt went.
 
-use guestlist_domain::{DeliveryState, Error, InvitationStatus, RoleName, SpacePath};
+use guestlist_domain::{Error, InvitationStatus, RoleName, SpacePath};
 use guestlist_store::{MailResult, MailRow, Tx};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -89,14 +89,6 @@ operation!(Finish => (), |self, tx| {
     tx.finish_mail(self.id, &self.result).await
 });
 
-struct Delivery {
-    id: Uuid,
-}
-
-operation!(Delivery => Option<MailRow>, |self, tx| {
-    tx.mail_by_id(self.id).await
-});
-
 impl App {
     /// Queued messages due now, oldest first.
     pub async fn due_mail(&self, limit: u32) -> Result<Vec<MailRow>> {
@@ -133,15 +125,6 @@ impl App {
     /// Records how an attempt went.
     pub async fn mail_attempted(&self, id: Uuid, result: MailResult) -> Result<()> {
         self.store_ref().write(Finish { id, result }).await
-    }
-
-    /// One message's delivery state (for tests and operators).
-    pub async fn mail_state(&self, id: Uuid) -> Result<Option<(DeliveryState, u32)>> {
-        Ok(self
-            .store_ref()
-            .read(Delivery { id })
-            .await?
-            .map(|m| (m.state, m.attempts)))
     }
 
     /// Wakes when a request queued e-mail, so the sender need not wait for its poll.
