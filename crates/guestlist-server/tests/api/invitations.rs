@@ -674,7 +674,7 @@ async fn a_message_is_marked_failed_after_its_last_attempt() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_creates_for_one_address_make_one_invitation() {
     let app = TestApp::spawn().await;
     let admin = app.space_with_admin("acme/", "root").await;
@@ -725,7 +725,7 @@ async fn twenty_concurrent_creates_for_one_address_make_one_invitation() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_accepts_of_one_invitation_give_one_membership() {
     let app = TestApp::spawn().await;
     let admin = app.space_with_admin("acme/", "root").await;

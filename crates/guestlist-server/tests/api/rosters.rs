@@ -303,7 +303,7 @@ async fn join_requests_wait_for_a_manager() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_approvals_respect_the_member_limit() {
     let app = TestApp::spawn().await;
     // The admin takes one of five seats.
@@ -503,7 +503,7 @@ async fn a_removed_sponsor_takes_their_pending_invites_along() {
     assert_eq!(code(dep.get_space("acme/eng/").await), "not_found");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_requests_of_one_user_make_one_request() {
     let app = TestApp::spawn().await;
     let admin = request_space(&app, "club/", "root", None).await;

@@ -127,7 +127,7 @@ async fn the_gate_admits_in_each_mode() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_claims_on_a_cap_of_ten_take_exactly_ten_seats() {
     let app = TestApp::spawn().await;
     let platform = app.platform();
