@@ -1,35 +1,41 @@
 //! The embedded engine: one SQLite file in WAL mode.
 //!
-//! Writes go through **one writer** (a thread of its own, see `spin.rs`) that owns the
-//! only write connection and takes
-//! operations from a queue. It runs whatever is queued (up to `max_batch`) in one
-//! transaction, each operation under its own savepoint so a failing one rolls back
-//! alone, then commits once, with `synchronous=FULL`, and only then answers every
-//! caller: a write is acknowledged after it is durable, and concurrent writers share
-//! one fsync (group commit). There is never a second writer, so never `SQLITE_BUSY`.
-//! Reads run on a pool of read-only connections and never wait behind the writer.
+//! Writes go through **one writer** (a thread of its own) that owns the only write
+//! connection and takes operations from a queue. It runs whatever is queued (up to
+//! `max_batch`) in one transaction, each operation under its own savepoint so a failing
+//! one rolls back alone, then commits once, with `synchronous=FULL`, and only then
+//! answers every caller: a write is acknowledged after it is durable, and concurrent
+//! writers share one fsync (group commit). There is never a second writer, so never
+//! `SQLITE_BUSY`. Reads run on read-only connections, each on the thread that asks
+//! (a point read costs microseconds; there is no hop to another thread), and never
+//! wait behind the writer.
+//!
+//! Statements go to SQLite directly (`driver.rs`); the schema and its migrations are
+//! sqlx's, applied when the store opens.
 
-mod spin;
+mod driver;
 mod tx;
 
 use std::any::Any;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::pin::pin;
 use std::str::FromStr;
+use std::sync::Mutex;
 #[cfg(test)]
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::FutureExt;
 use guestlist_store::{Access, ErasedOperation, Error, Result, Store};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, Connection, Executor};
+use rusqlite::OpenFlags;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection as _};
 use tokio::sync::{mpsc, oneshot};
 
+use driver::Connection;
 pub use tx::SqliteTx;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -37,7 +43,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
     pub path: PathBuf,
-    /// Read-only connections in the read pool.
+    /// Read-only connections opened at start (more open when more threads read at
+    /// once; idle ones are kept).
     pub read_connections: u32,
     /// The most queued writes committed together.
     pub max_batch: usize,
@@ -68,66 +75,145 @@ struct Job {
 
 pub struct SqliteStore {
     jobs: mpsc::Sender<Command>,
-    reads: SqlitePool,
+    readers: Readers,
 }
 
-fn base_options(path: &Path) -> SqliteConnectOptions {
+/// The sqlx options the migrations run with (they also switch the file to WAL).
+fn migration_options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5))
-        .pragma("temp_store", "memory")
+        .create_if_missing(true)
+}
+
+/// Opens a connection for the writer or for reads.
+fn connect(path: &Path, write: bool) -> Result<Connection> {
+    let access = if write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    };
+    let opened = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .and_then(|conn| {
+            conn.busy_timeout(Duration::from_secs(5))?;
+            conn.set_prepared_statement_cache_capacity(256);
+            conn.execute_batch(
+                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+            )?;
+            Ok(conn)
+        });
+    opened.map_err(|e| Error::Unavailable(format!("opening {}: {e}", path.display())))
+}
+
+/// Read-only connections, taken by the thread that reads and given back after.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn take(&self) -> Result<Connection> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => connect(&self.path, false),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
+    }
+}
+
+/// Polls a future whose every step is ready when polled (the driver's statements
+/// run when called) to its end, on this thread.
+fn run_now<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Runs an operation on `conn`, turning a panic into an error.
+fn run_op(
+    conn: &mut Connection,
+    op: &dyn ErasedOperation,
+    what: &str,
+) -> Result<Box<dyn Any + Send>> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut tx = SqliteTx::new(conn);
+        run_now(op.run_erased(&mut tx))
+    }))
+    .unwrap_or_else(|_| Err(Error::internal(format!("a {what} operation panicked"))))
+}
+
+/// Runs SQL without arguments or rows (transaction control).
+fn exec(conn: &Connection, sql: &str) -> Result<()> {
+    conn.execute_batch(sql)
+        .map_err(|e| tx::db_error(driver::DriverError::Sqlite(e)))
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database and runs pending migrations.
     pub async fn open(opts: SqliteOptions) -> Result<Self> {
-        let mut writer = base_options(&opts.path)
-            .create_if_missing(true)
-            .connect()
-            .await
-            .map_err(|e| Error::Unavailable(format!("opening {}: {e}", opts.path.display())))?;
-        MIGRATOR
-            .run(&mut writer)
-            .await
-            .map_err(|e| Error::internal(format!("migrating {}: {e}", opts.path.display())))?;
-        let reads = SqlitePoolOptions::new()
-            .max_connections(opts.read_connections.max(1))
-            .min_connections(1)
-            // A local file's connections do not go stale: skip the ping per acquire.
-            .test_before_acquire(false)
-            .connect_with(base_options(&opts.path).read_only(true))
-            .await
-            .map_err(|e| Error::Unavailable(format!("opening the read pool: {e}")))?;
+        Self::migrate(&opts.path).await?;
+        let writer = connect(&opts.path, true)?;
+        let readers = Readers {
+            path: opts.path.clone(),
+            idle: Mutex::new(
+                (0..opts.read_connections.max(1))
+                    .map(|_| connect(&opts.path, false))
+                    .collect::<Result<_>>()?,
+            ),
+        };
         let (tx, rx) = mpsc::channel(opts.max_batch * 8);
-        // The writer runs on a thread of its own, driven by `spin_block_on`: between
-        // batches it sleeps; within one it waits for each statement's answer from the
-        // connection's thread without going to sleep, which halves what a statement
-        // costs (a statement's time here is two thread wake-ups, not SQLite).
-        let runtime = tokio::runtime::Handle::current();
         let max_batch = opts.max_batch.max(1);
         std::thread::Builder::new()
             .name("guestlist-sqlite-writer".into())
-            .spawn(move || {
-                let _runtime = runtime.enter();
-                spin::block_on(writer_loop(writer, rx, max_batch));
-            })
+            .spawn(move || writer_loop(writer, rx, max_batch))
             .map_err(|e| Error::Unavailable(format!("starting the writer: {e}")))?;
-        Ok(SqliteStore { jobs: tx, reads })
+        Ok(SqliteStore { jobs: tx, readers })
     }
 
     /// Runs the migrations and returns: `guestlist migrate`.
     pub async fn migrate(path: &Path) -> Result<()> {
-        let mut conn = base_options(path)
-            .create_if_missing(true)
+        let mut conn = migration_options(path)
             .connect()
             .await
             .map_err(|e| Error::Unavailable(format!("opening {}: {e}", path.display())))?;
-        MIGRATOR.run(&mut conn).await.map_err(Error::internal)?;
+        MIGRATOR
+            .run(&mut conn)
+            .await
+            .map_err(|e| Error::internal(format!("migrating {}: {e}", path.display())))?;
         conn.close().await.map_err(Error::internal)?;
         Ok(())
+    }
+
+    /// Runs a read on this thread, in one snapshot.
+    fn read_now(&self, op: &dyn ErasedOperation) -> Result<Box<dyn Any + Send>> {
+        let mut conn = self.readers.take()?;
+        // A deferred transaction: one consistent snapshot for the whole read
+        // (one statement is one snapshot by itself).
+        let explicit = !op.single_statement();
+        if explicit {
+            exec(&conn, "BEGIN")?;
+        }
+        let out = run_op(&mut conn, op, "read");
+        if explicit {
+            exec(&conn, "ROLLBACK")?;
+        }
+        self.readers.give_back(conn);
+        out
     }
 }
 
@@ -153,26 +239,7 @@ impl Store for SqliteStore {
                     .await
                     .map_err(|_| Error::Unavailable("the writer has stopped".into()))?
             }
-            Access::Read => {
-                let mut conn = self.reads.acquire().await.map_err(tx::db_error)?;
-                // A deferred transaction: one consistent snapshot for the whole read
-                // (one statement is one snapshot by itself).
-                let explicit = !op.single_statement();
-                if explicit {
-                    conn.execute("BEGIN").await.map_err(tx::db_error)?;
-                }
-                let out = {
-                    let mut tx = SqliteTx::new(&mut conn);
-                    AssertUnwindSafe(op.run_erased(&mut tx))
-                        .catch_unwind()
-                        .await
-                        .unwrap_or_else(|_| Err(Error::internal("a read operation panicked")))
-                };
-                if explicit {
-                    conn.execute("ROLLBACK").await.map_err(tx::db_error)?;
-                }
-                out
-            }
+            Access::Read => self.read_now(op.as_ref()),
         }
     }
 
@@ -180,15 +247,20 @@ impl Store for SqliteStore {
         if self.jobs.is_closed() {
             return Err(Error::Unavailable("the writer has stopped".into()));
         }
-        let mut conn = self.reads.acquire().await.map_err(tx::db_error)?;
-        conn.execute("SELECT 1").await.map_err(tx::db_error)?;
+        let conn = self.readers.take()?;
+        exec(&conn, "SELECT 1")?;
+        self.readers.give_back(conn);
         Ok(())
     }
 
     async fn close(&self) {
         // Readers first, so the writer is the last connection: it checkpoints the WAL
         // into the database file, and the next start has no log to replay.
-        self.reads.close().await;
+        self.readers
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         let (done, finished) = oneshot::channel();
         if self.jobs.send(Command::Stop(done)).await.is_ok() {
             let _ = finished.await;
@@ -196,14 +268,10 @@ impl Store for SqliteStore {
     }
 }
 
-async fn writer_loop(
-    mut conn: SqliteConnection,
-    mut rx: mpsc::Receiver<Command>,
-    max_batch: usize,
-) {
+fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Command>, max_batch: usize) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut stop = None;
-    while let Some(first) = rx.recv().await {
+    while let Some(first) = rx.blocking_recv() {
         match first {
             Command::Run(job) => batch.push(job),
             Command::Stop(done) => stop = Some(done),
@@ -216,7 +284,7 @@ async fn writer_loop(
             }
         }
         if !batch.is_empty() {
-            run_batch(&mut conn, &mut batch).await;
+            run_batch(&mut conn, &mut batch);
         }
         if let Some(done) = stop.take() {
             rx.close();
@@ -228,24 +296,25 @@ async fn writer_loop(
                         .send(Err(Error::Unavailable("shutting down".into())));
                 }
             }
-            if let Err(e) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await {
+            let checkpoint = driver::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut conn)
+                .into_inner();
+            if let Err(e) = checkpoint {
                 tracing::warn!(error = %e, "could not checkpoint the WAL at shutdown");
             }
-            let _ = conn.close().await;
+            if let Err((_, e)) = conn.close() {
+                tracing::warn!(error = %e, "could not close the database");
+            }
             let _ = done.send(());
             return;
         }
     }
-    let _ = conn.close().await;
 }
 
-async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
-    metrics_batch_size(batch.len());
-    // Each operation runs under the savepoint `op`. The savepoint bookkeeping shares
-    // one round trip to the connection's thread with its neighbour statement (a
-    // round trip, not SQLite, is what a statement costs here).
-    if let Err(e) = conn.execute("BEGIN IMMEDIATE; SAVEPOINT op").await {
-        let err = tx::db_error(e);
+fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
+    tracing::trace!(batch = batch.len(), "write batch");
+    // Each operation runs under the savepoint `op`.
+    if let Err(err) = exec(conn, "BEGIN IMMEDIATE; SAVEPOINT op") {
         tracing::error!(error = %err, "could not begin a write transaction");
         for job in batch.drain(..) {
             let _ = job.reply.send(Err(err.clone()));
@@ -263,13 +332,7 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
             ));
             continue;
         }
-        let out = {
-            let mut tx = SqliteTx::new(conn);
-            AssertUnwindSafe(job.op.run_erased(&mut tx))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| Err(Error::internal("a write operation panicked")))
-        };
+        let out = run_op(conn, job.op.as_ref(), "write");
         // Keep this operation's writes (or undo them), and open the next one's
         // savepoint; after the last, COMMIT releases what is open.
         let end = match (out.is_ok(), n == last) {
@@ -279,25 +342,25 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
             (false, false) => Some("ROLLBACK TO op; RELEASE op; SAVEPOINT op"),
         };
         if let Some(sql) = end
-            && let Err(e) = conn.execute(sql).await
+            && let Err(e) = exec(conn, sql)
         {
-            fatal = Some(tx::db_error(e));
+            fatal = Some(e);
         }
         results.push((job.reply, out));
     }
     let committed = match fatal {
-        None => conn.execute("COMMIT").await.map_err(tx::db_error),
+        None => exec(conn, "COMMIT"),
         Some(e) => Err(e),
     };
     match committed {
-        Ok(_) => {
+        Ok(()) => {
             for (reply, out) in results {
                 let _ = reply.send(out);
             }
         }
         Err(err) => {
             tracing::error!(error = %err, "a write batch failed; rolling back");
-            let _ = conn.execute("ROLLBACK").await;
+            let _ = exec(conn, "ROLLBACK");
             for (reply, out) in results {
                 // Refusals stay refusals; successes were not durable, so they fail.
                 let answer = match out {
@@ -310,10 +373,6 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
             }
         }
     }
-}
-
-fn metrics_batch_size(n: usize) {
-    tracing::trace!(batch = n, "write batch");
 }
 
 /// Parses `sqlite://path`, `sqlite:path` or a bare file path.

@@ -1,22 +1,22 @@
 //! The SQLite transaction: the shared SQL of `guestlist_store::impl_sql_tx!` over a
-//! SQLite connection. Space locks are no-ops: the single writer already serializes
-//! every write transaction.
+//! connection called directly (`driver.rs`). Space locks are no-ops: the single
+//! writer already serializes every write transaction.
 
-use sqlx::sqlite::{Sqlite, SqliteConnection};
+use crate::driver::{self, Connection};
+pub use crate::driver::db_error;
 
 pub struct SqliteTx<'c> {
-    conn: &'c mut SqliteConnection,
+    conn: &'c mut Connection,
 }
 
 impl<'c> SqliteTx<'c> {
-    pub fn new(conn: &'c mut SqliteConnection) -> Self {
+    pub fn new(conn: &'c mut Connection) -> Self {
         SqliteTx { conn }
     }
 }
 
 guestlist_store::impl_sql_tx!(
     SqliteTx,
-    Sqlite,
     lock_space = None,
     // AUTOINCREMENT follows the largest inserted key by itself.
     after_import = None,

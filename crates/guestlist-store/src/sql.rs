@@ -2,19 +2,27 @@
 //!
 //! `impl_sql_tx!` expands to an implementation of [`Tx`](crate::Tx) for an engine's
 //! transaction type. The SQL is portable (`$N` placeholders, `ON CONFLICT`,
-//! `RETURNING`, row values); what differs between engines is passed in: the sqlx
-//! database type and how to lock a space row. Every limit is one conditional write
-//! whose `rows_affected` / `RETURNING` decides who won, so the same statements are
-//! correct under SQLite's single writer and under PostgreSQL's READ COMMITTED.
+//! `RETURNING`, row values); what differs between engines is passed in: how to lock a
+//! space row, what to run after an import, and whether counts use shard rows. Every
+//! limit is one conditional write whose `rows_affected` / `RETURNING` decides who won,
+//! so the same statements are correct under SQLite's single writer and under
+//! PostgreSQL's READ COMMITTED.
+//!
+//! The statements run through a module named `driver` at the call site, with sqlx's
+//! shape: `query(sql).bind(v).execute|fetch_one|fetch_optional|fetch_all(conn)`,
+//! `AssertSqlSafe`, `QueryBuilder` (`push`, `push_bind`, `separated`, `build`), a `Row`
+//! read with `get(row, column)`, and a `Connection`; and a `db_error` function mapping
+//! its errors. PostgreSQL's driver is sqlx itself; SQLite's calls SQLite directly on
+//! the calling thread (`guestlist-store-sqlite/src/driver.rs`).
 
-/// Implements `Tx` for `$tx<'c> { conn: &'c mut <$db as Database>::Connection }`.
+/// Implements `Tx` for `$tx<'c> { conn: &'c mut driver::Connection }`.
 /// `lock_space` is an `Option<&'static str>`: a statement taking a row lock on the
 /// space with id `$1`, or `None` where transactions are already serialized.
 /// `after_import` is an `Option<&'static str>` run after an import (to move
 /// generated keys past the imported rows), or `None`.
 #[macro_export]
 macro_rules! impl_sql_tx {
-    ($tx:ident, $db:ty, lock_space = $lock_space:expr, after_import = $after_import:expr, shards = $shards:expr) => {
+    ($tx:ident, lock_space = $lock_space:expr, after_import = $after_import:expr, shards = $shards:expr) => {
         /// Whether unlimited links and spaces count uses and members in shard rows
         /// (`counter_shards`) instead of one hot row: for engines with concurrent
         /// writers, where every redemption of one link would otherwise queue on that
@@ -27,33 +35,8 @@ macro_rules! impl_sql_tx {
         use $crate::domain::{self, InviteState, Permissions, RoleName, SpacePath, UserId};
         use $crate::*;
 
-        type Row = <$db as ::sqlx::Database>::Row;
-
-        /// Maps a driver error: lost connections are `unavailable` (503, retry),
-        /// serialization failures and deadlocks are `Contention` (the engine retries
-        /// the operation), anything else is internal.
-        pub fn db_error(e: ::sqlx::Error) -> Error {
-            match &e {
-                ::sqlx::Error::PoolTimedOut
-                | ::sqlx::Error::PoolClosed
-                | ::sqlx::Error::Io(_)
-                | ::sqlx::Error::Tls(_)
-                | ::sqlx::Error::WorkerCrashed => Error::Unavailable(e.to_string()),
-                ::sqlx::Error::Database(d) => match d.code().as_deref() {
-                    Some("40001" | "40P01") => Error::Contention(e.to_string()),
-                    // Lost connections, shutdowns, and transient capacity limits
-                    // (too many connections, statement or lock timeouts).
-                    Some(c)
-                        if c.starts_with("08")
-                            || matches!(c, "57P01" | "57P02" | "57P03" | "57014" | "53300" | "55P03") =>
-                    {
-                        Error::Unavailable(e.to_string())
-                    }
-                    _ => Error::internal(e),
-                },
-                _ => Error::internal(e),
-            }
-        }
+        type Row = driver::Row;
+        use driver::get;
 
         fn ms(t: OffsetDateTime) -> i64 {
             (t.unix_timestamp_nanos() / 1_000_000) as i64
@@ -69,10 +52,6 @@ macro_rules! impl_sql_tx {
 
         fn u32_of(v: i64) -> Result<u32> {
             u32::try_from(v).map_err(Error::internal)
-        }
-
-        fn get<'r, T: ::sqlx::Decode<'r, $db> + ::sqlx::Type<$db>>(row: &'r Row, col: &str) -> Result<T> {
-            ::sqlx::Row::try_get(row, col).map_err(db_error)
         }
 
         fn space_row(r: &Row) -> Result<SpaceRow> {
@@ -145,7 +124,7 @@ macro_rules! impl_sql_tx {
         }
 
         /// `AND (<column> within any of the visible subtrees)`, as index-friendly ranges.
-        fn push_visibility(qb: &mut ::sqlx::QueryBuilder<$db>, column: &str, visible: &Visibility) {
+        fn push_visibility(qb: &mut driver::QueryBuilder, column: &str, visible: &Visibility) {
             match visible {
                 Visibility::All => {}
                 Visibility::Subtrees(roots) if roots.is_empty() => {
@@ -156,7 +135,7 @@ macro_rules! impl_sql_tx {
         }
 
         /// `AND (<column> within any of the roots)`; nothing when there are none.
-        fn push_any_subtree(qb: &mut ::sqlx::QueryBuilder<$db>, column: &str, roots: &[SpacePath]) {
+        fn push_any_subtree(qb: &mut driver::QueryBuilder, column: &str, roots: &[SpacePath]) {
             if roots.is_empty() {
                 return;
             }
@@ -172,7 +151,7 @@ macro_rules! impl_sql_tx {
 
         /// The predicate of one invite state at `now`; the states never overlap
         /// (revoked, then expired, then exhausted, then active).
-        fn push_state(qb: &mut ::sqlx::QueryBuilder<$db>, state: InviteState, now: i64) {
+        fn push_state(qb: &mut driver::QueryBuilder, state: InviteState, now: i64) {
             match state {
                 InviteState::Revoked => {
                     qb.push("(revoked_at IS NOT NULL)");
@@ -195,7 +174,7 @@ macro_rules! impl_sql_tx {
             }
         }
 
-        fn push_subtree(qb: &mut ::sqlx::QueryBuilder<$db>, column: &str, root: &SpacePath) {
+        fn push_subtree(qb: &mut driver::QueryBuilder, column: &str, root: &SpacePath) {
             qb.push(format!("({column} >= "))
                 .push_bind(root.as_str().to_owned())
                 .push(format!(" AND {column} < "))
@@ -203,7 +182,7 @@ macro_rules! impl_sql_tx {
                 .push(")");
         }
 
-        fn push_in_ids(qb: &mut ::sqlx::QueryBuilder<$db>, ids: &[Uuid]) {
+        fn push_in_ids(qb: &mut driver::QueryBuilder, ids: &[Uuid]) {
             qb.push("(");
             let mut list = qb.separated(", ");
             for id in ids {
@@ -213,7 +192,7 @@ macro_rules! impl_sql_tx {
         }
 
         /// Binds a cell, typed by its column's kind (so a NULL has the column's type).
-        fn bind_cell(qb: &mut ::sqlx::QueryBuilder<$db>, kind: transfer::Kind, cell: &transfer::Cell) -> Result<()> {
+        fn bind_cell(qb: &mut driver::QueryBuilder, kind: transfer::Kind, cell: &transfer::Cell) -> Result<()> {
             use transfer::{Cell, Kind};
             match (kind, cell) {
                 (Kind::Uuid, Cell::Uuid(v)) => qb.push_bind(*v),
@@ -247,7 +226,7 @@ macro_rules! impl_sql_tx {
 
         /// The filters of an invite list after its scope, and the keyset cursor on
         /// `(created_col, id_col)`.
-        fn push_invite_filters(qb: &mut ::sqlx::QueryBuilder<$db>, q: &InviteQuery, created_col: &str, id_col: &str) {
+        fn push_invite_filters(qb: &mut driver::QueryBuilder, q: &InviteQuery, created_col: &str, id_col: &str) {
             if let Some(by) = &q.created_by {
                 qb.push(" AND created_by = ").push_bind(by.clone());
             }
@@ -351,7 +330,7 @@ macro_rules! impl_sql_tx {
         }
 
         /// `(<who> is any of the addressee's identifiers)`: user id, e-mail, username.
-        fn push_addressee(qb: &mut ::sqlx::QueryBuilder<$db>, prefix: &str, to: &domain::Addressee) {
+        fn push_addressee(qb: &mut driver::QueryBuilder, prefix: &str, to: &domain::Addressee) {
             qb.push(format!("({prefix}user_id = "))
                 .push_bind(to.user_id.as_ref().map(|u| u.as_str().to_owned()))
                 .push(format!(" OR {prefix}email = "))
@@ -362,7 +341,7 @@ macro_rules! impl_sql_tx {
         }
 
         /// The predicate of an invitation status at `now`.
-        fn push_invitation_status(qb: &mut ::sqlx::QueryBuilder<$db>, status: domain::InvitationStatus, now: i64) {
+        fn push_invitation_status(qb: &mut driver::QueryBuilder, status: domain::InvitationStatus, now: i64) {
             use domain::InvitationStatus as S;
             match status {
                 S::Pending => {
@@ -481,7 +460,7 @@ macro_rules! impl_sql_tx {
         }
 
         /// ` AND <column> within root` when there is a root.
-        fn push_opt_subtree(qb: &mut ::sqlx::QueryBuilder<$db>, column: &str, root: Option<&SpacePath>) {
+        fn push_opt_subtree(qb: &mut driver::QueryBuilder, column: &str, root: Option<&SpacePath>) {
             if let Some(root) = root {
                 qb.push(" AND ");
                 push_subtree(qb, column, root);
@@ -524,9 +503,9 @@ macro_rules! impl_sql_tx {
 
         /// Adds one (or takes one away) in a random one of 64 shards of the owner's
         /// counter (16 measured about half as fast at 64 concurrent redemptions).
-        async fn bump_shard(conn: &mut <$db as ::sqlx::Database>::Connection, owner: Uuid, delta: i64) -> Result<()> {
+        async fn bump_shard(conn: &mut driver::Connection, owner: Uuid, delta: i64) -> Result<()> {
             let shard = i64::from(Uuid::now_v7().as_bytes()[15] % 64);
-            ::sqlx::query(
+            driver::query(
                 "INSERT INTO counter_shards (owner_id, shard, delta) VALUES ($1, $2, $3) \
                  ON CONFLICT (owner_id, shard) DO UPDATE SET delta = counter_shards.delta + $3",
             )
@@ -542,7 +521,7 @@ macro_rules! impl_sql_tx {
         #[$crate::__private::async_trait]
         impl Tx for $tx<'_> {
             async fn insert_space(&mut self, s: &NewSpace) -> Result<Option<SpaceRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "INSERT INTO spaces (id, path, name, join_mode, member_limit, created_at, created_by) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (path) DO NOTHING RETURNING {SPACE_COLUMNS}"
                 )))
@@ -560,7 +539,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn space_by_path(&mut self, path: &SpacePath) -> Result<Option<SpaceRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "SELECT {} FROM spaces WHERE path = $1",
                     space_columns_of("spaces")
                 )))
@@ -576,7 +555,7 @@ macro_rules! impl_sql_tx {
                     return Ok((vec![], vec![]));
                 }
                 // One row per (space, role), or one with no role for a space without any.
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                let mut qb = driver::QueryBuilder::new(format!(
                     "SELECT {}, r.name AS role_name, r.permissions AS role_permissions \
                      FROM spaces s LEFT JOIN roles r ON r.space_id = s.id WHERE s.path IN (",
                     space_columns_of("s")
@@ -608,7 +587,7 @@ macro_rules! impl_sql_tx {
             async fn lock_space(&mut self, id: Uuid) -> Result<()> {
                 let lock: Option<&'static str> = $lock_space;
                 if let Some(sql) = lock {
-                    ::sqlx::query(sql).bind(id).execute(&mut *self.conn).await.map_err(db_error)?;
+                    driver::query(sql).bind(id).execute(&mut *self.conn).await.map_err(db_error)?;
                 }
                 Ok(())
             }
@@ -618,7 +597,7 @@ macro_rules! impl_sql_tx {
                     // Wait for joins in flight (they hold the row shared), then fold the
                     // shards into the exact count a limit is checked against.
                     self.lock_space(id).await?;
-                    ::sqlx::query(
+                    driver::query(
                         "UPDATE spaces SET member_count = CAST(member_count + \
                            coalesce((SELECT sum(delta) FROM counter_shards WHERE owner_id = $1), 0) AS BIGINT) WHERE id = $1",
                     )
@@ -626,13 +605,13 @@ macro_rules! impl_sql_tx {
                     .execute(&mut *self.conn)
                     .await
                     .map_err(db_error)?;
-                    ::sqlx::query("DELETE FROM counter_shards WHERE owner_id = $1")
+                    driver::query("DELETE FROM counter_shards WHERE owner_id = $1")
                         .bind(id)
                         .execute(&mut *self.conn)
                         .await
                         .map_err(db_error)?;
                 }
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "UPDATE spaces SET \
                        name = coalesce($2, name), \
                        join_mode = coalesce($3, join_mode), \
@@ -653,7 +632,7 @@ macro_rules! impl_sql_tx {
             async fn take_seat(&mut self, space_id: Uuid) -> Result<bool> {
                 if SHARDS {
                     // A limited space: the exact guard on its row.
-                    let done = ::sqlx::query(
+                    let done = driver::query(
                         "UPDATE spaces SET member_count = member_count + 1 \
                          WHERE id = $1 AND member_limit IS NOT NULL AND member_count < member_limit",
                     )
@@ -666,7 +645,7 @@ macro_rules! impl_sql_tx {
                     }
                     // An unlimited one: hold the row shared (a limit set meanwhile waits
                     // for this transaction) and count in a shard.
-                    let row = ::sqlx::query("SELECT member_limit FROM spaces WHERE id = $1 FOR SHARE")
+                    let row = driver::query("SELECT member_limit FROM spaces WHERE id = $1 FOR SHARE")
                         .bind(space_id)
                         .fetch_optional(&mut *self.conn)
                         .await
@@ -680,7 +659,7 @@ macro_rules! impl_sql_tx {
                     }
                     return Ok(unlimited);
                 }
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE spaces SET member_count = member_count + 1 \
                      WHERE id = $1 AND (member_limit IS NULL OR member_count < member_limit)",
                 )
@@ -695,7 +674,7 @@ macro_rules! impl_sql_tx {
                 if SHARDS {
                     // A limited space: its exact count (no shared lock first, which two
                     // leaving members would then both try to upgrade).
-                    let done = ::sqlx::query(
+                    let done = driver::query(
                         "UPDATE spaces SET member_count = member_count - 1 \
                          WHERE id = $1 AND member_limit IS NOT NULL AND member_count > 0",
                     )
@@ -706,7 +685,7 @@ macro_rules! impl_sql_tx {
                     if done.rows_affected() == 1 {
                         return Ok(());
                     }
-                    let row = ::sqlx::query("SELECT member_limit FROM spaces WHERE id = $1 FOR SHARE")
+                    let row = driver::query("SELECT member_limit FROM spaces WHERE id = $1 FOR SHARE")
                         .bind(space_id)
                         .fetch_optional(&mut *self.conn)
                         .await
@@ -718,7 +697,7 @@ macro_rules! impl_sql_tx {
                     }
                     return Ok(());
                 }
-                ::sqlx::query(
+                driver::query(
                     "UPDATE spaces SET member_count = member_count - 1 WHERE id = $1 AND member_count > 0",
                 )
                 .bind(space_id)
@@ -729,7 +708,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn insert_role(&mut self, role: &NewRole) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "INSERT INTO roles (space_id, name, permissions, created_at) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (space_id, name) DO NOTHING",
                 )
@@ -747,7 +726,7 @@ macro_rules! impl_sql_tx {
                 if space_ids.is_empty() {
                     return Ok(vec![]);
                 }
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                let mut qb = driver::QueryBuilder::new(
                     "SELECT space_id, name, permissions FROM roles WHERE space_id IN ",
                 );
                 push_in_ids(&mut qb, space_ids);
@@ -769,7 +748,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn insert_membership(&mut self, m: &NewMembership) -> Result<Option<MembershipRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "INSERT INTO memberships (id, space_id, user_id, role, status, source, invite_id, created_at, updated_at, email, username) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
                      ON CONFLICT (space_id, user_id) DO NOTHING RETURNING {MEMBERSHIP_COLUMNS}"
@@ -791,7 +770,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn membership(&mut self, space_id: Uuid, user: &UserId) -> Result<Option<MembershipRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE space_id = $1 AND user_id = $2"
                 )))
                 .bind(space_id)
@@ -810,7 +789,7 @@ macro_rules! impl_sql_tx {
                 if space_ids.is_empty() {
                     return Ok(vec![]);
                 }
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                let mut qb = driver::QueryBuilder::new(format!(
                     "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE user_id = "
                 ));
                 qb.push_bind(user.as_str().to_owned())
@@ -825,7 +804,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn memberships_of(&mut self, user: &UserId) -> Result<Vec<(MembershipRow, SpacePath)>> {
-                let rows = ::sqlx::query(
+                let rows = driver::query(
                     "SELECT m.id, m.space_id, m.user_id, m.role, m.status, m.source, m.invite_id, m.created_at, \
                        m.updated_at, s.path FROM memberships m JOIN spaces s ON s.id = m.space_id \
                      WHERE m.user_id = $1 ORDER BY s.path",
@@ -848,7 +827,7 @@ macro_rules! impl_sql_tx {
                 role: &RoleName,
                 when: OffsetDateTime,
             ) -> Result<()> {
-                ::sqlx::query("UPDATE memberships SET role = $2, updated_at = $3 WHERE id = $1")
+                driver::query("UPDATE memberships SET role = $2, updated_at = $3 WHERE id = $1")
                     .bind(id)
                     .bind(role.as_str())
                     .bind(ms(when))
@@ -859,7 +838,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn delete_membership(&mut self, id: Uuid) -> Result<bool> {
-                let done = ::sqlx::query("DELETE FROM memberships WHERE id = $1")
+                let done = driver::query("DELETE FROM memberships WHERE id = $1")
                     .bind(id)
                     .execute(&mut *self.conn)
                     .await
@@ -873,7 +852,7 @@ macro_rules! impl_sql_tx {
                 after: Option<&PageKey>,
                 limit: u32,
             ) -> Result<Vec<MembershipRow>> {
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                let mut qb = driver::QueryBuilder::new(format!(
                     "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE space_id = "
                 ));
                 qb.push_bind(space_id);
@@ -902,7 +881,7 @@ macro_rules! impl_sql_tx {
                 if roles.is_empty() {
                     return Ok(0);
                 }
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                let mut qb = driver::QueryBuilder::new(
                     "SELECT count(*) AS n FROM memberships WHERE status = 'active' AND space_id = ",
                 );
                 qb.push_bind(space_id).push(" AND role IN (");
@@ -920,7 +899,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn insert_invite(&mut self, i: &NewInvite) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "INSERT INTO invites (id, code_hash, space_id, space_path, role, max_uses, expires_at, description, \
                        allow_narrowing, created_by, created_by_name, created_at, requires_approval, auto_approve_domains) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (code_hash) DO NOTHING",
@@ -946,7 +925,7 @@ macro_rules! impl_sql_tx {
                     return Ok(false);
                 }
                 // List the invite under its space and every ancestor (see invite_scopes).
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                let mut qb = driver::QueryBuilder::new(
                     "INSERT INTO invite_scopes (scope_path, created_at, invite_id) ",
                 );
                 qb.push_values(i.space_path.lineage(), |mut row, scope| {
@@ -959,7 +938,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "SELECT {} FROM invites WHERE code_hash = $1",
                     invite_columns_of("invites")
                 )))
@@ -971,7 +950,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn invite_by_id(&mut self, id: Uuid) -> Result<Option<InviteRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "SELECT {} FROM invites WHERE id = $1",
                     invite_columns_of("invites")
                 )))
@@ -983,7 +962,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn invite_preview(&mut self, code_hash: &[u8]) -> Result<Option<InvitePreviewRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
 "SELECT {}, s.name AS space_name, s.join_mode, {} \
                      FROM invites i JOIN spaces s ON s.id = i.space_id WHERE i.code_hash = $1",
                     invite_columns_of("i"),
@@ -1007,7 +986,7 @@ macro_rules! impl_sql_tx {
             async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool> {
                 if SHARDS {
                     // A limited link: the exact guard on its row.
-                    let done = ::sqlx::query(
+                    let done = driver::query(
                         "UPDATE invites SET uses = uses + 1 \
                          WHERE id = $1 AND max_uses IS NOT NULL AND uses < max_uses AND revoked_at IS NULL \
                            AND (expires_at IS NULL OR expires_at > $2)",
@@ -1022,7 +1001,7 @@ macro_rules! impl_sql_tx {
                     }
                     // An unlimited one, if live: held shared (a revoke waits for this
                     // transaction), counted in a shard.
-                    let live = ::sqlx::query(
+                    let live = driver::query(
                         "SELECT id FROM invites WHERE id = $1 AND max_uses IS NULL AND revoked_at IS NULL \
                            AND (expires_at IS NULL OR expires_at > $2) FOR SHARE",
                     )
@@ -1037,7 +1016,7 @@ macro_rules! impl_sql_tx {
                     }
                     return Ok(live);
                 }
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE invites SET uses = uses + 1 \
                      WHERE id = $1 AND revoked_at IS NULL \
                        AND (expires_at IS NULL OR expires_at > $2) \
@@ -1052,7 +1031,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn revoke_invite(&mut self, id: Uuid, by: &str, when: OffsetDateTime) -> Result<bool> {
-                let done = ::sqlx::query("UPDATE invites SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL")
+                let done = driver::query("UPDATE invites SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL")
                     .bind(id)
                     .bind(ms(when))
                     .bind(by)
@@ -1070,7 +1049,7 @@ macro_rules! impl_sql_tx {
                     (Visibility::Subtrees(v), true) => Some(domain::path::minimal_roots(v.clone())),
                     (Visibility::Subtrees(v), false) => Some(domain::path::intersect_subtrees(v, &q.subtrees)),
                 };
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new("");
+                let mut qb = driver::QueryBuilder::new("");
                 match &roots {
                     // Everything: the creation-order index, filtered as it goes.
                     None => {
@@ -1102,7 +1081,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn append_event(&mut self, e: &NewEvent) -> Result<()> {
-                ::sqlx::query(
+                driver::query(
                     "INSERT INTO events (id, kind, space_id, space_path, actor, subject, data, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
@@ -1121,7 +1100,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn list_events(&mut self, q: &EventQuery) -> Result<Vec<EventRow>> {
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(
+                let mut qb = driver::QueryBuilder::new(
                     "SELECT seq, id, kind, space_path, actor, subject, data, created_at FROM events WHERE TRUE",
                 );
                 push_visibility(&mut qb, "space_path", &q.visible);
@@ -1146,7 +1125,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE id = $1"
                 )))
                 .bind(id)
@@ -1160,7 +1139,7 @@ macro_rules! impl_sql_tx {
                 if space_ids.is_empty() {
                     return Ok(vec![]);
                 }
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                let mut qb = driver::QueryBuilder::new(format!(
                     "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE space_id IN "
                 ));
                 push_in_ids(&mut qb, space_ids);
@@ -1172,7 +1151,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn insert_invitation(&mut self, i: &NewInvitation) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "INSERT INTO invitations (id, token_hash, token_salt, space_id, space_path, role, email, username, user_id, \
                        addressee, message, status, lifetime_secs, expires_at, sends, last_sent_at, mail_id, created_by, \
                        created_by_name, created_at) \
@@ -1203,7 +1182,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn invitation_by_id(&mut self, id: Uuid) -> Result<Option<InvitationRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("{INVITATION_SELECT} WHERE i.id = $1")))
+                let row = driver::query(driver::AssertSqlSafe(format!("{INVITATION_SELECT} WHERE i.id = $1")))
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1212,7 +1191,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn invitation_by_token(&mut self, token_hash: &[u8]) -> Result<Option<InvitationRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("{INVITATION_SELECT} WHERE i.token_hash = $1")))
+                let row = driver::query(driver::AssertSqlSafe(format!("{INVITATION_SELECT} WHERE i.token_hash = $1")))
                     .bind(token_hash)
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1221,7 +1200,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn pending_invitation_to(&mut self, space_id: Uuid, to: &domain::Addressee) -> Result<Option<InvitationRow>> {
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(INVITATION_SELECT);
+                let mut qb = driver::QueryBuilder::new(INVITATION_SELECT);
                 qb.push(" WHERE i.status = 'pending' AND i.space_id = ").push_bind(space_id);
                 qb.push(" AND (i.addressee = ").push_bind(to.key()).push(" OR ");
                 push_addressee(&mut qb, "i.", to);
@@ -1238,7 +1217,7 @@ macro_rules! impl_sql_tx {
                 when: OffsetDateTime,
                 live_at: Option<OffsetDateTime>,
             ) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE invitations SET status = $2, decided_by = $3, decided_at = $4 \
                      WHERE id = $1 AND status = 'pending' AND ($5 IS NULL OR expires_at > $5)",
                 )
@@ -1254,7 +1233,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn reissue_invitation(&mut self, r: &Reissue) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE invitations SET token_hash = $2, token_salt = $3, expires_at = $4, mail_id = $5, \
                        sends = sends + 1, last_sent_at = $6 \
                      WHERE id = $1 AND status = 'pending'",
@@ -1272,7 +1251,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn list_invitations(&mut self, q: &InvitationQuery) -> Result<Vec<InvitationRow>> {
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(INVITATION_SELECT);
+                let mut qb = driver::QueryBuilder::new(INVITATION_SELECT);
                 qb.push(" WHERE TRUE");
                 push_visibility(&mut qb, "i.space_path", &q.visible);
                 if let Some(root) = &q.subtree {
@@ -1306,7 +1285,7 @@ macro_rules! impl_sql_tx {
                 after: Option<&PageKey>,
                 limit: u32,
             ) -> Result<Vec<InvitationRow>> {
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(INVITATION_SELECT);
+                let mut qb = driver::QueryBuilder::new(INVITATION_SELECT);
                 qb.push(" WHERE TRUE");
                 push_invitation_status(&mut qb, domain::InvitationStatus::Pending, ms(now));
                 let who = domain::Addressee {
@@ -1329,7 +1308,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn insert_mail(&mut self, m: &NewMail) -> Result<()> {
-                ::sqlx::query(
+                driver::query(
                     "INSERT INTO mail_outbox (id, invitation_id, recipient, state, attempts, next_attempt_at, created_at) \
                      VALUES ($1, $2, $3, 'queued', 0, $4, $4)",
                 )
@@ -1344,7 +1323,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn cancel_mail_of(&mut self, invitation_id: Uuid) -> Result<()> {
-                ::sqlx::query("UPDATE mail_outbox SET state = 'cancelled' WHERE invitation_id = $1 AND state = 'queued'")
+                driver::query("UPDATE mail_outbox SET state = 'cancelled' WHERE invitation_id = $1 AND state = 'queued'")
                     .bind(invitation_id)
                     .execute(&mut *self.conn)
                     .await
@@ -1353,7 +1332,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn due_mail(&mut self, now: OffsetDateTime, limit: u32) -> Result<Vec<MailRow>> {
-                let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let rows = driver::query(driver::AssertSqlSafe(format!(
                     "SELECT {MAIL_COLUMNS} FROM mail_outbox WHERE state = 'queued' AND next_attempt_at <= $1 \
                      ORDER BY next_attempt_at LIMIT $2"
                 )))
@@ -1366,7 +1345,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn claim_mail(&mut self, id: Uuid, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE mail_outbox SET next_attempt_at = $3, attempts = attempts + 1 \
                      WHERE id = $1 AND state = 'queued' AND next_attempt_at <= $2",
                 )
@@ -1386,7 +1365,7 @@ macro_rules! impl_sql_tx {
                     MailResult::Failed { error } => ("failed", Some(error), None, None),
                     MailResult::Cancelled => ("cancelled", None, None, None),
                 };
-                ::sqlx::query(
+                driver::query(
                     "UPDATE mail_outbox SET state = $2, last_error = coalesce($3, last_error), \
                        next_attempt_at = coalesce($4, next_attempt_at), sent_at = $5 \
                      WHERE id = $1 AND state = 'queued'",
@@ -1403,7 +1382,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn mail_by_id(&mut self, id: Uuid) -> Result<Option<MailRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("SELECT {MAIL_COLUMNS} FROM mail_outbox WHERE id = $1")))
+                let row = driver::query(driver::AssertSqlSafe(format!("SELECT {MAIL_COLUMNS} FROM mail_outbox WHERE id = $1")))
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1412,7 +1391,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn expire_idempotency_keys(&mut self, before: OffsetDateTime) -> Result<u64> {
-                let done = ::sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                let done = driver::query("DELETE FROM idempotency_keys WHERE created_at < $1")
                     .bind(ms(before))
                     .execute(&mut *self.conn)
                     .await
@@ -1421,7 +1400,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn idempotent_response(&mut self, owner: &str, key: &str) -> Result<Option<(Vec<u8>, String)>> {
-                let row = ::sqlx::query("SELECT request_hash, response FROM idempotency_keys WHERE owner = $1 AND key = $2")
+                let row = driver::query("SELECT request_hash, response FROM idempotency_keys WHERE owner = $1 AND key = $2")
                     .bind(owner)
                     .bind(key)
                     .fetch_optional(&mut *self.conn)
@@ -1438,7 +1417,7 @@ macro_rules! impl_sql_tx {
                 response: &str,
                 when: OffsetDateTime,
             ) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "INSERT INTO idempotency_keys (owner, key, request_hash, response, created_at) VALUES ($1, $2, $3, $4, $5) \
                      ON CONFLICT DO NOTHING",
                 )
@@ -1454,7 +1433,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn gate(&mut self) -> Result<GateRow> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("SELECT {GATE_COLUMNS} FROM signup_gate WHERE id = 1")))
+                let row = driver::query(driver::AssertSqlSafe(format!("SELECT {GATE_COLUMNS} FROM signup_gate WHERE id = 1")))
                     .fetch_one(&mut *self.conn)
                     .await
                     .map_err(db_error)?;
@@ -1462,7 +1441,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn set_gate(&mut self, g: &GateSettings, when: OffsetDateTime) -> Result<GateRow> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "UPDATE signup_gate SET invite_only = $1, cap = $2, user_invitations = $3, user_quota = $4, \
                        quota_period_secs = $5, updated_at = $6 WHERE id = 1 RETURNING {GATE_COLUMNS}"
                 )))
@@ -1479,7 +1458,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn take_signup_seat(&mut self) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE signup_gate SET seats_taken = seats_taken + 1 WHERE id = 1 AND (cap IS NULL OR seats_taken < cap)",
                 )
                 .execute(&mut *self.conn)
@@ -1492,7 +1471,7 @@ macro_rules! impl_sql_tx {
                 if n == 0 {
                     return Ok(());
                 }
-                ::sqlx::query("UPDATE signup_gate SET seats_taken = seats_taken - $1 WHERE id = 1 AND seats_taken >= $1")
+                driver::query("UPDATE signup_gate SET seats_taken = seats_taken - $1 WHERE id = 1 AND seats_taken >= $1")
                     .bind(i64::from(n))
                     .execute(&mut *self.conn)
                     .await
@@ -1507,14 +1486,14 @@ macro_rules! impl_sql_tx {
                 period_secs: Option<i64>,
                 now: OffsetDateTime,
             ) -> Result<bool> {
-                ::sqlx::query("INSERT INTO inviter_quotas (inviter, period_start, sent) VALUES ($1, $2, 0) ON CONFLICT (inviter) DO NOTHING")
+                driver::query("INSERT INTO inviter_quotas (inviter, period_start, sent) VALUES ($1, $2, 0) ON CONFLICT (inviter) DO NOTHING")
                     .bind(inviter)
                     .bind(ms(now))
                     .execute(&mut *self.conn)
                     .await
                     .map_err(db_error)?;
                 // A period that has run out starts again at this invitation.
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE inviter_quotas SET \
                        sent = CASE WHEN $3 IS NOT NULL AND period_start <= $2 - $3 THEN 1 ELSE sent + 1 END, \
                        period_start = CASE WHEN $3 IS NOT NULL AND period_start <= $2 - $3 THEN $2 ELSE period_start END \
@@ -1531,7 +1510,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn insert_platform_invitation(&mut self, i: &NewPlatformInvitation) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "INSERT INTO platform_invitations (id, token_hash, email, max_uses, expires_at, invited_by, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                 )
@@ -1549,7 +1528,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn platform_invitation_by_hash(&mut self, token_hash: &[u8]) -> Result<Option<PlatformInvitationRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "SELECT {PLATFORM_INVITATION_COLUMNS} FROM platform_invitations WHERE token_hash = $1"
                 )))
                 .bind(token_hash)
@@ -1560,7 +1539,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn platform_invitation_by_id(&mut self, id: Uuid) -> Result<Option<PlatformInvitationRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "SELECT {PLATFORM_INVITATION_COLUMNS} FROM platform_invitations WHERE id = $1"
                 )))
                 .bind(id)
@@ -1571,7 +1550,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn reserve_platform_invitation(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE platform_invitations SET reserved = reserved + 1 \
                      WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
                        AND uses + reserved < max_uses",
@@ -1585,7 +1564,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn settle_platform_invitation(&mut self, id: Uuid, used: bool) -> Result<()> {
-                ::sqlx::query(
+                driver::query(
                     "UPDATE platform_invitations SET reserved = reserved - 1, uses = uses + $2 WHERE id = $1 AND reserved > 0",
                 )
                 .bind(id)
@@ -1597,7 +1576,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn revoke_platform_invitation(&mut self, id: Uuid, by: &str, when: OffsetDateTime) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE platform_invitations SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL",
                 )
                 .bind(id)
@@ -1615,7 +1594,7 @@ macro_rules! impl_sql_tx {
                 after: Option<&PageKey>,
                 limit: u32,
             ) -> Result<Vec<PlatformInvitationRow>> {
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                let mut qb = driver::QueryBuilder::new(format!(
                     "SELECT {PLATFORM_INVITATION_COLUMNS} FROM platform_invitations WHERE TRUE"
                 ));
                 if let Some(by) = inviter {
@@ -1639,7 +1618,7 @@ macro_rules! impl_sql_tx {
                 by: &str,
                 when: OffsetDateTime,
             ) -> Result<Vec<PlatformInvitationRow>> {
-                let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let rows = driver::query(driver::AssertSqlSafe(format!(
                     "{REFERRAL_TREE} UPDATE platform_invitations SET revoked_at = $2, revoked_by = $3 \
                      WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) AND uses < max_uses \
                        AND (invited_by = $1 OR invited_by IN (SELECT user_id FROM tree)) \
@@ -1655,7 +1634,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn insert_claim(&mut self, c: &NewClaim) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "INSERT INTO signup_claims (id, email, invitation_id, state, expires_at, created_at) \
                      VALUES ($1, $2, $3, 'reserved', $4, $5) ON CONFLICT DO NOTHING",
                 )
@@ -1671,7 +1650,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn claim_by_id(&mut self, id: Uuid) -> Result<Option<ClaimRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("SELECT {CLAIM_COLUMNS} FROM signup_claims WHERE id = $1")))
+                let row = driver::query(driver::AssertSqlSafe(format!("SELECT {CLAIM_COLUMNS} FROM signup_claims WHERE id = $1")))
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1687,7 +1666,7 @@ macro_rules! impl_sql_tx {
                 when: OffsetDateTime,
                 live_at: Option<OffsetDateTime>,
             ) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE signup_claims SET state = $2, user_id = $3, decided_at = $4 \
                      WHERE id = $1 AND state = 'reserved' AND ($5 IS NULL OR expires_at > $5)",
                 )
@@ -1703,7 +1682,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn lapse_claims(&mut self, now: OffsetDateTime) -> Result<Vec<ClaimRow>> {
-                let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let rows = driver::query(driver::AssertSqlSafe(format!(
                     "UPDATE signup_claims SET state = 'lapsed', decided_at = $1 \
                      WHERE state = 'reserved' AND expires_at <= $1 RETURNING {CLAIM_COLUMNS}"
                 )))
@@ -1715,7 +1694,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn insert_signup(&mut self, s: &SignupRow) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "INSERT INTO signups (user_id, email, invited_by, invitation_id, created_at) VALUES ($1, $2, $3, $4, $5) \
                      ON CONFLICT DO NOTHING",
                 )
@@ -1731,7 +1710,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn signup_of_email(&mut self, email: &domain::Email) -> Result<Option<SignupRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("SELECT {SIGNUP_COLUMNS} FROM signups WHERE email = $1")))
+                let row = driver::query(driver::AssertSqlSafe(format!("SELECT {SIGNUP_COLUMNS} FROM signups WHERE email = $1")))
                     .bind(email.as_str())
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1740,7 +1719,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn signups_invited_by(&mut self, inviter: &str, limit: u32) -> Result<Vec<SignupRow>> {
-                let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let rows = driver::query(driver::AssertSqlSafe(format!(
                     "SELECT {SIGNUP_COLUMNS} FROM signups WHERE invited_by = $1 ORDER BY created_at, user_id LIMIT $2"
                 )))
                 .bind(inviter)
@@ -1752,7 +1731,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn referral_tree(&mut self, root: &str, limit: u32) -> Result<Vec<(SignupRow, u32)>> {
-                let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let rows = driver::query(driver::AssertSqlSafe(format!(
                     "{REFERRAL_TREE} SELECT s.user_id, s.email, s.invited_by, s.invitation_id, s.created_at, t.depth \
                      FROM tree t JOIN signups s ON s.user_id = t.user_id ORDER BY t.depth, s.created_at, s.user_id LIMIT $2"
                 )))
@@ -1767,7 +1746,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn users_with_email(&mut self, email: &domain::Email) -> Result<Vec<UserId>> {
-                let rows = ::sqlx::query("SELECT DISTINCT user_id FROM memberships WHERE email = $1 ORDER BY user_id LIMIT 10")
+                let rows = driver::query("SELECT DISTINCT user_id FROM memberships WHERE email = $1 ORDER BY user_id LIMIT 10")
                     .bind(email.as_str())
                     .fetch_all(&mut *self.conn)
                     .await
@@ -1778,7 +1757,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn space_path_of(&mut self, id: Uuid) -> Result<Option<SpacePath>> {
-                let row = ::sqlx::query("SELECT path FROM spaces WHERE id = $1")
+                let row = driver::query("SELECT path FROM spaces WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1788,7 +1767,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn activate_membership(&mut self, id: Uuid, role: &RoleName, when: OffsetDateTime) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE memberships SET status = 'active', role = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'",
                 )
                 .bind(id)
@@ -1801,7 +1780,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn insert_join_request(&mut self, r: &NewJoinRequest) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "INSERT INTO join_requests (id, space_id, space_path, user_id, email, username, role, message, invite_id, \
                        status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) ON CONFLICT DO NOTHING",
                 )
@@ -1822,7 +1801,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn join_request_by_id(&mut self, id: Uuid) -> Result<Option<JoinRequestRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE id = $1")))
+                let row = driver::query(driver::AssertSqlSafe(format!("SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE id = $1")))
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1831,7 +1810,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn pending_join_request(&mut self, space_id: Uuid, user: &UserId) -> Result<Option<JoinRequestRow>> {
-                let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let row = driver::query(driver::AssertSqlSafe(format!(
                     "SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE space_id = $1 AND user_id = $2 AND status = 'pending'"
                 )))
                 .bind(space_id)
@@ -1843,7 +1822,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn decide_join_request(&mut self, id: Uuid, to: JoinRequestStatus, by: &str, when: OffsetDateTime) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "UPDATE join_requests SET status = $2, decided_by = $3, decided_at = $4 WHERE id = $1 AND status = 'pending'",
                 )
                 .bind(id)
@@ -1863,7 +1842,7 @@ macro_rules! impl_sql_tx {
                 after: Option<&PageKey>,
                 limit: u32,
             ) -> Result<Vec<JoinRequestRow>> {
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                let mut qb = driver::QueryBuilder::new(format!(
                     "SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE space_id = "
                 ));
                 qb.push_bind(space_id);
@@ -1883,7 +1862,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn pending_join_requests_of(&mut self, user: &UserId) -> Result<Vec<JoinRequestRow>> {
-                let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let rows = driver::query(driver::AssertSqlSafe(format!(
                     "SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE user_id = $1 AND status = 'pending' \
                      ORDER BY created_at, id LIMIT 1000"
                 )))
@@ -1901,7 +1880,7 @@ macro_rules! impl_sql_tx {
                 by: &str,
                 when: OffsetDateTime,
             ) -> Result<Vec<(Uuid, SpacePath)>> {
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new("UPDATE invites SET revoked_at = ");
+                let mut qb = driver::QueryBuilder::new("UPDATE invites SET revoked_at = ");
                 qb.push_bind(ms(when))
                     .push(", revoked_by = ")
                     .push_bind(by.to_owned())
@@ -1922,7 +1901,7 @@ macro_rules! impl_sql_tx {
                 by: &str,
                 when: OffsetDateTime,
             ) -> Result<Vec<(Uuid, SpacePath)>> {
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new("UPDATE invitations SET status = 'revoked', decided_at = ");
+                let mut qb = driver::QueryBuilder::new("UPDATE invitations SET status = 'revoked', decided_at = ");
                 qb.push_bind(ms(when))
                     .push(", decided_by = ")
                     .push_bind(by.to_owned())
@@ -1947,7 +1926,7 @@ macro_rules! impl_sql_tx {
                 by: &str,
                 when: OffsetDateTime,
             ) -> Result<Vec<PlatformInvitationRow>> {
-                let rows = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                let rows = driver::query(driver::AssertSqlSafe(format!(
                     "UPDATE platform_invitations SET revoked_at = $2, revoked_by = $3 \
                      WHERE invited_by = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
                        AND uses < max_uses RETURNING {PLATFORM_INVITATION_COLUMNS}"
@@ -1969,7 +1948,7 @@ macro_rules! impl_sql_tx {
             ) -> Result<Vec<Vec<transfer::Cell>>> {
                 let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
                 let key = table.key.join(", ");
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                let mut qb = driver::QueryBuilder::new(format!(
                     "SELECT {} FROM {} WHERE TRUE",
                     columns.join(", "),
                     table.name
@@ -1995,13 +1974,13 @@ macro_rules! impl_sql_tx {
             async fn import_row(&mut self, table: &transfer::TableSpec, row: &[transfer::Cell]) -> Result<()> {
                 if table.singleton {
                     // The migration made the row; the imported one replaces it.
-                    ::sqlx::query(::sqlx::AssertSqlSafe(format!("DELETE FROM {}", table.name)))
+                    driver::query(driver::AssertSqlSafe(format!("DELETE FROM {}", table.name)))
                         .execute(&mut *self.conn)
                         .await
                         .map_err(db_error)?;
                 }
                 let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
-                let mut qb = ::sqlx::QueryBuilder::<$db>::new(format!(
+                let mut qb = driver::QueryBuilder::new(format!(
                     "INSERT INTO {} ({}) VALUES (",
                     table.name,
                     columns.join(", ")
@@ -2020,13 +1999,13 @@ macro_rules! impl_sql_tx {
             async fn after_import(&mut self) -> Result<()> {
                 let statement: Option<&'static str> = $after_import;
                 if let Some(sql) = statement {
-                    ::sqlx::query(sql).execute(&mut *self.conn).await.map_err(db_error)?;
+                    driver::query(sql).execute(&mut *self.conn).await.map_err(db_error)?;
                 }
                 Ok(())
             }
 
             async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<bool> {
-                let done = ::sqlx::query(
+                let done = driver::query(
                     "INSERT INTO api_keys (id, name, key_hash, platform_admin, created_at) VALUES ($1, $2, $3, $4, $5) \
                      ON CONFLICT DO NOTHING",
                 )
@@ -2042,7 +2021,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn api_key_by_hash(&mut self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>> {
-                let row = ::sqlx::query(
+                let row = driver::query(
                     "SELECT id, name, platform_admin, revoked_at FROM api_keys WHERE key_hash = $1",
                 )
                 .bind(key_hash)

@@ -1,0 +1,436 @@
+//! What the shared SQL (`guestlist_store::impl_sql_tx!`) runs through on SQLite: the
+//! few pieces of sqlx's query API it uses, over a `rusqlite` connection, executed on
+//! the calling thread.
+//!
+//! sqlx runs every SQLite connection on a thread of its own and each statement is a
+//! round trip to it (two thread wake-ups, ~35–50 µs on a busy two-core machine, more
+//! than SQLite needs for the statement). Here the writer thread and the readers call
+//! SQLite directly: the futures below are ready when created. Values are stored as
+//! sqlx stores them (UUIDs as 16-byte blobs, booleans as integers), so files written
+//! by either read the same, and migrations stay sqlx's.
+
+use std::future::{Ready, ready};
+use std::sync::Arc;
+
+use guestlist_store::Error;
+use rusqlite::types::{Value, ValueRef};
+use uuid::Uuid;
+
+pub type Connection = rusqlite::Connection;
+
+/// A failed statement: SQLite's error, no row where one was required, or a column
+/// that does not hold the type asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("no row returned where one was expected")]
+    RowNotFound,
+    #[error("column {0}: {1}")]
+    Decode(String, String),
+}
+
+/// Maps a driver error: a locked or busy database is `unavailable` (retry), anything
+/// else is internal.
+pub fn db_error(e: DriverError) -> Error {
+    match &e {
+        DriverError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::CannotOpen
+                    | rusqlite::ErrorCode::DiskFull
+                    | rusqlite::ErrorCode::SystemIoFailure
+            ) =>
+        {
+            Error::Unavailable(e.to_string())
+        }
+        _ => Error::internal(e),
+    }
+}
+
+/// SQL built at run time, declared safe by its author (as sqlx's type of that name).
+pub struct AssertSqlSafe<T>(pub T);
+
+/// A statement's text: written in the source, or built.
+pub enum Sql {
+    Static(&'static str),
+    Built(String),
+}
+
+impl Sql {
+    fn as_str(&self) -> &str {
+        match self {
+            Sql::Static(s) => s,
+            Sql::Built(s) => s,
+        }
+    }
+}
+
+impl From<&'static str> for Sql {
+    fn from(s: &'static str) -> Self {
+        Sql::Static(s)
+    }
+}
+
+impl From<AssertSqlSafe<String>> for Sql {
+    fn from(s: AssertSqlSafe<String>) -> Self {
+        Sql::Built(s.0)
+    }
+}
+
+impl From<AssertSqlSafe<&'static str>> for Sql {
+    fn from(s: AssertSqlSafe<&'static str>) -> Self {
+        Sql::Static(s.0)
+    }
+}
+
+/// A value a statement can take.
+pub trait Bind {
+    fn value(self) -> Value;
+}
+
+impl Bind for i64 {
+    fn value(self) -> Value {
+        Value::Integer(self)
+    }
+}
+
+impl Bind for i32 {
+    fn value(self) -> Value {
+        Value::Integer(self.into())
+    }
+}
+
+impl Bind for bool {
+    fn value(self) -> Value {
+        Value::Integer(self.into())
+    }
+}
+
+impl Bind for String {
+    fn value(self) -> Value {
+        Value::Text(self)
+    }
+}
+
+impl Bind for &str {
+    fn value(self) -> Value {
+        Value::Text(self.to_owned())
+    }
+}
+
+impl Bind for &String {
+    fn value(self) -> Value {
+        Value::Text(self.clone())
+    }
+}
+
+impl Bind for Vec<u8> {
+    fn value(self) -> Value {
+        Value::Blob(self)
+    }
+}
+
+impl Bind for &[u8] {
+    fn value(self) -> Value {
+        Value::Blob(self.to_vec())
+    }
+}
+
+impl Bind for &Vec<u8> {
+    fn value(self) -> Value {
+        Value::Blob(self.clone())
+    }
+}
+
+impl Bind for Uuid {
+    fn value(self) -> Value {
+        Value::Blob(self.as_bytes().to_vec())
+    }
+}
+
+impl Bind for &Uuid {
+    fn value(self) -> Value {
+        (*self).value()
+    }
+}
+
+impl<T: Bind> Bind for Option<T> {
+    fn value(self) -> Value {
+        self.map_or(Value::Null, Bind::value)
+    }
+}
+
+/// A value a column can give.
+pub trait Decode: Sized {
+    fn decode(v: ValueRef<'_>) -> Result<Self, String>;
+}
+
+fn wrong(v: ValueRef<'_>, want: &str) -> String {
+    format!("a {} where {want} was expected", v.data_type())
+}
+
+impl Decode for i64 {
+    fn decode(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Integer(i) => Ok(i),
+            v => Err(wrong(v, "an integer")),
+        }
+    }
+}
+
+impl Decode for bool {
+    fn decode(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Integer(i) => Ok(i != 0),
+            v => Err(wrong(v, "a boolean")),
+        }
+    }
+}
+
+impl Decode for String {
+    fn decode(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Text(t) => String::from_utf8(t.to_vec()).map_err(|e| e.to_string()),
+            v => Err(wrong(v, "text")),
+        }
+    }
+}
+
+impl Decode for Vec<u8> {
+    fn decode(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Blob(b) => Ok(b.to_vec()),
+            v => Err(wrong(v, "a blob")),
+        }
+    }
+}
+
+impl Decode for Uuid {
+    fn decode(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Blob(b) => Uuid::from_slice(b).map_err(|e| e.to_string()),
+            v => Err(wrong(v, "a UUID")),
+        }
+    }
+}
+
+impl<T: Decode> Decode for Option<T> {
+    fn decode(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Null => Ok(None),
+            v => T::decode(v).map(Some),
+        }
+    }
+}
+
+/// One result row, owned: its statement's column names and its values.
+pub struct Row {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+/// The value of `col` in `row`.
+pub fn get<T: Decode>(row: &Row, col: &str) -> guestlist_store::Result<T> {
+    let i = row
+        .columns
+        .iter()
+        .position(|c| c == col)
+        .ok_or_else(|| db_error(DriverError::Decode(col.into(), "no such column".into())))?;
+    T::decode(ValueRef::from(&row.values[i]))
+        .map_err(|e| db_error(DriverError::Decode(col.into(), e)))
+}
+
+/// What a write did.
+pub struct Done {
+    rows: u64,
+}
+
+impl Done {
+    pub fn rows_affected(&self) -> u64 {
+        self.rows
+    }
+}
+
+/// A statement with its arguments (`$N` or `?N` refer to the N-th bound value).
+pub struct Query {
+    sql: Sql,
+    args: Vec<Value>,
+}
+
+pub fn query(sql: impl Into<Sql>) -> Query {
+    Query {
+        sql: sql.into(),
+        args: Vec::new(),
+    }
+}
+
+impl Query {
+    pub fn bind<T: Bind>(mut self, value: T) -> Self {
+        self.args.push(value.value());
+        self
+    }
+
+    /// Runs the statement to its end; rows it returns are dropped.
+    pub fn execute(self, conn: &mut Connection) -> Ready<Result<Done, DriverError>> {
+        ready(self.run(conn, |_| Ok(())).map(|()| Done {
+            rows: conn.changes(),
+        }))
+    }
+
+    pub fn fetch_all(self, conn: &mut Connection) -> Ready<Result<Vec<Row>, DriverError>> {
+        let mut rows = Vec::new();
+        ready(
+            self.run(conn, |r| {
+                rows.push(r);
+                Ok(())
+            })
+            .map(|()| rows),
+        )
+    }
+
+    pub fn fetch_optional(self, conn: &mut Connection) -> Ready<Result<Option<Row>, DriverError>> {
+        let mut first = None;
+        ready(
+            self.run(conn, |r| {
+                first.get_or_insert(r);
+                Ok(())
+            })
+            .map(|()| first),
+        )
+    }
+
+    pub fn fetch_one(self, conn: &mut Connection) -> Ready<Result<Row, DriverError>> {
+        ready(
+            self.fetch_optional(conn)
+                .into_inner()
+                .and_then(|r| r.ok_or(DriverError::RowNotFound)),
+        )
+    }
+
+    /// Prepares (from the connection's cache), binds, and steps through every row.
+    fn run(
+        &self,
+        conn: &Connection,
+        mut each: impl FnMut(Row) -> Result<(), DriverError>,
+    ) -> Result<(), DriverError> {
+        let mut stmt = conn.prepare_cached(self.sql.as_str())?;
+        for i in 1..=stmt.parameter_count() {
+            // `?N` has index N already; `$N` is a name SQLite numbers by first use.
+            let n = match stmt.parameter_name(i) {
+                None => i,
+                Some(name) => name[1..]
+                    .parse::<usize>()
+                    .map_err(|_| DriverError::Decode(name.into(), "not a numbered parameter".into()))?,
+            };
+            let value = self.args.get(n - 1).ok_or_else(|| {
+                DriverError::Decode(format!("parameter {n}"), "no value bound".into())
+            })?;
+            stmt.raw_bind_parameter(i, value)?;
+        }
+        let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        let width = columns.len();
+        let mut rows = stmt.raw_query();
+        while let Some(r) = rows.next()? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                let value = Value::try_from(r.get_ref(i)?)
+                    .map_err(|e| DriverError::Decode(columns[i].clone(), e.to_string()))?;
+                values.push(value);
+            }
+            each(Row {
+                columns: columns.clone(),
+                values,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A statement assembled piece by piece; `push_bind` appends a numbered parameter.
+pub struct QueryBuilder {
+    sql: String,
+    args: Vec<Value>,
+}
+
+impl QueryBuilder {
+    pub fn new(sql: impl Into<String>) -> Self {
+        QueryBuilder {
+            sql: sql.into(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, sql: impl std::fmt::Display) -> &mut Self {
+        use std::fmt::Write;
+        let _ = write!(self.sql, "{sql}");
+        self
+    }
+
+    pub fn push_bind<T: Bind>(&mut self, value: T) -> &mut Self {
+        self.args.push(value.value());
+        let n = self.args.len();
+        self.push(format_args!("?{n}"))
+    }
+
+    pub fn separated(&mut self, separator: &'static str) -> Separated<'_> {
+        Separated {
+            builder: self,
+            separator,
+            first: true,
+        }
+    }
+
+    /// `VALUES (…), (…)`: one tuple per item, its values pushed by `push_tuple`.
+    pub fn push_values<I: IntoIterator>(
+        &mut self,
+        tuples: I,
+        mut push_tuple: impl FnMut(Separated<'_>, I::Item),
+    ) -> &mut Self {
+        self.push("VALUES ");
+        for (n, tuple) in tuples.into_iter().enumerate() {
+            if n > 0 {
+                self.push(", ");
+            }
+            self.push("(");
+            push_tuple(self.separated(", "), tuple);
+            self.push(")");
+        }
+        self
+    }
+
+    pub fn build(&mut self) -> Query {
+        Query {
+            sql: Sql::Built(std::mem::take(&mut self.sql)),
+            args: std::mem::take(&mut self.args),
+        }
+    }
+}
+
+/// Pieces of a list, with a separator between them.
+pub struct Separated<'b> {
+    builder: &'b mut QueryBuilder,
+    separator: &'static str,
+    first: bool,
+}
+
+impl Separated<'_> {
+    fn separate(&mut self) {
+        if !std::mem::take(&mut self.first) {
+            self.builder.push(self.separator);
+        }
+    }
+
+    pub fn push_bind<T: Bind>(&mut self, value: T) -> &mut Self {
+        self.separate();
+        self.builder.push_bind(value);
+        self
+    }
+
+    pub fn push_unseparated(&mut self, sql: impl std::fmt::Display) -> &mut Self {
+        self.builder.push(sql);
+        self
+    }
+}
