@@ -2,8 +2,8 @@
 //!
 //! Writes go through **one writer** (a thread of its own) that owns the only write
 //! connection and takes operations from a queue. It runs whatever is queued (up to
-//! `max_batch`) in one transaction, each operation under its own savepoint so a failing
-//! one rolls back alone, then commits once, with `synchronous=FULL`, and only then
+//! `max_batch`) in one transaction, where a failing operation's writes are undone
+//! alone (see `transact`), then commits once, with `synchronous=FULL`, and only then
 //! answers every caller: a write is acknowledged after it is durable, and concurrent
 //! writers share one fsync (group commit). There is never a second writer, so never
 //! `SQLITE_BUSY`. Reads run on read-only connections, each on the thread that asks
@@ -176,11 +176,18 @@ impl SqliteStore {
                     .collect::<Result<_>>()?,
             ),
         };
+        // The writer never checkpoints (a checkpoint copies the log into the file and
+        // syncs it: work that would hold up every queued write); a thread of its own
+        // does, a moment after commits, with a connection of its own.
+        writer
+            .execute_batch("PRAGMA wal_autocheckpoint = 0")
+            .map_err(|e| tx::db_error(e.into()))?;
+        let checkpointer = Checkpointer::start(connect(&opts.path, true)?)?;
         let (tx, rx) = mpsc::channel(opts.max_batch * 8);
         let max_batch = opts.max_batch.max(1);
         std::thread::Builder::new()
             .name("guestlist-sqlite-writer".into())
-            .spawn(move || writer_loop(writer, rx, max_batch))
+            .spawn(move || writer_loop(writer, rx, max_batch, checkpointer))
             .map_err(|e| Error::Unavailable(format!("starting the writer: {e}")))?;
         Ok(SqliteStore { jobs: tx, readers })
     }
@@ -268,7 +275,56 @@ impl Store for SqliteStore {
     }
 }
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Command>, max_batch: usize) {
+/// Copies the write-ahead log into the database file, off the writer's thread: a
+/// moment (`CHECKPOINT_DELAY`) after a commit, then again after the next ones. A
+/// PASSIVE checkpoint never blocks the writer or readers; the log starts over once a
+/// checkpoint has copied all of it.
+struct Checkpointer {
+    commits: std::sync::mpsc::SyncSender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+const CHECKPOINT_DELAY: Duration = Duration::from_millis(100);
+
+impl Checkpointer {
+    fn start(mut conn: Connection) -> Result<Self> {
+        let (commits, committed) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("guestlist-sqlite-checkpoint".into())
+            .spawn(move || {
+                // Ends when the writer drops `commits`.
+                while committed.recv().is_ok() {
+                    std::thread::sleep(CHECKPOINT_DELAY);
+                    let done = driver::query("PRAGMA wal_checkpoint(PASSIVE)")
+                        .execute(&mut conn)
+                        .into_inner();
+                    if let Err(e) = done {
+                        tracing::warn!(error = %e, "could not checkpoint the WAL");
+                    }
+                }
+            })
+            .map_err(|e| Error::Unavailable(format!("starting the checkpointer: {e}")))?;
+        Ok(Checkpointer { commits, thread })
+    }
+
+    /// Notes a commit; never blocks (one pending note stands for any number).
+    fn committed(&self) {
+        let _ = self.commits.try_send(());
+    }
+
+    /// Stops the thread after its checkpoint in progress.
+    fn stop(self) {
+        drop(self.commits);
+        let _ = self.thread.join();
+    }
+}
+
+fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Command>,
+    max_batch: usize,
+    checkpointer: Checkpointer,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut stop = None;
     while let Some(first) = rx.blocking_recv() {
@@ -285,8 +341,10 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Command>, max_batch:
         }
         if !batch.is_empty() {
             run_batch(&mut conn, &mut batch);
+            checkpointer.committed();
         }
         if let Some(done) = stop.take() {
+            checkpointer.stop();
             rx.close();
             // Anything that raced in after the stop is refused, never half-done.
             while let Ok(cmd) = rx.try_recv() {
@@ -309,70 +367,80 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Command>, max_batch:
             return;
         }
     }
+    checkpointer.stop();
 }
 
+type Answer = Result<Box<dyn Any + Send>>;
+
+/// Runs a batch in one transaction, then answers every caller: their answers once the
+/// commit is durable; if it fails, refusals stay refusals and everything else is
+/// `unavailable` (nothing of the batch is kept).
 fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
     tracing::trace!(batch = batch.len(), "write batch");
-    // Each operation runs under the savepoint `op`.
-    if let Err(err) = exec(conn, "BEGIN IMMEDIATE; SAVEPOINT op") {
-        tracing::error!(error = %err, "could not begin a write transaction");
-        for job in batch.drain(..) {
-            let _ = job.reply.send(Err(err.clone()));
-        }
-        return;
+    let (answers, committed) = transact(conn, batch);
+    if let Err(err) = &committed {
+        tracing::error!(error = %err, "a write batch failed; rolling back");
+        let _ = exec(conn, "ROLLBACK");
     }
-    let mut results: Vec<(Reply, Result<Box<dyn Any + Send>>)> = Vec::with_capacity(batch.len());
-    let mut fatal: Option<Error> = None;
-    let last = batch.len().saturating_sub(1);
-    for (n, job) in batch.drain(..).enumerate() {
-        if fatal.is_some() {
-            results.push((
-                job.reply,
-                Err(Error::Unavailable("write batch aborted".into())),
-            ));
-            continue;
-        }
-        let out = run_op(conn, job.op.as_ref(), "write");
-        // Keep this operation's writes (or undo them), and open the next one's
-        // savepoint; after the last, COMMIT releases what is open.
-        let end = match (out.is_ok(), n == last) {
-            (true, true) => None,
-            (true, false) => Some("RELEASE op; SAVEPOINT op"),
-            (false, true) => Some("ROLLBACK TO op; RELEASE op"),
-            (false, false) => Some("ROLLBACK TO op; RELEASE op; SAVEPOINT op"),
+    let mut answers = answers.into_iter();
+    for job in batch.drain(..) {
+        let answer = match (&committed, answers.next()) {
+            (Ok(()), Some(answer)) => answer,
+            (_, Some(Err(e))) if !e.is_server_fault() => Err(e),
+            _ => Err(Error::Unavailable(
+                "the write could not be committed".into(),
+            )),
         };
-        if let Some(sql) = end
-            && let Err(e) = exec(conn, sql)
-        {
-            fatal = Some(e);
-        }
-        results.push((job.reply, out));
+        let _ = job.reply.send(answer);
     }
-    let committed = match fatal {
-        None => exec(conn, "COMMIT"),
-        Some(e) => Err(e),
-    };
-    match committed {
-        Ok(()) => {
-            for (reply, out) in results {
-                let _ = reply.send(out);
-            }
+}
+
+/// Runs the batch's operations in one transaction and commits. Most operations either
+/// succeed or are refused before they write, so they first run one after another with
+/// nothing in between. When one fails after changing rows, the transaction is rolled
+/// back and the batch runs again with each operation under its own savepoint, so that
+/// one's writes are undone alone (`isolated`).
+fn transact(conn: &mut Connection, batch: &[Job]) -> (Vec<Answer>, Result<()>) {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+        return (Vec::new(), Err(e));
+    }
+    let mut answers = Vec::with_capacity(batch.len());
+    for job in batch {
+        let before = conn.total_changes();
+        let answer = run_op(conn, job.op.as_ref(), "write");
+        if answer.is_err() && conn.total_changes() != before {
+            answers.clear();
+            break;
         }
-        Err(err) => {
-            tracing::error!(error = %err, "a write batch failed; rolling back");
-            let _ = exec(conn, "ROLLBACK");
-            for (reply, out) in results {
-                // Refusals stay refusals; successes were not durable, so they fail.
-                let answer = match out {
-                    Err(e) if !e.is_server_fault() => Err(e),
-                    _ => Err(Error::Unavailable(
-                        "the write could not be committed".into(),
-                    )),
-                };
-                let _ = reply.send(answer);
-            }
+        answers.push(answer);
+    }
+    if answers.len() < batch.len() {
+        if let Err(e) = exec(conn, "ROLLBACK; BEGIN IMMEDIATE") {
+            return (Vec::new(), Err(e));
+        }
+        if let Err(e) = isolated(conn, batch, &mut answers) {
+            return (answers, Err(e));
         }
     }
+    let committed = exec(conn, "COMMIT");
+    (answers, committed)
+}
+
+/// Runs each operation under the savepoint `op`: kept when it succeeds, rolled back
+/// when it fails.
+fn isolated(conn: &mut Connection, batch: &[Job], answers: &mut Vec<Answer>) -> Result<()> {
+    for job in batch {
+        exec(conn, "SAVEPOINT op")?;
+        let answer = run_op(conn, job.op.as_ref(), "write");
+        let end = if answer.is_ok() {
+            "RELEASE op"
+        } else {
+            "ROLLBACK TO op; RELEASE op"
+        };
+        answers.push(answer);
+        exec(conn, end)?;
+    }
+    Ok(())
 }
 
 /// Parses `sqlite://path`, `sqlite:path` or a bare file path.
@@ -394,17 +462,21 @@ mod tests {
     use guestlist_store::{NewApiKey, Operation, Tx};
     use uuid::Uuid;
 
-    /// Writes a row, then fails when told to: its write must vanish, its neighbours'
-    /// must not.
+    /// Writes a row, then fails when told to (its write must vanish, its neighbours'
+    /// must not); or is refused before it writes.
     struct WriteThenMaybeFail {
         name: String,
         fail: bool,
+        refuse_first: bool,
     }
 
     #[async_trait]
     impl Operation for WriteThenMaybeFail {
         type Output = ();
         async fn run(&self, tx: &mut dyn Tx) -> Result<()> {
+            if self.refuse_first {
+                return Err(Error::forbidden("refused before writing"));
+            }
             tx.insert_api_key(&NewApiKey {
                 id: Uuid::now_v7(),
                 name: self.name.clone(),
@@ -446,7 +518,8 @@ mod tests {
                     store
                         .write(WriteThenMaybeFail {
                             name: format!("k{i}"),
-                            fail: i % 3 == 0,
+                            fail: i % 4 == 0,
+                            refuse_first: i % 4 == 1,
                         })
                         .await
                 })
@@ -454,11 +527,11 @@ mod tests {
             .collect();
         for (i, t) in tasks.into_iter().enumerate() {
             let out = t.await.unwrap();
-            assert_eq!(out.is_err(), i % 3 == 0, "operation {i}");
+            assert_eq!(out.is_err(), i % 4 < 2, "operation {i}");
         }
         for i in 0..200 {
             let exists = store.read(Exists(format!("k{i}"))).await.unwrap();
-            assert_eq!(exists, i % 3 != 0, "row of operation {i}");
+            assert_eq!(exists, i % 4 >= 2, "row of operation {i}");
         }
         store.close().await;
         // Everything acknowledged is on disk: a fresh open sees it.
@@ -467,7 +540,7 @@ mod tests {
                 .await
                 .unwrap(),
         );
-        assert!(reopened.read(Exists("k1".into())).await.unwrap());
+        assert!(reopened.read(Exists("k2".into())).await.unwrap());
         assert!(!reopened.read(Exists("k0".into())).await.unwrap());
     }
 
@@ -484,6 +557,7 @@ mod tests {
             .write(WriteThenMaybeFail {
                 name: "late".into(),
                 fail: false,
+                refuse_first: false,
             })
             .await
             .unwrap_err();
