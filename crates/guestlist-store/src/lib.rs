@@ -538,6 +538,31 @@ pub struct NewInvite {
     pub created_at: OffsetDateTime,
 }
 
+impl NewInvite {
+    /// The row that inserting this invite stores (no uses, not revoked), so a
+    /// creator need not read it back. Times are kept to the millisecond, as stored.
+    pub fn stored(&self) -> InviteRow {
+        InviteRow {
+            id: self.id,
+            space_id: self.space_id,
+            space_path: self.space_path.clone(),
+            role: self.role.clone(),
+            max_uses: self.max_uses,
+            uses: 0,
+            expires_at: self.expires_at,
+            description: self.description.clone(),
+            allow_narrowing: self.allow_narrowing,
+            created_by: self.created_by.clone(),
+            created_by_name: self.created_by_name.clone(),
+            created_at: self.created_at,
+            revoked_at: None,
+            revoked_by: None,
+            requires_approval: self.requires_approval,
+            auto_approve_domains: self.auto_approve_domains.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct InviteRow {
     pub id: Uuid,

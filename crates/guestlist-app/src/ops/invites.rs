@@ -183,7 +183,7 @@ operation!(Create => InviteRow, |self, tx| {
                 }),
             ))
             .await?;
-            return tx.invite_by_id(*id).await?.ok_or_else(|| Error::internal("invite vanished"));
+            return Ok(new.stored());
         }
     }
     Err(Error::internal("could not find a free invite code"))
