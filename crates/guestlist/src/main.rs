@@ -556,11 +556,6 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-/// mimalloc: requests, rows and SQLite's page copies allocate and free a great deal
-/// on two threads at once; glibc's allocator cost ~10 % of the server's time.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     match run(Cli::parse()).await {
