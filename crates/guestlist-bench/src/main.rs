@@ -125,8 +125,20 @@ impl Server {
 /// The release `guestlist` binary beside this one, built first when run through cargo.
 fn server_binary() -> PathBuf {
     if std::env::var_os("CARGO").is_some() {
-        let status = Command::new(std::env::var("CARGO").unwrap())
-            .args(["build", "--release", "--quiet", "-p", "guestlist"])
+        let mut build = Command::new(std::env::var("CARGO").unwrap());
+        build.args(["build", "--release", "--quiet", "-p", "guestlist"]);
+        // What `cargo run` set for this package would reach build scripts (ring's
+        // watches CARGO_MANIFEST_DIR) and make cargo rebuild half the tree each time.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || matches!(&*name, "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE")
+            {
+                build.env_remove(&*name);
+            }
+        }
+        let status = build
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building the server failed");
