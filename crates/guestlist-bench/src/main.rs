@@ -133,14 +133,15 @@ fn server_binary() -> PathBuf {
             let name = name.to_string_lossy();
             if name.starts_with("CARGO_PKG_")
                 || name.starts_with("CARGO_MANIFEST_")
-                || matches!(&*name, "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE")
+                || matches!(
+                    &*name,
+                    "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+                )
             {
                 build.env_remove(&*name);
             }
         }
-        let status = build
-            .status()
-            .expect("cargo runs");
+        let status = build.status().expect("cargo runs");
         assert!(status.success(), "building the server failed");
     }
     let me = std::env::current_exe().expect("own path");
@@ -414,7 +415,7 @@ fn write_bulk(path: &Path, n: usize) -> Vec<(i64, uuid::Uuid)> {
                 serde_json::json!({"id": id, "code_hash": hash, "space_id": space, "space_path": "acme/",
                 "role": "member", "max_uses": null, "uses": 0, "expires_at": null, "description": null,
                 "allow_narrowing": false, "created_by": "alice", "created_by_name": "alice", "created_at": created,
-                "revoked_at": null, "revoked_by": null})
+                "revoked_at": null, "revoked_by": null, "requires_approval": false, "auto_approve_domains": null})
             )
         )
         .unwrap();

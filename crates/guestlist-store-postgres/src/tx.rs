@@ -48,10 +48,7 @@ pub fn db_error(e: sqlx::Error) -> Error {
             // (too many connections, statement or lock timeouts).
             Some(c)
                 if c.starts_with("08")
-                    || matches!(
-                        c,
-                        "57P01" | "57P02" | "57P03" | "57014" | "53300" | "55P03"
-                    ) =>
+                    || matches!(c, "57P01" | "57P02" | "57P03" | "57014" | "53300" | "55P03") =>
             {
                 Error::Unavailable(e.to_string())
             }

@@ -321,9 +321,9 @@ impl Query {
             // `?N` has index N already; `$N` is a name SQLite numbers by first use.
             let n = match stmt.parameter_name(i) {
                 None => i,
-                Some(name) => name[1..]
-                    .parse::<usize>()
-                    .map_err(|_| DriverError::Decode(name.into(), "not a numbered parameter".into()))?,
+                Some(name) => name[1..].parse::<usize>().map_err(|_| {
+                    DriverError::Decode(name.into(), "not a numbered parameter".into())
+                })?,
             };
             let value = self.args.get(n - 1).ok_or_else(|| {
                 DriverError::Decode(format!("parameter {n}"), "no value bound".into())

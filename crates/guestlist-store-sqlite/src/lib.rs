@@ -22,9 +22,9 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::str::FromStr;
-use std::sync::Mutex;
 #[cfg(test)]
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -158,9 +158,15 @@ fn run_op(
 }
 
 /// Runs SQL without arguments or rows (transaction control).
+/// Runs `;`-separated statements without arguments or rows (transaction control),
+/// each prepared once per connection.
 fn exec(conn: &Connection, sql: &str) -> Result<()> {
-    conn.execute_batch(sql)
-        .map_err(|e| tx::db_error(driver::DriverError::Sqlite(e)))
+    for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        conn.prepare_cached(statement)
+            .and_then(|mut s| s.raw_execute())
+            .map_err(|e| tx::db_error(driver::DriverError::Sqlite(e)))?;
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -257,8 +263,11 @@ impl Store for SqliteStore {
         if self.jobs.is_closed() {
             return Err(Error::Unavailable("the writer has stopped".into()));
         }
-        let conn = self.readers.take()?;
-        exec(&conn, "SELECT 1")?;
+        let mut conn = self.readers.take()?;
+        driver::query("SELECT 1")
+            .fetch_one(&mut conn)
+            .into_inner()
+            .map_err(tx::db_error)?;
         self.readers.give_back(conn);
         Ok(())
     }
@@ -286,7 +295,8 @@ fn raise_priority() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: plain system calls on this thread's own id.
-        let raised = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, -10) };
+        let raised =
+            unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, -10) };
         if raised != 0 {
             tracing::debug!("the writer runs at normal priority (no privilege to raise it)");
         }

@@ -2,8 +2,8 @@
 //! connection called directly (`driver.rs`). Space locks are no-ops: the single
 //! writer already serializes every write transaction.
 
-use crate::driver::{self, Connection};
 pub use crate::driver::db_error;
+use crate::driver::{self, Connection};
 
 pub struct SqliteTx<'c> {
     conn: &'c mut Connection,

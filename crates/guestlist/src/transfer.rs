@@ -105,7 +105,7 @@ pub async fn import(store: &dyn Store, input: Option<&Path>) -> Result<u64, Stri
         importer
             .push(table, row)
             .await
-            .map_err(|e| format!("line {}: {e}", i + 1))?;
+            .map_err(|e| format!("line {}: {e}: {e:?}", i + 1))?;
     }
     importer.finish().await.map_err(|e| format!("{e}: {e:?}"))
 }
