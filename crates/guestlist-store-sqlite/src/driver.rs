@@ -434,3 +434,100 @@ impl Separated<'_> {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id BLOB PRIMARY KEY, name TEXT NOT NULL, n INTEGER, flag BOOLEAN NOT NULL)",
+        )
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn numbered_parameters_bind_by_number_in_any_order_and_repeated() {
+        let mut c = conn();
+        let id = Uuid::now_v7();
+        let done = query("INSERT INTO t (name, id, n, flag) VALUES ($2, $1, $3, $3 > 5)")
+            .bind(id)
+            .bind("ann")
+            .bind(7_i64)
+            .execute(&mut c)
+            .into_inner()
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        let row = query("SELECT id, name, n, flag FROM t WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut c)
+            .into_inner()
+            .unwrap();
+        assert_eq!(get::<Uuid>(&row, "id").unwrap(), id);
+        assert_eq!(get::<String>(&row, "name").unwrap(), "ann");
+        assert_eq!(get::<Option<i64>>(&row, "n").unwrap(), Some(7));
+        assert!(get::<bool>(&row, "flag").unwrap());
+        // A column of another type, or one the statement does not return, is an error.
+        assert!(get::<i64>(&row, "name").is_err());
+        assert!(get::<i64>(&row, "nope").is_err());
+    }
+
+    #[test]
+    fn built_queries_number_their_binds_and_nulls_stay_null() {
+        let mut c = conn();
+        let ids = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
+        let mut qb = QueryBuilder::new("INSERT INTO t (id, name, n, flag) ");
+        qb.push_values(ids.iter().enumerate(), |mut row, (i, id)| {
+            row.push_bind(*id)
+                .push_bind(format!("u{i}"))
+                .push_bind((i > 0).then_some(i as i64))
+                .push_bind(false);
+        });
+        assert_eq!(qb.build().execute(&mut c).into_inner().unwrap().rows_affected(), 3);
+
+        let mut qb = QueryBuilder::new("SELECT name, n FROM t WHERE id IN (");
+        let mut list = qb.separated(", ");
+        for id in &ids[1..] {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(") ORDER BY name");
+        let rows = qb.build().fetch_all(&mut c).into_inner().unwrap();
+        let names: Vec<String> = rows.iter().map(|r| get(r, "name").unwrap()).collect();
+        assert_eq!(names, ["u1", "u2"]);
+
+        let first = query("SELECT n FROM t WHERE id = $1")
+            .bind(ids[0])
+            .fetch_one(&mut c)
+            .into_inner()
+            .unwrap();
+        assert_eq!(get::<Option<i64>>(&first, "n").unwrap(), None);
+    }
+
+    #[test]
+    fn missing_rows_and_values_are_errors_not_defaults() {
+        let mut c = conn();
+        let none = query("SELECT name FROM t WHERE id = $1")
+            .bind(Uuid::now_v7())
+            .fetch_optional(&mut c)
+            .into_inner()
+            .unwrap();
+        assert!(none.is_none());
+        assert!(matches!(
+            query("SELECT name FROM t WHERE id = $1")
+                .bind(Uuid::now_v7())
+                .fetch_one(&mut c)
+                .into_inner(),
+            Err(DriverError::RowNotFound)
+        ));
+        // $2 is used but only one value is bound.
+        assert!(
+            query("SELECT name FROM t WHERE id = $1 OR name = $2")
+                .bind(Uuid::now_v7())
+                .fetch_all(&mut c)
+                .into_inner()
+                .is_err()
+        );
+    }
+}
