@@ -485,7 +485,14 @@ mod tests {
                 .push_bind((i > 0).then_some(i as i64))
                 .push_bind(false);
         });
-        assert_eq!(qb.build().execute(&mut c).into_inner().unwrap().rows_affected(), 3);
+        assert_eq!(
+            qb.build()
+                .execute(&mut c)
+                .into_inner()
+                .unwrap()
+                .rows_affected(),
+            3
+        );
 
         let mut qb = QueryBuilder::new("SELECT name, n FROM t WHERE id IN (");
         let mut list = qb.separated(", ");
