@@ -157,7 +157,6 @@ fn run_op(
     .unwrap_or_else(|_| Err(Error::internal(format!("a {what} operation panicked"))))
 }
 
-/// Runs SQL without arguments or rows (transaction control).
 /// Runs `;`-separated statements without arguments or rows (transaction control),
 /// each prepared once per connection.
 fn exec(conn: &Connection, sql: &str) -> Result<()> {
