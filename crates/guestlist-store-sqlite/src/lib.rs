@@ -105,7 +105,10 @@ fn connect(path: &Path, write: bool) -> Result<Connection> {
             // re-prepares the statement at every new binding: a fifth of the time of a
             // list page went to re-parsing the same SQL. Partial indexes are matched
             // by literals in the SQL, never by bound values, so no plan gets worse.
-            conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+            conn.set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+                true,
+            )?;
             conn.execute_batch(
                 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
             )?;
@@ -198,10 +201,7 @@ impl SqliteStore {
         let max_batch = opts.max_batch.max(1);
         std::thread::Builder::new()
             .name("guestlist-sqlite-writer".into())
-            .spawn(move || {
-                raise_priority();
-                writer_loop(writer, rx, max_batch, checkpointer)
-            })
+            .spawn(move || writer_loop(writer, rx, max_batch, checkpointer))
             .map_err(|e| Error::Unavailable(format!("starting the writer: {e}")))?;
         Ok(SqliteStore { jobs: tx, readers })
     }
@@ -288,22 +288,6 @@ impl Store for SqliteStore {
         let (done, finished) = oneshot::channel();
         if self.jobs.send(Command::Stop(done)).await.is_ok() {
             let _ = finished.await;
-        }
-    }
-}
-
-/// Every write waits for the writer: when the cores are busy (with requests, or with
-/// anything else on the machine), it should not also wait for a core. It asks the
-/// scheduler for a higher priority (nice -10) for its own thread; that needs the
-/// privilege to (root or CAP_SYS_NICE), and without it nothing changes.
-fn raise_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: plain system calls on this thread's own id.
-        let raised =
-            unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, -10) };
-        if raised != 0 {
-            tracing::debug!("the writer runs at normal priority (no privilege to raise it)");
         }
     }
 }
