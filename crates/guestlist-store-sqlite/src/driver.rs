@@ -80,12 +80,6 @@ impl From<AssertSqlSafe<String>> for Sql {
     }
 }
 
-impl From<AssertSqlSafe<&'static str>> for Sql {
-    fn from(s: AssertSqlSafe<&'static str>) -> Self {
-        Sql::Static(s.0)
-    }
-}
-
 /// A value a statement can take.
 pub trait Bind {
     fn value(self) -> Value;

@@ -15,9 +15,9 @@
 //! its errors. PostgreSQL's driver is sqlx itself; SQLite's calls SQLite directly on
 //! the calling thread (`guestlist-store-sqlite/src/driver.rs`).
 
-/// SQL text formatted once per call site and kept: for statements assembled from
-/// constants only (column lists, shared clauses). Values are always bound, never
-/// formatted in.
+/// SQL text formatted once per call site and kept, as a `&'static str` that
+/// `driver::query` takes as written SQL: for statements assembled from constants only
+/// (column lists, shared clauses). Values are always bound, never formatted in.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! sql_once {
@@ -533,10 +533,10 @@ macro_rules! impl_sql_tx {
         #[$crate::__private::async_trait]
         impl Tx for $tx<'_> {
             async fn insert_space(&mut self, s: &NewSpace) -> Result<Option<SpaceRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "INSERT INTO spaces (id, path, name, join_mode, member_limit, created_at, created_by) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (path) DO NOTHING RETURNING {SPACE_COLUMNS}"
-                )))
+                ))
                 .bind(s.id)
                 .bind(s.path.as_str())
                 .bind(&s.name)
@@ -551,10 +551,10 @@ macro_rules! impl_sql_tx {
             }
 
             async fn space_by_path(&mut self, path: &SpacePath) -> Result<Option<SpaceRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "SELECT {} FROM spaces WHERE path = $1",
                     space_columns_of("spaces")
-                )))
+                ))
                 .bind(path.as_str())
                 .fetch_optional(&mut *self.conn)
                 .await
@@ -623,13 +623,13 @@ macro_rules! impl_sql_tx {
                         .await
                         .map_err(db_error)?;
                 }
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "UPDATE spaces SET \
                        name = coalesce($2, name), \
                        join_mode = coalesce($3, join_mode), \
                        member_limit = CASE WHEN $4 THEN $5 ELSE member_limit END \
                      WHERE id = $1 RETURNING {SPACE_COLUMNS}"
-                )))
+                ))
                 .bind(id)
                 .bind(patch.name.as_deref())
                 .bind(patch.join_mode.map(|m| m.as_str()))
@@ -760,11 +760,11 @@ macro_rules! impl_sql_tx {
             }
 
             async fn insert_membership(&mut self, m: &NewMembership) -> Result<Option<MembershipRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "INSERT INTO memberships (id, space_id, user_id, role, status, source, invite_id, created_at, updated_at, email, username) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
                      ON CONFLICT (space_id, user_id) DO NOTHING RETURNING {MEMBERSHIP_COLUMNS}"
-                )))
+                ))
                 .bind(m.id)
                 .bind(m.space_id)
                 .bind(m.user_id.as_str())
@@ -782,9 +782,9 @@ macro_rules! impl_sql_tx {
             }
 
             async fn membership(&mut self, space_id: Uuid, user: &UserId) -> Result<Option<MembershipRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE space_id = $1 AND user_id = $2"
-                )))
+                ))
                 .bind(space_id)
                 .bind(user.as_str())
                 .fetch_optional(&mut *self.conn)
@@ -950,10 +950,10 @@ macro_rules! impl_sql_tx {
             }
 
             async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "SELECT {} FROM invites WHERE code_hash = $1",
                     invite_columns_of("invites")
-                )))
+                ))
                 .bind(code_hash)
                 .fetch_optional(&mut *self.conn)
                 .await
@@ -962,10 +962,10 @@ macro_rules! impl_sql_tx {
             }
 
             async fn invite_by_id(&mut self, id: Uuid) -> Result<Option<InviteRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "SELECT {} FROM invites WHERE id = $1",
                     invite_columns_of("invites")
-                )))
+                ))
                 .bind(id)
                 .fetch_optional(&mut *self.conn)
                 .await
@@ -974,12 +974,12 @@ macro_rules! impl_sql_tx {
             }
 
             async fn invite_preview(&mut self, code_hash: &[u8]) -> Result<Option<InvitePreviewRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
 "SELECT {}, s.name AS space_name, s.join_mode, {} \
                      FROM invites i JOIN spaces s ON s.id = i.space_id WHERE i.code_hash = $1",
                     invite_columns_of("i"),
                     counted("s", "member_count")
-                )))
+                ))
                 .bind(code_hash)
                 .fetch_optional(&mut *self.conn)
                 .await
@@ -1137,9 +1137,9 @@ macro_rules! impl_sql_tx {
             }
 
             async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE id = $1"
-                )))
+                ))
                 .bind(id)
                 .fetch_optional(&mut *self.conn)
                 .await
@@ -1194,7 +1194,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn invitation_by_id(&mut self, id: Uuid) -> Result<Option<InvitationRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!("{INVITATION_SELECT} WHERE i.id = $1")))
+                let row = driver::query($crate::sql_once!("{INVITATION_SELECT} WHERE i.id = $1"))
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1203,7 +1203,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn invitation_by_token(&mut self, token_hash: &[u8]) -> Result<Option<InvitationRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!("{INVITATION_SELECT} WHERE i.token_hash = $1")))
+                let row = driver::query($crate::sql_once!("{INVITATION_SELECT} WHERE i.token_hash = $1"))
                     .bind(token_hash)
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1344,10 +1344,10 @@ macro_rules! impl_sql_tx {
             }
 
             async fn due_mail(&mut self, now: OffsetDateTime, limit: u32) -> Result<Vec<MailRow>> {
-                let rows = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let rows = driver::query($crate::sql_once!(
                     "SELECT {MAIL_COLUMNS} FROM mail_outbox WHERE state = 'queued' AND next_attempt_at <= $1 \
                      ORDER BY next_attempt_at LIMIT $2"
-                )))
+                ))
                 .bind(ms(now))
                 .bind(i64::from(limit))
                 .fetch_all(&mut *self.conn)
@@ -1394,7 +1394,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn mail_by_id(&mut self, id: Uuid) -> Result<Option<MailRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!("SELECT {MAIL_COLUMNS} FROM mail_outbox WHERE id = $1")))
+                let row = driver::query($crate::sql_once!("SELECT {MAIL_COLUMNS} FROM mail_outbox WHERE id = $1"))
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1445,7 +1445,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn gate(&mut self) -> Result<GateRow> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!("SELECT {GATE_COLUMNS} FROM signup_gate WHERE id = 1")))
+                let row = driver::query($crate::sql_once!("SELECT {GATE_COLUMNS} FROM signup_gate WHERE id = 1"))
                     .fetch_one(&mut *self.conn)
                     .await
                     .map_err(db_error)?;
@@ -1453,10 +1453,10 @@ macro_rules! impl_sql_tx {
             }
 
             async fn set_gate(&mut self, g: &GateSettings, when: OffsetDateTime) -> Result<GateRow> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "UPDATE signup_gate SET invite_only = $1, cap = $2, user_invitations = $3, user_quota = $4, \
                        quota_period_secs = $5, updated_at = $6 WHERE id = 1 RETURNING {GATE_COLUMNS}"
-                )))
+                ))
                 .bind(g.gate.invite_only)
                 .bind(g.gate.cap.map(i64::from))
                 .bind(g.user_invitations)
@@ -1540,9 +1540,9 @@ macro_rules! impl_sql_tx {
             }
 
             async fn platform_invitation_by_hash(&mut self, token_hash: &[u8]) -> Result<Option<PlatformInvitationRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "SELECT {PLATFORM_INVITATION_COLUMNS} FROM platform_invitations WHERE token_hash = $1"
-                )))
+                ))
                 .bind(token_hash)
                 .fetch_optional(&mut *self.conn)
                 .await
@@ -1551,9 +1551,9 @@ macro_rules! impl_sql_tx {
             }
 
             async fn platform_invitation_by_id(&mut self, id: Uuid) -> Result<Option<PlatformInvitationRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "SELECT {PLATFORM_INVITATION_COLUMNS} FROM platform_invitations WHERE id = $1"
-                )))
+                ))
                 .bind(id)
                 .fetch_optional(&mut *self.conn)
                 .await
@@ -1630,12 +1630,12 @@ macro_rules! impl_sql_tx {
                 by: &str,
                 when: OffsetDateTime,
             ) -> Result<Vec<PlatformInvitationRow>> {
-                let rows = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let rows = driver::query($crate::sql_once!(
                     "{REFERRAL_TREE} UPDATE platform_invitations SET revoked_at = $2, revoked_by = $3 \
                      WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) AND uses < max_uses \
                        AND (invited_by = $1 OR invited_by IN (SELECT user_id FROM tree)) \
                      RETURNING {PLATFORM_INVITATION_COLUMNS}"
-                )))
+                ))
                 .bind(root)
                 .bind(ms(when))
                 .bind(by)
@@ -1662,7 +1662,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn claim_by_id(&mut self, id: Uuid) -> Result<Option<ClaimRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!("SELECT {CLAIM_COLUMNS} FROM signup_claims WHERE id = $1")))
+                let row = driver::query($crate::sql_once!("SELECT {CLAIM_COLUMNS} FROM signup_claims WHERE id = $1"))
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1694,10 +1694,10 @@ macro_rules! impl_sql_tx {
             }
 
             async fn lapse_claims(&mut self, now: OffsetDateTime) -> Result<Vec<ClaimRow>> {
-                let rows = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let rows = driver::query($crate::sql_once!(
                     "UPDATE signup_claims SET state = 'lapsed', decided_at = $1 \
                      WHERE state = 'reserved' AND expires_at <= $1 RETURNING {CLAIM_COLUMNS}"
-                )))
+                ))
                 .bind(ms(now))
                 .fetch_all(&mut *self.conn)
                 .await
@@ -1722,7 +1722,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn signup_of_email(&mut self, email: &domain::Email) -> Result<Option<SignupRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!("SELECT {SIGNUP_COLUMNS} FROM signups WHERE email = $1")))
+                let row = driver::query($crate::sql_once!("SELECT {SIGNUP_COLUMNS} FROM signups WHERE email = $1"))
                     .bind(email.as_str())
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1731,9 +1731,9 @@ macro_rules! impl_sql_tx {
             }
 
             async fn signups_invited_by(&mut self, inviter: &str, limit: u32) -> Result<Vec<SignupRow>> {
-                let rows = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let rows = driver::query($crate::sql_once!(
                     "SELECT {SIGNUP_COLUMNS} FROM signups WHERE invited_by = $1 ORDER BY created_at, user_id LIMIT $2"
-                )))
+                ))
                 .bind(inviter)
                 .bind(i64::from(limit))
                 .fetch_all(&mut *self.conn)
@@ -1743,10 +1743,10 @@ macro_rules! impl_sql_tx {
             }
 
             async fn referral_tree(&mut self, root: &str, limit: u32) -> Result<Vec<(SignupRow, u32)>> {
-                let rows = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let rows = driver::query($crate::sql_once!(
                     "{REFERRAL_TREE} SELECT s.user_id, s.email, s.invited_by, s.invitation_id, s.created_at, t.depth \
                      FROM tree t JOIN signups s ON s.user_id = t.user_id ORDER BY t.depth, s.created_at, s.user_id LIMIT $2"
-                )))
+                ))
                 .bind(root)
                 .bind(i64::from(limit))
                 .fetch_all(&mut *self.conn)
@@ -1813,7 +1813,7 @@ macro_rules! impl_sql_tx {
             }
 
             async fn join_request_by_id(&mut self, id: Uuid) -> Result<Option<JoinRequestRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!("SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE id = $1")))
+                let row = driver::query($crate::sql_once!("SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE id = $1"))
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
                     .await
@@ -1822,9 +1822,9 @@ macro_rules! impl_sql_tx {
             }
 
             async fn pending_join_request(&mut self, space_id: Uuid, user: &UserId) -> Result<Option<JoinRequestRow>> {
-                let row = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let row = driver::query($crate::sql_once!(
                     "SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE space_id = $1 AND user_id = $2 AND status = 'pending'"
-                )))
+                ))
                 .bind(space_id)
                 .bind(user.as_str())
                 .fetch_optional(&mut *self.conn)
@@ -1874,10 +1874,10 @@ macro_rules! impl_sql_tx {
             }
 
             async fn pending_join_requests_of(&mut self, user: &UserId) -> Result<Vec<JoinRequestRow>> {
-                let rows = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let rows = driver::query($crate::sql_once!(
                     "SELECT {JOIN_REQUEST_COLUMNS} FROM join_requests WHERE user_id = $1 AND status = 'pending' \
                      ORDER BY created_at, id LIMIT 1000"
-                )))
+                ))
                 .bind(user.as_str())
                 .fetch_all(&mut *self.conn)
                 .await
@@ -1938,11 +1938,11 @@ macro_rules! impl_sql_tx {
                 by: &str,
                 when: OffsetDateTime,
             ) -> Result<Vec<PlatformInvitationRow>> {
-                let rows = driver::query(driver::AssertSqlSafe($crate::sql_once!(
+                let rows = driver::query($crate::sql_once!(
                     "UPDATE platform_invitations SET revoked_at = $2, revoked_by = $3 \
                      WHERE invited_by = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
                        AND uses < max_uses RETURNING {PLATFORM_INVITATION_COLUMNS}"
-                )))
+                ))
                 .bind(inviter)
                 .bind(ms(when))
                 .bind(by)
