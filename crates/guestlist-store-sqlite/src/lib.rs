@@ -22,9 +22,8 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::str::FromStr;
-#[cfg(test)]
-use std::sync::Arc;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -190,11 +189,13 @@ impl SqliteStore {
                     .collect::<Result<_>>()?,
             ),
         };
-        // The writer never checkpoints (a checkpoint copies the log into the file and
-        // syncs it: work that would hold up every queued write); a thread of its own
-        // does, a moment after commits, with a connection of its own.
+        // The writer checkpoints no more than the end of the log (a checkpoint copies
+        // the log into the file and syncs it: work that would hold up every queued
+        // write); a thread of its own does the rest, a moment after commits, with a
+        // connection of its own (`Checkpointer`). When the log starts over, a log grown
+        // longer by a burst is cut back to 64 MiB.
         writer
-            .execute_batch("PRAGMA wal_autocheckpoint = 0")
+            .execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864")
             .map_err(|e| tx::db_error(e.into()))?;
         let checkpointer = Checkpointer::start(connect(&opts.path, true)?)?;
         let (tx, rx) = mpsc::channel(opts.max_batch * 8);
@@ -294,39 +295,72 @@ impl Store for SqliteStore {
 
 /// Copies the write-ahead log into the database file, off the writer's thread: a
 /// moment (`CHECKPOINT_DELAY`) after a commit, then again after the next ones. A
-/// PASSIVE checkpoint never blocks the writer or readers; the log starts over once a
-/// checkpoint has copied all of it.
+/// PASSIVE checkpoint never blocks the writer or readers.
+///
+/// The log starts over (from its first frame, in blocks the file already has) only
+/// when a write begins after a checkpoint has copied *all* of it. Under a steady
+/// stream of commits that never happens by itself: every pass ends with frames
+/// committed while it ran, and the log would grow for as long as the load lasts. So
+/// the checkpointer copies the bulk, and the writer copies the little that is left
+/// (`take_tail`) between two batches, when nothing can be appended meanwhile.
 struct Checkpointer {
     commits: std::sync::mpsc::SyncSender<()>,
+    tail: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<()>,
 }
 
 const CHECKPOINT_DELAY: Duration = Duration::from_millis(100);
+/// Passes the checkpointer makes at most before leaving the rest to the writer.
+const CHECKPOINT_PASSES: usize = 4;
+/// Frames few enough for the writer to copy between two batches.
+const CHECKPOINT_TAIL: i64 = 256;
+
+/// A PASSIVE checkpoint: (frames in the log, frames copied into the database).
+fn checkpoint(conn: &Connection) -> Result<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })
+    .map_err(|e| tx::db_error(driver::DriverError::Sqlite(e)))
+}
 
 impl Checkpointer {
-    fn start(mut conn: Connection) -> Result<Self> {
+    fn start(conn: Connection) -> Result<Self> {
         let (commits, committed) = std::sync::mpsc::sync_channel::<()>(1);
+        let tail = Arc::new(AtomicBool::new(false));
+        let left = tail.clone();
         let thread = std::thread::Builder::new()
             .name("guestlist-sqlite-checkpoint".into())
             .spawn(move || {
                 // Ends when the writer drops `commits`.
                 while committed.recv().is_ok() {
                     std::thread::sleep(CHECKPOINT_DELAY);
-                    let done = driver::query("PRAGMA wal_checkpoint(PASSIVE)")
-                        .execute(&mut conn)
-                        .into_inner();
-                    if let Err(e) = done {
-                        tracing::warn!(error = %e, "could not checkpoint the WAL");
+                    // Each pass copies what was committed during the one before.
+                    for _ in 0..CHECKPOINT_PASSES {
+                        match checkpoint(&conn) {
+                            Ok((log, copied)) if log - copied > CHECKPOINT_TAIL => continue,
+                            Ok(_) => left.store(true, Ordering::Release),
+                            Err(e) => tracing::warn!(error = %e, "could not checkpoint the WAL"),
+                        }
+                        break;
                     }
                 }
             })
             .map_err(|e| Error::Unavailable(format!("starting the checkpointer: {e}")))?;
-        Ok(Checkpointer { commits, thread })
+        Ok(Checkpointer {
+            commits,
+            tail,
+            thread,
+        })
     }
 
     /// Notes a commit; never blocks (one pending note stands for any number).
     fn committed(&self) {
         let _ = self.commits.try_send(());
+    }
+
+    /// Whether the writer should copy the end of the log now (once per request).
+    fn take_tail(&self) -> bool {
+        self.tail.swap(false, Ordering::AcqRel)
     }
 
     /// Stops the thread after its checkpoint in progress.
@@ -358,6 +392,11 @@ fn writer_loop(
         }
         if !batch.is_empty() {
             run_batch(&mut conn, &mut batch);
+            if checkpointer.take_tail()
+                && let Err(e) = checkpoint(&conn)
+            {
+                tracing::warn!(error = %e, "could not checkpoint the WAL");
+            }
             checkpointer.committed();
         }
         if let Some(done) = stop.take() {
@@ -559,6 +598,69 @@ mod tests {
         );
         assert!(reopened.read(Exists("k2".into())).await.unwrap());
         assert!(!reopened.read(Exists("k0".into())).await.unwrap());
+    }
+
+    /// The log's checkpoint sequence and salts (bytes 12..24 of its header): they
+    /// change each time the log starts over.
+    fn log_generation(db: &Path) -> Vec<u8> {
+        let mut wal = db.as_os_str().to_owned();
+        wal.push("-wal");
+        let header = std::fs::read(&wal).unwrap_or_default();
+        header.get(12..24).unwrap_or_default().to_vec()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_log_starts_over_while_writes_keep_coming() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(SqliteOptions::new(&db)).await.unwrap());
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let (store, stop) = (store.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let name = format!("w{w}-{n}");
+                        store
+                            .write(WriteThenMaybeFail {
+                                name,
+                                fail: false,
+                                refuse_first: false,
+                            })
+                            .await
+                            .unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        // Never a pause in the writes: without the writer copying the end of the log,
+        // no checkpoint ever catches up with it, and it grows for as long as they last.
+        let mut generations = vec![];
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while generations.len() < 4 && std::time::Instant::now() < deadline {
+            let now = log_generation(&db);
+            if !now.is_empty() && generations.last() != Some(&now) {
+                generations.push(now);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        let mut written = 0;
+        for w in writers {
+            written += w.await.unwrap();
+        }
+        assert!(written > 0);
+        assert_eq!(
+            generations.len(),
+            4,
+            "the log started over {} times in 20 s of writes",
+            generations.len().saturating_sub(1)
+        );
+        store.close().await;
     }
 
     #[tokio::test]
