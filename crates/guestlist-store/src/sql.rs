@@ -576,19 +576,33 @@ macro_rules! impl_sql_tx {
                 for p in paths {
                     list.push_bind(p.as_str().to_owned());
                 }
-                qb.push(") ORDER BY length(s.path), r.name");
+                qb.push(")");
                 let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                let mut found = rows
+                    .iter()
+                    .map(|r| {
+                        let space = space_row(r)?;
+                        let role = match get::<Option<String>>(r, "role_name")? {
+                            Some(name) => Some(RoleRow {
+                                space_id: space.id,
+                                name: RoleName::parse(&name).map_err(Error::internal)?,
+                                permissions: Permissions::from_bits(get(r, "role_permissions")?),
+                            }),
+                            None => None,
+                        };
+                        Ok((space, role))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                // Root first, then each role by name: sorted here, a few rows, rather
+                // than by the engine in a temporary B-tree.
+                found.sort_by(|(a, x), (b, y)| {
+                    (a.path.as_str().len(), x.as_ref().map(|r| r.name.as_str()))
+                        .cmp(&(b.path.as_str().len(), y.as_ref().map(|r| r.name.as_str())))
+                });
                 let mut spaces: Vec<SpaceRow> = Vec::new();
                 let mut roles = Vec::new();
-                for r in &rows {
-                    let space = space_row(r)?;
-                    if let Some(name) = get::<Option<String>>(r, "role_name")? {
-                        roles.push(RoleRow {
-                            space_id: space.id,
-                            name: RoleName::parse(&name).map_err(Error::internal)?,
-                            permissions: Permissions::from_bits(get(r, "role_permissions")?),
-                        });
-                    }
+                for (space, role) in found {
+                    roles.extend(role);
                     if spaces.last().is_none_or(|s| s.id != space.id) {
                         spaces.push(space);
                     }
