@@ -67,6 +67,10 @@ struct Row {
     vs_floor: Option<f64>,
     /// The server's peak RSS during the scenario.
     peak_rss_mib: Option<f64>,
+    /// The server's CPU time per request (all its threads, user and system).
+    cpu_us: Option<f64>,
+    /// The SQLite writer thread's CPU time per request: the serial part of a write.
+    writer_us: Option<f64>,
     note: String,
 }
 
@@ -76,6 +80,8 @@ struct Server {
     secret: Secret,
     api_key: String,
     _dir: Option<tempfile::TempDir>,
+    /// CPU time (µs) of the server and of its writer when the scenario started.
+    cpu_at_start: std::cell::Cell<(f64, f64)>,
 }
 
 impl Drop for Server {
@@ -92,11 +98,24 @@ impl Server {
         self.child.as_ref().map(|c| c.id())
     }
 
-    /// Resets the kernel's peak-RSS mark, so the next reading covers one scenario.
-    fn reset_peak(&self) {
+    /// Resets the kernel's peak-RSS mark and notes the CPU time used so far, so the
+    /// next readings (`finish`) cover one scenario.
+    fn start_scenario(&self) {
         if let Some(pid) = self.pid() {
             let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
         }
+        self.cpu_at_start.set(self.cpu_us().unwrap_or_default());
+    }
+
+    /// Fills in the server's peak RSS and CPU time per request since `start_scenario`.
+    fn finish(&self, row: &mut Row) {
+        row.peak_rss_mib = self.peak_rss_mib();
+        let (Some((server, writer)), n) = (self.cpu_us(), row.requests.max(1) as f64) else {
+            return;
+        };
+        let (server0, writer0) = self.cpu_at_start.get();
+        row.cpu_us = Some((server - server0) / n);
+        row.writer_us = (writer > 0.0).then(|| (writer - writer0) / n);
     }
 
     fn peak_rss_mib(&self) -> Option<f64> {
@@ -104,6 +123,29 @@ impl Server {
         let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
         let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib / 1024.0)
+    }
+
+    /// CPU time in µs of the whole server, and of its SQLite writer thread (0 without
+    /// one), from /proc (user + system, in the kernel's fixed 100 ticks per second).
+    fn cpu_us(&self) -> Option<(f64, f64)> {
+        let pid = self.pid()?;
+        let ticks = |stat: String| -> Option<f64> {
+            let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
+            let user: f64 = fields.get(11)?.parse().ok()?;
+            let system: f64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) * 10_000.0)
+        };
+        let server = ticks(std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
+        let writer = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .ok()?
+            .flatten()
+            .find(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|c| c.trim() == "sqlite-writer")
+            })
+            .and_then(|t| ticks(std::fs::read_to_string(t.path().join("stat")).ok()?))
+            .unwrap_or(0.0);
+        Some((server, writer))
     }
 
     fn token(&self, sub: &str) -> String {
@@ -226,6 +268,7 @@ async fn start_server(
             secret,
             api_key,
             _dir: Some(dir),
+            cpu_at_start: Default::default(),
         },
         took,
     )
@@ -318,13 +361,16 @@ async fn drive(
         max_ms: all.last().map(|m| *m as f64 / 1000.0).unwrap_or(0.0),
         vs_floor: None,
         peak_rss_mib: None,
+        cpu_us: None,
+        writer_us: None,
         note: String::new(),
     }
 }
 
 fn print_row(r: &Row) {
+    let us = |v: Option<f64>| v.map(|v| format!("{v:.0}")).unwrap_or_default();
     println!(
-        "{:<22} {:>4} {:>9} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>8} {}",
+        "{:<22} {:>4} {:>9} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>8} {:>6} {:>9} {}",
         r.scenario,
         r.concurrency,
         r.requests,
@@ -339,6 +385,8 @@ fn print_row(r: &Row) {
         r.peak_rss_mib
             .map(|v| format!("{v:.1}"))
             .unwrap_or_default(),
+        us(r.cpu_us),
+        us(r.writer_us),
         r.note
     );
     let _ = std::io::stdout().flush();
@@ -461,7 +509,7 @@ async fn main() {
     let mut floors: Vec<(usize, f64)> = Vec::new();
     let mut facts = serde_json::Map::new();
     println!(
-        "{:<22} {:>4} {:>9} {:>6} {:>10} {:>8} {:>8} {:>8} {:>7} {:>8}",
+        "{:<22} {:>4} {:>9} {:>6} {:>10} {:>8} {:>8} {:>8} {:>7} {:>8} {:>6} {:>9}",
         "scenario",
         "c",
         "requests",
@@ -471,7 +519,9 @@ async fn main() {
         "p99_ms",
         "max_ms",
         "floor",
-        "rss_mib"
+        "rss_mib",
+        "cpu_us",
+        "writer_us"
     );
 
     let bin = if args.url.is_none() {
@@ -486,6 +536,7 @@ async fn main() {
             secret: Secret::new(args.jwt_secret.clone().expect("--url needs --jwt-secret")),
             api_key: args.api_key.clone().expect("--url needs --api-key"),
             _dir: None,
+            cpu_at_start: Default::default(),
         },
         (None, Some(bin)) => {
             start_server(bin, args.database_url.clone(), tempfile::tempdir().unwrap())
@@ -500,7 +551,7 @@ async fn main() {
     macro_rules! record {
         ($row:expr) => {{
             let mut row = $row;
-            row.peak_rss_mib = server.peak_rss_mib();
+            server.finish(&mut row);
             row.vs_floor = floors
                 .iter()
                 .find(|(c, _)| *c == row.concurrency)
@@ -512,7 +563,7 @@ async fn main() {
 
     if want("floor") {
         for c in [16, 64] {
-            server.reset_peak();
+            server.start_scenario();
             let url = format!("{}/healthz", server.url);
             let row = drive(
                 "floor",
@@ -538,14 +589,14 @@ async fn main() {
                 not_found as fn(u16) -> bool,
             ),
         ] {
-            server.reset_peak();
+            server.start_scenario();
             let url = format!("{}/api/v1/invites/{code}", server.url);
             record!(drive(name, 64, secs, None, Arc::new(move |h, _| h.get(&url)), ok).await);
         }
     }
 
     if want("create") {
-        server.reset_peak();
+        server.start_scenario();
         let (url, token) = (format!("{}/api/v1/invites", server.url), alice.clone());
         let body = serde_json::json!({ "space": "acme/", "max_uses": 10 });
         record!(
@@ -572,7 +623,7 @@ async fn main() {
                     .collect(),
             );
             let url = format!("{}/api/v1/invites/{code}/join", server.url);
-            server.reset_peak();
+            server.start_scenario();
             let t = tokens.clone();
             let mut row = drive(
                 "join",
@@ -625,6 +676,8 @@ async fn main() {
             max_ms: 0.0,
             vs_floor: None,
             peak_rss_mib: None,
+            cpu_us: None,
+            writer_us: None,
             note: format!(
                 "{} trials of 200 on a 10-use link: joined {:?}, overshoot {overshoot}",
                 args.race_trials, joined_per_trial
@@ -674,7 +727,7 @@ async fn main() {
                     })
                     .collect(),
             );
-            server.reset_peak();
+            server.start_scenario();
             let url = format!("{}/api/v1/invites?limit=50", server.url);
             let c = cursors.clone();
             let mut row = drive(
@@ -689,7 +742,7 @@ async fn main() {
                 status_ok,
             )
             .await;
-            row.peak_rss_mib = server.peak_rss_mib();
+            server.finish(&mut row);
             row.note = format!(
                 "page of 50; imported in {import_secs:.1} s; ready {:.0} ms after start",
                 ready.as_secs_f64() * 1000.0

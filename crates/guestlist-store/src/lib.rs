@@ -506,6 +506,24 @@ pub struct NewMembership {
     pub username: Option<Username>,
 }
 
+impl NewMembership {
+    /// The row that inserting this membership stores, so a writer need not read it
+    /// back. Times are kept to the millisecond, as stored.
+    pub fn stored(&self) -> MembershipRow {
+        MembershipRow {
+            id: self.id,
+            space_id: self.space_id,
+            user_id: self.user_id.clone(),
+            role: self.role.clone(),
+            status: self.status,
+            source: self.source,
+            invite_id: self.invite_id,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct MembershipRow {
     pub id: Uuid,

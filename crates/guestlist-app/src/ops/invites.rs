@@ -326,9 +326,12 @@ operation!(Redeem => Redeemed, |self, tx| {
     let invite = view.invite;
     let target = rules::redeem_target(&invite.space_path, invite.allow_narrowing, self.space.as_ref())?;
     let scope = if target == home.space.path { home } else { Scope::load(tx, &target).await? };
-    // An owner's pending add is an approval already: joining accepts it.
-    let added = scope.membership(tx, user).await?.is_some_and(|m| m.status == MembershipStatus::Pending);
-    if invite.requires_approval && !added && !auto_approved(&self.actor, &invite.auto_approve_domains) {
+    // An owner's pending add is an approval already: joining accepts it. (Looked up
+    // only for a link that asks for approval.)
+    if invite.requires_approval
+        && !auto_approved(&self.actor, &invite.auto_approve_domains)
+        && !scope.membership(tx, user).await?.is_some_and(|m| m.status == MembershipStatus::Pending)
+    {
         let r = open_request(tx, &scope, &self.actor, user, &invite.role, None, Some(&invite)).await?;
         return Ok(Redeemed {
             outcome: r.outcome,
