@@ -9,6 +9,8 @@
 //! sqlx stores them (UUIDs as 16-byte blobs, booleans as integers), so files written
 //! by either read the same, and migrations stay sqlx's.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::{Ready, ready};
 use std::sync::Arc;
 
@@ -248,6 +250,31 @@ impl Done {
     }
 }
 
+thread_local! {
+    /// Column names by SQL text, on each thread that runs statements.
+    static COLUMNS: RefCell<HashMap<Box<str>, Arc<[String]>>> = RefCell::new(HashMap::new());
+}
+
+/// The names of a statement's columns, shared by every row it returns. They depend on
+/// the SQL text alone (the schema does not change while the store is open), so they
+/// are looked up once per text and thread instead of copied out for every statement.
+fn column_names(stmt: &rusqlite::Statement<'_>, sql: &str) -> Arc<[String]> {
+    COLUMNS.with_borrow_mut(|cache| {
+        if let Some(names) = cache.get(sql)
+            && names.len() == stmt.column_count()
+        {
+            return names.clone();
+        }
+        // Texts built with a varying number of parameters are many; keep a bounded set.
+        if cache.len() >= 1024 {
+            cache.clear();
+        }
+        let names: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        cache.insert(sql.into(), names.clone());
+        names
+    })
+}
+
 /// A statement with its arguments (`$N` or `?N` refer to the N-th bound value).
 pub struct Query {
     sql: Sql,
@@ -324,7 +351,7 @@ impl Query {
             })?;
             stmt.raw_bind_parameter(i, value)?;
         }
-        let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        let columns = column_names(&stmt, self.sql.as_str());
         let width = columns.len();
         let mut rows = stmt.raw_query();
         while let Some(r) = rows.next()? {

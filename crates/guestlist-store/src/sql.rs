@@ -567,7 +567,7 @@ macro_rules! impl_sql_tx {
                     return Ok((vec![], vec![]));
                 }
                 // One row per (space, role), or one with no role for a space without any.
-                let mut qb = driver::QueryBuilder::new(format!(
+                let mut qb = driver::QueryBuilder::new($crate::sql_once!(
                     "SELECT {}, r.name AS role_name, r.permissions AS role_permissions \
                      FROM spaces s LEFT JOIN roles r ON r.space_id = s.id WHERE s.path IN (",
                     space_columns_of("s")
@@ -817,7 +817,7 @@ macro_rules! impl_sql_tx {
                 if space_ids.is_empty() {
                     return Ok(vec![]);
                 }
-                let mut qb = driver::QueryBuilder::new(format!(
+                let mut qb = driver::QueryBuilder::new($crate::sql_once!(
                     "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE user_id = "
                 ));
                 qb.push_bind(user.as_str().to_owned())
