@@ -1086,6 +1086,17 @@ macro_rules! impl_sql_tx {
                         qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit));
                     }
                     Some(roots) if roots.is_empty() => return Ok(vec![]),
+                    // One subtree: one ordered range of invite_scopes, already in order.
+                    Some(roots) if roots.len() == 1 => {
+                        qb.push($crate::sql_once!(
+                            "SELECT {} FROM invite_scopes s JOIN invites i ON i.id = s.invite_id WHERE s.scope_path = ",
+                            invite_columns_of("i")
+                        ))
+                        .push_bind(roots[0].as_str().to_owned());
+                        push_invite_filters(&mut qb, q, "s.created_at", "s.invite_id");
+                        qb.push(" ORDER BY s.created_at DESC, s.invite_id DESC LIMIT ")
+                            .push_bind(i64::from(q.limit));
+                    }
                     // Each subtree is one ordered range of invite_scopes; the ranges are
                     // merged, each cut at the page size first.
                     Some(roots) => {
