@@ -226,15 +226,20 @@ impl<T: Decode> Decode for Option<T> {
 pub struct Row {
     columns: Arc<[String]>,
     values: Vec<Value>,
+    /// Where the next look-up by name starts: just after the last column found, as
+    /// columns are mostly read in the order they are selected.
+    next: std::cell::Cell<usize>,
 }
 
 /// The value of `col` in `row`.
 pub fn get<T: Decode>(row: &Row, col: &str) -> guestlist_store::Result<T> {
-    let i = row
-        .columns
-        .iter()
-        .position(|c| c == col)
+    let width = row.columns.len();
+    let start = row.next.get();
+    let i = (0..width)
+        .map(|k| (start + k) % width)
+        .find(|&i| row.columns[i] == col)
         .ok_or_else(|| db_error(DriverError::Decode(col.into(), "no such column".into())))?;
+    row.next.set(i + 1);
     T::decode(ValueRef::from(&row.values[i]))
         .map_err(|e| db_error(DriverError::Decode(col.into(), e)))
 }
@@ -364,6 +369,7 @@ impl Query {
             each(Row {
                 columns: columns.clone(),
                 values,
+                next: Default::default(),
             })?;
         }
         Ok(())
