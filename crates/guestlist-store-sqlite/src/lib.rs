@@ -111,6 +111,12 @@ fn connect(path: &Path, write: bool) -> Result<Connection> {
             conn.execute_batch(
                 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
             )?;
+            if !write {
+                // Readers map the file: a page read is a memory access, not a `pread`
+                // copying it out of the kernel's cache (a tenth of a list page's time
+                // at 10⁶ invites). The mapped pages are the kernel's cache itself.
+                conn.execute_batch("PRAGMA mmap_size = 268435456;")?;
+            }
             Ok(conn)
         });
     opened.map_err(|e| Error::Unavailable(format!("opening {}: {e}", path.display())))
