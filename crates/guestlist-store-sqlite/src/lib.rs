@@ -317,7 +317,8 @@ struct Checkpointer {
 }
 
 const CHECKPOINT_DELAY: Duration = Duration::from_millis(100);
-/// Passes the checkpointer makes at most before leaving the rest to the writer.
+/// Passes the checkpointer makes at most in a round. When more than a tail is still
+/// left after them, the writer is not asked; the next round goes on from there.
 const CHECKPOINT_PASSES: usize = 4;
 /// Frames few enough for the writer to copy between two batches.
 const CHECKPOINT_TAIL: i64 = 256;

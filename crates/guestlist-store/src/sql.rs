@@ -236,6 +236,18 @@ macro_rules! impl_sql_tx {
             .unwrap_or(Cell::Null))
         }
 
+        /// A subtree's invites newest first, one range of `invite_scopes`, cut at the page size.
+        fn push_scope_range(qb: &mut driver::QueryBuilder, q: &InviteQuery, root: &SpacePath) {
+            qb.push($crate::sql_once!(
+                "SELECT {} FROM invite_scopes s JOIN invites i ON i.id = s.invite_id WHERE s.scope_path = ",
+                invite_columns_of("i")
+            ))
+            .push_bind(root.as_str().to_owned());
+            push_invite_filters(qb, q, "s.created_at", "s.invite_id");
+            qb.push(" ORDER BY s.created_at DESC, s.invite_id DESC LIMIT ")
+                .push_bind(i64::from(q.limit));
+        }
+
         /// The filters of an invite list after its scope, and the keyset cursor on
         /// `(created_col, id_col)`.
         fn push_invite_filters(qb: &mut driver::QueryBuilder, q: &InviteQuery, created_col: &str, id_col: &str) {
@@ -774,8 +786,8 @@ macro_rules! impl_sql_tx {
             }
 
             async fn insert_membership(&mut self, m: &NewMembership) -> Result<Option<MembershipRow>> {
-                // No RETURNING: SQLite gathers its rows in a temporary B-tree (a third
-                // of a redemption's time on the writer); the row is what was inserted.
+                // No RETURNING: SQLite gathers returned rows in a temporary B-tree, and
+                // opening one was most of this insert's time; the row is what was inserted.
                 let done = driver::query(
                     "INSERT INTO memberships (id, space_id, user_id, role, status, source, invite_id, created_at, updated_at, email, username) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
@@ -1087,30 +1099,17 @@ macro_rules! impl_sql_tx {
                     }
                     Some(roots) if roots.is_empty() => return Ok(vec![]),
                     // One subtree: one ordered range of invite_scopes, already in order.
-                    Some(roots) if roots.len() == 1 => {
-                        qb.push($crate::sql_once!(
-                            "SELECT {} FROM invite_scopes s JOIN invites i ON i.id = s.invite_id WHERE s.scope_path = ",
-                            invite_columns_of("i")
-                        ))
-                        .push_bind(roots[0].as_str().to_owned());
-                        push_invite_filters(&mut qb, q, "s.created_at", "s.invite_id");
-                        qb.push(" ORDER BY s.created_at DESC, s.invite_id DESC LIMIT ")
-                            .push_bind(i64::from(q.limit));
-                    }
-                    // Each subtree is one ordered range of invite_scopes; the ranges are
-                    // merged, each cut at the page size first.
+                    Some(roots) if roots.len() == 1 => push_scope_range(&mut qb, q, &roots[0]),
+                    // Several: their ranges merged, each cut at the page size first.
                     Some(roots) => {
                         qb.push(format!("SELECT {INVITE_COLUMNS} FROM ("));
                         for (n, root) in roots.iter().enumerate() {
                             if n > 0 {
                                 qb.push(" UNION ALL ");
                             }
-                            qb.push(format!("SELECT * FROM (SELECT {} FROM invite_scopes s JOIN invites i ON i.id = s.invite_id WHERE s.scope_path = ", invite_columns_of("i")))
-                                .push_bind(root.as_str().to_owned());
-                            push_invite_filters(&mut qb, q, "s.created_at", "s.invite_id");
-                            qb.push(" ORDER BY s.created_at DESC, s.invite_id DESC LIMIT ")
-                                .push_bind(i64::from(q.limit))
-                                .push(format!(") AS r{n}"));
+                            qb.push("SELECT * FROM (");
+                            push_scope_range(&mut qb, q, root);
+                            qb.push(format!(") AS r{n}"));
                         }
                         qb.push(") AS merged ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit));
                     }
