@@ -260,13 +260,17 @@ thread_local! {
     static COLUMNS: RefCell<HashMap<Box<str>, Arc<[String]>>> = RefCell::new(HashMap::new());
 }
 
-/// The names of a statement's columns, shared by every row it returns. They depend on
-/// the SQL text alone (the schema does not change while the store is open), so they
-/// are looked up once per text and thread instead of copied out for every statement.
+/// The names of a statement's columns, shared by every row it returns: kept per SQL
+/// text and thread, and compared with the statement's (no copy) before they are used,
+/// so the same text on another schema never gets another's names.
 fn column_names(stmt: &rusqlite::Statement<'_>, sql: &str) -> Arc<[String]> {
     COLUMNS.with_borrow_mut(|cache| {
         if let Some(names) = cache.get(sql)
             && names.len() == stmt.column_count()
+            && names
+                .iter()
+                .enumerate()
+                .all(|(i, n)| stmt.column_name(i).is_ok_and(|c| c == n))
         {
             return names.clone();
         }
@@ -499,6 +503,25 @@ mod tests {
         // A column of another type, or one the statement does not return, is an error.
         assert!(get::<i64>(&row, "name").is_err());
         assert!(get::<i64>(&row, "nope").is_err());
+    }
+
+    #[test]
+    fn the_same_text_on_another_schema_reads_that_schemas_columns() {
+        // Column names are kept per SQL text; a text that means other columns elsewhere
+        // must not get the first one's names.
+        for (schema, column) in [
+            ("CREATE TABLE u (a INTEGER)", "a"),
+            ("CREATE TABLE u (b INTEGER)", "b"),
+        ] {
+            let mut c = Connection::open_in_memory().unwrap();
+            c.execute_batch(schema).unwrap();
+            c.execute_batch("INSERT INTO u VALUES (1)").unwrap();
+            let row = query("SELECT * FROM u")
+                .fetch_one(&mut c)
+                .into_inner()
+                .unwrap();
+            assert_eq!(get::<i64>(&row, column).unwrap(), 1, "column {column}");
+        }
     }
 
     #[test]
