@@ -10,6 +10,12 @@
 //! (a point read costs microseconds; there is no hop to another thread), and never
 //! wait behind the writer.
 //!
+//! The writer reports its batches on `/metrics`: `guestlist_sqlite_write_batch_size`
+//! (operations per transaction), `guestlist_sqlite_write_batch_seconds` (a batch from
+//! its first statement to its answers; their sum over time is how busy the writer is)
+//! and `guestlist_sqlite_commit_seconds` (the commit alone: the log's pages and the
+//! sync).
+//!
 //! Statements go to SQLite directly (`driver.rs`); the schema and its migrations are
 //! sqlx's, applied when the store opens.
 
@@ -25,7 +31,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use guestlist_store::{Access, ErasedOperation, Error, Result, Store};
@@ -399,7 +405,11 @@ fn writer_loop(
             }
         }
         if !batch.is_empty() {
+            let started = Instant::now();
+            metrics::histogram!("guestlist_sqlite_write_batch_size").record(batch.len() as f64);
             run_batch(&mut conn, &mut batch);
+            metrics::histogram!("guestlist_sqlite_write_batch_seconds")
+                .record(started.elapsed().as_secs_f64());
             if checkpointer.take_tail()
                 && let Err(e) = checkpoint(&conn)
             {
@@ -486,7 +496,9 @@ fn transact(conn: &mut Connection, batch: &[Job]) -> (Vec<Answer>, Result<()>) {
             return (answers, Err(e));
         }
     }
+    let started = Instant::now();
     let committed = exec(conn, "COMMIT");
+    metrics::histogram!("guestlist_sqlite_commit_seconds").record(started.elapsed().as_secs_f64());
     (answers, committed)
 }
 

@@ -1,3 +1,4 @@
+use guestlist_client::api;
 use serde_json::Value;
 
 use crate::helpers::TestApp;
@@ -167,6 +168,8 @@ async fn operational_endpoints_answer() {
         res.headers().contains_key("x-request-id"),
         "every response carries a request id"
     );
+    // A write, so that the engine's writer has something to report.
+    t.space("metrics/", api::JoinMode::Open, None).await;
     let metrics = reqwest::get(t.url("/metrics"))
         .await
         .unwrap()
@@ -177,6 +180,15 @@ async fn operational_endpoints_answer() {
         metrics.contains("guestlist_http_requests_total"),
         "{metrics}"
     );
+    if engine == "sqlite" {
+        for name in [
+            "guestlist_sqlite_write_batch_size_count",
+            "guestlist_sqlite_write_batch_seconds_sum",
+            "guestlist_sqlite_commit_seconds_count",
+        ] {
+            assert!(metrics.contains(name), "{name} missing from {metrics}");
+        }
+    }
 }
 
 #[tokio::test]
