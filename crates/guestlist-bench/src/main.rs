@@ -71,6 +71,10 @@ struct Row {
     cpu_us: Option<f64>,
     /// The SQLite writer thread's CPU time per request: the serial part of a write.
     writer_us: Option<f64>,
+    /// SQLite: writes per commit (the writer's batches, from `/metrics`).
+    batch: Option<f64>,
+    /// SQLite: the share of the scenario's time the writer spent in batches.
+    writer_busy: Option<f64>,
     note: String,
 }
 
@@ -82,6 +86,20 @@ struct Server {
     _dir: Option<tempfile::TempDir>,
     /// CPU time (µs) of the server and of its writer when the scenario started.
     cpu_at_start: std::cell::Cell<(f64, f64)>,
+    /// The writer's batch metrics when the scenario started, and when that was.
+    batches_at_start: std::cell::Cell<(Batches, Option<Instant>)>,
+}
+
+/// The scenarios whose requests are writes: the writer's batches are theirs (in the
+/// others it commits only the server's own background work).
+const WRITE_SCENARIOS: [&str; 2] = ["create", "join"];
+
+/// Sums of the SQLite writer's batch histograms on `/metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Batches {
+    count: f64,
+    writes: f64,
+    seconds: f64,
 }
 
 impl Drop for Server {
@@ -100,22 +118,52 @@ impl Server {
 
     /// Resets the kernel's peak-RSS mark and notes the CPU time used so far, so the
     /// next readings (`finish`) cover one scenario.
-    fn start_scenario(&self) {
+    async fn start_scenario(&self) {
         if let Some(pid) = self.pid() {
             let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
         }
         self.cpu_at_start.set(self.cpu_us().unwrap_or_default());
+        let batches = self.batches().await.unwrap_or_default();
+        self.batches_at_start.set((batches, Some(Instant::now())));
     }
 
-    /// Fills in the server's peak RSS and CPU time per request since `start_scenario`.
-    fn finish(&self, row: &mut Row) {
+    /// Fills in the server's peak RSS, CPU time per request and the writer's batches
+    /// since `start_scenario`.
+    async fn finish(&self, row: &mut Row) {
         row.peak_rss_mib = self.peak_rss_mib();
+        if let ((before, Some(since)), Some(now)) =
+            (self.batches_at_start.get(), self.batches().await)
+            && WRITE_SCENARIOS.contains(&row.scenario.as_str())
+            && now.count > before.count
+        {
+            row.batch = Some((now.writes - before.writes) / (now.count - before.count));
+            row.writer_busy = Some((now.seconds - before.seconds) / since.elapsed().as_secs_f64());
+        }
         let (Some((server, writer)), n) = (self.cpu_us(), row.requests.max(1) as f64) else {
             return;
         };
         let (server0, writer0) = self.cpu_at_start.get();
         row.cpu_us = Some((server - server0) / n);
         row.writer_us = (writer > 0.0).then(|| (writer - writer0) / n);
+    }
+
+    /// The writer's batch histograms, read from `/metrics` (none on PostgreSQL).
+    async fn batches(&self) -> Option<Batches> {
+        let text = reqwest::get(format!("{}/metrics", self.url))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let value = |name: &str| -> Option<f64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        };
+        Some(Batches {
+            count: value("guestlist_sqlite_write_batch_size_count")?,
+            writes: value("guestlist_sqlite_write_batch_size_sum")?,
+            seconds: value("guestlist_sqlite_write_batch_seconds_sum")?,
+        })
     }
 
     fn peak_rss_mib(&self) -> Option<f64> {
@@ -269,6 +317,7 @@ async fn start_server(
             api_key,
             _dir: Some(dir),
             cpu_at_start: Default::default(),
+            batches_at_start: Default::default(),
         },
         took,
     )
@@ -363,6 +412,8 @@ async fn drive(
         peak_rss_mib: None,
         cpu_us: None,
         writer_us: None,
+        batch: None,
+        writer_busy: None,
         note: String::new(),
     }
 }
@@ -370,7 +421,7 @@ async fn drive(
 fn print_row(r: &Row) {
     let us = |v: Option<f64>| v.map(|v| format!("{v:.0}")).unwrap_or_default();
     println!(
-        "{:<22} {:>4} {:>9} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>8} {:>6} {:>9} {}",
+        "{:<22} {:>4} {:>9} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>8} {:>6} {:>9} {:>5} {:>5} {}",
         r.scenario,
         r.concurrency,
         r.requests,
@@ -387,6 +438,10 @@ fn print_row(r: &Row) {
             .unwrap_or_default(),
         us(r.cpu_us),
         us(r.writer_us),
+        r.batch.map(|v| format!("{v:.1}")).unwrap_or_default(),
+        r.writer_busy
+            .map(|v| format!("{:.0}%", v * 100.0))
+            .unwrap_or_default(),
         r.note
     );
     let _ = std::io::stdout().flush();
@@ -509,7 +564,7 @@ async fn main() {
     let mut floors: Vec<(usize, f64)> = Vec::new();
     let mut facts = serde_json::Map::new();
     println!(
-        "{:<22} {:>4} {:>9} {:>6} {:>10} {:>8} {:>8} {:>8} {:>7} {:>8} {:>6} {:>9}",
+        "{:<22} {:>4} {:>9} {:>6} {:>10} {:>8} {:>8} {:>8} {:>7} {:>8} {:>6} {:>9} {:>5} {:>5}",
         "scenario",
         "c",
         "requests",
@@ -521,7 +576,9 @@ async fn main() {
         "floor",
         "rss_mib",
         "cpu_us",
-        "writer_us"
+        "writer_us",
+        "batch",
+        "busy"
     );
 
     let bin = if args.url.is_none() {
@@ -537,6 +594,7 @@ async fn main() {
             api_key: args.api_key.clone().expect("--url needs --api-key"),
             _dir: None,
             cpu_at_start: Default::default(),
+            batches_at_start: Default::default(),
         },
         (None, Some(bin)) => {
             start_server(bin, args.database_url.clone(), tempfile::tempdir().unwrap())
@@ -551,7 +609,7 @@ async fn main() {
     macro_rules! record {
         ($row:expr) => {{
             let mut row = $row;
-            server.finish(&mut row);
+            server.finish(&mut row).await;
             row.vs_floor = floors
                 .iter()
                 .find(|(c, _)| *c == row.concurrency)
@@ -563,7 +621,7 @@ async fn main() {
 
     if want("floor") {
         for c in [16, 64] {
-            server.start_scenario();
+            server.start_scenario().await;
             let url = format!("{}/healthz", server.url);
             let row = drive(
                 "floor",
@@ -589,14 +647,14 @@ async fn main() {
                 not_found as fn(u16) -> bool,
             ),
         ] {
-            server.start_scenario();
+            server.start_scenario().await;
             let url = format!("{}/api/v1/invites/{code}", server.url);
             record!(drive(name, 64, secs, None, Arc::new(move |h, _| h.get(&url)), ok).await);
         }
     }
 
     if want("create") {
-        server.start_scenario();
+        server.start_scenario().await;
         let (url, token) = (format!("{}/api/v1/invites", server.url), alice.clone());
         let body = serde_json::json!({ "space": "acme/", "max_uses": 10 });
         record!(
@@ -623,7 +681,7 @@ async fn main() {
                     .collect(),
             );
             let url = format!("{}/api/v1/invites/{code}/join", server.url);
-            server.start_scenario();
+            server.start_scenario().await;
             let t = tokens.clone();
             let mut row = drive(
                 "join",
@@ -678,6 +736,8 @@ async fn main() {
             peak_rss_mib: None,
             cpu_us: None,
             writer_us: None,
+            batch: None,
+            writer_busy: None,
             note: format!(
                 "{} trials of 200 on a 10-use link: joined {:?}, overshoot {overshoot}",
                 args.race_trials, joined_per_trial
@@ -727,7 +787,7 @@ async fn main() {
                     })
                     .collect(),
             );
-            server.start_scenario();
+            server.start_scenario().await;
             let url = format!("{}/api/v1/invites?limit=50", server.url);
             let c = cursors.clone();
             let mut row = drive(
@@ -742,7 +802,7 @@ async fn main() {
                 status_ok,
             )
             .await;
-            server.finish(&mut row);
+            server.finish(&mut row).await;
             row.note = format!(
                 "page of 50; imported in {import_secs:.1} s; ready {:.0} ms after start",
                 ready.as_secs_f64() * 1000.0
