@@ -620,6 +620,105 @@ mod tests {
         assert!(!reopened.read(Exists("k0".into())).await.unwrap());
     }
 
+    struct AppendEvent(Uuid);
+
+    #[async_trait]
+    impl Operation for AppendEvent {
+        type Output = ();
+        async fn run(&self, tx: &mut dyn Tx) -> Result<()> {
+            tx.append_event(&guestlist_store::NewEvent {
+                id: self.0,
+                kind: "test.appended",
+                space_id: None,
+                space_path: None,
+                actor: "test".into(),
+                subject: None,
+                data: "{}".into(),
+                created_at: time::OffsetDateTime::now_utc(),
+            })
+            .await
+        }
+    }
+
+    #[tokio::test]
+    async fn events_keep_their_order_and_ids_through_the_plain_key_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        // The schema before 0007, with events in it.
+        let older = dir.path().join("older");
+        std::fs::create_dir(&older).unwrap();
+        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap()
+        {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            if name.as_str() < "0007" {
+                std::fs::copy(&path, older.join(name)).unwrap();
+            }
+        }
+        {
+            use sqlx::ConnectOptions;
+            let mut conn = migration_options(&db).connect().await.unwrap();
+            let migrator = sqlx::migrate::Migrator::new(older.as_path()).await.unwrap();
+            assert_eq!(migrator.iter().count(), 6);
+            migrator.run(&mut conn).await.unwrap();
+        }
+        let mut ids: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+        {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            for id in &ids {
+                conn.execute(
+                    "INSERT INTO events (id, kind, actor, data, created_at) VALUES (?1, 'old', 'test', '{}', 0)",
+                    [id.as_bytes().as_slice()],
+                )
+                .unwrap();
+            }
+            // A gap (nothing deletes events; a copy must keep seq as it is anyway).
+            conn.execute("DELETE FROM events WHERE seq = 2", [])
+                .unwrap();
+            ids.remove(1);
+        }
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(SqliteOptions::new(&db)).await.unwrap());
+        let newest = Uuid::now_v7();
+        store.write(AppendEvent(newest)).await.unwrap();
+        store.close().await;
+
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let rows: Vec<(i64, Vec<u8>)> = conn
+            .prepare("SELECT seq, id FROM events ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let expected: Vec<(i64, Vec<u8>)> = ids
+            .iter()
+            .chain([&newest])
+            .zip([1, 3, 4, 5])
+            .map(|(id, seq)| (seq, id.as_bytes().to_vec()))
+            .collect();
+        assert_eq!(
+            rows, expected,
+            "the old events keep their seq; a new one follows them"
+        );
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_index_list('events')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(indexes, ["events_by_space"]);
+        let counters: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_sequence WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(counters, 0);
+    }
+
     /// The log's checkpoint sequence and salts (bytes 12..24 of its header): they
     /// change each time the log starts over.
     fn log_generation(db: &Path) -> Vec<u8> {

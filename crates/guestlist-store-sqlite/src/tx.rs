@@ -18,7 +18,7 @@ impl<'c> SqliteTx<'c> {
 guestlist_store::impl_sql_tx!(
     SqliteTx,
     lock_space = None,
-    // AUTOINCREMENT follows the largest inserted key by itself.
+    // `seq` (a plain INTEGER PRIMARY KEY) follows the largest inserted key by itself.
     after_import = None,
     // One writer: no row is ever contended, so every count stays on its row.
     shards = false
