@@ -291,7 +291,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let housekeeping = spawn_housekeeping(state.app.clone());
+    let housekeeping = spawn_housekeeping(state.app.clone(), state.metrics.clone());
     let result = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -302,13 +302,17 @@ pub async fn serve(
     result
 }
 
-fn spawn_housekeeping(app: App) -> tokio::task::JoinHandle<()> {
+fn spawn_housekeeping(app: App, metrics: PrometheusHandle) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let mut n: u64 = 0;
         loop {
             tick.tick().await;
             n += 1;
+            // The recorder keeps every histogram sample until they are folded into
+            // the histograms: by a scrape of `/metrics`, or here. Without this, a
+            // server nobody scrapes would grow by every request it serves.
+            metrics.run_upkeep();
             // Lapsed sign-up claims give their seats back within seconds.
             if let Err(e) = app.sweep_signup_claims().await {
                 tracing::warn!(error = %e, "could not release lapsed sign-up claims");
@@ -365,10 +369,10 @@ pub async fn serve_when_ready(
     let outcome = tokio::select! {
         state = &mut starting => match state {
             Ok(state) => {
-                let app = state.app.clone();
+                let (app, metrics) = (state.app.clone(), state.metrics.clone());
                 let _ = ready.set(router(state));
                 tracing::info!(engine = app.engine(), "ready");
-                let housekeeping = spawn_housekeeping(app);
+                let housekeeping = spawn_housekeeping(app, metrics);
                 (&mut shutdown).await;
                 housekeeping.abort();
                 Ok(())
