@@ -414,6 +414,16 @@ async fn connect(target: &Target) -> std::io::Result<http1::SendRequest<Full<Byt
     Ok(sender)
 }
 
+/// Sends one request once the connection is ready; its status once the whole body has
+/// arrived, or `None` when the connection failed.
+async fn send(conn: &mut http1::SendRequest<Full<Bytes>>, req: Request) -> Option<u16> {
+    conn.ready().await.ok()?;
+    let res = conn.send_request(req).await.ok()?;
+    let status = res.status().as_u16();
+    res.into_body().collect().await.ok()?;
+    Some(status)
+}
+
 /// Runs `concurrency` keep-alive clients for `seconds` (or until `limit` requests);
 /// a response counts as an error unless `ok(status)`. Each client is one connection
 /// (made again if the server closes it) sending one request at a time.
@@ -449,13 +459,7 @@ async fn drive(
                     conn = connect(&target).await.ok();
                 }
                 let status = match conn.as_mut() {
-                    Some(c) => match c.send_request(req).await {
-                        Ok(res) => {
-                            let status = res.status().as_u16();
-                            res.into_body().collect().await.ok().map(|_| status)
-                        }
-                        Err(_) => None,
-                    },
+                    Some(c) => send(c, req).await,
                     None => None,
                 };
                 match status {
@@ -888,11 +892,12 @@ async fn main() {
                     .collect(),
             );
             server.start_scenario().await;
-            let (t, auth) = (Target::of(&server.url), bearer(&alice));
+            let target = Target::of(&server.url);
+            let (t, auth) = (target.clone(), bearer(&alice));
             let c = cursors.clone();
             let mut row = drive(
                 &format!("list@{n}"),
-                &t.clone(),
+                &target,
                 16,
                 secs.min(5),
                 None,
