@@ -38,9 +38,11 @@ start_postgres() {
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   as_pg "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-sync >/dev/null
-  # Durability settings are off: this server holds nothing worth keeping.
+  # Durability settings are off: this server holds nothing worth keeping. Every test
+  # makes a database of its own (each CREATE DATABASE logs its ~8 MB copy), so a small
+  # max_wal_size keeps the WAL from growing to a gigabyte between checkpoints.
   as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -s \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=128MB -c min_wal_size=32MB" \
     start
   PG_CTL="$bin/pg_ctl"
   trap stop_postgres EXIT
@@ -51,8 +53,13 @@ start_postgres() {
 stop_postgres() {
   local status=$?
   if [ "$status" != 0 ] && [ -f "$PG_DIR/log" ]; then
+    echo "-- what PostgreSQL logged about crashes and restarts:" >&2
+    grep -E "PANIC|terminated by signal|was terminated|crash|No space left|out of memory|recovery" "$PG_DIR/log" | head -n 40 >&2 || true
     echo "-- the last lines PostgreSQL logged:" >&2
     tail -n 40 "$PG_DIR/log" >&2
+    echo "-- disk and memory at the end:" >&2
+    df -h "$PG_DIR" >&2 || true
+    free -m >&2 || true
   fi
   as_pg "$PG_CTL" -D "$PG_DIR/data" -m immediate -s stop || true
   rm -rf "$PG_DIR"

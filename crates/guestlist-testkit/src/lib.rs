@@ -34,14 +34,31 @@ pub fn database_name() -> String {
 
 /// Creates a database named `name` on the test server; returns its URL.
 pub async fn create_database(admin_url: &str, name: &str) -> String {
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(admin_url)
-        .await
-        .expect("the test PostgreSQL is reachable");
+    let mut admin = connect_admin(admin_url).await;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
         .expect("CREATE DATABASE");
     with_database(admin_url, name)
+}
+
+/// Connects to the test server, waiting out a server that is starting or recovering
+/// (SQLSTATE 57P03) for up to a minute: one crashed backend makes PostgreSQL restart
+/// every connection, and the tests that start meanwhile should not all fail with it.
+async fn connect_admin(admin_url: &str) -> sqlx::PgConnection {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match <sqlx::PgConnection as sqlx::Connection>::connect(admin_url).await {
+            Ok(c) => return c,
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("57P03") && std::time::Instant::now() < deadline =>
+            {
+                eprintln!("the test PostgreSQL is not accepting connections yet: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("the test PostgreSQL is reachable: {e:?}"),
+        }
+    }
 }
 
 /// Creates a database of its own on the test server; returns its URL.
