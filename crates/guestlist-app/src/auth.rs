@@ -33,6 +33,30 @@ pub fn mint_token(secret: &Secret, claims: &Claims) -> Result<String> {
     .map_err(Error::internal)
 }
 
+/// Checks the host application's tokens: HS256 with the shared secret, `exp` required,
+/// 30 s of leeway for clocks apart. Built once, with the key, for every request.
+pub(crate) struct TokenVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenVerifier {
+    pub(crate) fn new(secret: &Secret) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 30;
+        TokenVerifier {
+            key: DecodingKey::from_secret(secret.expose().as_bytes()),
+            validation,
+        }
+    }
+
+    fn claims(&self, token: &str) -> Option<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
+            .ok()
+            .map(|d| d.claims)
+    }
+}
+
 struct ApiKeyByHash(Vec<u8>);
 
 #[async_trait]
@@ -71,15 +95,7 @@ impl App {
                 platform_admin: row.platform_admin,
             });
         }
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 30;
-        let data = jsonwebtoken::decode::<Claims>(
-            bearer,
-            &DecodingKey::from_secret(self.0.config.jwt_secret.expose().as_bytes()),
-            &validation,
-        )
-        .map_err(|_| refused())?;
-        let c = data.claims;
+        let c = self.0.tokens.claims(bearer).ok_or_else(refused)?;
         let id = UserId::parse(&c.sub).map_err(|_| refused())?;
         Ok(Actor::User {
             id,

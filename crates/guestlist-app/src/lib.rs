@@ -77,7 +77,8 @@ pub struct App(Arc<Inner>);
 struct Inner {
     store: Arc<dyn Store>,
     config: AppConfig,
-    keys: secrets::Keys,
+    keys: Arc<secrets::Keys>,
+    tokens: auth::TokenVerifier,
     limits: RateLimits,
     mail_queued: Arc<tokio::sync::Notify>,
 }
@@ -118,12 +119,14 @@ impl App {
                 "the template must contain {token}",
             ));
         }
-        let keys = secrets::Keys::derive(&config.link_secret);
+        let keys = Arc::new(secrets::Keys::derive(&config.link_secret));
         let limits = RateLimits::new(&config.rate_limits)?;
+        let tokens = auth::TokenVerifier::new(&config.jwt_secret);
         Ok(App(Arc::new(Inner {
             store,
             config,
             keys,
+            tokens,
             limits,
             mail_queued: Arc::default(),
         })))

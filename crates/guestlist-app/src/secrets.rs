@@ -64,11 +64,27 @@ fn random_base62(len: usize) -> String {
     out
 }
 
+/// The derived keys, each held as an HMAC state already keyed: a code or a hash then
+/// costs the message's blocks only, not the key's two blocks again.
+#[derive(Clone)]
 pub(crate) struct Keys {
-    code: [u8; 32],
-    code_hash: [u8; 32],
-    token: [u8; 32],
-    token_hash: [u8; 32],
+    code: HmacSha256,
+    code_hash: HmacSha256,
+    token: HmacSha256,
+    token_hash: HmacSha256,
+}
+
+/// HMAC of `parts` with a keyed state.
+fn mac(keyed: &HmacSha256, parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = keyed.clone();
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn keyed(key: [u8; 32]) -> HmacSha256 {
+    HmacSha256::new_from_slice(&key).expect("HMAC takes keys of any length")
 }
 
 /// Length of an invitation token: 32 base62 characters, about 190 bits.
@@ -78,16 +94,16 @@ impl Keys {
     pub fn derive(link_secret: &Secret) -> Self {
         let s = link_secret.expose().as_bytes();
         Keys {
-            code: hmac(s, &[b"guestlist/invite-code/v1"]),
-            code_hash: hmac(s, &[b"guestlist/invite-code-hash/v1"]),
-            token: hmac(s, &[b"guestlist/invitation-token/v1"]),
-            token_hash: hmac(s, &[b"guestlist/invitation-token-hash/v1"]),
+            code: keyed(hmac(s, &[b"guestlist/invite-code/v1"])),
+            code_hash: keyed(hmac(s, &[b"guestlist/invite-code-hash/v1"])),
+            token: keyed(hmac(s, &[b"guestlist/invitation-token/v1"])),
+            token_hash: keyed(hmac(s, &[b"guestlist/invitation-token-hash/v1"])),
         }
     }
 
     /// The code of the invite with this id: base62 of HMAC(key, id), `len` long.
     pub fn code_for(&self, id: Uuid, len: usize) -> String {
-        let stream = (0u8..4).flat_map(|block| hmac(&self.code, &[id.as_bytes(), &[block]]));
+        let stream = (0u8..4).flat_map(|block| mac(&self.code, &[id.as_bytes(), &[block]]));
         base62_from(stream, len)
     }
 
@@ -101,18 +117,18 @@ impl Keys {
     /// The token issued with `salt` (128 random bits, new at every send): base62 of
     /// HMAC(key, salt). Derived at send time, so the outbox never stores it.
     pub fn token_for(&self, salt: &[u8]) -> String {
-        let stream = (0u8..4).flat_map(|block| hmac(&self.token, &[salt, &[block]]));
+        let stream = (0u8..4).flat_map(|block| mac(&self.token, &[salt, &[block]]));
         base62_from(stream, TOKEN_LEN)
     }
 
     /// What storage keeps of an invitation token.
     pub fn hash_token(&self, token: &str) -> Vec<u8> {
-        hmac(&self.token_hash, &[token.as_bytes()]).to_vec()
+        mac(&self.token_hash, &[token.as_bytes()]).to_vec()
     }
 
     /// What storage keeps of a code.
     pub fn hash_code(&self, code: &str) -> Vec<u8> {
-        hmac(&self.code_hash, &[code.as_bytes()]).to_vec()
+        mac(&self.code_hash, &[code.as_bytes()]).to_vec()
     }
 }
 
@@ -165,6 +181,25 @@ mod tests {
             assert_eq!(code, keys.code_for(id, len));
         }
         assert_ne!(keys.code_for(id, 10), keys.code_for(Uuid::now_v7(), 10));
+    }
+
+    #[test]
+    fn codes_and_hashes_are_those_already_issued() {
+        // HMAC-SHA256 as specified (computed apart, with Python's hmac module): stored
+        // code hashes and links already shown must keep matching.
+        let keys = Keys::derive(&Secret::new("k"));
+        let id = Uuid::parse_str("01890a5d-ac96-774b-bcce-b302099a8057").unwrap();
+        let code = keys.code_for(id, 10);
+        assert_eq!(code, "7wtzsCyEYX");
+        let hex: String = keys
+            .hash_code(&code)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "0561fccab193ef14e6b6e77995435066d2b3c0109355388f47c1e9ff88968f8a"
+        );
     }
 
     #[test]

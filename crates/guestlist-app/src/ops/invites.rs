@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use guestlist_domain::rules;
 use guestlist_domain::{
     Actor, Email, Error, InviteCode, InviteState, JoinMode, MembershipSource, MembershipStatus,
@@ -11,8 +13,10 @@ use uuid::Uuid;
 use super::members::{AdmitOutcome, MembershipView, admit};
 use super::requests::open_request;
 use super::{operation, text};
+
 use crate::limits::Surface;
 use crate::scope::{Scope, require_user, subtrees_with};
+use crate::secrets::Keys;
 use crate::{App, Caller, Result, paging};
 
 pub type RedeemOutcome = AdmitOutcome;
@@ -144,9 +148,28 @@ struct Create {
     expires_at: Option<OffsetDateTime>,
     description: Option<String>,
     auto_approve_domains: Vec<String>,
-    /// Candidate (id, code hash) pairs; the next is tried on a hash collision.
-    candidates: Vec<(Uuid, Vec<u8>)>,
+    /// The new invite's id and code hash, made before the write.
+    first: (Uuid, Vec<u8>),
+    /// Makes another pair, in the writer, only if the first one's hash is taken.
+    codes: Codes,
 }
+
+/// Mints (id, code hash) pairs for new invites.
+struct Codes {
+    keys: Arc<Keys>,
+    len: usize,
+}
+
+impl Codes {
+    fn mint(&self) -> (Uuid, Vec<u8>) {
+        let id = Uuid::now_v7();
+        (id, self.keys.hash_code(&self.keys.code_for(id, self.len)))
+    }
+}
+
+/// Ids tried for one new invite before giving up: a second is needed only when a
+/// code's hash is already taken (short codes, a vast table).
+const CODE_ATTEMPTS: usize = 4;
 
 operation!(Create => InviteRow, |self, tx| {
     let scope = Scope::load(tx, &self.input.space).await?;
@@ -154,10 +177,11 @@ operation!(Create => InviteRow, |self, tx| {
     let granted = scope.require_role(&self.role)?;
     rules::require_can_grant(held, self.role.as_str(), granted)?;
     let now = crate::now();
-    for (id, code_hash) in &self.candidates {
+    for attempt in 0..CODE_ATTEMPTS {
+        let (id, code_hash) = if attempt == 0 { self.first.clone() } else { self.codes.mint() };
         let new = NewInvite {
-            id: *id,
-            code_hash: code_hash.clone(),
+            id,
+            code_hash,
             space_id: scope.space.id,
             space_path: scope.space.path.clone(),
             role: self.role.clone(),
@@ -393,12 +417,10 @@ impl App {
         if auto_approve_domains.len() > 50 {
             return Err(Error::invalid("auto_approve_domains", "at most 50 domains"));
         }
-        let candidates = (0..4)
-            .map(|_| {
-                let id = Uuid::now_v7();
-                (id, self.0.keys.hash_code(&self.code_of(id)))
-            })
-            .collect();
+        let codes = Codes {
+            keys: self.0.keys.clone(),
+            len: self.0.config.code_length,
+        };
         let role = input.role.clone().unwrap_or_else(RoleName::member);
         let row = self
             .store_ref()
@@ -409,7 +431,8 @@ impl App {
                 expires_at,
                 description,
                 auto_approve_domains,
-                candidates,
+                first: codes.mint(),
+                codes,
             })
             .await?;
         let code = self.code_of(row.id);
