@@ -66,7 +66,6 @@ fn random_base62(len: usize) -> String {
 
 /// The derived keys, each held as an HMAC state already keyed: a code or a hash then
 /// costs the message's blocks only, not the key's two blocks again.
-#[derive(Clone)]
 pub(crate) struct Keys {
     code: HmacSha256,
     code_hash: HmacSha256,
