@@ -222,13 +222,61 @@ impl<T: Decode> Decode for Option<T> {
     }
 }
 
-/// One result row, owned: its statement's column names and its values.
+/// One result row, owned: its statement's column names and its values. The bytes of
+/// its text and blob values are kept in one buffer, so a row costs two allocations
+/// whatever its width, and a column read copies its bytes once (into the `String`,
+/// `Vec` or `Uuid` asked for).
 pub struct Row {
     columns: Arc<[String]>,
-    values: Vec<Value>,
+    cells: Vec<Cell>,
+    bytes: Vec<u8>,
     /// Where the next look-up by name starts: just after the last column found, as
     /// columns are mostly read in the order they are selected.
     next: std::cell::Cell<usize>,
+}
+
+/// One value of a row; text and blobs as their range in the row's `bytes`.
+#[derive(Clone, Copy)]
+enum Cell {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(usize, usize),
+    Blob(usize, usize),
+}
+
+impl Row {
+    fn value(&self, i: usize) -> ValueRef<'_> {
+        match self.cells[i] {
+            Cell::Null => ValueRef::Null,
+            Cell::Integer(n) => ValueRef::Integer(n),
+            Cell::Real(f) => ValueRef::Real(f),
+            Cell::Text(a, b) => ValueRef::Text(&self.bytes[a..b]),
+            Cell::Blob(a, b) => ValueRef::Blob(&self.bytes[a..b]),
+        }
+    }
+}
+
+/// Copies a value out of the statement into `bytes` (text and blobs) and a cell.
+fn keep(v: ValueRef<'_>, bytes: &mut Vec<u8>) -> Cell {
+    let mut span = |b: &[u8]| {
+        let start = bytes.len();
+        bytes.extend_from_slice(b);
+        (start, bytes.len())
+    };
+    match v {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(n) => Cell::Integer(n),
+        ValueRef::Real(f) => Cell::Real(f),
+        ValueRef::Text(t) => {
+            let (a, b) = span(t);
+            Cell::Text(a, b)
+        }
+        ValueRef::Blob(t) => {
+            let (a, b) = span(t);
+            Cell::Blob(a, b)
+        }
+    }
 }
 
 /// The value of `col` in `row`.
@@ -240,8 +288,7 @@ pub fn get<T: Decode>(row: &Row, col: &str) -> guestlist_store::Result<T> {
         .find(|&i| row.columns[i] == col)
         .ok_or_else(|| db_error(DriverError::Decode(col.into(), "no such column".into())))?;
     row.next.set(i + 1);
-    T::decode(ValueRef::from(&row.values[i]))
-        .map_err(|e| db_error(DriverError::Decode(col.into(), e)))
+    T::decode(row.value(i)).map_err(|e| db_error(DriverError::Decode(col.into(), e)))
 }
 
 /// What a write did.
@@ -363,16 +410,19 @@ impl Query {
         let columns = column_names(&stmt, self.sql.as_str());
         let width = columns.len();
         let mut rows = stmt.raw_query();
+        // Rows of one statement are alike: each buffer starts as large as the last.
+        let mut size = 0;
         while let Some(r) = rows.next()? {
-            let mut values = Vec::with_capacity(width);
+            let mut cells = Vec::with_capacity(width);
+            let mut bytes = Vec::with_capacity(size);
             for i in 0..width {
-                let value = Value::try_from(r.get_ref(i)?)
-                    .map_err(|e| DriverError::Decode(columns[i].clone(), e.to_string()))?;
-                values.push(value);
+                cells.push(keep(r.get_ref(i)?, &mut bytes));
             }
+            size = bytes.len();
             each(Row {
                 columns: columns.clone(),
-                values,
+                cells,
+                bytes,
                 next: Default::default(),
             })?;
         }
@@ -560,6 +610,49 @@ mod tests {
             .into_inner()
             .unwrap();
         assert_eq!(get::<Option<i64>>(&first, "n").unwrap(), None);
+    }
+
+    #[test]
+    fn every_row_keeps_its_own_values_of_every_kind() {
+        // Rows share nothing: each keeps its texts and blobs in a buffer of its own,
+        // sized from the row before it, whatever their lengths.
+        let mut c = conn();
+        let rows = query(
+            "SELECT 'a' AS t, x'0102' AS b, 7 AS i, 1.5 AS r, NULL AS z \
+             UNION ALL SELECT 'longer text', x'', -1, 0.0, NULL \
+             UNION ALL SELECT '', x'ff', 0, -2.25, NULL",
+        )
+        .fetch_all(&mut c)
+        .into_inner()
+        .unwrap();
+        let read = |r: &Row| {
+            (
+                get::<String>(r, "t").unwrap(),
+                get::<Vec<u8>>(r, "b").unwrap(),
+                get::<i64>(r, "i").unwrap(),
+                get::<Option<String>>(r, "z").unwrap(),
+            )
+        };
+        let all: Vec<_> = rows.iter().map(read).collect();
+        assert_eq!(
+            all,
+            [
+                ("a".into(), vec![1, 2], 7, None),
+                ("longer text".into(), vec![], -1, None),
+                ("".into(), vec![0xff], 0, None),
+            ]
+        );
+        assert!(matches!(rows[0].value(3), ValueRef::Real(r) if r == 1.5));
+        // A column read as a kind it does not hold is an error, not a default.
+        assert!(get::<i64>(&rows[0], "t").is_err());
+        assert!(get::<String>(&rows[0], "b").is_err());
+        assert!(get::<Uuid>(&rows[0], "b").is_err());
+        // Text that is not UTF-8 is refused when it is read as a string.
+        let bad = query("SELECT CAST(x'ff' AS TEXT) AS t")
+            .fetch_one(&mut c)
+            .into_inner()
+            .unwrap();
+        assert!(get::<String>(&bad, "t").is_err());
     }
 
     #[test]
