@@ -62,7 +62,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: detail(&err),
         };
-        let mut res = (status_of(code), axum::Json(body)).into_response();
+        let mut res = (status_of(code), crate::extract::Json(body)).into_response();
         match &err {
             Error::RateLimited { retry_after_secs } => {
                 res.headers_mut()

@@ -9,8 +9,9 @@ use axum::extract::{
     ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request,
 };
 use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use guestlist_app::Caller;
 use guestlist_domain::{Actor, Error, SpacePath};
 use serde::de::DeserializeOwned;
@@ -18,8 +19,22 @@ use serde::de::DeserializeOwned;
 use crate::AppState;
 use crate::error::ApiError;
 
-/// A JSON body; malformed JSON, wrong types and wrong content types are `invalid_input`.
+/// A JSON body. In a request, malformed JSON, wrong types and wrong content types are
+/// `invalid_input`. In a response, it is written into a plain `Vec`: axum's `Json`
+/// writes through a `BytesMut` writer, which cost a tenth of a page of 50 invites.
 pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        let mut body = Vec::with_capacity(256);
+        match serde_json::to_writer(&mut body, &self.0) {
+            Ok(()) => ([(CONTENT_TYPE, "application/json")], body).into_response(),
+            Err(e) => {
+                ApiError(Error::internal(format!("writing the response: {e}"))).into_response()
+            }
+        }
+    }
+}
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;

@@ -17,7 +17,7 @@ pub async fn execute(
     Json(request): Json<async_graphql::Request>,
 ) -> Response {
     let response = s.graphql.execute(request.data(caller(actor, ip))).await;
-    axum::Json(guestlist_graphql::with_codes(response)).into_response()
+    Json(guestlist_graphql::with_codes(response)).into_response()
 }
 
 /// The GraphiQL page, in `--dev` only.

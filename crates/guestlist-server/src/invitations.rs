@@ -63,7 +63,7 @@ pub async fn create(
         InvitationOutcome::Invited => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
-    Ok((status, axum::Json(render::invitation_result(r))))
+    Ok((status, Json(render::invitation_result(r))))
 }
 
 /// Invite up to 1,000 people to one space; each row gets its own outcome or error.
@@ -78,7 +78,7 @@ pub async fn bulk(
     Auth(actor): Auth,
     headers: HeaderMap,
     Json(req): Json<api::BulkInvitationRequest>,
-) -> Res<axum::Json<api::BulkInvitationResult>> {
+) -> Res<Json<api::BulkInvitationResult>> {
     let input = InvitationInput {
         space: req.space,
         role: req.role,
@@ -100,7 +100,7 @@ pub async fn bulk(
         .app
         .invite(&actor, input, idempotency_key(&headers)?.as_deref())
         .await?;
-    Ok(axum::Json(render::bulk(r)))
+    Ok(Json(render::bulk(r)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -123,7 +123,7 @@ pub async fn list(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Query(q): Query<ListParams>,
-) -> Res<axum::Json<api::InvitationPage>> {
+) -> Res<Json<api::InvitationPage>> {
     let filter = InvitationFilter {
         space: q.space.as_deref().map(SpacePath::parse).transpose()?,
         status: q
@@ -136,7 +136,7 @@ pub async fn list(
         limit: q.limit,
     };
     let page = s.app.list_invitations(&actor, filter).await?;
-    Ok(axum::Json(page_of(page)))
+    Ok(Json(page_of(page)))
 }
 
 fn page_of(page: guestlist_app::InvitationPage) -> api::InvitationPage {
@@ -158,12 +158,12 @@ pub async fn get(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::Invitation>> {
+) -> Res<Json<api::Invitation>> {
     let v = s
         .app
         .get_invitation(&actor, parse_id(&id, "invitation")?)
         .await?;
-    Ok(axum::Json(render::invitation(v)))
+    Ok(Json(render::invitation(v)))
 }
 
 /// Revoke a pending invitation (soft; `409 not_pending` otherwise). Its token stops
@@ -175,12 +175,12 @@ pub async fn revoke(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::Invitation>> {
+) -> Res<Json<api::Invitation>> {
     let v = s
         .app
         .revoke_invitation(&actor, parse_id(&id, "invitation")?)
         .await?;
-    Ok(axum::Json(render::invitation(v)))
+    Ok(Json(render::invitation(v)))
 }
 
 /// Send a pending or expired invitation again: a new token and expiry, the old token
@@ -193,12 +193,12 @@ pub async fn resend(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::Invitation>> {
+) -> Res<Json<api::Invitation>> {
     let v = s
         .app
         .resend_invitation(&actor, parse_id(&id, "invitation")?)
         .await?;
-    Ok(axum::Json(render::invitation(v)))
+    Ok(Json(render::invitation(v)))
 }
 
 async fn answer_by_token(
@@ -207,12 +207,12 @@ async fn answer_by_token(
     ip: ClientIp,
     token: &str,
     decision: Decision,
-) -> Res<axum::Json<api::InvitationAnswer>> {
+) -> Res<Json<api::InvitationAnswer>> {
     let r = s
         .app
         .respond_by_token(&caller(Some(actor), ip), token, decision)
         .await?;
-    Ok(axum::Json(render::invitation_answer(r)))
+    Ok(Json(render::invitation_answer(r)))
 }
 
 /// Accept with the token from the e-mail. The caller must be the addressee: the same
@@ -227,7 +227,7 @@ pub async fn accept(
     actor: Auth,
     ip: ClientIp,
     Json(req): Json<api::TokenRequest>,
-) -> Res<axum::Json<api::InvitationAnswer>> {
+) -> Res<Json<api::InvitationAnswer>> {
     answer_by_token(s, actor, ip, &req.token, Decision::Accept).await
 }
 
@@ -241,7 +241,7 @@ pub async fn decline(
     actor: Auth,
     ip: ClientIp,
     Json(req): Json<api::TokenRequest>,
-) -> Res<axum::Json<api::InvitationAnswer>> {
+) -> Res<Json<api::InvitationAnswer>> {
     answer_by_token(s, actor, ip, &req.token, Decision::Decline).await
 }
 
@@ -259,9 +259,9 @@ pub async fn mine(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Query(q): Query<PageParams>,
-) -> Res<axum::Json<api::InvitationPage>> {
+) -> Res<Json<api::InvitationPage>> {
     let page = s.app.my_invitations(&actor, q.after, q.limit).await?;
-    Ok(axum::Json(page_of(page)))
+    Ok(Json(page_of(page)))
 }
 
 async fn answer_by_id(
@@ -269,12 +269,12 @@ async fn answer_by_id(
     actor: Auth,
     id: &str,
     decision: Decision,
-) -> Res<axum::Json<api::InvitationAnswer>> {
+) -> Res<Json<api::InvitationAnswer>> {
     let r = s
         .app
         .respond_by_id(&actor.0, parse_id(id, "invitation")?, decision)
         .await?;
-    Ok(axum::Json(render::invitation_answer(r)))
+    Ok(Json(render::invitation_answer(r)))
 }
 
 /// Accept one of your pending invitations.
@@ -286,7 +286,7 @@ pub async fn accept_mine(
     State(s): State<AppState>,
     actor: Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::InvitationAnswer>> {
+) -> Res<Json<api::InvitationAnswer>> {
     answer_by_id(s, actor, &id, Decision::Accept).await
 }
 
@@ -299,6 +299,6 @@ pub async fn decline_mine(
     State(s): State<AppState>,
     actor: Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::InvitationAnswer>> {
+) -> Res<Json<api::InvitationAnswer>> {
     answer_by_id(s, actor, &id, Decision::Decline).await
 }

@@ -246,8 +246,8 @@ async fn openapi_route() -> impl IntoResponse {
     )
 }
 
-async fn healthz(State(s): State<AppState>) -> axum::Json<guestlist_api::Health> {
-    axum::Json(guestlist_api::Health {
+async fn healthz(State(s): State<AppState>) -> extract::Json<guestlist_api::Health> {
+    extract::Json(guestlist_api::Health {
         status: "ok".into(),
         engine: s.app.engine().into(),
     })
@@ -255,7 +255,7 @@ async fn healthz(State(s): State<AppState>) -> axum::Json<guestlist_api::Health>
 
 async fn readyz(State(s): State<AppState>) -> Response {
     match s.app.ready().await {
-        Ok(()) => axum::Json(guestlist_api::Health {
+        Ok(()) => extract::Json(guestlist_api::Health {
             status: "ready".into(),
             engine: s.app.engine().into(),
         })
@@ -344,11 +344,13 @@ pub async fn serve_when_ready(
         async move {
             match cell.get() {
                 Some(app) => app.clone().oneshot(req).await,
-                None if req.uri().path() == "/healthz" => Ok(axum::Json(guestlist_api::Health {
-                    status: "starting".into(),
-                    engine: "-".into(),
-                })
-                .into_response()),
+                None if req.uri().path() == "/healthz" => {
+                    Ok(extract::Json(guestlist_api::Health {
+                        status: "starting".into(),
+                        engine: "-".into(),
+                    })
+                    .into_response())
+                }
                 None => Ok(ApiError(Error::Unavailable("starting".into())).into_response()),
             }
         }

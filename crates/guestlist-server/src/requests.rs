@@ -50,7 +50,7 @@ pub async fn add_member(
     };
     Ok((
         status,
-        axum::Json(api::AddMemberResult {
+        Json(api::AddMemberResult {
             outcome,
             membership: m.map(render::member),
         }),
@@ -62,12 +62,12 @@ async fn answer(
     actor: Auth,
     id: &str,
     accept: bool,
-) -> Res<axum::Json<api::MembershipAnswer>> {
+) -> Res<Json<api::MembershipAnswer>> {
     let m = s
         .app
         .answer_membership(&actor.0, parse_id(id, "membership")?, accept)
         .await?;
-    Ok(axum::Json(api::MembershipAnswer {
+    Ok(Json(api::MembershipAnswer {
         membership: m.map(render::member),
     }))
 }
@@ -81,7 +81,7 @@ pub async fn accept_membership(
     State(s): State<AppState>,
     actor: Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::MembershipAnswer>> {
+) -> Res<Json<api::MembershipAnswer>> {
     answer(s, actor, &id, true).await
 }
 
@@ -93,7 +93,7 @@ pub async fn decline_membership(
     State(s): State<AppState>,
     actor: Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::MembershipAnswer>> {
+) -> Res<Json<api::MembershipAnswer>> {
     answer(s, actor, &id, false).await
 }
 
@@ -109,7 +109,7 @@ pub async fn ask(
     Auth(actor): Auth,
     Path(space): Path<String>,
     OptionalJson(body): OptionalJson<api::AskToJoinRequest>,
-) -> Res<axum::Json<api::JoinResult>> {
+) -> Res<Json<api::JoinResult>> {
     let space = space_param(&space)?;
     let r = s
         .app
@@ -117,7 +117,7 @@ pub async fn ask(
         .await?;
     let mut result = crate::rest::join_result(r.outcome, &space, &RoleName::member(), r.membership);
     result.join_request = r.request.map(render::join_request);
-    Ok(axum::Json(result))
+    Ok(Json(result))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -138,7 +138,7 @@ pub async fn list(
     Auth(actor): Auth,
     Path(space): Path<String>,
     Query(q): Query<ListParams>,
-) -> Res<axum::Json<api::JoinRequestPage>> {
+) -> Res<Json<api::JoinRequestPage>> {
     let status = q
         .status
         .as_deref()
@@ -148,7 +148,7 @@ pub async fn list(
         .app
         .list_join_requests(&actor, space_param(&space)?, status, q.after, q.limit)
         .await?;
-    Ok(axum::Json(api::JoinRequestPage {
+    Ok(Json(api::JoinRequestPage {
         requests: page
             .requests
             .into_iter()
@@ -163,12 +163,12 @@ async fn decide(
     actor: Auth,
     id: &str,
     approve: bool,
-) -> Res<axum::Json<api::JoinRequestDecision>> {
+) -> Res<Json<api::JoinRequestDecision>> {
     let (request, m) = s
         .app
         .decide_join_request(&actor.0, parse_id(id, "join request")?, approve)
         .await?;
-    Ok(axum::Json(api::JoinRequestDecision {
+    Ok(Json(api::JoinRequestDecision {
         request: render::join_request(request),
         membership: m.map(render::member),
     }))
@@ -184,7 +184,7 @@ pub async fn approve(
     State(s): State<AppState>,
     actor: Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::JoinRequestDecision>> {
+) -> Res<Json<api::JoinRequestDecision>> {
     decide(s, actor, &id, true).await
 }
 
@@ -197,7 +197,7 @@ pub async fn deny(
     State(s): State<AppState>,
     actor: Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::JoinRequestDecision>> {
+) -> Res<Json<api::JoinRequestDecision>> {
     decide(s, actor, &id, false).await
 }
 
@@ -209,24 +209,21 @@ pub async fn cancel(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::JoinRequest>> {
+) -> Res<Json<api::JoinRequest>> {
     let r = s
         .app
         .cancel_join_request(&actor, parse_id(&id, "join request")?)
         .await?;
-    Ok(axum::Json(render::join_request(r)))
+    Ok(Json(render::join_request(r)))
 }
 
 /// Everything waiting for you: invitations, owners' adds and your join requests.
 #[utoipa::path(get, path = "/api/v1/me/pending", tag = "members",
     responses((status = 200, body = api::PendingItems), (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn pending(
-    State(s): State<AppState>,
-    Auth(actor): Auth,
-) -> Res<axum::Json<api::PendingItems>> {
+pub async fn pending(State(s): State<AppState>, Auth(actor): Auth) -> Res<Json<api::PendingItems>> {
     let p = s.app.my_pending(&actor).await?;
-    Ok(axum::Json(api::PendingItems {
+    Ok(Json(api::PendingItems {
         invitations: p.invitations.into_iter().map(render::invitation).collect(),
         memberships: p.memberships.into_iter().map(render::member).collect(),
         join_requests: p
@@ -246,12 +243,12 @@ pub async fn deprovision(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(user_id): Path<String>,
-) -> Res<axum::Json<api::Deprovisioned>> {
+) -> Res<Json<api::Deprovisioned>> {
     let d = s
         .app
         .deprovision_user(&actor, UserId::parse(&user_id)?)
         .await?;
-    Ok(axum::Json(api::Deprovisioned {
+    Ok(Json(api::Deprovisioned {
         memberships_removed: d.memberships_removed,
         invites_revoked: d.invites_revoked,
         platform_invitations_revoked: d.platform_invitations_revoked,

@@ -51,7 +51,7 @@ pub async fn create_space(
         member_limit: req.member_limit,
     };
     let view = s.app.create_space(&actor, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(render::space(view))))
+    Ok((StatusCode::CREATED, Json(render::space(view))))
 }
 
 /// Read a space (members of it or of an ancestor).
@@ -63,9 +63,9 @@ pub async fn get_space(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(space): Path<String>,
-) -> Res<axum::Json<api::Space>> {
+) -> Res<Json<api::Space>> {
     let view = s.app.get_space(&actor, space_param(&space)?).await?;
-    Ok(axum::Json(render::space(view)))
+    Ok(Json(render::space(view)))
 }
 
 /// Change a space's name, join mode or member limit (admins).
@@ -78,7 +78,7 @@ pub async fn update_space(
     Auth(actor): Auth,
     Path(space): Path<String>,
     Json(req): Json<api::UpdateSpaceRequest>,
-) -> Res<axum::Json<api::Space>> {
+) -> Res<Json<api::Space>> {
     let patch = SpacePatchInput {
         name: req.name,
         join_mode: req.join_mode.map(render::join_mode_in),
@@ -88,7 +88,7 @@ pub async fn update_space(
         .app
         .update_space(&actor, space_param(&space)?, patch)
         .await?;
-    Ok(axum::Json(render::space(view)))
+    Ok(Json(render::space(view)))
 }
 
 /// The roles valid on a space: the built-ins and custom roles along its path.
@@ -100,9 +100,9 @@ pub async fn list_roles(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(space): Path<String>,
-) -> Res<axum::Json<api::RoleList>> {
+) -> Res<Json<api::RoleList>> {
     let roles = s.app.list_roles(&actor, space_param(&space)?).await?;
-    Ok(axum::Json(api::RoleList {
+    Ok(Json(api::RoleList {
         roles: roles
             .into_iter()
             .map(|(name, p)| api::Role {
@@ -140,7 +140,7 @@ pub async fn create_role(
         .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(api::Role {
+        Json(api::Role {
             name: row.name.to_string(),
             permissions: render::permissions(row.permissions),
         }),
@@ -157,12 +157,12 @@ pub async fn list_members(
     Auth(actor): Auth,
     Path(space): Path<String>,
     Query(page): Query<PageParams>,
-) -> Res<axum::Json<api::MemberPage>> {
+) -> Res<Json<api::MemberPage>> {
     let p = s
         .app
         .list_members(&actor, space_param(&space)?, page.after, page.limit)
         .await?;
-    Ok(axum::Json(api::MemberPage {
+    Ok(Json(api::MemberPage {
         members: p.members.into_iter().map(render::member).collect(),
         next: p.next,
     }))
@@ -178,14 +178,14 @@ pub async fn provision_member(
     Auth(actor): Auth,
     Path((space, user_id)): Path<(String, String)>,
     Json(req): Json<api::RoleRequest>,
-) -> Res<axum::Json<api::JoinResult>> {
+) -> Res<Json<api::JoinResult>> {
     let role = role(&req.role)?;
     let space = space_param(&space)?;
     let (outcome, m) = s
         .app
         .provision_member(&actor, space.clone(), user(&user_id)?, role.clone())
         .await?;
-    Ok(axum::Json(join_result(outcome, &space, &role, m)))
+    Ok(Json(join_result(outcome, &space, &role, m)))
 }
 
 pub(crate) fn join_result(
@@ -217,7 +217,7 @@ pub async fn change_role(
     Auth(actor): Auth,
     Path((space, user_id)): Path<(String, String)>,
     Json(req): Json<api::RoleRequest>,
-) -> Res<axum::Json<api::Member>> {
+) -> Res<Json<api::Member>> {
     let m = s
         .app
         .change_role(
@@ -227,7 +227,7 @@ pub async fn change_role(
             role(&req.role)?,
         )
         .await?;
-    Ok(axum::Json(render::member(m)))
+    Ok(Json(render::member(m)))
 }
 
 /// Remove a member (manage_members), or leave when `user_id` is you.
@@ -255,15 +255,10 @@ pub async fn join_space(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(space): Path<String>,
-) -> Res<axum::Json<api::JoinResult>> {
+) -> Res<Json<api::JoinResult>> {
     let space = space_param(&space)?;
     let (outcome, m) = s.app.join_space(&actor, space.clone()).await?;
-    Ok(axum::Json(join_result(
-        outcome,
-        &space,
-        &RoleName::member(),
-        m,
-    )))
+    Ok(Json(join_result(outcome, &space, &RoleName::member(), m)))
 }
 
 /// Leave a space.
@@ -307,10 +302,7 @@ pub async fn create_invite(
         auto_approve_domains: req.auto_approve_domains,
     };
     let created = s.app.create_invite(&actor, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(render::invite_with_link(created)),
-    ))
+    Ok((StatusCode::CREATED, Json(render::invite_with_link(created))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -333,7 +325,7 @@ pub async fn list_invites(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Query(q): Query<InviteListParams>,
-) -> Res<axum::Json<api::InvitePage>> {
+) -> Res<Json<api::InvitePage>> {
     let filter = InviteFilter {
         spaces_in: None,
         revoked: None,
@@ -355,7 +347,7 @@ pub async fn list_invites(
         limit: q.limit,
     };
     let page = s.app.list_invites(&actor, filter).await?;
-    Ok(axum::Json(api::InvitePage {
+    Ok(Json(api::InvitePage {
         invites: page.invites.into_iter().map(render::invite).collect(),
         next: page.next,
     }))
@@ -371,9 +363,9 @@ pub async fn preview_invite(
     actor: Option<Auth>,
     ip: ClientIp,
     Path(code): Path<String>,
-) -> Res<axum::Json<api::InvitePreview>> {
+) -> Res<Json<api::InvitePreview>> {
     let p = s.app.preview_invite(&caller(actor, ip), &code).await?;
-    Ok(axum::Json(api::InvitePreview {
+    Ok(Json(api::InvitePreview {
         space: p.space.to_string(),
         space_name: p.space_name,
         join_mode: render::join_mode(p.join_mode),
@@ -396,8 +388,8 @@ pub async fn revoke_invite(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(code): Path<String>,
-) -> Res<axum::Json<api::Invite>> {
-    Ok(axum::Json(render::invite(
+) -> Res<Json<api::Invite>> {
+    Ok(Json(render::invite(
         s.app.revoke_invite(&actor, &code).await?,
     )))
 }
@@ -411,8 +403,8 @@ pub async fn show_invite_link(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(code): Path<String>,
-) -> Res<axum::Json<api::InviteWithLink>> {
-    Ok(axum::Json(render::invite_with_link(
+) -> Res<Json<api::InviteWithLink>> {
+    Ok(Json(render::invite_with_link(
         s.app.show_invite_link(&actor, &code).await?,
     )))
 }
@@ -429,7 +421,7 @@ pub async fn redeem_invite(
     ip: ClientIp,
     Path(code): Path<String>,
     OptionalJson(body): OptionalJson<api::RedeemRequest>,
-) -> Res<axum::Json<api::JoinResult>> {
+) -> Res<Json<api::JoinResult>> {
     let requested = body
         .and_then(|b| b.space)
         .map(|p| SpacePath::parse(&p))
@@ -441,7 +433,7 @@ pub async fn redeem_invite(
     metrics::counter!("guestlist_invite_redemptions_total", "outcome" => format!("{:?}", r.outcome)).increment(1);
     let mut result = join_result(r.outcome, &r.space, &r.role, r.membership);
     result.join_request = r.join_request.map(render::join_request);
-    Ok(axum::Json(result))
+    Ok(Json(result))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -463,13 +455,13 @@ pub async fn list_events(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Query(q): Query<EventParams>,
-) -> Res<axum::Json<api::EventPage>> {
+) -> Res<Json<api::EventPage>> {
     let space = q.space.as_deref().map(SpacePath::parse).transpose()?;
     let page = s
         .app
         .list_events(&actor, space, q.kind, q.before, q.limit)
         .await?;
-    Ok(axum::Json(api::EventPage {
+    Ok(Json(api::EventPage {
         events: page.events.into_iter().map(render::event).collect(),
         next_before: page.next,
     }))

@@ -86,8 +86,8 @@ fn signup(s: SignupRow) -> api::Signup {
 /// The gate: `{mode, cap, remaining}`. Public.
 #[utoipa::path(get, path = "/api/v1/signup/config", tag = "signup",
     responses((status = 200, body = api::SignupConfig)))]
-pub async fn get_config(State(s): State<AppState>) -> Res<axum::Json<api::SignupConfig>> {
-    Ok(axum::Json(config_of(&s.app.gate().await?)))
+pub async fn get_config(State(s): State<AppState>) -> Res<Json<api::SignupConfig>> {
+    Ok(Json(config_of(&s.app.gate().await?)))
 }
 
 /// Set the gate's mode and cap, and whether users may send platform invitations
@@ -99,16 +99,14 @@ pub async fn set_config(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Json(req): Json<api::GateSettings>,
-) -> Res<axum::Json<api::GateView>> {
+) -> Res<Json<api::GateView>> {
     let settings = GateSettings {
         gate: Gate::parse(&req.mode, req.cap)?,
         user_invitations: req.user_invitations,
         user_quota: req.user_quota,
         quota_period_secs: req.quota_period_days.map(|d| i64::from(d) * DAY),
     };
-    Ok(axum::Json(gate_view(
-        s.app.set_gate(&actor, settings).await?,
-    )))
+    Ok(Json(gate_view(s.app.set_gate(&actor, settings).await?)))
 }
 
 /// Invite someone to the platform; `invited_by` is you. Platform admins always;
@@ -129,7 +127,7 @@ pub async fn create_invitation(
     let created = s.app.create_platform_invitation(&actor, input).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(api::PlatformInvitationWithToken {
+        Json(api::PlatformInvitationWithToken {
             token: created.token,
             link: created.link,
             invitation: invitation(created.invitation),
@@ -154,12 +152,12 @@ pub async fn list_invitations(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Query(q): Query<ListParams>,
-) -> Res<axum::Json<api::PlatformInvitationPage>> {
+) -> Res<Json<api::PlatformInvitationPage>> {
     let page = s
         .app
         .list_platform_invitations(&actor, q.inviter, q.after, q.limit)
         .await?;
-    Ok(axum::Json(api::PlatformInvitationPage {
+    Ok(Json(api::PlatformInvitationPage {
         invitations: page.invitations.into_iter().map(invitation).collect(),
         next: page.next,
     }))
@@ -175,12 +173,12 @@ pub async fn verify(
     actor: Option<Auth>,
     ip: ClientIp,
     Path(token): Path<String>,
-) -> Res<axum::Json<api::TokenCheck>> {
+) -> Res<Json<api::TokenCheck>> {
     let check = s
         .app
         .verify_signup_token(&caller(actor, ip), &token)
         .await?;
-    Ok(axum::Json(api::TokenCheck {
+    Ok(Json(api::TokenCheck {
         valid: check.valid,
         email: check.email.map(|e| e.to_string()),
     }))
@@ -195,12 +193,12 @@ pub async fn revoke_invitation(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::PlatformInvitation>> {
+) -> Res<Json<api::PlatformInvitation>> {
     let v = s
         .app
         .revoke_platform_invitation(&actor, parse_id(&id, "invitation")?)
         .await?;
-    Ok(axum::Json(invitation(v)))
+    Ok(Json(invitation(v)))
 }
 
 /// Reserve a sign-up seat (and the token's use) for a short time (platform-admin key:
@@ -225,7 +223,7 @@ pub async fn create_claim(
             req.ttl_seconds,
         )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(claim(c.claim))))
+    Ok((StatusCode::CREATED, Json(claim(c.claim))))
 }
 
 /// Make a claim final for the new account: records who invited it and emits
@@ -240,7 +238,7 @@ pub async fn confirm_claim(
     Auth(actor): Auth,
     Path(id): Path<String>,
     Json(req): Json<api::ConfirmRequest>,
-) -> Res<axum::Json<api::Claim>> {
+) -> Res<Json<api::Claim>> {
     let c = s
         .app
         .confirm_signup(
@@ -249,7 +247,7 @@ pub async fn confirm_claim(
             UserId::parse(&req.user_id)?,
         )
         .await?;
-    Ok(axum::Json(claim(c.claim)))
+    Ok(Json(claim(c.claim)))
 }
 
 /// Give a claim's seat and token back. Idempotent.
@@ -260,12 +258,12 @@ pub async fn release_claim(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(id): Path<String>,
-) -> Res<axum::Json<api::Claim>> {
+) -> Res<Json<api::Claim>> {
     let c = s
         .app
         .release_signup(&actor, parse_id(&id, "claim")?)
         .await?;
-    Ok(axum::Json(claim(c.claim)))
+    Ok(Json(claim(c.claim)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -283,9 +281,9 @@ pub async fn referrals(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Query(q): Query<ReferralParams>,
-) -> Res<axum::Json<api::Referrals>> {
+) -> Res<Json<api::Referrals>> {
     let r = s.app.referrals(&actor, q.inviter).await?;
-    Ok(axum::Json(api::Referrals {
+    Ok(Json(api::Referrals {
         inviter: r.inviter,
         counts: api::ReferralCounts {
             invited: r.counts.invited,
@@ -326,9 +324,9 @@ pub async fn tree(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Query(q): Query<TreeParams>,
-) -> Res<axum::Json<api::ReferralTree>> {
+) -> Res<Json<api::ReferralTree>> {
     let nodes = s.app.referral_tree(&actor, q.root.clone()).await?;
-    Ok(axum::Json(api::ReferralTree {
+    Ok(Json(api::ReferralTree {
         root: q.root,
         nodes: nodes
             .into_iter()
@@ -349,9 +347,9 @@ pub async fn revoke_subtree(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(user): Path<String>,
-) -> Res<axum::Json<api::RevokedInvitations>> {
+) -> Res<Json<api::RevokedInvitations>> {
     let revoked = s.app.revoke_referral_subtree(&actor, user).await?;
-    Ok(axum::Json(api::RevokedInvitations {
+    Ok(Json(api::RevokedInvitations {
         revoked: revoked.len(),
         invitations: revoked
             .into_iter()

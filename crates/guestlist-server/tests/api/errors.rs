@@ -168,6 +168,18 @@ async fn operational_endpoints_answer() {
         res.headers().contains_key("x-request-id"),
         "every response carries a request id"
     );
+    // Answers and errors alike say what they are.
+    let missing = reqwest::get(t.url("/api/v1/no-such-route")).await.unwrap();
+    for res in [&res, &missing] {
+        assert_eq!(
+            res.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json"),
+            "{}",
+            res.url()
+        );
+    }
     // A write, so that the engine's writer has something to report.
     t.space("metrics/", api::JoinMode::Open, None).await;
     let metrics = reqwest::get(t.url("/metrics"))
