@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/postgres.sh
 . scripts/postgres.sh
 
+# Both binaries at once, in view: the bench would otherwise build the server quietly.
+cargo build --release --locked -p guestlist -p guestlist-bench
 bench() { cargo run --release --locked -p guestlist-bench -- "$@"; }
 
 printf '\n== SQLite\n'
