@@ -25,7 +25,7 @@ use hyper_util::rt::TokioIo;
 use serde::Serialize;
 
 #[derive(Parser, Clone)]
-/// An option given twice takes its last value (scripts/bench.sh appends its own).
+// An option given twice takes its last value (scripts/bench.sh appends its own).
 #[command(about = "Guestlist's load generator", args_override_self = true)]
 struct Args {
     /// Scenarios to run: floor, preview, create, join, race, list (comma-separated) or all.

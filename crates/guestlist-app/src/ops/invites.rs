@@ -13,7 +13,6 @@ use uuid::Uuid;
 use super::members::{AdmitOutcome, MembershipView, admit};
 use super::requests::open_request;
 use super::{operation, text};
-
 use crate::limits::Surface;
 use crate::scope::{Scope, require_user, subtrees_with};
 use crate::secrets::Keys;
@@ -120,7 +119,15 @@ impl App {
     }
 
     fn code_of(&self, id: Uuid) -> String {
-        self.0.keys.code_for(id, self.0.config.code_length)
+        self.codes().code(id)
+    }
+
+    /// The codes of invites, at the configured length.
+    fn codes(&self) -> Codes {
+        Codes {
+            keys: self.0.keys.clone(),
+            len: self.0.config.code_length,
+        }
     }
 
     /// An invite id (36 characters with dashes, never a code) or a code.
@@ -154,16 +161,20 @@ struct Create {
     codes: Codes,
 }
 
-/// Mints (id, code hash) pairs for new invites.
+/// The code of an invite's id, and (id, code hash) pairs for new invites.
 struct Codes {
     keys: Arc<Keys>,
     len: usize,
 }
 
 impl Codes {
+    fn code(&self, id: Uuid) -> String {
+        self.keys.code_for(id, self.len)
+    }
+
     fn mint(&self) -> (Uuid, Vec<u8>) {
         let id = Uuid::now_v7();
-        (id, self.keys.hash_code(&self.keys.code_for(id, self.len)))
+        (id, self.keys.hash_code(&self.code(id)))
     }
 }
 
@@ -417,10 +428,7 @@ impl App {
         if auto_approve_domains.len() > 50 {
             return Err(Error::invalid("auto_approve_domains", "at most 50 domains"));
         }
-        let codes = Codes {
-            keys: self.0.keys.clone(),
-            len: self.0.config.code_length,
-        };
+        let codes = self.codes();
         let role = input.role.clone().unwrap_or_else(RoleName::member);
         let row = self
             .store_ref()
