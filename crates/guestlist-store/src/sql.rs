@@ -525,10 +525,15 @@ macro_rules! impl_sql_tx {
             )
         }
 
-        /// Adds one (or takes one away) in a random one of 64 shards of the owner's
-        /// counter (16 measured about half as fast at 64 concurrent redemptions).
+        /// One of the 64 shards of a counter, at random (16 measured about half as fast
+        /// at 64 concurrent redemptions).
+        fn random_shard() -> i64 {
+            i64::from(Uuid::now_v7().as_bytes()[15] % 64)
+        }
+
+        /// Takes one away (or adds one) in a random shard of the owner's counter.
         async fn bump_shard(conn: &mut driver::Connection, owner: Uuid, delta: i64) -> Result<()> {
-            let shard = i64::from(Uuid::now_v7().as_bytes()[15] % 64);
+            let shard = random_shard();
             driver::query(
                 "INSERT INTO counter_shards (owner_id, shard, delta) VALUES ($1, $2, $3) \
                  ON CONFLICT (owner_id, shard) DO UPDATE SET delta = counter_shards.delta + $3",
@@ -669,33 +674,29 @@ macro_rules! impl_sql_tx {
 
             async fn take_seat(&mut self, space_id: Uuid) -> Result<bool> {
                 if SHARDS {
-                    // A limited space: the exact guard on its row.
-                    let done = driver::query(
-                        "UPDATE spaces SET member_count = member_count + 1 \
-                         WHERE id = $1 AND member_limit IS NOT NULL AND member_count < member_limit",
+                    // One statement, one round trip: a limited space takes the exact
+                    // guard on its row; an unlimited one is held shared (a limit set
+                    // meanwhile waits for this transaction) and counted in a shard.
+                    let row = driver::query(
+                        "WITH guarded AS ( \
+                           UPDATE spaces SET member_count = member_count + 1 \
+                           WHERE id = $1 AND member_limit IS NOT NULL AND member_count < member_limit RETURNING id), \
+                         held AS ( \
+                           SELECT id FROM spaces \
+                           WHERE id = $1 AND member_limit IS NULL AND NOT EXISTS (SELECT 1 FROM guarded) \
+                           FOR SHARE), \
+                         counted AS ( \
+                           INSERT INTO counter_shards (owner_id, shard, delta) SELECT id, $2, 1 FROM held \
+                           ON CONFLICT (owner_id, shard) DO UPDATE SET delta = counter_shards.delta + 1 \
+                           RETURNING owner_id) \
+                         SELECT (SELECT count(*) FROM guarded) + (SELECT count(*) FROM counted) AS taken",
                     )
                     .bind(space_id)
-                    .execute(&mut *self.conn)
+                    .bind(random_shard())
+                    .fetch_one(&mut *self.conn)
                     .await
                     .map_err(db_error)?;
-                    if done.rows_affected() == 1 {
-                        return Ok(true);
-                    }
-                    // An unlimited one: hold the row shared (a limit set meanwhile waits
-                    // for this transaction) and count in a shard.
-                    let row = driver::query("SELECT member_limit FROM spaces WHERE id = $1 FOR SHARE")
-                        .bind(space_id)
-                        .fetch_optional(&mut *self.conn)
-                        .await
-                        .map_err(db_error)?;
-                    let unlimited = match &row {
-                        Some(r) => get::<Option<i64>>(r, "member_limit")?.is_none(),
-                        None => false,
-                    };
-                    if unlimited {
-                        bump_shard(&mut *self.conn, space_id, 1).await?;
-                    }
-                    return Ok(unlimited);
+                    return Ok(get::<i64>(&row, "taken")? == 1);
                 }
                 let done = driver::query(
                     "UPDATE spaces SET member_count = member_count + 1 \
@@ -1025,36 +1026,32 @@ macro_rules! impl_sql_tx {
 
             async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool> {
                 if SHARDS {
-                    // A limited link: the exact guard on its row.
-                    let done = driver::query(
-                        "UPDATE invites SET uses = uses + 1 \
-                         WHERE id = $1 AND max_uses IS NOT NULL AND uses < max_uses AND revoked_at IS NULL \
-                           AND (expires_at IS NULL OR expires_at > $2)",
+                    // One statement, one round trip: a limited link takes the exact
+                    // guard on its row; an unlimited one, if live, is held shared (a
+                    // revoke waits for this transaction) and counted in a shard.
+                    let row = driver::query(
+                        "WITH guarded AS ( \
+                           UPDATE invites SET uses = uses + 1 \
+                           WHERE id = $1 AND max_uses IS NOT NULL AND uses < max_uses AND revoked_at IS NULL \
+                             AND (expires_at IS NULL OR expires_at > $2) RETURNING id), \
+                         held AS ( \
+                           SELECT id FROM invites \
+                           WHERE id = $1 AND max_uses IS NULL AND revoked_at IS NULL \
+                             AND (expires_at IS NULL OR expires_at > $2) AND NOT EXISTS (SELECT 1 FROM guarded) \
+                           FOR SHARE), \
+                         counted AS ( \
+                           INSERT INTO counter_shards (owner_id, shard, delta) SELECT id, $3, 1 FROM held \
+                           ON CONFLICT (owner_id, shard) DO UPDATE SET delta = counter_shards.delta + 1 \
+                           RETURNING owner_id) \
+                         SELECT (SELECT count(*) FROM guarded) + (SELECT count(*) FROM counted) AS claimed",
                     )
                     .bind(id)
                     .bind(ms(now))
-                    .execute(&mut *self.conn)
+                    .bind(random_shard())
+                    .fetch_one(&mut *self.conn)
                     .await
                     .map_err(db_error)?;
-                    if done.rows_affected() == 1 {
-                        return Ok(true);
-                    }
-                    // An unlimited one, if live: held shared (a revoke waits for this
-                    // transaction), counted in a shard.
-                    let live = driver::query(
-                        "SELECT id FROM invites WHERE id = $1 AND max_uses IS NULL AND revoked_at IS NULL \
-                           AND (expires_at IS NULL OR expires_at > $2) FOR SHARE",
-                    )
-                    .bind(id)
-                    .bind(ms(now))
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err(db_error)?
-                    .is_some();
-                    if live {
-                        bump_shard(&mut *self.conn, id, 1).await?;
-                    }
-                    return Ok(live);
+                    return Ok(get::<i64>(&row, "claimed")? == 1);
                 }
                 let done = driver::query(
                     "UPDATE invites SET uses = uses + 1 \
