@@ -531,6 +531,38 @@ macro_rules! impl_sql_tx {
             i64::from(Uuid::now_v7().as_bytes()[15] % 64)
         }
 
+        /// Counts one for the owner `$2` in one statement, one round trip: `guard`, an
+        /// `UPDATE … RETURNING id` on a limited owner's row (the exact guard); if it
+        /// matched nothing, `hold`, a `SELECT id … FOR SHARE` of an unlimited, live owner
+        /// (a limit or revoke set meanwhile waits for this transaction), counted in a
+        /// random shard (`$1`). Whether one was counted.
+        async fn guarded_or_sharded(
+            conn: &mut driver::Connection,
+            sql: &'static std::sync::OnceLock<String>,
+            guard: &str,
+            hold: &str,
+            owner: Uuid,
+            now: Option<OffsetDateTime>,
+        ) -> Result<bool> {
+            let sql = sql.get_or_init(|| {
+                format!(
+                    "WITH guarded AS ({guard}), \
+                     held AS ({hold} AND NOT EXISTS (SELECT 1 FROM guarded) FOR SHARE), \
+                     counted AS ( \
+                       INSERT INTO counter_shards (owner_id, shard, delta) SELECT id, $1, 1 FROM held \
+                       ON CONFLICT (owner_id, shard) DO UPDATE SET delta = counter_shards.delta + 1 \
+                       RETURNING owner_id) \
+                     SELECT (SELECT count(*) FROM guarded) + (SELECT count(*) FROM counted) AS counted"
+                )
+            });
+            let mut query = driver::query(sql.as_str()).bind(random_shard()).bind(owner);
+            if let Some(now) = now {
+                query = query.bind(ms(now));
+            }
+            let row = query.fetch_one(&mut *conn).await.map_err(db_error)?;
+            Ok(get::<i64>(&row, "counted")? == 1)
+        }
+
         /// Takes one away (or adds one) in a random shard of the owner's counter.
         async fn bump_shard(conn: &mut driver::Connection, owner: Uuid, delta: i64) -> Result<()> {
             let shard = random_shard();
@@ -674,29 +706,17 @@ macro_rules! impl_sql_tx {
 
             async fn take_seat(&mut self, space_id: Uuid) -> Result<bool> {
                 if SHARDS {
-                    // One statement, one round trip: a limited space takes the exact
-                    // guard on its row; an unlimited one is held shared (a limit set
-                    // meanwhile waits for this transaction) and counted in a shard.
-                    let row = driver::query(
-                        "WITH guarded AS ( \
-                           UPDATE spaces SET member_count = member_count + 1 \
-                           WHERE id = $1 AND member_limit IS NOT NULL AND member_count < member_limit RETURNING id), \
-                         held AS ( \
-                           SELECT id FROM spaces \
-                           WHERE id = $1 AND member_limit IS NULL AND NOT EXISTS (SELECT 1 FROM guarded) \
-                           FOR SHARE), \
-                         counted AS ( \
-                           INSERT INTO counter_shards (owner_id, shard, delta) SELECT id, $2, 1 FROM held \
-                           ON CONFLICT (owner_id, shard) DO UPDATE SET delta = counter_shards.delta + 1 \
-                           RETURNING owner_id) \
-                         SELECT (SELECT count(*) FROM guarded) + (SELECT count(*) FROM counted) AS taken",
+                    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                    return guarded_or_sharded(
+                        &mut *self.conn,
+                        &SQL,
+                        "UPDATE spaces SET member_count = member_count + 1 \
+                         WHERE id = $2 AND member_limit IS NOT NULL AND member_count < member_limit RETURNING id",
+                        "SELECT id FROM spaces WHERE id = $2 AND member_limit IS NULL",
+                        space_id,
+                        None,
                     )
-                    .bind(space_id)
-                    .bind(random_shard())
-                    .fetch_one(&mut *self.conn)
-                    .await
-                    .map_err(db_error)?;
-                    return Ok(get::<i64>(&row, "taken")? == 1);
+                    .await;
                 }
                 let done = driver::query(
                     "UPDATE spaces SET member_count = member_count + 1 \
@@ -1026,32 +1046,19 @@ macro_rules! impl_sql_tx {
 
             async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool> {
                 if SHARDS {
-                    // One statement, one round trip: a limited link takes the exact
-                    // guard on its row; an unlimited one, if live, is held shared (a
-                    // revoke waits for this transaction) and counted in a shard.
-                    let row = driver::query(
-                        "WITH guarded AS ( \
-                           UPDATE invites SET uses = uses + 1 \
-                           WHERE id = $1 AND max_uses IS NOT NULL AND uses < max_uses AND revoked_at IS NULL \
-                             AND (expires_at IS NULL OR expires_at > $2) RETURNING id), \
-                         held AS ( \
-                           SELECT id FROM invites \
-                           WHERE id = $1 AND max_uses IS NULL AND revoked_at IS NULL \
-                             AND (expires_at IS NULL OR expires_at > $2) AND NOT EXISTS (SELECT 1 FROM guarded) \
-                           FOR SHARE), \
-                         counted AS ( \
-                           INSERT INTO counter_shards (owner_id, shard, delta) SELECT id, $3, 1 FROM held \
-                           ON CONFLICT (owner_id, shard) DO UPDATE SET delta = counter_shards.delta + 1 \
-                           RETURNING owner_id) \
-                         SELECT (SELECT count(*) FROM guarded) + (SELECT count(*) FROM counted) AS claimed",
+                    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                    return guarded_or_sharded(
+                        &mut *self.conn,
+                        &SQL,
+                        "UPDATE invites SET uses = uses + 1 \
+                         WHERE id = $2 AND max_uses IS NOT NULL AND uses < max_uses AND revoked_at IS NULL \
+                           AND (expires_at IS NULL OR expires_at > $3) RETURNING id",
+                        "SELECT id FROM invites WHERE id = $2 AND max_uses IS NULL AND revoked_at IS NULL \
+                           AND (expires_at IS NULL OR expires_at > $3)",
+                        id,
+                        Some(now),
                     )
-                    .bind(id)
-                    .bind(ms(now))
-                    .bind(random_shard())
-                    .fetch_one(&mut *self.conn)
-                    .await
-                    .map_err(db_error)?;
-                    return Ok(get::<i64>(&row, "claimed")? == 1);
+                    .await;
                 }
                 let done = driver::query(
                     "UPDATE invites SET uses = uses + 1 \
