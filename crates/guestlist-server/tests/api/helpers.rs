@@ -247,7 +247,8 @@ impl TestApp {
     }
 
     /// Runs a statement on the database directly, for what the API does not expose.
-    pub async fn exec(&self, sql: &'static str) {
+    /// `{uuid}` in it stands for a new random id, in the engine's own type.
+    pub async fn exec(&self, sql: &str) {
         match &self.db {
             Db::Sqlite(path) => {
                 use sqlx::ConnectOptions;
@@ -256,14 +257,67 @@ impl TestApp {
                     .connect()
                     .await
                     .unwrap();
-                sqlx::query(sql).execute(&mut c).await.unwrap();
+                let sql = sql.replace("{uuid}", "randomblob(16)");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
             }
             Db::Postgres(url) => {
                 let mut c: sqlx::PgConnection =
                     <sqlx::PgConnection as sqlx::Connection>::connect(url)
                         .await
                         .unwrap();
-                sqlx::query(sql).execute(&mut c).await.unwrap();
+                let sql = sql.replace("{uuid}", "gen_random_uuid()");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// The plan the engine makes for `sql` (parameters `$1`, `$2`, …) once for any
+    /// values of them, as a prepared statement is run: on PostgreSQL the generic plan
+    /// of `PREPARE` (`args`, a list of SQL literals, only fill it in), on SQLite its
+    /// query plan. One line per step.
+    pub async fn generic_plan(&self, sql: &str, args: &str) -> String {
+        match &self.db {
+            Db::Sqlite(path) => {
+                use sqlx::ConnectOptions;
+                let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .connect()
+                    .await
+                    .unwrap();
+                let rows: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                        .fetch_all(&mut c)
+                        .await
+                        .unwrap();
+                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+            }
+            Db::Postgres(url) => {
+                let mut c: sqlx::PgConnection =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                        .await
+                        .unwrap();
+                for step in [
+                    "SET plan_cache_mode = force_generic_plan".to_owned(),
+                    format!("PREPARE planned AS {sql}"),
+                ] {
+                    sqlx::query(sqlx::AssertSqlSafe(step))
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                }
+                let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "EXPLAIN EXECUTE planned({args})"
+                )))
+                .fetch_all(&mut c)
+                .await
+                .unwrap();
+                rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n")
             }
         }
     }

@@ -6,6 +6,7 @@ mod helpers;
 mod invitations;
 mod invites;
 mod members;
+mod plans;
 mod races;
 mod rosters;
 mod signup;
