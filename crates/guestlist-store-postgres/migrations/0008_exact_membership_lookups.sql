@@ -7,7 +7,7 @@
 --   * memberships_by_join (space_id, created_at, id): every member of the space.
 --     A generic plan made while the table looked empty (a new database), or while the
 --     average space was small, tied it with the unique (space_id, user_id) index and
---     could pick it. The benchmark caught a join reading ~1,500 pages this way.
+--     could pick it. The benchmark caught a join reading ~1,500 buffers per lookup this way.
 --   * memberships_by_user (user_id): every membership of the user, thousands for a
 --     service account that belongs to every space.
 -- Now the user index holds the space too, so it finds the one entry, and the join-order
