@@ -913,8 +913,9 @@ macro_rules! impl_sql_tx {
                 after: Option<&PageKey>,
                 limit: u32,
             ) -> Result<Vec<MembershipRow>> {
-                // `created_at IS NOT NULL` (always true) is the predicate of the partial
-                // memberships_by_join, which only this list may use (migration 0008).
+                // `created_at IS NOT NULL` (always true) is the predicate of PostgreSQL's
+                // partial memberships_by_join, which only this list may use (its migration
+                // 0008); SQLite drops the term and keeps that index whole.
                 let mut qb = driver::QueryBuilder::new(format!(
                     "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE created_at IS NOT NULL AND space_id = "
                 ));
