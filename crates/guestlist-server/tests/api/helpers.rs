@@ -249,25 +249,15 @@ impl TestApp {
     /// Runs a statement on the database directly, for what the API does not expose.
     /// `{uuid}` in it stands for a new random id, in the engine's own type.
     pub async fn exec(&self, sql: &str) {
-        match &self.db {
-            Db::Sqlite(path) => {
-                use sqlx::ConnectOptions;
-                let mut c = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(path)
-                    .connect()
-                    .await
-                    .unwrap();
+        match self.db.connect().await {
+            Conn::Sqlite(mut c) => {
                 let sql = sql.replace("{uuid}", "randomblob(16)");
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .execute(&mut c)
                     .await
                     .unwrap();
             }
-            Db::Postgres(url) => {
-                let mut c: sqlx::PgConnection =
-                    <sqlx::PgConnection as sqlx::Connection>::connect(url)
-                        .await
-                        .unwrap();
+            Conn::Postgres(mut c) => {
                 let sql = sql.replace("{uuid}", "gen_random_uuid()");
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .execute(&mut c)
@@ -282,14 +272,8 @@ impl TestApp {
     /// of `PREPARE` (`args`, a list of SQL literals, only fill it in), on SQLite its
     /// query plan. One line per step.
     pub async fn generic_plan(&self, sql: &str, args: &str) -> String {
-        match &self.db {
-            Db::Sqlite(path) => {
-                use sqlx::ConnectOptions;
-                let mut c = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(path)
-                    .connect()
-                    .await
-                    .unwrap();
+        match self.db.connect().await {
+            Conn::Sqlite(mut c) => {
                 let rows: Vec<(i64, i64, i64, String)> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
                         .fetch_all(&mut c)
@@ -297,11 +281,7 @@ impl TestApp {
                         .unwrap();
                 rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
             }
-            Db::Postgres(url) => {
-                let mut c: sqlx::PgConnection =
-                    <sqlx::PgConnection as sqlx::Connection>::connect(url)
-                        .await
-                        .unwrap();
+            Conn::Postgres(mut c) => {
                 for step in [
                     "SET plan_cache_mode = force_generic_plan".to_owned(),
                     format!("PREPARE planned AS {sql}"),
@@ -337,21 +317,12 @@ impl TestApp {
         T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
         T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
     {
-        match &self.db {
-            Db::Sqlite(path) => {
-                use sqlx::ConnectOptions;
-                let mut c = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(path)
-                    .connect()
-                    .await
-                    .unwrap();
+        match self.db.connect().await {
+            Conn::Sqlite(mut c) => {
                 let rows: Vec<(T,)> = sqlx::query_as(sql).fetch_all(&mut c).await.unwrap();
                 rows.into_iter().map(|r| r.0).collect()
             }
-            Db::Postgres(url) => {
-                let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(url)
-                    .await
-                    .unwrap();
+            Conn::Postgres(mut c) => {
                 let rows: Vec<(T,)> = sqlx::query_as(sql).fetch_all(&mut c).await.unwrap();
                 rows.into_iter().map(|r| r.0).collect()
             }
@@ -383,9 +354,30 @@ enum Db {
     Postgres(String),
 }
 
+/// A connection of a test's own to its database, past the service.
+enum Conn {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
 pub use guestlist_testkit::postgres_url;
 
 impl Db {
+    async fn connect(&self) -> Conn {
+        match self {
+            Db::Sqlite(path) => {
+                use sqlx::ConnectOptions;
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+                Conn::Sqlite(options.connect().await.unwrap())
+            }
+            Db::Postgres(url) => Conn::Postgres(
+                <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
+
     async fn fresh(dir: &tempfile::TempDir) -> (Db, Arc<dyn Store>) {
         match postgres_url() {
             Some(admin_url) => {
