@@ -21,6 +21,12 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_username: Option<String>,
     pub exp: u64,
+    /// Not valid before (seconds since the epoch), when the host sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// The audience: a string or a list of them, when the host sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<serde_json::Value>,
 }
 
 /// Signs a token as the host application would (`guestlist token`, tests).
@@ -33,27 +39,45 @@ pub fn mint_token(secret: &Secret, claims: &Claims) -> Result<String> {
     .map_err(Error::internal)
 }
 
-/// Checks the host application's tokens: HS256 with the shared secret, `exp` required,
-/// 30 s of leeway for clocks apart. Built once, with the key, for every request.
+/// Checks the host application's tokens: HS256 with the shared secret (no other
+/// algorithm, `none` least of all), `exp` required, `nbf` checked when present, 30 s
+/// of leeway for clocks apart. With an audience configured, `aud` is required and
+/// must name it; without one, a token carrying any `aud` is refused (it was meant for
+/// another service). Built once, with the key, for every request.
 pub(crate) struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    refuse_any_aud: bool,
 }
 
 impl TokenVerifier {
-    pub(crate) fn new(secret: &Secret) -> Self {
+    pub(crate) fn new(secret: &Secret, audience: Option<&str>) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 30;
+        validation.validate_nbf = true;
+        match audience {
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                validation.set_required_spec_claims(&["exp", "aud"]);
+            }
+            None => validation.validate_aud = false,
+        }
+        let refuse_any_aud = audience.is_none();
         TokenVerifier {
+            refuse_any_aud,
             key: DecodingKey::from_secret(secret.expose().as_bytes()),
             validation,
         }
     }
 
     fn claims(&self, token: &str) -> Option<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .ok()
-            .map(|d| d.claims)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
+            .ok()?
+            .claims;
+        if self.refuse_any_aud && claims.aud.is_some() {
+            return None;
+        }
+        Some(claims)
     }
 }
 
@@ -96,17 +120,31 @@ impl App {
             });
         }
         let c = self.0.tokens.claims(bearer).ok_or_else(refused)?;
+        // A `sub` in the API keys' namespace (`key:…`) is refused here: no user can
+        // pass for a key.
         let id = UserId::parse(&c.sub).map_err(|_| refused())?;
+        // Claims shown to others (previews, e-mail) carry no control characters: a
+        // token that has them is refused, as one with such a `sub` is.
+        let printable = |v: &Option<String>| {
+            v.as_deref()
+                .is_none_or(|v| v.len() <= 255 && !v.chars().any(char::is_control))
+        };
+        if !printable(&c.email) || !printable(&c.preferred_username) {
+            return Err(refused());
+        }
+        // Kept as the host wrote them: `Email` and `Username` normalise them, in one
+        // place, where they are compared.
         Ok(Actor::User {
             id,
             email: c
                 .email
-                .map(|e| e.trim().to_lowercase())
+                .map(|e| e.trim().to_owned())
                 .filter(|e| !e.is_empty()),
             email_verified: c.email_verified,
             username: c
                 .preferred_username
-                .filter(|u| !u.is_empty() && u.len() <= 255),
+                .map(|u| u.trim().to_owned())
+                .filter(|u| !u.is_empty()),
         })
     }
 

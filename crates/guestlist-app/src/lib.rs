@@ -3,6 +3,7 @@
 //! with the events it appends. No rule lives anywhere else.
 
 mod auth;
+mod ceiling;
 mod limits;
 mod ops;
 mod paging;
@@ -51,6 +52,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct AppConfig {
     /// HS256 secret the host application signs its users' tokens with.
     pub jwt_secret: Secret,
+    /// The `aud` the host application's tokens must carry; `None`: tokens carrying
+    /// any `aud` are refused.
+    pub jwt_audience: Option<String>,
     /// Key from which invite codes are derived and hashed. Keep it stable: with a new
     /// key, existing links still redeem but can no longer be shown again.
     pub link_secret: Secret,
@@ -121,7 +125,7 @@ impl App {
         }
         let keys = Arc::new(secrets::Keys::derive(&config.link_secret));
         let limits = RateLimits::new(&config.rate_limits)?;
-        let tokens = auth::TokenVerifier::new(&config.jwt_secret);
+        let tokens = auth::TokenVerifier::new(&config.jwt_secret, config.jwt_audience.as_deref());
         Ok(App(Arc::new(Inner {
             store,
             config,

@@ -8,7 +8,12 @@ use uuid::Uuid;
 
 use crate::Error;
 
-/// The host application's user id (a token's `sub`): 1-255 printable characters.
+/// What every API key's audit label starts with (`key:<name>`). No user id may start
+/// with it, so a user can never be taken for a key, nor a key for a user.
+pub const KEY_LABEL_PREFIX: &str = "key:";
+
+/// The host application's user id (a token's `sub`): 1-255 printable characters, not
+/// starting with `key:` (the API keys' namespace).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(String);
 
@@ -18,6 +23,12 @@ impl UserId {
             return Err(Error::invalid(
                 "user_id",
                 "a user id is 1-255 characters with no control characters",
+            ));
+        }
+        if input.starts_with(KEY_LABEL_PREFIX) {
+            return Err(Error::invalid(
+                "user_id",
+                "a user id cannot start with \"key:\": that namespace is the API keys'",
             ));
         }
         Ok(UserId(input.to_owned()))
@@ -62,11 +73,12 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// A stable label for audit records: the user id, or `key:<name>`.
+    /// A stable label for audit records: the user id, or `key:<name>`. The two never
+    /// collide: no user id starts with `key:`.
     pub fn label(&self) -> String {
         match self {
             Actor::User { id, .. } => id.as_str().to_owned(),
-            Actor::ApiKey { name, .. } => format!("key:{name}"),
+            Actor::ApiKey { name, .. } => format!("{KEY_LABEL_PREFIX}{name}"),
         }
     }
 
@@ -123,5 +135,26 @@ impl Actor {
                 ..
             }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_id_never_reads_as_a_key() {
+        assert!(UserId::parse("key:dev-admin").is_err());
+        assert!(UserId::parse("key:").is_err());
+        // Only the exact prefix: other ids that merely contain it stay valid.
+        for ok in ["keys:x", "Key:x", "monkey:x", "alice"] {
+            assert!(UserId::parse(ok).is_ok(), "{ok}");
+        }
+        let key = Actor::ApiKey {
+            id: Uuid::nil(),
+            name: "dev-admin".into(),
+            platform_admin: true,
+        };
+        assert!(UserId::parse(&key.label()).is_err());
     }
 }

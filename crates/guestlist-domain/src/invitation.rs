@@ -7,14 +7,17 @@ use time::OffsetDateTime;
 
 use crate::{Actor, Error, UserId};
 
-/// An e-mail address, trimmed and lower-cased: the one form stored and compared, so
-/// `Ada@Example.com ` and `ada@example.com` are the same person everywhere.
+/// An e-mail address, trimmed and ASCII-lower-cased: the one form stored and
+/// compared, so `Ada@Example.com ` and `ada@example.com` are the same person
+/// everywhere. Only ASCII letters fold: any other character is compared byte for
+/// byte, so no Unicode case mapping can make two addresses one (the KELVIN SIGN `K`
+/// is not `k`, `ǅ` is not `ǆ`, `İ` is not `i`); see [`identity_key`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let s = input.trim().to_lowercase();
+        let s = identity_key(input);
         let bad = |why: &str| {
             Err(Error::invalid(
                 "email",
@@ -55,6 +58,19 @@ impl Email {
     }
 }
 
+/// The one normalisation of an identity (an e-mail address or a username) before it
+/// is stored or compared: surrounding whitespace trimmed, ASCII `A-Z` lower-cased,
+/// nothing else changed. Unicode case folding and compatibility forms are not
+/// identity: `to_lowercase` maps the KELVIN SIGN to `k` and `ǅ` to `ǆ`, which would
+/// let one person's address accept another's invitation. A non-ASCII address is
+/// therefore matched only in exactly the form it was invited in (NFC and NFD spell
+/// two different keys). Every binding (invitations, platform invitations, owner adds
+/// by e-mail, domain auto-approval, already-member detection) compares these keys,
+/// through [`Email`] and [`Username`].
+pub fn identity_key(input: &str) -> String {
+    input.trim().to_ascii_lowercase()
+}
+
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -62,13 +78,14 @@ impl fmt::Display for Email {
 }
 
 /// A username in the host application (a token's `preferred_username`), compared
-/// case-insensitively: stored lower-cased.
+/// as [`identity_key`] makes it: ASCII letters case-insensitively, everything else
+/// byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Username(String);
 
 impl Username {
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let s = input.trim().to_lowercase();
+        let s = identity_key(input);
         if s.is_empty()
             || s.chars().count() > 100
             || s.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -298,6 +315,61 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn only_ascii_letters_fold_in_an_identity() {
+        let addressee = |e: &str, u: &str| {
+            Addressee::new(
+                Some(Email::parse(e).unwrap()),
+                Some(Username::parse(u).unwrap()),
+                None,
+            )
+            .unwrap()
+        };
+        // (invited as, signed in as): Unicode case mappings, compatibility forms,
+        // Turkish dotted/dotless i, sharp s, NFC against NFD, Cyrillic look-alikes.
+        let others = [
+            ("kate", "\u{212A}ate"),
+            ("\u{01C6}", "\u{01C5}"),
+            ("\u{01C6}", "\u{01C4}"),
+            ("info", "\u{0130}nfo"),
+            ("\u{0131}nfo", "info"),
+            ("strasse", "stra\u{00DF}e"),
+            ("stra\u{00DF}e", "STRASSE"),
+            ("caf\u{00E9}", "cafe\u{0301}"),
+            ("apple", "\u{0430}pple"),
+            ("\u{00E9}t\u{00E9}", "\u{00C9}T\u{00C9}"),
+        ];
+        for (invited, other) in others {
+            let to = addressee(&format!("{invited}@example.com"), invited);
+            let by_email = user("u1", Some(&format!("{other}@example.com")), true, None);
+            let by_name = user("u1", None, false, Some(other));
+            assert_eq!(
+                to.binding(&by_email),
+                Binding::Mismatch,
+                "{invited} / {other} by e-mail"
+            );
+            assert_eq!(
+                to.binding(&by_name),
+                Binding::Mismatch,
+                "{invited} / {other} by username"
+            );
+        }
+        // ASCII case and surrounding space still fold, in both parts of an address.
+        let to = addressee("Kate@Example.COM", "Kate");
+        assert_eq!(
+            to.binding(&user("u1", Some(" kate@example.com"), true, None)),
+            Binding::Matches
+        );
+        assert_eq!(
+            to.binding(&user("u1", None, false, Some("KATE"))),
+            Binding::Matches
+        );
+        assert_eq!(
+            Email::parse("x@B\u{00DC}CHER.de").unwrap().as_str(),
+            "x@b\u{00DC}cher.de"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The rules of membership, as pure functions over what storage returned.
 
-use crate::{Error, Permission, Permissions, SpacePath};
+use crate::{Error, Permission, Permissions, RoleName, SpacePath};
 
 /// Effective rights on a space are the union of the grants along its path.
 pub fn effective(grants_along_path: impl IntoIterator<Item = Permissions>) -> Permissions {
@@ -29,6 +29,24 @@ pub fn require_can_grant(held: Permissions, role: &str, granted: Permissions) ->
         Err(Error::forbidden(format!(
             "you cannot grant the role {role}: it carries permissions you do not hold"
         )))
+    }
+}
+
+/// A link narrowed to a deeper space grants what its role meant where the link was
+/// made (`at_home`). Custom roles are looked up by name, and a deeper space may
+/// define the same name as more: such a narrowing is refused, since the membership
+/// it would make there reads the role as the deeper definition.
+pub fn narrowed_grant(
+    role: &RoleName,
+    at_home: Permissions,
+    at_target: Option<Permissions>,
+    target: &SpacePath,
+) -> Result<Permissions, Error> {
+    match at_target {
+        Some(there) if at_home.covers(there) => Ok(at_home),
+        _ => Err(Error::OutOfScope(format!(
+            "the role {role} means more in {target} than where this invite was made"
+        ))),
     }
 }
 
@@ -83,7 +101,6 @@ pub fn admission(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RoleName;
     use proptest::prelude::*;
 
     fn perms(r: &str) -> Permissions {
@@ -107,6 +124,20 @@ mod tests {
         // A wrong parent: narrowing is relative to the invite's space only.
         let err = redeem_target(&p("acme/eng/"), true, Some(&p("acme/ops/"))).unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::OutOfScope);
+    }
+
+    #[test]
+    fn a_narrowed_link_grants_what_it_meant_where_it_was_made() {
+        let helper = RoleName::parse("helper").unwrap();
+        let (v, a) = (perms("viewer"), perms("admin"));
+        let eng = p("acme/eng/");
+        assert_eq!(narrowed_grant(&helper, v, Some(v), &eng).unwrap(), v);
+        // Means less below: still only what it meant where it was made.
+        assert_eq!(narrowed_grant(&helper, a, Some(v), &eng).unwrap(), a);
+        for there in [Some(a), None] {
+            let err = narrowed_grant(&helper, v, there, &eng).unwrap_err();
+            assert_eq!(err.code(), crate::ErrorCode::OutOfScope);
+        }
     }
 
     #[test]

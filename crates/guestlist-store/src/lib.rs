@@ -389,6 +389,13 @@ pub trait Tx: Send {
     async fn pending_join_requests_of(&mut self, user: &UserId) -> Result<Vec<JoinRequestRow>>;
 
     // A sponsor leaving
+    /// The live invite links and pending invitations `created_by` sponsors within
+    /// `root`'s subtree: what must be checked again when their rights shrink.
+    async fn sponsored_within(
+        &mut self,
+        created_by: &str,
+        root: &SpacePath,
+    ) -> Result<Vec<Sponsored>>;
     /// Revokes the live invite links `created_by` made (within `root`'s subtree, or
     /// anywhere); returns their ids and spaces.
     async fn revoke_invites_by(
@@ -620,6 +627,21 @@ impl InviteRow {
             now,
         )
     }
+}
+
+/// A live ticket someone sponsors: an invite link or a pending invitation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sponsored {
+    pub kind: SponsoredKind,
+    pub id: Uuid,
+    pub space_path: SpacePath,
+    pub role: RoleName,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SponsoredKind {
+    InviteLink,
+    Invitation,
 }
 
 /// Which subtrees a caller may see. A query's filters are ANDed with this, so a

@@ -1918,6 +1918,42 @@ macro_rules! impl_sql_tx {
                 rows.iter().map(join_request_row).collect()
             }
 
+            async fn sponsored_within(
+                &mut self,
+                created_by: &str,
+                root: &SpacePath,
+            ) -> Result<Vec<Sponsored>> {
+                let mut qb = driver::QueryBuilder::new(
+                    "SELECT 'link' AS kind, id, space_path, role FROM invites \
+                     WHERE revoked_at IS NULL AND created_by = ",
+                );
+                qb.push_bind(created_by.to_owned()).push(" AND ");
+                push_subtree(&mut qb, "space_path", root);
+                qb.push(
+                    " UNION ALL SELECT 'invitation' AS kind, id, space_path, role FROM invitations \
+                     WHERE status = 'pending' AND created_by = ",
+                )
+                .push_bind(created_by.to_owned())
+                .push(" AND ");
+                push_subtree(&mut qb, "space_path", root);
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Sponsored {
+                            kind: if get::<String>(r, "kind")? == "link" {
+                                SponsoredKind::InviteLink
+                            } else {
+                                SponsoredKind::Invitation
+                            },
+                            id: get(r, "id")?,
+                            space_path: SpacePath::parse(&get::<String>(r, "space_path")?)
+                                .map_err(Error::internal)?,
+                            role: RoleName::parse(&get::<String>(r, "role")?).map_err(Error::internal)?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn revoke_invites_by(
                 &mut self,
                 created_by: &str,

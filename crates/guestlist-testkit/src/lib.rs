@@ -74,6 +74,8 @@ pub fn user_token(secret: &Secret, sub: &str) -> String {
         email_verified: true,
         preferred_username: Some(sub.into()),
         exp: (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) as u64,
+        nbf: None,
+        aud: None,
     };
     guestlist_app::mint_token(secret, &claims).expect("a token")
 }

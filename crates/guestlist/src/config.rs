@@ -24,6 +24,9 @@ pub struct Config {
     pub code_length: usize,
     /// HS256 secret of the host application's user tokens.
     pub jwt_secret: Option<String>,
+    /// The `aud` the host application's tokens must carry. Unset: a token that
+    /// carries any `aud` is refused (it was meant for another service).
+    pub jwt_audience: Option<String>,
     /// Key invite codes are derived from and hashed with. Keep it stable and secret.
     pub link_secret: Option<String>,
     /// Take client addresses from X-Forwarded-For (only behind your own proxy).
@@ -67,6 +70,7 @@ impl Default for Config {
             invite_url_template: "{public_url}/i/{code}".into(),
             code_length: 10,
             jwt_secret: None,
+            jwt_audience: None,
             link_secret: None,
             trust_proxy_headers: false,
             log_format: "text".into(),
@@ -145,6 +149,9 @@ impl Config {
         }
         if let Some(v) = env("GUESTLIST_JWT_SECRET") {
             self.jwt_secret = Some(v);
+        }
+        if let Some(v) = env("GUESTLIST_JWT_AUDIENCE") {
+            self.jwt_audience = Some(v);
         }
         if let Some(v) = env("GUESTLIST_LINK_SECRET") {
             self.link_secret = Some(v);
@@ -228,6 +235,9 @@ invite_url_template = "{tpl}"
 code_length = {len}
 # HS256 secret of the host application's tokens (GUESTLIST_JWT_SECRET). Required.
 # jwt_secret = "..."
+# The `aud` those tokens must carry (GUESTLIST_JWT_AUDIENCE). Unset: tokens carrying
+# any `aud` are refused. `nbf` is checked when present, with 30 s of leeway.
+# jwt_audience = "guestlist"
 # Key invite codes are derived from and hashed with (GUESTLIST_LINK_SECRET). Required;
 # keep it stable: with a new key old links still work but cannot be shown again.
 # link_secret = "..."

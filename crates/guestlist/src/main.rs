@@ -246,6 +246,7 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
 fn app_config(config: &Config) -> Result<AppConfig, String> {
     Ok(AppConfig {
         jwt_secret: config.jwt_secret()?,
+        jwt_audience: config.jwt_audience.clone(),
         link_secret: config.link_secret()?,
         invite_url_template: config.invite_url_template(),
         code_length: config.code_length,
@@ -281,6 +282,8 @@ fn mint(
         email_verified: verified,
         preferred_username: username,
         exp,
+        nbf: None,
+        aud: None,
     };
     guestlist_app::mint_token(secret, &claims).map_err(|e| e.to_string())
 }

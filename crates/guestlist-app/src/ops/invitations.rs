@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use guestlist_domain::rules;
 use guestlist_domain::{
     Actor, Addressee, Email, Error, InvitationStatus, MembershipSource, Permission, RoleName,
     SpacePath, UserId, Username,
@@ -202,8 +201,7 @@ async fn invite_one(
     row: &Prepared,
     seen: &mut HashMap<String, Option<InvitationView>>,
 ) -> Result<InvitationResult> {
-    let offered = scope.require_role(&row.role)?;
-    rules::require_can_grant(held, row.role.as_str(), offered)?;
+    let offered = scope.check_grant(held, &row.role)?;
     let now = crate::now();
     // Already a member with at least these rights (directly or from above)?
     let grants = tx

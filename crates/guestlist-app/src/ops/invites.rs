@@ -184,9 +184,7 @@ const CODE_ATTEMPTS: usize = 4;
 
 operation!(Create => InviteRow, |self, tx| {
     let scope = Scope::load(tx, &self.input.space).await?;
-    let held = scope.require_visible(tx, &self.actor, Permission::ManageInvites).await?;
-    let granted = scope.require_role(&self.role)?;
-    rules::require_can_grant(held, self.role.as_str(), granted)?;
+    scope.require_can_grant(tx, &self.actor, Permission::ManageInvites, &self.role).await?;
     let now = crate::now();
     for attempt in 0..CODE_ATTEMPTS {
         let (id, code_hash) = if attempt == 0 { self.first.clone() } else { self.codes.mint() };
@@ -291,8 +289,10 @@ impl guestlist_store::Operation for Preview {
     }
 }
 
-/// Loads an invite a manager names and checks they manage its space. Anyone else
-/// learns nothing: the invite answers as missing.
+/// Loads an invite a manager names and checks they manage its space: anyone else
+/// learns nothing, the invite answers as missing. Its code is a grant in itself, so
+/// seeing it or revoking the link obeys the grant ceiling, as creating it did: only
+/// for links whose role means no more than the manager holds there.
 async fn managed_invite(
     tx: &mut dyn Tx,
     actor: &Actor,
@@ -300,13 +300,11 @@ async fn managed_invite(
 ) -> Result<(Scope, InviteRow)> {
     let invite = find(tx, r).await?.ok_or(Error::NotFound("invite"))?;
     let scope = Scope::load(tx, &invite.space_path).await?;
-    if !scope
-        .rights(tx, actor)
-        .await?
-        .has(Permission::ManageInvites)
-    {
+    let held = scope.rights(tx, actor).await?;
+    if !held.has(Permission::ManageInvites) {
         return Err(Error::NotFound("invite"));
     }
+    scope.check_grant(held, &invite.role)?;
     Ok((scope, invite))
 }
 
@@ -360,7 +358,9 @@ operation!(Redeem => Redeemed, |self, tx| {
     }
     let invite = view.invite;
     let target = rules::redeem_target(&invite.space_path, invite.allow_narrowing, self.space.as_ref())?;
-    let scope = if target == home.space.path { home } else { Scope::load(tx, &target).await? };
+    let scope = if target == home.space.path { None } else { Some(Scope::load(tx, &target).await?) };
+    crate::ceiling::link_grant(tx, &home, scope.as_ref().unwrap_or(&home), &invite).await?;
+    let scope = scope.unwrap_or(home);
     // An owner's pending add is an approval already: joining accepts it. (Looked up
     // only for a link that asks for approval.)
     if invite.requires_approval

@@ -313,8 +313,7 @@ struct ChangeRole {
 operation!(ChangeRole => MembershipView, |self, tx| {
     let scope = Scope::load(tx, &self.path).await?;
     let (held, target) = managed_target(tx, &scope, &self.actor, &self.user).await?;
-    let granted = scope.require_role(&self.role)?;
-    rules::require_can_grant(held, self.role.as_str(), granted)?;
+    let granted = scope.check_grant(held, &self.role)?;
     if target.role == self.role {
         return Ok(view(&scope, target));
     }
@@ -330,6 +329,11 @@ operation!(ChangeRole => MembershipView, |self, tx| {
         json!({ "from": target.role, "to": self.role, "reason": "changed" }),
     ))
     .await?;
+    // A sponsor whose rights shrank takes along what they handed out beyond them.
+    let before = scope.role_permissions(&target.role).unwrap_or_default();
+    if !granted.covers(before) {
+        crate::ceiling::revoke_beyond(tx, &self.actor, &self.user, &scope.space.path, "sponsor_demoted").await?;
+    }
     Ok(view(&scope, MembershipRow { role: self.role.clone(), updated_at: now, ..target }))
 });
 
@@ -352,11 +356,9 @@ operation!(RemoveMember => (), |self, tx| {
     if target.status == MembershipStatus::Active {
         tx.free_seat(scope.space.id).await?;
     }
-    // A sponsor who can no longer invite here takes their live invites with them.
-    if !scope.user_rights(tx, &self.user).await?.has(Permission::ManageInvites) {
-        let reason = if leaving { "sponsor_left" } else { "sponsor_removed" };
-        super::requests::revoke_sponsored(tx, &self.actor, &self.user, Some(&scope.space.path), reason).await?;
-    }
+    // A sponsor takes along the live invites they can no longer hand out.
+    let reason = if leaving { "sponsor_left" } else { "sponsor_removed" };
+    crate::ceiling::revoke_beyond(tx, &self.actor, &self.user, &scope.space.path, reason).await?;
     let kind = if leaving { "member.left" } else { "member.removed" };
     tx.append_event(&scope.event(kind, &self.actor, Some(self.user.as_str()), json!({ "role": target.role })))
         .await?;

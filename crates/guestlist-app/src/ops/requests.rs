@@ -182,9 +182,7 @@ struct OwnerAdd {
 
 operation!(OwnerAdd => (AddOutcome, Option<MembershipView>), |self, tx| {
     let scope = Scope::load(tx, &self.path).await?;
-    let held = scope.require_visible(tx, &self.actor, Permission::ManageMembers).await?;
-    let granted = scope.require_role(&self.role)?;
-    rules::require_can_grant(held, self.role.as_str(), granted)?;
+    let granted = scope.require_can_grant(tx, &self.actor, Permission::ManageMembers, &self.role).await?;
     let user = account_of(tx, &self.account).await?;
     if let Some(m) = scope.membership(tx, &user).await? {
         let outcome = match m.status {
@@ -363,8 +361,7 @@ operation!(Decide => (JoinRequestView, Option<MembershipView>), |self, tx| {
         return Err(Error::NotPending);
     }
     let membership = if self.approve {
-        let granted = scope.require_role(&request.role)?;
-        rules::require_can_grant(held, request.role.as_str(), granted)?;
+        scope.check_grant(held, &request.role)?;
         approve(tx, &scope, &self.actor, &request, &request.role).await?.1
     } else {
         if !tx.decide_join_request(request.id, JoinRequestStatus::Denied, &self.actor.label(), crate::now()).await? {

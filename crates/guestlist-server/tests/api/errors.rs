@@ -126,6 +126,8 @@ async fn authentication_failures_are_uniform_401s() {
             email_verified: false,
             preferred_username: None,
             exp: u64::MAX / 2,
+            nbf: None,
+            aud: None,
         },
     )
     .unwrap();

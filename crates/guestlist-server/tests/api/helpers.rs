@@ -38,6 +38,8 @@ pub struct Setup {
     pub invitations: InvitationConfig,
     /// Where the SMTP URL is ignored: the test's own sink is used.
     pub mail: MailConfig,
+    /// The `aud` user tokens must carry.
+    pub jwt_audience: Option<String>,
 }
 
 impl Default for Setup {
@@ -59,6 +61,7 @@ impl Default for Setup {
                 timeout_secs: 5,
                 ..MailConfig::default()
             },
+            jwt_audience: None,
         }
     }
 }
@@ -99,6 +102,7 @@ impl TestApp {
         let jwt_secret = Secret::generate();
         let config = AppConfig {
             jwt_secret: jwt_secret.clone(),
+            jwt_audience: setup.jwt_audience,
             link_secret: Secret::generate(),
             invite_url_template: "https://chat.example.com/i/{code}".into(),
             code_length: 10,
@@ -147,6 +151,11 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The platform-admin API key itself.
+    pub fn platform_key(&self) -> &str {
+        &self.admin_key
+    }
+
     /// The host application's back end, with a platform-admin key.
     pub fn platform(&self) -> Client {
         self.client.with_token(&self.admin_key)
@@ -188,6 +197,8 @@ impl TestApp {
             email_verified,
             preferred_username: username.map(str::to_owned),
             exp: (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) as u64,
+            nbf: None,
+            aud: None,
         };
         self.client
             .with_token(guestlist_app::mint_token(&self.jwt_secret, &claims).expect("a token"))

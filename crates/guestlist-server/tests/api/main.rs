@@ -1,6 +1,7 @@
 //! The integration suite: one binary, modules by area.
 
 mod errors;
+mod escalation;
 mod graphql;
 mod helpers;
 mod invitations;

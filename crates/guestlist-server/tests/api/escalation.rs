@@ -1,0 +1,557 @@
+//! The grant ceiling as a property: random sequences of operations by random actors,
+//! on the real application over the engine under test, and after every step the
+//! invariant of `docs/SECURITY.md`:
+//!
+//! > nobody holds a permission on a space unless it was granted, by the platform key
+//! > or by someone who held it there at the time, and nobody holds more than the role
+//! > meant where it was granted.
+//!
+//! The test keeps its own model of the role definitions and of who learned which link
+//! code from whom, reads every membership back after each step, and computes
+//! everyone's rights itself (not through the application's rules). Any permission
+//! someone gained in a step must be justified by that step's grant.
+//!
+//! Bounded: a fixed seed and a fixed number of cases per engine, so CI is repeatable.
+//! `GUESTLIST_PROPTEST_SEED` (a number) and `GUESTLIST_PROPTEST_CASES` explore more.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use guestlist_app::domain::{
+    Actor, MembershipStatus, Permission, Permissions, RoleName, SpacePath, UserId,
+};
+use guestlist_app::{AdmitOutcome, App, Caller, CreateInvite, NewSpaceInput};
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+
+use crate::helpers::{TestApp, postgres_url};
+
+const SPACES: [&str; 3] = ["acme/", "acme/eng/", "acme/eng/web/"];
+const USERS: usize = 4;
+/// Role names the operations pick from: the built-ins and two custom names that the
+/// platform may define at several depths (the same name meaning different things).
+const ROLES: [&str; 5] = ["viewer", "member", "admin", "helper", "inviter"];
+
+/// Who acts: a user `u0`…`u3`, or the platform key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    User(usize),
+    Platform,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    DefineRole {
+        depth: usize,
+        role: usize,
+        bits: i64,
+    },
+    Provision {
+        user: usize,
+        depth: usize,
+        role: usize,
+    },
+    ChangeRole {
+        actor: Who,
+        depth: usize,
+        target: usize,
+        role: usize,
+    },
+    CreateLink {
+        actor: Who,
+        depth: usize,
+        role: usize,
+        narrowing: bool,
+    },
+    ShowLink {
+        actor: usize,
+        link: Index,
+    },
+    Redeem {
+        known: Index,
+        user: usize,
+        narrow_to: Option<usize>,
+    },
+    Remove {
+        actor: usize,
+        depth: usize,
+        target: usize,
+    },
+    Leave {
+        user: usize,
+        depth: usize,
+    },
+}
+
+fn who() -> impl Strategy<Value = Who> {
+    prop_oneof![4 => user(), 1 => Just(Who::Platform)]
+}
+
+/// Mostly the users who hold rights to begin with (u0, u1), so that sequences
+/// reach the interesting states within a few steps.
+fn user() -> impl Strategy<Value = Who> {
+    prop_oneof![3 => Just(Who::User(0)), 3 => Just(Who::User(1)), 2 => (2..USERS).prop_map(Who::User)]
+}
+
+fn actor() -> impl Strategy<Value = usize> {
+    user().prop_map(|w| match w {
+        Who::User(u) => u,
+        Who::Platform => 0,
+    })
+}
+
+/// Mostly the roles that grant much, and the custom names that mean different
+/// things at different depths.
+fn role() -> impl Strategy<Value = usize> {
+    prop_oneof![1 => Just(0usize), 2 => Just(1), 3 => Just(2), 3 => Just(3), 2 => Just(4)]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let depth = 0..SPACES.len();
+    prop_oneof![
+        2 => (depth.clone(), 3..ROLES.len(), 1i64..32)
+            .prop_map(|(depth, role, bits)| Op::DefineRole { depth, role, bits }),
+        1 => (0..USERS, depth.clone(), role())
+            .prop_map(|(user, depth, role)| Op::Provision { user, depth, role }),
+        2 => (who(), depth.clone(), 0..USERS, role())
+            .prop_map(|(actor, depth, target, role)| Op::ChangeRole { actor, depth, target, role }),
+        4 => (who(), depth.clone(), role(), any::<bool>())
+            .prop_map(|(actor, depth, role, narrowing)| Op::CreateLink { actor, depth, role, narrowing }),
+        3 => (actor(), any::<Index>()).prop_map(|(actor, link)| Op::ShowLink { actor, link }),
+        5 => (any::<Index>(), 0..USERS, proptest::option::of(depth.clone()))
+            .prop_map(|(known, user, narrow_to)| Op::Redeem { known, user, narrow_to }),
+        1 => (actor(), depth.clone(), 0..USERS)
+            .prop_map(|(actor, depth, target)| Op::Remove { actor, depth, target }),
+        1 => (0..USERS, depth).prop_map(|(user, depth)| Op::Leave { user, depth }),
+    ]
+}
+
+/// A link the model saw created.
+#[derive(Debug, Clone)]
+struct Link {
+    code: String,
+    home: usize,
+    role: RoleName,
+    creator: Who,
+}
+
+/// Someone who learned a code: its creator, or a manager who was shown it (and held
+/// `held` on the link's space when they were, when its role meant `meant` there).
+#[derive(Debug, Clone)]
+struct Known {
+    link: usize,
+    held: Permissions,
+    meant: Permissions,
+}
+
+#[derive(Default)]
+struct Model {
+    /// (depth, role name) → permissions, as the platform defined them.
+    roles: BTreeMap<(usize, String), Permissions>,
+    links: Vec<Link>,
+    known: Vec<Known>,
+}
+
+impl Model {
+    /// What `role` means on the space at `depth`: a built-in, or the nearest
+    /// definition at that depth or above it.
+    fn meaning(&self, role: &str, depth: usize) -> Option<Permissions> {
+        if let Some(p) = RoleName::parse(role).ok()?.builtin_permissions() {
+            return Some(p);
+        }
+        (0..=depth)
+            .rev()
+            .find_map(|d| self.roles.get(&(d, role.to_owned())).copied())
+    }
+}
+
+/// Every active (user, depth) → role, read back from the application.
+type Roster = BTreeMap<(usize, usize), String>;
+
+/// Rights of every user on every space, computed by the test from a roster.
+fn rights(model: &Model, roster: &Roster) -> [[Permissions; SPACES.len()]; USERS] {
+    let mut out = [[Permissions::NONE; SPACES.len()]; USERS];
+    for (u, row) in out.iter_mut().enumerate() {
+        for (d, cell) in row.iter_mut().enumerate() {
+            for a in 0..=d {
+                if let Some(role) = roster.get(&(u, a)) {
+                    // A role the model cannot explain counts as everything: flagged.
+                    let p = model.meaning(role, a).unwrap_or(Permissions::ALL);
+                    *cell = cell.union(p);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn minus(a: Permissions, b: Permissions) -> Permissions {
+    Permissions::from_bits(a.bits() & !b.bits())
+}
+
+struct World {
+    app: App,
+    platform: Actor,
+    users: Vec<Actor>,
+}
+
+impl World {
+    fn actor(&self, who: Who) -> &Actor {
+        match who {
+            Who::User(u) => &self.users[u],
+            Who::Platform => &self.platform,
+        }
+    }
+
+    fn path(d: usize) -> SpacePath {
+        SpacePath::parse(SPACES[d]).unwrap()
+    }
+
+    async fn roster(&self) -> Roster {
+        let mut roster = Roster::new();
+        for d in 0..SPACES.len() {
+            let page = self
+                .app
+                .list_members(&self.platform, Self::path(d), None, Some(100))
+                .await
+                .expect("the platform key lists members");
+            for m in page.members {
+                let m = m.membership;
+                if m.status != MembershipStatus::Active {
+                    continue;
+                }
+                let u = m.user_id.as_str()[1..]
+                    .parse::<usize>()
+                    .expect("a test user");
+                roster.insert((u, d), m.role.to_string());
+            }
+        }
+        roster
+    }
+}
+
+/// What a step granted, and to whom: the permissions anyone gains in the step must
+/// fit in it.
+enum Grant {
+    /// Nothing may be gained.
+    None,
+    /// The platform key decided (role definitions, provisioning): anything goes.
+    Platform,
+    /// `user` may gain up to `up_to` on the space at `at` and beneath it.
+    To {
+        user: usize,
+        at: usize,
+        up_to: Permissions,
+    },
+}
+
+async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
+    let app = &world.app;
+    let p = &world.platform;
+    match *op {
+        Op::DefineRole { depth, role, bits } => {
+            let perms = Permissions::from_bits(bits);
+            let name = RoleName::parse(ROLES[role]).unwrap();
+            if app
+                .create_role(p, World::path(depth), name, perms)
+                .await
+                .is_ok()
+            {
+                model.roles.insert((depth, ROLES[role].to_owned()), perms);
+            }
+            Grant::Platform
+        }
+        Op::Provision { user, depth, role } => {
+            let name = RoleName::parse(ROLES[role]).unwrap();
+            let uid = UserId::parse(&format!("u{user}")).unwrap();
+            let _ = app.provision_member(p, World::path(depth), uid, name).await;
+            Grant::Platform
+        }
+        Op::ChangeRole {
+            actor,
+            depth,
+            target,
+            role,
+        } => {
+            let before = rights(model, &world.roster().await);
+            let name = RoleName::parse(ROLES[role]).unwrap();
+            let uid = UserId::parse(&format!("u{target}")).unwrap();
+            let changed = app
+                .change_role(world.actor(actor), World::path(depth), uid, name)
+                .await;
+            let held = match actor {
+                Who::User(a) => before[a][depth],
+                Who::Platform => Permissions::ALL,
+            };
+            match changed {
+                Ok(_) => Grant::To {
+                    user: target,
+                    at: depth,
+                    // The role's meaning there, and only what the actor held there.
+                    up_to: intersect(
+                        model
+                            .meaning(ROLES[role], depth)
+                            .unwrap_or(Permissions::NONE),
+                        held,
+                    ),
+                },
+                Err(_) => Grant::None,
+            }
+        }
+        Op::CreateLink {
+            actor,
+            depth,
+            role,
+            narrowing,
+        } => {
+            let created = app
+                .create_invite(
+                    world.actor(actor),
+                    CreateInvite {
+                        space: World::path(depth),
+                        role: Some(RoleName::parse(ROLES[role]).unwrap()),
+                        max_uses: None,
+                        expires_in_seconds: None,
+                        description: None,
+                        allow_narrowing: narrowing,
+                        requires_approval: false,
+                        auto_approve_domains: vec![],
+                    },
+                )
+                .await;
+            if let Ok(c) = created {
+                model.links.push(Link {
+                    code: c.code,
+                    home: depth,
+                    role: RoleName::parse(ROLES[role]).unwrap(),
+                    creator: actor,
+                });
+                model.known.push(Known {
+                    link: model.links.len() - 1,
+                    held: Permissions::ALL,
+                    meant: Permissions::ALL,
+                });
+            }
+            Grant::None
+        }
+        Op::ShowLink { actor, ref link } => {
+            if model.links.is_empty() {
+                return Grant::None;
+            }
+            let i = link.index(model.links.len());
+            let home = model.links[i].home;
+            let held = rights(model, &world.roster().await)[actor][home];
+            let shown = app
+                .show_invite_link(&world.users[actor], &model.links[i].code)
+                .await;
+            if shown.is_ok() {
+                let meant = model
+                    .meaning(model.links[i].role.as_str(), home)
+                    .unwrap_or(Permissions::NONE);
+                model.known.push(Known {
+                    link: i,
+                    held,
+                    meant,
+                });
+            }
+            Grant::None
+        }
+        Op::Redeem {
+            ref known,
+            user,
+            narrow_to,
+        } => {
+            if model.known.is_empty() {
+                return Grant::None;
+            }
+            let k = model.known[known.index(model.known.len())].clone();
+            let link = model.links[k.link].clone();
+            let before = rights(model, &world.roster().await);
+            let target = narrow_to.filter(|d| *d >= link.home);
+            let caller = Caller {
+                actor: Some(world.users[user].clone()),
+                client: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            };
+            let redeemed = app
+                .redeem_invite(&caller, &link.code, target.map(World::path))
+                .await;
+            match redeemed {
+                Ok(r) if matches!(r.outcome, AdmitOutcome::Joined | AdmitOutcome::Upgraded) => {
+                    // What the role means on the link's own space, within what its
+                    // creator holds there now (the platform key holds everything),
+                    // within what whoever passed the code on held when shown it.
+                    // Only a role defined since (by an admin there, or the platform)
+                    // may have widened the name's meaning beyond that: the definer's
+                    // grant.
+                    let meant = model
+                        .meaning(link.role.as_str(), link.home)
+                        .unwrap_or(Permissions::NONE);
+                    let creator_holds = match link.creator {
+                        Who::Platform => Permissions::ALL,
+                        Who::User(c) => before[c][link.home],
+                    };
+                    let passed_on = k.held.union(minus(meant, k.meant));
+                    Grant::To {
+                        user,
+                        at: target.unwrap_or(link.home),
+                        up_to: intersect(intersect(meant, creator_holds), passed_on),
+                    }
+                }
+                _ => Grant::None,
+            }
+        }
+        Op::Remove {
+            actor,
+            depth,
+            target,
+        } => {
+            let uid = UserId::parse(&format!("u{target}")).unwrap();
+            let _ = app
+                .remove_member(&world.users[actor], World::path(depth), uid)
+                .await;
+            Grant::None
+        }
+        Op::Leave { user, depth } => {
+            let uid = UserId::parse(&format!("u{user}")).unwrap();
+            let _ = app
+                .remove_member(&world.users[user], World::path(depth), uid)
+                .await;
+            Grant::None
+        }
+    }
+}
+
+fn intersect(a: Permissions, b: Permissions) -> Permissions {
+    Permissions::from_bits(a.bits() & b.bits())
+}
+
+/// Runs one sequence on a fresh service; an error names the step that broke the
+/// invariant.
+async fn run(ops: &[Op]) -> Result<(), String> {
+    let t = TestApp::spawn().await;
+    let platform = t.app.authenticate(t.platform_key()).await.unwrap();
+    let mut users = Vec::new();
+    for u in 0..USERS {
+        users.push(
+            t.app
+                .authenticate(&t.token(&format!("u{u}")))
+                .await
+                .unwrap(),
+        );
+    }
+    let world = World {
+        app: t.app.clone(),
+        platform,
+        users,
+    };
+    let mut model = Model::default();
+    for path in SPACES {
+        t.app
+            .create_space(
+                &world.platform,
+                NewSpaceInput {
+                    path: SpacePath::parse(path).unwrap(),
+                    name: None,
+                    join_mode: guestlist_app::domain::JoinMode::InviteOnly,
+                    member_limit: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    // u0 runs acme/, u1 may invite there: the alice and carol.
+    let inviter = Permissions::of(&[Permission::Read, Permission::ManageInvites]);
+    step(
+        &world,
+        &mut model,
+        &Op::DefineRole {
+            depth: 0,
+            role: 4,
+            bits: inviter.bits(),
+        },
+    )
+    .await;
+    step(
+        &world,
+        &mut model,
+        &Op::Provision {
+            user: 0,
+            depth: 0,
+            role: 2,
+        },
+    )
+    .await;
+    step(
+        &world,
+        &mut model,
+        &Op::Provision {
+            user: 1,
+            depth: 0,
+            role: 4,
+        },
+    )
+    .await;
+    let mut before = rights(&model, &world.roster().await);
+    for (n, op) in ops.iter().enumerate() {
+        let grant = step(&world, &mut model, op).await;
+        let after = rights(&model, &world.roster().await);
+        for u in 0..USERS {
+            for d in 0..SPACES.len() {
+                let gained = minus(after[u][d], before[u][d]);
+                if gained.is_empty() {
+                    continue;
+                }
+                let justified = match grant {
+                    Grant::Platform => true,
+                    Grant::To { user, at, up_to } => user == u && d >= at && up_to.covers(gained),
+                    Grant::None => false,
+                };
+                if !justified {
+                    return Err(format!(
+                        "step {n} ({op:?}): u{u} gained {:?} on {} that nobody entitled granted",
+                        gained.list(),
+                        SPACES[d]
+                    ));
+                }
+            }
+        }
+        before = after;
+    }
+    Ok(())
+}
+
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn nobody_holds_more_than_was_granted() {
+    // Fewer cases on PostgreSQL: each makes a database of its own.
+    let default_cases = if postgres_url().is_some() { 24 } else { 64 };
+    let cases = env_number("GUESTLIST_PROPTEST_CASES").unwrap_or(default_cases) as u32;
+    let seed = env_number("GUESTLIST_PROPTEST_SEED").unwrap_or(18);
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let config = Config {
+        cases,
+        max_shrink_iters: 200,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = runner.run(&proptest::collection::vec(op(), 1..30), |ops| {
+        rt.block_on(run(&ops)).map_err(TestCaseError::fail)
+    });
+    if let Err(e) = result {
+        panic!("seed {seed}: {e}");
+    }
+}
