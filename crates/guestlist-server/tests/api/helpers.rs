@@ -151,6 +151,11 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The secret user tokens are signed with.
+    pub fn jwt_secret(&self) -> &Secret {
+        &self.jwt_secret
+    }
+
     /// The platform-admin API key itself.
     pub fn platform_key(&self) -> &str {
         &self.admin_key

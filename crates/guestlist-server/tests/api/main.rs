@@ -9,5 +9,6 @@ mod invites;
 mod members;
 mod plans;
 mod races;
+mod security;
 mod rosters;
 mod signup;
