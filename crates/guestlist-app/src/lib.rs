@@ -42,7 +42,7 @@ pub use ops::signup::{
 };
 pub use ops::spaces::{NewSpaceInput, SpacePatchInput, SpaceView};
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encode as cursor_of};
-pub use secrets::{Secret, new_api_key, redact_url};
+pub use secrets::{Secret, constant_time_eq, new_api_key, redact_url};
 use time::OffsetDateTime;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -21,6 +21,7 @@ pub enum ErrorCode {
     InviteRequired,
     ApprovalRequired,
     PayloadTooLarge,
+    RequestTimeout,
     MethodNotAllowed,
     Unavailable,
     Internal,
@@ -33,7 +34,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::NotFound,
         ErrorCode::Expired,
         ErrorCode::Exhausted,
@@ -49,6 +50,7 @@ impl ErrorCode {
         ErrorCode::InviteRequired,
         ErrorCode::ApprovalRequired,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::RequestTimeout,
         ErrorCode::MethodNotAllowed,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
@@ -77,6 +79,7 @@ impl ErrorCode {
             ErrorCode::InviteRequired => "invite_required",
             ErrorCode::ApprovalRequired => "approval_required",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
@@ -130,6 +133,8 @@ pub enum Error {
     ApprovalRequired,
     #[error("the request body is too large")]
     PayloadTooLarge,
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("the service is temporarily unavailable")]
@@ -189,6 +194,7 @@ impl Error {
             Error::InviteRequired => ErrorCode::InviteRequired,
             Error::ApprovalRequired => ErrorCode::ApprovalRequired,
             Error::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Error::RequestTimeout => ErrorCode::RequestTimeout,
             Error::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Error::Unavailable(_) | Error::Contention(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,

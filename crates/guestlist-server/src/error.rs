@@ -36,6 +36,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -51,14 +52,12 @@ pub fn detail(err: &Error) -> ErrorDetail {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The response, without logging it: for answers that are expected while the
+    /// process starts or sheds load (`unavailable` on every probe would flood the log).
+    pub fn quiet(self) -> Response {
         let err = self.0;
         let code = err.code();
-        if err.is_server_fault() {
-            // The cause goes to the log, never to the caller.
-            tracing::error!(code = %code, cause = ?err, "request failed");
-        }
         let body = ErrorBody {
             error: detail(&err),
         };
@@ -79,5 +78,21 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         res
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        // The cause goes to the log, never to the caller.
+        match &self.0 {
+            Error::Internal(_) => {
+                tracing::error!(code = %self.0.code(), cause = ?self.0, "request failed")
+            }
+            Error::Unavailable(_) | Error::Contention(_) => {
+                tracing::warn!(code = %self.0.code(), cause = ?self.0, "request failed")
+            }
+            _ => {}
+        }
+        self.quiet()
     }
 }

@@ -51,11 +51,27 @@ fn json_rejection(r: JsonRejection) -> Error {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return Error::PayloadTooLarge;
     }
+    if body_timed_out(&r) {
+        return Error::RequestTimeout;
+    }
     let message = match &r {
         JsonRejection::MissingJsonContentType(_) => "send the body as application/json".to_owned(),
         other => other.body_text(),
     };
     Error::invalid("body", message)
+}
+
+/// Whether reading the body failed because it did not arrive within the body read
+/// timeout (`listen.rs`).
+pub(crate) fn body_timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// Query parameters; bad ones are `invalid_input` on `query`.
@@ -192,6 +208,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
             .map_err(|r| {
                 if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError(Error::PayloadTooLarge)
+                } else if body_timed_out(&r) {
+                    ApiError(Error::RequestTimeout)
                 } else {
                     ApiError(Error::invalid("body", r.body_text()))
                 }

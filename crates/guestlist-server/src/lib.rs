@@ -1,18 +1,18 @@
-//! Guestlist's HTTP front doors: REST under `/api/v1` (GraphQL and pages come later),
-//! the OpenAPI document, and the operational endpoints. All thin: the rules live in
-//! `guestlist-app`.
+//! Guestlist's HTTP front doors: REST under `/api/v1`, GraphQL, the OpenAPI document,
+//! and the operational endpoints. All thin: the rules live in `guestlist-app`. The
+//! listener's limits and timeouts are in `listen.rs`.
 
 mod error;
 mod extract;
 mod graphql;
 mod invitations;
+mod listen;
 mod openapi;
 mod render;
 mod requests;
 mod rest;
 mod signup;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,7 @@ use axum::routing::{get, post};
 pub use error::{ApiError, status_of};
 use guestlist_app::App;
 use guestlist_app::domain::Error;
+pub use listen::{HEALTH_OVERFLOW, HttpLimits, fit_connections};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 pub use openapi::openapi_json;
 
@@ -36,6 +37,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Request bodies above this are refused with 413 `payload_too_large`.
@@ -44,7 +46,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const BULK_BODY_BYTES: usize = 1024 * 1024;
 
 /// How the front doors are exposed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy_headers: bool,
@@ -52,6 +54,10 @@ pub struct ServerOptions {
     pub graphiql: bool,
     /// Answer GraphQL introspection queries.
     pub introspection: bool,
+    /// `/metrics` answers only requests bearing this token (`None`: anyone).
+    pub metrics_token: Option<String>,
+    /// The listener's timeouts and connection cap.
+    pub http: HttpLimits,
 }
 
 impl Default for ServerOptions {
@@ -60,6 +66,8 @@ impl Default for ServerOptions {
             trust_proxy_headers: false,
             graphiql: false,
             introspection: true,
+            metrics_token: None,
+            http: HttpLimits::default(),
         }
     }
 }
@@ -99,6 +107,7 @@ fn metrics_handle() -> PrometheusHandle {
 }
 
 pub fn router(state: AppState) -> Router {
+    let body_timeout = state.options.http.body_read_timeout();
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
         .route("/spaces", post(rest::create_space))
@@ -213,6 +222,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(middleware::from_fn(track_metrics))
         .layer(CatchPanicLayer::custom(|_| ApiError(Error::internal("a handler panicked")).into_response()))
         .layer(
@@ -264,8 +274,19 @@ async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-async fn metrics_route(State(s): State<AppState>) -> String {
-    s.metrics.render()
+async fn metrics_route(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(expected) = &s.options.metrics_token {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !guestlist_app::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            return ApiError(Error::Unauthenticated("a metrics token is required".into()))
+                .into_response();
+        }
+    }
+    s.metrics.render().into_response()
 }
 
 async fn track_metrics(req: Request, next: Next) -> Response {
@@ -285,19 +306,16 @@ async fn track_metrics(req: Request, next: Next) -> Response {
     res
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests and returns.
+/// Serves until `shutdown` resolves, then drains in-flight requests (within the
+/// shutdown grace) and returns.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let housekeeping = spawn_housekeeping(state.app.clone(), state.metrics.clone());
-    let result = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let limits = state.options.http.clone();
+    let result = listen::serve_router(listener, router(state), limits, shutdown).await;
     housekeeping.abort();
     result
 }
@@ -333,6 +351,7 @@ fn spawn_housekeeping(app: App, metrics: PrometheusHandle) -> tokio::task::JoinH
 /// and is not restarted by its orchestrator. An error from `starting` stops serving.
 pub async fn serve_when_ready(
     listener: TcpListener,
+    limits: HttpLimits,
     starting: impl std::future::Future<Output = Result<AppState, String>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
@@ -351,21 +370,14 @@ pub async fn serve_when_ready(
                     })
                     .into_response())
                 }
-                None => Ok(ApiError(Error::Unavailable("starting".into())).into_response()),
+                None => Ok(ApiError(Error::Unavailable("starting".into())).quiet()),
             }
         }
     }));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            front.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.await;
-        })
-        .await
-    });
+    let server = tokio::spawn(listen::serve_router(listener, front, limits, async move {
+        let _ = stop_rx.await;
+    }));
     tokio::pin!(shutdown);
     tokio::pin!(starting);
     let outcome = tokio::select! {

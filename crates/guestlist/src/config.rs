@@ -59,6 +59,11 @@ pub struct Config {
     /// How long a sign-up claim holds its seat unless the request says otherwise.
     pub signup_claim_ttl_secs: i64,
     pub mail: guestlist_mail::MailConfig,
+    /// `/metrics` answers only `Authorization: Bearer <this>` (unset: anyone who can
+    /// reach it).
+    pub metrics_token: Option<String>,
+    /// The listener's timeouts and connection cap.
+    pub http: guestlist_server::HttpLimits,
 }
 
 impl Default for Config {
@@ -87,6 +92,8 @@ impl Default for Config {
             signup_url_template: "{public_url}/signup?invitation={token}".into(),
             signup_claim_ttl_secs: 15 * 60,
             mail: guestlist_mail::MailConfig::default(),
+            metrics_token: None,
+            http: guestlist_server::HttpLimits::default(),
         }
     }
 }
@@ -103,6 +110,8 @@ impl std::fmt::Debug for Config {
             .field("jwt_secret", &redact(&self.jwt_secret))
             .field("link_secret", &redact(&self.link_secret))
             .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .field("metrics_token", &redact(&self.metrics_token))
+            .field("http", &self.http)
             .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
@@ -161,6 +170,14 @@ impl Config {
         }
         if let Some(v) = env("GUESTLIST_LOG_FORMAT") {
             self.log_format = v;
+        }
+        if let Some(v) = env("GUESTLIST_METRICS_TOKEN") {
+            self.metrics_token = Some(v);
+        }
+        if let Some(v) = env("GUESTLIST_MAX_CONNECTIONS") {
+            self.http.max_connections = v
+                .parse()
+                .map_err(|_| parse_err("GUESTLIST_MAX_CONNECTIONS", &v))?;
         }
         if let Some(v) = env("GUESTLIST_INVITATION_URL_TEMPLATE") {
             self.invitation_url_template = v;
@@ -268,6 +285,9 @@ invitation_resend_interval_secs = {iresend}
 # a sign-up claim holds its seat by default.
 signup_url_template = "{stpl}"
 signup_claim_ttl_secs = {sttl}
+# /metrics answers only "Authorization: Bearer <token>" when set (GUESTLIST_METRICS_TOKEN);
+# unset, anyone who can reach the port can read it.
+# metrics_token = "..."
 
 [rate_limits]
 preview_per_minute_per_ip = {pv}
@@ -275,6 +295,20 @@ join_per_minute_per_ip = {jn}
 per_minute_per_user = {pu}
 # Sign-up claims come from your back end: forward users' addresses or raise this.
 signup_per_minute_per_ip = {su}
+
+[http]
+# A request's headers must arrive within this of its first byte; its body within
+# body_read_timeout_secs (else 408); a connection with no request in progress is
+# closed after idle_timeout_secs.
+header_read_timeout_secs = {hh}
+body_read_timeout_secs = {hb}
+idle_timeout_secs = {hi}
+# Connections served at once (GUESTLIST_MAX_CONNECTIONS); lowered at start to fit the
+# open-file limit, which is raised to its hard limit. Past it, {overflow} more are
+# accepted for /healthz and /readyz only; the rest are closed at once.
+max_connections = {hm}
+# On SIGTERM, in-flight requests get this long to finish (at most 300 s).
+shutdown_grace_secs = {hg}
 
 [mail]
 # SMTP server (GUESTLIST_SMTP_URL): "smtp://host:25", "smtp://user:pass@host:587?tls=required"
@@ -295,6 +329,12 @@ poll_interval_ms = {mpoll}
 lease_secs = {mlease}
 timeout_secs = {mtimeout}
 "#,
+            hh = d.http.header_read_timeout_secs,
+            hb = d.http.body_read_timeout_secs,
+            hi = d.http.idle_timeout_secs,
+            hm = d.http.max_connections,
+            hg = d.http.shutdown_grace_secs,
+            overflow = guestlist_server::HEALTH_OVERFLOW,
             itpl = d.invitation_url_template,
             ilife = d.invitation_lifetime_secs,
             iresend = d.invitation_resend_interval_secs,

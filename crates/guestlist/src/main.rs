@@ -306,6 +306,8 @@ async fn serve(
     } else {
         None
     };
+    config.http.validate()?;
+    config.http.max_connections = guestlist_server::fit_connections(config.http.max_connections);
     let started = std::time::Instant::now();
     // Listen first: while the database is not reachable yet, /healthz answers and
     // /readyz says 503, instead of the process crash-looping.
@@ -348,6 +350,8 @@ async fn serve(
                 trust_proxy_headers: config.trust_proxy_headers,
                 graphiql: dev,
                 introspection: config.graphql_introspection,
+                metrics_token: config.metrics_token.clone(),
+                http: config.http.clone(),
             };
             Ok(guestlist_server::AppState::new(app, options))
         }
@@ -355,9 +359,13 @@ async fn serve(
     if let Some(s) = &dev_secrets {
         print_dev_banner(addr, &config, s);
     }
-    let served =
-        guestlist_server::serve_when_ready(listener, starting, guestlist_server::shutdown_signal())
-            .await;
+    let served = guestlist_server::serve_when_ready(
+        listener,
+        config.http.clone(),
+        starting,
+        guestlist_server::shutdown_signal(),
+    )
+    .await;
     if let Some(sender) = sender.get() {
         // An interrupted attempt is retried when its lease ends (at least once).
         sender.abort();

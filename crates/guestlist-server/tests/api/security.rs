@@ -46,7 +46,10 @@ async fn a_manager_cannot_see_or_revoke_the_code_of_a_link_granting_more_than_th
 
     // REST: neither by id nor by code; nor revoke it.
     assert_eq!(code(carol.show_invite_link(&id).await), "forbidden");
-    assert_eq!(code(carol.show_invite_link(&admin_link.code).await), "forbidden");
+    assert_eq!(
+        code(carol.show_invite_link(&admin_link.code).await),
+        "forbidden"
+    );
     assert_eq!(code(carol.revoke_invite(&id).await), "forbidden");
     // GraphQL: the same rule, the same code.
     let shown = t
@@ -56,21 +59,31 @@ async fn a_manager_cannot_see_or_revoke_the_code_of_a_link_granting_more_than_th
             json!({ "id": id }),
         )
         .await;
-    assert_eq!(shown["errors"][0]["extensions"]["code"], "forbidden", "{shown}");
+    assert_eq!(
+        shown["errors"][0]["extensions"]["code"], "forbidden",
+        "{shown}"
+    );
     assert!(shown["data"].is_null() || shown["data"]["showInviteLink"].is_null());
     // The link is untouched, and carol is still only an inviter.
     assert_eq!(
         alice.show_invite_link(&id).await.unwrap().invite.state,
         api::InviteState::Active
     );
-    let members = alice.list_members("acme/", None, None).await.unwrap().members;
+    let members = alice
+        .list_members("acme/", None, None)
+        .await
+        .unwrap()
+        .members;
     let carol_row = members.iter().find(|m| m.user_id == "carol").unwrap();
     assert_eq!(carol_row.role, "inviter");
 
     // Within the ceiling it still works: a viewer link carol may see and revoke.
     let viewer_link = t.invite(&alice, role("viewer")).await;
     let vid = viewer_link.invite.id.to_string();
-    assert_eq!(carol.show_invite_link(&vid).await.unwrap().code, viewer_link.code);
+    assert_eq!(
+        carol.show_invite_link(&vid).await.unwrap().code,
+        viewer_link.code
+    );
     carol.revoke_invite(&vid).await.unwrap();
 }
 
@@ -78,7 +91,10 @@ async fn a_manager_cannot_see_or_revoke_the_code_of_a_link_granting_more_than_th
 async fn lowering_a_sponsors_role_revokes_the_links_and_invitations_beyond_it() {
     let t = TestApp::spawn().await;
     let (alice, _) = acme(&t).await;
-    t.platform().provision_member("acme/", "dan", "admin").await.unwrap();
+    t.platform()
+        .provision_member("acme/", "dan", "admin")
+        .await
+        .unwrap();
     let dan = t.user("dan");
     let admin_link = t.invite(&dan, role("admin")).await;
     let member_link = t.invite(&dan, role("member")).await;
@@ -99,7 +115,10 @@ async fn lowering_a_sponsors_role_revokes_the_links_and_invitations_beyond_it() 
 
     // dan becomes a member: a member may not invite at all, so every live ticket he
     // made on acme/ goes, with an event each.
-    t.platform().change_role("acme/", "dan", "member").await.unwrap();
+    t.platform()
+        .change_role("acme/", "dan", "member")
+        .await
+        .unwrap();
     for link in [&admin_link, &member_link] {
         let id = link.invite.id.to_string();
         assert_eq!(code(alice.show_invite_link(&id).await), "revoked");
@@ -110,8 +129,15 @@ async fn lowering_a_sponsors_role_revokes_the_links_and_invitations_beyond_it() 
         alice.get_invitation(invitation.id).await.unwrap().status,
         api::InvitationStatus::Revoked
     );
-    let members = alice.list_members("acme/", None, None).await.unwrap().members;
-    assert_eq!(members.iter().find(|m| m.user_id == "dan").unwrap().role, "member");
+    let members = alice
+        .list_members("acme/", None, None)
+        .await
+        .unwrap()
+        .members;
+    assert_eq!(
+        members.iter().find(|m| m.user_id == "dan").unwrap().role,
+        "member"
+    );
     let events = t
         .platform()
         .list_events(&EventQuery {
@@ -129,14 +155,24 @@ async fn lowering_a_sponsors_role_revokes_the_links_and_invitations_beyond_it() 
     }
 
     // Lowered but still an inviter: only what now exceeds him goes.
-    t.platform().provision_member("acme/", "fay", "admin").await.unwrap();
+    t.platform()
+        .provision_member("acme/", "fay", "admin")
+        .await
+        .unwrap();
     let fay = t.user("fay");
     let fay_admin = t.invite(&fay, role("admin")).await;
     let fay_inviter = t.invite(&fay, role("inviter")).await;
-    t.platform().change_role("acme/", "fay", "inviter").await.unwrap();
+    t.platform()
+        .change_role("acme/", "fay", "inviter")
+        .await
+        .unwrap();
     let fay_admin_id = fay_admin.invite.id.to_string();
     assert_eq!(code(alice.show_invite_link(&fay_admin_id).await), "revoked");
-    let joined = t.user("gus").join_invite(&fay_inviter.code, None).await.unwrap();
+    let joined = t
+        .user("gus")
+        .join_invite(&fay_inviter.code, None)
+        .await
+        .unwrap();
     assert_eq!(joined.outcome, api::JoinOutcome::Joined);
 }
 
@@ -181,7 +217,10 @@ async fn a_narrowed_link_grants_what_its_role_meant_where_it_was_made() {
     );
     // Where the name means what it meant, the link works.
     let joined = stranger.join_invite(&link.code, None).await.unwrap();
-    assert_eq!((joined.outcome, joined.role.as_str()), (api::JoinOutcome::Joined, "helper"));
+    assert_eq!(
+        (joined.outcome, joined.role.as_str()),
+        (api::JoinOutcome::Joined, "helper")
+    );
 }
 
 #[tokio::test]
@@ -200,7 +239,11 @@ async fn a_user_can_never_pass_for_an_api_key() {
     );
     // And no user id in the keys' namespace can be named anywhere.
     assert_eq!(
-        code(t.platform().provision_member("acme/", &label, "member").await),
+        code(
+            t.platform()
+                .provision_member("acme/", &label, "member")
+                .await
+        ),
         "invalid_input"
     );
     // The key's link is alive.
@@ -259,7 +302,10 @@ async fn unicode_case_mappings_do_not_make_two_identities_one() {
         let other_name = t.user_as(&format!("y-{other}"), None, false, Some(other));
         for (who, inv) in [(&other_email, &by_email), (&other_name, &by_name)] {
             assert!(who.my_invitations().await.unwrap().invitations.is_empty());
-            assert_eq!(code(who.answer_my_invitation(inv.id, true).await), "not_found");
+            assert_eq!(
+                code(who.answer_my_invitation(inv.id, true).await),
+                "not_found"
+            );
         }
         // The addressee, in another ASCII case, is still the addressee.
         let real = t.user_as(
@@ -269,7 +315,10 @@ async fn unicode_case_mappings_do_not_make_two_identities_one() {
             None,
         );
         let mine = real.my_invitations().await.unwrap().invitations;
-        assert_eq!(mine.iter().map(|i| i.id).collect::<Vec<_>>(), vec![by_email.id]);
+        assert_eq!(
+            mine.iter().map(|i| i.id).collect::<Vec<_>>(),
+            vec![by_email.id]
+        );
     }
 }
 
@@ -304,9 +353,15 @@ async fn tokens_not_yet_valid_for_another_audience_or_with_control_characters_ar
         json!({ "preferred_username": "eve\r\nBcc: all@example.com" }),
         json!({ "email": "eve@example.com\n" }),
     ] {
-        assert_eq!(code(join(token_with(&t, extra.clone())).await), "unauthenticated", "{extra}");
+        assert_eq!(
+            code(join(token_with(&t, extra.clone())).await),
+            "unauthenticated",
+            "{extra}"
+        );
     }
-    join(token_with(&t, json!({ "nbf": now - 10 }))).await.unwrap();
+    join(token_with(&t, json!({ "nbf": now - 10 })))
+        .await
+        .unwrap();
 
     // With an audience configured, it is required and checked.
     let t = TestApp::spawn_setup(crate::helpers::Setup {
@@ -319,9 +374,17 @@ async fn tokens_not_yet_valid_for_another_audience_or_with_control_characters_ar
         let c = t.client.with_token(token);
         async move { c.join_space("open/").await }
     };
-    join(token_with(&t, json!({ "aud": "guestlist" }))).await.unwrap();
-    join(token_with(&t, json!({ "aud": ["other", "guestlist"] }))).await.unwrap();
+    join(token_with(&t, json!({ "aud": "guestlist" })))
+        .await
+        .unwrap();
+    join(token_with(&t, json!({ "aud": ["other", "guestlist"] })))
+        .await
+        .unwrap();
     for extra in [json!({}), json!({ "aud": "other" })] {
-        assert_eq!(code(join(token_with(&t, extra.clone())).await), "unauthenticated", "{extra}");
+        assert_eq!(
+            code(join(token_with(&t, extra.clone())).await),
+            "unauthenticated",
+            "{extra}"
+        );
     }
 }

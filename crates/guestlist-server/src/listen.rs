@@ -1,0 +1,426 @@
+//! The listener: accepts connections within a cap, serves each with timeouts, and on
+//! shutdown drains them with a deadline. Without this, a client could hold the
+//! process's file descriptors with idle or slowly dripped connections, and one
+//! half-sent request could keep a stopping process alive forever.
+//!
+//! - **Header read**: a request's headers must arrive within
+//!   `header_read_timeout_secs` of its first byte.
+//! - **Body read**: its body within `body_read_timeout_secs` (408 otherwise).
+//! - **Idle**: a connection with no request in progress for `idle_timeout_secs` is
+//!   closed (a new connection that sends nothing is idle too).
+//! - **Connections**: at most `max_connections` are served at once. Beyond it, a few
+//!   more ([`HEALTH_OVERFLOW`]) are accepted to answer `/healthz` and `/readyz`
+//!   only (anything else gets 503, and the connection is closed after one answer), so
+//!   an orchestrator can still see the process alive; beyond those, new connections
+//!   are closed at once.
+//! - **Shutdown**: no new connection is accepted; in-flight requests get
+//!   `shutdown_grace_secs` to finish, then every connection is dropped.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use guestlist_app::domain::Error;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+use crate::ApiError;
+
+/// Connections accepted past `max_connections` to answer health checks only.
+pub const HEALTH_OVERFLOW: usize = 32;
+/// File descriptors kept free of connections: the database, logs, mail.
+const RESERVED_FDS: u64 = 128;
+
+/// The HTTP front door's limits (`[http]` in the config file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpLimits {
+    /// A request's headers must arrive within this long of its first byte.
+    pub header_read_timeout_secs: u64,
+    /// A request's body must arrive within this long (else 408 `request_timeout`).
+    pub body_read_timeout_secs: u64,
+    /// A connection with no request in progress is closed after this long.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; lowered at start to what the file-descriptor
+    /// limit allows.
+    pub max_connections: usize,
+    /// On SIGTERM, in-flight requests get this long to finish (at most 300).
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 10_000,
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+impl HttpLimits {
+    /// Refuses values that would switch a protection off.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            (
+                "http.header_read_timeout_secs",
+                self.header_read_timeout_secs,
+            ),
+            ("http.body_read_timeout_secs", self.body_read_timeout_secs),
+            ("http.idle_timeout_secs", self.idle_timeout_secs),
+            ("http.max_connections", self.max_connections as u64),
+        ];
+        for (name, v) in positive {
+            if v == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        if self.shutdown_grace_secs > 300 {
+            return Err("http.shutdown_grace_secs is at most 300".into());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_secs)
+    }
+}
+
+/// Raises the soft limit of open files to the hard limit, and returns the number of
+/// connections that fit under it with room to spare (at most `wanted`).
+pub fn fit_connections(wanted: usize) -> usize {
+    #[cfg(unix)]
+    {
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+            return wanted;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                tracing::info!(
+                    from = lim.rlim_cur,
+                    to = lim.rlim_max,
+                    "raised the open-file limit"
+                );
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+        let room = lim
+            .rlim_cur
+            .saturating_sub(RESERVED_FDS + HEALTH_OVERFLOW as u64);
+        let fit = usize::try_from(room).unwrap_or(usize::MAX).max(1);
+        if fit < wanted {
+            tracing::warn!(
+                wanted,
+                serving = fit,
+                open_file_limit = lim.rlim_cur,
+                "http.max_connections lowered to fit the open-file limit"
+            );
+        }
+        wanted.min(fit)
+    }
+    #[cfg(not(unix))]
+    wanted
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains.
+pub(crate) async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    limits: HttpLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> io::Result<()> {
+    let serving = Arc::new(Semaphore::new(limits.max_connections));
+    let overflow = Arc::new(Semaphore::new(HEALTH_OVERFLOW));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let limits = Arc::new(limits);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors (or a connection reset before accept):
+                    // wait a moment rather than spin; serving connections go on.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let (permit, health_only) = match serving.clone().try_acquire_owned() {
+            Ok(p) => (p, false),
+            Err(_) => match overflow.clone().try_acquire_owned() {
+                Ok(p) => (p, true),
+                Err(_) => {
+                    metrics::counter!("guestlist_http_connections_refused_total").increment(1);
+                    drop(stream);
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let (http, watch) = connection(stream, remote, router.clone(), health_only, &limits);
+        let http = graceful.watch(http);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = http => {}
+                _ = watch => {}
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let grace = Duration::from_secs(limits.shutdown_grace_secs);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_secs = limits.shutdown_grace_secs,
+            "connections still open after the shutdown grace: dropping them"
+        );
+    }
+    Ok(())
+}
+
+/// One accepted connection: the HTTP connection, and the watchdog that ends it when
+/// it sits idle or drips its headers.
+fn connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    router: Router,
+    health_only: bool,
+    limits: &HttpLimits,
+) -> (
+    impl hyper_util::server::graceful::GracefulConnection + Send + 'static,
+    impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let seen = activity.clone();
+    let service = tower::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(remote));
+        let router = router.clone();
+        let seen = seen.clone();
+        seen.begin();
+        async move {
+            let req = req.map(Body::new);
+            let health = matches!(req.uri().path(), "/healthz" | "/readyz");
+            let res = if health_only && !health {
+                Ok(ApiError(Error::Unavailable(
+                    "too many connections: try again shortly".into(),
+                ))
+                .quiet())
+            } else {
+                router.oneshot(req).await
+            };
+            seen.end();
+            res
+        }
+    });
+    let header = Duration::from_secs(limits.header_read_timeout_secs);
+    let idle = Duration::from_secs(limits.idle_timeout_secs);
+    let http = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        // A backstop: hyper counts from when it waits for a request, idle time
+        // included; the watchdog enforces each limit on its own.
+        .header_read_timeout(Some(header + idle))
+        .keep_alive(!health_only)
+        .serve_connection(io, hyper_util::service::TowerToHyperService::new(service));
+    (http, watchdog(activity, header, idle))
+}
+
+/// Resolves when the connection has been idle too long, or has taken too long to
+/// send a request's headers.
+async fn watchdog(activity: Arc<Activity>, header: Duration, idle: Duration) {
+    loop {
+        let now = activity.now_ms();
+        let deadline = if activity.in_flight.load(Ordering::Acquire) > 0 {
+            // A request is being served: its body has its own timeout.
+            now + 1_000
+        } else {
+            match activity.first_byte_ms.load(Ordering::Acquire) {
+                0 => activity.last_ms.load(Ordering::Acquire) + idle.as_millis() as u64,
+                first => first + header.as_millis() as u64,
+            }
+        };
+        if now >= deadline && activity.in_flight.load(Ordering::Acquire) == 0 {
+            metrics::counter!("guestlist_http_connections_timed_out_total").increment(1);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(deadline.saturating_sub(now).max(20))).await;
+    }
+}
+
+/// What the watchdog knows of a connection, in milliseconds since it opened.
+struct Activity {
+    opened: Instant,
+    in_flight: AtomicUsize,
+    /// When the first byte of a request not yet dispatched arrived (0: none).
+    first_byte_ms: AtomicU64,
+    /// When the last request ended (or the connection opened).
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            opened: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            first_byte_ms: AtomicU64::new(0),
+            last_ms: AtomicU64::new(1),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.opened.elapsed().as_millis() as u64 + 1
+    }
+
+    fn begin(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.first_byte_ms.store(0, Ordering::Release);
+    }
+
+    fn end(&self) {
+        self.last_ms.store(self.now_ms(), Ordering::Release);
+        self.first_byte_ms.store(0, Ordering::Release);
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Bytes arrived: between requests, they start the header clock.
+    fn read(&self) {
+        if self.in_flight.load(Ordering::Acquire) == 0 {
+            let _ = self.first_byte_ms.compare_exchange(
+                0,
+                self.now_ms(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+    }
+}
+
+/// A socket that tells its [`Activity`] when request bytes arrive.
+struct Watched {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.read();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_file_limit_is_raised_and_connections_fit_under_it() {
+        let fit = fit_connections(usize::MAX);
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the struct passed.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+        assert_eq!(
+            lim.rlim_cur, lim.rlim_max,
+            "the soft limit is raised to the hard one"
+        );
+        assert!(
+            (fit as u64) + RESERVED_FDS + HEALTH_OVERFLOW as u64
+                <= lim.rlim_cur.max(RESERVED_FDS + HEALTH_OVERFLOW as u64 + 1)
+        );
+        assert_eq!(fit_connections(5), 5, "a smaller cap is kept");
+    }
+
+    #[test]
+    fn limits_that_switch_a_protection_off_are_refused() {
+        assert!(HttpLimits::default().validate().is_ok());
+        for bad in [
+            HttpLimits {
+                idle_timeout_secs: 0,
+                ..HttpLimits::default()
+            },
+            HttpLimits {
+                max_connections: 0,
+                ..HttpLimits::default()
+            },
+            HttpLimits {
+                shutdown_grace_secs: 301,
+                ..HttpLimits::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+}

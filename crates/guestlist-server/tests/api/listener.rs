@@ -1,0 +1,210 @@
+//! The listener's limits, from a raw socket as a slow or hostile client would use it:
+//! dripped headers and bodies, idle connections, more connections than the cap, a
+//! shutdown with a half-sent request in flight, and `/metrics` behind a token.
+//!
+//! Each limit is set to a second or two here; the outer `tokio::time::timeout`s only
+//! keep a broken server from hanging the suite (they are ten times the limit).
+
+use std::time::Duration;
+
+use guestlist_server::{AppState, HEALTH_OVERFLOW, HttpLimits, ServerOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::helpers::{Setup, TestApp};
+
+const BOUND: Duration = Duration::from_secs(15);
+
+fn limits() -> HttpLimits {
+    HttpLimits {
+        header_read_timeout_secs: 1,
+        body_read_timeout_secs: 1,
+        idle_timeout_secs: 1,
+        max_connections: 10_000,
+        shutdown_grace_secs: 1,
+    }
+}
+
+async fn spawn(http: HttpLimits) -> TestApp {
+    TestApp::spawn_setup(Setup {
+        options: ServerOptions {
+            http,
+            ..ServerOptions::default()
+        },
+        ..Setup::default()
+    })
+    .await
+}
+
+/// Reads until the server closes the connection; returns what it sent.
+async fn until_closed(s: &mut TcpStream) -> String {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(BOUND, s.read(&mut buf)).await {
+            Err(_) => panic!("the server kept the connection open"),
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => all.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// One request on its own connection; the response's status line and body.
+async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    until_closed(&mut s).await
+}
+
+#[tokio::test]
+async fn dripped_headers_idle_connections_and_slow_bodies_are_cut() {
+    let t = spawn(limits()).await;
+    // Headers at a byte every 300 ms: cut once a second has passed since the first.
+    let mut drip = TcpStream::connect(t.addr).await.unwrap();
+    let dripping = async {
+        for b in b"GET /healthz HTTP/1.1\r\nHost: example\r\nX-Slow: yes\r\n\r\n" {
+            if drip.write_all(&[*b]).await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        false
+    };
+    let cut = tokio::time::timeout(BOUND, dripping)
+        .await
+        .expect("bounded");
+    assert!(cut, "the whole dripped request was accepted");
+
+    // A connection that sends nothing, and one kept alive after a request.
+    let mut silent = TcpStream::connect(t.addr).await.unwrap();
+    assert_eq!(until_closed(&mut silent).await, "");
+    let mut kept = TcpStream::connect(t.addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = until_closed(&mut kept).await;
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+
+    // A body promised and never sent: 408, and the connection ends.
+    let mut slow = TcpStream::connect(t.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/spaces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"pa",
+        t.platform_key()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let answered = until_closed(&mut slow).await;
+    assert!(answered.starts_with("HTTP/1.1 408"), "{answered}");
+    assert!(answered.contains("\"request_timeout\""), "{answered}");
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_health_checks_are_still_answered() {
+    let t = spawn(HttpLimits {
+        max_connections: 4,
+        idle_timeout_secs: 60,
+        header_read_timeout_secs: 60,
+        ..limits()
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(TcpStream::connect(t.addr).await.unwrap());
+    }
+    // Let the server accept them before the next ones arrive.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let health = get(t.addr, "/healthz").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let api = get(t.addr, "/api/v1/spaces/acme%2F").await;
+    assert!(api.starts_with("HTTP/1.1 503"), "{api}");
+    assert!(api.contains("\"unavailable\""), "{api}");
+
+    // The health lane is bounded too: past it, connections are closed unanswered.
+    let mut lane = Vec::new();
+    for _ in 0..HEALTH_OVERFLOW {
+        lane.push(TcpStream::connect(t.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let refused = get(t.addr, "/healthz").await;
+    assert_eq!(
+        refused, "",
+        "past the health lane a connection gets nothing"
+    );
+
+    // Once connections go, the API is served again.
+    drop(held);
+    drop(lane);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let served = get(t.addr, "/api/v1/spaces/acme%2F").await;
+    assert!(served.starts_with("HTTP/1.1 401"), "{served}");
+}
+
+#[tokio::test]
+async fn shutdown_drains_within_its_grace_despite_a_half_sent_request() {
+    let t = TestApp::spawn().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = ServerOptions {
+        http: HttpLimits {
+            header_read_timeout_secs: 600,
+            body_read_timeout_secs: 600,
+            idle_timeout_secs: 600,
+            ..limits()
+        },
+        ..ServerOptions::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(guestlist_server::serve(
+        listener,
+        AppState::new(t.app.clone(), options),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut half = TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"POST /api/v1/spaces HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+        .await
+        .unwrap();
+    let ok = get(addr, "/healthz").await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    stop.send(()).unwrap();
+    tokio::time::timeout(BOUND, server)
+        .await
+        .expect("the server stopped within its grace")
+        .unwrap()
+        .unwrap();
+    // No new connection is served after it stopped.
+    assert!(TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_token() {
+    let t = TestApp::spawn_setup(Setup {
+        options: ServerOptions {
+            metrics_token: Some("s3cret-metrics-token".into()),
+            ..ServerOptions::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let anonymous = http.get(t.url("/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let wrong = http
+        .get(t.url("/metrics"))
+        .bearer_auth("s3cret-metrics-tokeX")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let right = http
+        .get(t.url("/metrics"))
+        .bearer_auth("s3cret-metrics-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status().as_u16(), 200);
+}
