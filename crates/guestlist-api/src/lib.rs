@@ -17,8 +17,9 @@ pub struct ErrorDetail {
     /// A stable machine code: not_found, expired, exhausted, revoked, out_of_scope,
     /// member_limit_reached, forbidden, unauthenticated, invalid_input, rate_limited,
     /// already_exists, last_admin, invite_required, approval_required,
-    /// payload_too_large, method_not_allowed, unavailable, internal, email_unverified,
-    /// email_mismatch, not_pending.
+    /// payload_too_large, request_timeout, method_not_allowed, unavailable, internal,
+    /// email_unverified, email_mismatch, not_pending, signup_closed, token_in_use,
+    /// pending_consent.
     pub code: String,
     pub message: String,
     /// For `invalid_input`: the field at fault.
