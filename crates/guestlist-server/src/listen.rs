@@ -10,9 +10,9 @@
 //!   closed (a new connection that sends nothing is idle too).
 //! - **Connections**: at most `max_connections` are served at once. Beyond it, a few
 //!   more ([`HEALTH_OVERFLOW`]) are accepted to answer `/healthz` and `/readyz`
-//!   only (anything else gets 503, and the connection is closed after one answer), so
-//!   an orchestrator can still see the process alive; beyond those, new connections
-//!   are closed at once.
+//!   only (anything else gets 503, and the connection is closed after one answer, or
+//!   after 2 s without a request), so an orchestrator can still see the process
+//!   alive; beyond those, new connections are closed at once.
 //! - **Shutdown**: no new connection is accepted; in-flight requests get
 //!   `shutdown_grace_secs` to finish, then every connection is dropped.
 
@@ -41,6 +41,8 @@ use crate::ApiError;
 
 /// Connections accepted past `max_connections` to answer health checks only.
 pub const HEALTH_OVERFLOW: usize = 32;
+/// How long a connection in the health lane may take to send its one request.
+const HEALTH_LANE_TIMEOUT: Duration = Duration::from_secs(2);
 /// File descriptors kept free of connections: the database, logs, mail.
 const RESERVED_FDS: u64 = 128;
 
@@ -246,8 +248,16 @@ fn connection(
             res
         }
     });
-    let header = Duration::from_secs(limits.header_read_timeout_secs);
-    let idle = Duration::from_secs(limits.idle_timeout_secs);
+    let (mut header, mut idle) = (
+        Duration::from_secs(limits.header_read_timeout_secs),
+        Duration::from_secs(limits.idle_timeout_secs),
+    );
+    if health_only {
+        // A health check sends its request at once: whoever holds a lane connection
+        // without doing so gives it up quickly.
+        header = header.min(HEALTH_LANE_TIMEOUT);
+        idle = idle.min(HEALTH_LANE_TIMEOUT);
+    }
     let http = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         // A backstop: hyper counts from when it waits for a request, idle time
