@@ -7,13 +7,13 @@
 
 mod tx;
 
-use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::FutureExt;
-use guestlist_store::{Access, ErasedOperation, Error, Result, Store};
+use guestlist_store::{Access, Error, QueuedOperation, Result, Store};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor};
 
@@ -116,11 +116,7 @@ impl PgStore {
             .map_err(|e| Error::internal(format!("migrating PostgreSQL: {e}")))
     }
 
-    async fn run_once(
-        &self,
-        access: Access,
-        op: &dyn ErasedOperation,
-    ) -> Result<Box<dyn Any + Send>> {
+    async fn run_once(&self, access: Access, op: &dyn QueuedOperation) -> Result<()> {
         if access == Access::Read && op.single_statement() {
             // One statement is one snapshot: no explicit transaction needed.
             let mut conn = self
@@ -129,7 +125,7 @@ impl PgStore {
                 .await
                 .map_err(|e| Error::Unavailable(format!("acquiring a connection: {e}")))?;
             let mut pg = PgTx::new(&mut conn);
-            return AssertUnwindSafe(op.run_erased(&mut pg))
+            return AssertUnwindSafe(op.run_queued(&mut pg))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| Err(Error::internal("an operation panicked")));
@@ -147,7 +143,7 @@ impl PgStore {
         }
         let out = {
             let mut pg = PgTx::new(&mut tx);
-            AssertUnwindSafe(op.run_erased(&mut pg))
+            AssertUnwindSafe(op.run_queued(&mut pg))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| Err(Error::internal("an operation panicked")))
@@ -172,11 +168,7 @@ impl Store for PgStore {
         "postgres"
     }
 
-    async fn execute(
-        &self,
-        access: Access,
-        op: Box<dyn ErasedOperation>,
-    ) -> Result<Box<dyn Any + Send>> {
+    async fn execute(&self, access: Access, op: Arc<dyn QueuedOperation>) -> Result<()> {
         let mut attempt = 0;
         loop {
             match self.run_once(access, &*op).await {

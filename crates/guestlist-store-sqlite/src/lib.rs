@@ -22,7 +22,6 @@
 mod driver;
 mod tx;
 
-use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -34,7 +33,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use guestlist_store::{Access, ErasedOperation, Error, Result, Store};
+use guestlist_store::{Access, Error, QueuedOperation, Result, Store};
 use rusqlite::OpenFlags;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection as _};
@@ -65,7 +64,7 @@ impl SqliteOptions {
     }
 }
 
-type Reply = oneshot::Sender<Result<Box<dyn Any + Send>>>;
+type Reply = oneshot::Sender<Result<()>>;
 
 enum Command {
     Run(Job),
@@ -74,7 +73,7 @@ enum Command {
 }
 
 struct Job {
-    op: Box<dyn ErasedOperation>,
+    op: Arc<dyn QueuedOperation>,
     reply: Reply,
 }
 
@@ -151,28 +150,28 @@ impl Readers {
     }
 }
 
-/// Polls a future whose every step is ready when polled (the driver's statements
-/// run when called) to its end, on this thread.
-fn run_now<F: Future>(future: F) -> F::Output {
+/// Runs an operation's future to its end with one poll, on this thread. The SQLite
+/// engine's statements run when called, so an operation that awaits only the store
+/// is done after one poll. The contract is enforced, not assumed: an operation that
+/// awaits anything else (a timer, a channel, another task) would hold the one writer
+/// while it waits, so it is refused with an error, and its writes rolled back.
+fn run_now<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::yield_now();
+    match future.as_mut().poll(&mut cx) {
+        Poll::Ready(out) => out,
+        Poll::Pending => Err(Error::internal(
+            "an operation awaited something other than the store: SQLite operations \
+             may await only their transaction",
+        )),
     }
 }
 
 /// Runs an operation on `conn`, turning a panic into an error.
-fn run_op(
-    conn: &mut Connection,
-    op: &dyn ErasedOperation,
-    what: &str,
-) -> Result<Box<dyn Any + Send>> {
+fn run_op(conn: &mut Connection, op: &dyn QueuedOperation, what: &str) -> Result<()> {
     std::panic::catch_unwind(AssertUnwindSafe(|| {
         let mut tx = SqliteTx::new(conn);
-        run_now(op.run_erased(&mut tx))
+        run_now(op.run_queued(&mut tx))
     }))
     .unwrap_or_else(|_| Err(Error::internal(format!("a {what} operation panicked"))))
 }
@@ -235,7 +234,7 @@ impl SqliteStore {
     }
 
     /// Runs a read on this thread, in one snapshot.
-    fn read_now(&self, op: &dyn ErasedOperation) -> Result<Box<dyn Any + Send>> {
+    fn read_now(&self, op: &dyn QueuedOperation) -> Result<()> {
         let mut conn = self.readers.take()?;
         // A deferred transaction: one consistent snapshot for the whole read
         // (one statement is one snapshot by itself).
@@ -258,11 +257,7 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn execute(
-        &self,
-        access: Access,
-        op: Box<dyn ErasedOperation>,
-    ) -> Result<Box<dyn Any + Send>> {
+    async fn execute(&self, access: Access, op: Arc<dyn QueuedOperation>) -> Result<()> {
         match access {
             Access::Write => {
                 let (reply, answer) = oneshot::channel();
@@ -444,7 +439,7 @@ fn writer_loop(
     checkpointer.stop();
 }
 
-type Answer = Result<Box<dyn Any + Send>>;
+type Answer = Result<()>;
 
 /// Runs a batch in one transaction, then answers every caller: their answers once the
 /// commit is durable; if it fails, refusals stay refusals and everything else is
@@ -618,6 +613,48 @@ mod tests {
         );
         assert!(reopened.read(Exists("k2".into())).await.unwrap());
         assert!(!reopened.read(Exists("k0".into())).await.unwrap());
+    }
+
+    /// Writes a row, then awaits something that is not the store.
+    struct AwaitsElsewhere;
+
+    #[async_trait]
+    impl Operation for AwaitsElsewhere {
+        type Output = ();
+        async fn run(&self, tx: &mut dyn Tx) -> Result<()> {
+            WriteThenMaybeFail {
+                name: "elsewhere".into(),
+                fail: false,
+                refuse_first: false,
+            }
+            .run(tx)
+            .await?;
+            tokio::task::yield_now().await;
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_operation_that_awaits_anything_but_the_store_is_refused_and_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(SqliteOptions::new(dir.path().join("t.db")))
+                .await
+                .unwrap(),
+        );
+        let err = store.write(AwaitsElsewhere).await.unwrap_err();
+        assert!(err.is_server_fault(), "{err:?}");
+        assert!(!store.read(Exists("elsewhere".into())).await.unwrap());
+        // The writer goes on serving.
+        store
+            .write(WriteThenMaybeFail {
+                name: "after".into(),
+                fail: false,
+                refuse_first: false,
+            })
+            .await
+            .unwrap();
+        assert!(store.read(Exists("after".into())).await.unwrap());
     }
 
     struct AppendEvent(Uuid);

@@ -1,4 +1,4 @@
-//! The storage contract. An engine (SQLite now, PostgreSQL later) implements two things:
+//! The storage contract. An engine (SQLite, PostgreSQL) implements two things:
 //!
 //! - [`Tx`]: the primitive queries of one transaction. The atomic claims live here as
 //!   single conditional writes (`take_seat`, `claim_invite_use`, `insert_membership`
@@ -11,7 +11,7 @@
 //! Operations (the application's commands) are written once, against `dyn Tx`, in the
 //! application crate. Every event an operation appends commits with it or not at all.
 
-use std::any::Any;
+use std::sync::Arc;
 
 mod sql;
 pub mod transfer;
@@ -51,23 +51,33 @@ pub trait Operation: Send + Sync + 'static {
     }
 }
 
-/// An operation with its output type erased, so engines can queue operations of any
-/// type. Implemented for every [`Operation`].
+/// An operation as an engine sees it: something to run in a transaction. Its output
+/// stays with it (in [`Queued`]) for the caller who queued it, so an engine can queue
+/// operations of any output type without knowing it, and nothing is downcast.
 #[async_trait]
-pub trait ErasedOperation: Send + Sync {
-    async fn run_erased(&self, tx: &mut dyn Tx) -> Result<Box<dyn Any + Send>>;
+pub trait QueuedOperation: Send + Sync {
+    /// Runs the operation; on success its output is kept for the caller.
+    async fn run_queued(&self, tx: &mut dyn Tx) -> Result<()>;
     fn single_statement(&self) -> bool;
 }
 
+/// An operation and the place its output lands.
+struct Queued<O: Operation> {
+    op: O,
+    output: std::sync::Mutex<Option<O::Output>>,
+}
+
 #[async_trait]
-impl<O: Operation> ErasedOperation for O {
-    async fn run_erased(&self, tx: &mut dyn Tx) -> Result<Box<dyn Any + Send>> {
-        let out = self.run(tx).await?;
-        Ok(Box::new(out))
+impl<O: Operation> QueuedOperation for Queued<O> {
+    async fn run_queued(&self, tx: &mut dyn Tx) -> Result<()> {
+        let out = self.op.run(tx).await?;
+        // A retried run (a PostgreSQL serialization failure) replaces the earlier one.
+        *self.output.lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
+        Ok(())
     }
 
     fn single_statement(&self) -> bool {
-        Operation::single_statement(self)
+        self.op.single_statement()
     }
 }
 
@@ -84,11 +94,7 @@ pub trait Store: Send + Sync + 'static {
     /// The engine's name, for logs and `/readyz`.
     fn engine(&self) -> &'static str;
     /// Runs `op` in one transaction. An `Err` from the operation rolls back all it wrote.
-    async fn execute(
-        &self,
-        access: Access,
-        op: Box<dyn ErasedOperation>,
-    ) -> Result<Box<dyn Any + Send>>;
+    async fn execute(&self, access: Access, op: Arc<dyn QueuedOperation>) -> Result<()>;
     /// Answers when the database is reachable and migrated.
     async fn ready(&self) -> Result<()>;
     /// Finishes queued writes and closes connections.
@@ -97,18 +103,26 @@ pub trait Store: Send + Sync + 'static {
 
 impl dyn Store {
     pub async fn write<O: Operation>(&self, op: O) -> Result<O::Output> {
-        downcast(self.execute(Access::Write, Box::new(op)).await?)
+        self.run(Access::Write, op).await
     }
 
     pub async fn read<O: Operation>(&self, op: O) -> Result<O::Output> {
-        downcast(self.execute(Access::Read, Box::new(op)).await?)
+        self.run(Access::Read, op).await
     }
-}
 
-fn downcast<T: 'static>(out: Box<dyn Any + Send>) -> Result<T> {
-    out.downcast::<T>()
-        .map(|b| *b)
-        .map_err(|_| Error::internal("operation output of an unexpected type"))
+    async fn run<O: Operation>(&self, access: Access, op: O) -> Result<O::Output> {
+        let queued = Arc::new(Queued {
+            op,
+            output: std::sync::Mutex::new(None),
+        });
+        self.execute(access, queued.clone()).await?;
+        let output = queued
+            .output
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        output.ok_or_else(|| Error::internal("an operation committed without its output"))
+    }
 }
 
 /// The primitive queries an operation composes. All run in the caller's transaction.
