@@ -2,6 +2,7 @@
 //! and the operational endpoints. All thin: the rules live in `guestlist-app`. The
 //! listener's limits and timeouts are in `listen.rs`.
 
+mod application;
 mod error;
 mod extract;
 mod graphql;
@@ -14,8 +15,9 @@ mod rest;
 mod signup;
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+pub use application::{Application, Database, Settings};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::HeaderName;
@@ -306,45 +308,6 @@ async fn track_metrics(req: Request, next: Next) -> Response {
     res
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests (within the
-/// shutdown grace) and returns.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let housekeeping = spawn_housekeeping(state.app.clone(), state.metrics.clone());
-    let limits = state.options.http.clone();
-    let result = listen::serve_router(listener, router(state), limits, shutdown).await;
-    housekeeping.abort();
-    result
-}
-
-fn spawn_housekeeping(app: App, metrics: PrometheusHandle) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        let mut n: u64 = 0;
-        loop {
-            tick.tick().await;
-            n += 1;
-            // The recorder keeps every histogram sample until they are folded into
-            // the histograms: by a scrape of `/metrics`, or here. Without this, a
-            // server nobody scrapes would grow by every request it serves.
-            metrics.run_upkeep();
-            // Lapsed sign-up claims give their seats back within seconds.
-            if let Err(e) = app.sweep_signup_claims().await {
-                tracing::warn!(error = %e, "could not release lapsed sign-up claims");
-            }
-            if n.is_multiple_of(12) {
-                app.housekeeping();
-                if let Err(e) = app.expire_idempotency_keys().await {
-                    tracing::warn!(error = %e, "could not forget old idempotency keys");
-                }
-            }
-        }
-    })
-}
-
 /// Listens at once, then serves the application when `starting` yields it. Until then
 /// `/healthz` answers 200 and everything else (`/readyz` included) 503 `unavailable`,
 /// so a replica started before its database is up is visibly alive but not ready,
@@ -352,7 +315,7 @@ fn spawn_housekeeping(app: App, metrics: PrometheusHandle) -> tokio::task::JoinH
 pub async fn serve_when_ready(
     listener: TcpListener,
     limits: HttpLimits,
-    starting: impl std::future::Future<Output = Result<AppState, String>>,
+    starting: impl std::future::Future<Output = Result<Application, String>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
     use tower::ServiceExt;
@@ -382,24 +345,28 @@ pub async fn serve_when_ready(
     tokio::pin!(starting);
     let outcome = tokio::select! {
         state = &mut starting => match state {
-            Ok(state) => {
-                let (app, metrics) = (state.app.clone(), state.metrics.clone());
-                let _ = ready.set(router(state));
-                tracing::info!(engine = app.engine(), "ready");
-                let housekeeping = spawn_housekeeping(app, metrics);
+            Ok(application) => {
+                let _ = ready.set(router(application.state()));
+                tracing::info!(engine = application.app().engine(), "ready");
                 (&mut shutdown).await;
-                housekeeping.abort();
-                Ok(())
+                Ok(Some(application))
             }
             Err(e) => Err(e),
         },
-        _ = &mut shutdown => Ok(()),
+        _ = &mut shutdown => Ok(None),
     };
     let _ = stop_tx.send(());
-    server
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let drained = server.await.map_err(|e| e.to_string());
+    // Requests drained (or their grace is up): now the workers and the store.
+    let outcome = match outcome {
+        Ok(Some(application)) => {
+            application.stop().await;
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    drained?.map_err(|e| e.to_string())?;
     outcome
 }
 

@@ -14,8 +14,7 @@ use config::{Config, DevSecrets};
 use guestlist_app::store::Store;
 use guestlist_app::{App, AppConfig, Claims, Secret};
 use guestlist_client::{Client, InviteQuery, api};
-use guestlist_store_postgres::{PgOptions, PgStore};
-use guestlist_store_sqlite::{SqliteOptions, SqliteStore};
+use guestlist_server::{Application, Database, Settings};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -216,31 +215,28 @@ fn init_tracing(format: &str) {
     }
 }
 
-fn pg_options(config: &Config) -> PgOptions {
-    let mut opts = PgOptions::new(config.database_url.clone());
-    opts.max_connections = config.postgres_max_connections;
-    opts.statement_timeout = std::time::Duration::from_millis(config.postgres_statement_timeout_ms);
-    opts.connect_retry_for = std::time::Duration::from_secs(config.postgres_connect_retry_secs);
-    opts
+/// The engine the URL names, with the configured settings.
+fn database(config: &Config) -> Result<Database, String> {
+    let mut db = Database::from_url(&config.database_url)?;
+    match &mut db {
+        Database::Postgres(opts) => {
+            opts.max_connections = config.postgres_max_connections;
+            opts.statement_timeout =
+                std::time::Duration::from_millis(config.postgres_statement_timeout_ms);
+            opts.connect_retry_for =
+                std::time::Duration::from_secs(config.postgres_connect_retry_secs);
+        }
+        Database::Sqlite(opts) => {
+            opts.read_connections = config.sqlite_read_connections;
+            opts.max_batch = config.sqlite_max_batch;
+        }
+    }
+    Ok(db)
 }
 
 /// Opens the engine the URL names and applies pending migrations.
 async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
-    let url = &config.database_url;
-    if guestlist_store_postgres::is_postgres_url(url) {
-        let store = PgStore::open(pg_options(config))
-            .await
-            .map_err(|e| format!("{e}: {e:?}"))?;
-        return Ok(Arc::new(store));
-    }
-    let path = guestlist_store_sqlite::path_from_url(url).map_err(|e| e.to_string())?;
-    let mut opts = SqliteOptions::new(path);
-    opts.read_connections = config.sqlite_read_connections;
-    opts.max_batch = config.sqlite_max_batch;
-    let store = SqliteStore::open(opts)
-        .await
-        .map_err(|e| format!("{e}: {e:?}"))?;
-    Ok(Arc::new(store))
+    database(config)?.open().await
 }
 
 fn app_config(config: &Config) -> Result<AppConfig, String> {
@@ -319,42 +315,26 @@ async fn serve(
         // Links and e-mail then point at where this dev server really listens.
         config.public_url = format!("http://{addr}");
     }
-    let app_cfg = app_config(&config)?;
+    let settings = Settings {
+        database: database(&config)?,
+        app: app_config(&config)?,
+        mail: config.mail.clone(),
+        server: guestlist_server::ServerOptions {
+            trust_proxy_headers: config.trust_proxy_headers,
+            graphiql: dev,
+            introspection: config.graphql_introspection,
+            metrics_token: config.metrics_token.clone(),
+            http: config.http.clone(),
+        },
+        api_key: dev_secrets
+            .as_ref()
+            .map(|s| ("dev-admin".to_owned(), s.admin_api_key.clone(), true)),
+    };
     tracing::info!(%addr, database = %config::redact_url(&config.database_url), "listening; opening the database");
-    let opened: Arc<std::sync::OnceLock<Arc<dyn Store>>> = Arc::default();
-    let sender: Arc<std::sync::OnceLock<tokio::task::JoinHandle<()>>> = Arc::default();
-    let mailer = guestlist_mail::Mailer::new(config.mail.clone())?;
-    let starting = {
-        let (config, opened, sender) = (config.clone(), opened.clone(), sender.clone());
-        let dev_key = dev_secrets.as_ref().map(|s| s.admin_api_key.clone());
-        async move {
-            let store = open_store(&config).await?;
-            let _ = opened.set(store.clone());
-            let app = App::new(store, app_cfg).map_err(|e| e.to_string())?;
-            if let Some(key) = dev_key {
-                app.ensure_api_key("dev-admin", &key, true)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            match &config.mail.smtp_url {
-                Some(url) => {
-                    tracing::info!(smtp = %config::redact_url(url), "delivering invitation e-mail over SMTP")
-                }
-                None => {
-                    tracing::info!(folder = %config.mail.folder.display(), "no SMTP server configured: invitation e-mail goes to the mail folder")
-                }
-            }
-            let _ = sender.set(guestlist_mail::spawn_sender(app.clone(), mailer));
-            tracing::info!(%addr, engine = app.engine(), ready_ms = started.elapsed().as_millis() as u64, "guestlist is serving");
-            let options = guestlist_server::ServerOptions {
-                trust_proxy_headers: config.trust_proxy_headers,
-                graphiql: dev,
-                introspection: config.graphql_introspection,
-                metrics_token: config.metrics_token.clone(),
-                http: config.http.clone(),
-            };
-            Ok(guestlist_server::AppState::new(app, options))
-        }
+    let starting = async move {
+        let built = Application::build(settings).await?;
+        tracing::info!(%addr, engine = built.app().engine(), ready_ms = started.elapsed().as_millis() as u64, "guestlist is serving");
+        Ok(built)
     };
     if let Some(s) = &dev_secrets {
         print_dev_banner(addr, &config, s);
@@ -366,13 +346,6 @@ async fn serve(
         guestlist_server::shutdown_signal(),
     )
     .await;
-    if let Some(sender) = sender.get() {
-        // An interrupted attempt is retried when its lease ends (at least once).
-        sender.abort();
-    }
-    if let Some(store) = opened.get() {
-        store.close().await;
-    }
     tracing::info!("stopped");
     served
 }
@@ -475,11 +448,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate { cfg } => {
             let config = load(&cfg)?;
             init_tracing(&config.log_format);
-            let path = guestlist_store_sqlite::path_from_url(&config.database_url)
-                .map_err(|e| e.to_string())?;
-            SqliteStore::migrate(&path)
-                .await
-                .map_err(|e| format!("{e}: {e:?}"))?;
+            // Opening an engine migrates it: SQLite or PostgreSQL, as the URL says.
+            open_store(&config).await?.close().await;
             eprintln!("migrated {}", config::redact_url(&config.database_url));
             Ok(())
         }

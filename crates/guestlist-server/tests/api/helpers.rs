@@ -4,15 +4,13 @@
 //! `scripts/test.sh` runs the whole suite both ways.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use guestlist_app::store::Store;
 use guestlist_app::{App, AppConfig, Claims, InvitationConfig, RateLimitConfig, Secret};
 use guestlist_client::{Client, ClientError, api};
 use guestlist_mail::MailConfig;
-use guestlist_server::AppState;
-use guestlist_store_postgres::{PgOptions, PgStore};
-use guestlist_store_sqlite::{SqliteOptions, SqliteStore};
+use guestlist_server::{Application, Database, Settings};
+use guestlist_store_postgres::PgOptions;
+use guestlist_store_sqlite::SqliteOptions;
 use guestlist_testkit::smtp::SmtpSink;
 use tokio::net::TcpListener;
 
@@ -96,9 +94,11 @@ impl TestApp {
         .await
     }
 
+    /// The real wiring (`Application::build`, as `guestlist serve` runs it) on a fresh
+    /// database, with an SMTP sink of its own, served on a free port.
     pub async fn spawn_setup(setup: Setup) -> TestApp {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let (db, store) = Db::fresh(&dir).await;
+        let (db, database) = Db::fresh(&dir).await;
         let jwt_secret = Secret::generate();
         let config = AppConfig {
             jwt_secret: jwt_secret.clone(),
@@ -113,27 +113,25 @@ impl TestApp {
                 ..Default::default()
             },
         };
-        let app = App::new(store, config).expect("a valid config");
         let smtp = SmtpSink::start().await;
         let mail = MailConfig {
             smtp_url: Some(smtp.url()),
             ..setup.mail
         };
-        let mailer = guestlist_mail::Mailer::new(mail.clone()).expect("a mailer");
-        guestlist_mail::spawn_sender(app.clone(), mailer);
-        let options = setup.options;
-        let admin_key = app
-            .create_api_key("test-platform", true)
-            .await
-            .expect("an API key");
+        let admin_key = guestlist_app::new_api_key().0;
+        let built = Application::build(Settings {
+            database,
+            app: config,
+            mail: mail.clone(),
+            server: setup.options,
+            api_key: Some(("test-platform".into(), admin_key.clone(), true)),
+        })
+        .await
+        .expect("the application builds");
+        let app = built.app().clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let addr = listener.local_addr().unwrap();
-        let state = AppState::new(app.clone(), options);
-        tokio::spawn(guestlist_server::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        tokio::spawn(built.serve(listener, std::future::pending()));
         TestApp {
             addr,
             client: Client::new(&format!("http://{addr}")),
@@ -394,22 +392,21 @@ impl Db {
         }
     }
 
-    async fn fresh(dir: &tempfile::TempDir) -> (Db, Arc<dyn Store>) {
+    async fn fresh(dir: &tempfile::TempDir) -> (Db, Database) {
         match postgres_url() {
             Some(admin_url) => {
                 let url = guestlist_testkit::fresh_database(&admin_url).await;
                 let mut opts = PgOptions::new(url.clone());
                 opts.max_connections = 8;
                 opts.connect_retry_for = std::time::Duration::ZERO;
-                let store = PgStore::open(opts).await.expect("the store opens");
-                (Db::Postgres(url), Arc::new(store))
+                (Db::Postgres(url), Database::Postgres(opts))
             }
             None => {
                 let path = dir.path().join("guestlist.db");
-                let store = SqliteStore::open(SqliteOptions::new(&path))
-                    .await
-                    .expect("the store opens");
-                (Db::Sqlite(path), Arc::new(store))
+                (
+                    Db::Sqlite(path.clone()),
+                    Database::Sqlite(SqliteOptions::new(&path)),
+                )
             }
         }
     }

@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use guestlist_server::{AppState, HEALTH_OVERFLOW, HttpLimits, ServerOptions};
+use guestlist_server::{
+    Application, Database, HEALTH_OVERFLOW, HttpLimits, ServerOptions, Settings,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -144,26 +146,44 @@ async fn past_the_connection_cap_health_checks_are_still_answered() {
 
 #[tokio::test]
 async fn shutdown_drains_within_its_grace_despite_a_half_sent_request() {
-    let t = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let options = ServerOptions {
-        http: HttpLimits {
-            header_read_timeout_secs: 600,
-            body_read_timeout_secs: 600,
-            idle_timeout_secs: 600,
-            ..limits()
+    let built = Application::build(Settings {
+        database: Database::Sqlite(guestlist_store_sqlite::SqliteOptions::new(
+            dir.path().join("g.db"),
+        )),
+        app: guestlist_app::AppConfig {
+            jwt_secret: guestlist_app::Secret::generate(),
+            jwt_audience: None,
+            link_secret: guestlist_app::Secret::generate(),
+            invite_url_template: "https://chat.example.com/i/{code}".into(),
+            code_length: 10,
+            rate_limits: Default::default(),
+            invitations: Default::default(),
+            signup: Default::default(),
         },
-        ..ServerOptions::default()
-    };
+        mail: guestlist_mail::MailConfig {
+            folder: dir.path().join("mail"),
+            ..Default::default()
+        },
+        server: ServerOptions {
+            http: HttpLimits {
+                header_read_timeout_secs: 600,
+                body_read_timeout_secs: 600,
+                idle_timeout_secs: 600,
+                ..limits()
+            },
+            ..ServerOptions::default()
+        },
+        api_key: None,
+    })
+    .await
+    .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(guestlist_server::serve(
-        listener,
-        AppState::new(t.app.clone(), options),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let server = tokio::spawn(built.serve(listener, async move {
+        let _ = stopped.await;
+    }));
     let mut half = TcpStream::connect(addr).await.unwrap();
     half.write_all(b"POST /api/v1/spaces HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
         .await
