@@ -6,13 +6,10 @@ mod application;
 mod error;
 mod extract;
 mod graphql;
-mod invitations;
 mod listen;
 mod openapi;
 mod render;
-mod requests;
 mod rest;
-mod signup;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -111,110 +108,8 @@ fn metrics_handle() -> PrometheusHandle {
 pub fn router(state: AppState) -> Router {
     let body_timeout = state.options.http.body_read_timeout();
     let request_id = HeaderName::from_static("x-request-id");
-    let api = Router::new()
-        .route("/spaces", post(rest::create_space))
-        .route(
-            "/spaces/{space}",
-            get(rest::get_space).patch(rest::update_space),
-        )
-        .route(
-            "/spaces/{space}/roles",
-            get(rest::list_roles).post(rest::create_role),
-        )
-        .route(
-            "/spaces/{space}/members",
-            get(rest::list_members).post(requests::add_member),
-        )
-        .route(
-            "/spaces/{space}/join-requests",
-            get(requests::list).post(requests::ask),
-        )
-        .route("/join-requests/{id}/approve", post(requests::approve))
-        .route("/join-requests/{id}/deny", post(requests::deny))
-        .route(
-            "/me/join-requests/{id}",
-            axum::routing::delete(requests::cancel),
-        )
-        .route(
-            "/me/memberships/{id}/accept",
-            post(requests::accept_membership),
-        )
-        .route(
-            "/me/memberships/{id}/decline",
-            post(requests::decline_membership),
-        )
-        .route("/me/pending", get(requests::pending))
-        .route(
-            "/users/{user_id}",
-            axum::routing::delete(requests::deprovision),
-        )
-        .route(
-            "/spaces/{space}/members/{user_id}",
-            axum::routing::put(rest::provision_member)
-                .patch(rest::change_role)
-                .delete(rest::remove_member),
-        )
-        .route("/spaces/{space}/join", post(rest::join_space))
-        .route("/spaces/{space}/leave", post(rest::leave_space))
-        .route(
-            "/invites",
-            post(rest::create_invite).get(rest::list_invites),
-        )
-        .route(
-            "/invites/{code}",
-            get(rest::preview_invite).delete(rest::revoke_invite),
-        )
-        .route("/invites/{code}/join", post(rest::redeem_invite))
-        .route("/invites/{code}/link", get(rest::show_invite_link))
-        .route("/events", get(rest::list_events))
-        .route(
-            "/invitations",
-            post(invitations::create).get(invitations::list),
-        )
-        .route(
-            "/invitations/bulk",
-            // 1,000 rows need more than the default body limit.
-            post(invitations::bulk).layer(DefaultBodyLimit::max(BULK_BODY_BYTES)),
-        )
-        .route("/invitations/accept", post(invitations::accept))
-        .route("/invitations/decline", post(invitations::decline))
-        .route(
-            "/invitations/{id}",
-            get(invitations::get).delete(invitations::revoke),
-        )
-        .route("/invitations/{id}/resend", post(invitations::resend))
-        .route(
-            "/signup/config",
-            get(signup::get_config).put(signup::set_config),
-        )
-        .route(
-            "/signup/invitations",
-            post(signup::create_invitation).get(signup::list_invitations),
-        )
-        .route(
-            "/signup/invitations/{ref}",
-            get(signup::verify).delete(signup::revoke_invitation),
-        )
-        .route("/signup/claims", post(signup::create_claim))
-        .route(
-            "/signup/claims/{id}",
-            axum::routing::delete(signup::release_claim),
-        )
-        .route("/signup/claims/{id}/confirm", post(signup::confirm_claim))
-        .route("/referrals", get(signup::referrals))
-        .route("/referrals/tree", get(signup::tree))
-        .route("/referrals/{user}/revoke", post(signup::revoke_subtree))
-        .route("/me/invitations", get(invitations::mine))
-        .route(
-            "/me/invitations/{id}/accept",
-            post(invitations::accept_mine),
-        )
-        .route(
-            "/me/invitations/{id}/decline",
-            post(invitations::decline_mine),
-        );
     Router::new()
-        .nest("/api/v1", api)
+        .nest("/api/v1", rest::router())
         .route("/api/openapi.json", get(openapi_route))
         .route("/graphql", post(graphql::execute).get(graphql::graphiql))
         .route("/graphiql/{asset}", get(graphql::asset))

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{invitations, requests, rest, signup};
+use crate::rest::{events, invitations, invites, members, requests, signup, spaces};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,13 +14,13 @@ use crate::{invitations, requests, rest, signup};
         license(name = "Apache-2.0")
     ),
     paths(
-        rest::create_space, rest::get_space, rest::update_space, rest::list_roles, rest::create_role,
-        rest::list_members, rest::provision_member, rest::change_role, rest::remove_member,
-        rest::join_space, rest::leave_space,
-        rest::create_invite, rest::list_invites, rest::preview_invite, rest::revoke_invite,
-        rest::show_invite_link, rest::redeem_invite,
-        rest::list_events,
-        invitations::create, invitations::bulk, invitations::list, invitations::get,
+        spaces::create_space, spaces::get_space, spaces::update_space, spaces::list_roles, spaces::create_role,
+        members::list_members, members::provision_member, members::change_role, members::remove_member,
+        members::join_space, members::leave_space,
+        invites::create_invite, invites::list_invites, invites::preview_invite, invites::revoke_invite,
+        invites::show_invite_link, invites::redeem_invite,
+        events::list_events,
+        invitations::create, invitations::bulk, invitations::list, invitations::get_one,
         invitations::revoke, invitations::resend, invitations::accept, invitations::decline,
         invitations::mine, invitations::accept_mine, invitations::decline_mine,
         signup::get_config, signup::set_config, signup::create_invitation, signup::list_invitations,

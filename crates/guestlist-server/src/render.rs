@@ -236,3 +236,23 @@ pub fn join_request(v: guestlist_app::JoinRequestView) -> api::JoinRequest {
         decided_at: r.decided_at,
     }
 }
+
+/// A join's answer: its outcome, the space and role, and the membership if any.
+pub(crate) fn join_result(
+    outcome: guestlist_app::AdmitOutcome,
+    space: &guestlist_app::domain::SpacePath,
+    role: &guestlist_app::domain::RoleName,
+    m: Option<guestlist_app::MembershipView>,
+) -> api::JoinResult {
+    let membership = m.map(member);
+    api::JoinResult {
+        outcome: self::outcome(outcome),
+        space: space.to_string(),
+        role: membership
+            .as_ref()
+            .map(|m| m.role.clone())
+            .unwrap_or_else(|| role.to_string()),
+        membership,
+        join_request: None,
+    }
+}

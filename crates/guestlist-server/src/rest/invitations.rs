@@ -1,9 +1,11 @@
 //! REST handlers for invitations addressed to one person. Thin: parse, call one
 //! application function, render.
 
-use axum::extract::State;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use axum::routing::{get, post};
 use guestlist_api as api;
 use guestlist_app::domain::{Error, InvitationStatus, SpacePath};
 use guestlist_app::{Decision, InvitationFilter, InvitationInput, InvitationOutcome, InviteeInput};
@@ -16,6 +18,24 @@ use crate::{AppState, render};
 use guestlist_app::domain::parse_id;
 
 type Res<T> = Result<T, ApiError>;
+
+/// This feature's routes, under `/api/v1`.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/invitations", post(create).get(list))
+        .route(
+            "/invitations/bulk",
+            // 1,000 rows need more than the default body limit.
+            post(bulk).layer(DefaultBodyLimit::max(crate::BULK_BODY_BYTES)),
+        )
+        .route("/invitations/accept", post(accept))
+        .route("/invitations/decline", post(decline))
+        .route("/invitations/{id}", get(get_one).delete(revoke))
+        .route("/invitations/{id}/resend", post(resend))
+        .route("/me/invitations", get(mine))
+        .route("/me/invitations/{id}/accept", post(accept_mine))
+        .route("/me/invitations/{id}/decline", post(decline_mine))
+}
 
 /// The `Idempotency-Key` header, if sent.
 fn idempotency_key(headers: &HeaderMap) -> Res<Option<String>> {
@@ -151,10 +171,10 @@ fn page_of(page: guestlist_app::InvitationPage) -> api::InvitationPage {
 }
 
 /// One invitation (manage_invites on its space).
-#[utoipa::path(get, path = "/api/v1/invitations/{id}", tag = "invitations", params(("id" = Uuid, Path)),
+#[utoipa::path(get, operation_id = "get", path = "/api/v1/invitations/{id}", tag = "invitations", params(("id" = Uuid, Path)),
     responses((status = 200, body = api::Invitation), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get(
+pub async fn get_one(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(id): Path<String>,

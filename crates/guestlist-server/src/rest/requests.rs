@@ -1,9 +1,11 @@
 //! REST handlers for rosters with consent, join requests, the caller's pending items
 //! and deprovisioning. Thin: parse, call one application function, render.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::routing::{get, post};
 use guestlist_api as api;
 use guestlist_app::domain::{Email, Error, RoleName, UserId};
 use guestlist_app::store::JoinRequestStatus;
@@ -17,6 +19,20 @@ use crate::{AppState, render};
 use guestlist_app::domain::parse_id;
 
 type Res<T> = Result<T, ApiError>;
+
+/// This feature's routes, under `/api/v1`.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/spaces/{space}/members", post(add_member))
+        .route("/spaces/{space}/join-requests", get(list).post(ask))
+        .route("/join-requests/{id}/approve", post(approve))
+        .route("/join-requests/{id}/deny", post(deny))
+        .route("/me/join-requests/{id}", axum::routing::delete(cancel))
+        .route("/me/memberships/{id}/accept", post(accept_membership))
+        .route("/me/memberships/{id}/decline", post(decline_membership))
+        .route("/me/pending", get(pending))
+        .route("/users/{user_id}", axum::routing::delete(deprovision))
+}
 
 /// Add an existing account (by user id, or the e-mail of a known account) as a
 /// pending member: only that user can accept it (manage_members; never above your
@@ -115,7 +131,7 @@ pub async fn ask(
         .app
         .ask_to_join(&actor, space.clone(), body.and_then(|b| b.message))
         .await?;
-    let mut result = crate::rest::join_result(r.outcome, &space, &RoleName::member(), r.membership);
+    let mut result = render::join_result(r.outcome, &space, &RoleName::member(), r.membership);
     result.join_request = r.request.map(render::join_request);
     Ok(Json(result))
 }

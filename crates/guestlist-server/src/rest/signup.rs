@@ -1,9 +1,11 @@
 //! REST handlers for the sign-up gate, platform invitations, claims and referrals.
 //! Thin: parse, call one application function, render.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::routing::{get, post};
 use guestlist_api as api;
 use guestlist_app::domain::{Gate, UserId};
 use guestlist_app::store::{ClaimRow, GateSettings, PlatformInvitationRow, SignupRow};
@@ -17,6 +19,26 @@ use crate::{AppState, render};
 use guestlist_app::domain::parse_id;
 
 type Res<T> = Result<T, ApiError>;
+
+/// This feature's routes, under `/api/v1`.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/signup/config", get(get_config).put(set_config))
+        .route(
+            "/signup/invitations",
+            post(create_invitation).get(list_invitations),
+        )
+        .route(
+            "/signup/invitations/{ref}",
+            get(verify).delete(revoke_invitation),
+        )
+        .route("/signup/claims", post(create_claim))
+        .route("/signup/claims/{id}", axum::routing::delete(release_claim))
+        .route("/signup/claims/{id}/confirm", post(confirm_claim))
+        .route("/referrals", get(referrals))
+        .route("/referrals/tree", get(tree))
+        .route("/referrals/{user}/revoke", post(revoke_subtree))
+}
 
 const DAY: i64 = 24 * 3600;
 

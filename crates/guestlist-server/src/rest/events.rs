@@ -1,0 +1,49 @@
+//! The audit log over REST.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use guestlist_api as api;
+use guestlist_app::domain::SpacePath;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::Res;
+use crate::extract::{Auth, Json, Query};
+use crate::{AppState, render};
+
+/// This feature's routes, under `/api/v1`.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/events", get(list_events))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EventParams {
+    /// Only events of this space and beneath.
+    pub space: Option<String>,
+    /// Only events of this kind, e.g. member.joined.
+    pub kind: Option<String>,
+    /// Only events older than this sequence number (the previous page's next_before).
+    pub before: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// The audit log of the spaces you administer, newest first.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventParams),
+    responses((status = 200, body = api::EventPage), (status = 400, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_events(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Query(q): Query<EventParams>,
+) -> Res<Json<api::EventPage>> {
+    let space = q.space.as_deref().map(SpacePath::parse).transpose()?;
+    let page = s
+        .app
+        .list_events(&actor, space, q.kind, q.before, q.limit)
+        .await?;
+    Ok(Json(api::EventPage {
+        events: page.events.into_iter().map(render::event).collect(),
+        next_before: page.next,
+    }))
+}

@@ -1,0 +1,147 @@
+//! Memberships over REST: the member list, provisioning, role changes, removal,
+//! joining an open space and leaving.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use guestlist_api as api;
+use guestlist_app::domain::{Error, RoleName};
+
+use super::{PageParams, Res, role, user};
+use crate::extract::{Auth, Json, Path, Query, space_param};
+use crate::{AppState, render};
+
+/// This feature's routes, under `/api/v1`.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/spaces/{space}/members", get(list_members))
+        .route(
+            "/spaces/{space}/members/{user_id}",
+            axum::routing::put(provision_member)
+                .patch(change_role)
+                .delete(remove_member),
+        )
+        .route("/spaces/{space}/join", post(join_space))
+        .route("/spaces/{space}/leave", post(leave_space))
+}
+
+/// List a space's members in join order.
+#[utoipa::path(get, path = "/api/v1/spaces/{space}/members", tag = "members",
+    params(("space" = String, Path, description = "The space path, percent-encoded"), PageParams),
+    responses((status = 200, body = api::MemberPage), (status = 404, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_members(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+    Query(page): Query<PageParams>,
+) -> Res<Json<api::MemberPage>> {
+    let p = s
+        .app
+        .list_members(&actor, space_param(&space)?, page.after, page.limit)
+        .await?;
+    Ok(Json(api::MemberPage {
+        members: p.members.into_iter().map(render::member).collect(),
+        next: p.next,
+    }))
+}
+
+/// Add a member directly (platform-admin keys: how the first admins arrive).
+#[utoipa::path(put, path = "/api/v1/spaces/{space}/members/{user_id}", tag = "members", request_body = api::RoleRequest,
+    params(("space" = String, Path, description = "The space path, percent-encoded"), ("user_id" = String, Path)),
+    responses((status = 200, body = api::JoinResult), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn provision_member(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((space, user_id)): Path<(String, String)>,
+    Json(req): Json<api::RoleRequest>,
+) -> Res<Json<api::JoinResult>> {
+    let role = role(&req.role)?;
+    let space = space_param(&space)?;
+    let (outcome, m) = s
+        .app
+        .provision_member(&actor, space.clone(), user(&user_id)?, role.clone())
+        .await?;
+    Ok(Json(render::join_result(outcome, &space, &role, m)))
+}
+
+/// Change a member's role (manage_members; never above your own rights; a space keeps an admin).
+#[utoipa::path(patch, path = "/api/v1/spaces/{space}/members/{user_id}", tag = "members", request_body = api::RoleRequest,
+    params(("space" = String, Path, description = "The space path, percent-encoded"), ("user_id" = String, Path)),
+    responses((status = 200, body = api::Member), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn change_role(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((space, user_id)): Path<(String, String)>,
+    Json(req): Json<api::RoleRequest>,
+) -> Res<Json<api::Member>> {
+    let m = s
+        .app
+        .change_role(
+            &actor,
+            space_param(&space)?,
+            user(&user_id)?,
+            role(&req.role)?,
+        )
+        .await?;
+    Ok(Json(render::member(m)))
+}
+
+/// Remove a member (manage_members), or leave when `user_id` is you.
+#[utoipa::path(delete, path = "/api/v1/spaces/{space}/members/{user_id}", tag = "members",
+    params(("space" = String, Path, description = "The space path, percent-encoded"), ("user_id" = String, Path)),
+    responses((status = 204), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn remove_member(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((space, user_id)): Path<(String, String)>,
+) -> Res<StatusCode> {
+    s.app
+        .remove_member(&actor, space_param(&space)?, user(&user_id)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Join an `open` space directly.
+#[utoipa::path(post, path = "/api/v1/spaces/{space}/join", tag = "members",
+    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    responses((status = 200, body = api::JoinResult), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn join_space(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+) -> Res<Json<api::JoinResult>> {
+    let space = space_param(&space)?;
+    let (outcome, m) = s.app.join_space(&actor, space.clone()).await?;
+    Ok(Json(render::join_result(
+        outcome,
+        &space,
+        &RoleName::member(),
+        m,
+    )))
+}
+
+/// Leave a space.
+#[utoipa::path(post, path = "/api/v1/spaces/{space}/leave", tag = "members",
+    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    responses((status = 204), (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn leave_space(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+) -> Res<StatusCode> {
+    let me = actor
+        .user_id()
+        .cloned()
+        .ok_or_else(|| Error::forbidden("an API key is not a member of anything"))?;
+    s.app
+        .remove_member(&actor, space_param(&space)?, me)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,135 @@
+//! Spaces over REST: create, read and change a space, and its custom roles.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use guestlist_api as api;
+use guestlist_app::domain::{Permission, Permissions, SpacePath};
+use guestlist_app::{NewSpaceInput, SpacePatchInput};
+
+use super::{Res, role};
+use crate::extract::{Auth, Json, Path, space_param};
+use crate::{AppState, render};
+
+/// This feature's routes, under `/api/v1`.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/spaces", post(create_space))
+        .route("/spaces/{space}", get(get_space).patch(update_space))
+        .route("/spaces/{space}/roles", get(list_roles).post(create_role))
+}
+
+/// Create a space.
+#[utoipa::path(post, path = "/api/v1/spaces", tag = "spaces", request_body = api::CreateSpaceRequest,
+    responses((status = 201, body = api::Space), (status = 400, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_space(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Json(req): Json<api::CreateSpaceRequest>,
+) -> Res<impl IntoResponse> {
+    let input = NewSpaceInput {
+        path: SpacePath::parse(&req.path)?,
+        name: req.name,
+        join_mode: render::join_mode_in(req.join_mode),
+        member_limit: req.member_limit,
+    };
+    let view = s.app.create_space(&actor, input).await?;
+    Ok((StatusCode::CREATED, Json(render::space(view))))
+}
+
+/// Read a space (members of it or of an ancestor).
+#[utoipa::path(get, path = "/api/v1/spaces/{space}", tag = "spaces",
+    params(("space" = String, Path, description = "The space path, percent-encoded: acme%2Feng%2F")),
+    responses((status = 200, body = api::Space), (status = 404, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_space(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+) -> Res<Json<api::Space>> {
+    let view = s.app.get_space(&actor, space_param(&space)?).await?;
+    Ok(Json(render::space(view)))
+}
+
+/// Change a space's name, join mode or member limit (admins).
+#[utoipa::path(patch, path = "/api/v1/spaces/{space}", tag = "spaces", request_body = api::UpdateSpaceRequest,
+    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    responses((status = 200, body = api::Space), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_space(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+    Json(req): Json<api::UpdateSpaceRequest>,
+) -> Res<Json<api::Space>> {
+    let patch = SpacePatchInput {
+        name: req.name,
+        join_mode: req.join_mode.map(render::join_mode_in),
+        member_limit: req.member_limit,
+    };
+    let view = s
+        .app
+        .update_space(&actor, space_param(&space)?, patch)
+        .await?;
+    Ok(Json(render::space(view)))
+}
+
+/// The roles valid on a space: the built-ins and custom roles along its path.
+#[utoipa::path(get, path = "/api/v1/spaces/{space}/roles", tag = "spaces",
+    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    responses((status = 200, body = api::RoleList), (status = 404, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_roles(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+) -> Res<Json<api::RoleList>> {
+    let roles = s.app.list_roles(&actor, space_param(&space)?).await?;
+    Ok(Json(api::RoleList {
+        roles: roles
+            .into_iter()
+            .map(|(name, p)| api::Role {
+                name: name.to_string(),
+                permissions: render::permissions(p),
+            })
+            .collect(),
+    }))
+}
+
+/// Define a custom role on a space (admins); it applies to the space and beneath.
+#[utoipa::path(post, path = "/api/v1/spaces/{space}/roles", tag = "spaces", request_body = api::Role,
+    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    responses((status = 201, body = api::Role), (status = 400, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_role(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(space): Path<String>,
+    Json(req): Json<api::Role>,
+) -> Res<impl IntoResponse> {
+    let perms = req
+        .permissions
+        .iter()
+        .map(|p| Permission::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let row = s
+        .app
+        .create_role(
+            &actor,
+            space_param(&space)?,
+            role(&req.name)?,
+            Permissions::of(&perms),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(api::Role {
+            name: row.name.to_string(),
+            permissions: render::permissions(row.permissions),
+        }),
+    ))
+}
