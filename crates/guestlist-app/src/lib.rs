@@ -20,6 +20,7 @@ pub use guestlist_store as store;
 use guestlist_store::Store;
 pub use limits::RateLimitConfig;
 use limits::RateLimits;
+pub use ops::admission::AdmitOutcome;
 pub use ops::events::EventPage;
 pub use ops::invitations::{
     BulkResult, Decision, InvitationConfig, InvitationFilter, InvitationInput, InvitationOutcome,
@@ -31,7 +32,7 @@ pub use ops::invites::{
     CreateInvite, InviteCreated, InviteFilter, InvitePage, InvitePreview, RedeemOutcome, Redeemed,
 };
 pub use ops::mail::OutgoingMail;
-pub use ops::members::{AdmitOutcome, MemberPage, MembershipView};
+pub use ops::members::{MemberPage, MembershipView};
 pub use ops::requests::{
     Account, AddOutcome, Deprovisioned, JoinRequestPage, JoinRequestView, Pending, RequestResult,
 };

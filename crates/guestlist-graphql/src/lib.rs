@@ -49,8 +49,14 @@ pub fn sdl() -> String {
 
 /// The one mapping from the application's error to a GraphQL error.
 pub(crate) fn gql(e: Error) -> async_graphql::Error {
-    if e.is_server_fault() {
-        tracing::error!(code = %e.code(), cause = ?e, "GraphQL request failed");
+    match &e {
+        Error::Internal(_) => {
+            tracing::error!(code = %e.code(), cause = ?e, "GraphQL request failed")
+        }
+        Error::Unavailable(_) | Error::Contention(_) => {
+            tracing::warn!(code = %e.code(), cause = ?e, "GraphQL request failed")
+        }
+        _ => {}
     }
     let code = e.code().as_str();
     let field = e.field().map(str::to_owned);

@@ -1,5 +1,5 @@
-//! The one mapping from the application's error to HTTP. GraphQL will map the same
-//! `ErrorCode` into `extensions.code`.
+//! The one mapping from the application's error to HTTP. GraphQL carries the same
+//! `ErrorCode` in `extensions.code` (`guestlist_graphql::gql`).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

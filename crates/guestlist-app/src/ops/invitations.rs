@@ -18,7 +18,8 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::members::{AdmitOutcome, MembershipView, admit, view as member_view};
+use super::admission::{AdmitOutcome, admit};
+use super::members::{MembershipView, view as member_view};
 use super::{operation, text};
 use crate::limits::Surface;
 use crate::scope::{Scope, require_user, subtrees_with};

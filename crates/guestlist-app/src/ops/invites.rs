@@ -10,7 +10,8 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::members::{AdmitOutcome, MembershipView, admit};
+use super::admission::{AdmitOutcome, admit};
+use super::members::MembershipView;
 use super::requests::open_request;
 use super::{operation, text};
 use crate::limits::Surface;

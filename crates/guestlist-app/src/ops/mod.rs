@@ -1,5 +1,6 @@
 //! The operations: one struct per command, run by the store in one transaction.
 
+pub(crate) mod admission;
 pub mod events;
 pub mod invitations;
 pub mod invites;

@@ -14,10 +14,9 @@ use guestlist_store::{
 use serde_json::json;
 use uuid::Uuid;
 
+use super::admission::{AdmitOutcome, activate, admit, claim_use, identity_of};
 use super::invitations::InvitationView;
-use super::members::{
-    AdmitOutcome, MembershipView, activate, admit, claim_use, identity_of, view as member_view,
-};
+use super::members::{MembershipView, view as member_view};
 use super::{operation, text};
 use crate::scope::{Scope, event_on, require_user};
 use crate::{App, Result, paging};
