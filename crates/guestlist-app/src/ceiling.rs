@@ -1,8 +1,9 @@
 //! The grant ceiling: who may hand out which rights. Every path that can make
 //! anyone hold rights goes through here: creating an invite link, showing or revoking
 //! its code, redeeming it (narrowed or not), addressed invitations and their bulk
-//! form, owner adds, role changes, approvals; and whatever lowers someone's rights
-//! calls [`revoke_beyond`] so that what they sponsored cannot outgrow them.
+//! form, owner adds, role changes, approvals; and whatever lowers someone's rights or
+//! changes what a role means (a demotion, a removal, leaving, a role definition) calls
+//! [`revoke_beyond`], so that what anyone sponsored never outgrows them.
 //!
 //! The rule (`docs/SECURITY.md`): nobody ends up holding a permission on a space unless
 //! it was granted there by the platform key or by someone who held it there at that
@@ -13,7 +14,7 @@
 use std::collections::HashMap;
 
 use guestlist_domain::rules;
-use guestlist_domain::{Actor, Error, Permission, Permissions, RoleName, SpacePath, UserId};
+use guestlist_domain::{Actor, Permission, Permissions, RoleName, SpacePath, UserId};
 use guestlist_store::{InviteRow, SponsoredKind, Tx};
 use serde_json::json;
 
@@ -45,34 +46,12 @@ impl Scope {
     }
 }
 
-/// Who made a ticket, from its `created_by` label: a user, or an API key (whose
-/// labels start with `key:`, which no user id can).
-enum Sponsor {
-    User(UserId),
-    Key,
-}
-
-impl Sponsor {
-    fn of(label: &str) -> Result<Sponsor> {
-        if label.starts_with(guestlist_domain::actor::KEY_LABEL_PREFIX) {
-            return Ok(Sponsor::Key);
-        }
-        UserId::parse(label)
-            .map(Sponsor::User)
-            .map_err(|_| Error::internal("a ticket's creator is neither a user nor a key"))
-    }
-}
-
-/// What redeeming `invite` into `target` may grant: the permissions its role meant on
-/// the link's own space (`home`), provided that a narrower target does not read the
-/// role name as more, and that the link's creator still holds all of it there (a
-/// platform key holds everything). Anything else refuses the redemption.
-pub(crate) async fn link_grant(
-    tx: &mut dyn Tx,
-    home: &Scope,
-    target: &Scope,
-    invite: &InviteRow,
-) -> Result<Permissions> {
+/// What redeeming `invite` into `target` may grant: the permissions its role means on
+/// the link's own space (`home`). Narrowed to a deeper space, a role name that means
+/// more there is refused. (That the link's creator still holds all of it is kept true
+/// where rights shrink: [`revoke_beyond`] runs on every demotion, removal, departure
+/// and role definition, so the hot path does not ask again.)
+pub(crate) fn link_grant(home: &Scope, target: &Scope, invite: &InviteRow) -> Result<Permissions> {
     let meant = home.require_role(&invite.role)?;
     if target.space.id != home.space.id {
         rules::narrowed_grant(
@@ -82,15 +61,26 @@ pub(crate) async fn link_grant(
             &target.space.path,
         )?;
     }
-    if let Sponsor::User(creator) = Sponsor::of(&invite.created_by)? {
-        let holds = home.user_rights(tx, &creator).await?;
-        if !holds.has(Permission::ManageInvites) || !holds.covers(meant) {
-            // Its creator's rights shrank after it was made (it is revoked then; a
-            // role defined since can still widen what the name means).
-            return Err(Error::Revoked);
+    Ok(meant)
+}
+
+/// A new definition of `role` on `scope`'s space changes what the name means there
+/// and beneath: for the memberships that hold it and the live tickets that name it.
+/// Everyone concerned has their tickets there checked again ([`revoke_beyond`]).
+pub(crate) async fn role_defined(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    scope: &Scope,
+    role: &RoleName,
+) -> Result<usize> {
+    let mut revoked = 0;
+    for who in tx.concerned_by_role(&scope.space.path, role).await? {
+        // An API key holds what it holds whatever roles mean.
+        if let Ok(user) = UserId::parse(&who) {
+            revoked += revoke_beyond(tx, actor, &user, &scope.space.path, "role_defined").await?;
         }
     }
-    Ok(meant)
+    Ok(revoked)
 }
 
 /// After `sponsor`'s rights within `root` shrank (a role change, a removal, leaving),

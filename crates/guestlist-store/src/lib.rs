@@ -410,6 +410,11 @@ pub trait Tx: Send {
         created_by: &str,
         root: &SpacePath,
     ) -> Result<Vec<Sponsored>>;
+    /// Who made a live link or pending invitation for `role` within `root`'s subtree,
+    /// or holds `role` on a space there: whose grants a new definition of `role`
+    /// there may change.
+    async fn concerned_by_role(&mut self, root: &SpacePath, role: &RoleName)
+    -> Result<Vec<String>>;
     /// Revokes the live invite links `created_by` made (within `root`'s subtree, or
     /// anywhere); returns their ids and spaces.
     async fn revoke_invites_by(

@@ -1954,6 +1954,22 @@ macro_rules! impl_sql_tx {
                     .collect()
             }
 
+            async fn concerned_by_role(&mut self, root: &SpacePath, role: &RoleName) -> Result<Vec<String>> {
+                let mut qb = driver::QueryBuilder::new("SELECT created_by AS who FROM invites WHERE revoked_at IS NULL AND role = ");
+                qb.push_bind(role.as_str().to_owned()).push(" AND ");
+                push_subtree(&mut qb, "space_path", root);
+                qb.push(" UNION SELECT created_by AS who FROM invitations WHERE status = 'pending' AND role = ")
+                    .push_bind(role.as_str().to_owned())
+                    .push(" AND ");
+                push_subtree(&mut qb, "space_path", root);
+                qb.push(" UNION SELECT m.user_id AS who FROM memberships m JOIN spaces s ON s.id = m.space_id WHERE m.role = ")
+                    .push_bind(role.as_str().to_owned())
+                    .push(" AND ");
+                push_subtree(&mut qb, "s.path", root);
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                rows.iter().map(|r| get::<String>(r, "who")).collect()
+            }
+
             async fn revoke_invites_by(
                 &mut self,
                 created_by: &str,

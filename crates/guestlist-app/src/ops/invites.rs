@@ -360,7 +360,7 @@ operation!(Redeem => Redeemed, |self, tx| {
     let invite = view.invite;
     let target = rules::redeem_target(&invite.space_path, invite.allow_narrowing, self.space.as_ref())?;
     let scope = if target == home.space.path { None } else { Some(Scope::load(tx, &target).await?) };
-    crate::ceiling::link_grant(tx, &home, scope.as_ref().unwrap_or(&home), &invite).await?;
+    crate::ceiling::link_grant(&home, scope.as_ref().unwrap_or(&home), &invite)?;
     let scope = scope.unwrap_or(home);
     // An owner's pending add is an approval already: joining accepts it. (Looked up
     // only for a link that asks for approval.)

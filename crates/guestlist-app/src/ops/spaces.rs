@@ -152,6 +152,7 @@ operation!(CreateRole => RoleRow, |self, tx| {
         json!({ "role": self.name, "permissions": self.permissions }),
     ))
     .await?;
+    crate::ceiling::role_defined(tx, &self.actor, &scope, &self.name).await?;
     Ok(RoleRow { space_id: role.space_id, name: role.name, permissions: role.permissions })
 });
 

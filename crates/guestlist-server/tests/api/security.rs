@@ -388,3 +388,47 @@ async fn tokens_not_yet_valid_for_another_audience_or_with_control_characters_ar
         );
     }
 }
+
+#[tokio::test]
+async fn a_role_defined_to_mean_more_revokes_the_links_their_creators_cannot_give() {
+    let t = TestApp::spawn().await;
+    let (alice, carol) = acme(&t).await;
+    let define = |space: &'static str, perms: &[&str]| {
+        let role = api::Role {
+            name: "helper".into(),
+            permissions: perms.iter().map(|p| p.to_string()).collect(),
+        };
+        let alice = alice.clone();
+        async move { alice.create_role(space, &role).await.unwrap() }
+    };
+    define("acme/", &["read"]).await;
+    let link = t
+        .invite(
+            &carol,
+            api::CreateInviteRequest {
+                role: Some("helper".into()),
+                ..invite_req("acme/eng/")
+            },
+        )
+        .await;
+    // helper now means admin on acme/eng/: carol could never have given that.
+    define("acme/eng/", &["admin"]).await;
+    let id = link.invite.id.to_string();
+    assert_eq!(code(alice.show_invite_link(&id).await), "revoked");
+    assert_eq!(
+        code(t.user("sam").join_invite(&link.code, None).await),
+        "not_found"
+    );
+    let events = t
+        .platform()
+        .list_events(&EventQuery {
+            kind: Some("invite.revoked"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .events;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].data["reason"], "role_defined");
+    assert_eq!(events[0].data["sponsor"], "carol");
+}
