@@ -11,5 +11,6 @@ mod members;
 mod plans;
 mod races;
 mod rosters;
+mod schema;
 mod security;
 mod signup;
