@@ -1,19 +1,50 @@
-//! Guestlist over GraphQL, following the data platform's invite-link API (seed 000):
-//! `createInviteLink`, `redeemInviteLink`, `deleteInviteLink`, and
-//! `inviteLinks(filter, first, after)` as a Relay connection with nested filters.
-//! Resolvers parse, call one application function and render: no rule lives here.
-//! Errors carry the REST codes in `extensions.code`.
+//! Guestlist over GraphQL, one file per feature (the same names as the application
+//! layer's `ops/`), merged into one `Query` and one `Mutation`; `args.rs` parses
+//! arguments, `types.rs` holds the output types. It follows the data platform's
+//! invite-link API (seed 000): `createInviteLink`, `redeemInviteLink`,
+//! `deleteInviteLink`, and `inviteLinks(filter, first, after)` as a Relay connection
+//! with nested filters. Resolvers parse, call one application function and render: no
+//! rule lives here. Errors carry the REST codes in `extensions.code`.
 
-mod mutation;
-mod query;
+mod args;
+mod events;
+mod invitations;
+mod invites;
+mod members;
+mod requests;
+mod signup;
+mod spaces;
 mod types;
 
 use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
 use guestlist_app::domain::{Actor, Error};
 use guestlist_app::{App, Caller};
 
-pub use mutation::Mutation;
-pub use query::Query;
+// Every query, one part per feature (the parts' order is the schema's field order).
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(
+    spaces::SpacesQuery,
+    members::MembersQuery,
+    invites::InviteLinksQuery,
+    invitations::InvitationsQuery,
+    signup::GateQuery,
+    requests::RequestsQuery,
+    signup::ReferralsQuery,
+    invites::PreviewQuery,
+    events::EventsQuery,
+);
+
+// Every mutation, one part per feature (the parts' order is the schema's field order).
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(
+    invitations::InvitationsMutation,
+    requests::RequestsMutation,
+    signup::SignupMutation,
+    invitations::AnswerMutation,
+    invites::InviteLinksMutation,
+    spaces::SpacesMutation,
+    members::MembersMutation,
+);
 
 pub type GuestlistSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -26,7 +57,7 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// Builds the schema over the application. `introspection` may be turned off in
 /// production.
 pub fn schema(app: Option<App>, introspection: bool) -> GuestlistSchema {
-    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     if let Some(app) = app {

@@ -1,0 +1,54 @@
+//! GraphQL — The audit log. Resolvers parse, call one application function and render.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Object, Result};
+
+use crate::args::*;
+use crate::types::*;
+use crate::{actor, app, gql};
+
+#[derive(Default)]
+pub struct EventsQuery;
+
+#[Object]
+impl EventsQuery {
+    /// The audit log of the spaces the caller administers, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EventsFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Event>> {
+        let filter = filter.unwrap_or_default();
+        let space = match filter.space.and_then(|s| s.starts_with) {
+            Some(p) => Some(path("filter.space.startsWith", &p)?),
+            None => None,
+        };
+        let before = match &after {
+            Some(c) => Some(c.parse::<i64>().map_err(|_| {
+                gql(guestlist_app::domain::Error::invalid(
+                    "after",
+                    "not a cursor this service issued",
+                ))
+            })?),
+            None => None,
+        };
+        let page = app(ctx)?
+            .list_events(
+                actor(ctx)?,
+                space,
+                filter.kind.and_then(|k| k.eq),
+                before,
+                first_arg(first),
+            )
+            .await
+            .map_err(gql)?;
+        let mut conn = Connection::new(after.is_some(), page.next.is_some());
+        for e in page.events {
+            conn.edges.push(Edge::new(e.seq.to_string(), e.into()));
+        }
+        Ok(conn)
+    }
+}

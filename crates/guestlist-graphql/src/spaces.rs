@@ -1,0 +1,122 @@
+//! GraphQL — Spaces, their join modes, limits and custom roles. Resolvers parse, call
+//! one application function and render.
+
+use async_graphql::{Context, MaybeUndefined, Object, Result};
+use guestlist_app::domain::{Permission, Permissions};
+use guestlist_app::{NewSpaceInput, SpacePatchInput};
+
+use crate::args::*;
+use crate::types::*;
+use crate::{actor, app, gql};
+
+#[derive(Default)]
+pub struct SpacesQuery;
+
+#[Object]
+impl SpacesQuery {
+    /// A space the caller may read.
+    async fn space(&self, ctx: &Context<'_>, path: String) -> Result<Space> {
+        let view = app(ctx)?
+            .get_space(actor(ctx)?, space_arg(&path)?)
+            .await
+            .map_err(gql)?;
+        Ok(view.into())
+    }
+
+    /// The roles valid on a space: the built-ins and custom roles along its path.
+    async fn roles(&self, ctx: &Context<'_>, space_prefix: String) -> Result<Vec<Role>> {
+        let roles = app(ctx)?
+            .list_roles(actor(ctx)?, space_arg(&space_prefix)?)
+            .await
+            .map_err(gql)?;
+        Ok(roles
+            .into_iter()
+            .map(|(n, p)| Role {
+                name: n.to_string(),
+                permissions: permissions(p),
+            })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct SpacesMutation;
+
+#[Object]
+impl SpacesMutation {
+    /// Create a space: top-level ones with a platform-admin key, others as an admin of
+    /// the parent.
+    async fn create_space(
+        &self,
+        ctx: &Context<'_>,
+        path: String,
+        name: Option<String>,
+        join_mode: Option<JoinMode>,
+        member_limit: Option<u32>,
+    ) -> Result<Space> {
+        let input = NewSpaceInput {
+            path: space_arg(&path)?,
+            name,
+            join_mode: join_mode.unwrap_or(JoinMode::InviteOnly).into(),
+            member_limit,
+        };
+        Ok(app(ctx)?
+            .create_space(actor(ctx)?, input)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Change a space's name, join mode or member limit (`memberLimit: null` removes it).
+    async fn update_space(
+        &self,
+        ctx: &Context<'_>,
+        path: String,
+        name: Option<String>,
+        join_mode: Option<JoinMode>,
+        member_limit: MaybeUndefined<u32>,
+    ) -> Result<Space> {
+        let patch = SpacePatchInput {
+            name,
+            join_mode: join_mode.map(Into::into),
+            member_limit: match member_limit {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(n) => Some(Some(n)),
+            },
+        };
+        Ok(app(ctx)?
+            .update_space(actor(ctx)?, space_arg(&path)?, patch)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Define a custom role on a space; it applies there and beneath.
+    async fn create_role(
+        &self,
+        ctx: &Context<'_>,
+        space_prefix: String,
+        name: String,
+        permissions: Vec<String>,
+    ) -> Result<Role> {
+        let perms = permissions
+            .iter()
+            .map(|p| Permission::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(gql)?;
+        let row = app(ctx)?
+            .create_role(
+                actor(ctx)?,
+                space_arg(&space_prefix)?,
+                role_arg(&name)?,
+                Permissions::of(&perms),
+            )
+            .await
+            .map_err(gql)?;
+        Ok(Role {
+            name: row.name.to_string(),
+            permissions: crate::types::permissions(row.permissions),
+        })
+    }
+}
