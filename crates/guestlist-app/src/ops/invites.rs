@@ -487,13 +487,17 @@ impl App {
             .ok_or_else(|| Error::Unauthenticated("sign in to join".into()))?;
         self.0.limits.check(Surface::Join, caller)?;
         let code = InviteCode::parse(code)?;
-        self.store_ref()
+        let redeemed = self
+            .store_ref()
             .write(Redeem {
                 actor,
                 hash: self.hash(&code),
                 space,
             })
-            .await
+            .await?;
+        metrics::counter!("guestlist_invite_redemptions_total", "outcome" => format!("{:?}", redeemed.outcome))
+            .increment(1);
+        Ok(redeemed)
     }
 
     /// Soft-revokes an invite named by code or id. Idempotent.

@@ -233,6 +233,16 @@ impl App {
             .await
     }
 
+    /// The caller leaves a space. Only a person holds memberships: an API key is a
+    /// member of nothing.
+    pub async fn leave_space(&self, actor: &Actor, path: SpacePath) -> Result<()> {
+        let me = actor
+            .user_id()
+            .cloned()
+            .ok_or_else(|| Error::forbidden("an API key is not a member of anything"))?;
+        self.remove_member(actor, path, me).await
+    }
+
     /// Removes a member, or leaves when `user` is the caller.
     pub async fn remove_member(&self, actor: &Actor, path: SpacePath, user: UserId) -> Result<()> {
         self.store_ref()

@@ -173,7 +173,6 @@ pub async fn redeem_invite(
         .app
         .redeem_invite(&caller(Some(Auth(actor)), ip), &code, requested)
         .await?;
-    metrics::counter!("guestlist_invite_redemptions_total", "outcome" => format!("{:?}", r.outcome)).increment(1);
     let mut result = render::join_result(r.outcome, &r.space, &r.role, r.membership);
     result.join_request = r.join_request.map(render::join_request);
     Ok(Json(result))

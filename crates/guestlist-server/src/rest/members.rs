@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use guestlist_api as api;
-use guestlist_app::domain::{Error, RoleName};
+use guestlist_app::domain::RoleName;
 
 use super::{PageParams, Res, role, user};
 use crate::extract::{Auth, Json, Path, Query, space_param};
@@ -136,12 +136,6 @@ pub async fn leave_space(
     Auth(actor): Auth,
     Path(space): Path<String>,
 ) -> Res<StatusCode> {
-    let me = actor
-        .user_id()
-        .cloned()
-        .ok_or_else(|| Error::forbidden("an API key is not a member of anything"))?;
-    s.app
-        .remove_member(&actor, space_param(&space)?, me)
-        .await?;
+    s.app.leave_space(&actor, space_param(&space)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
