@@ -3,7 +3,6 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
-use guestlist_app::cursor_of;
 
 use crate::args::*;
 use crate::types::*;
@@ -15,10 +14,7 @@ pub(crate) fn invitation_connection(
 ) -> Connection<String, Invitation> {
     let mut conn = Connection::new(had_after, page.next.is_some());
     for v in page.invitations {
-        let cursor = cursor_of(&guestlist_app::store::PageKey {
-            created_at: v.invitation.created_at,
-            id: v.invitation.id,
-        });
+        let cursor = v.cursor();
         conn.edges.push(Edge::new(cursor, v.into()));
     }
     conn

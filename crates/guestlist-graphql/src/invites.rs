@@ -4,7 +4,7 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
 use guestlist_app::domain::InviteState;
-use guestlist_app::{CreateInvite, InviteFilter, cursor_of};
+use guestlist_app::{CreateInvite, InviteFilter};
 
 use crate::args::*;
 use crate::types::*;
@@ -66,10 +66,7 @@ impl InviteLinksQuery {
         let page = app(ctx)?.list_invites(actor(ctx)?, f).await.map_err(gql)?;
         let mut conn = Connection::new(had_after, page.next.is_some());
         for v in page.invites {
-            let cursor = cursor_of(&guestlist_app::store::PageKey {
-                created_at: v.invite.created_at,
-                id: v.invite.id,
-            });
+            let cursor = v.cursor();
             conn.edges.push(Edge::new(cursor, v.into()));
         }
         Ok(conn)

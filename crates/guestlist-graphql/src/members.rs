@@ -3,7 +3,6 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
-use guestlist_app::cursor_of;
 
 use crate::args::*;
 use crate::types::*;
@@ -35,10 +34,7 @@ impl MembersQuery {
             .map_err(gql)?;
         let mut conn = Connection::new(had_after, page.next.is_some());
         for m in page.members {
-            let cursor = cursor_of(&guestlist_app::store::PageKey {
-                created_at: m.membership.created_at,
-                id: m.membership.id,
-            });
+            let cursor = m.cursor();
             conn.edges.push(Edge::new(cursor, m.into()));
         }
         Ok(conn)

@@ -3,7 +3,6 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
-use guestlist_app::cursor_of;
 use guestlist_app::domain::Error;
 
 use crate::args::*;
@@ -43,10 +42,7 @@ impl RequestsQuery {
             .map_err(gql)?;
         let mut conn = Connection::new(had_after, page.next.is_some());
         for r in page.requests {
-            let cursor = cursor_of(&guestlist_app::store::PageKey {
-                created_at: r.request.created_at,
-                id: r.request.id,
-            });
+            let cursor = r.cursor();
             conn.edges.push(Edge::new(cursor, r.into()));
         }
         Ok(conn)

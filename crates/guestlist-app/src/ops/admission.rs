@@ -209,6 +209,16 @@ pub struct MembershipView {
     pub space: SpacePath,
 }
 
+impl MembershipView {
+    /// The opaque cursor that pages past this row (Relay connections, `after`).
+    pub fn cursor(&self) -> String {
+        crate::paging::encode(&guestlist_store::PageKey {
+            created_at: self.membership.created_at,
+            id: self.membership.id,
+        })
+    }
+}
+
 pub(crate) fn view(scope: &Scope, m: MembershipRow) -> MembershipView {
     MembershipView {
         membership: m,

@@ -98,6 +98,16 @@ pub struct InvitationView {
 }
 
 impl InvitationView {
+    /// The opaque cursor that pages past this row (Relay connections, `after`).
+    pub fn cursor(&self) -> String {
+        crate::paging::encode(&guestlist_store::PageKey {
+            created_at: self.invitation.created_at,
+            id: self.invitation.id,
+        })
+    }
+}
+
+impl InvitationView {
     fn of(invitation: InvitationRow, now: OffsetDateTime) -> Self {
         let status = invitation.status(now);
         InvitationView { invitation, status }

@@ -46,6 +46,16 @@ pub struct InviteView {
 }
 
 impl InviteView {
+    /// The opaque cursor that pages past this row (Relay connections, `after`).
+    pub fn cursor(&self) -> String {
+        crate::paging::encode(&guestlist_store::PageKey {
+            created_at: self.invite.created_at,
+            id: self.invite.id,
+        })
+    }
+}
+
+impl InviteView {
     fn of(invite: InviteRow, now: OffsetDateTime) -> Self {
         let state = invite.state(now);
         InviteView { invite, state }

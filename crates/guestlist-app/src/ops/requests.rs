@@ -39,6 +39,16 @@ pub struct JoinRequestView {
     pub request: JoinRequestRow,
 }
 
+impl JoinRequestView {
+    /// The opaque cursor that pages past this row (Relay connections, `after`).
+    pub fn cursor(&self) -> String {
+        crate::paging::encode(&guestlist_store::PageKey {
+            created_at: self.request.created_at,
+            id: self.request.id,
+        })
+    }
+}
+
 /// What asking to join did.
 #[derive(Debug, Clone)]
 pub struct RequestResult {
