@@ -14,3 +14,4 @@ mod rosters;
 mod schema;
 mod security;
 mod signup;
+mod story;

@@ -1,0 +1,402 @@
+//! The storage contract, told as stories: each feature's primitive queries run
+//! directly against the engine under test (SQLite, or PostgreSQL when
+//! `GUESTLIST_TEST_POSTGRES_URL` is set), not through HTTP, so that moving SQL
+//! around (per engine, per feature) has a net under it. Each story uses the store the
+//! way the application does: one operation per transaction.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use guestlist_app::domain::{
+    JoinMode, MembershipSource, MembershipStatus, Permission, Permissions, RoleName, SpacePath,
+    UserId,
+};
+use guestlist_app::store::{
+    EventQuery, NewEvent, NewInvite, NewMembership, NewRole, NewSpace, Operation, SponsoredKind,
+    Store, Tx, Visibility,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::helpers::TestApp;
+
+type Fut<'a, T> = Pin<Box<dyn Future<Output = guestlist_app::Result<T>> + Send + 'a>>;
+
+/// One transaction's worth of a story.
+struct Step<F>(F);
+
+#[guestlist_app::store::__private::async_trait]
+impl<T, F> Operation for Step<F>
+where
+    T: Send + 'static,
+    F: for<'a> Fn(&'a mut dyn Tx) -> Fut<'a, T> + Send + Sync + 'static,
+{
+    type Output = T;
+    async fn run(&self, tx: &mut dyn Tx) -> guestlist_app::Result<T> {
+        (self.0)(tx).await
+    }
+}
+
+async fn write<T, F>(store: &Arc<dyn Store>, f: F) -> T
+where
+    T: Send + 'static,
+    F: for<'a> Fn(&'a mut dyn Tx) -> Fut<'a, T> + Send + Sync + 'static,
+{
+    store.write(Step(f)).await.expect("the step commits")
+}
+
+fn now() -> OffsetDateTime {
+    // Stored to the millisecond.
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.millisecond() as u32 * 1_000_000)
+        .unwrap()
+}
+
+fn path(p: &str) -> SpacePath {
+    SpacePath::parse(p).unwrap()
+}
+
+fn space(p: &str, limit: Option<u32>) -> NewSpace {
+    NewSpace {
+        id: Uuid::now_v7(),
+        path: path(p),
+        name: p.trim_end_matches('/').to_owned(),
+        join_mode: JoinMode::InviteOnly,
+        member_limit: limit,
+        created_at: now(),
+        created_by: "key:story".into(),
+    }
+}
+
+fn member(space_id: Uuid, user: &str, role: &str) -> NewMembership {
+    NewMembership {
+        id: Uuid::now_v7(),
+        space_id,
+        user_id: UserId::parse(user).unwrap(),
+        role: RoleName::parse(role).unwrap(),
+        status: MembershipStatus::Active,
+        source: MembershipSource::Provisioned,
+        invite_id: None,
+        created_at: now(),
+        email: None,
+        username: None,
+    }
+}
+
+fn invite(space: &NewSpace, role: &str, by: &str, max_uses: Option<u32>) -> NewInvite {
+    let id = Uuid::now_v7();
+    NewInvite {
+        id,
+        code_hash: id.as_bytes().to_vec(),
+        space_id: space.id,
+        space_path: space.path.clone(),
+        role: RoleName::parse(role).unwrap(),
+        max_uses,
+        expires_at: None,
+        description: None,
+        allow_narrowing: false,
+        requires_approval: false,
+        auto_approve_domains: vec![],
+        created_by: by.into(),
+        created_by_name: by.into(),
+        created_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn spaces_a_path_is_unique_lineages_read_root_first_and_seats_stop_at_the_limit() {
+    let t = TestApp::spawn().await;
+    let store = t.app.store().clone();
+    let (root, child) = (space("st/", None), space("st/eng/", Some(2)));
+    let (r, c) = (root.clone(), child.clone());
+    let inserted = write(&store, move |tx| {
+        let (r, c) = (r.clone(), c.clone());
+        Box::pin(async move {
+            let a = tx.insert_space(&r).await?.is_some();
+            let b = tx.insert_space(&c).await?.is_some();
+            // The same path again is no second space.
+            let again = tx
+                .insert_space(&NewSpace {
+                    id: Uuid::now_v7(),
+                    ..r.clone()
+                })
+                .await?;
+            Ok((a, b, again.is_none()))
+        })
+    })
+    .await;
+    assert_eq!(inserted, (true, true, true));
+    let (lineage, roles) = write(&store, |tx| {
+        Box::pin(async move { tx.lineage(&path("st/eng/").lineage()).await })
+    })
+    .await;
+    assert_eq!(
+        lineage
+            .iter()
+            .map(|s| s.path.to_string())
+            .collect::<Vec<_>>(),
+        ["st/", "st/eng/"]
+    );
+    assert!(roles.is_empty());
+    let id = child.id;
+    let seats = write(&store, move |tx| {
+        Box::pin(async move {
+            let mut taken = vec![];
+            for _ in 0..3 {
+                taken.push(tx.take_seat(id).await?);
+            }
+            tx.free_seat(id).await?;
+            taken.push(tx.take_seat(id).await?);
+            Ok(taken)
+        })
+    })
+    .await;
+    assert_eq!(seats, [true, true, false, true]);
+}
+
+#[tokio::test]
+async fn members_one_per_user_and_space_roles_change_and_removal_frees_the_row() {
+    let t = TestApp::spawn().await;
+    let store = t.app.store().clone();
+    let s = space("mb/", None);
+    let sid = s.id;
+    let (first, second) = write(&store, move |tx| {
+        let s = s.clone();
+        Box::pin(async move {
+            tx.insert_space(&s).await?;
+            let a = tx.insert_membership(&member(sid, "ann", "viewer")).await?;
+            // The unique (space, user) key settles a second insert.
+            let b = tx.insert_membership(&member(sid, "ann", "admin")).await?;
+            Ok((a, b))
+        })
+    })
+    .await;
+    let first = first.expect("a new membership");
+    assert!(second.is_none());
+    let mid = first.id;
+    let (changed, listed, mine) = write(&store, move |tx| {
+        Box::pin(async move {
+            tx.set_membership_role(mid, &RoleName::member(), now())
+                .await?;
+            let changed = tx.membership(sid, &UserId::parse("ann").unwrap()).await?;
+            let listed = tx.list_memberships(sid, None, 10).await?;
+            let mine = tx
+                .memberships_on(&UserId::parse("ann").unwrap(), &[sid])
+                .await?;
+            Ok((changed, listed, mine))
+        })
+    })
+    .await;
+    assert_eq!(changed.unwrap().role, RoleName::member());
+    assert_eq!(listed.len(), 1);
+    assert_eq!(mine.len(), 1);
+    let (deleted, again, gone) = write(&store, move |tx| {
+        Box::pin(async move {
+            let d = tx.delete_membership(mid).await?;
+            let a = tx.delete_membership(mid).await?;
+            let g = tx.membership(sid, &UserId::parse("ann").unwrap()).await?;
+            Ok((d, a, g))
+        })
+    })
+    .await;
+    assert_eq!((deleted, again, gone.is_none()), (true, false, true));
+}
+
+#[tokio::test]
+async fn invites_a_use_is_claimed_up_to_the_limit_and_never_after_a_revocation() {
+    let t = TestApp::spawn().await;
+    let store = t.app.store().clone();
+    let s = space("iv/", None);
+    let (limited, open) = (
+        invite(&s, "member", "ann", Some(2)),
+        invite(&s, "member", "ann", None),
+    );
+    let (lid, oid) = (limited.id, open.id);
+    let (lim, opn) = (limited.clone(), open.clone());
+    write(&store, move |tx| {
+        let (s, l, o) = (s.clone(), lim.clone(), opn.clone());
+        Box::pin(async move {
+            tx.insert_space(&s).await?;
+            assert!(tx.insert_invite(&l).await?);
+            assert!(tx.insert_invite(&o).await?);
+            // A code hash names one invite.
+            assert!(
+                !tx.insert_invite(&NewInvite {
+                    id: Uuid::now_v7(),
+                    ..l.clone()
+                })
+                .await?
+            );
+            Ok(())
+        })
+    })
+    .await;
+    let claims = write(&store, move |tx| {
+        Box::pin(async move {
+            let mut c = vec![];
+            for _ in 0..3 {
+                c.push(tx.claim_invite_use(lid, now()).await?);
+            }
+            Ok(c)
+        })
+    })
+    .await;
+    assert_eq!(claims, [true, true, false]);
+    let hash = open.code_hash.clone();
+    let (revoked, twice, claimed, found) = write(&store, move |tx| {
+        let hash = hash.clone();
+        Box::pin(async move {
+            let r = tx.revoke_invite(oid, "ann", now()).await?;
+            let t = tx.revoke_invite(oid, "ann", now()).await?;
+            let c = tx.claim_invite_use(oid, now()).await?;
+            let f = tx.invite_by_hash(&hash).await?;
+            Ok((r, t, c, f))
+        })
+    })
+    .await;
+    assert_eq!((revoked, twice, claimed), (true, false, false));
+    assert!(
+        found
+            .expect("a revoked invite is kept")
+            .revoked_at
+            .is_some()
+    );
+    let limited_row = write(&store, move |tx| {
+        Box::pin(async move { tx.invite_by_id(lid).await })
+    })
+    .await
+    .unwrap();
+    assert_eq!((limited_row.uses, limited_row.max_uses), (2, Some(2)));
+}
+
+#[tokio::test]
+async fn sponsorship_live_tickets_of_a_sponsor_and_those_a_role_definition_concerns() {
+    let t = TestApp::spawn().await;
+    let store = t.app.store().clone();
+    let (root, child, other) = (
+        space("sp/", None),
+        space("sp/eng/", None),
+        space("spx/", None),
+    );
+    let links = [
+        invite(&root, "member", "ann", None),
+        invite(&child, "helper", "ann", None),
+        invite(&child, "helper", "bob", None),
+        invite(&other, "helper", "ann", None),
+    ];
+    let (r, c, o, l) = (root.clone(), child.clone(), other.clone(), links.clone());
+    let cid = child.id;
+    let revoked_id = links[0].id;
+    write(&store, move |tx| {
+        let (r, c, o, l) = (r.clone(), c.clone(), o.clone(), l.clone());
+        Box::pin(async move {
+            for s in [&r, &c, &o] {
+                tx.insert_space(s).await?;
+            }
+            for i in &l {
+                tx.insert_invite(i).await?;
+            }
+            tx.insert_role(&NewRole {
+                space_id: cid,
+                name: RoleName::parse("helper").unwrap(),
+                permissions: Permissions::of(&[Permission::Read]),
+                created_at: now(),
+            })
+            .await?;
+            tx.insert_membership(&member(cid, "cat", "helper")).await?;
+            Ok(())
+        })
+    })
+    .await;
+    let (anns, concerned) = write(&store, move |tx| {
+        Box::pin(async move {
+            let anns = tx.sponsored_within("ann", &path("sp/")).await?;
+            let concerned = tx
+                .concerned_by_role(&path("sp/"), &RoleName::parse("helper").unwrap())
+                .await?;
+            Ok((anns, concerned))
+        })
+    })
+    .await;
+    // ann's two tickets under sp/ (not the one on spx/, which sp/ is no prefix of).
+    let mut ids: Vec<Uuid> = anns.iter().map(|s| s.id).collect();
+    ids.sort();
+    let mut want = vec![links[0].id, links[1].id];
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(anns.iter().all(|s| s.kind == SponsoredKind::InviteLink));
+    let mut concerned = concerned;
+    concerned.sort();
+    assert_eq!(concerned, ["ann", "bob", "cat"]);
+    // A revoked ticket is no longer live.
+    let after = write(&store, move |tx| {
+        Box::pin(async move {
+            tx.revoke_invite(revoked_id, "x", now()).await?;
+            tx.sponsored_within("ann", &path("sp/")).await
+        })
+    })
+    .await;
+    assert_eq!(after.len(), 1);
+}
+
+#[tokio::test]
+async fn events_come_back_newest_first_by_subtree_and_kind() {
+    let t = TestApp::spawn().await;
+    let store = t.app.store().clone();
+    let (a, b) = (space("ev/", None), space("evx/", None));
+    let (aid, bid) = (a.id, b.id);
+    write(&store, move |tx| {
+        let (a, b) = (a.clone(), b.clone());
+        Box::pin(async move {
+            tx.insert_space(&a).await?;
+            tx.insert_space(&b).await?;
+            for (i, (sid, p, kind)) in [
+                (aid, "ev/", "story.one"),
+                (bid, "evx/", "story.one"),
+                (aid, "ev/", "story.two"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                tx.append_event(&NewEvent {
+                    id: Uuid::now_v7(),
+                    kind,
+                    space_id: Some(sid),
+                    space_path: Some(path(p)),
+                    actor: "key:story".into(),
+                    subject: Some(format!("s{i}")),
+                    data: "{}".into(),
+                    created_at: now(),
+                })
+                .await?;
+            }
+            Ok(())
+        })
+    })
+    .await;
+    let query = |subtree: Option<&str>, kind: Option<&str>| EventQuery {
+        visible: Visibility::All,
+        subtree: subtree.map(path),
+        kind: kind.map(str::to_owned),
+        before_seq: None,
+        limit: 10,
+    };
+    let (in_ev, ones) = {
+        let (q1, q2) = (query(Some("ev/"), None), query(None, Some("story.one")));
+        write(&store, move |tx| {
+            let (q1, q2) = (q1.clone(), q2.clone());
+            Box::pin(async move { Ok((tx.list_events(&q1).await?, tx.list_events(&q2).await?)) })
+        })
+        .await
+    };
+    let subjects = |rows: &Vec<guestlist_app::store::EventRow>| {
+        rows.iter()
+            .filter(|e| e.kind.starts_with("story."))
+            .map(|e| e.subject.clone().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(subjects(&in_ev), ["s2", "s0"], "ev/ only, newest first");
+    assert_eq!(subjects(&ones), ["s1", "s0"]);
+    assert!(in_ev.windows(2).all(|w| w[0].seq > w[1].seq));
+}
