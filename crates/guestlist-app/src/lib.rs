@@ -6,6 +6,7 @@ mod auth;
 mod ceiling;
 mod limits;
 mod ops;
+pub mod outbox;
 mod paging;
 mod scope;
 mod secrets;

@@ -9,13 +9,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use async_trait::async_trait;
+use guestlist_app::outbox::{self, Attempted, Outbox, RetryPolicy};
 use guestlist_app::store::MailResult;
 use guestlist_app::{App, OutgoingMail, redact_url};
 use lettre::message::header::ContentTransferEncoding;
 use lettre::message::{Body, Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// How mail goes out. Every field has a default, so `[mail]` may be left out.
 #[derive(Clone, Serialize, Deserialize)]
@@ -72,14 +74,15 @@ impl std::fmt::Debug for MailConfig {
 }
 
 impl MailConfig {
-    /// The wait before attempt `attempt + 1`: base × 2^(attempt-1), capped.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u64 << attempt.saturating_sub(1).min(20);
-        Duration::from_millis(
-            self.retry_base_ms
-                .saturating_mul(factor)
-                .min(self.retry_max_ms),
-        )
+    /// The outbox worker's policy: attempts, backoff, lease and poll interval.
+    pub fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.max_attempts,
+            base_delay: Duration::from_millis(self.retry_base_ms),
+            max_delay: Duration::from_millis(self.retry_max_ms),
+            lease: Duration::from_secs(self.lease_secs),
+            poll: Duration::from_millis(self.poll_interval_ms),
+        }
     }
 }
 
@@ -238,68 +241,66 @@ impl Mailer {
             }
         }
     }
+}
 
-    /// The result to record for an attempt that ended with `sent`.
-    fn result_of(&self, attempt: u32, sent: Result<(), String>) -> MailResult {
-        match sent {
-            Ok(()) => MailResult::Sent {
-                at: OffsetDateTime::now_utc(),
-            },
-            Err(error) if attempt >= self.config.max_attempts => MailResult::Failed { error },
-            Err(error) => MailResult::Retry {
-                error,
-                next_attempt_at: OffsetDateTime::now_utc() + self.config.backoff(attempt),
-            },
-        }
+/// The e-mail outbox as the generic worker sees it (`guestlist_app::outbox`).
+struct MailOutbox {
+    app: App,
+    mailer: Mailer,
+}
+
+#[async_trait]
+impl Outbox for MailOutbox {
+    type Item = OutgoingMail;
+    const NAME: &'static str = "mail";
+
+    async fn due(&self, limit: u32) -> guestlist_app::Result<Vec<Uuid>> {
+        Ok(self
+            .app
+            .due_mail(limit)
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect())
     }
 
-    /// Delivers every message due now; returns how many attempts were made.
-    pub async fn deliver_due(&self, app: &App) -> Result<usize, guestlist_app::domain::Error> {
-        let lease = Duration::from_secs(self.config.lease_secs);
-        let mut attempts = 0;
-        loop {
-            let due = app.due_mail(32).await?;
-            if due.is_empty() {
-                return Ok(attempts);
-            }
-            let mut claimed_any = false;
-            for row in due {
-                let Some(mail) = app.claim_mail(row.id, lease).await? else {
-                    continue;
-                };
-                claimed_any = true;
-                attempts += 1;
-                let sent = self.send(&mail).await;
-                if let Err(e) = &sent {
-                    tracing::warn!(mail_id = %mail.id, attempt = mail.attempt, error = %e, "an invitation e-mail was not delivered");
-                }
-                app.mail_attempted(mail.id, self.result_of(mail.attempt, sent))
-                    .await?;
-            }
-            if !claimed_any {
-                // Everything due is held by another sender.
-                return Ok(attempts);
-            }
-        }
+    async fn claim(
+        &self,
+        id: Uuid,
+        lease: Duration,
+    ) -> guestlist_app::Result<Option<(OutgoingMail, u32)>> {
+        Ok(self.app.claim_mail(id, lease).await?.map(|m| {
+            let attempt = m.attempt;
+            (m, attempt)
+        }))
+    }
+
+    async fn deliver(&self, mail: &OutgoingMail) -> Result<(), String> {
+        self.mailer.send(mail).await
+    }
+
+    async fn record(&self, id: Uuid, attempted: Attempted) -> guestlist_app::Result<()> {
+        let result = match attempted {
+            Attempted::Delivered { at } => MailResult::Sent { at },
+            Attempted::Retry {
+                error,
+                next_attempt_at,
+            } => MailResult::Retry {
+                error,
+                next_attempt_at,
+            },
+            Attempted::Failed { error } => MailResult::Failed { error },
+        };
+        self.app.mail_attempted(id, result).await
     }
 }
 
-/// Runs the sender until the task is aborted: delivers what is due whenever a request
-/// queues mail, and at every poll interval.
+/// Runs the sender until the task is aborted: the generic outbox worker over the
+/// e-mail outbox, woken whenever a request queues mail, and at every poll interval.
 pub fn spawn_sender(app: App, mailer: Mailer) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let wake = app.mail_queued();
-        let poll = Duration::from_millis(mailer.config.poll_interval_ms.max(10));
-        loop {
-            if let Err(e) = mailer.deliver_due(&app).await {
-                tracing::warn!(error = %e, "the mail sender could not read the outbox; trying again");
-            }
-            tokio::select! {
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
-            }
-        }
-    })
+    let policy = mailer.config.policy();
+    let wake = app.mail_queued();
+    outbox::spawn_worker(MailOutbox { app, mailer }, policy, wake)
 }
 
 #[cfg(test)]
@@ -327,17 +328,19 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_up_to_the_cap() {
+    fn the_policy_is_the_configured_one() {
         let c = MailConfig {
             retry_base_ms: 100,
             retry_max_ms: 1_000,
+            max_attempts: 3,
             ..MailConfig::default()
         };
-        assert_eq!(c.backoff(1), Duration::from_millis(100));
-        assert_eq!(c.backoff(2), Duration::from_millis(200));
-        assert_eq!(c.backoff(4), Duration::from_millis(800));
-        assert_eq!(c.backoff(5), Duration::from_millis(1_000));
-        assert_eq!(c.backoff(60), Duration::from_millis(1_000));
+        let p = c.policy();
+        assert_eq!(
+            (p.base_delay, p.max_delay, p.max_attempts),
+            (Duration::from_millis(100), Duration::from_millis(1_000), 3)
+        );
+        assert_eq!(p.backoff(5), Duration::from_millis(1_000));
     }
 
     #[test]
