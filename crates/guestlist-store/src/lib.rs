@@ -125,10 +125,9 @@ impl dyn Store {
     }
 }
 
-/// The primitive queries an operation composes. All run in the caller's transaction.
+/// Spaces, their seats and their custom roles.
 #[async_trait]
-pub trait Tx: Send {
-    // Spaces
+pub trait SpacesTx: Send {
     /// Inserts unless the path exists; `None` when it does.
     async fn insert_space(&mut self, space: &NewSpace) -> Result<Option<SpaceRow>>;
     async fn space_by_path(&mut self, path: &SpacePath) -> Result<Option<SpaceRow>>;
@@ -143,13 +142,14 @@ pub trait Tx: Send {
     /// a limit from ever being overshot. `false` when the space is full.
     async fn take_seat(&mut self, space_id: Uuid) -> Result<bool>;
     async fn free_seat(&mut self, space_id: Uuid) -> Result<()>;
-
-    // Roles
     async fn insert_role(&mut self, role: &NewRole) -> Result<bool>;
     /// Custom roles defined on any of these spaces.
     async fn roles_on(&mut self, space_ids: &[Uuid]) -> Result<Vec<RoleRow>>;
+}
 
-    // Memberships
+/// Memberships: the rows that hold rights.
+#[async_trait]
+pub trait MembersTx: Send {
     /// Inserts unless the user already has a membership of the space (unique key);
     /// `None` when they do.
     async fn insert_membership(&mut self, m: &NewMembership) -> Result<Option<MembershipRow>>;
@@ -179,8 +179,26 @@ pub trait Tx: Send {
     /// Active members of the space holding any of these roles.
     async fn count_members_with_roles(&mut self, space_id: Uuid, roles: &[RoleName])
     -> Result<u64>;
+    async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>>;
+    /// Memberships on any of these spaces of whoever the addressee names (by user id,
+    /// or the e-mail or username they joined with).
+    async fn memberships_of_addressee(
+        &mut self,
+        space_ids: &[Uuid],
+        to: &Addressee,
+    ) -> Result<Vec<MembershipRow>>;
+    /// Makes a pending membership active with `role`; `false` when it is not pending.
+    async fn activate_membership(
+        &mut self,
+        id: Uuid,
+        role: &RoleName,
+        at: OffsetDateTime,
+    ) -> Result<bool>;
+}
 
-    // Invite links
+/// Invite links and their atomic use.
+#[async_trait]
+pub trait InvitesTx: Send {
     /// Inserts unless the code hash collides; `false` on a collision.
     async fn insert_invite(&mut self, invite: &NewInvite) -> Result<bool>;
     async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>>;
@@ -194,22 +212,19 @@ pub trait Tx: Send {
     async fn revoke_invite(&mut self, id: Uuid, by: &str, at: OffsetDateTime) -> Result<bool>;
     /// Newest first, after the cursor.
     async fn list_invites(&mut self, q: &InviteQuery) -> Result<Vec<InviteRow>>;
+}
 
-    // Events (the outbox)
+/// The event log, written in the same transaction as the change it records.
+#[async_trait]
+pub trait EventsTx: Send {
     async fn append_event(&mut self, e: &NewEvent) -> Result<()>;
     /// Newest first, before the cursor.
     async fn list_events(&mut self, q: &EventQuery) -> Result<Vec<EventRow>>;
+}
 
-    async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>>;
-    /// Memberships on any of these spaces of whoever the addressee names (by user id,
-    /// or the e-mail or username they joined with).
-    async fn memberships_of_addressee(
-        &mut self,
-        space_ids: &[Uuid],
-        to: &Addressee,
-    ) -> Result<Vec<MembershipRow>>;
-
-    // Invitations
+/// Invitations addressed to one person, and the idempotency keys of their creation.
+#[async_trait]
+pub trait InvitationsTx: Send {
     /// Inserts unless the space already holds a pending invitation for the addressee
     /// (a unique key) or the token hash collides; `false` then.
     async fn insert_invitation(&mut self, i: &NewInvitation) -> Result<bool>;
@@ -247,26 +262,6 @@ pub trait Tx: Send {
         after: Option<&PageKey>,
         limit: u32,
     ) -> Result<Vec<InvitationRow>>;
-
-    // The e-mail outbox
-    async fn insert_mail(&mut self, m: &NewMail) -> Result<()>;
-    /// Cancels the invitation's queued e-mail (superseded or revoked).
-    async fn cancel_mail_of(&mut self, invitation_id: Uuid) -> Result<()>;
-    /// Queued messages due at `now`, oldest first.
-    async fn due_mail(&mut self, now: OffsetDateTime, limit: u32) -> Result<Vec<MailRow>>;
-    /// Takes a due message for one attempt until `lease_until` (counted); `false` when
-    /// another sender took it first or it is no longer queued.
-    async fn claim_mail(
-        &mut self,
-        id: Uuid,
-        now: OffsetDateTime,
-        lease_until: OffsetDateTime,
-    ) -> Result<bool>;
-    /// Records an attempt's result on a queued message.
-    async fn finish_mail(&mut self, id: Uuid, result: &MailResult) -> Result<()>;
-    async fn mail_by_id(&mut self, id: Uuid) -> Result<Option<MailRow>>;
-
-    // Idempotency keys
     /// The stored (request hash, response) of an earlier request with this key.
     async fn idempotent_response(
         &mut self,
@@ -284,8 +279,32 @@ pub trait Tx: Send {
         response: &str,
         at: OffsetDateTime,
     ) -> Result<bool>;
+}
 
-    // The sign-up gate
+/// The e-mail outbox.
+#[async_trait]
+pub trait MailTx: Send {
+    async fn insert_mail(&mut self, m: &NewMail) -> Result<()>;
+    /// Cancels the invitation's queued e-mail (superseded or revoked).
+    async fn cancel_mail_of(&mut self, invitation_id: Uuid) -> Result<()>;
+    /// Queued messages due at `now`, oldest first.
+    async fn due_mail(&mut self, now: OffsetDateTime, limit: u32) -> Result<Vec<MailRow>>;
+    /// Takes a due message for one attempt until `lease_until` (counted); `false` when
+    /// another sender took it first or it is no longer queued.
+    async fn claim_mail(
+        &mut self,
+        id: Uuid,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Records an attempt's result on a queued message.
+    async fn finish_mail(&mut self, id: Uuid, result: &MailResult) -> Result<()>;
+    async fn mail_by_id(&mut self, id: Uuid) -> Result<Option<MailRow>>;
+}
+
+/// The sign-up gate, platform invitations, claims and sign-ups.
+#[async_trait]
+pub trait SignupTx: Send {
     async fn gate(&mut self) -> Result<GateRow>;
     async fn set_gate(&mut self, g: &GateSettings, at: OffsetDateTime) -> Result<GateRow>;
     /// Takes one sign-up seat if the cap allows: `false` when full.
@@ -300,8 +319,6 @@ pub trait Tx: Send {
         period_secs: Option<i64>,
         now: OffsetDateTime,
     ) -> Result<bool>;
-
-    // Platform invitations
     async fn insert_platform_invitation(&mut self, i: &NewPlatformInvitation) -> Result<bool>;
     async fn platform_invitation_by_hash(
         &mut self,
@@ -337,8 +354,6 @@ pub trait Tx: Send {
         by: &str,
         at: OffsetDateTime,
     ) -> Result<Vec<PlatformInvitationRow>>;
-
-    // Sign-up claims and sign-ups
     /// Inserts unless the e-mail has a live claim or sign-up already; `false` then.
     async fn insert_claim(&mut self, c: &NewClaim) -> Result<bool>;
     async fn claim_by_id(&mut self, id: Uuid) -> Result<Option<ClaimRow>>;
@@ -362,19 +377,14 @@ pub trait Tx: Send {
     /// Everyone below `root` in the referral tree, with their depth (1: invited by
     /// root), breadth first.
     async fn referral_tree(&mut self, root: &str, limit: u32) -> Result<Vec<(SignupRow, u32)>>;
-
     /// The users who joined any space with this (verified) e-mail address.
     async fn users_with_email(&mut self, email: &Email) -> Result<Vec<UserId>>;
     async fn space_path_of(&mut self, id: Uuid) -> Result<Option<SpacePath>>;
+}
 
-    // Consent and join requests
-    /// Makes a pending membership active with `role`; `false` when it is not pending.
-    async fn activate_membership(
-        &mut self,
-        id: Uuid,
-        role: &RoleName,
-        at: OffsetDateTime,
-    ) -> Result<bool>;
+/// Join requests.
+#[async_trait]
+pub trait RequestsTx: Send {
     /// Inserts unless the user has a pending request for the space; `false` then.
     async fn insert_join_request(&mut self, r: &NewJoinRequest) -> Result<bool>;
     async fn join_request_by_id(&mut self, id: Uuid) -> Result<Option<JoinRequestRow>>;
@@ -401,8 +411,11 @@ pub trait Tx: Send {
     ) -> Result<Vec<JoinRequestRow>>;
     /// The user's pending requests.
     async fn pending_join_requests_of(&mut self, user: &UserId) -> Result<Vec<JoinRequestRow>>;
+}
 
-    // A sponsor leaving
+/// What a sponsor handed out: found again when their rights shrink, revoked when they go.
+#[async_trait]
+pub trait SponsorshipTx: Send {
     /// The live invite links and pending invitations `created_by` sponsors within
     /// `root`'s subtree: what must be checked again when their rights shrink.
     async fn sponsored_within(
@@ -440,8 +453,11 @@ pub trait Tx: Send {
         by: &str,
         at: OffsetDateTime,
     ) -> Result<Vec<PlatformInvitationRow>>;
+}
 
-    // Copying between engines
+/// Copying every row between engines (export and import).
+#[async_trait]
+pub trait TransferTx: Send {
     /// Rows of a table in key order, after the given key.
     async fn export_rows(
         &mut self,
@@ -457,10 +473,47 @@ pub trait Tx: Send {
     ) -> Result<()>;
     /// Brings generated keys (event sequence numbers) past the imported rows.
     async fn after_import(&mut self) -> Result<()>;
+}
 
-    // API keys
+/// API keys, kept as hashes.
+#[async_trait]
+pub trait ApiKeysTx: Send {
     async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<bool>;
     async fn api_key_by_hash(&mut self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>>;
+}
+
+/// The primitive queries an operation composes, one trait per feature. All run in the
+/// caller's transaction. An engine implements each feature's trait; `Tx` is all of
+/// them, and an operation takes `&mut dyn Tx`.
+pub trait Tx:
+    SpacesTx
+    + MembersTx
+    + InvitesTx
+    + EventsTx
+    + InvitationsTx
+    + MailTx
+    + SignupTx
+    + RequestsTx
+    + SponsorshipTx
+    + TransferTx
+    + ApiKeysTx
+{
+}
+
+impl<
+    T: SpacesTx
+        + MembersTx
+        + InvitesTx
+        + EventsTx
+        + InvitationsTx
+        + MailTx
+        + SignupTx
+        + RequestsTx
+        + SponsorshipTx
+        + TransferTx
+        + ApiKeysTx,
+> Tx for T
+{
 }
 
 /// A keyset cursor: the `(created_at, id)` of the last row seen. Unique, so rows that

@@ -580,7 +580,7 @@ macro_rules! impl_sql_tx {
         }
 
         #[$crate::__private::async_trait]
-        impl Tx for $tx<'_> {
+        impl SpacesTx for $tx<'_> {
             async fn insert_space(&mut self, s: &NewSpace) -> Result<Option<SpaceRow>> {
                 let row = driver::query($crate::sql_once!(
                     "INSERT INTO spaces (id, path, name, join_mode, member_limit, created_at, created_by) \
@@ -805,7 +805,10 @@ macro_rules! impl_sql_tx {
                     })
                     .collect()
             }
+        }
 
+        #[$crate::__private::async_trait]
+        impl MembersTx for $tx<'_> {
             async fn insert_membership(&mut self, m: &NewMembership) -> Result<Option<MembershipRow>> {
                 // No RETURNING: SQLite gathers returned rows in a temporary B-tree, and
                 // opening one was most of this insert's time; the row is what was inserted.
@@ -962,6 +965,48 @@ macro_rules! impl_sql_tx {
                 Ok(get::<i64>(&row, "n")? as u64)
             }
 
+            async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>> {
+                let row = driver::query($crate::sql_once!(
+                    "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                row.as_ref().map(membership_row).transpose()
+            }
+
+            async fn memberships_of_addressee(&mut self, space_ids: &[Uuid], to: &domain::Addressee) -> Result<Vec<MembershipRow>> {
+                if space_ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut qb = driver::QueryBuilder::new(format!(
+                    "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE space_id IN "
+                ));
+                push_in_ids(&mut qb, space_ids);
+                qb.push(" AND ");
+                push_addressee(&mut qb, "", to);
+                qb.push(" ORDER BY created_at, id");
+                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
+                rows.iter().map(membership_row).collect()
+            }
+
+            async fn activate_membership(&mut self, id: Uuid, role: &RoleName, when: OffsetDateTime) -> Result<bool> {
+                let done = driver::query(
+                    "UPDATE memberships SET status = 'active', role = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'",
+                )
+                .bind(id)
+                .bind(role.as_str())
+                .bind(ms(when))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+
+        #[$crate::__private::async_trait]
+        impl InvitesTx for $tx<'_> {
             async fn insert_invite(&mut self, i: &NewInvite) -> Result<bool> {
                 let done = driver::query(
                     "INSERT INTO invites (id, code_hash, space_id, space_path, role, max_uses, expires_at, description, \
@@ -1124,7 +1169,10 @@ macro_rules! impl_sql_tx {
                 let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
                 rows.iter().map(invite_row).collect()
             }
+        }
 
+        #[$crate::__private::async_trait]
+        impl EventsTx for $tx<'_> {
             async fn append_event(&mut self, e: &NewEvent) -> Result<()> {
                 driver::query(
                     "INSERT INTO events (id, kind, space_id, space_path, actor, subject, data, created_at) \
@@ -1168,33 +1216,10 @@ macro_rules! impl_sql_tx {
                     .map_err(db_error)?;
                 rows.iter().map(event_row).collect()
             }
+        }
 
-            async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>> {
-                let row = driver::query($crate::sql_once!(
-                    "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE id = $1"
-                ))
-                .bind(id)
-                .fetch_optional(&mut *self.conn)
-                .await
-                .map_err(db_error)?;
-                row.as_ref().map(membership_row).transpose()
-            }
-
-            async fn memberships_of_addressee(&mut self, space_ids: &[Uuid], to: &domain::Addressee) -> Result<Vec<MembershipRow>> {
-                if space_ids.is_empty() {
-                    return Ok(vec![]);
-                }
-                let mut qb = driver::QueryBuilder::new(format!(
-                    "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE space_id IN "
-                ));
-                push_in_ids(&mut qb, space_ids);
-                qb.push(" AND ");
-                push_addressee(&mut qb, "", to);
-                qb.push(" ORDER BY created_at, id");
-                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
-                rows.iter().map(membership_row).collect()
-            }
-
+        #[$crate::__private::async_trait]
+        impl InvitationsTx for $tx<'_> {
             async fn insert_invitation(&mut self, i: &NewInvitation) -> Result<bool> {
                 let done = driver::query(
                     "INSERT INTO invitations (id, token_hash, token_salt, space_id, space_path, role, email, username, user_id, \
@@ -1352,6 +1377,51 @@ macro_rules! impl_sql_tx {
                 rows.iter().map(invitation_row).collect()
             }
 
+            async fn expire_idempotency_keys(&mut self, before: OffsetDateTime) -> Result<u64> {
+                let done = driver::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                    .bind(ms(before))
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn idempotent_response(&mut self, owner: &str, key: &str) -> Result<Option<(Vec<u8>, String)>> {
+                let row = driver::query("SELECT request_hash, response FROM idempotency_keys WHERE owner = $1 AND key = $2")
+                    .bind(owner)
+                    .bind(key)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                row.map(|r| Ok((get(&r, "request_hash")?, get(&r, "response")?))).transpose()
+            }
+
+            async fn store_idempotent_response(
+                &mut self,
+                owner: &str,
+                key: &str,
+                request_hash: &[u8],
+                response: &str,
+                when: OffsetDateTime,
+            ) -> Result<bool> {
+                let done = driver::query(
+                    "INSERT INTO idempotency_keys (owner, key, request_hash, response, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(owner)
+                .bind(key)
+                .bind(request_hash)
+                .bind(response)
+                .bind(ms(when))
+                .execute(&mut *self.conn)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+
+        #[$crate::__private::async_trait]
+        impl MailTx for $tx<'_> {
             async fn insert_mail(&mut self, m: &NewMail) -> Result<()> {
                 driver::query(
                     "INSERT INTO mail_outbox (id, invitation_id, recipient, state, attempts, next_attempt_at, created_at) \
@@ -1434,49 +1504,10 @@ macro_rules! impl_sql_tx {
                     .map_err(db_error)?;
                 row.as_ref().map(mail_row).transpose()
             }
+        }
 
-            async fn expire_idempotency_keys(&mut self, before: OffsetDateTime) -> Result<u64> {
-                let done = driver::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-                    .bind(ms(before))
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err(db_error)?;
-                Ok(done.rows_affected())
-            }
-
-            async fn idempotent_response(&mut self, owner: &str, key: &str) -> Result<Option<(Vec<u8>, String)>> {
-                let row = driver::query("SELECT request_hash, response FROM idempotency_keys WHERE owner = $1 AND key = $2")
-                    .bind(owner)
-                    .bind(key)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err(db_error)?;
-                row.map(|r| Ok((get(&r, "request_hash")?, get(&r, "response")?))).transpose()
-            }
-
-            async fn store_idempotent_response(
-                &mut self,
-                owner: &str,
-                key: &str,
-                request_hash: &[u8],
-                response: &str,
-                when: OffsetDateTime,
-            ) -> Result<bool> {
-                let done = driver::query(
-                    "INSERT INTO idempotency_keys (owner, key, request_hash, response, created_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(owner)
-                .bind(key)
-                .bind(request_hash)
-                .bind(response)
-                .bind(ms(when))
-                .execute(&mut *self.conn)
-                .await
-                .map_err(db_error)?;
-                Ok(done.rows_affected() == 1)
-            }
-
+        #[$crate::__private::async_trait]
+        impl SignupTx for $tx<'_> {
             async fn gate(&mut self) -> Result<GateRow> {
                 let row = driver::query($crate::sql_once!("SELECT {GATE_COLUMNS} FROM signup_gate WHERE id = 1"))
                     .fetch_one(&mut *self.conn)
@@ -1810,20 +1841,10 @@ macro_rules! impl_sql_tx {
                 row.map(|r| SpacePath::parse(&get::<String>(&r, "path")?).map_err(Error::internal))
                     .transpose()
             }
+        }
 
-            async fn activate_membership(&mut self, id: Uuid, role: &RoleName, when: OffsetDateTime) -> Result<bool> {
-                let done = driver::query(
-                    "UPDATE memberships SET status = 'active', role = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'",
-                )
-                .bind(id)
-                .bind(role.as_str())
-                .bind(ms(when))
-                .execute(&mut *self.conn)
-                .await
-                .map_err(db_error)?;
-                Ok(done.rows_affected() == 1)
-            }
-
+        #[$crate::__private::async_trait]
+        impl RequestsTx for $tx<'_> {
             async fn insert_join_request(&mut self, r: &NewJoinRequest) -> Result<bool> {
                 let done = driver::query(
                     "INSERT INTO join_requests (id, space_id, space_path, user_id, email, username, role, message, invite_id, \
@@ -1917,7 +1938,10 @@ macro_rules! impl_sql_tx {
                 .map_err(db_error)?;
                 rows.iter().map(join_request_row).collect()
             }
+        }
 
+        #[$crate::__private::async_trait]
+        impl SponsorshipTx for $tx<'_> {
             async fn sponsored_within(
                 &mut self,
                 created_by: &str,
@@ -2036,7 +2060,10 @@ macro_rules! impl_sql_tx {
                 .map_err(db_error)?;
                 rows.iter().map(platform_invitation_row).collect()
             }
+        }
 
+        #[$crate::__private::async_trait]
+        impl TransferTx for $tx<'_> {
             async fn export_rows(
                 &mut self,
                 table: &transfer::TableSpec,
@@ -2100,7 +2127,10 @@ macro_rules! impl_sql_tx {
                 }
                 Ok(())
             }
+        }
 
+        #[$crate::__private::async_trait]
+        impl ApiKeysTx for $tx<'_> {
             async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<bool> {
                 let done = driver::query(
                     "INSERT INTO api_keys (id, name, key_hash, platform_admin, created_at) VALUES ($1, $2, $3, $4, $5) \
