@@ -29,6 +29,18 @@ async fn acme(t: &TestApp) -> (Client, Client) {
     (alice, t.user("carol"))
 }
 
+/// Every `invite.revoked` event, newest first.
+async fn revocations(t: &TestApp) -> Vec<api::Event> {
+    t.platform()
+        .list_events(&EventQuery {
+            kind: Some("invite.revoked"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .events
+}
+
 fn role(name: &str) -> api::CreateInviteRequest {
     api::CreateInviteRequest {
         role: Some(name.into()),
@@ -138,15 +150,7 @@ async fn lowering_a_sponsors_role_revokes_the_links_and_invitations_beyond_it() 
         members.iter().find(|m| m.user_id == "dan").unwrap().role,
         "member"
     );
-    let events = t
-        .platform()
-        .list_events(&EventQuery {
-            kind: Some("invite.revoked"),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .events;
+    let events = revocations(&t).await;
     assert_eq!(events.len(), 2, "{events:?}");
     for e in &events {
         assert_eq!(e.data["reason"], "sponsor_demoted");
@@ -419,15 +423,7 @@ async fn a_role_defined_to_mean_more_revokes_the_links_their_creators_cannot_giv
         code(t.user("sam").join_invite(&link.code, None).await),
         "not_found"
     );
-    let events = t
-        .platform()
-        .list_events(&EventQuery {
-            kind: Some("invite.revoked"),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .events;
+    let events = revocations(&t).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].data["reason"], "role_defined");
     assert_eq!(events[0].data["sponsor"], "carol");
