@@ -256,8 +256,9 @@ pub struct Event {
     pub seq: i64,
     pub id: Uuid,
     /// space.created, member.joined, member.role_changed, member.removed, member.left,
-    /// invite.created, invite.revoked, role.created, space.updated, invitation.created,
-    /// invitation.resent, invitation.revoked, invitation.accepted, invitation.declined.
+    /// member.add_withdrawn, invite.created, invite.revoked, role.created, space.updated,
+    /// invitation.created, invitation.resent, invitation.revoked, invitation.accepted,
+    /// invitation.declined.
     pub kind: String,
     pub space: Option<String>,
     pub actor: String,

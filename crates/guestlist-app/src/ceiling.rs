@@ -84,8 +84,9 @@ pub(crate) async fn role_defined(
 }
 
 /// After `sponsor`'s rights within `root` shrank (a role change, a removal, leaving),
-/// revokes each live link and pending invitation they made there that now grants
-/// more than they hold on its space, or that they may no longer hand out at all.
+/// revokes each live link, pending invitation and pending owner-add they made there
+/// that now grants more than they hold on its space, or that they may no longer hand
+/// out at all.
 /// Each revocation appends its event with `reason`. Returns how many were revoked.
 pub(crate) async fn revoke_beyond(
     tx: &mut dyn Tx,
@@ -104,7 +105,13 @@ pub(crate) async fn revoke_beyond(
             holds.insert(ticket.space_path.clone(), (scope, held));
         }
         let (scope, held) = &holds[&ticket.space_path];
-        let still = held.has(Permission::ManageInvites)
+        // Links and invitations are handed out with manage_invites, adds with
+        // manage_members.
+        let hands_out = match ticket.kind {
+            SponsoredKind::PendingAdd => Permission::ManageMembers,
+            _ => Permission::ManageInvites,
+        };
+        let still = held.has(hands_out)
             && scope
                 .role_permissions(&ticket.role)
                 .is_some_and(|p| held.covers(p));
@@ -134,6 +141,11 @@ pub(crate) async fn revoke_beyond(
                 }
                 (done, "invitation.revoked", "invitation_id")
             }
+            SponsoredKind::PendingAdd => (
+                tx.withdraw_pending_membership(ticket.id).await?,
+                "member.add_withdrawn",
+                "membership_id",
+            ),
         };
         if done {
             revoked += 1;

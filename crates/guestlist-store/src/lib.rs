@@ -169,6 +169,8 @@ pub trait MembersTx: Send {
         at: OffsetDateTime,
     ) -> Result<()>;
     async fn delete_membership(&mut self, id: Uuid) -> Result<bool>;
+    /// Deletes a membership only while it is still pending; `false` otherwise.
+    async fn withdraw_pending_membership(&mut self, id: Uuid) -> Result<bool>;
     /// Members in join order, after the cursor.
     async fn list_memberships(
         &mut self,
@@ -416,16 +418,17 @@ pub trait RequestsTx: Send {
 /// What a sponsor handed out: found again when their rights shrink, revoked when they go.
 #[async_trait]
 pub trait SponsorshipTx: Send {
-    /// The live invite links and pending invitations `created_by` sponsors within
-    /// `root`'s subtree: what must be checked again when their rights shrink.
+    /// The live invite links, pending invitations and pending owner-adds `created_by`
+    /// sponsors within `root`'s subtree: what must be checked again when their rights
+    /// shrink.
     async fn sponsored_within(
         &mut self,
         created_by: &str,
         root: &SpacePath,
     ) -> Result<Vec<Sponsored>>;
-    /// Who made a live link or pending invitation for `role` within `root`'s subtree,
-    /// or holds `role` on a space there: whose grants a new definition of `role`
-    /// there may change.
+    /// Who made a live link, pending invitation or pending owner-add for `role` within
+    /// `root`'s subtree, or holds `role` on a space there: whose grants a new
+    /// definition of `role` there may change.
     async fn concerned_by_role(&mut self, root: &SpacePath, role: &RoleName)
     -> Result<Vec<String>>;
     /// Revokes the live invite links `created_by` made (within `root`'s subtree, or
@@ -583,6 +586,8 @@ pub struct NewMembership {
     /// Who the user was when they joined, from their token (lower-cased).
     pub email: Option<Email>,
     pub username: Option<Username>,
+    /// For an owner's add (pending consent): who added them, the sponsor.
+    pub added_by: Option<String>,
 }
 
 impl NewMembership {
@@ -714,6 +719,8 @@ pub struct Sponsored {
 pub enum SponsoredKind {
     InviteLink,
     Invitation,
+    /// An owner's add still waiting for the user's consent.
+    PendingAdd,
 }
 
 /// Which subtrees a caller may see. A query's filters are ANDed with this, so a

@@ -813,8 +813,8 @@ macro_rules! impl_sql_tx {
                 // No RETURNING: SQLite gathers returned rows in a temporary B-tree, and
                 // opening one was most of this insert's time; the row is what was inserted.
                 let done = driver::query(
-                    "INSERT INTO memberships (id, space_id, user_id, role, status, source, invite_id, created_at, updated_at, email, username) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
+                    "INSERT INTO memberships (id, space_id, user_id, role, status, source, invite_id, created_at, updated_at, email, username, added_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) \
                      ON CONFLICT (space_id, user_id) DO NOTHING",
                 )
                 .bind(m.id)
@@ -827,6 +827,7 @@ macro_rules! impl_sql_tx {
                 .bind(ms(m.created_at))
                 .bind(m.email.as_ref().map(|e| e.as_str()))
                 .bind(m.username.as_ref().map(|u| u.as_str()))
+                .bind(m.added_by.as_deref())
                 .execute(&mut *self.conn)
                 .await
                 .map_err(db_error)?;
@@ -903,6 +904,15 @@ macro_rules! impl_sql_tx {
 
             async fn delete_membership(&mut self, id: Uuid) -> Result<bool> {
                 let done = driver::query("DELETE FROM memberships WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn withdraw_pending_membership(&mut self, id: Uuid) -> Result<bool> {
+                let done = driver::query("DELETE FROM memberships WHERE id = $1 AND status = 'pending'")
                     .bind(id)
                     .execute(&mut *self.conn)
                     .await
@@ -1960,14 +1970,21 @@ macro_rules! impl_sql_tx {
                 .push_bind(created_by.to_owned())
                 .push(" AND ");
                 push_subtree(&mut qb, "space_path", root);
+                qb.push(
+                    " UNION ALL SELECT 'add' AS kind, m.id, s.path AS space_path, m.role FROM memberships m \
+                     JOIN spaces s ON s.id = m.space_id WHERE m.status = 'pending' AND m.added_by = ",
+                )
+                .push_bind(created_by.to_owned())
+                .push(" AND ");
+                push_subtree(&mut qb, "s.path", root);
                 let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
                 rows.iter()
                     .map(|r| {
                         Ok(Sponsored {
-                            kind: if get::<String>(r, "kind")? == "link" {
-                                SponsoredKind::InviteLink
-                            } else {
-                                SponsoredKind::Invitation
+                            kind: match get::<String>(r, "kind")?.as_str() {
+                                "link" => SponsoredKind::InviteLink,
+                                "invitation" => SponsoredKind::Invitation,
+                                _ => SponsoredKind::PendingAdd,
                             },
                             id: get(r, "id")?,
                             space_path: SpacePath::parse(&get::<String>(r, "space_path")?)
@@ -1989,6 +2006,13 @@ macro_rules! impl_sql_tx {
                 qb.push(" UNION SELECT m.user_id AS who FROM memberships m JOIN spaces s ON s.id = m.space_id WHERE m.role = ")
                     .push_bind(role.as_str().to_owned())
                     .push(" AND ");
+                push_subtree(&mut qb, "s.path", root);
+                qb.push(
+                    " UNION SELECT m.added_by AS who FROM memberships m JOIN spaces s ON s.id = m.space_id \
+                     WHERE m.status = 'pending' AND m.added_by IS NOT NULL AND m.role = ",
+                )
+                .push_bind(role.as_str().to_owned())
+                .push(" AND ");
                 push_subtree(&mut qb, "s.path", root);
                 let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
                 rows.iter().map(|r| get::<String>(r, "who")).collect()

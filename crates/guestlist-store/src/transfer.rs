@@ -134,6 +134,7 @@ pub const TABLES: &[TableSpec] = &[
             ("updated_at", Int),
             ("email", Text),
             ("username", Text),
+            ("added_by", Text),
         ],
         key: &["id"],
         singleton: false,

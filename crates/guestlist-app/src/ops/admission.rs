@@ -100,6 +100,7 @@ pub(crate) async fn admit(
                 created_at: crate::now(),
                 email: identity.0,
                 username: identity.1,
+                added_by: None,
             };
             // The unique (space, user) key settles a race between two joins of one user.
             let Some(row) = tx.insert_membership(&new).await? else {

@@ -221,6 +221,7 @@ operation!(OwnerAdd => (AddOutcome, Option<MembershipView>), |self, tx| {
         created_at: crate::now(),
         email: match &self.account { Account::Email(e) => Some(e.clone()), Account::Id(_) => None },
         username: None,
+        added_by: Some(self.actor.label()),
     };
     let Some(row) = tx.insert_membership(&new).await? else {
         return Err(Error::Contention("a membership was added concurrently".into()));

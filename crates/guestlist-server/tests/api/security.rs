@@ -428,3 +428,62 @@ async fn a_role_defined_to_mean_more_revokes_the_links_their_creators_cannot_giv
     assert_eq!(events[0].data["reason"], "role_defined");
     assert_eq!(events[0].data["sponsor"], "carol");
 }
+
+#[tokio::test]
+async fn lowering_an_adders_role_withdraws_their_pending_adds_beyond_it() {
+    let t = TestApp::spawn().await;
+    let (alice, _) = acme(&t).await;
+    t.platform()
+        .provision_member("acme/eng/", "dan", "admin")
+        .await
+        .unwrap();
+    let dan = t.user("dan");
+    let add = |user: &'static str, role: &'static str| {
+        let dan = dan.clone();
+        async move {
+            dan.add_member(
+                "acme/eng/",
+                &api::AddMemberRequest {
+                    user_id: Some(user.into()),
+                    role: Some(role.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    add("erin", "admin").await;
+    add("finn", "viewer").await;
+    // dan keeps manage_members but not admin: his admin add goes, his viewer add stays.
+    alice
+        .create_role(
+            "acme/",
+            &api::Role {
+                name: "steward".into(),
+                permissions: vec!["read".into(), "write".into(), "manage_members".into()],
+            },
+        )
+        .await
+        .unwrap();
+    alice
+        .change_role("acme/eng/", "dan", "steward")
+        .await
+        .unwrap();
+    let erin = t.user("erin").my_pending().await.unwrap();
+    assert!(erin.memberships.is_empty(), "{erin:?}");
+    let finn = t.user("finn").my_pending().await.unwrap();
+    assert_eq!(finn.memberships.len(), 1);
+    let withdrawn = t
+        .platform()
+        .list_events(&EventQuery {
+            kind: Some("member.add_withdrawn"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .events;
+    assert_eq!(withdrawn.len(), 1, "{withdrawn:?}");
+    assert_eq!(withdrawn[0].data["reason"], "sponsor_demoted");
+    assert_eq!(withdrawn[0].data["sponsor"], "dan");
+}

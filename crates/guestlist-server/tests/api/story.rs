@@ -81,6 +81,7 @@ fn member(space_id: Uuid, user: &str, role: &str) -> NewMembership {
         created_at: now(),
         email: None,
         username: None,
+        added_by: None,
     }
 }
 
