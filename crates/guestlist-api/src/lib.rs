@@ -60,6 +60,7 @@ pub enum JoinOutcome {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct CreateSpaceRequest {
     /// A path ending in '/': `acme/` (top level: platform-admin keys only) or
     /// `acme/eng/` (admins of the parent).
@@ -78,6 +79,7 @@ fn default_join_mode() -> JoinMode {
 
 /// Present fields change; `member_limit: null` removes the limit.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateSpaceRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -113,6 +115,7 @@ pub struct Space {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Role {
     pub name: String,
     /// Of read, write, manage_invites, manage_members, admin.
@@ -148,6 +151,7 @@ pub struct MemberPage {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct RoleRequest {
     pub role: String,
 }
@@ -165,6 +169,7 @@ pub struct JoinResult {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct CreateInviteRequest {
     pub space: String,
     /// Defaults to `member`. You cannot grant more than you hold.
@@ -244,6 +249,7 @@ pub struct InvitePreview {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
     /// A space beneath the invite's, when the invite allows narrowing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -283,6 +289,7 @@ pub struct Health {
 
 /// Who to invite: an e-mail address, a username or a user id (one or more).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Invitee {
     /// Trimmed and compared case-insensitively.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -299,6 +306,7 @@ pub struct Invitee {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct CreateInvitationRequest {
     pub space: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -319,6 +327,7 @@ pub struct CreateInvitationRequest {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct BulkInvitationRequest {
     pub space: String,
     /// The role of rows that name none; defaults to `member`.
@@ -449,6 +458,7 @@ pub struct InvitationPage {
 
 /// The token from the invitation e-mail.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     pub token: String,
 }
@@ -474,6 +484,7 @@ pub struct SignupConfig {
 
 /// The gate's settings (platform admins).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct GateSettings {
     /// open, invite_only or capped.
     pub mode: String,
@@ -499,6 +510,7 @@ pub struct GateView {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct CreatePlatformInvitationRequest {
     /// Only this address may sign up with it (case-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -551,6 +563,7 @@ pub struct TokenCheck {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ClaimRequest {
     pub email: String,
     /// A platform invitation's token (required when the gate is invite-only).
@@ -575,6 +588,7 @@ pub struct Claim {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ConfirmRequest {
     /// The new account's id in the host application.
     pub user_id: String,
@@ -662,6 +676,7 @@ pub struct JoinRequestPage {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct AskToJoinRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -677,6 +692,7 @@ pub struct JoinRequestDecision {
 
 /// Add an existing account to the roster: by user id, or the e-mail of a known account.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,

@@ -58,7 +58,15 @@ fn json_rejection(r: JsonRejection) -> Error {
         JsonRejection::MissingJsonContentType(_) => "send the body as application/json".to_owned(),
         other => other.body_text(),
     };
-    Error::invalid("body", message)
+    Error::invalid(unknown_field(&message).unwrap_or("body"), message.clone())
+}
+
+/// The field serde named as unknown (`unknown field `max_use`, expected …`): input
+/// is strict, so a typo is an error naming the typo, never a silently different
+/// request.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.split("unknown field `").nth(1)?;
+    rest.split('`').next().filter(|f| !f.is_empty())
 }
 
 /// Whether reading the body failed because it did not arrive within the body read
@@ -84,7 +92,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|r| ApiError(Error::invalid("query", r.body_text())))
+            .map_err(|r| {
+                let message = r.body_text();
+                ApiError(Error::invalid(
+                    unknown_field(&message).unwrap_or("query"),
+                    message.clone(),
+                ))
+            })
     }
 }
 
@@ -219,6 +233,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
         }
         serde_json::from_slice(&bytes)
             .map(|v| OptionalJson(Some(v)))
-            .map_err(|e| ApiError(Error::invalid("body", e.to_string())))
+            .map_err(|e| {
+                let message = e.to_string();
+                ApiError(Error::invalid(
+                    unknown_field(&message).unwrap_or("body"),
+                    message.clone(),
+                ))
+            })
     }
 }

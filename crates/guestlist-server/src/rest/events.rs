@@ -18,6 +18,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct EventParams {
     /// Only events of this space and beneath.
     pub space: Option<String>,

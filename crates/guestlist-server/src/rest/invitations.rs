@@ -124,6 +124,7 @@ pub async fn bulk(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Only invitations to this space and beneath.
     pub space: Option<String>,
@@ -266,6 +267,7 @@ pub async fn decline(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct PageParams {
     pub after: Option<String>,
     pub limit: Option<u32>,

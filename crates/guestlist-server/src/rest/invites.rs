@@ -49,6 +49,7 @@ pub async fn create_invite(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct InviteListParams {
     /// Only invites to this space and the spaces beneath it.
     pub space: Option<String>,

@@ -41,6 +41,7 @@ fn user(id: &str) -> Result<UserId, ApiError> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// The cursor from the previous page's `next`.
     pub after: Option<String>,

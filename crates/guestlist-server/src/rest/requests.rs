@@ -137,6 +137,7 @@ pub async fn ask(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// pending, approved, denied or cancelled.
     pub status: Option<String>,

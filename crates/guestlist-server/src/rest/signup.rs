@@ -158,6 +158,7 @@ pub async fn create_invitation(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Platform admins: only this inviter's.
     pub inviter: Option<String>,
@@ -289,6 +290,7 @@ pub async fn release_claim(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ReferralParams {
     /// Platform admins: whose referrals (default: yours).
     pub inviter: Option<String>,
@@ -333,6 +335,7 @@ pub async fn referrals(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct TreeParams {
     /// The user (or `key:<name>`) at the top.
     pub root: String,

@@ -51,6 +51,11 @@ async fn malformed_requests_get_the_json_error_shape_and_change_nothing() {
         ),
         (r#"{"space": "Acme"}"#, "space"),
         (r#"{"space": "acme/", "role": "Bad Role"}"#, "role"),
+        // A typo is an error naming it, never an unlimited link that never expires.
+        (
+            r#"{"space": "acme/", "max_use": 1, "expires_in": 60}"#,
+            "max_use",
+        ),
     ];
     for (body, field) in cases {
         let (status, v) = raw(
@@ -236,4 +241,62 @@ async fn the_committed_openapi_document_is_current() {
         .await
         .unwrap();
     assert_eq!(served, doc);
+}
+
+#[tokio::test]
+async fn unknown_query_parameters_and_body_fields_are_refused_by_name() {
+    let t = TestApp::spawn().await;
+    t.space_with_admin("acme/", "alice").await;
+    let alice = Some(t.token("alice"));
+    let key = Some(t.platform_key().to_owned());
+    for (path, token, field) in [
+        ("/api/v1/events?after=3", key.clone(), "after"),
+        ("/api/v1/invitations?username=x", alice.clone(), "username"),
+        (
+            "/api/v1/invites?space=acme%2F&limt=5",
+            alice.clone(),
+            "limt",
+        ),
+    ] {
+        let (status, v) = raw(&t, reqwest::Method::GET, path, token, None).await;
+        assert_eq!(
+            (status, error_code(&v)),
+            (400, "invalid_input"),
+            "{path}: {v}"
+        );
+        assert_eq!(v["error"]["field"], field, "{path}");
+    }
+    // Known parameters still work.
+    let (status, _) = raw(
+        &t,
+        reqwest::Method::GET,
+        "/api/v1/events?limit=5",
+        key.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // A body field nobody reads: refused, and the space keeps its settings.
+    let (status, v) = raw(
+        &t,
+        reqwest::Method::PATCH,
+        "/api/v1/spaces/acme%2F",
+        key.clone(),
+        Some(r#"{"member_limt": 3}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("member_limt")),
+        "{v}"
+    );
+    let (_, space) = raw(
+        &t,
+        reqwest::Method::GET,
+        "/api/v1/spaces/acme%2F",
+        key,
+        None,
+    )
+    .await;
+    assert!(space["member_limit"].is_null(), "{space}");
 }
