@@ -77,13 +77,15 @@ pub(crate) async fn role_defined(
     for who in tx.concerned_by_role(&scope.space.path, role).await? {
         // An API key holds what it holds whatever roles mean.
         if let Ok(user) = UserId::parse(&who) {
-            revoked += revoke_beyond(tx, actor, &user, &scope.space.path, "role_defined").await?;
+            revoked +=
+                revoke_beyond(tx, actor, &user, Some(&scope.space.path), "role_defined").await?;
         }
     }
     Ok(revoked)
 }
 
-/// After `sponsor`'s rights within `root` shrank (a role change, a removal, leaving),
+/// After `sponsor`'s rights within `root` (or everywhere) shrank (a role change, a
+/// removal, leaving, deprovisioning),
 /// revokes each live link, pending invitation and pending owner-add they made there
 /// that now grants more than they hold on its space, or that they may no longer hand
 /// out at all.
@@ -92,7 +94,7 @@ pub(crate) async fn revoke_beyond(
     tx: &mut dyn Tx,
     actor: &Actor,
     sponsor: &UserId,
-    root: &SpacePath,
+    root: Option<&SpacePath>,
     reason: &str,
 ) -> Result<usize> {
     let live = tx.sponsored_within(sponsor.as_str(), root).await?;

@@ -419,36 +419,18 @@ pub trait RequestsTx: Send {
 #[async_trait]
 pub trait SponsorshipTx: Send {
     /// The live invite links, pending invitations and pending owner-adds `created_by`
-    /// sponsors within `root`'s subtree: what must be checked again when their rights
-    /// shrink.
+    /// sponsors within `root`'s subtree (or anywhere): what must be checked again when
+    /// their rights shrink.
     async fn sponsored_within(
         &mut self,
         created_by: &str,
-        root: &SpacePath,
+        root: Option<&SpacePath>,
     ) -> Result<Vec<Sponsored>>;
     /// Who made a live link, pending invitation or pending owner-add for `role` within
     /// `root`'s subtree, or holds `role` on a space there: whose grants a new
     /// definition of `role` there may change.
     async fn concerned_by_role(&mut self, root: &SpacePath, role: &RoleName)
     -> Result<Vec<String>>;
-    /// Revokes the live invite links `created_by` made (within `root`'s subtree, or
-    /// anywhere); returns their ids and spaces.
-    async fn revoke_invites_by(
-        &mut self,
-        created_by: &str,
-        root: Option<&SpacePath>,
-        by: &str,
-        at: OffsetDateTime,
-    ) -> Result<Vec<(Uuid, SpacePath)>>;
-    /// Revokes the pending invitations `created_by` sent (within `root`'s subtree, or
-    /// anywhere) and cancels their unsent e-mail; returns their ids and spaces.
-    async fn revoke_invitations_by(
-        &mut self,
-        created_by: &str,
-        root: Option<&SpacePath>,
-        by: &str,
-        at: OffsetDateTime,
-    ) -> Result<Vec<(Uuid, SpacePath)>>;
     /// Revokes every live platform invitation `inviter` sent.
     async fn revoke_platform_invitations_of(
         &mut self,

@@ -1955,28 +1955,26 @@ macro_rules! impl_sql_tx {
             async fn sponsored_within(
                 &mut self,
                 created_by: &str,
-                root: &SpacePath,
+                root: Option<&SpacePath>,
             ) -> Result<Vec<Sponsored>> {
                 let mut qb = driver::QueryBuilder::new(
                     "SELECT 'link' AS kind, id, space_path, role FROM invites \
                      WHERE revoked_at IS NULL AND created_by = ",
                 );
-                qb.push_bind(created_by.to_owned()).push(" AND ");
-                push_subtree(&mut qb, "space_path", root);
+                qb.push_bind(created_by.to_owned());
+                push_opt_subtree(&mut qb, "space_path", root);
                 qb.push(
                     " UNION ALL SELECT 'invitation' AS kind, id, space_path, role FROM invitations \
                      WHERE status = 'pending' AND created_by = ",
                 )
-                .push_bind(created_by.to_owned())
-                .push(" AND ");
-                push_subtree(&mut qb, "space_path", root);
+                .push_bind(created_by.to_owned());
+                push_opt_subtree(&mut qb, "space_path", root);
                 qb.push(
                     " UNION ALL SELECT 'add' AS kind, m.id, s.path AS space_path, m.role FROM memberships m \
                      JOIN spaces s ON s.id = m.space_id WHERE m.status = 'pending' AND m.added_by = ",
                 )
-                .push_bind(created_by.to_owned())
-                .push(" AND ");
-                push_subtree(&mut qb, "s.path", root);
+                .push_bind(created_by.to_owned());
+                push_opt_subtree(&mut qb, "s.path", root);
                 let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
                 rows.iter()
                     .map(|r| {
@@ -2016,53 +2014,6 @@ macro_rules! impl_sql_tx {
                 push_subtree(&mut qb, "s.path", root);
                 let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
                 rows.iter().map(|r| get::<String>(r, "who")).collect()
-            }
-
-            async fn revoke_invites_by(
-                &mut self,
-                created_by: &str,
-                root: Option<&SpacePath>,
-                by: &str,
-                when: OffsetDateTime,
-            ) -> Result<Vec<(Uuid, SpacePath)>> {
-                let mut qb = driver::QueryBuilder::new("UPDATE invites SET revoked_at = ");
-                qb.push_bind(ms(when))
-                    .push(", revoked_by = ")
-                    .push_bind(by.to_owned())
-                    .push(" WHERE revoked_at IS NULL AND created_by = ")
-                    .push_bind(created_by.to_owned());
-                push_opt_subtree(&mut qb, "space_path", root);
-                qb.push(" RETURNING id, space_path");
-                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
-                rows.iter()
-                    .map(|r| Ok((get(r, "id")?, SpacePath::parse(&get::<String>(r, "space_path")?).map_err(Error::internal)?)))
-                    .collect()
-            }
-
-            async fn revoke_invitations_by(
-                &mut self,
-                created_by: &str,
-                root: Option<&SpacePath>,
-                by: &str,
-                when: OffsetDateTime,
-            ) -> Result<Vec<(Uuid, SpacePath)>> {
-                let mut qb = driver::QueryBuilder::new("UPDATE invitations SET status = 'revoked', decided_at = ");
-                qb.push_bind(ms(when))
-                    .push(", decided_by = ")
-                    .push_bind(by.to_owned())
-                    .push(" WHERE status = 'pending' AND created_by = ")
-                    .push_bind(created_by.to_owned());
-                push_opt_subtree(&mut qb, "space_path", root);
-                qb.push(" RETURNING id, space_path");
-                let rows = qb.build().fetch_all(&mut *self.conn).await.map_err(db_error)?;
-                let revoked: Vec<(Uuid, SpacePath)> = rows
-                    .iter()
-                    .map(|r| Ok((get(r, "id")?, SpacePath::parse(&get::<String>(r, "space_path")?).map_err(Error::internal)?)))
-                    .collect::<Result<_>>()?;
-                for (id, _) in &revoked {
-                    self.cancel_mail_of(*id).await?;
-                }
-                Ok(revoked)
             }
 
             async fn revoke_platform_invitations_of(

@@ -132,7 +132,7 @@ operation!(ChangeRole => MembershipView, |self, tx| {
     // A sponsor whose rights shrank takes along what they handed out beyond them.
     let before = scope.role_permissions(&target.role).unwrap_or_default();
     if !granted.covers(before) {
-        crate::ceiling::revoke_beyond(tx, &self.actor, &self.user, &scope.space.path, "sponsor_demoted").await?;
+        crate::ceiling::revoke_beyond(tx, &self.actor, &self.user, Some(&scope.space.path), "sponsor_demoted").await?;
     }
     Ok(view(&scope, MembershipRow { role: self.role.clone(), updated_at: now, ..target }))
 });
@@ -158,7 +158,7 @@ operation!(RemoveMember => (), |self, tx| {
     }
     // A sponsor takes along the live invites they can no longer hand out.
     let reason = if leaving { "sponsor_left" } else { "sponsor_removed" };
-    crate::ceiling::revoke_beyond(tx, &self.actor, &self.user, &scope.space.path, reason).await?;
+    crate::ceiling::revoke_beyond(tx, &self.actor, &self.user, Some(&scope.space.path), reason).await?;
     let kind = if leaving { "member.left" } else { "member.removed" };
     tx.append_event(&scope.event(kind, &self.actor, Some(self.user.as_str()), json!({ "role": target.role })))
         .await?;

@@ -434,43 +434,6 @@ operation!(MyPending => Pending, |self, tx| {
     Ok(Pending { invitations, memberships, join_requests })
 });
 
-/// A sponsor's invite links and pending invitations stop working when they lose the
-/// right to invite there: within `root`'s subtree when they leave a space, everywhere
-/// when they are deprovisioned. Each gets its event.
-pub(crate) async fn revoke_sponsored(
-    tx: &mut dyn Tx,
-    actor: &Actor,
-    sponsor: &UserId,
-    root: Option<&SpacePath>,
-    reason: &str,
-) -> Result<usize> {
-    let now = crate::now();
-    let links = tx
-        .revoke_invites_by(sponsor.as_str(), root, &actor.label(), now)
-        .await?;
-    let invitations = tx
-        .revoke_invitations_by(sponsor.as_str(), root, &actor.label(), now)
-        .await?;
-    for (kind, key, rows) in [
-        ("invite.revoked", "invite_id", &links),
-        ("invitation.revoked", "invitation_id", &invitations),
-    ] {
-        for (id, path) in rows {
-            let space = tx.space_by_path(path).await?;
-            let data = json!({ key: id, "reason": reason, "sponsor": sponsor });
-            tx.append_event(&event_on(
-                space.map(|s| (s.id, path)),
-                kind,
-                actor,
-                Some(sponsor.as_str()),
-                data,
-            ))
-            .await?;
-        }
-    }
-    Ok(links.len() + invitations.len())
-}
-
 struct Deprovision {
     actor: Actor,
     user: UserId,
@@ -505,7 +468,10 @@ operation!(Deprovision => Deprovisioned, |self, tx| {
         .await?;
         done.memberships_removed += 1;
     }
-    done.invites_revoked = revoke_sponsored(tx, &self.actor, &self.user, None, "sponsor_deprovisioned").await?;
+    // Holding nothing now, they can hand out nothing: every link, invitation and
+    // pending add they made goes, each with its event.
+    done.invites_revoked =
+        crate::ceiling::revoke_beyond(tx, &self.actor, &self.user, None, "sponsor_deprovisioned").await?;
     let now = crate::now();
     let platform = tx.revoke_platform_invitations_of(self.user.as_str(), &self.actor.label(), now).await?;
     done.platform_invitations_revoked = platform.len();

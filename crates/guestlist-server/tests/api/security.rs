@@ -486,4 +486,8 @@ async fn lowering_an_adders_role_withdraws_their_pending_adds_beyond_it() {
     assert_eq!(withdrawn.len(), 1, "{withdrawn:?}");
     assert_eq!(withdrawn[0].data["reason"], "sponsor_demoted");
     assert_eq!(withdrawn[0].data["sponsor"], "dan");
+    // Deprovisioned, dan can hand out nothing: his last pending add goes too.
+    t.platform().deprovision_user("dan").await.unwrap();
+    let finn = t.user("finn").my_pending().await.unwrap();
+    assert!(finn.memberships.is_empty(), "{finn:?}");
 }

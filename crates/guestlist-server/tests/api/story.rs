@@ -312,7 +312,9 @@ async fn sponsorship_live_tickets_of_a_sponsor_and_those_a_role_definition_conce
     .await;
     let (anns, concerned) = write(&store, move |tx| {
         Box::pin(async move {
-            let anns = tx.sponsored_within("ann", &path("sp/")).await?;
+            let anns = tx.sponsored_within("ann", Some(&path("sp/"))).await?;
+            let everywhere = tx.sponsored_within("ann", None).await?;
+            assert_eq!(everywhere.len(), 3, "sp/, sp/eng/ and spx/");
             let concerned = tx
                 .concerned_by_role(&path("sp/"), &RoleName::parse("helper").unwrap())
                 .await?;
@@ -334,7 +336,7 @@ async fn sponsorship_live_tickets_of_a_sponsor_and_those_a_role_definition_conce
     let after = write(&store, move |tx| {
         Box::pin(async move {
             tx.revoke_invite(revoked_id, "x", now()).await?;
-            tx.sponsored_within("ann", &path("sp/")).await
+            tx.sponsored_within("ann", Some(&path("sp/"))).await
         })
     })
     .await;
