@@ -160,14 +160,20 @@ pub(crate) async fn serve_router(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let limits = Arc::new(limits);
     tokio::pin!(shutdown);
+    let mut last_warned: Option<Instant> = None;
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
                     // Out of file descriptors (or a connection reset before accept):
-                    // wait a moment rather than spin; serving connections go on.
-                    tracing::warn!(error = %e, "accept failed");
+                    // wait a moment rather than spin; serving connections go on. Said
+                    // at most once a second, not at every retry.
+                    metrics::counter!("guestlist_http_accept_errors_total").increment(1);
+                    if last_warned.is_none_or(|t: Instant| t.elapsed() >= Duration::from_secs(1)) {
+                        tracing::warn!(error = %e, "accept failed");
+                        last_warned = Some(Instant::now());
+                    }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
