@@ -538,3 +538,35 @@ async fn a_sqlite_deployment_moves_to_postgres_with_export_and_import() {
     );
     assert_eq!(events_after[1..], events_before[..]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs it"]
+async fn migrate_applies_the_engine_the_url_names() {
+    let admin_url =
+        guestlist_testkit::postgres_url().expect("GUESTLIST_TEST_POSTGRES_URL names a server");
+    let pg_url = guestlist_testkit::fresh_database(&admin_url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["migrate", "--database-url", &pg_url])
+        .current_dir(dir.path())
+        .output()
+        .expect("guestlist runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The schema is in PostgreSQL, and no SQLite file was made of the URL.
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&pg_url)
+        .await
+        .unwrap();
+    let (tables,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_name IN ('spaces', 'memberships', 'invites')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(tables, 3);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
