@@ -32,11 +32,9 @@ pub(crate) fn role_arg(s: &str) -> Result<RoleName> {
 }
 
 pub(crate) fn user_arg(s: &str) -> Result<UserId> {
-    UserId::parse(s).map_err(|_| {
-        gql(Error::invalid(
-            "userId",
-            "1-255 characters with no control characters",
-        ))
+    UserId::parse(s).map_err(|e| match e {
+        Error::InvalidInput { message, .. } => gql(Error::invalid("userId", message)),
+        other => gql(other),
     })
 }
 
