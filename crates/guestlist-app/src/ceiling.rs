@@ -44,14 +44,20 @@ impl Scope {
         rules::require_can_grant(held, role.as_str(), granted)?;
         Ok(granted)
     }
+
+    /// The same rule as a question, for what was handed out before: may someone who
+    /// holds `held` here still hand out `role` with `needed`?
+    fn may_still_grant(&self, held: Permissions, needed: Permission, role: &RoleName) -> bool {
+        rules::require(held, needed).is_ok() && self.check_grant(held, role).is_ok()
+    }
 }
 
-/// What redeeming `invite` into `target` may grant: the permissions its role means on
-/// the link's own space (`home`). Narrowed to a deeper space, a role name that means
-/// more there is refused. (That the link's creator still holds all of it is kept true
+/// Whether redeeming `invite` into `target` grants what its role means on the link's
+/// own space (`home`): narrowed to a deeper space, a role name that means more there
+/// is refused. (That the link's creator still holds all of it is kept true
 /// where rights shrink: [`revoke_beyond`] runs on every demotion, removal, departure
 /// and role definition, so the hot path does not ask again.)
-pub(crate) fn link_grant(home: &Scope, target: &Scope, invite: &InviteRow) -> Result<Permissions> {
+pub(crate) fn link_grant(home: &Scope, target: &Scope, invite: &InviteRow) -> Result<()> {
     let meant = home.require_role(&invite.role)?;
     if target.space.id != home.space.id {
         rules::narrowed_grant(
@@ -61,7 +67,7 @@ pub(crate) fn link_grant(home: &Scope, target: &Scope, invite: &InviteRow) -> Re
             &target.space.path,
         )?;
     }
-    Ok(meant)
+    Ok(())
 }
 
 /// A new definition of `role` on `scope`'s space changes what the name means there
@@ -113,11 +119,7 @@ pub(crate) async fn revoke_beyond(
             SponsoredKind::PendingAdd => Permission::ManageMembers,
             _ => Permission::ManageInvites,
         };
-        let still = held.has(hands_out)
-            && scope
-                .role_permissions(&ticket.role)
-                .is_some_and(|p| held.covers(p));
-        if still {
+        if scope.may_still_grant(*held, hands_out, &ticket.role) {
             continue;
         }
         let now = crate::now();

@@ -170,3 +170,17 @@ pub(crate) fn now() -> OffsetDateTime {
     t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
         .unwrap_or(t)
 }
+
+/// Logs a failed request's cause, the same way for every front door: an internal
+/// fault as an error, a passing one (the database unavailable, contention) as a
+/// warning, and a refusal of the caller's request not at all. The cause goes to the
+/// log, never to the caller.
+pub fn log_failure(e: &Error, door: &'static str) {
+    match e {
+        Error::Internal(_) => tracing::error!(door, code = %e.code(), cause = ?e, "request failed"),
+        Error::Unavailable(_) | Error::Contention(_) => {
+            tracing::warn!(door, code = %e.code(), cause = ?e, "request failed")
+        }
+        _ => {}
+    }
+}

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+pub use guestlist_store::DeliveryOutcome;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -39,32 +40,21 @@ impl RetryPolicy {
     }
 
     /// What attempt number `attempt` (counting from 1) came to.
-    pub fn outcome(&self, attempt: u32, result: std::result::Result<(), String>) -> Attempted {
+    pub fn outcome(
+        &self,
+        attempt: u32,
+        result: std::result::Result<(), String>,
+    ) -> DeliveryOutcome {
         let now = OffsetDateTime::now_utc();
         match result {
-            Ok(()) => Attempted::Delivered { at: now },
-            Err(error) if attempt >= self.max_attempts => Attempted::Failed { error },
-            Err(error) => Attempted::Retry {
+            Ok(()) => DeliveryOutcome::Sent { at: now },
+            Err(error) if attempt >= self.max_attempts => DeliveryOutcome::Failed { error },
+            Err(error) => DeliveryOutcome::Retry {
                 error,
                 next_attempt_at: now + self.backoff(attempt),
             },
         }
     }
-}
-
-/// How an attempt ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Attempted {
-    Delivered {
-        at: OffsetDateTime,
-    },
-    Retry {
-        error: String,
-        next_attempt_at: OffsetDateTime,
-    },
-    Failed {
-        error: String,
-    },
 }
 
 /// One outbox: where its items are kept and how one is delivered.
@@ -83,7 +73,7 @@ pub trait Outbox: Send + Sync + 'static {
     /// One attempt; the error is what the item shows as its last error.
     async fn deliver(&self, item: &Self::Item) -> std::result::Result<(), String>;
     /// Records how the attempt went.
-    async fn record(&self, id: Uuid, attempted: Attempted) -> Result<()>;
+    async fn record(&self, id: Uuid, outcome: DeliveryOutcome) -> Result<()>;
 }
 
 /// Delivers everything due now; returns how many attempts were made.
@@ -157,12 +147,12 @@ mod tests {
         assert_eq!(p.backoff(60), Duration::from_millis(1_000));
         assert!(matches!(
             p.outcome(2, Err("x".into())),
-            Attempted::Retry { .. }
+            DeliveryOutcome::Retry { .. }
         ));
         assert!(matches!(
             p.outcome(3, Err("x".into())),
-            Attempted::Failed { .. }
+            DeliveryOutcome::Failed { .. }
         ));
-        assert!(matches!(p.outcome(3, Ok(())), Attempted::Delivered { .. }));
+        assert!(matches!(p.outcome(3, Ok(())), DeliveryOutcome::Sent { .. }));
     }
 }

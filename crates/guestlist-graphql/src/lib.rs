@@ -80,15 +80,7 @@ pub fn sdl() -> String {
 
 /// The one mapping from the application's error to a GraphQL error.
 pub(crate) fn gql(e: Error) -> async_graphql::Error {
-    match &e {
-        Error::Internal(_) => {
-            tracing::error!(code = %e.code(), cause = ?e, "GraphQL request failed")
-        }
-        Error::Unavailable(_) | Error::Contention(_) => {
-            tracing::warn!(code = %e.code(), cause = ?e, "GraphQL request failed")
-        }
-        _ => {}
-    }
+    guestlist_app::log_failure(&e, "graphql");
     let code = e.code().as_str();
     let field = e.field().map(str::to_owned);
     async_graphql::Error::new(e.public_message()).extend_with(|_, ext| {

@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use guestlist_app::outbox::{self, Attempted, Outbox, RetryPolicy};
-use guestlist_app::store::MailResult;
+use guestlist_app::outbox::{self, DeliveryOutcome, Outbox, RetryPolicy};
 use guestlist_app::{App, OutgoingMail, redact_url};
 use lettre::message::header::ContentTransferEncoding;
 use lettre::message::{Body, Mailbox, MultiPart};
@@ -279,19 +278,8 @@ impl Outbox for MailOutbox {
         self.mailer.send(mail).await
     }
 
-    async fn record(&self, id: Uuid, attempted: Attempted) -> guestlist_app::Result<()> {
-        let result = match attempted {
-            Attempted::Delivered { at } => MailResult::Sent { at },
-            Attempted::Retry {
-                error,
-                next_attempt_at,
-            } => MailResult::Retry {
-                error,
-                next_attempt_at,
-            },
-            Attempted::Failed { error } => MailResult::Failed { error },
-        };
-        self.app.mail_attempted(id, result).await
+    async fn record(&self, id: Uuid, outcome: DeliveryOutcome) -> guestlist_app::Result<()> {
+        self.app.mail_attempted(id, outcome).await
     }
 }
 

@@ -83,16 +83,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        // The cause goes to the log, never to the caller.
-        match &self.0 {
-            Error::Internal(_) => {
-                tracing::error!(code = %self.0.code(), cause = ?self.0, "request failed")
-            }
-            Error::Unavailable(_) | Error::Contention(_) => {
-                tracing::warn!(code = %self.0.code(), cause = ?self.0, "request failed")
-            }
-            _ => {}
-        }
+        guestlist_app::log_failure(&self.0, "http");
         self.quiet()
     }
 }

@@ -300,7 +300,7 @@ pub trait MailTx: Send {
         lease_until: OffsetDateTime,
     ) -> Result<bool>;
     /// Records an attempt's result on a queued message.
-    async fn finish_mail(&mut self, id: Uuid, result: &MailResult) -> Result<()>;
+    async fn finish_mail(&mut self, id: Uuid, result: &DeliveryOutcome) -> Result<()>;
     async fn mail_by_id(&mut self, id: Uuid) -> Result<Option<MailRow>>;
 }
 
@@ -882,9 +882,10 @@ pub struct MailRow {
     pub sent_at: Option<OffsetDateTime>,
 }
 
-/// What one delivery attempt came to.
-#[derive(Debug, Clone)]
-pub enum MailResult {
+/// What one delivery attempt of an outbox item came to (an e-mail now; the generic
+/// worker, `guestlist_app::outbox`, records it for any outbox).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
     Sent {
         at: OffsetDateTime,
     },
@@ -897,7 +898,7 @@ pub enum MailResult {
     Failed {
         error: String,
     },
-    /// Nothing to send any more (the invitation is no longer pending).
+    /// Nothing to send any more (for mail: the invitation is no longer pending).
     Cancelled,
 }
 

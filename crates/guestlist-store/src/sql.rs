@@ -1483,12 +1483,12 @@ macro_rules! impl_sql_tx {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn finish_mail(&mut self, id: Uuid, result: &MailResult) -> Result<()> {
+            async fn finish_mail(&mut self, id: Uuid, result: &DeliveryOutcome) -> Result<()> {
                 let (state, error, next, sent): (&str, Option<&str>, Option<i64>, Option<i64>) = match result {
-                    MailResult::Sent { at } => ("sent", None, None, Some(ms(*at))),
-                    MailResult::Retry { error, next_attempt_at } => ("queued", Some(error), Some(ms(*next_attempt_at)), None),
-                    MailResult::Failed { error } => ("failed", Some(error), None, None),
-                    MailResult::Cancelled => ("cancelled", None, None, None),
+                    DeliveryOutcome::Sent { at } => ("sent", None, None, Some(ms(*at))),
+                    DeliveryOutcome::Retry { error, next_attempt_at } => ("queued", Some(error), Some(ms(*next_attempt_at)), None),
+                    DeliveryOutcome::Failed { error } => ("failed", Some(error), None, None),
+                    DeliveryOutcome::Cancelled => ("cancelled", None, None, None),
                 };
                 driver::query(
                     "UPDATE mail_outbox SET state = $2, last_error = coalesce($3, last_error), \

@@ -3,7 +3,7 @@
 //! message comes due again), and recording how the attempt went.
 
 use guestlist_domain::{Error, InvitationStatus, RoleName, SpacePath};
-use guestlist_store::{MailResult, MailRow, Tx};
+use guestlist_store::{DeliveryOutcome, MailRow, Tx};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -75,14 +75,14 @@ operation!(Claim => Option<Claimed>, |self, tx| {
     let mail = tx.mail_by_id(self.id).await?.ok_or(Error::NotFound("mail"))?;
     let claimed = still_wanted(tx, &mail).await?;
     if claimed.is_none() {
-        tx.finish_mail(self.id, &MailResult::Cancelled).await?;
+        tx.finish_mail(self.id, &DeliveryOutcome::Cancelled).await?;
     }
     Ok(claimed)
 });
 
 struct Finish {
     id: Uuid,
-    result: MailResult,
+    result: DeliveryOutcome,
 }
 
 operation!(Finish => (), |self, tx| {
@@ -123,7 +123,7 @@ impl App {
     }
 
     /// Records how an attempt went.
-    pub async fn mail_attempted(&self, id: Uuid, result: MailResult) -> Result<()> {
+    pub async fn mail_attempted(&self, id: Uuid, result: DeliveryOutcome) -> Result<()> {
         self.store_ref().write(Finish { id, result }).await
     }
 
