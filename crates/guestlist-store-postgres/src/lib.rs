@@ -1,10 +1,11 @@
 //! The PostgreSQL engine: a connection pool that any number of stateless `guestlist`
 //! processes share. Every operation runs in one READ COMMITTED transaction; the limits
 //! hold across processes because each is one conditional `UPDATE … RETURNING` or a
-//! unique key (the shared SQL of `guestlist_store::impl_sql_tx!`), never a
+//! unique key (the shared SQL of `guestlist-store-sql`, and `counters.rs`), never a
 //! check-then-act in the application. Serialization failures and deadlocks are retried
 //! here and never reach the caller.
 
+mod counters;
 mod tx;
 
 use std::panic::AssertUnwindSafe;
@@ -17,7 +18,7 @@ use guestlist_store::{Access, Error, QueuedOperation, Result, Store};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor};
 
-pub use tx::PgTx;
+pub use tx::{PgTx, Postgres};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

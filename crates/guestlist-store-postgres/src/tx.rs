@@ -1,34 +1,118 @@
-//! The PostgreSQL transaction: the shared SQL of `guestlist_store::impl_sql_tx!` over a
-//! pooled connection, run by sqlx. Rule checks that must see each other's writes lock
-//! the space row first (`FOR UPDATE`).
+//! The PostgreSQL engine's driver: the shared SQL of `guestlist-store-sql` run by
+//! sqlx over a pooled connection, and the statements PostgreSQL writes its own way
+//! (`counters.rs`): row locks, and counts of unlimited links and spaces in shard rows.
 
-use guestlist_store::Error;
-use sqlx::postgres::PgConnection;
+use guestlist_store::transfer::{Cell, Kind};
+use guestlist_store::{Error, Result};
+use guestlist_store_sql::{Arg, Engine, Query, Sql, SqlRow, SqlTx};
+use sqlx::postgres::{PgArguments, PgConnection, PgRow};
+use sqlx::{AssertSqlSafe, Postgres as Pg};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
-pub struct PgTx<'c> {
-    conn: &'c mut PgConnection,
+use crate::counters;
+
+/// PostgreSQL, as the shared SQL sees it.
+pub struct Postgres;
+
+/// One PostgreSQL transaction (or one statement outside any, for single-statement reads).
+pub type PgTx<'c> = SqlTx<'c, Postgres>;
+
+/// A statement and its arguments, as sqlx runs it.
+fn prepare(q: Query) -> sqlx::query::Query<'static, Pg, PgArguments> {
+    let mut query = match q.sql {
+        Sql::Static(s) => sqlx::query(s),
+        Sql::Built(s) => sqlx::query(AssertSqlSafe(s)),
+    };
+    for arg in q.args {
+        query = match arg {
+            Arg::Uuid(v) => query.bind(v),
+            Arg::Text(v) => query.bind(v),
+            Arg::Int(v) => query.bind(v),
+            Arg::Bool(v) => query.bind(v),
+            Arg::Bytes(v) => query.bind(v),
+        };
+    }
+    query
 }
 
-impl<'c> PgTx<'c> {
-    pub fn new(conn: &'c mut PgConnection) -> Self {
-        PgTx { conn }
+impl Engine for Postgres {
+    type Conn = PgConnection;
+    type Row = Record;
+    const SLOT: usize = 1;
+
+    async fn execute(conn: &mut PgConnection, q: Query) -> Result<u64> {
+        Ok(prepare(q)
+            .execute(conn)
+            .await
+            .map_err(db_error)?
+            .rows_affected())
+    }
+
+    async fn fetch_all(conn: &mut PgConnection, q: Query) -> Result<Vec<Record>> {
+        let rows = prepare(q).fetch_all(conn).await.map_err(db_error)?;
+        Ok(rows.into_iter().map(Record).collect())
+    }
+
+    async fn fetch_optional(conn: &mut PgConnection, q: Query) -> Result<Option<Record>> {
+        let row = prepare(q).fetch_optional(conn).await.map_err(db_error)?;
+        Ok(row.map(Record))
+    }
+
+    fn counted(alias: &str, column: &str) -> String {
+        counters::counted(alias, column)
+    }
+
+    async fn lock_space(tx: &mut PgTx<'_>, id: Uuid) -> Result<()> {
+        counters::lock_space(tx, id).await
+    }
+
+    async fn settle_member_count(tx: &mut PgTx<'_>, id: Uuid) -> Result<()> {
+        counters::settle_member_count(tx, id).await
+    }
+
+    async fn take_seat(tx: &mut PgTx<'_>, space_id: Uuid) -> Result<bool> {
+        counters::take_seat(tx, space_id).await
+    }
+
+    async fn free_seat(tx: &mut PgTx<'_>, space_id: Uuid) -> Result<()> {
+        counters::free_seat(tx, space_id).await
+    }
+
+    async fn claim_invite_use(tx: &mut PgTx<'_>, id: Uuid, now: OffsetDateTime) -> Result<bool> {
+        counters::claim_invite_use(tx, id, now).await
+    }
+
+    async fn after_import(tx: &mut PgTx<'_>) -> Result<()> {
+        counters::after_import(tx).await
     }
 }
 
-/// What the shared SQL runs through: sqlx's PostgreSQL driver.
-mod driver {
-    use sqlx::Postgres;
+/// A row as sqlx returns it.
+pub struct Record(PgRow);
 
-    pub use sqlx::{AssertSqlSafe, query};
-    pub type QueryBuilder = sqlx::QueryBuilder<Postgres>;
-    pub type Row = sqlx::postgres::PgRow;
-    pub type Connection = sqlx::PgConnection;
-
-    pub fn get<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(
-        row: &'r Row,
-        col: &str,
-    ) -> guestlist_store::Result<T> {
-        sqlx::Row::try_get(row, col).map_err(super::db_error)
+impl SqlRow for Record {
+    fn cell(&self, column: &str, kind: Kind) -> Result<Cell> {
+        use sqlx::Row;
+        let row = &self.0;
+        let cell = match kind {
+            Kind::Uuid => row
+                .try_get::<Option<Uuid>, _>(column)
+                .map(|v| v.map(Cell::Uuid)),
+            Kind::Text => row
+                .try_get::<Option<String>, _>(column)
+                .map(|v| v.map(Cell::Text)),
+            Kind::Int => row
+                .try_get::<Option<i64>, _>(column)
+                .map(|v| v.map(Cell::Int)),
+            Kind::Bool => row
+                .try_get::<Option<bool>, _>(column)
+                .map(|v| v.map(Cell::Bool)),
+            Kind::Bytes => row
+                .try_get::<Option<Vec<u8>>, _>(column)
+                .map(|v| v.map(Cell::Bytes)),
+        };
+        Ok(cell.map_err(db_error)?.unwrap_or(Cell::Null))
     }
 }
 
@@ -57,13 +141,3 @@ pub fn db_error(e: sqlx::Error) -> Error {
         _ => Error::internal(e),
     }
 }
-
-guestlist_store::impl_sql_tx!(
-    PgTx,
-    lock_space = Some("SELECT id FROM spaces WHERE id = $1 FOR UPDATE"),
-    after_import = Some(
-        "SELECT setval(pg_get_serial_sequence('events', 'seq'), coalesce((SELECT max(seq) FROM events), 0) + 1, false)"
-    ),
-    // Concurrent transactions: unlimited links and spaces count in shard rows.
-    shards = true
-);

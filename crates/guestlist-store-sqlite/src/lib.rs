@@ -20,7 +20,6 @@
 //! sqlx's, applied when the store opens.
 
 mod driver;
-mod tx;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -40,7 +39,7 @@ use sqlx::{ConnectOptions, Connection as _};
 use tokio::sync::{mpsc, oneshot};
 
 use driver::Connection;
-pub use tx::SqliteTx;
+pub use driver::{Sqlite, SqliteTx};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -182,8 +181,22 @@ fn exec(conn: &Connection, sql: &str) -> Result<()> {
     for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         conn.prepare_cached(statement)
             .and_then(|mut s| s.raw_execute())
-            .map_err(|e| tx::db_error(driver::DriverError::Sqlite(e)))?;
+            .map_err(|e| driver::db_error(driver::DriverError::Sqlite(e)))?;
     }
+    Ok(())
+}
+
+/// Runs one statement that returns rows (a probe, a checkpoint), dropping them.
+fn step_through(conn: &Connection, sql: &str) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(sql)
+        .map_err(|e| driver::db_error(driver::DriverError::Sqlite(e)))?;
+    let mut rows = stmt.raw_query();
+    while rows
+        .next()
+        .map_err(|e| driver::db_error(driver::DriverError::Sqlite(e)))?
+        .is_some()
+    {}
     Ok(())
 }
 
@@ -207,7 +220,7 @@ impl SqliteStore {
         // longer by a burst is cut back to 64 MiB.
         writer
             .execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864")
-            .map_err(|e| tx::db_error(e.into()))?;
+            .map_err(|e| driver::db_error(e.into()))?;
         let checkpointer = Checkpointer::start(connect(&opts.path, true)?)?;
         let (tx, rx) = mpsc::channel(opts.max_batch * 8);
         let max_batch = opts.max_batch.max(1);
@@ -277,11 +290,8 @@ impl Store for SqliteStore {
         if self.jobs.is_closed() {
             return Err(Error::Unavailable("the writer has stopped".into()));
         }
-        let mut conn = self.readers.take()?;
-        driver::query("SELECT 1")
-            .fetch_one(&mut conn)
-            .into_inner()
-            .map_err(tx::db_error)?;
+        let conn = self.readers.take()?;
+        step_through(&conn, "SELECT 1")?;
         self.readers.give_back(conn);
         Ok(())
     }
@@ -329,7 +339,7 @@ fn checkpoint(conn: &Connection) -> Result<(i64, i64)> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
         Ok((r.get(1)?, r.get(2)?))
     })
-    .map_err(|e| tx::db_error(driver::DriverError::Sqlite(e)))
+    .map_err(|e| driver::db_error(driver::DriverError::Sqlite(e)))
 }
 
 impl Checkpointer {
@@ -423,9 +433,7 @@ fn writer_loop(
                         .send(Err(Error::Unavailable("shutting down".into())));
                 }
             }
-            let checkpoint = driver::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&mut conn)
-                .into_inner();
+            let checkpoint = step_through(&conn, "PRAGMA wal_checkpoint(TRUNCATE)");
             if let Err(e) = checkpoint {
                 tracing::warn!(error = %e, "could not checkpoint the WAL at shutdown");
             }

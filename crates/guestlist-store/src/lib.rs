@@ -13,7 +13,6 @@
 
 use std::sync::Arc;
 
-mod sql;
 pub mod transfer;
 
 use async_trait::async_trait;
@@ -32,8 +31,6 @@ pub use guestlist_domain as domain;
 #[doc(hidden)]
 pub mod __private {
     pub use async_trait::async_trait;
-    pub use time::OffsetDateTime;
-    pub use uuid::Uuid;
 }
 
 /// One command of the application: runs inside one transaction of the engine.

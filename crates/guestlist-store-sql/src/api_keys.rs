@@ -1,0 +1,40 @@
+use async_trait::async_trait;
+use guestlist_store::*;
+
+use crate::SqlTx;
+use crate::engine::*;
+
+#[async_trait]
+impl<E: Engine> ApiKeysTx for SqlTx<'_, E> {
+    async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<bool> {
+        let done = query(
+            "INSERT INTO api_keys (id, name, key_hash, platform_admin, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(key.id)
+        .bind(&key.name)
+        .bind(&key.key_hash)
+        .bind(key.platform_admin)
+        .bind(ms(key.created_at))
+        .execute(&mut *self)
+        .await?;
+        Ok(done == 1)
+    }
+
+    async fn api_key_by_hash(&mut self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>> {
+        let row =
+            query("SELECT id, name, platform_admin, revoked_at FROM api_keys WHERE key_hash = $1")
+                .bind(key_hash)
+                .fetch_optional(&mut *self)
+                .await?;
+        row.map(|r| {
+            Ok(ApiKeyRow {
+                id: get(&r, "id")?,
+                name: get(&r, "name")?,
+                platform_admin: get(&r, "platform_admin")?,
+                revoked: get::<Option<i64>>(&r, "revoked_at")?.is_some(),
+            })
+        })
+        .transpose()
+    }
+}

@@ -1,0 +1,289 @@
+use async_trait::async_trait;
+use guestlist_store::domain::{self, InviteState, RoleName, SpacePath};
+use guestlist_store::*;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::engine::*;
+use crate::{SqlTx, sql_once};
+
+pub(crate) fn invite_row(r: &impl SqlRow) -> Result<InviteRow> {
+    Ok(InviteRow {
+        id: get(r, "id")?,
+        space_id: get(r, "space_id")?,
+        space_path: SpacePath::parse(&get::<String>(r, "space_path")?).map_err(Error::internal)?,
+        role: RoleName::parse(&get::<String>(r, "role")?).map_err(Error::internal)?,
+        max_uses: get::<Option<i64>>(r, "max_uses")?.map(u32_of).transpose()?,
+        uses: u32_of(get(r, "uses")?)?,
+        expires_at: opt_at(get(r, "expires_at")?)?,
+        description: get(r, "description")?,
+        allow_narrowing: get(r, "allow_narrowing")?,
+        created_by: get(r, "created_by")?,
+        created_by_name: get(r, "created_by_name")?,
+        created_at: at(get(r, "created_at")?)?,
+        revoked_at: opt_at(get(r, "revoked_at")?)?,
+        revoked_by: get(r, "revoked_by")?,
+        requires_approval: get(r, "requires_approval")?,
+        auto_approve_domains: get::<Option<String>>(r, "auto_approve_domains")?
+            .map(|d| d.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
+    })
+}
+
+/// The predicate of one invite state at `now`; the states never overlap
+/// (revoked, then expired, then exhausted, then active).
+pub(crate) fn push_state(qb: &mut QueryBuilder, state: InviteState, now: i64) {
+    match state {
+        InviteState::Revoked => {
+            qb.push("(revoked_at IS NOT NULL)");
+        }
+        InviteState::Expired => {
+            qb.push("(revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ")
+                .push_bind(now)
+                .push(")");
+        }
+        InviteState::Exhausted => {
+            qb.push("(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
+                .push_bind(now)
+                .push(") AND max_uses IS NOT NULL AND uses >= max_uses)");
+        }
+        InviteState::Active => {
+            qb.push("(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
+                .push_bind(now)
+                .push(") AND (max_uses IS NULL OR uses < max_uses))");
+        }
+    }
+}
+
+/// A subtree's invites newest first, one range of `invite_scopes`, cut at the page size.
+pub(crate) fn push_scope_range<E: Engine>(
+    qb: &mut QueryBuilder,
+    q: &InviteQuery,
+    root: &SpacePath,
+) {
+    qb.push(sql_once!(
+        E,
+        "SELECT {} FROM invite_scopes s JOIN invites i ON i.id = s.invite_id WHERE s.scope_path = ",
+        invite_columns_of::<E>("i")
+    ))
+    .push_bind(root.as_str().to_owned());
+    push_invite_filters(qb, q, "s.created_at", "s.invite_id");
+    qb.push(" ORDER BY s.created_at DESC, s.invite_id DESC LIMIT ")
+        .push_bind(i64::from(q.limit));
+}
+
+/// The filters of an invite list after its scope, and the keyset cursor on
+/// `(created_col, id_col)`.
+pub(crate) fn push_invite_filters(
+    qb: &mut QueryBuilder,
+    q: &InviteQuery,
+    created_col: &str,
+    id_col: &str,
+) {
+    if let Some(by) = &q.created_by {
+        qb.push(" AND created_by = ").push_bind(by.clone());
+    }
+    if let Some(spaces) = &q.spaces_in {
+        qb.push(" AND space_path IN (");
+        if spaces.is_empty() {
+            qb.push("NULL");
+        }
+        for (i, s) in spaces.iter().enumerate() {
+            if i > 0 {
+                qb.push(", ");
+            }
+            qb.push_bind(s.as_str().to_owned());
+        }
+        qb.push(")");
+    }
+    if let Some(states) = &q.states {
+        let now = ms(q.now);
+        qb.push(" AND (FALSE");
+        for state in states {
+            qb.push(" OR ");
+            push_state(qb, *state, now);
+        }
+        qb.push(")");
+    }
+    match q.revoked {
+        Some(true) => {
+            qb.push(" AND revoked_at IS NOT NULL");
+        }
+        Some(false) => {
+            qb.push(" AND revoked_at IS NULL");
+        }
+        None => {}
+    }
+    if let Some(k) = &q.after {
+        qb.push(format!(" AND ({created_col}, {id_col}) < ("))
+            .push_bind(ms(k.created_at))
+            .push(", ")
+            .push_bind(k.id)
+            .push(")");
+    }
+}
+
+pub(crate) const INVITE_COLUMNS: &str = "id, space_id, space_path, role, max_uses, uses, expires_at, description, \
+     allow_narrowing, created_by, created_by_name, created_at, revoked_at, revoked_by, requires_approval, \
+     auto_approve_domains";
+
+/// The invite columns of table (or alias) `t`, its use count with its shards.
+pub(crate) fn invite_columns_of<E: Engine>(t: &str) -> String {
+    format!(
+        "{t}.id, {t}.space_id, {t}.space_path, {t}.role, {t}.max_uses, {}, {t}.expires_at, {t}.description, \
+         {t}.allow_narrowing, {t}.created_by, {t}.created_by_name, {t}.created_at, {t}.revoked_at, {t}.revoked_by, \
+         {t}.requires_approval, {t}.auto_approve_domains",
+        E::counted(t, "uses")
+    )
+}
+
+#[async_trait]
+impl<E: Engine> InvitesTx for SqlTx<'_, E> {
+    async fn insert_invite(&mut self, i: &NewInvite) -> Result<bool> {
+        let done = query(
+            "INSERT INTO invites (id, code_hash, space_id, space_path, role, max_uses, expires_at, description, \
+               allow_narrowing, created_by, created_by_name, created_at, requires_approval, auto_approve_domains) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (code_hash) DO NOTHING",
+        )
+        .bind(i.id)
+        .bind(&i.code_hash)
+        .bind(i.space_id)
+        .bind(i.space_path.as_str())
+        .bind(i.role.as_str())
+        .bind(i.max_uses.map(i64::from))
+        .bind(i.expires_at.map(ms))
+        .bind(i.description.as_deref())
+        .bind(i.allow_narrowing)
+        .bind(&i.created_by)
+        .bind(&i.created_by_name)
+        .bind(ms(i.created_at))
+        .bind(i.requires_approval)
+        .bind((!i.auto_approve_domains.is_empty()).then(|| i.auto_approve_domains.join(",")))
+        .execute(&mut *self)
+        .await?;
+        if done != 1 {
+            return Ok(false);
+        }
+        // List the invite under its space and every ancestor (see invite_scopes).
+        let mut qb =
+            QueryBuilder::new("INSERT INTO invite_scopes (scope_path, created_at, invite_id) ");
+        qb.push("VALUES ");
+        for (n, scope) in i.space_path.lineage().into_iter().enumerate() {
+            qb.push(if n == 0 { "(" } else { ", (" })
+                .push_bind(scope.as_str().to_owned())
+                .push(", ")
+                .push_bind(ms(i.created_at))
+                .push(", ")
+                .push_bind(i.id)
+                .push(")");
+        }
+        qb.build().execute(&mut *self).await?;
+        Ok(true)
+    }
+
+    async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>> {
+        let row = query(sql_once!(
+            E,
+            "SELECT {} FROM invites WHERE code_hash = $1",
+            invite_columns_of::<E>("invites")
+        ))
+        .bind(code_hash)
+        .fetch_optional(&mut *self)
+        .await?;
+        row.as_ref().map(invite_row).transpose()
+    }
+
+    async fn invite_by_id(&mut self, id: Uuid) -> Result<Option<InviteRow>> {
+        let row = query(sql_once!(
+            E,
+            "SELECT {} FROM invites WHERE id = $1",
+            invite_columns_of::<E>("invites")
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self)
+        .await?;
+        row.as_ref().map(invite_row).transpose()
+    }
+
+    async fn invite_preview(&mut self, code_hash: &[u8]) -> Result<Option<InvitePreviewRow>> {
+        let row = query(sql_once!(
+            E,
+            "SELECT {}, s.name AS space_name, s.join_mode, {} \
+             FROM invites i JOIN spaces s ON s.id = i.space_id WHERE i.code_hash = $1",
+            invite_columns_of::<E>("i"),
+            E::counted("s", "member_count")
+        ))
+        .bind(code_hash)
+        .fetch_optional(&mut *self)
+        .await?;
+        row.map(|r| {
+            Ok(InvitePreviewRow {
+                invite: invite_row(&r)?,
+                space_name: get(&r, "space_name")?,
+                join_mode: get::<String>(&r, "join_mode")?
+                    .parse()
+                    .map_err(Error::internal)?,
+                member_count: u32_of(get(&r, "member_count")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool> {
+        E::claim_invite_use(self, id, now).await
+    }
+
+    async fn revoke_invite(&mut self, id: Uuid, by: &str, when: OffsetDateTime) -> Result<bool> {
+        let done = query("UPDATE invites SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(ms(when))
+            .bind(by)
+            .execute(&mut *self)
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn list_invites(&mut self, q: &InviteQuery) -> Result<Vec<InviteRow>> {
+        // Which subtrees to walk: what the caller may see, narrowed by the filter.
+        let roots: Option<Vec<SpacePath>> = match (&q.visible, q.subtrees.is_empty()) {
+            (Visibility::All, true) => None,
+            (Visibility::All, false) => Some(domain::path::minimal_roots(q.subtrees.clone())),
+            (Visibility::Subtrees(v), true) => Some(domain::path::minimal_roots(v.clone())),
+            (Visibility::Subtrees(v), false) => {
+                Some(domain::path::intersect_subtrees(v, &q.subtrees))
+            }
+        };
+        let mut qb = QueryBuilder::new("");
+        match &roots {
+            // Everything: the creation-order index, filtered as it goes.
+            None => {
+                qb.push(format!(
+                    "SELECT {} FROM invites WHERE TRUE",
+                    invite_columns_of::<E>("invites")
+                ));
+                push_invite_filters(&mut qb, q, "created_at", "id");
+                qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                    .push_bind(i64::from(q.limit));
+            }
+            Some(roots) if roots.is_empty() => return Ok(vec![]),
+            // One subtree: one ordered range of invite_scopes, already in order.
+            Some(roots) if roots.len() == 1 => push_scope_range::<E>(&mut qb, q, &roots[0]),
+            // Several: their ranges merged, each cut at the page size first.
+            Some(roots) => {
+                qb.push(format!("SELECT {INVITE_COLUMNS} FROM ("));
+                for (n, root) in roots.iter().enumerate() {
+                    if n > 0 {
+                        qb.push(" UNION ALL ");
+                    }
+                    qb.push("SELECT * FROM (");
+                    push_scope_range::<E>(&mut qb, q, root);
+                    qb.push(format!(") AS r{n}"));
+                }
+                qb.push(") AS merged ORDER BY created_at DESC, id DESC LIMIT ")
+                    .push_bind(i64::from(q.limit));
+            }
+        }
+        let rows = qb.build().fetch_all(&mut *self).await?;
+        rows.iter().map(invite_row).collect()
+    }
+}
