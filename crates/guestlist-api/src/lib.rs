@@ -6,6 +6,12 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// The enums and outcomes of the model, as they are on the wire.
+pub use guestlist_domain::{
+    AddOutcome, DeliveryState, InvitationOutcome, InvitationStatus, InviteState, JoinMode,
+    JoinOutcome,
+};
+
 /// Every error: `{"error": {"code", "message", "field"?}}`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct ErrorBody {
@@ -25,38 +31,6 @@ pub struct ErrorDetail {
     /// For `invalid_input`: the field at fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum JoinMode {
-    Open,
-    InviteOnly,
-    Request,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum InviteState {
-    Active,
-    Revoked,
-    Expired,
-    Exhausted,
-}
-
-/// What a join did. Idempotent outcomes are successes, not errors.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum JoinOutcome {
-    /// A new membership.
-    Joined,
-    /// An existing membership's role was raised to the invite's (a use is counted).
-    Upgraded,
-    /// Already held at least these rights: nothing changed, no use counted.
-    AlreadyMember,
-    /// The space (or the link) needs approval: a join request waits for a member
-    /// manager.
-    Requested,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -344,25 +318,6 @@ pub struct BulkInvitationRequest {
     pub rows: Vec<Invitee>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum InvitationStatus {
-    Pending,
-    Accepted,
-    Declined,
-    Revoked,
-    Expired,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryState {
-    Queued,
-    Sent,
-    Failed,
-    Cancelled,
-}
-
 /// Where the invitation's latest e-mail is.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Delivery {
@@ -398,17 +353,6 @@ pub struct Invitation {
     pub decided_by: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub decided_at: Option<OffsetDateTime>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum InvitationOutcome {
-    /// A new pending invitation: action required until the person accepts.
-    Invited,
-    /// They already have a pending invitation here: that one is returned.
-    AlreadyInvited,
-    /// They already hold at least these rights here.
-    AlreadyMember,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -701,18 +645,6 @@ pub struct AddMemberRequest {
     /// Defaults to `member`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum AddOutcome {
-    /// A pending membership: only that user can accept or decline it.
-    Pending,
-    /// Added before and not answered yet.
-    AlreadyPending,
-    AlreadyMember,
-    /// They had asked to join: the add approved their request.
-    Joined,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]

@@ -17,25 +17,25 @@ use std::sync::Arc;
 pub use auth::{Claims, mint_token};
 pub use guestlist_domain as domain;
 use guestlist_domain::{Actor, Error};
+pub use guestlist_domain::{AddOutcome, InvitationOutcome, JoinOutcome};
 pub use guestlist_store as store;
 use guestlist_store::Store;
 pub use limits::RateLimitConfig;
 use limits::RateLimits;
-pub use ops::admission::AdmitOutcome;
 pub use ops::events::EventPage;
 pub use ops::invitations::{
-    BulkResult, Decision, InvitationConfig, InvitationFilter, InvitationInput, InvitationOutcome,
-    InvitationPage, InvitationResult, InvitationView, InviteeInput, MAX_BULK_ROWS,
-    MAX_INVITATION_LIFETIME_SECS, Response as InvitationResponse,
+    BulkResult, Decision, InvitationConfig, InvitationFilter, InvitationInput, InvitationPage,
+    InvitationResult, InvitationView, InviteeInput, MAX_BULK_ROWS, MAX_INVITATION_LIFETIME_SECS,
+    Response as InvitationResponse,
 };
 pub use ops::invites::InviteView;
 pub use ops::invites::{
-    CreateInvite, InviteCreated, InviteFilter, InvitePage, InvitePreview, RedeemOutcome, Redeemed,
+    CreateInvite, InviteCreated, InviteFilter, InvitePage, InvitePreview, Redeemed,
 };
 pub use ops::mail::OutgoingMail;
 pub use ops::members::{MemberPage, MembershipView};
 pub use ops::requests::{
-    Account, AddOutcome, Deprovisioned, JoinRequestPage, JoinRequestView, Pending, RequestResult,
+    Account, Deprovisioned, JoinRequestPage, JoinRequestView, Pending, RequestResult,
 };
 pub use ops::signup::{
     ClaimView, GateView, PlatformInvitationCreated, PlatformInvitationInput,

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{Actor, Error, UserId};
@@ -194,8 +195,12 @@ impl Binding {
     }
 }
 
-/// What storage keeps; `expired` is a pending invitation past its expiry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// An invitation's status. Storage keeps the first four; `expired` is a pending
+/// invitation past its expiry, as read at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum InvitationStatus {
     Pending,
     Accepted,
@@ -246,7 +251,10 @@ impl InvitationStatus {
 }
 
 /// Where an invitation's latest e-mail is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum DeliveryState {
     /// Written with the invitation; waiting for (another) attempt.
     Queued,

@@ -39,6 +39,12 @@ impl fmt::Debug for InviteCode {
 /// The state of an invite link at a moment. Precedence: revoked, expired, exhausted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::Enum),
+    graphql(name = "InviteLinkState")
+)]
 pub enum InviteState {
     Active,
     Revoked,

@@ -8,6 +8,8 @@ use crate::Error;
 /// How a space admits new members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum JoinMode {
     /// Any signed-in user may join directly; invites work too.
     Open,

@@ -39,14 +39,14 @@ pub(crate) fn user_arg(s: &str) -> Result<UserId> {
 }
 
 pub(crate) fn admitted(
-    outcome: guestlist_app::AdmitOutcome,
+    outcome: guestlist_app::JoinOutcome,
     space: &str,
     role: &str,
     m: Option<MembershipView>,
 ) -> RedeemResult {
     let grant: Option<Member> = m.map(Into::into);
     RedeemResult {
-        outcome: outcome.into(),
+        outcome,
         space_prefix: space.to_owned(),
         role: grant
             .as_ref()

@@ -42,7 +42,7 @@ impl InvitationsQuery {
         };
         let filter = guestlist_app::InvitationFilter {
             space,
-            status: f.status.and_then(|s| s.eq).map(Into::into),
+            status: f.status.and_then(|s| s.eq),
             email: f.email.and_then(|e| e.eq),
             after: after.clone(),
             limit: first_arg(first),

@@ -28,10 +28,9 @@ pub(crate) fn invite_filter(f: Option<InviteLinksFilter>) -> Result<InviteFilter
         }
     }
     if let Some(state) = f.state {
-        let mut states: Option<Vec<InviteState>> =
-            state.in_.map(|l| l.into_iter().map(Into::into).collect());
+        let mut states: Option<Vec<InviteState>> = state.in_.map(|l| l.into_iter().collect());
         if let Some(eq) = state.eq {
-            let eq: InviteState = eq.into();
+            let eq: InviteState = eq;
             states = Some(match states {
                 Some(list) => list.into_iter().filter(|s| *s == eq).collect(),
                 None => vec![eq],

@@ -76,7 +76,7 @@ impl RequestsMutation {
             .await
             .map_err(gql)?;
         Ok(AskToJoinResult {
-            outcome: r.outcome.into(),
+            outcome: r.outcome,
             join_request: r.request.map(Into::into),
             grant: r.membership.map(Into::into),
         })
@@ -125,12 +125,7 @@ impl RequestsMutation {
             .await
             .map_err(gql)?;
         Ok(AddMemberResult {
-            outcome: match outcome {
-                guestlist_app::AddOutcome::Pending => AddMemberOutcome::Pending,
-                guestlist_app::AddOutcome::AlreadyPending => AddMemberOutcome::AlreadyPending,
-                guestlist_app::AddOutcome::AlreadyMember => AddMemberOutcome::AlreadyMember,
-                guestlist_app::AddOutcome::Joined => AddMemberOutcome::Joined,
-            },
+            outcome,
             grant: m.map(Into::into),
         })
     }

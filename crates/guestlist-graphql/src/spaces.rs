@@ -57,7 +57,7 @@ impl SpacesMutation {
         let input = NewSpaceInput {
             path: space_arg(&path)?,
             name,
-            join_mode: join_mode.unwrap_or(JoinMode::InviteOnly).into(),
+            join_mode: join_mode.unwrap_or(JoinMode::InviteOnly),
             member_limit,
         };
         Ok(app(ctx)?
@@ -78,7 +78,7 @@ impl SpacesMutation {
     ) -> Result<Space> {
         let patch = SpacePatchInput {
             name,
-            join_mode: join_mode.map(Into::into),
+            join_mode,
             member_limit: match member_limit {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),

@@ -1,95 +1,21 @@
 //! Output and input types, and their conversions from the application's results.
 
-use async_graphql::{Enum, ID, InputObject, Json, SimpleObject};
+use async_graphql::{ID, InputObject, Json, SimpleObject};
 use guestlist_app::domain;
+pub use guestlist_app::domain::{
+    AddOutcome, DeliveryState, InvitationOutcome, InvitationStatus, InviteState, JoinMode,
+    JoinOutcome,
+};
 use guestlist_app::store::EventRow;
 use guestlist_app::{
-    AdmitOutcome, InvitationOutcome as AppInvitationOutcome, InvitationResponse, InvitationResult,
-    InvitationView, InviteCreated, InviteView, MembershipView, SpaceView,
+    InvitationResponse, InvitationResult, InvitationView, InviteCreated, InviteView,
+    MembershipView, SpaceView,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 fn ts(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum JoinMode {
-    Open,
-    InviteOnly,
-    Request,
-}
-
-impl From<domain::JoinMode> for JoinMode {
-    fn from(m: domain::JoinMode) -> Self {
-        match m {
-            domain::JoinMode::Open => JoinMode::Open,
-            domain::JoinMode::InviteOnly => JoinMode::InviteOnly,
-            domain::JoinMode::Request => JoinMode::Request,
-        }
-    }
-}
-
-impl From<JoinMode> for domain::JoinMode {
-    fn from(m: JoinMode) -> Self {
-        match m {
-            JoinMode::Open => domain::JoinMode::Open,
-            JoinMode::InviteOnly => domain::JoinMode::InviteOnly,
-            JoinMode::Request => domain::JoinMode::Request,
-        }
-    }
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum InviteLinkState {
-    Active,
-    Revoked,
-    Expired,
-    Exhausted,
-}
-
-impl From<domain::InviteState> for InviteLinkState {
-    fn from(s: domain::InviteState) -> Self {
-        match s {
-            domain::InviteState::Active => InviteLinkState::Active,
-            domain::InviteState::Revoked => InviteLinkState::Revoked,
-            domain::InviteState::Expired => InviteLinkState::Expired,
-            domain::InviteState::Exhausted => InviteLinkState::Exhausted,
-        }
-    }
-}
-
-impl From<InviteLinkState> for domain::InviteState {
-    fn from(s: InviteLinkState) -> Self {
-        match s {
-            InviteLinkState::Active => domain::InviteState::Active,
-            InviteLinkState::Revoked => domain::InviteState::Revoked,
-            InviteLinkState::Expired => domain::InviteState::Expired,
-            InviteLinkState::Exhausted => domain::InviteState::Exhausted,
-        }
-    }
-}
-
-/// What a redemption did. Idempotent outcomes are successes.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum RedeemOutcome {
-    Joined,
-    Upgraded,
-    AlreadyMember,
-    /// The link needs approval: a join request waits for a member manager.
-    Requested,
-}
-
-impl From<AdmitOutcome> for RedeemOutcome {
-    fn from(o: AdmitOutcome) -> Self {
-        match o {
-            AdmitOutcome::Joined => RedeemOutcome::Joined,
-            AdmitOutcome::Upgraded => RedeemOutcome::Upgraded,
-            AdmitOutcome::AlreadyMember => RedeemOutcome::AlreadyMember,
-            AdmitOutcome::Requested => RedeemOutcome::Requested,
-        }
-    }
 }
 
 #[derive(SimpleObject, Debug)]
@@ -117,7 +43,7 @@ impl From<SpaceView> for Space {
         Space {
             path: s.path.to_string(),
             name: s.name,
-            join_mode: s.join_mode.into(),
+            join_mode: s.join_mode,
             member_limit: s.member_limit,
             member_count: s.member_count,
             created_at: ts(s.created_at),
@@ -161,7 +87,7 @@ pub struct InviteLink {
     pub id: ID,
     pub space_prefix: String,
     pub role: String,
-    pub state: InviteLinkState,
+    pub state: InviteState,
     pub max_uses: Option<u32>,
     pub uses: u32,
     pub uses_left: Option<u32>,
@@ -180,7 +106,7 @@ impl From<InviteView> for InviteLink {
             id: ID(i.id.to_string()),
             space_prefix: i.space_path.to_string(),
             role: i.role.to_string(),
-            state: v.state.into(),
+            state: v.state,
             max_uses: i.max_uses,
             uses: i.uses,
             uses_left: i.max_uses.map(|m| m.saturating_sub(i.uses)),
@@ -214,7 +140,7 @@ impl From<InviteCreated> for CreatedInviteLink {
 
 #[derive(SimpleObject, Debug)]
 pub struct RedeemResult {
-    pub outcome: RedeemOutcome,
+    pub outcome: JoinOutcome,
     pub space_prefix: String,
     pub role: String,
     /// The grant on `spacePrefix`; null when the rights come from an ancestor.
@@ -242,7 +168,7 @@ impl From<guestlist_app::InvitePreview> for InviteLinkPreview {
         InviteLinkPreview {
             space_prefix: p.space.to_string(),
             space_name: p.space_name,
-            join_mode: p.join_mode.into(),
+            join_mode: p.join_mode,
             member_count: p.member_count,
             role: p.role.to_string(),
             inviter: p.inviter,
@@ -309,9 +235,9 @@ pub struct BoolFilter {
 
 #[derive(InputObject, Debug, Default)]
 pub struct InviteLinkStateFilter {
-    pub eq: Option<InviteLinkState>,
+    pub eq: Option<InviteState>,
     #[graphql(name = "in")]
-    pub in_: Option<Vec<InviteLinkState>>,
+    pub in_: Option<Vec<InviteState>>,
 }
 
 /// Every present part must match (AND). It can only narrow what the caller may see.
@@ -333,47 +259,6 @@ pub struct SubtreeFilter {
 pub struct EventsFilter {
     pub space: Option<SubtreeFilter>,
     pub kind: Option<StringFilter>,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum InvitationStatus {
-    Pending,
-    Accepted,
-    Declined,
-    Revoked,
-    Expired,
-}
-
-impl From<domain::InvitationStatus> for InvitationStatus {
-    fn from(s: domain::InvitationStatus) -> Self {
-        match s {
-            domain::InvitationStatus::Pending => InvitationStatus::Pending,
-            domain::InvitationStatus::Accepted => InvitationStatus::Accepted,
-            domain::InvitationStatus::Declined => InvitationStatus::Declined,
-            domain::InvitationStatus::Revoked => InvitationStatus::Revoked,
-            domain::InvitationStatus::Expired => InvitationStatus::Expired,
-        }
-    }
-}
-
-impl From<InvitationStatus> for domain::InvitationStatus {
-    fn from(s: InvitationStatus) -> Self {
-        match s {
-            InvitationStatus::Pending => domain::InvitationStatus::Pending,
-            InvitationStatus::Accepted => domain::InvitationStatus::Accepted,
-            InvitationStatus::Declined => domain::InvitationStatus::Declined,
-            InvitationStatus::Revoked => domain::InvitationStatus::Revoked,
-            InvitationStatus::Expired => domain::InvitationStatus::Expired,
-        }
-    }
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum DeliveryState {
-    Queued,
-    Sent,
-    Failed,
-    Cancelled,
 }
 
 /// Where an invitation's latest e-mail is.
@@ -416,16 +301,11 @@ impl From<InvitationView> for Invitation {
             username: i.addressee.username.map(|u| u.to_string()),
             user_id: i.addressee.user_id.map(|u| u.to_string()),
             message: i.message,
-            status: v.status.into(),
+            status: v.status,
             expires_at: ts(i.expires_at),
             sends: i.sends,
             delivery: i.delivery.map(|d| Delivery {
-                state: match d.state {
-                    domain::DeliveryState::Queued => DeliveryState::Queued,
-                    domain::DeliveryState::Sent => DeliveryState::Sent,
-                    domain::DeliveryState::Failed => DeliveryState::Failed,
-                    domain::DeliveryState::Cancelled => DeliveryState::Cancelled,
-                },
+                state: d.state,
                 attempts: d.attempts,
                 last_error: d.last_error,
                 sent_at: d.sent_at.map(ts),
@@ -438,15 +318,6 @@ impl From<InvitationView> for Invitation {
     }
 }
 
-/// What inviting someone did. Idempotent outcomes are successes.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum InvitationOutcome {
-    /// A new pending invitation: action required until the person accepts.
-    Invited,
-    AlreadyInvited,
-    AlreadyMember,
-}
-
 #[derive(SimpleObject, Debug)]
 pub struct CreateInvitationResult {
     pub outcome: InvitationOutcome,
@@ -457,11 +328,7 @@ pub struct CreateInvitationResult {
 impl From<InvitationResult> for CreateInvitationResult {
     fn from(r: InvitationResult) -> Self {
         CreateInvitationResult {
-            outcome: match r.outcome {
-                AppInvitationOutcome::Invited => InvitationOutcome::Invited,
-                AppInvitationOutcome::AlreadyInvited => InvitationOutcome::AlreadyInvited,
-                AppInvitationOutcome::AlreadyMember => InvitationOutcome::AlreadyMember,
-            },
+            outcome: r.outcome,
             invitation: r.invitation.map(Into::into),
             grant: r.membership.map(Into::into),
         }
@@ -473,7 +340,7 @@ impl From<InvitationResult> for CreateInvitationResult {
 pub struct InvitationAnswer {
     pub invitation: Invitation,
     /// For an accept: JOINED, UPGRADED or ALREADY_MEMBER.
-    pub outcome: Option<RedeemOutcome>,
+    pub outcome: Option<JoinOutcome>,
     pub grant: Option<Member>,
 }
 
@@ -481,7 +348,7 @@ impl From<InvitationResponse> for InvitationAnswer {
     fn from(r: InvitationResponse) -> Self {
         InvitationAnswer {
             invitation: r.invitation.into(),
-            outcome: r.outcome.map(Into::into),
+            outcome: r.outcome,
             grant: r.membership.map(Into::into),
         }
     }
@@ -551,24 +418,14 @@ impl From<guestlist_app::JoinRequestView> for JoinRequest {
 /// What asking to join did: REQUESTED, JOINED (an open space) or ALREADY_MEMBER.
 #[derive(SimpleObject, Debug)]
 pub struct AskToJoinResult {
-    pub outcome: RedeemOutcome,
+    pub outcome: JoinOutcome,
     pub join_request: Option<JoinRequest>,
     pub grant: Option<Member>,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum AddMemberOutcome {
-    /// Waiting for the user's consent.
-    Pending,
-    AlreadyPending,
-    AlreadyMember,
-    /// They had asked to join: the add approved it.
-    Joined,
-}
-
 #[derive(SimpleObject, Debug)]
 pub struct AddMemberResult {
-    pub outcome: AddMemberOutcome,
+    pub outcome: AddOutcome,
     /// Null when the rights come from a parent space.
     pub grant: Option<Member>,
 }
@@ -587,7 +444,7 @@ pub struct PendingItems {
 pub struct PlatformInvitation {
     pub id: ID,
     pub email: Option<String>,
-    pub state: InviteLinkState,
+    pub state: InviteState,
     pub max_uses: u32,
     pub uses: u32,
     pub invited_by: String,
@@ -601,7 +458,7 @@ impl From<guestlist_app::PlatformInvitationView> for PlatformInvitation {
         PlatformInvitation {
             id: ID(i.id.to_string()),
             email: i.email.map(|e| e.to_string()),
-            state: v.state.into(),
+            state: v.state,
             max_uses: i.max_uses,
             uses: i.uses,
             invited_by: i.invited_by,

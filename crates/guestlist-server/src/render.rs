@@ -1,46 +1,12 @@
 //! From the application's results to wire types.
 
 use guestlist_api as api;
-use guestlist_app::domain::{self, Permissions};
+use guestlist_app::domain::Permissions;
 use guestlist_app::store::EventRow;
 use guestlist_app::{
-    AdmitOutcome, BulkResult, InvitationOutcome, InvitationResponse, InvitationResult,
-    InvitationView, InviteCreated, InviteView, MembershipView, SpaceView,
+    BulkResult, InvitationOutcome, InvitationResponse, InvitationResult, InvitationView,
+    InviteCreated, InviteView, MembershipView, SpaceView,
 };
-
-pub fn join_mode(m: domain::JoinMode) -> api::JoinMode {
-    match m {
-        domain::JoinMode::Open => api::JoinMode::Open,
-        domain::JoinMode::InviteOnly => api::JoinMode::InviteOnly,
-        domain::JoinMode::Request => api::JoinMode::Request,
-    }
-}
-
-pub fn join_mode_in(m: api::JoinMode) -> domain::JoinMode {
-    match m {
-        api::JoinMode::Open => domain::JoinMode::Open,
-        api::JoinMode::InviteOnly => domain::JoinMode::InviteOnly,
-        api::JoinMode::Request => domain::JoinMode::Request,
-    }
-}
-
-pub fn invite_state(s: domain::InviteState) -> api::InviteState {
-    match s {
-        domain::InviteState::Active => api::InviteState::Active,
-        domain::InviteState::Revoked => api::InviteState::Revoked,
-        domain::InviteState::Expired => api::InviteState::Expired,
-        domain::InviteState::Exhausted => api::InviteState::Exhausted,
-    }
-}
-
-pub fn outcome(o: AdmitOutcome) -> api::JoinOutcome {
-    match o {
-        AdmitOutcome::Joined => api::JoinOutcome::Joined,
-        AdmitOutcome::Upgraded => api::JoinOutcome::Upgraded,
-        AdmitOutcome::AlreadyMember => api::JoinOutcome::AlreadyMember,
-        AdmitOutcome::Requested => api::JoinOutcome::Requested,
-    }
-}
 
 pub fn permissions(p: Permissions) -> Vec<String> {
     p.list()
@@ -54,7 +20,7 @@ pub fn space(v: SpaceView) -> api::Space {
     api::Space {
         path: s.path.to_string(),
         name: s.name,
-        join_mode: join_mode(s.join_mode),
+        join_mode: s.join_mode,
         member_limit: s.member_limit,
         member_count: s.member_count,
         created_at: s.created_at,
@@ -82,7 +48,7 @@ pub fn invite(v: InviteView) -> api::Invite {
         id: i.id,
         space: i.space_path.to_string(),
         role: i.role.to_string(),
-        state: invite_state(v.state),
+        state: v.state,
         max_uses: i.max_uses,
         uses: i.uses,
         uses_left: i.max_uses.map(|m| m.saturating_sub(i.uses)),
@@ -128,22 +94,11 @@ pub fn invitation(v: InvitationView) -> api::Invitation {
         username: i.addressee.username.map(|u| u.to_string()),
         user_id: i.addressee.user_id.map(|u| u.to_string()),
         message: i.message,
-        status: match v.status {
-            domain::InvitationStatus::Pending => api::InvitationStatus::Pending,
-            domain::InvitationStatus::Accepted => api::InvitationStatus::Accepted,
-            domain::InvitationStatus::Declined => api::InvitationStatus::Declined,
-            domain::InvitationStatus::Revoked => api::InvitationStatus::Revoked,
-            domain::InvitationStatus::Expired => api::InvitationStatus::Expired,
-        },
+        status: v.status,
         expires_at: i.expires_at,
         sends: i.sends,
         delivery: i.delivery.map(|d| api::Delivery {
-            state: match d.state {
-                domain::DeliveryState::Queued => api::DeliveryState::Queued,
-                domain::DeliveryState::Sent => api::DeliveryState::Sent,
-                domain::DeliveryState::Failed => api::DeliveryState::Failed,
-                domain::DeliveryState::Cancelled => api::DeliveryState::Cancelled,
-            },
+            state: d.state,
             attempts: d.attempts,
             last_error: d.last_error,
             sent_at: d.sent_at,
@@ -155,17 +110,9 @@ pub fn invitation(v: InvitationView) -> api::Invitation {
     }
 }
 
-pub fn invitation_outcome(o: InvitationOutcome) -> api::InvitationOutcome {
-    match o {
-        InvitationOutcome::Invited => api::InvitationOutcome::Invited,
-        InvitationOutcome::AlreadyInvited => api::InvitationOutcome::AlreadyInvited,
-        InvitationOutcome::AlreadyMember => api::InvitationOutcome::AlreadyMember,
-    }
-}
-
 pub fn invitation_result(r: InvitationResult) -> api::InvitationResult {
     api::InvitationResult {
-        outcome: invitation_outcome(r.outcome),
+        outcome: r.outcome,
         invitation: r.invitation.map(invitation),
         membership: r.membership.map(member),
     }
@@ -215,7 +162,7 @@ pub fn bulk(r: BulkResult) -> api::BulkInvitationResult {
 pub fn invitation_answer(r: InvitationResponse) -> api::InvitationAnswer {
     api::InvitationAnswer {
         invitation: invitation(r.invitation),
-        outcome: r.outcome.map(outcome),
+        outcome: r.outcome,
         membership: r.membership.map(member),
     }
 }
@@ -239,14 +186,14 @@ pub fn join_request(v: guestlist_app::JoinRequestView) -> api::JoinRequest {
 
 /// A join's answer: its outcome, the space and role, and the membership if any.
 pub(crate) fn join_result(
-    outcome: guestlist_app::AdmitOutcome,
+    outcome: guestlist_app::JoinOutcome,
     space: &guestlist_app::domain::SpacePath,
     role: &guestlist_app::domain::RoleName,
     m: Option<guestlist_app::MembershipView>,
 ) -> api::JoinResult {
     let membership = m.map(member);
     api::JoinResult {
-        outcome: self::outcome(outcome),
+        outcome,
         space: space.to_string(),
         role: membership
             .as_ref()

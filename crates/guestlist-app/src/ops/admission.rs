@@ -4,6 +4,7 @@
 //! at all. The grant ceiling (`ceiling.rs`) has been checked before anything gets
 //! here.
 
+use guestlist_domain::JoinOutcome;
 use guestlist_domain::rules::{self, Admission};
 use guestlist_domain::{
     Actor, Email, Error, MembershipSource, MembershipStatus, RoleName, SpacePath, UserId, Username,
@@ -183,22 +184,12 @@ pub(crate) fn identity_of(actor: &Actor, user: &UserId) -> (Option<Email>, Optio
     }
 }
 
-/// The outcome of admitting someone, for the front doors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AdmitOutcome {
-    Joined,
-    Upgraded,
-    AlreadyMember,
-    /// A join request waits for a member manager (a link that needs approval).
-    Requested,
-}
-
 impl Admitted {
-    pub(crate) fn split(self, scope: &Scope) -> (AdmitOutcome, Option<MembershipView>) {
+    pub(crate) fn split(self, scope: &Scope) -> (JoinOutcome, Option<MembershipView>) {
         match self {
-            Admitted::Joined(m) => (AdmitOutcome::Joined, Some(view(scope, m))),
-            Admitted::Upgraded(m) => (AdmitOutcome::Upgraded, Some(view(scope, m))),
-            Admitted::AlreadyMember(m) => (AdmitOutcome::AlreadyMember, m.map(|m| view(scope, m))),
+            Admitted::Joined(m) => (JoinOutcome::Joined, Some(view(scope, m))),
+            Admitted::Upgraded(m) => (JoinOutcome::Upgraded, Some(view(scope, m))),
+            Admitted::AlreadyMember(m) => (JoinOutcome::AlreadyMember, m.map(|m| view(scope, m))),
         }
     }
 }

@@ -18,13 +18,14 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::admission::{AdmitOutcome, admit};
+use super::admission::admit;
 use super::members::{MembershipView, view as member_view};
 use super::{operation, text};
 use crate::limits::Surface;
 use crate::scope::{Scope, require_user, subtrees_with};
 use crate::secrets::{Keys, TOKEN_LEN};
 use crate::{App, Caller, Result, paging};
+use guestlist_domain::{InvitationOutcome, JoinOutcome};
 
 /// How long a retry with the same Idempotency-Key gets the first answer.
 pub const IDEMPOTENCY_KEY_TTL_HOURS: i64 = 24;
@@ -77,18 +78,6 @@ pub struct InvitationInput {
     pub rows: Vec<InviteeInput>,
     /// Decide every row's outcome without changing anything.
     pub dry_run: bool,
-}
-
-/// What inviting someone did. Idempotent outcomes are successes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InvitationOutcome {
-    /// A new pending invitation: action required until the person accepts.
-    Invited,
-    /// They already have a pending invitation to this space: that one is returned.
-    AlreadyInvited,
-    /// They already hold at least these rights here.
-    AlreadyMember,
 }
 
 #[derive(Debug, Clone)]
@@ -151,7 +140,7 @@ pub struct InvitationPage {
 pub struct Response {
     pub invitation: InvitationView,
     /// For an accept: joined, upgraded, or already_member (also for a repeated accept).
-    pub outcome: Option<AdmitOutcome>,
+    pub outcome: Option<JoinOutcome>,
     pub membership: Option<MembershipView>,
 }
 
@@ -604,7 +593,7 @@ async fn accepted_again(
     let membership: Option<MembershipRow> = scope.membership(tx, user).await?;
     Ok(Response {
         invitation: InvitationView::of(invitation, now),
-        outcome: Some(AdmitOutcome::AlreadyMember),
+        outcome: Some(JoinOutcome::AlreadyMember),
         membership: membership.map(|m| member_view(&scope, m)),
     })
 }

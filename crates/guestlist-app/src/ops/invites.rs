@@ -10,7 +10,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::admission::{AdmitOutcome, admit};
+use super::admission::admit;
 use super::members::MembershipView;
 use super::requests::open_request;
 use super::{operation, text};
@@ -18,8 +18,7 @@ use crate::limits::Surface;
 use crate::scope::{Scope, require_user, subtrees_with};
 use crate::secrets::Keys;
 use crate::{App, Caller, Result, paging};
-
-pub type RedeemOutcome = AdmitOutcome;
+use guestlist_domain::JoinOutcome;
 
 pub const MAX_USES: u32 = 1_000_000;
 pub const MAX_LIFETIME_SECS: i64 = 365 * 24 * 3600;
@@ -108,7 +107,7 @@ pub struct InvitePreview {
 
 #[derive(Debug, Clone)]
 pub struct Redeemed {
-    pub outcome: RedeemOutcome,
+    pub outcome: JoinOutcome,
     pub space: SpacePath,
     pub role: RoleName,
     pub membership: Option<MembershipView>,

@@ -6,11 +6,12 @@ use guestlist_store::{MembershipRow, Tx};
 use serde_json::json;
 
 pub use super::admission::MembershipView;
+use super::admission::admit;
 pub(crate) use super::admission::view;
-use super::admission::{AdmitOutcome, admit};
 use super::operation;
 use crate::scope::{Scope, require_user};
 use crate::{App, Result, paging};
+use guestlist_domain::JoinOutcome;
 
 #[derive(Debug, Clone)]
 pub struct MemberPage {
@@ -23,7 +24,7 @@ struct JoinOpen {
     path: SpacePath,
 }
 
-operation!(JoinOpen => (AdmitOutcome, Option<MembershipView>), |self, tx| {
+operation!(JoinOpen => (JoinOutcome, Option<MembershipView>), |self, tx| {
     let user = require_user(&self.actor)?;
     let scope = Scope::load(tx, &self.path).await?;
     match scope.space.join_mode {
@@ -51,7 +52,7 @@ struct Provision {
     role: RoleName,
 }
 
-operation!(Provision => (AdmitOutcome, Option<MembershipView>), |self, tx| {
+operation!(Provision => (JoinOutcome, Option<MembershipView>), |self, tx| {
     if !self.actor.is_platform_admin() {
         return Err(Error::forbidden("only a platform-admin API key can provision members directly"));
     }
@@ -171,7 +172,7 @@ impl App {
         &self,
         actor: &Actor,
         path: SpacePath,
-    ) -> Result<(AdmitOutcome, Option<MembershipView>)> {
+    ) -> Result<(JoinOutcome, Option<MembershipView>)> {
         self.store_ref()
             .write(JoinOpen {
                 actor: actor.clone(),
@@ -187,7 +188,7 @@ impl App {
         path: SpacePath,
         user: UserId,
         role: RoleName,
-    ) -> Result<(AdmitOutcome, Option<MembershipView>)> {
+    ) -> Result<(JoinOutcome, Option<MembershipView>)> {
         self.store_ref()
             .write(Provision {
                 actor: actor.clone(),

@@ -14,25 +14,13 @@ use guestlist_store::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::admission::{AdmitOutcome, activate, admit, claim_use, identity_of};
+use super::admission::{activate, admit, claim_use, identity_of};
 use super::invitations::InvitationView;
 use super::members::{MembershipView, view as member_view};
 use super::{operation, text};
 use crate::scope::{Scope, event_on, require_user};
 use crate::{App, Result, paging};
-
-/// What adding someone to a roster did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AddOutcome {
-    /// A pending membership: it waits for the user's consent.
-    Pending,
-    /// They had been added already and have not answered yet.
-    AlreadyPending,
-    /// They already hold at least these rights.
-    AlreadyMember,
-    /// They had asked to join: the add approves their request at once.
-    Joined,
-}
+use guestlist_domain::{AddOutcome, JoinOutcome};
 
 #[derive(Debug, Clone)]
 pub struct JoinRequestView {
@@ -54,7 +42,7 @@ impl JoinRequestView {
 pub struct RequestResult {
     /// `requested` (also for a request already waiting), `joined` (an open space) or
     /// `already_member`.
-    pub outcome: AdmitOutcome,
+    pub outcome: JoinOutcome,
     pub request: Option<JoinRequestView>,
     pub membership: Option<MembershipView>,
 }
@@ -117,7 +105,7 @@ pub(crate) async fn open_request(
     if scope.user_rights(tx, user).await?.covers(offered) {
         let direct = scope.membership(tx, user).await?;
         return Ok(RequestResult {
-            outcome: AdmitOutcome::AlreadyMember,
+            outcome: JoinOutcome::AlreadyMember,
             request: None,
             membership: direct.map(|m| member_view(scope, m)),
         });
@@ -176,7 +164,7 @@ pub(crate) async fn open_request(
 
 fn requested(request: JoinRequestRow) -> RequestResult {
     RequestResult {
-        outcome: AdmitOutcome::Requested,
+        outcome: JoinOutcome::Requested,
         request: Some(JoinRequestView { request }),
         membership: None,
     }
@@ -203,7 +191,7 @@ operation!(OwnerAdd => (AddOutcome, Option<MembershipView>), |self, tx| {
     // They asked to join: adding them approves the request.
     if let Some(request) = tx.pending_join_request(scope.space.id, &user).await? {
         let (outcome, m) = approve(tx, &scope, &self.actor, &request, &self.role).await?;
-        let outcome = if outcome == AdmitOutcome::AlreadyMember { AddOutcome::AlreadyMember } else { AddOutcome::Joined };
+        let outcome = if outcome == JoinOutcome::AlreadyMember { AddOutcome::AlreadyMember } else { AddOutcome::Joined };
         return Ok((outcome, m));
     }
     // Rights from a parent space: a member already, with no membership here.
@@ -244,7 +232,7 @@ async fn approve(
     actor: &Actor,
     request: &JoinRequestRow,
     role: &RoleName,
-) -> Result<(AdmitOutcome, Option<MembershipView>)> {
+) -> Result<(JoinOutcome, Option<MembershipView>)> {
     if !tx
         .decide_join_request(
             request.id,

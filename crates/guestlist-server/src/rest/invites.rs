@@ -112,7 +112,7 @@ pub async fn preview_invite(
     Ok(Json(api::InvitePreview {
         space: p.space.to_string(),
         space_name: p.space_name,
-        join_mode: render::join_mode(p.join_mode),
+        join_mode: p.join_mode,
         member_count: p.member_count,
         role: p.role.to_string(),
         inviter: p.inviter,

@@ -58,11 +58,11 @@ pub async fn add_member(
         .app
         .add_member(&actor, space_param(&space)?, account, role)
         .await?;
-    let (status, outcome) = match outcome {
-        AddOutcome::Pending => (StatusCode::CREATED, api::AddOutcome::Pending),
-        AddOutcome::AlreadyPending => (StatusCode::OK, api::AddOutcome::AlreadyPending),
-        AddOutcome::AlreadyMember => (StatusCode::OK, api::AddOutcome::AlreadyMember),
-        AddOutcome::Joined => (StatusCode::OK, api::AddOutcome::Joined),
+    let status = match outcome {
+        AddOutcome::Pending => StatusCode::CREATED,
+        AddOutcome::AlreadyPending | AddOutcome::AlreadyMember | AddOutcome::Joined => {
+            StatusCode::OK
+        }
     };
     Ok((
         status,

@@ -13,9 +13,9 @@ use guestlist_app::{GateView, PlatformInvitationInput, PlatformInvitationView, R
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Auth, ClientIp, Json, Path, Query, caller};
-use crate::{AppState, render};
 use guestlist_app::domain::parse_id;
 
 type Res<T> = Result<T, ApiError>;
@@ -63,7 +63,7 @@ fn gate_view(g: GateView) -> api::GateView {
 }
 
 fn invitation(v: PlatformInvitationView) -> api::PlatformInvitation {
-    platform_invitation(v.invitation, render::invite_state(v.state))
+    platform_invitation(v.invitation, v.state)
 }
 
 fn platform_invitation(

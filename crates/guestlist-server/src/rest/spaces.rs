@@ -34,7 +34,7 @@ pub async fn create_space(
     let input = NewSpaceInput {
         path: SpacePath::parse(&req.path)?,
         name: req.name,
-        join_mode: render::join_mode_in(req.join_mode),
+        join_mode: req.join_mode,
         member_limit: req.member_limit,
     };
     let view = s.app.create_space(&actor, input).await?;
@@ -68,7 +68,7 @@ pub async fn update_space(
 ) -> Res<Json<api::Space>> {
     let patch = SpacePatchInput {
         name: req.name,
-        join_mode: req.join_mode.map(render::join_mode_in),
+        join_mode: req.join_mode,
         member_limit: req.member_limit,
     };
     let view = s

@@ -20,7 +20,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use guestlist_app::domain::{
     Actor, MembershipStatus, Permission, Permissions, RoleName, SpacePath, UserId,
 };
-use guestlist_app::{AdmitOutcome, App, Caller, CreateInvite, NewSpaceInput};
+use guestlist_app::{App, Caller, CreateInvite, JoinOutcome, NewSpaceInput};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
@@ -431,7 +431,7 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
                 .redeem_invite(&caller, &link.code, target.map(World::path))
                 .await;
             match redeemed {
-                Ok(r) if matches!(r.outcome, AdmitOutcome::Joined | AdmitOutcome::Upgraded) => {
+                Ok(r) if matches!(r.outcome, JoinOutcome::Joined | JoinOutcome::Upgraded) => {
                     // What the role means on the link's own space, within what its
                     // creator holds there now (the platform key holds everything),
                     // within what whoever passed the code on held when shown it.
