@@ -56,272 +56,27 @@ impl TableSpec {
     }
 }
 
-use Kind::*;
-
-/// Every table, in an order that satisfies foreign keys on import.
-pub const TABLES: &[TableSpec] = &[
-    TableSpec {
-        name: "spaces",
-        columns: &[
-            ("id", Uuid),
-            ("path", Text),
-            ("name", Text),
-            ("join_mode", Text),
-            ("member_limit", Int),
-            ("member_count", Int),
-            ("created_at", Int),
-            ("created_by", Text),
-        ],
-        key: &["id"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "roles",
-        columns: &[
-            ("space_id", Uuid),
-            ("name", Text),
-            ("permissions", Int),
-            ("created_at", Int),
-        ],
-        key: &["space_id", "name"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "invites",
-        columns: &[
-            ("id", Uuid),
-            ("code_hash", Bytes),
-            ("space_id", Uuid),
-            ("space_path", Text),
-            ("role", Text),
-            ("max_uses", Int),
-            ("uses", Int),
-            ("expires_at", Int),
-            ("description", Text),
-            ("allow_narrowing", Bool),
-            ("created_by", Text),
-            ("created_by_name", Text),
-            ("created_at", Int),
-            ("revoked_at", Int),
-            ("revoked_by", Text),
-            ("requires_approval", Bool),
-            ("auto_approve_domains", Text),
-        ],
-        key: &["id"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "invite_scopes",
-        columns: &[
-            ("scope_path", Text),
-            ("created_at", Int),
-            ("invite_id", Uuid),
-        ],
-        key: &["scope_path", "created_at", "invite_id"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "memberships",
-        columns: &[
-            ("id", Uuid),
-            ("space_id", Uuid),
-            ("user_id", Text),
-            ("role", Text),
-            ("status", Text),
-            ("source", Text),
-            ("invite_id", Uuid),
-            ("created_at", Int),
-            ("updated_at", Int),
-            ("email", Text),
-            ("username", Text),
-            ("added_by", Text),
-        ],
-        key: &["id"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "invitations",
-        columns: &[
-            ("id", Uuid),
-            ("token_hash", Bytes),
-            ("token_salt", Bytes),
-            ("space_id", Uuid),
-            ("space_path", Text),
-            ("role", Text),
-            ("email", Text),
-            ("username", Text),
-            ("user_id", Text),
-            ("addressee", Text),
-            ("message", Text),
-            ("status", Text),
-            ("lifetime_secs", Int),
-            ("expires_at", Int),
-            ("sends", Int),
-            ("last_sent_at", Int),
-            ("mail_id", Uuid),
-            ("created_by", Text),
-            ("created_by_name", Text),
-            ("created_at", Int),
-            ("decided_by", Text),
-            ("decided_at", Int),
-        ],
-        key: &["id"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "mail_outbox",
-        columns: &[
-            ("id", Uuid),
-            ("invitation_id", Uuid),
-            ("recipient", Text),
-            ("state", Text),
-            ("attempts", Int),
-            ("next_attempt_at", Int),
-            ("last_error", Text),
-            ("created_at", Int),
-            ("sent_at", Int),
-        ],
-        key: &["id"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "idempotency_keys",
-        columns: &[
-            ("owner", Text),
-            ("key", Text),
-            ("request_hash", Bytes),
-            ("response", Text),
-            ("created_at", Int),
-        ],
-        key: &["owner", "key"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "events",
-        columns: &[
-            ("seq", Int),
-            ("id", Uuid),
-            ("kind", Text),
-            ("space_id", Uuid),
-            ("space_path", Text),
-            ("actor", Text),
-            ("subject", Text),
-            ("data", Text),
-            ("created_at", Int),
-        ],
-        key: &["seq"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "signup_gate",
-        columns: &[
-            ("id", Int),
-            ("invite_only", Bool),
-            ("cap", Int),
-            ("seats_taken", Int),
-            ("user_invitations", Bool),
-            ("user_quota", Int),
-            ("quota_period_secs", Int),
-            ("updated_at", Int),
-        ],
-        key: &["id"],
-        singleton: true,
-    },
-    TableSpec {
-        name: "platform_invitations",
-        columns: &[
-            ("id", Uuid),
-            ("token_hash", Bytes),
-            ("email", Text),
-            ("max_uses", Int),
-            ("uses", Int),
-            ("reserved", Int),
-            ("expires_at", Int),
-            ("invited_by", Text),
-            ("created_at", Int),
-            ("revoked_at", Int),
-            ("revoked_by", Text),
-        ],
-        key: &["id"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "inviter_quotas",
-        columns: &[("inviter", Text), ("period_start", Int), ("sent", Int)],
-        key: &["inviter"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "signup_claims",
-        columns: &[
-            ("id", Uuid),
-            ("email", Text),
-            ("invitation_id", Uuid),
-            ("state", Text),
-            ("expires_at", Int),
-            ("user_id", Text),
-            ("created_at", Int),
-            ("decided_at", Int),
-        ],
-        key: &["id"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "signups",
-        columns: &[
-            ("user_id", Text),
-            ("email", Text),
-            ("invited_by", Text),
-            ("invitation_id", Uuid),
-            ("created_at", Int),
-        ],
-        key: &["user_id"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "join_requests",
-        columns: &[
-            ("id", Uuid),
-            ("space_id", Uuid),
-            ("space_path", Text),
-            ("user_id", Text),
-            ("email", Text),
-            ("username", Text),
-            ("role", Text),
-            ("message", Text),
-            ("invite_id", Uuid),
-            ("status", Text),
-            ("created_at", Int),
-            ("decided_by", Text),
-            ("decided_at", Int),
-        ],
-        key: &["id"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "counter_shards",
-        columns: &[("owner_id", Uuid), ("shard", Int), ("delta", Int)],
-        key: &["owner_id", "shard"],
-        singleton: false,
-    },
-    TableSpec {
-        name: "api_keys",
-        columns: &[
-            ("id", Uuid),
-            ("name", Text),
-            ("key_hash", Bytes),
-            ("platform_admin", Bool),
-            ("created_at", Int),
-            ("revoked_at", Int),
-        ],
-        key: &["id"],
-        singleton: false,
-    },
+/// Every feature's tables (each in its own file), in an order that satisfies foreign
+/// keys on import.
+const TABLES: &[&[TableSpec]] = &[
+    crate::spaces::TABLES,
+    crate::invites::TABLES,
+    crate::members::TABLES,
+    crate::invitations::TABLES,
+    crate::mail::TABLES,
+    crate::events::TABLES,
+    crate::signup::TABLES,
+    crate::requests::TABLES,
+    crate::api_keys::TABLES,
 ];
 
+/// Every table, in import order.
+pub fn tables() -> impl Iterator<Item = &'static TableSpec> {
+    TABLES.iter().flat_map(|t| t.iter())
+}
+
 pub fn table(name: &str) -> Result<&'static TableSpec> {
-    TABLES
-        .iter()
+    tables()
         .find(|t| t.name == name)
         .ok_or_else(|| Error::invalid("table", format!("unknown table {name:?}")))
 }
@@ -373,7 +128,7 @@ struct IsEmpty;
 impl Operation for IsEmpty {
     type Output = bool;
     async fn run(&self, tx: &mut dyn Tx) -> Result<bool> {
-        for t in TABLES.iter().filter(|t| !t.singleton) {
+        for t in tables().filter(|t| !t.singleton) {
             if !tx.export_rows(t, None, 1).await?.is_empty() {
                 return Ok(false);
             }
@@ -390,7 +145,7 @@ pub async fn export(
     mut sink: impl FnMut(&TableSpec, Vec<Cell>) -> Result<()>,
 ) -> Result<u64> {
     let mut n = 0;
-    for table in TABLES {
+    for table in tables() {
         let mut after = None;
         loop {
             let rows = store

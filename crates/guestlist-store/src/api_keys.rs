@@ -1,0 +1,49 @@
+//! API keys: the storage contract of the `api_keys` feature.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::transfer::Kind::*;
+use crate::transfer::TableSpec;
+use crate::*;
+
+/// API keys, kept as hashes.
+#[async_trait]
+pub trait ApiKeysTx: Send {
+    async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<bool>;
+    async fn api_key_by_hash(&mut self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>>;
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub key_hash: Vec<u8>,
+    pub platform_admin: bool,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyRow {
+    pub id: Uuid,
+    pub name: String,
+    pub platform_admin: bool,
+    pub revoked: bool,
+}
+
+/// The tables of this feature, for export and import (`transfer`), in an order that
+/// satisfies their foreign keys.
+pub(crate) const TABLES: &[TableSpec] = &[TableSpec {
+    name: "api_keys",
+    columns: &[
+        ("id", Uuid),
+        ("name", Text),
+        ("key_hash", Bytes),
+        ("platform_admin", Bool),
+        ("created_at", Int),
+        ("revoked_at", Int),
+    ],
+    key: &["id"],
+    singleton: false,
+}];

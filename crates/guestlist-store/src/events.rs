@@ -1,0 +1,72 @@
+//! The audit log: the storage contract of the `events` feature.
+
+use async_trait::async_trait;
+use guestlist_domain::SpacePath;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::transfer::Kind::*;
+use crate::transfer::TableSpec;
+use crate::*;
+
+/// The event log, written in the same transaction as the change it records.
+#[async_trait]
+pub trait EventsTx: Send {
+    async fn append_event(&mut self, e: &NewEvent) -> Result<()>;
+    /// Newest first, before the cursor.
+    async fn list_events(&mut self, q: &EventQuery) -> Result<Vec<EventRow>>;
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: Uuid,
+    pub kind: &'static str,
+    pub space_id: Option<Uuid>,
+    pub space_path: Option<SpacePath>,
+    pub actor: String,
+    pub subject: Option<String>,
+    /// JSON object text. Never holds a secret.
+    pub data: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub seq: i64,
+    pub id: Uuid,
+    pub kind: String,
+    pub space_path: Option<SpacePath>,
+    pub actor: String,
+    pub subject: Option<String>,
+    pub data: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventQuery {
+    pub visible: Visibility,
+    pub subtree: Option<SpacePath>,
+    pub kind: Option<String>,
+    /// Only events with a smaller sequence number.
+    pub before_seq: Option<i64>,
+    pub limit: u32,
+}
+
+/// The tables of this feature, for export and import (`transfer`), in an order that
+/// satisfies their foreign keys.
+pub(crate) const TABLES: &[TableSpec] = &[TableSpec {
+    name: "events",
+    columns: &[
+        ("seq", Int),
+        ("id", Uuid),
+        ("kind", Text),
+        ("space_id", Uuid),
+        ("space_path", Text),
+        ("actor", Text),
+        ("subject", Text),
+        ("data", Text),
+        ("created_at", Int),
+    ],
+    key: &["seq"],
+    singleton: false,
+}];

@@ -1,0 +1,168 @@
+//! Invite links: the storage contract of the `invites` feature.
+
+use async_trait::async_trait;
+use guestlist_domain::{JoinMode, RoleName, SpacePath};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::transfer::Kind::*;
+use crate::transfer::TableSpec;
+use crate::*;
+
+/// Invite links and their atomic use.
+#[async_trait]
+pub trait InvitesTx: Send {
+    /// Inserts unless the code hash collides; `false` on a collision.
+    async fn insert_invite(&mut self, invite: &NewInvite) -> Result<bool>;
+    async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>>;
+    async fn invite_by_id(&mut self, id: Uuid) -> Result<Option<InviteRow>>;
+    /// An invite with what its public preview shows of its space, in one statement.
+    async fn invite_preview(&mut self, code_hash: &[u8]) -> Result<Option<InvitePreviewRow>>;
+    /// Counts one use if the invite is still live (not revoked, not expired, uses
+    /// left): the atomic claim. `false` when it is not.
+    async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool>;
+    /// Soft revoke; `false` when already revoked.
+    async fn revoke_invite(&mut self, id: Uuid, by: &str, at: OffsetDateTime) -> Result<bool>;
+    /// Newest first, after the cursor.
+    async fn list_invites(&mut self, q: &InviteQuery) -> Result<Vec<InviteRow>>;
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    pub id: Uuid,
+    pub code_hash: Vec<u8>,
+    pub space_id: Uuid,
+    pub space_path: SpacePath,
+    pub role: RoleName,
+    pub max_uses: Option<u32>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub description: Option<String>,
+    pub allow_narrowing: bool,
+    pub requires_approval: bool,
+    /// Verified e-mail addresses of these domains skip the approval.
+    pub auto_approve_domains: Vec<String>,
+    pub created_by: String,
+    pub created_by_name: String,
+    pub created_at: OffsetDateTime,
+}
+
+impl NewInvite {
+    /// The row that inserting this invite stores (no uses, not revoked), so a
+    /// creator need not read it back. Times are kept to the millisecond, as stored.
+    pub fn stored(&self) -> InviteRow {
+        InviteRow {
+            id: self.id,
+            space_id: self.space_id,
+            space_path: self.space_path.clone(),
+            role: self.role.clone(),
+            max_uses: self.max_uses,
+            uses: 0,
+            expires_at: self.expires_at,
+            description: self.description.clone(),
+            allow_narrowing: self.allow_narrowing,
+            created_by: self.created_by.clone(),
+            created_by_name: self.created_by_name.clone(),
+            created_at: self.created_at,
+            revoked_at: None,
+            revoked_by: None,
+            requires_approval: self.requires_approval,
+            auto_approve_domains: self.auto_approve_domains.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InviteRow {
+    pub id: Uuid,
+    pub space_id: Uuid,
+    pub space_path: SpacePath,
+    pub role: RoleName,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+    pub expires_at: Option<OffsetDateTime>,
+    pub description: Option<String>,
+    pub allow_narrowing: bool,
+    pub created_by: String,
+    pub created_by_name: String,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub revoked_by: Option<String>,
+    pub requires_approval: bool,
+    pub auto_approve_domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvitePreviewRow {
+    pub invite: InviteRow,
+    pub space_name: String,
+    pub join_mode: JoinMode,
+    pub member_count: u32,
+}
+
+impl InviteRow {
+    /// The invite's state at `now` (revoked, then expired, then exhausted).
+    pub fn state(&self, now: OffsetDateTime) -> guestlist_domain::InviteState {
+        guestlist_domain::InviteState::of(
+            self.revoked_at.is_some(),
+            self.expires_at,
+            self.max_uses,
+            self.uses,
+            now,
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InviteQuery {
+    pub visible: Visibility,
+    /// Within any of these subtrees (empty: no filter).
+    pub subtrees: Vec<SpacePath>,
+    /// On exactly one of these spaces (`Some(vec![])` matches nothing).
+    pub spaces_in: Option<Vec<SpacePath>>,
+    /// In any of these states (`Some(vec![])` matches nothing).
+    pub states: Option<Vec<guestlist_domain::InviteState>>,
+    pub revoked: Option<bool>,
+    pub created_by: Option<String>,
+    pub now: OffsetDateTime,
+    pub after: Option<PageKey>,
+    pub limit: u32,
+}
+
+/// The tables of this feature, for export and import (`transfer`), in an order that
+/// satisfies their foreign keys.
+pub(crate) const TABLES: &[TableSpec] = &[
+    TableSpec {
+        name: "invites",
+        columns: &[
+            ("id", Uuid),
+            ("code_hash", Bytes),
+            ("space_id", Uuid),
+            ("space_path", Text),
+            ("role", Text),
+            ("max_uses", Int),
+            ("uses", Int),
+            ("expires_at", Int),
+            ("description", Text),
+            ("allow_narrowing", Bool),
+            ("created_by", Text),
+            ("created_by_name", Text),
+            ("created_at", Int),
+            ("revoked_at", Int),
+            ("revoked_by", Text),
+            ("requires_approval", Bool),
+            ("auto_approve_domains", Text),
+        ],
+        key: &["id"],
+        singleton: false,
+    },
+    TableSpec {
+        name: "invite_scopes",
+        columns: &[
+            ("scope_path", Text),
+            ("created_at", Int),
+            ("invite_id", Uuid),
+        ],
+        key: &["scope_path", "created_at", "invite_id"],
+        singleton: false,
+    },
+];
