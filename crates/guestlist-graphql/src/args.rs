@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::gql;
-use crate::types::*;
+use crate::invites::RedeemResult;
+use crate::members::Member;
 
 pub(crate) fn path(field: &str, s: &str) -> Result<SpacePath> {
     SpacePath::parse(s).map_err(|e| match e {

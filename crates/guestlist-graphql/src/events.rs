@@ -2,6 +2,8 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
+use async_graphql::{ID, InputObject, Json, SimpleObject};
+use guestlist_app::store::EventRow;
 
 use crate::args::*;
 use crate::types::*;
@@ -51,4 +53,37 @@ impl EventsQuery {
         }
         Ok(conn)
     }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct Event {
+    pub seq: i64,
+    pub id: ID,
+    pub kind: String,
+    pub space_prefix: Option<String>,
+    pub actor: String,
+    pub subject: Option<String>,
+    pub data: Json<serde_json::Value>,
+    pub created_at: String,
+}
+
+impl From<EventRow> for Event {
+    fn from(e: EventRow) -> Self {
+        Event {
+            seq: e.seq,
+            id: ID(e.id.to_string()),
+            kind: e.kind,
+            space_prefix: e.space_path.map(|p| p.to_string()),
+            actor: e.actor,
+            subject: e.subject,
+            data: Json(serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null)),
+            created_at: ts(e.created_at),
+        }
+    }
+}
+
+#[derive(InputObject, Debug, Default)]
+pub struct EventsFilter {
+    pub space: Option<SubtreeFilter>,
+    pub kind: Option<StringFilter>,
 }

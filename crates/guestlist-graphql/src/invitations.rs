@@ -3,8 +3,11 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
+use async_graphql::{ID, InputObject, SimpleObject};
+use guestlist_app::{InvitationResponse, InvitationResult, InvitationView};
 
 use crate::args::*;
+use crate::members::Member;
 use crate::types::*;
 use crate::{actor, app, caller, gql};
 
@@ -170,4 +173,109 @@ impl AnswerMutation {
             .map_err(gql)?;
         Ok(r.into())
     }
+}
+
+/// Where an invitation's latest e-mail is.
+#[derive(SimpleObject, Debug)]
+pub struct Delivery {
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+/// An invitation addressed to one person. Never carries its token.
+#[derive(SimpleObject, Debug)]
+pub struct Invitation {
+    pub id: ID,
+    pub space_prefix: String,
+    pub role: String,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub user_id: Option<String>,
+    pub message: Option<String>,
+    pub status: InvitationStatus,
+    pub expires_at: String,
+    pub sends: u32,
+    pub delivery: Option<Delivery>,
+    pub invited_by: String,
+    pub created_at: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+impl From<InvitationView> for Invitation {
+    fn from(v: InvitationView) -> Self {
+        let i = v.invitation;
+        Invitation {
+            id: ID(i.id.to_string()),
+            space_prefix: i.space_path.to_string(),
+            role: i.role.to_string(),
+            email: i.addressee.email.map(|e| e.to_string()),
+            username: i.addressee.username.map(|u| u.to_string()),
+            user_id: i.addressee.user_id.map(|u| u.to_string()),
+            message: i.message,
+            status: v.status,
+            expires_at: ts(i.expires_at),
+            sends: i.sends,
+            delivery: i.delivery.map(|d| Delivery {
+                state: d.state,
+                attempts: d.attempts,
+                last_error: d.last_error,
+                sent_at: d.sent_at.map(ts),
+            }),
+            invited_by: i.created_by,
+            created_at: ts(i.created_at),
+            decided_by: i.decided_by,
+            decided_at: i.decided_at.map(ts),
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct CreateInvitationResult {
+    pub outcome: InvitationOutcome,
+    pub invitation: Option<Invitation>,
+    pub grant: Option<Member>,
+}
+
+impl From<InvitationResult> for CreateInvitationResult {
+    fn from(r: InvitationResult) -> Self {
+        CreateInvitationResult {
+            outcome: r.outcome,
+            invitation: r.invitation.map(Into::into),
+            grant: r.membership.map(Into::into),
+        }
+    }
+}
+
+/// What accepting or declining did.
+#[derive(SimpleObject, Debug)]
+pub struct InvitationAnswer {
+    pub invitation: Invitation,
+    /// For an accept: JOINED, UPGRADED or ALREADY_MEMBER.
+    pub outcome: Option<JoinOutcome>,
+    pub grant: Option<Member>,
+}
+
+impl From<InvitationResponse> for InvitationAnswer {
+    fn from(r: InvitationResponse) -> Self {
+        InvitationAnswer {
+            invitation: r.invitation.into(),
+            outcome: r.outcome,
+            grant: r.membership.map(Into::into),
+        }
+    }
+}
+
+#[derive(InputObject, Default, Debug)]
+pub struct InvitationStatusFilter {
+    pub eq: Option<InvitationStatus>,
+}
+
+#[derive(InputObject, Default, Debug)]
+pub struct InvitationsFilter {
+    pub space: Option<SubtreeFilter>,
+    pub status: Option<InvitationStatusFilter>,
+    pub email: Option<StringFilter>,
 }

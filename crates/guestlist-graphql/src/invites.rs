@@ -3,10 +3,13 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
+use async_graphql::{ID, InputObject, SimpleObject};
 use guestlist_app::domain::InviteState;
 use guestlist_app::{CreateInvite, InviteFilter};
+use guestlist_app::{InviteCreated, InviteView};
 
 use crate::args::*;
+use crate::members::Member;
 use crate::types::*;
 use crate::{actor, app, caller, gql};
 
@@ -165,4 +168,119 @@ impl InviteLinksMutation {
             .map_err(gql)?
             .into())
     }
+}
+
+/// An invite link as its managers see it: never its token.
+#[derive(SimpleObject, Debug)]
+pub struct InviteLink {
+    pub id: ID,
+    pub space_prefix: String,
+    pub role: String,
+    pub state: InviteState,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+    pub uses_left: Option<u32>,
+    pub expires_at: Option<String>,
+    pub description: Option<String>,
+    pub allow_narrowing: bool,
+    pub created_by: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl From<InviteView> for InviteLink {
+    fn from(v: InviteView) -> Self {
+        let i = v.invite;
+        InviteLink {
+            id: ID(i.id.to_string()),
+            space_prefix: i.space_path.to_string(),
+            role: i.role.to_string(),
+            state: v.state,
+            max_uses: i.max_uses,
+            uses: i.uses,
+            uses_left: i.max_uses.map(|m| m.saturating_sub(i.uses)),
+            expires_at: i.expires_at.map(ts),
+            description: i.description,
+            allow_narrowing: i.allow_narrowing,
+            created_by: i.created_by,
+            created_at: ts(i.created_at),
+            revoked_at: i.revoked_at.map(ts),
+        }
+    }
+}
+
+/// A new invite link: the only answer that carries its token.
+#[derive(SimpleObject, Debug)]
+pub struct CreatedInviteLink {
+    pub token: String,
+    pub link: String,
+    pub invite_link: InviteLink,
+}
+
+impl From<InviteCreated> for CreatedInviteLink {
+    fn from(c: InviteCreated) -> Self {
+        CreatedInviteLink {
+            token: c.code,
+            link: c.link,
+            invite_link: c.invite.into(),
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct RedeemResult {
+    pub outcome: JoinOutcome,
+    pub space_prefix: String,
+    pub role: String,
+    /// The grant on `spacePrefix`; null when the rights come from an ancestor.
+    pub grant: Option<Member>,
+    /// For REQUESTED: the join request waiting for approval.
+    pub join_request_id: Option<ID>,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct InviteLinkPreview {
+    pub space_prefix: String,
+    pub space_name: String,
+    pub join_mode: JoinMode,
+    pub member_count: u32,
+    pub role: String,
+    pub inviter: String,
+    pub expires_at: Option<String>,
+    pub max_uses: Option<u32>,
+    pub uses_left: Option<u32>,
+    pub allow_narrowing: bool,
+}
+
+impl From<guestlist_app::InvitePreview> for InviteLinkPreview {
+    fn from(p: guestlist_app::InvitePreview) -> Self {
+        InviteLinkPreview {
+            space_prefix: p.space.to_string(),
+            space_name: p.space_name,
+            join_mode: p.join_mode,
+            member_count: p.member_count,
+            role: p.role.to_string(),
+            inviter: p.inviter,
+            expires_at: p.expires_at.map(ts),
+            max_uses: p.max_uses,
+            uses_left: p.uses_left,
+            allow_narrowing: p.allow_narrowing,
+        }
+    }
+}
+
+#[derive(InputObject, Debug, Default)]
+pub struct InviteLinkStateFilter {
+    pub eq: Option<InviteState>,
+    #[graphql(name = "in")]
+    pub in_: Option<Vec<InviteState>>,
+}
+
+/// Every present part must match (AND). It can only narrow what the caller may see.
+#[derive(InputObject, Debug, Default)]
+pub struct InviteLinksFilter {
+    pub space: Option<PrefixFilter>,
+    pub state: Option<InviteLinkStateFilter>,
+    pub created_by: Option<StringFilter>,
+    pub revoked: Option<BoolFilter>,
 }

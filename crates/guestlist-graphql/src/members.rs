@@ -3,8 +3,11 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
+use async_graphql::{ID, SimpleObject};
+use guestlist_app::MembershipView;
 
 use crate::args::*;
+use crate::invites::RedeemResult;
 use crate::types::*;
 use crate::{actor, app, gql};
 
@@ -116,5 +119,34 @@ impl MembersMutation {
             .await
             .map_err(gql)?;
         Ok(true)
+    }
+}
+
+/// A membership: a grant of a role on a space.
+#[derive(SimpleObject, Debug)]
+pub struct Member {
+    pub id: ID,
+    pub user_id: String,
+    pub space: String,
+    pub role: String,
+    pub status: String,
+    pub source: String,
+    pub invite_id: Option<ID>,
+    pub joined_at: String,
+}
+
+impl From<MembershipView> for Member {
+    fn from(v: MembershipView) -> Self {
+        let m = v.membership;
+        Member {
+            id: ID(m.id.to_string()),
+            user_id: m.user_id.to_string(),
+            space: v.space.to_string(),
+            role: m.role.to_string(),
+            status: m.status.as_str().to_owned(),
+            source: m.source.as_str().to_owned(),
+            invite_id: m.invite_id.map(|i| ID(i.to_string())),
+            joined_at: ts(m.created_at),
+        }
     }
 }

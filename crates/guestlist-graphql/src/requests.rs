@@ -3,9 +3,12 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
+use async_graphql::{ID, SimpleObject};
 use guestlist_app::domain::Error;
 
 use crate::args::*;
+use crate::invitations::Invitation;
+use crate::members::Member;
 use crate::types::*;
 use crate::{actor, app, gql};
 
@@ -144,4 +147,58 @@ impl RequestsMutation {
             .map_err(gql)?;
         Ok(m.map(Into::into))
     }
+}
+
+/// A request to join a space.
+#[derive(SimpleObject, Debug)]
+pub struct JoinRequest {
+    pub id: ID,
+    pub space_prefix: String,
+    pub user_id: String,
+    pub role: String,
+    pub message: Option<String>,
+    /// pending, approved, denied or cancelled.
+    pub status: String,
+    pub created_at: String,
+    pub decided_by: Option<String>,
+}
+
+impl From<guestlist_app::JoinRequestView> for JoinRequest {
+    fn from(v: guestlist_app::JoinRequestView) -> Self {
+        let r = v.request;
+        JoinRequest {
+            id: ID(r.id.to_string()),
+            space_prefix: r.space_path.to_string(),
+            user_id: r.user_id.to_string(),
+            role: r.role.to_string(),
+            message: r.message,
+            status: r.status.as_str().to_owned(),
+            created_at: ts(r.created_at),
+            decided_by: r.decided_by,
+        }
+    }
+}
+
+/// What asking to join did: REQUESTED, JOINED (an open space) or ALREADY_MEMBER.
+#[derive(SimpleObject, Debug)]
+pub struct AskToJoinResult {
+    pub outcome: JoinOutcome,
+    pub join_request: Option<JoinRequest>,
+    pub grant: Option<Member>,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct AddMemberResult {
+    pub outcome: AddOutcome,
+    /// Null when the rights come from a parent space.
+    pub grant: Option<Member>,
+}
+
+/// Everything waiting for the caller.
+#[derive(SimpleObject, Debug)]
+pub struct PendingItems {
+    pub invitations: Vec<Invitation>,
+    /// Owners' adds waiting for consent.
+    pub grants: Vec<Member>,
+    pub join_requests: Vec<JoinRequest>,
 }

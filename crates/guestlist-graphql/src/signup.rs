@@ -2,6 +2,7 @@
 //! one application function and render.
 
 use async_graphql::{Context, Object, Result};
+use async_graphql::{ID, SimpleObject};
 
 use crate::args::*;
 use crate::types::*;
@@ -60,5 +61,101 @@ impl SignupMutation {
             link: c.link,
             invitation: c.invitation.into(),
         })
+    }
+}
+
+/// The sign-up gate as anyone may see it.
+#[derive(SimpleObject, Debug)]
+pub struct SignupConfig {
+    /// open, invite_only or capped.
+    pub mode: String,
+    pub cap: Option<u32>,
+    pub remaining: Option<u32>,
+}
+
+impl From<guestlist_app::GateView> for SignupConfig {
+    fn from(g: guestlist_app::GateView) -> Self {
+        SignupConfig {
+            mode: g.gate.mode().to_owned(),
+            cap: g.gate.cap,
+            remaining: g.remaining,
+        }
+    }
+}
+
+/// A platform invitation (never its token).
+#[derive(SimpleObject, Debug)]
+pub struct PlatformInvitation {
+    pub id: ID,
+    pub email: Option<String>,
+    pub state: InviteState,
+    pub max_uses: u32,
+    pub uses: u32,
+    pub invited_by: String,
+    pub expires_at: Option<String>,
+    pub created_at: String,
+}
+
+impl From<guestlist_app::PlatformInvitationView> for PlatformInvitation {
+    fn from(v: guestlist_app::PlatformInvitationView) -> Self {
+        let i = v.invitation;
+        PlatformInvitation {
+            id: ID(i.id.to_string()),
+            email: i.email.map(|e| e.to_string()),
+            state: v.state,
+            max_uses: i.max_uses,
+            uses: i.uses,
+            invited_by: i.invited_by,
+            expires_at: i.expires_at.map(ts),
+            created_at: ts(i.created_at),
+        }
+    }
+}
+
+/// A new platform invitation: the only answer with its token.
+#[derive(SimpleObject, Debug)]
+pub struct CreatedPlatformInvitation {
+    pub token: String,
+    pub link: String,
+    pub invitation: PlatformInvitation,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct ReferralCounts {
+    pub invited: u32,
+    pub joined: u32,
+    pub pending: u32,
+    pub expired: u32,
+    pub revoked: u32,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct Referrals {
+    pub inviter: String,
+    pub counts: ReferralCounts,
+    pub invitations: Vec<PlatformInvitation>,
+    /// The user ids who signed up through the inviter's invitations.
+    pub joined: Vec<String>,
+}
+
+impl From<guestlist_app::Referrals> for Referrals {
+    fn from(r: guestlist_app::Referrals) -> Self {
+        let c = r.counts;
+        Referrals {
+            inviter: r.inviter,
+            counts: ReferralCounts {
+                invited: c.invited,
+                joined: c.joined,
+                pending: c.pending,
+                expired: c.expired,
+                revoked: c.revoked,
+            },
+            invitations: r.invitations.into_iter().map(|(v, _)| v.into()).collect(),
+            joined: r
+                .joined
+                .into_iter()
+                .map(|s| s.user_id.to_string())
+                .collect(),
+        }
     }
 }

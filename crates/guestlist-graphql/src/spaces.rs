@@ -1,7 +1,10 @@
 //! GraphQL — Spaces, their join modes, limits and custom roles. Resolvers parse, call
 //! one application function and render.
 
+use async_graphql::SimpleObject;
 use async_graphql::{Context, MaybeUndefined, Object, Result};
+use guestlist_app::SpaceView;
+use guestlist_app::domain;
 use guestlist_app::domain::{Permission, Permissions};
 use guestlist_app::{NewSpaceInput, SpacePatchInput};
 
@@ -116,7 +119,47 @@ impl SpacesMutation {
             .map_err(gql)?;
         Ok(Role {
             name: row.name.to_string(),
-            permissions: crate::types::permissions(row.permissions),
+            permissions: self::permissions(row.permissions),
         })
     }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct Space {
+    pub path: String,
+    pub name: String,
+    pub join_mode: JoinMode,
+    pub member_limit: Option<u32>,
+    pub member_count: u32,
+    pub created_at: String,
+    /// The caller's effective permissions here (inherited down the tree).
+    pub your_permissions: Vec<String>,
+}
+
+pub fn permissions(p: domain::Permissions) -> Vec<String> {
+    p.list()
+        .into_iter()
+        .map(|p| p.as_str().to_owned())
+        .collect()
+}
+
+impl From<SpaceView> for Space {
+    fn from(v: SpaceView) -> Self {
+        let s = v.space;
+        Space {
+            path: s.path.to_string(),
+            name: s.name,
+            join_mode: s.join_mode,
+            member_limit: s.member_limit,
+            member_count: s.member_count,
+            created_at: ts(s.created_at),
+            your_permissions: permissions(v.your_permissions),
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct Role {
+    pub name: String,
+    pub permissions: Vec<String>,
 }

@@ -8,7 +8,6 @@ mod extract;
 mod graphql;
 mod listen;
 mod openapi;
-mod render;
 mod rest;
 
 use std::sync::{Arc, OnceLock};

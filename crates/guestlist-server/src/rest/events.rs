@@ -5,12 +5,13 @@ use axum::extract::State;
 use axum::routing::get;
 use guestlist_api as api;
 use guestlist_app::domain::SpacePath;
+use guestlist_app::store::EventRow;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::Res;
+use crate::AppState;
 use crate::extract::{Auth, Json, Query};
-use crate::{AppState, render};
 
 /// This feature's routes, under `/api/v1`.
 pub(crate) fn router() -> Router<AppState> {
@@ -44,7 +45,20 @@ pub async fn list_events(
         .list_events(&actor, space, q.kind, q.before, q.limit)
         .await?;
     Ok(Json(api::EventPage {
-        events: page.events.into_iter().map(render::event).collect(),
+        events: page.events.into_iter().map(event).collect(),
         next_before: page.next,
     }))
+}
+
+pub(crate) fn event(e: EventRow) -> api::Event {
+    api::Event {
+        seq: e.seq,
+        id: e.id,
+        kind: e.kind,
+        space: e.space_path.map(|p| p.to_string()),
+        actor: e.actor,
+        subject: e.subject,
+        data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+        created_at: e.created_at,
+    }
 }

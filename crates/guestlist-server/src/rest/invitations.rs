@@ -8,13 +8,16 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use guestlist_api as api;
 use guestlist_app::domain::{Error, InvitationStatus, SpacePath};
-use guestlist_app::{Decision, InvitationFilter, InvitationInput, InvitationOutcome, InviteeInput};
+use guestlist_app::{
+    BulkResult, InvitationOutcome, InvitationResponse, InvitationResult, InvitationView,
+};
+use guestlist_app::{Decision, InvitationFilter, InvitationInput, InviteeInput};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Auth, ClientIp, Json, Path, Query, caller};
-use crate::{AppState, render};
 use guestlist_app::domain::parse_id;
 
 type Res<T> = Result<T, ApiError>;
@@ -83,7 +86,7 @@ pub async fn create(
         InvitationOutcome::Invited => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
-    Ok((status, Json(render::invitation_result(r))))
+    Ok((status, Json(invitation_result(r))))
 }
 
 /// Invite up to 1,000 people to one space; each row gets its own outcome or error.
@@ -120,7 +123,7 @@ pub async fn bulk(
         .app
         .invite(&actor, input, idempotency_key(&headers)?.as_deref())
         .await?;
-    Ok(Json(render::bulk(r)))
+    Ok(Json(bulk_result(r)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -162,11 +165,7 @@ pub async fn list(
 
 fn page_of(page: guestlist_app::InvitationPage) -> api::InvitationPage {
     api::InvitationPage {
-        invitations: page
-            .invitations
-            .into_iter()
-            .map(render::invitation)
-            .collect(),
+        invitations: page.invitations.into_iter().map(invitation).collect(),
         next: page.next,
     }
 }
@@ -184,7 +183,7 @@ pub async fn get_one(
         .app
         .get_invitation(&actor, parse_id(&id, "invitation")?)
         .await?;
-    Ok(Json(render::invitation(v)))
+    Ok(Json(invitation(v)))
 }
 
 /// Revoke a pending invitation (soft; `409 not_pending` otherwise). Its token stops
@@ -201,7 +200,7 @@ pub async fn revoke(
         .app
         .revoke_invitation(&actor, parse_id(&id, "invitation")?)
         .await?;
-    Ok(Json(render::invitation(v)))
+    Ok(Json(invitation(v)))
 }
 
 /// Send a pending or expired invitation again: a new token and expiry, the old token
@@ -219,7 +218,7 @@ pub async fn resend(
         .app
         .resend_invitation(&actor, parse_id(&id, "invitation")?)
         .await?;
-    Ok(Json(render::invitation(v)))
+    Ok(Json(invitation(v)))
 }
 
 async fn answer_by_token(
@@ -233,7 +232,7 @@ async fn answer_by_token(
         .app
         .respond_by_token(&caller(Some(actor), ip), token, decision)
         .await?;
-    Ok(Json(render::invitation_answer(r)))
+    Ok(Json(invitation_answer(r)))
 }
 
 /// Accept with the token from the e-mail. The caller must be the addressee: the same
@@ -296,7 +295,7 @@ async fn answer_by_id(
         .app
         .respond_by_id(&actor.0, parse_id(id, "invitation")?, decision)
         .await?;
-    Ok(Json(render::invitation_answer(r)))
+    Ok(Json(invitation_answer(r)))
 }
 
 /// Accept one of your pending invitations.
@@ -323,4 +322,87 @@ pub async fn decline_mine(
     Path(id): Path<String>,
 ) -> Res<Json<api::InvitationAnswer>> {
     answer_by_id(s, actor, &id, Decision::Decline).await
+}
+
+pub(crate) fn invitation(v: InvitationView) -> api::Invitation {
+    let i = v.invitation;
+    api::Invitation {
+        id: i.id,
+        space: i.space_path.to_string(),
+        role: i.role.to_string(),
+        email: i.addressee.email.map(|e| e.to_string()),
+        username: i.addressee.username.map(|u| u.to_string()),
+        user_id: i.addressee.user_id.map(|u| u.to_string()),
+        message: i.message,
+        status: v.status,
+        expires_at: i.expires_at,
+        sends: i.sends,
+        delivery: i.delivery.map(|d| api::Delivery {
+            state: d.state,
+            attempts: d.attempts,
+            last_error: d.last_error,
+            sent_at: d.sent_at,
+        }),
+        invited_by: i.created_by,
+        created_at: i.created_at,
+        decided_by: i.decided_by,
+        decided_at: i.decided_at,
+    }
+}
+
+pub(crate) fn invitation_result(r: InvitationResult) -> api::InvitationResult {
+    api::InvitationResult {
+        outcome: r.outcome,
+        invitation: r.invitation.map(invitation),
+        membership: r.membership.map(super::members::member),
+    }
+}
+
+pub(crate) fn bulk_result(r: BulkResult) -> api::BulkInvitationResult {
+    let mut summary = api::BulkSummary::default();
+    let rows = r
+        .rows
+        .into_iter()
+        .enumerate()
+        .map(|(index, row)| match row {
+            Ok(ok) => {
+                match ok.outcome {
+                    InvitationOutcome::Invited => summary.invited += 1,
+                    InvitationOutcome::AlreadyInvited => summary.already_invited += 1,
+                    InvitationOutcome::AlreadyMember => summary.already_member += 1,
+                }
+                let ok = invitation_result(ok);
+                api::BulkRow {
+                    index,
+                    outcome: Some(ok.outcome),
+                    invitation: ok.invitation,
+                    membership: ok.membership,
+                    error: None,
+                }
+            }
+            Err(e) => {
+                summary.failed += 1;
+                api::BulkRow {
+                    index,
+                    outcome: None,
+                    invitation: None,
+                    membership: None,
+                    error: Some(crate::error::detail(&e)),
+                }
+            }
+        })
+        .collect();
+    api::BulkInvitationResult {
+        dry_run: r.dry_run,
+        summary,
+        rows,
+    }
+}
+
+pub(crate) fn invitation_answer(r: InvitationResponse) -> api::InvitationAnswer {
+    api::InvitationAnswer {
+        invitation: invitation(r.invitation),
+        outcome: r.outcome,
+        membership: r.membership.map(super::members::member),
+    }
 }

@@ -8,12 +8,13 @@ use axum::routing::{get, post};
 use guestlist_api as api;
 use guestlist_app::domain::{InviteState, SpacePath};
 use guestlist_app::{CreateInvite, InviteFilter};
+use guestlist_app::{InviteCreated, InviteView};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{Res, role};
+use crate::AppState;
 use crate::extract::{Auth, ClientIp, Json, OptionalJson, Path, Query, caller};
-use crate::{AppState, render};
 
 /// This feature's routes, under `/api/v1`.
 pub(crate) fn router() -> Router<AppState> {
@@ -45,7 +46,7 @@ pub async fn create_invite(
         auto_approve_domains: req.auto_approve_domains,
     };
     let created = s.app.create_invite(&actor, input).await?;
-    Ok((StatusCode::CREATED, Json(render::invite_with_link(created))))
+    Ok((StatusCode::CREATED, Json(invite_with_link(created))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -92,7 +93,7 @@ pub async fn list_invites(
     };
     let page = s.app.list_invites(&actor, filter).await?;
     Ok(Json(api::InvitePage {
-        invites: page.invites.into_iter().map(render::invite).collect(),
+        invites: page.invites.into_iter().map(invite).collect(),
         next: page.next,
     }))
 }
@@ -133,9 +134,7 @@ pub async fn revoke_invite(
     Auth(actor): Auth,
     Path(code): Path<String>,
 ) -> Res<Json<api::Invite>> {
-    Ok(Json(render::invite(
-        s.app.revoke_invite(&actor, &code).await?,
-    )))
+    Ok(Json(invite(s.app.revoke_invite(&actor, &code).await?)))
 }
 
 /// Show a live invite's code and link again (managers). `code` may be the invite id.
@@ -148,7 +147,7 @@ pub async fn show_invite_link(
     Auth(actor): Auth,
     Path(code): Path<String>,
 ) -> Res<Json<api::InviteWithLink>> {
-    Ok(Json(render::invite_with_link(
+    Ok(Json(invite_with_link(
         s.app.show_invite_link(&actor, &code).await?,
     )))
 }
@@ -174,7 +173,36 @@ pub async fn redeem_invite(
         .app
         .redeem_invite(&caller(Some(Auth(actor)), ip), &code, requested)
         .await?;
-    let mut result = render::join_result(r.outcome, &r.space, &r.role, r.membership);
-    result.join_request = r.join_request.map(render::join_request);
+    let mut result = super::members::join_result(r.outcome, &r.space, &r.role, r.membership);
+    result.join_request = r.join_request.map(super::requests::join_request);
     Ok(Json(result))
+}
+
+pub(crate) fn invite(v: InviteView) -> api::Invite {
+    let i = v.invite;
+    api::Invite {
+        id: i.id,
+        space: i.space_path.to_string(),
+        role: i.role.to_string(),
+        state: v.state,
+        max_uses: i.max_uses,
+        uses: i.uses,
+        uses_left: i.max_uses.map(|m| m.saturating_sub(i.uses)),
+        expires_at: i.expires_at,
+        description: i.description,
+        allow_narrowing: i.allow_narrowing,
+        created_by: i.created_by,
+        created_at: i.created_at,
+        revoked_at: i.revoked_at,
+        requires_approval: i.requires_approval,
+        auto_approve_domains: i.auto_approve_domains,
+    }
+}
+
+pub(crate) fn invite_with_link(c: InviteCreated) -> api::InviteWithLink {
+    api::InviteWithLink {
+        code: c.code,
+        link: c.link,
+        invite: invite(c.invite),
+    }
 }

@@ -6,11 +6,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use guestlist_api as api;
+use guestlist_app::MembershipView;
 use guestlist_app::domain::RoleName;
 
 use super::{PageParams, Res, role, user};
+use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query, space_param};
-use crate::{AppState, render};
 
 /// This feature's routes, under `/api/v1`.
 pub(crate) fn router() -> Router<AppState> {
@@ -42,7 +43,7 @@ pub async fn list_members(
         .list_members(&actor, space_param(&space)?, page.after, page.limit)
         .await?;
     Ok(Json(api::MemberPage {
-        members: p.members.into_iter().map(render::member).collect(),
+        members: p.members.into_iter().map(member).collect(),
         next: p.next,
     }))
 }
@@ -64,7 +65,7 @@ pub async fn provision_member(
         .app
         .provision_member(&actor, space.clone(), user(&user_id)?, role.clone())
         .await?;
-    Ok(Json(render::join_result(outcome, &space, &role, m)))
+    Ok(Json(join_result(outcome, &space, &role, m)))
 }
 
 /// Change a member's role (manage_members; never above your own rights; a space keeps an admin).
@@ -87,7 +88,7 @@ pub async fn change_role(
             role(&req.role)?,
         )
         .await?;
-    Ok(Json(render::member(m)))
+    Ok(Json(member(m)))
 }
 
 /// Remove a member (manage_members), or leave when `user_id` is you.
@@ -118,12 +119,7 @@ pub async fn join_space(
 ) -> Res<Json<api::JoinResult>> {
     let space = space_param(&space)?;
     let (outcome, m) = s.app.join_space(&actor, space.clone()).await?;
-    Ok(Json(render::join_result(
-        outcome,
-        &space,
-        &RoleName::member(),
-        m,
-    )))
+    Ok(Json(join_result(outcome, &space, &RoleName::member(), m)))
 }
 
 /// Leave a space.
@@ -138,4 +134,38 @@ pub async fn leave_space(
 ) -> Res<StatusCode> {
     s.app.leave_space(&actor, space_param(&space)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) fn member(v: MembershipView) -> api::Member {
+    let m = v.membership;
+    api::Member {
+        id: m.id,
+        user_id: m.user_id.to_string(),
+        space: v.space.to_string(),
+        role: m.role.to_string(),
+        status: m.status.as_str().to_owned(),
+        source: m.source.as_str().to_owned(),
+        invite_id: m.invite_id,
+        joined_at: m.created_at,
+    }
+}
+
+/// A join's answer: its outcome, the space and role, and the membership if any.
+pub(crate) fn join_result(
+    outcome: guestlist_app::JoinOutcome,
+    space: &guestlist_app::domain::SpacePath,
+    role: &guestlist_app::domain::RoleName,
+    m: Option<guestlist_app::MembershipView>,
+) -> api::JoinResult {
+    let membership = m.map(member);
+    api::JoinResult {
+        outcome,
+        space: space.to_string(),
+        role: membership
+            .as_ref()
+            .map(|m| m.role.clone())
+            .unwrap_or_else(|| role.to_string()),
+        membership,
+        join_request: None,
+    }
 }

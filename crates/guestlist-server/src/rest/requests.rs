@@ -13,9 +13,9 @@ use guestlist_app::{Account, AddOutcome};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Auth, Json, OptionalJson, Path, Query, space_param};
-use crate::{AppState, render};
 use guestlist_app::domain::parse_id;
 
 type Res<T> = Result<T, ApiError>;
@@ -68,7 +68,7 @@ pub async fn add_member(
         status,
         Json(api::AddMemberResult {
             outcome,
-            membership: m.map(render::member),
+            membership: m.map(super::members::member),
         }),
     ))
 }
@@ -84,7 +84,7 @@ async fn answer(
         .answer_membership(&actor.0, parse_id(id, "membership")?, accept)
         .await?;
     Ok(Json(api::MembershipAnswer {
-        membership: m.map(render::member),
+        membership: m.map(super::members::member),
     }))
 }
 
@@ -131,8 +131,9 @@ pub async fn ask(
         .app
         .ask_to_join(&actor, space.clone(), body.and_then(|b| b.message))
         .await?;
-    let mut result = render::join_result(r.outcome, &space, &RoleName::member(), r.membership);
-    result.join_request = r.request.map(render::join_request);
+    let mut result =
+        super::members::join_result(r.outcome, &space, &RoleName::member(), r.membership);
+    result.join_request = r.request.map(join_request);
     Ok(Json(result))
 }
 
@@ -166,11 +167,7 @@ pub async fn list(
         .list_join_requests(&actor, space_param(&space)?, status, q.after, q.limit)
         .await?;
     Ok(Json(api::JoinRequestPage {
-        requests: page
-            .requests
-            .into_iter()
-            .map(render::join_request)
-            .collect(),
+        requests: page.requests.into_iter().map(join_request).collect(),
         next: page.next,
     }))
 }
@@ -186,8 +183,8 @@ async fn decide(
         .decide_join_request(&actor.0, parse_id(id, "join request")?, approve)
         .await?;
     Ok(Json(api::JoinRequestDecision {
-        request: render::join_request(request),
-        membership: m.map(render::member),
+        request: join_request(request),
+        membership: m.map(super::members::member),
     }))
 }
 
@@ -231,7 +228,7 @@ pub async fn cancel(
         .app
         .cancel_join_request(&actor, parse_id(&id, "join request")?)
         .await?;
-    Ok(Json(render::join_request(r)))
+    Ok(Json(join_request(r)))
 }
 
 /// Everything waiting for you: invitations, owners' adds and your join requests.
@@ -241,13 +238,17 @@ pub async fn cancel(
 pub async fn pending(State(s): State<AppState>, Auth(actor): Auth) -> Res<Json<api::PendingItems>> {
     let p = s.app.my_pending(&actor).await?;
     Ok(Json(api::PendingItems {
-        invitations: p.invitations.into_iter().map(render::invitation).collect(),
-        memberships: p.memberships.into_iter().map(render::member).collect(),
-        join_requests: p
-            .join_requests
+        invitations: p
+            .invitations
             .into_iter()
-            .map(render::join_request)
+            .map(super::invitations::invitation)
             .collect(),
+        memberships: p
+            .memberships
+            .into_iter()
+            .map(super::members::member)
+            .collect(),
+        join_requests: p.join_requests.into_iter().map(join_request).collect(),
     }))
 }
 
@@ -271,4 +272,21 @@ pub async fn deprovision(
         platform_invitations_revoked: d.platform_invitations_revoked,
         join_requests_cancelled: d.join_requests_cancelled,
     }))
+}
+
+pub(crate) fn join_request(v: guestlist_app::JoinRequestView) -> api::JoinRequest {
+    let r = v.request;
+    api::JoinRequest {
+        id: r.id,
+        space: r.space_path.to_string(),
+        user_id: r.user_id.to_string(),
+        email: r.email.map(|e| e.to_string()),
+        role: r.role.to_string(),
+        message: r.message,
+        invite_id: r.invite_id,
+        status: r.status.as_str().to_owned(),
+        created_at: r.created_at,
+        decided_by: r.decided_by,
+        decided_at: r.decided_at,
+    }
 }

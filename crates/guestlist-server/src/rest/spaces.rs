@@ -6,12 +6,14 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use guestlist_api as api;
-use guestlist_app::domain::{Permission, Permissions, SpacePath};
+use guestlist_app::SpaceView;
+use guestlist_app::domain::Permissions;
+use guestlist_app::domain::{Permission, SpacePath};
 use guestlist_app::{NewSpaceInput, SpacePatchInput};
 
 use super::{Res, role};
+use crate::AppState;
 use crate::extract::{Auth, Json, Path, space_param};
-use crate::{AppState, render};
 
 /// This feature's routes, under `/api/v1`.
 pub(crate) fn router() -> Router<AppState> {
@@ -38,7 +40,7 @@ pub async fn create_space(
         member_limit: req.member_limit,
     };
     let view = s.app.create_space(&actor, input).await?;
-    Ok((StatusCode::CREATED, Json(render::space(view))))
+    Ok((StatusCode::CREATED, Json(space(view))))
 }
 
 /// Read a space (members of it or of an ancestor).
@@ -52,7 +54,7 @@ pub async fn get_space(
     Path(space): Path<String>,
 ) -> Res<Json<api::Space>> {
     let view = s.app.get_space(&actor, space_param(&space)?).await?;
-    Ok(Json(render::space(view)))
+    Ok(Json(self::space(view)))
 }
 
 /// Change a space's name, join mode or member limit (admins).
@@ -75,7 +77,7 @@ pub async fn update_space(
         .app
         .update_space(&actor, space_param(&space)?, patch)
         .await?;
-    Ok(Json(render::space(view)))
+    Ok(Json(self::space(view)))
 }
 
 /// The roles valid on a space: the built-ins and custom roles along its path.
@@ -94,7 +96,7 @@ pub async fn list_roles(
             .into_iter()
             .map(|(name, p)| api::Role {
                 name: name.to_string(),
-                permissions: render::permissions(p),
+                permissions: permissions(p),
             })
             .collect(),
     }))
@@ -129,7 +131,27 @@ pub async fn create_role(
         StatusCode::CREATED,
         Json(api::Role {
             name: row.name.to_string(),
-            permissions: render::permissions(row.permissions),
+            permissions: permissions(row.permissions),
         }),
     ))
+}
+
+pub(crate) fn permissions(p: Permissions) -> Vec<String> {
+    p.list()
+        .into_iter()
+        .map(|p| p.as_str().to_owned())
+        .collect()
+}
+
+pub(crate) fn space(v: SpaceView) -> api::Space {
+    let s = v.space;
+    api::Space {
+        path: s.path.to_string(),
+        name: s.name,
+        join_mode: s.join_mode,
+        member_limit: s.member_limit,
+        member_count: s.member_count,
+        created_at: s.created_at,
+        your_permissions: permissions(v.your_permissions),
+    }
 }

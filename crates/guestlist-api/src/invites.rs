@@ -1,0 +1,96 @@
+//! Invite links: the wire types of the `invites` feature.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::*;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInviteRequest {
+    pub space: String,
+    /// Defaults to `member`. You cannot grant more than you hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Omit for unlimited uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u32>,
+    /// Omit for a link that never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Lets a redeemer ask for a space beneath the invite's.
+    #[serde(default)]
+    pub allow_narrowing: bool,
+    /// Redeeming creates a join request for a member manager instead of a membership.
+    #[serde(default)]
+    pub requires_approval: bool,
+    /// With `requires_approval`: verified e-mail addresses of these domains join at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auto_approve_domains: Vec<String>,
+}
+
+/// An invite link as managers see it in lists: never its code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Invite {
+    pub id: Uuid,
+    pub space: String,
+    pub role: String,
+    pub state: InviteState,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+    pub uses_left: Option<u32>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    pub description: Option<String>,
+    pub allow_narrowing: bool,
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    pub requires_approval: bool,
+    pub auto_approve_domains: Vec<String>,
+}
+
+/// A new invite, or a live one shown again: the only bodies that carry a code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct InviteWithLink {
+    pub code: String,
+    /// Built from the configured template (an https page or an app deep link).
+    pub link: String,
+    pub invite: Invite,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct InvitePage {
+    pub invites: Vec<Invite>,
+    pub next: Option<String>,
+}
+
+/// The public preview of an invite: no secret, no member list.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct InvitePreview {
+    pub space: String,
+    pub space_name: String,
+    pub join_mode: JoinMode,
+    pub member_count: u32,
+    pub role: String,
+    pub inviter: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    pub max_uses: Option<u32>,
+    pub uses_left: Option<u32>,
+    pub allow_narrowing: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemRequest {
+    /// A space beneath the invite's, when the invite allows narrowing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space: Option<String>,
+}

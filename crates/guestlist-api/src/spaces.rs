@@ -1,0 +1,68 @@
+//! Spaces and custom roles: the wire types of the `spaces` feature.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::*;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSpaceRequest {
+    /// A path ending in '/': `acme/` (top level: platform-admin keys only) or
+    /// `acme/eng/` (admins of the parent).
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default = "default_join_mode")]
+    pub join_mode: JoinMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_limit: Option<u32>,
+}
+
+fn default_join_mode() -> JoinMode {
+    JoinMode::InviteOnly
+}
+
+/// Present fields change; `member_limit: null` removes the limit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSpaceRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_mode: Option<JoinMode>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<u32>)]
+    pub member_limit: Option<Option<u32>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Space {
+    pub path: String,
+    pub name: String,
+    pub join_mode: JoinMode,
+    pub member_limit: Option<u32>,
+    pub member_count: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The caller's effective permissions here (inherited down the tree).
+    pub your_permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub name: String,
+    /// Of read, write, manage_invites, manage_members, admin.
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct RoleList {
+    pub roles: Vec<Role>,
+}
