@@ -9,7 +9,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use guestlist_app::{Claims, Secret};
 use guestlist_client::{Client, api};
+use guestlist_testkit::server::{self, Replica};
 use http::{HeaderValue, Method, header};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -85,7 +86,8 @@ struct Row {
 }
 
 struct Server {
-    child: Option<Child>,
+    /// The server this run started (none when it targets `--url`); stopped on drop.
+    replica: Option<Replica>,
     url: String,
     secret: Secret,
     api_key: String,
@@ -108,18 +110,9 @@ struct Batches {
     seconds: f64,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.child {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 impl Server {
     fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(|c| c.id())
+        self.replica.as_ref().map(|r| r.child.id())
     }
 
     /// Resets the kernel's peak-RSS mark and notes the CPU time used so far, so the
@@ -252,26 +245,6 @@ fn server_binary() -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn write_config(dir: &Path, database_url: &str, secret: &Secret, port: u16) -> PathBuf {
-    let path = dir.join("guestlist.toml");
-    let text = format!(
-        "bind = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\njwt_secret = \"{s}\"\nlink_secret = \"{s}\"\n\
-         log_format = \"json\"\n[rate_limits]\npreview_per_minute_per_ip = 1000000000\n\
-         join_per_minute_per_ip = 1000000000\nper_minute_per_user = 1000000000\n",
-        s = secret.expose()
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 /// Starts a server on `database_url` (a fresh SQLite file when `None`) and returns it
 /// with the time from spawn to ready.
 async fn start_server(
@@ -282,45 +255,23 @@ async fn start_server(
     let secret = Secret::new("bench-secret-bench-secret-bench-secret-00");
     let db = database_url
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let port = free_port();
-    let config = write_config(dir.path(), &db, &secret, port);
-    let out = Command::new(bin)
-        .args([
-            "api-key",
-            "create",
-            "--name",
-            &format!("bench-{}", uuid::Uuid::now_v7().simple()),
-            "--platform-admin",
-            "--config",
-        ])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("guestlist runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let api_key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    let config = server::write_config(dir.path(), &db, &secret, "log_format = \"json\"");
+    let name = format!("bench-{}", uuid::Uuid::now_v7().simple());
+    let api_key = server::create_api_key(bin, &config, &name);
     let started = Instant::now();
-    let child = Command::new(bin)
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("guestlist starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let ready = wait_ready(&url).await;
+    let replica = server::serve(
+        bin,
+        &config,
+        server::free_port(),
+        &dir.path().join("server.log"),
+    );
+    let ready = server::wait_ready(&replica.url, Duration::from_secs(60)).await;
     let took = started.elapsed();
     assert!(ready, "the server never became ready");
     (
         Server {
-            child: Some(child),
-            url,
+            url: replica.url.clone(),
+            replica: Some(replica),
             secret,
             api_key,
             _dir: Some(dir),
@@ -329,20 +280,6 @@ async fn start_server(
         },
         took,
     )
-}
-
-async fn wait_ready(url: &str) -> bool {
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = http.get(format!("{url}/readyz")).send().await
-            && r.status().is_success()
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    false
 }
 
 /// The `i`-th request of a scenario.
@@ -685,7 +622,7 @@ async fn main() {
     };
     let server = match (&args.url, &bin) {
         (Some(url), _) => Server {
-            child: None,
+            replica: None,
             url: url.clone(),
             secret: Secret::new(args.jwt_secret.clone().expect("--url needs --jwt-secret")),
             api_key: args.api_key.clone().expect("--url needs --api-key"),

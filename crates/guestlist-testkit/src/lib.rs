@@ -1,5 +1,6 @@
 //! Helpers shared by Guestlist's test suites.
 
+pub mod server;
 pub mod smtp;
 
 use guestlist_app::{Claims, Secret};

@@ -4,22 +4,13 @@
 //! message accepts the invitation.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use guestlist_client::{Client, InvitationQuery, api};
 use guestlist_testkit::smtp::Mail;
 
 use crate::{BIN, free_port, wait_ready};
-
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -89,19 +80,11 @@ async fn bulk_invites_from_a_csv_and_the_mail_folder_link_accepts() {
 
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let _server = Server(
-        Command::new(BIN)
-            .args([
-                "serve",
-                "--config",
-                cfg,
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let _server = guestlist_testkit::server::serve(
+        std::path::Path::new(BIN),
+        std::path::Path::new(cfg),
+        port,
+        &dir.path().join("serve.log"),
     );
     wait_ready(&url, Duration::from_secs(20)).await;
     let ops = Client::new(&url).with_token(&key);

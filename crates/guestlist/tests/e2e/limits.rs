@@ -2,7 +2,9 @@
 //! low open-file limit, a flood of idle connections does not stop health checks; and
 //! SIGTERM with a half-sent request in flight still ends the process within its grace.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use guestlist_testkit::server::{self, Replica};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -10,40 +12,24 @@ use tokio::net::TcpStream;
 
 use crate::{BIN, free_port, wait_ready};
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `guestlist serve` on a fresh SQLite file with `extra` config, under a shell
 /// `ulimit -n` of `nofile` (soft and hard).
-fn serve(dir: &std::path::Path, port: u16, nofile: u32, extra: &str) -> Server {
+fn serve(dir: &std::path::Path, port: u16, nofile: u32, extra: &str) -> Replica {
     let secret = guestlist_app::Secret::generate();
-    let config = dir.join("guestlist.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "database_url = \"sqlite://{db}\"\njwt_secret = \"{s}\"\nlink_secret = \"{s}\"\n{extra}",
-            db = dir.join("g.db").display(),
-            s = secret.expose(),
-        ),
-    )
-    .unwrap();
+    let db = format!("sqlite://{}", dir.join("g.db").display());
+    let config = server::write_config(dir, &db, &secret, extra);
     let script =
         format!("ulimit -n {nofile} && exec \"$0\" serve --config \"$1\" --bind 127.0.0.1:{port}");
-    Server(
-        Command::new("sh")
+    Replica {
+        child: Command::new("sh")
             .args(["-c", &script, BIN, config.to_str().unwrap()])
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
-    )
+        url: format!("http://127.0.0.1:{port}"),
+    }
 }
 
 async fn healthz(port: u16) -> String {
@@ -102,14 +88,14 @@ async fn sigterm_with_a_half_sent_request_exits_within_the_grace() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let pid = server.0.id().to_string();
+    let pid = server.child.id().to_string();
     let sent = Command::new("sh")
         .args(["-c", &format!("kill -TERM {pid}")])
         .status();
     assert!(sent.unwrap().success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
+        if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
         assert!(Instant::now() < deadline, "still running after SIGTERM");

@@ -2,27 +2,16 @@
 //! holds across them. Needs a PostgreSQL server (`GUESTLIST_TEST_POSTGRES_URL`);
 //! `scripts/test.sh` starts one and runs these with `--ignored`.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use guestlist_app::Secret;
 use guestlist_client::{Client, EventQuery, InviteQuery, api};
+use guestlist_testkit::server::{self, Replica};
 use guestlist_testkit::{all_members, count, joined_events, race};
 
 use crate::{BIN, free_port, wait_ready};
-
-struct Replica {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Cluster {
     replicas: Vec<Replica>,
@@ -54,32 +43,20 @@ impl Drop for Cluster {
 
 /// A config file with rate limits out of the way (the races come from one address).
 fn write_config(dir: &tempfile::TempDir, database_url: &str, secret: &Secret) -> PathBuf {
-    let path = dir.path().join("guestlist.toml");
-    let text = format!(
-        "database_url = \"{database_url}\"\njwt_secret = \"{s}\"\nlink_secret = \"{s}\"\npostgres_max_connections = 8\n\
-         [mail]\nfolder = \"{mail}\"\n\
-         [rate_limits]\npreview_per_minute_per_ip = 1000000\njoin_per_minute_per_ip = 1000000\nper_minute_per_user = 1000000\n",
-        s = secret.expose(),
-        mail = dir.path().join("mail").display(),
-    );
-    std::fs::write(&path, text).unwrap();
-    path
+    let mail = dir.path().join("mail");
+    server::write_config(
+        dir.path(),
+        database_url,
+        secret,
+        &format!(
+            "postgres_max_connections = 8\n[mail]\nfolder = \"{}\"",
+            mail.display()
+        ),
+    )
 }
 
-fn start(config: &PathBuf, log: &std::path::Path) -> Replica {
-    let port = free_port();
-    let child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(config)
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("guestlist starts");
-    Replica {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
+fn start(config: &Path, log: &Path) -> Replica {
+    server::serve(Path::new(BIN), config, free_port(), log)
 }
 
 async fn cluster(n: usize) -> Cluster {
@@ -97,24 +74,7 @@ async fn cluster(n: usize) -> Cluster {
     for r in &replicas {
         wait_ready(&r.url, Duration::from_secs(30)).await;
     }
-    let out = Command::new(BIN)
-        .args([
-            "api-key",
-            "create",
-            "--name",
-            "backend",
-            "--platform-admin",
-            "--config",
-        ])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let admin_key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let admin_key = server::create_api_key(Path::new(BIN), &config, "backend");
     Cluster {
         replicas,
         database,
