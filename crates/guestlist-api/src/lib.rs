@@ -23,7 +23,7 @@ pub use spaces::*;
 /// The enums and outcomes of the model, as they are on the wire.
 pub use guestlist_domain::{
     AddOutcome, DeliveryState, InvitationOutcome, InvitationStatus, InviteState, JoinMode,
-    JoinOutcome,
+    JoinOutcome, Permission,
 };
 
 /// Every error: `{"error": {"code", "message", "field"?}}`.

@@ -47,3 +47,42 @@ pub struct JoinResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_request: Option<JoinRequest>,
 }
+
+/// One question: may `user` do `permission` in `space`?
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckQuestion {
+    /// The user asked about: required with a platform-admin key; a user may name only
+    /// themselves (or leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// A space path (`acme/eng/`).
+    pub space: String,
+    pub permission: Permission,
+}
+
+/// Up to 100 questions, answered in order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBatchRequest {
+    pub checks: Vec<CheckQuestion>,
+}
+
+/// An answer: allowed or not, and the grant that decides it (inherited from an
+/// ancestor when `granted_on` is one). A space that does not exist is a "no".
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct CheckResult {
+    pub user: String,
+    pub space: String,
+    pub permission: Permission,
+    pub allowed: bool,
+    /// The role of the deciding grant.
+    pub role: Option<String>,
+    /// The space the deciding grant is on: `space` itself or an ancestor.
+    pub granted_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct CheckBatchResult {
+    pub results: Vec<CheckResult>,
+}

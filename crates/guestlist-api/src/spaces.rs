@@ -66,3 +66,10 @@ pub struct Role {
 pub struct RoleList {
     pub roles: Vec<Role>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct SpacePage {
+    pub spaces: Vec<Space>,
+    /// The cursor of the next page; absent on the last.
+    pub next: Option<String>,
+}

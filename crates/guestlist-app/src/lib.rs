@@ -33,7 +33,7 @@ pub use ops::invites::{
     CreateInvite, InviteCreated, InviteFilter, InvitePage, InvitePreview, Redeemed,
 };
 pub use ops::mail::OutgoingMail;
-pub use ops::members::{MemberPage, MembershipView};
+pub use ops::members::{CheckAnswer, CheckInput, MAX_CHECKS, MemberPage, MembershipView};
 pub use ops::requests::{
     Account, Deprovisioned, JoinRequestPage, JoinRequestView, Pending, RequestResult,
 };
@@ -42,8 +42,9 @@ pub use ops::signup::{
     PlatformInvitationPage, PlatformInvitationView, ReferralCounts, ReferralState, Referrals,
     SignupConfig, TokenCheck,
 };
-pub use ops::spaces::{NewSpaceInput, SpacePatchInput, SpaceView};
+pub use ops::spaces::{NewSpaceInput, SpacePage, SpacePatchInput, SpaceView};
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encode as cursor_of};
+pub use scope::Check;
 pub use secrets::{Secret, constant_time_eq, new_api_key, redact_url};
 use time::OffsetDateTime;
 

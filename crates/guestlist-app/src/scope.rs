@@ -129,6 +129,30 @@ impl Scope {
         Ok((direct, rights))
     }
 
+    /// Whether the holder of `grants` (their memberships along this lineage) holds
+    /// `needed` here, and the grant that decides it: of the active grants along the
+    /// path that carry it, the nearest (the deepest space).
+    pub fn decide(&self, grants: &[MembershipRow], needed: Permission) -> Check {
+        let depth = |id: Uuid| self.lineage.iter().position(|s| s.id == id);
+        let deciding = grants
+            .iter()
+            .filter(|m| m.status == MembershipStatus::Active)
+            .filter(|m| {
+                self.role_permissions_on(&m.role, m.space_id)
+                    .is_some_and(|p| p.has(needed))
+            })
+            .filter_map(|m| Some((depth(m.space_id)?, m)))
+            .max_by_key(|(d, _)| *d);
+        match deciding {
+            Some((d, m)) => Check {
+                allowed: true,
+                role: Some(m.role.clone()),
+                granted_on: Some(self.lineage[d].path.clone()),
+            },
+            None => Check::DENIED,
+        }
+    }
+
     /// Requires `needed`; an outsider learns nothing: without `read` the space
     /// answers as missing.
     pub async fn require_visible(
@@ -190,6 +214,24 @@ impl Scope {
             data,
         )
     }
+}
+
+/// The answer to "may this user do this here?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub allowed: bool,
+    /// The role of the deciding grant.
+    pub role: Option<RoleName>,
+    /// The space the deciding grant is on: this one or an ancestor.
+    pub granted_on: Option<SpacePath>,
+}
+
+impl Check {
+    pub const DENIED: Check = Check {
+        allowed: false,
+        role: None,
+        granted_on: None,
+    };
 }
 
 /// Only a person can hold a membership.

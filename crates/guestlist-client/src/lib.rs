@@ -187,6 +187,76 @@ impl Client {
         self.send(req).await
     }
 
+    /// One membership of a space, or `not_found`.
+    pub async fn get_member(&self, space: &str, user: &str) -> Result<api::Member> {
+        self.send(self.request(Method::GET, &Self::member_path(space, user)))
+            .await
+    }
+
+    /// May `user` (you, when `None`) do `permission` in `space`?
+    pub async fn check(
+        &self,
+        user: Option<&str>,
+        space: &str,
+        permission: api::Permission,
+    ) -> Result<api::CheckResult> {
+        let req = self
+            .request(Method::GET, "/api/v1/check")
+            .query(&[("user", user)])
+            .query(&[("space", space), ("permission", permission.as_str())]);
+        self.send(req).await
+    }
+
+    /// Up to 100 questions at once, answered in order.
+    pub async fn check_batch(&self, req: &api::CheckBatchRequest) -> Result<api::CheckBatchResult> {
+        self.send(self.request(Method::POST, "/api/v1/check").json(req))
+            .await
+    }
+
+    /// Your memberships (active and pending), in join order.
+    pub async fn my_spaces(
+        &self,
+        after: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<api::MemberPage> {
+        let req = self
+            .request(Method::GET, "/api/v1/me/spaces")
+            .query(&[("after", after)])
+            .query(&[("limit", limit)]);
+        self.send(req).await
+    }
+
+    /// A user's memberships (platform-admin keys).
+    pub async fn user_memberships(
+        &self,
+        user: &str,
+        after: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<api::MemberPage> {
+        let req = self
+            .request(
+                Method::GET,
+                &format!("/api/v1/users/{}/memberships", segment(user)),
+            )
+            .query(&[("after", after)])
+            .query(&[("limit", limit)]);
+        self.send(req).await
+    }
+
+    /// The spaces you can see, within `under` when given.
+    pub async fn list_spaces(
+        &self,
+        under: Option<&str>,
+        after: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<api::SpacePage> {
+        let req = self
+            .request(Method::GET, "/api/v1/spaces")
+            .query(&[("under", under), ("after", after)])
+            .query(&[("limit", limit)]);
+        self.send(req).await
+    }
+
     fn member_path(space: &str, user: &str) -> String {
         format!(
             "/api/v1/spaces/{}/members/{}",

@@ -169,6 +169,18 @@ impl Error {
         }
     }
 
+    /// The same refusal, naming `field` when it is about input (a value parsed for
+    /// one field and given in another, e.g. a user id passed as `user`).
+    pub fn in_field(self, field: &str) -> Self {
+        match self {
+            Error::InvalidInput { message, .. } => Error::InvalidInput {
+                field: field.to_owned(),
+                message,
+            },
+            other => other,
+        }
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         Error::Forbidden(message.into())
     }

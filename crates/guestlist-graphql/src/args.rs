@@ -11,12 +11,7 @@ use crate::invites::RedeemResult;
 use crate::members::Member;
 
 pub(crate) fn path(field: &str, s: &str) -> Result<SpacePath> {
-    SpacePath::parse(s).map_err(|e| match e {
-        guestlist_app::domain::Error::InvalidInput { message, .. } => {
-            gql(guestlist_app::domain::Error::invalid(field, message))
-        }
-        other => gql(other),
-    })
+    SpacePath::parse(s).map_err(|e| gql(e.in_field(field)))
 }
 
 pub(crate) fn space_arg(s: &str) -> Result<SpacePath> {
@@ -33,10 +28,7 @@ pub(crate) fn role_arg(s: &str) -> Result<RoleName> {
 }
 
 pub(crate) fn user_arg(s: &str) -> Result<UserId> {
-    UserId::parse(s).map_err(|e| match e {
-        Error::InvalidInput { message, .. } => gql(Error::invalid("userId", message)),
-        other => gql(other),
-    })
+    UserId::parse(s).map_err(|e| gql(e.in_field("userId")))
 }
 
 pub(crate) fn admitted(

@@ -3,8 +3,9 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
-use async_graphql::{ID, SimpleObject};
-use guestlist_app::MembershipView;
+use async_graphql::{ID, InputObject, SimpleObject};
+use guestlist_app::domain::Permission;
+use guestlist_app::{CheckAnswer, CheckInput, MembershipView};
 
 use crate::args::*;
 use crate::invites::RedeemResult;
@@ -35,12 +36,152 @@ impl MembersQuery {
             )
             .await
             .map_err(gql)?;
-        let mut conn = Connection::new(had_after, page.next.is_some());
-        for m in page.members {
-            let cursor = m.cursor();
-            conn.edges.push(Edge::new(cursor, m.into()));
+        Ok(member_connection(had_after, page))
+    }
+
+    /// One membership of a space (active or pending): yours, or anyone's where you may
+    /// read.
+    async fn member(
+        &self,
+        ctx: &Context<'_>,
+        space_prefix: String,
+        user_id: String,
+    ) -> Result<Member> {
+        Ok(app(ctx)?
+            .get_member(actor(ctx)?, space_arg(&space_prefix)?, user_arg(&user_id)?)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// May this user do this in this space? Allowed or not, and the role that decides
+    /// it (inherited down the tree). A platform-admin key asks about anyone (`userId`
+    /// required); a user about themselves.
+    async fn check(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<String>,
+        space_prefix: String,
+        permission: Permission,
+    ) -> Result<CheckResult> {
+        let q = question(user_id.as_deref(), &space_prefix, permission)?;
+        let answers = app(ctx)?.check(actor(ctx)?, vec![q]).await.map_err(gql)?;
+        answers
+            .into_iter()
+            .next()
+            .map(Into::into)
+            .ok_or_else(|| "no answer".into())
+    }
+
+    /// Up to 100 questions at once, answered in order.
+    async fn checks(
+        &self,
+        ctx: &Context<'_>,
+        questions: Vec<CheckQuestion>,
+    ) -> Result<Vec<CheckResult>> {
+        let questions = questions
+            .iter()
+            .map(|q| question(q.user_id.as_deref(), &q.space_prefix, q.permission))
+            .collect::<Result<Vec<_>>>()?;
+        let answers = app(ctx)?.check(actor(ctx)?, questions).await.map_err(gql)?;
+        Ok(answers.into_iter().map(Into::into).collect())
+    }
+
+    /// Your memberships (active and pending), in join order.
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    async fn my_spaces(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Member>> {
+        let had_after = after.is_some();
+        let page = app(ctx)?
+            .memberships_of(actor(ctx)?, None, after, first_arg(first))
+            .await
+            .map_err(gql)?;
+        Ok(member_connection(had_after, page))
+    }
+
+    /// A user's memberships (platform-admin keys), in join order.
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    async fn user_memberships(
+        &self,
+        ctx: &Context<'_>,
+        user_id: String,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Member>> {
+        let had_after = after.is_some();
+        let page = app(ctx)?
+            .memberships_of(
+                actor(ctx)?,
+                Some(user_arg(&user_id)?),
+                after,
+                first_arg(first),
+            )
+            .await
+            .map_err(gql)?;
+        Ok(member_connection(had_after, page))
+    }
+}
+
+fn member_connection(
+    had_after: bool,
+    page: guestlist_app::MemberPage,
+) -> Connection<String, Member> {
+    let mut conn = Connection::new(had_after, page.next.is_some());
+    for m in page.members {
+        let cursor = m.cursor();
+        conn.edges.push(Edge::new(cursor, m.into()));
+    }
+    conn
+}
+
+fn question(
+    user_id: Option<&str>,
+    space_prefix: &str,
+    permission: Permission,
+) -> Result<CheckInput> {
+    Ok(CheckInput {
+        user: user_id.map(user_arg).transpose()?,
+        space: space_arg(space_prefix)?,
+        permission,
+    })
+}
+
+/// One question for `checks`.
+#[derive(InputObject, Debug)]
+pub struct CheckQuestion {
+    /// Required with a platform-admin key; a user may name only themselves.
+    pub user_id: Option<String>,
+    pub space_prefix: String,
+    pub permission: Permission,
+}
+
+/// A check's answer.
+#[derive(SimpleObject, Debug)]
+pub struct CheckResult {
+    pub user_id: String,
+    pub space_prefix: String,
+    pub permission: Permission,
+    pub allowed: bool,
+    /// The role of the deciding grant.
+    pub role: Option<String>,
+    /// The space the deciding grant is on: `spacePrefix` itself or an ancestor.
+    pub granted_on: Option<String>,
+}
+
+impl From<CheckAnswer> for CheckResult {
+    fn from(a: CheckAnswer) -> Self {
+        CheckResult {
+            user_id: a.user.to_string(),
+            space_prefix: a.space.to_string(),
+            permission: a.permission,
+            allowed: a.check.allowed,
+            role: a.check.role.map(|r| r.to_string()),
+            granted_on: a.check.granted_on.map(|p| p.to_string()),
         }
-        Ok(conn)
     }
 }
 

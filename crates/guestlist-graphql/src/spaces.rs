@@ -2,6 +2,7 @@
 //! one application function and render.
 
 use async_graphql::SimpleObject;
+use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, MaybeUndefined, Object, Result};
 use guestlist_app::SpaceView;
 use guestlist_app::domain;
@@ -24,6 +25,30 @@ impl SpacesQuery {
             .await
             .map_err(gql)?;
         Ok(view.into())
+    }
+
+    /// The spaces you can see (every space for a platform-admin key), in creation order
+    /// (a parent before its children), within `under` when given.
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    async fn spaces(
+        &self,
+        ctx: &Context<'_>,
+        under: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Space>> {
+        let had_after = after.is_some();
+        let under = under.as_deref().map(|u| path("under", u)).transpose()?;
+        let page = app(ctx)?
+            .list_spaces(actor(ctx)?, under, after, first_arg(first))
+            .await
+            .map_err(gql)?;
+        let mut conn = Connection::new(had_after, page.next.is_some());
+        for s in page.spaces {
+            let cursor = s.cursor();
+            conn.edges.push(Edge::new(cursor, s.into()));
+        }
+        Ok(conn)
     }
 
     /// The roles valid on a space: the built-ins and custom roles along its path.

@@ -53,6 +53,11 @@ pub fn detail(err: &Error) -> ErrorDetail {
 }
 
 impl ApiError {
+    /// The same refusal, naming `field` when it is about input.
+    pub fn in_field(self, field: &str) -> Self {
+        ApiError(self.0.in_field(field))
+    }
+
     /// The response, without logging it: for answers that are expected while the
     /// process starts or sheds load (`unavailable` on every probe would flood the log).
     pub fn quiet(self) -> Response {

@@ -69,6 +69,15 @@ fn unknown_field(message: &str) -> Option<&str> {
     rest.split('`').next().filter(|f| !f.is_empty())
 }
 
+/// The parameter a query string's value was refused for: axum names it before the
+/// reason (`Failed to deserialize query string: limit: invalid digit …`).
+fn query_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("Failed to deserialize query string: ")?;
+    let (name, _) = rest.split_once(": ")?;
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(name)
+}
+
 /// Whether reading the body failed because it did not arrive within the body read
 /// timeout (`listen.rs`).
 pub(crate) fn body_timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -95,7 +104,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             .map_err(|r| {
                 let message = r.body_text();
                 ApiError(Error::invalid(
-                    unknown_field(&message).unwrap_or("query"),
+                    unknown_field(&message)
+                        .or_else(|| query_field(&message))
+                        .unwrap_or("query"),
                     message.clone(),
                 ))
             })

@@ -16,7 +16,8 @@ use crate::rest::{events, invitations, invites, members, requests, signup, space
     paths(
         spaces::create_space, spaces::get_space, spaces::update_space, spaces::list_roles, spaces::create_role,
         members::list_members, members::provision_member, members::change_role, members::remove_member,
-        members::join_space, members::leave_space,
+        members::join_space, members::leave_space, members::get_member, members::check,
+        members::check_batch, members::my_spaces, members::user_memberships, spaces::list_spaces,
         invites::create_invite, invites::list_invites, invites::preview_invite, invites::revoke_invite,
         invites::show_invite_link, invites::redeem_invite,
         events::list_events,

@@ -99,6 +99,36 @@ impl<E: Engine> MembersTx for SqlTx<'_, E> {
             .collect()
     }
 
+    async fn list_memberships_of(
+        &mut self,
+        user: &UserId,
+        after: Option<&PageKey>,
+        limit: u32,
+    ) -> Result<Vec<(MembershipRow, SpacePath)>> {
+        let mut qb = QueryBuilder::new(
+            "SELECT m.id, m.space_id, m.user_id, m.role, m.status, m.source, m.invite_id, m.created_at, \
+               m.updated_at, s.path FROM memberships m JOIN spaces s ON s.id = m.space_id \
+             WHERE m.user_id = ",
+        );
+        qb.push_bind(user.as_str());
+        if let Some(k) = after {
+            qb.push(" AND (m.created_at, m.id) > (")
+                .push_bind(ms(k.created_at))
+                .push(", ")
+                .push_bind(k.id)
+                .push(")");
+        }
+        qb.push(" ORDER BY m.created_at, m.id LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = qb.build().fetch_all(&mut *self).await?;
+        rows.iter()
+            .map(|r| {
+                let path = SpacePath::parse(&get::<String>(r, "path")?).map_err(Error::internal)?;
+                Ok((membership_row(r)?, path))
+            })
+            .collect()
+    }
+
     async fn set_membership_role(
         &mut self,
         id: Uuid,

@@ -177,4 +177,24 @@ impl<E: Engine> SpacesTx for SqlTx<'_, E> {
             })
             .collect()
     }
+
+    async fn list_spaces(&mut self, q: &SpaceQuery) -> Result<Vec<SpaceRow>> {
+        let mut qb = QueryBuilder::new(sql_once!(
+            E,
+            "SELECT {} FROM spaces s WHERE TRUE",
+            space_columns_of::<E>("s")
+        ));
+        push_visibility(&mut qb, "s.path", &q.visible);
+        if let Some(k) = &q.after {
+            qb.push(" AND (s.created_at, s.id) > (")
+                .push_bind(ms(k.created_at))
+                .push(", ")
+                .push_bind(k.id)
+                .push(")");
+        }
+        qb.push(" ORDER BY s.created_at, s.id LIMIT ")
+            .push_bind(i64::from(q.limit));
+        let rows = qb.build().fetch_all(&mut *self).await?;
+        rows.iter().map(space_row).collect()
+    }
 }

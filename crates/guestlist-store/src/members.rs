@@ -26,6 +26,14 @@ pub trait MembersTx: Send {
     ) -> Result<Vec<MembershipRow>>;
     /// Every membership of the user, with its space's path.
     async fn memberships_of(&mut self, user: &UserId) -> Result<Vec<(MembershipRow, SpacePath)>>;
+    /// A page of the user's memberships (active and pending) with their spaces' paths,
+    /// in join order: `limit` after `after`.
+    async fn list_memberships_of(
+        &mut self,
+        user: &UserId,
+        after: Option<&PageKey>,
+        limit: u32,
+    ) -> Result<Vec<(MembershipRow, SpacePath)>>;
     async fn set_membership_role(
         &mut self,
         id: Uuid,

@@ -29,6 +29,16 @@ pub trait SpacesTx: Send {
     async fn insert_role(&mut self, role: &NewRole) -> Result<bool>;
     /// Custom roles defined on any of these spaces.
     async fn roles_on(&mut self, space_ids: &[Uuid]) -> Result<Vec<RoleRow>>;
+    /// A page of spaces in creation order (a parent before its children).
+    async fn list_spaces(&mut self, q: &SpaceQuery) -> Result<Vec<SpaceRow>>;
+}
+
+/// Which spaces to list: those within `visible`, `limit` after `after`.
+#[derive(Debug, Clone)]
+pub struct SpaceQuery {
+    pub visible: Visibility,
+    pub after: Option<PageKey>,
+    pub limit: u32,
 }
 
 #[derive(Debug, Clone)]

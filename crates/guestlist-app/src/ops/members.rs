@@ -9,7 +9,9 @@ pub use super::admission::MembershipView;
 use super::admission::admit;
 pub(crate) use super::admission::view;
 use super::operation;
-use crate::scope::{Scope, require_user};
+use std::collections::HashMap;
+
+use crate::scope::{Check, Scope, require_user};
 use crate::{App, Result, paging};
 use guestlist_domain::JoinOutcome;
 
@@ -166,6 +168,127 @@ operation!(RemoveMember => (), |self, tx| {
     Ok(())
 });
 
+/// How many questions one `check` call may ask.
+pub const MAX_CHECKS: usize = 100;
+
+/// One question for `check`: may `user` (the caller when `None`) do `permission` in
+/// `space`?
+#[derive(Debug, Clone)]
+pub struct CheckInput {
+    pub user: Option<UserId>,
+    pub space: SpacePath,
+    pub permission: Permission,
+}
+
+/// A check's answer, with the question it answers.
+#[derive(Debug, Clone)]
+pub struct CheckAnswer {
+    pub user: UserId,
+    pub space: SpacePath,
+    pub permission: Permission,
+    pub check: Check,
+}
+
+/// Whose rights the actor may ask about: a platform-admin key anyone's (named), a
+/// user only their own.
+fn asked_about(actor: &Actor, user: Option<&UserId>) -> Result<UserId> {
+    match (actor, user) {
+        (
+            Actor::ApiKey {
+                platform_admin: true,
+                ..
+            },
+            Some(u),
+        ) => Ok(u.clone()),
+        (
+            Actor::ApiKey {
+                platform_admin: true,
+                ..
+            },
+            None,
+        ) => Err(Error::invalid(
+            "user",
+            "name the user whose rights to check",
+        )),
+        (Actor::ApiKey { .. }, _) => Err(Error::forbidden(
+            "only a platform-admin API key may check others' rights",
+        )),
+        (Actor::User { id, .. }, None) => Ok(id.clone()),
+        (Actor::User { id, .. }, Some(u)) if u == id => Ok(id.clone()),
+        (Actor::User { .. }, Some(_)) => Err(Error::forbidden(
+            "a user may check only their own rights; a platform-admin API key may check anyone's",
+        )),
+    }
+}
+
+struct CheckMany {
+    actor: Actor,
+    checks: Vec<CheckInput>,
+}
+
+operation!(CheckMany => Vec<CheckAnswer>, |self, tx| {
+    // Each space's lineage, and each user's grants on it, are read once per call.
+    let mut scopes: HashMap<SpacePath, Option<Scope>> = HashMap::new();
+    let mut grants: HashMap<(UserId, SpacePath), Vec<MembershipRow>> = HashMap::new();
+    let mut answers = Vec::with_capacity(self.checks.len());
+    for c in &self.checks {
+        let user = asked_about(&self.actor, c.user.as_ref())?;
+        if !scopes.contains_key(&c.space) {
+            let scope = Scope::try_load(tx, &c.space).await?;
+            scopes.insert(c.space.clone(), scope);
+        }
+        let check = match &scopes[&c.space] {
+            None => Check::DENIED,
+            Some(scope) => {
+                let key = (user.clone(), c.space.clone());
+                if !grants.contains_key(&key) {
+                    let rows = tx.memberships_on(&user, &scope.lineage_ids()).await?;
+                    grants.insert(key.clone(), rows);
+                }
+                scope.decide(&grants[&key], c.permission)
+            }
+        };
+        answers.push(CheckAnswer { user, space: c.space.clone(), permission: c.permission, check });
+    }
+    Ok(answers)
+});
+
+struct GetMember {
+    actor: Actor,
+    path: SpacePath,
+    user: UserId,
+}
+
+operation!(GetMember => MembershipView, |self, tx| {
+    let scope = Scope::load(tx, &self.path).await?;
+    // Your own membership (pending too) is yours to see; anyone else's needs `read`.
+    if self.actor.user_id() == Some(&self.user)
+        && let Some(m) = scope.membership(tx, &self.user).await?
+    {
+        return Ok(view(&scope, m));
+    }
+    scope.require_visible(tx, &self.actor, Permission::Read).await?;
+    let m = scope.membership(tx, &self.user).await?.ok_or(Error::NotFound("membership"))?;
+    Ok(view(&scope, m))
+});
+
+struct MembershipsOf {
+    user: UserId,
+    after: Option<String>,
+    limit: u32,
+}
+
+operation!(MembershipsOf => MemberPage, |self, tx| {
+    let after = paging::decode(self.after.as_deref())?;
+    let rows = tx.list_memberships_of(&self.user, after.as_ref(), self.limit + 1).await?;
+    let (rows, next) = paging::split(rows, self.limit, |(m, _)| guestlist_store::PageKey {
+        created_at: m.created_at,
+        id: m.id,
+    });
+    let members = rows.into_iter().map(|(membership, space)| MembershipView { membership, space }).collect();
+    Ok(MemberPage { members, next })
+});
+
 impl App {
     /// Joins an `open` space directly.
     pub async fn join_space(
@@ -214,6 +337,70 @@ impl App {
                 after,
                 limit,
             })
+            .await
+    }
+
+    /// May this user do this here? Answers each question (at most [`MAX_CHECKS`]) with
+    /// the deciding role, inheritance down the tree included. A platform-admin key may
+    /// ask about anyone, a user about themselves; a space that does not exist is a
+    /// "no".
+    pub async fn check(&self, actor: &Actor, checks: Vec<CheckInput>) -> Result<Vec<CheckAnswer>> {
+        if checks.is_empty() || checks.len() > MAX_CHECKS {
+            return Err(Error::invalid(
+                "checks",
+                format!("1 to {MAX_CHECKS} questions"),
+            ));
+        }
+        self.store_ref()
+            .read(CheckMany {
+                actor: actor.clone(),
+                checks,
+            })
+            .await
+    }
+
+    /// One membership of a space, or `not_found`: yours, or anyone's where you may read.
+    pub async fn get_member(
+        &self,
+        actor: &Actor,
+        path: SpacePath,
+        user: UserId,
+    ) -> Result<MembershipView> {
+        self.store_ref()
+            .read(GetMember {
+                actor: actor.clone(),
+                path,
+                user,
+            })
+            .await
+    }
+
+    /// A user's memberships (active and pending), in join order: your own, or anyone's
+    /// for a platform-admin key (`user` named).
+    pub async fn memberships_of(
+        &self,
+        actor: &Actor,
+        user: Option<UserId>,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<MemberPage> {
+        let user = match (actor, user) {
+            (Actor::User { id, .. }, None) => id.clone(),
+            (Actor::ApiKey { .. }, None) => {
+                return Err(Error::forbidden("an API key is not a member of anything"));
+            }
+            (actor, Some(user)) => {
+                if !actor.is_platform_admin() && actor.user_id() != Some(&user) {
+                    return Err(Error::forbidden(
+                        "only a platform-admin API key may list another user's memberships",
+                    ));
+                }
+                user
+            }
+        };
+        let limit = paging::page_size(limit)?;
+        self.store_ref()
+            .read(MembershipsOf { user, after, limit })
             .await
     }
 

@@ -1,11 +1,13 @@
 use guestlist_domain::{Actor, Error, JoinMode, Permission, Permissions, RoleName, SpacePath};
-use guestlist_store::{NewRole, NewSpace, RoleRow, SpacePatch, SpaceRow};
+use guestlist_store::{
+    NewRole, NewSpace, PageKey, RoleRow, SpacePatch, SpaceQuery, SpaceRow, Visibility,
+};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{operation, text};
-use crate::scope::Scope;
-use crate::{App, Result};
+use crate::scope::{Scope, subtrees_with};
+use crate::{App, Result, paging};
 
 pub const MAX_MEMBER_LIMIT: u32 = 10_000_000;
 
@@ -29,6 +31,23 @@ pub struct SpacePatchInput {
 pub struct SpaceView {
     pub space: SpaceRow,
     pub your_permissions: Permissions,
+}
+
+impl SpaceView {
+    /// The opaque cursor that pages past this space (Relay connections, `after`).
+    pub fn cursor(&self) -> String {
+        paging::encode(&PageKey {
+            created_at: self.space.created_at,
+            id: self.space.id,
+        })
+    }
+}
+
+/// A page of spaces.
+#[derive(Debug, Clone)]
+pub struct SpacePage {
+    pub spaces: Vec<SpaceView>,
+    pub next: Option<String>,
 }
 
 fn check_limit(limit: Option<u32>) -> Result<()> {
@@ -181,7 +200,59 @@ operation!(ListRoles => Vec<(RoleName, Permissions)>, |self, tx| {
     Ok(roles)
 });
 
+struct ListSpaces {
+    actor: Actor,
+    under: Option<SpacePath>,
+    after: Option<String>,
+    limit: u32,
+}
+
+operation!(ListSpaces => SpacePage, |self, tx| {
+    // What the caller may read (every space for a platform-admin key), narrowed to
+    // the subtree asked for.
+    let visible = match (subtrees_with(tx, &self.actor, Permission::Read).await?, &self.under) {
+        (None, None) => Visibility::All,
+        (None, Some(under)) => Visibility::Subtrees(vec![under.clone()]),
+        (Some(roots), None) => Visibility::Subtrees(roots),
+        (Some(roots), Some(under)) => {
+            Visibility::Subtrees(guestlist_domain::path::intersect_subtrees(&roots, std::slice::from_ref(under)))
+        }
+    };
+    let after = paging::decode(self.after.as_deref())?;
+    let rows = tx.list_spaces(&SpaceQuery { visible, after, limit: self.limit + 1 }).await?;
+    let (rows, next) = paging::split(rows, self.limit, |s| PageKey { created_at: s.created_at, id: s.id });
+    let mut spaces = Vec::with_capacity(rows.len());
+    for space in rows {
+        let your_permissions = match Scope::try_load(tx, &space.path).await? {
+            Some(scope) => scope.rights(tx, &self.actor).await?,
+            None => Permissions::NONE,
+        };
+        spaces.push(SpaceView { space, your_permissions });
+    }
+    Ok(SpacePage { spaces, next })
+});
+
 impl App {
+    /// The spaces the caller can see (everything for a platform-admin key), in
+    /// creation order, within `under` when given.
+    pub async fn list_spaces(
+        &self,
+        actor: &Actor,
+        under: Option<SpacePath>,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<SpacePage> {
+        let limit = paging::page_size(limit)?;
+        self.store_ref()
+            .read(ListSpaces {
+                actor: actor.clone(),
+                under,
+                after,
+                limit,
+            })
+            .await
+    }
+
     pub async fn create_space(&self, actor: &Actor, input: NewSpaceInput) -> Result<SpaceView> {
         check_limit(input.member_limit)?;
         self.store_ref()

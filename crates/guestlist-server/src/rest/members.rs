@@ -6,8 +6,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use guestlist_api as api;
-use guestlist_app::MembershipView;
-use guestlist_app::domain::RoleName;
+use guestlist_app::domain::{Permission, RoleName, UserId};
+use guestlist_app::{CheckAnswer, CheckInput, MembershipView};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::{PageParams, Res, role, user};
 use crate::AppState;
@@ -19,12 +21,148 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/spaces/{space}/members", get(list_members))
         .route(
             "/spaces/{space}/members/{user_id}",
-            axum::routing::put(provision_member)
+            get(get_member)
+                .put(provision_member)
                 .patch(change_role)
                 .delete(remove_member),
         )
         .route("/spaces/{space}/join", post(join_space))
         .route("/spaces/{space}/leave", post(leave_space))
+        .route("/check", get(check).post(check_batch))
+        .route("/me/spaces", get(my_spaces))
+        .route("/users/{user_id}/memberships", get(user_memberships))
+}
+
+/// The question of `GET /check`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CheckParams {
+    /// The user asked about: required with a platform-admin key; a user may name only
+    /// themselves (or leave it out).
+    pub user: Option<String>,
+    /// A space path, e.g. `acme/eng/`.
+    pub space: String,
+    pub permission: Permission,
+}
+
+fn question(user: Option<&str>, space: &str, permission: Permission) -> Res<CheckInput> {
+    Ok(CheckInput {
+        user: user
+            .map(|u| UserId::parse(u).map_err(|e| e.in_field("user")))
+            .transpose()?,
+        space: space_param(space)?,
+        permission,
+    })
+}
+
+fn answer(a: CheckAnswer) -> api::CheckResult {
+    api::CheckResult {
+        user: a.user.to_string(),
+        space: a.space.to_string(),
+        permission: a.permission,
+        allowed: a.check.allowed,
+        role: a.check.role.map(|r| r.to_string()),
+        granted_on: a.check.granted_on.map(|p| p.to_string()),
+    }
+}
+
+/// May this user do this in this space? The call a host makes on every request of its
+/// own: allowed or not, and the role that decides it (inherited down the tree). A
+/// platform-admin key asks about anyone; a user about themselves.
+#[utoipa::path(get, path = "/api/v1/check", tag = "members", params(CheckParams),
+    responses((status = 200, body = api::CheckResult), (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody), (status = 403, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn check(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Query(q): Query<CheckParams>,
+) -> Res<Json<api::CheckResult>> {
+    let input = question(q.user.as_deref(), &q.space, q.permission)?;
+    let mut answers = s.app.check(&actor, vec![input]).await?;
+    let first = answers
+        .pop()
+        .ok_or_else(|| guestlist_app::domain::Error::internal("no answer"))?;
+    Ok(Json(answer(first)))
+}
+
+/// Up to 100 questions at once, answered in order.
+#[utoipa::path(post, path = "/api/v1/check", tag = "members", request_body = api::CheckBatchRequest,
+    responses((status = 200, body = api::CheckBatchResult), (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody), (status = 403, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn check_batch(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Json(req): Json<api::CheckBatchRequest>,
+) -> Res<Json<api::CheckBatchResult>> {
+    let questions = req
+        .checks
+        .iter()
+        .map(|c| question(c.user.as_deref(), &c.space, c.permission))
+        .collect::<Res<Vec<_>>>()?;
+    let answers = s.app.check(&actor, questions).await?;
+    Ok(Json(api::CheckBatchResult {
+        results: answers.into_iter().map(answer).collect(),
+    }))
+}
+
+/// One membership of a space (active or pending): yours, or anyone's where you may read.
+#[utoipa::path(get, path = "/api/v1/spaces/{space}/members/{user_id}", tag = "members",
+    params(("space" = String, Path, description = "The space path, percent-encoded"), ("user_id" = String, Path)),
+    responses((status = 200, body = api::Member), (status = 404, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_member(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((space, user_id)): Path<(String, String)>,
+) -> Res<Json<api::Member>> {
+    let m = s
+        .app
+        .get_member(&actor, space_param(&space)?, user(&user_id)?)
+        .await?;
+    Ok(Json(member(m)))
+}
+
+/// Your memberships (active and pending) with their roles and sources, in join order.
+#[utoipa::path(get, path = "/api/v1/me/spaces", tag = "members", params(PageParams),
+    responses((status = 200, body = api::MemberPage), (status = 403, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn my_spaces(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Query(page): Query<PageParams>,
+) -> Res<Json<api::MemberPage>> {
+    let p = s
+        .app
+        .memberships_of(&actor, None, page.after, page.limit)
+        .await?;
+    Ok(Json(member_page(p)))
+}
+
+/// A user's memberships (platform-admin keys), in join order.
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/memberships", tag = "members",
+    params(("user_id" = String, Path), PageParams),
+    responses((status = 200, body = api::MemberPage), (status = 403, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn user_memberships(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(user_id): Path<String>,
+    Query(page): Query<PageParams>,
+) -> Res<Json<api::MemberPage>> {
+    let p = s
+        .app
+        .memberships_of(&actor, Some(user(&user_id)?), page.after, page.limit)
+        .await?;
+    Ok(Json(member_page(p)))
+}
+
+fn member_page(p: guestlist_app::MemberPage) -> api::MemberPage {
+    api::MemberPage {
+        members: p.members.into_iter().map(member).collect(),
+        next: p.next,
+    }
 }
 
 /// List a space's members in join order.
@@ -42,10 +180,7 @@ pub async fn list_members(
         .app
         .list_members(&actor, space_param(&space)?, page.after, page.limit)
         .await?;
-    Ok(Json(api::MemberPage {
-        members: p.members.into_iter().map(member).collect(),
-        next: p.next,
-    }))
+    Ok(Json(member_page(p)))
 }
 
 /// Add a member directly (platform-admin keys: how the first admins arrive).

@@ -13,14 +13,50 @@ use guestlist_app::{NewSpaceInput, SpacePatchInput};
 
 use super::{Res, role};
 use crate::AppState;
-use crate::extract::{Auth, Json, Path, space_param};
+use crate::extract::{Auth, Json, Path, Query, space_param};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// This feature's routes, under `/api/v1`.
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/spaces", post(create_space))
+        .route("/spaces", post(create_space).get(list_spaces))
         .route("/spaces/{space}", get(get_space).patch(update_space))
         .route("/spaces/{space}/roles", get(list_roles).post(create_role))
+}
+
+/// The query of `GET /spaces`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListSpacesParams {
+    /// Only spaces within this subtree (a space path, e.g. `acme/`).
+    pub under: Option<String>,
+    /// The cursor from the previous page's `next`.
+    pub after: Option<String>,
+    /// Rows per page, 1-100 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// The spaces you can see (every space for a platform-admin key), in creation order
+/// (a parent before its children), each with your effective permissions there.
+#[utoipa::path(get, path = "/api/v1/spaces", tag = "spaces", params(ListSpacesParams),
+    responses((status = 200, body = api::SpacePage), (status = 400, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_spaces(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Query(q): Query<ListSpacesParams>,
+) -> Res<Json<api::SpacePage>> {
+    let under = q
+        .under
+        .as_deref()
+        .map(|u| space_param(u).map_err(|e| e.in_field("under")))
+        .transpose()?;
+    let p = s.app.list_spaces(&actor, under, q.after, q.limit).await?;
+    Ok(Json(api::SpacePage {
+        spaces: p.spaces.into_iter().map(space).collect(),
+        next: p.next,
+    }))
 }
 
 /// Create a space.

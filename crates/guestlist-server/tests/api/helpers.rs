@@ -159,6 +159,11 @@ impl TestApp {
         &self.admin_key
     }
 
+    /// A caller with no credentials.
+    pub fn anonymous(&self) -> Client {
+        self.client.clone()
+    }
+
     /// The host application's back end, with a platform-admin key.
     pub fn platform(&self) -> Client {
         self.client.with_token(&self.admin_key)

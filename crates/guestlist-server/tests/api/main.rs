@@ -9,6 +9,7 @@ mod invites;
 mod listener;
 mod members;
 mod plans;
+mod questions;
 mod races;
 mod rosters;
 mod schema;
