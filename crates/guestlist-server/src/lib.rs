@@ -3,6 +3,7 @@
 //! listener's limits and timeouts are in `listen.rs`.
 
 mod application;
+mod cors;
 mod error;
 mod extract;
 mod graphql;
@@ -20,6 +21,7 @@ use axum::http::HeaderName;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+pub use cors::CorsConfig;
 pub use error::{ApiError, status_of};
 use guestlist_app::App;
 use guestlist_app::domain::Error;
@@ -56,6 +58,8 @@ pub struct ServerOptions {
     pub metrics_token: Option<String>,
     /// The listener's timeouts and connection cap.
     pub http: HttpLimits,
+    /// Which browser origins may call the API.
+    pub cors: CorsConfig,
 }
 
 impl Default for ServerOptions {
@@ -66,6 +70,7 @@ impl Default for ServerOptions {
             introspection: true,
             metrics_token: None,
             http: HttpLimits::default(),
+            cors: CorsConfig::default(),
         }
     }
 }
@@ -106,8 +111,9 @@ fn metrics_handle() -> PrometheusHandle {
 
 pub fn router(state: AppState) -> Router {
     let body_timeout = state.options.http.body_read_timeout();
+    let cors = state.options.cors.layer();
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let router = Router::new()
         .nest("/api/v1", rest::router())
         .route("/api/openapi.json", get(openapi_route))
         .route("/graphql", post(graphql::execute).get(graphql::graphiql))
@@ -134,7 +140,13 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION]))
-        .with_state(state)
+        .with_state(state);
+    // Outermost: a preflight is answered before routing, and every answer (errors
+    // too) carries the headers a browser needs to read it.
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -64,6 +64,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// The listener's timeouts and connection cap.
     pub http: guestlist_server::HttpLimits,
+    /// Which browser origins may call the API (none by default).
+    pub cors: guestlist_server::CorsConfig,
 }
 
 impl Default for Config {
@@ -94,6 +96,7 @@ impl Default for Config {
             mail: guestlist_mail::MailConfig::default(),
             metrics_token: None,
             http: guestlist_server::HttpLimits::default(),
+            cors: guestlist_server::CorsConfig::default(),
         }
     }
 }
@@ -112,6 +115,7 @@ impl std::fmt::Debug for Config {
             .field("trust_proxy_headers", &self.trust_proxy_headers)
             .field("metrics_token", &redact(&self.metrics_token))
             .field("http", &self.http)
+            .field("cors", &self.cors)
             .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
@@ -310,6 +314,16 @@ max_connections = {hm}
 # On SIGTERM, in-flight requests get this long to finish (at most 300 s).
 shutdown_grace_secs = {hg}
 
+[cors]
+# Origins whose pages may call the API from a browser ("https://app.example.com":
+# scheme, host, port; no path), or ["*"] for any. Empty (the default): no CORS, and
+# browsers refuse cross-origin calls. Bearer tokens need no credentials; set
+# allow_credentials only for cookies, and never with "*".
+allowed_origins = []
+allow_credentials = false
+# How long a browser may keep a preflight answer (seconds).
+max_age_secs = {cmax}
+
 [mail]
 # SMTP server (GUESTLIST_SMTP_URL): "smtp://host:25", "smtp://user:pass@host:587?tls=required"
 # (STARTTLS) or "smtps://user:pass@host:465". Unset: e-mails are written as .eml files
@@ -334,6 +348,7 @@ timeout_secs = {mtimeout}
             hi = d.http.idle_timeout_secs,
             hm = d.http.max_connections,
             hg = d.http.shutdown_grace_secs,
+            cmax = d.cors.max_age_secs,
             overflow = guestlist_server::HEALTH_OVERFLOW,
             itpl = d.invitation_url_template,
             ilife = d.invitation_lifetime_secs,

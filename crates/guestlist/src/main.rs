@@ -303,6 +303,7 @@ async fn serve(
         None
     };
     config.http.validate()?;
+    config.cors.validate()?;
     config.http.max_connections = guestlist_server::fit_connections(config.http.max_connections);
     let started = std::time::Instant::now();
     // Listen first: while the database is not reachable yet, /healthz answers and
@@ -325,6 +326,7 @@ async fn serve(
             introspection: config.graphql_introspection,
             metrics_token: config.metrics_token.clone(),
             http: config.http.clone(),
+            cors: config.cors.clone(),
         },
         api_key: dev_secrets
             .as_ref()

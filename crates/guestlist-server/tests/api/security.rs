@@ -491,3 +491,83 @@ async fn lowering_an_adders_role_withdraws_their_pending_adds_beyond_it() {
     let finn = t.user("finn").my_pending().await.unwrap();
     assert!(finn.memberships.is_empty(), "{finn:?}");
 }
+
+async fn preflight(t: &TestApp, origin: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, t.url("/api/v1/check"))
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn browsers_may_call_from_the_configured_origins_only() {
+    // By default: no CORS at all.
+    let closed = TestApp::spawn().await;
+    let r = preflight(&closed, "https://app.example.com").await;
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+
+    let t = TestApp::spawn_setup(crate::helpers::Setup {
+        options: guestlist_server::ServerOptions {
+            cors: guestlist_server::CorsConfig {
+                allowed_origins: vec!["https://app.example.com".into()],
+                allow_credentials: false,
+                max_age_secs: 600,
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    // An allowed origin's preflight is answered with what it may send.
+    let r = preflight(&t, "https://app.example.com").await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let h = r.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://app.example.com");
+    let allowed_headers = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        allowed_headers.contains("authorization"),
+        "{allowed_headers}"
+    );
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("GET")
+    );
+    assert_eq!(h["access-control-max-age"], "600");
+    assert!(h.get("access-control-allow-credentials").is_none());
+    // A refused origin gets no grant, so the browser blocks the call.
+    let r = preflight(&t, "https://evil.example").await;
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // The actual call carries the header too, errors included.
+    let r = reqwest::Client::new()
+        .get(t.url("/api/v1/check?space=acme/&permission=read"))
+        .header("origin", "https://app.example.com")
+        .bearer_auth(t.token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let r = reqwest::Client::new()
+        .get(t.url("/api/v1/check?space=acme/&permission=read"))
+        .header("origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+}
