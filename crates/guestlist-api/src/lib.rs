@@ -58,4 +58,22 @@ pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 pub struct Health {
     pub status: String,
     pub engine: String,
+    /// The trusted identity providers, and whether their keys could be fetched
+    /// (`/readyz` only; absent when none are configured).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity_providers: Vec<IdentityProvider>,
+}
+
+/// A trusted identity provider as `/readyz` sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct IdentityProvider {
+    pub issuer: String,
+    /// Keys held now.
+    pub keys: usize,
+    /// Whether its keys were ever fetched. A provider that never answered leaves its
+    /// users unable to sign in, while every other issuer (and the shared secret) works.
+    pub reachable: bool,
+    /// The last fetch's error, when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }

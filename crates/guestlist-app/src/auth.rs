@@ -1,4 +1,5 @@
-//! Identity: the host application's HS256 tokens for users, API keys for machines.
+//! Identity: user tokens from the host's identity providers (JWKS, `issuers.rs`) or
+//! signed with the shared HS256 secret; API keys for machines.
 
 use async_trait::async_trait;
 use guestlist_domain::{Actor, Error, UserId};
@@ -7,6 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::issuers::{Identity, IssuerConfig, Issuers, Refusal};
 use crate::secrets::{API_KEY_PREFIX, hash_api_key};
 use crate::{App, Result, Secret};
 
@@ -39,19 +41,19 @@ pub fn mint_token(secret: &Secret, claims: &Claims) -> Result<String> {
     .map_err(Error::internal)
 }
 
-/// Checks the host application's tokens: HS256 with the shared secret (no other
+/// Checks the host application's HS256 tokens: the shared secret (no other
 /// algorithm, `none` least of all), `exp` required, `nbf` checked when present, 30 s
 /// of leeway for clocks apart. With an audience configured, `aud` is required and
 /// must name it; without one, a token carrying any `aud` is refused (it was meant for
 /// another service). Built once, with the key, for every request.
-pub(crate) struct TokenVerifier {
+struct SharedSecret {
     key: DecodingKey,
     validation: Validation,
     refuse_any_aud: bool,
 }
 
-impl TokenVerifier {
-    pub(crate) fn new(secret: &Secret, audience: Option<&str>) -> Self {
+impl SharedSecret {
+    fn new(secret: &Secret, audience: Option<&str>) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 30;
         validation.validate_nbf = true;
@@ -62,22 +64,80 @@ impl TokenVerifier {
             }
             None => validation.validate_aud = false,
         }
-        let refuse_any_aud = audience.is_none();
-        TokenVerifier {
-            refuse_any_aud,
+        SharedSecret {
+            refuse_any_aud: audience.is_none(),
             key: DecodingKey::from_secret(secret.expose().as_bytes()),
             validation,
         }
     }
 
-    fn claims(&self, token: &str) -> Option<Claims> {
+    fn identity(&self, token: &str) -> Result<Identity, Refusal> {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .ok()?
+            .map_err(|e| Refusal::Invalid(e.to_string()))?
             .claims;
         if self.refuse_any_aud && claims.aud.is_some() {
-            return None;
+            return Err(Refusal::Invalid(
+                "an audience this service was not given".into(),
+            ));
         }
-        Some(claims)
+        Ok(Identity {
+            sub: claims.sub,
+            email: claims.email,
+            email_verified: claims.email_verified,
+            username: claims.preferred_username,
+            platform_admin: false,
+        })
+    }
+}
+
+/// Every way a user token is accepted: the trusted identity providers (by `iss`,
+/// with their own algorithms and keys), and the shared HS256 secret for tokens of no
+/// trusted issuer. A token naming a trusted issuer is checked only against that
+/// issuer: an HS256 token cannot pass for a provider's (no algorithm confusion).
+pub(crate) struct TokenVerifier {
+    shared: Option<SharedSecret>,
+    pub(crate) issuers: Issuers,
+}
+
+#[derive(Deserialize)]
+struct IssuerOnly {
+    #[serde(default)]
+    iss: Option<serde_json::Value>,
+}
+
+impl TokenVerifier {
+    pub(crate) fn new(
+        secret: Option<&Secret>,
+        audience: Option<&str>,
+        issuers: &[IssuerConfig],
+    ) -> std::result::Result<Self, String> {
+        let issuers = Issuers::new(issuers)?;
+        if secret.is_none() && issuers.is_empty() {
+            return Err("no way to verify user tokens: set jwt_secret or name an issuer".into());
+        }
+        Ok(TokenVerifier {
+            shared: secret.map(|s| SharedSecret::new(s, audience)),
+            issuers,
+        })
+    }
+
+    async fn identity(&self, token: &str) -> std::result::Result<Identity, Refusal> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Malformed)?;
+        // Which issuer to ask is read before the signature is checked; the answer is
+        // then checked with that issuer's keys and rules only.
+        let iss = jsonwebtoken::dangerous::insecure_decode_claims::<IssuerOnly>(token)
+            .map_err(|_| Refusal::Malformed)?
+            .iss;
+        if let Some(serde_json::Value::String(iss)) = &iss
+            && self.issuers.trusts(iss)
+        {
+            return self.issuers.verify(token, &header, iss).await;
+        }
+        match (&self.shared, header.alg) {
+            (Some(shared), Algorithm::HS256) => shared.identity(token),
+            _ if iss.is_some() => Err(Refusal::UntrustedIssuer),
+            _ => Err(Refusal::AlgorithmNotAllowed),
+        }
     }
 }
 
@@ -119,7 +179,15 @@ impl App {
                 platform_admin: row.platform_admin,
             });
         }
-        let c = self.0.tokens.claims(bearer).ok_or_else(refused)?;
+        let c = match self.0.tokens.identity(bearer).await {
+            Ok(c) => c,
+            Err(reason) => {
+                // The reason is for the operator; the caller hears what a missing
+                // token hears. The token itself is never logged.
+                tracing::info!(%reason, "a user token was refused");
+                return Err(refused());
+            }
+        };
         // A `sub` in the API keys' namespace (`key:…`) is refused here: no user can
         // pass for a key.
         let id = UserId::parse(&c.sub).map_err(|_| refused())?;
@@ -129,7 +197,7 @@ impl App {
             v.as_deref()
                 .is_none_or(|v| v.len() <= 255 && !v.chars().any(char::is_control))
         };
-        if !printable(&c.email) || !printable(&c.preferred_username) {
+        if !printable(&c.email) || !printable(&c.username) {
             return Err(refused());
         }
         // Kept as the host wrote them: `Email` and `Username` normalise them, in one
@@ -141,8 +209,9 @@ impl App {
                 .map(|e| e.trim().to_owned())
                 .filter(|e| !e.is_empty()),
             email_verified: c.email_verified,
+            platform_admin: c.platform_admin,
             username: c
-                .preferred_username
+                .username
                 .map(|u| u.trim().to_owned())
                 .filter(|u| !u.is_empty()),
         })

@@ -4,6 +4,7 @@
 
 mod auth;
 mod ceiling;
+mod issuers;
 mod limits;
 mod ops;
 pub mod outbox;
@@ -20,6 +21,7 @@ use guestlist_domain::{Actor, Error};
 pub use guestlist_domain::{AddOutcome, InvitationOutcome, JoinOutcome};
 pub use guestlist_store as store;
 use guestlist_store::Store;
+pub use issuers::{ClaimMapping, IssuerConfig, IssuerStatus};
 pub use limits::RateLimitConfig;
 use limits::RateLimits;
 pub use ops::events::EventPage;
@@ -53,8 +55,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The settings the application layer needs; the binary builds it from its config.
 #[derive(Clone)]
 pub struct AppConfig {
-    /// HS256 secret the host application signs its users' tokens with.
-    pub jwt_secret: Secret,
+    /// HS256 secret the host application signs its users' tokens with (`--dev`, simple
+    /// setups); `None` when only identity providers are trusted.
+    pub jwt_secret: Option<Secret>,
+    /// Trusted identity providers: their tokens are verified against their JWKS.
+    pub issuers: Vec<IssuerConfig>,
     /// The `aud` the host application's tokens must carry; `None`: tokens carrying
     /// any `aud` are refused.
     pub jwt_audience: Option<String>,
@@ -128,7 +133,12 @@ impl App {
         }
         let keys = Arc::new(secrets::Keys::derive(&config.link_secret));
         let limits = RateLimits::new(&config.rate_limits)?;
-        let tokens = auth::TokenVerifier::new(&config.jwt_secret, config.jwt_audience.as_deref());
+        let tokens = auth::TokenVerifier::new(
+            config.jwt_secret.as_ref(),
+            config.jwt_audience.as_deref(),
+            &config.issuers,
+        )
+        .map_err(|e| Error::invalid("issuers", e))?;
         Ok(App(Arc::new(Inner {
             store,
             config,
@@ -147,6 +157,17 @@ impl App {
         self.0.store.engine()
     }
 
+    /// Fetches every trusted issuer's keys (at start; failures are logged and shown by
+    /// [`App::issuer_status`], and the service keeps answering).
+    pub async fn prefetch_issuer_keys(&self) {
+        self.0.tokens.issuers.prefetch().await;
+    }
+
+    /// The trusted identity providers and whether their keys could be fetched.
+    pub fn issuer_status(&self) -> Vec<IssuerStatus> {
+        self.0.tokens.issuers.status()
+    }
+
     pub async fn ready(&self) -> Result<()> {
         self.0.store.ready().await
     }
@@ -163,6 +184,12 @@ impl App {
     fn invite_link(&self, code: &str) -> String {
         self.0.config.invite_url_template.replace("{code}", code)
     }
+}
+
+/// Makes ring this process's TLS crypto provider (for the HTTPS the service and its
+/// tools speak: identity providers' keys). Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Now, at the millisecond precision storage keeps.

@@ -95,13 +95,11 @@ impl Scope {
     }
 
     /// Effective rights: the union of the actor's active grants along the path.
-    /// A platform-admin key holds everything everywhere.
+    /// A platform administrator (a key, or a user by their provider's claim) holds
+    /// everything everywhere.
     pub async fn rights(&self, tx: &mut dyn Tx, actor: &Actor) -> Result<Permissions> {
         match actor {
-            Actor::ApiKey {
-                platform_admin: true,
-                ..
-            } => Ok(Permissions::ALL),
+            actor if actor.is_platform_admin() => Ok(Permissions::ALL),
             Actor::ApiKey { .. } => Ok(Permissions::NONE),
             Actor::User { id, .. } => self.user_rights(tx, id).await,
         }
@@ -248,10 +246,7 @@ pub(crate) async fn subtrees_with(
     needed: Permission,
 ) -> Result<Option<Vec<SpacePath>>> {
     let user = match actor {
-        Actor::ApiKey {
-            platform_admin: true,
-            ..
-        } => return Ok(None),
+        actor if actor.is_platform_admin() => return Ok(None),
         Actor::ApiKey { .. } => return Ok(Some(vec![])),
         Actor::User { id, .. } => id,
     };

@@ -591,6 +591,7 @@ fn not_found(s: u16) -> bool {
 // leaves the rest of the machine's cores to the server.
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() {
+    guestlist_app::install_tls_provider();
     let args = Args::parse();
     let wanted: Vec<&str> = args.scenarios.split(',').map(str::trim).collect();
     let want = |s: &str| wanted.contains(&"all") || wanted.contains(&s);

@@ -64,6 +64,8 @@ pub enum Actor {
         email: Option<String>,
         email_verified: bool,
         username: Option<String>,
+        /// A platform administrator by a claim of the identity provider's token.
+        platform_admin: bool,
     },
     ApiKey {
         id: Uuid,
@@ -131,6 +133,9 @@ impl Actor {
         matches!(
             self,
             Actor::ApiKey {
+                platform_admin: true,
+                ..
+            } | Actor::User {
                 platform_admin: true,
                 ..
             }

@@ -296,6 +296,7 @@ mod tests {
             email: email.map(str::to_owned),
             email_verified: verified,
             username: username.map(str::to_owned),
+            platform_admin: false,
         }
     }
 

@@ -104,10 +104,20 @@ impl Application {
                 tracing::info!(folder = %settings.mail.folder.display(), "no SMTP server configured: invitation e-mail goes to the mail folder")
             }
         }
+        let issuers = app.issuer_status();
+        if !issuers.is_empty() {
+            let trusted: Vec<&str> = issuers.iter().map(|i| i.issuer.as_str()).collect();
+            tracing::info!(issuers = ?trusted, "trusting user tokens from these identity providers");
+        }
         let state = AppState::new(app.clone(), settings.server);
+        let prefetch = {
+            let app = app.clone();
+            tokio::spawn(async move { app.prefetch_issuer_keys().await })
+        };
         let workers = vec![
             guestlist_mail::spawn_sender(app.clone(), mailer),
             spawn_housekeeping(app, state.metrics.clone()),
+            prefetch,
         ];
         Ok(Application {
             state,

@@ -168,6 +168,7 @@ async fn healthz(State(s): State<AppState>) -> extract::Json<guestlist_api::Heal
     extract::Json(guestlist_api::Health {
         status: "ok".into(),
         engine: s.app.engine().into(),
+        identity_providers: Vec::new(),
     })
 }
 
@@ -176,6 +177,17 @@ async fn readyz(State(s): State<AppState>) -> Response {
         Ok(()) => extract::Json(guestlist_api::Health {
             status: "ready".into(),
             engine: s.app.engine().into(),
+            identity_providers: s
+                .app
+                .issuer_status()
+                .into_iter()
+                .map(|i| guestlist_api::IdentityProvider {
+                    issuer: i.issuer,
+                    keys: i.keys,
+                    reachable: i.reachable,
+                    last_error: i.last_error,
+                })
+                .collect(),
         })
         .into_response(),
         Err(e) => ApiError(Error::Unavailable(e.to_string())).into_response(),
@@ -236,6 +248,7 @@ pub async fn serve_when_ready(
                     Ok(extract::Json(guestlist_api::Health {
                         status: "starting".into(),
                         engine: "-".into(),
+                        identity_providers: Vec::new(),
                     })
                     .into_response())
                 }

@@ -92,6 +92,7 @@ pub fn serve(bin: &Path, config: &Path, port: u16, log: &Path) -> Replica {
 
 /// Polls `/readyz` until it answers 200 (`true`), or `within` has passed (`false`).
 pub async fn wait_ready(url: &str, within: Duration) -> bool {
+    guestlist_app::install_tls_provider();
     let http = reqwest::Client::new();
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {

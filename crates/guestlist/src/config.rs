@@ -27,6 +27,8 @@ pub struct Config {
     /// The `aud` the host application's tokens must carry. Unset: a token that
     /// carries any `aud` is refused (it was meant for another service).
     pub jwt_audience: Option<String>,
+    /// Identity providers whose tokens are trusted, each verified against its JWKS.
+    pub issuers: Vec<guestlist_app::IssuerConfig>,
     /// Key invite codes are derived from and hashed with. Keep it stable and secret.
     pub link_secret: Option<String>,
     /// Take client addresses from X-Forwarded-For (only behind your own proxy).
@@ -78,6 +80,7 @@ impl Default for Config {
             code_length: 10,
             jwt_secret: None,
             jwt_audience: None,
+            issuers: Vec::new(),
             link_secret: None,
             trust_proxy_headers: false,
             log_format: "text".into(),
@@ -111,6 +114,8 @@ impl std::fmt::Debug for Config {
             .field("invite_url_template", &self.invite_url_template)
             .field("code_length", &self.code_length)
             .field("jwt_secret", &redact(&self.jwt_secret))
+            .field("jwt_audience", &self.jwt_audience)
+            .field("issuers", &self.issuers)
             .field("link_secret", &redact(&self.link_secret))
             .field("trust_proxy_headers", &self.trust_proxy_headers)
             .field("metrics_token", &redact(&self.metrics_token))
@@ -230,6 +235,15 @@ impl Config {
 
     pub fn jwt_secret(&self) -> Result<Secret, String> {
         secret("jwt_secret", "GUESTLIST_JWT_SECRET", &self.jwt_secret)
+    }
+
+    /// The shared HS256 secret when there is one; required unless identity providers
+    /// are named (`[[issuers]]`).
+    pub fn user_token_secret(&self) -> Result<Option<Secret>, String> {
+        match (&self.jwt_secret, self.issuers.is_empty()) {
+            (None, false) => Ok(None),
+            _ => self.jwt_secret().map(Some),
+        }
     }
 
     pub fn link_secret(&self) -> Result<Secret, String> {

@@ -241,8 +241,9 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
 
 fn app_config(config: &Config) -> Result<AppConfig, String> {
     Ok(AppConfig {
-        jwt_secret: config.jwt_secret()?,
+        jwt_secret: config.user_token_secret()?,
         jwt_audience: config.jwt_audience.clone(),
+        issuers: config.issuers.clone(),
         link_secret: config.link_secret()?,
         invite_url_template: config.invite_url_template(),
         code_length: config.code_length,
@@ -541,6 +542,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    guestlist_app::install_tls_provider();
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

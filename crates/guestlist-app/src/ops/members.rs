@@ -193,13 +193,9 @@ pub struct CheckAnswer {
 /// user only their own.
 fn asked_about(actor: &Actor, user: Option<&UserId>) -> Result<UserId> {
     match (actor, user) {
-        (
-            Actor::ApiKey {
-                platform_admin: true,
-                ..
-            },
-            Some(u),
-        ) => Ok(u.clone()),
+        (Actor::User { id, .. }, None) => Ok(id.clone()),
+        (actor, Some(u)) if actor.is_platform_admin() => Ok(u.clone()),
+        (Actor::User { id, .. }, Some(u)) if u == id => Ok(id.clone()),
         (
             Actor::ApiKey {
                 platform_admin: true,
@@ -213,10 +209,8 @@ fn asked_about(actor: &Actor, user: Option<&UserId>) -> Result<UserId> {
         (Actor::ApiKey { .. }, _) => Err(Error::forbidden(
             "only a platform-admin API key may check others' rights",
         )),
-        (Actor::User { id, .. }, None) => Ok(id.clone()),
-        (Actor::User { id, .. }, Some(u)) if u == id => Ok(id.clone()),
         (Actor::User { .. }, Some(_)) => Err(Error::forbidden(
-            "a user may check only their own rights; a platform-admin API key may check anyone's",
+            "a user may check only their own rights; a platform administrator may check anyone's",
         )),
     }
 }

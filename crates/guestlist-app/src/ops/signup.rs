@@ -212,7 +212,7 @@ struct CreatePlatformInvitation {
 
 operation!(CreatePlatformInvitation => PlatformInvitationRow, |self, tx| {
     match &self.actor {
-        Actor::ApiKey { platform_admin: true, .. } => {}
+        actor if actor.is_platform_admin() => {}
         Actor::ApiKey { .. } => return Err(Error::forbidden("an API key needs platform_admin to invite to the platform")),
         Actor::User { id, .. } => {
             let gate = tx.gate().await?.settings;
@@ -254,7 +254,7 @@ struct ListPlatformInvitations {
 
 operation!(ListPlatformInvitations => PlatformInvitationPage, |self, tx| {
     let inviter = match &self.actor {
-        Actor::ApiKey { platform_admin: true, .. } => self.inviter.clone(),
+        actor if actor.is_platform_admin() => self.inviter.clone(),
         Actor::User { id, .. } if tx.gate().await?.settings.user_invitations => Some(id.to_string()),
         _ => return Err(Error::forbidden("only platform admins list platform invitations here")),
     };
@@ -456,8 +456,8 @@ struct ReadReferrals {
 
 operation!(ReadReferrals => Referrals, |self, tx| {
     let inviter = match (&self.actor, &self.inviter) {
-        (Actor::ApiKey { platform_admin: true, .. }, Some(i)) => i.clone(),
         (Actor::User { id, .. }, None) => id.to_string(),
+        (actor, Some(i)) if actor.is_platform_admin() => i.clone(),
         (Actor::User { id, .. }, Some(i)) if i == id.as_str() => i.clone(),
         (Actor::ApiKey { platform_admin: true, .. }, None) => {
             return Err(Error::invalid("inviter", "name the inviter whose referrals to show"));

@@ -38,6 +38,8 @@ pub struct Setup {
     pub mail: MailConfig,
     /// The `aud` user tokens must carry.
     pub jwt_audience: Option<String>,
+    /// Trusted identity providers (their JWKS served by the test).
+    pub issuers: Vec<guestlist_app::IssuerConfig>,
 }
 
 impl Default for Setup {
@@ -60,6 +62,7 @@ impl Default for Setup {
                 ..MailConfig::default()
             },
             jwt_audience: None,
+            issuers: Vec::new(),
         }
     }
 }
@@ -101,8 +104,9 @@ impl TestApp {
         let (db, database) = Db::fresh(&dir).await;
         let jwt_secret = Secret::generate();
         let config = AppConfig {
-            jwt_secret: jwt_secret.clone(),
+            jwt_secret: Some(jwt_secret.clone()),
             jwt_audience: setup.jwt_audience,
+            issuers: setup.issuers,
             link_secret: Secret::generate(),
             invite_url_template: "https://chat.example.com/i/{code}".into(),
             code_length: 10,

@@ -154,8 +154,9 @@ async fn shutdown_drains_within_its_grace_despite_a_half_sent_request() {
             dir.path().join("g.db"),
         )),
         app: guestlist_app::AppConfig {
-            jwt_secret: guestlist_app::Secret::generate(),
+            jwt_secret: Some(guestlist_app::Secret::generate()),
             jwt_audience: None,
+            issuers: Vec::new(),
             link_secret: guestlist_app::Secret::generate(),
             invite_url_template: "https://chat.example.com/i/{code}".into(),
             code_length: 10,

@@ -4,6 +4,7 @@ mod errors;
 mod escalation;
 mod graphql;
 mod helpers;
+mod identity;
 mod invitations;
 mod invites;
 mod listener;
