@@ -11,6 +11,7 @@ mod members;
 mod requests;
 mod signup;
 mod spaces;
+mod users;
 
 pub use events::*;
 pub use invitations::*;
@@ -19,6 +20,7 @@ pub use members::*;
 pub use requests::*;
 pub use signup::*;
 pub use spaces::*;
+pub use users::*;
 
 /// The enums and outcomes of the model, as they are on the wire.
 pub use guestlist_domain::{

@@ -202,7 +202,7 @@ impl App {
         }
         // Kept as the host wrote them: `Email` and `Username` normalise them, in one
         // place, where they are compared.
-        Ok(Actor::User {
+        let actor = Actor::User {
             id,
             email: c
                 .email
@@ -214,7 +214,9 @@ impl App {
                 .username
                 .map(|u| u.trim().to_owned())
                 .filter(|u| !u.is_empty()),
-        })
+        };
+        self.remember(&actor).await;
+        Ok(actor)
     }
 
     /// Stores a new API key and returns it: the only time it is ever shown.

@@ -91,6 +91,8 @@ struct Inner {
     config: AppConfig,
     keys: Arc<secrets::Keys>,
     tokens: auth::TokenVerifier,
+    /// The identities last recorded per user seen in a token.
+    seen: ops::users::Seen,
     limits: RateLimits,
     mail_queued: Arc<tokio::sync::Notify>,
 }
@@ -144,6 +146,7 @@ impl App {
             config,
             keys,
             tokens,
+            seen: Default::default(),
             limits,
             mail_queued: Arc::default(),
         })))

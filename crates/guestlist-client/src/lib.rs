@@ -187,6 +187,24 @@ impl Client {
         self.send(req).await
     }
 
+    /// Tells Guestlist who a user is known as (platform administrators).
+    pub async fn set_user_identities(
+        &self,
+        user: &str,
+        req: &api::SetIdentitiesRequest,
+    ) -> Result<api::UserIdentities> {
+        self.send(
+            self.request(Method::PUT, &format!("/api/v1/users/{}", segment(user)))
+                .json(req),
+        )
+        .await
+    }
+
+    pub async fn user_identities(&self, user: &str) -> Result<api::UserIdentities> {
+        self.send(self.request(Method::GET, &format!("/api/v1/users/{}", segment(user))))
+            .await
+    }
+
     /// One membership of a space, or `not_found`.
     pub async fn get_member(&self, space: &str, user: &str) -> Result<api::Member> {
         self.send(self.request(Method::GET, &Self::member_path(space, user)))

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::rest::{events, invitations, invites, members, requests, signup, spaces};
+use crate::rest::{events, invitations, invites, members, requests, signup, spaces, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,7 +29,7 @@ use crate::rest::{events, invitations, invites, members, requests, signup, space
         signup::release_claim, signup::referrals, signup::tree, signup::revoke_subtree,
         requests::add_member, requests::accept_membership, requests::decline_membership,
         requests::ask, requests::list, requests::approve, requests::deny, requests::cancel,
-        requests::pending, requests::deprovision,
+        requests::pending, requests::deprovision, users::set_identities, users::get_identities,
     ),
     components(schemas(guestlist_api::ErrorBody, guestlist_api::Health)),
     modifiers(&Bearer),
@@ -40,6 +40,7 @@ use crate::rest::{events, invitations, invites, members, requests, signup, space
         (name = "invitations", description = "Invitations addressed to one person, delivered by e-mail"),
         (name = "signup", description = "The platform's sign-up gate, platform invitations and referrals"),
         (name = "events", description = "The audit log"),
+        (name = "users", description = "Who users are known as (verified e-mail addresses, usernames)"),
     )
 )]
 struct ApiDoc;

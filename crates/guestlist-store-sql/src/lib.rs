@@ -23,6 +23,7 @@
 //! | sponsorship | `SponsorshipTx`  | `sponsorship.rs` |
 //! | transfer    | `TransferTx`     | `transfer.rs`    |
 //! | api keys    | `ApiKeysTx`      | `api_keys.rs`    |
+//! | users       | `UsersTx`        | `users.rs`       |
 
 mod engine;
 mod filters;
@@ -38,6 +39,7 @@ mod signup;
 mod spaces;
 mod sponsorship;
 mod transfer;
+mod users;
 
 pub use engine::{
     Arg, Bind, Column, ENGINES, Engine, Query, QueryBuilder, Sql, SqlRow, at, get, ms, opt_at,

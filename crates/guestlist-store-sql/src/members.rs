@@ -226,8 +226,15 @@ impl<E: Engine> MembersTx for SqlTx<'_, E> {
             "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE space_id IN "
         ));
         push_in_ids(&mut qb, space_ids);
-        qb.push(" AND ");
+        // Whoever the addressee names: by user id, by the e-mail or username they
+        // joined with, or by an identity the host vouched for since.
+        qb.push(" AND (");
         push_addressee(&mut qb, "", to);
+        qb.push(" OR user_id IN (SELECT user_id FROM user_identities WHERE (kind = 'email' AND value = ")
+            .push_bind(to.email.as_ref().map(|e| e.as_str()))
+            .push(") OR (kind = 'username' AND value = ")
+            .push_bind(to.username.as_ref().map(|u| u.as_str()))
+            .push(")))");
         qb.push(" ORDER BY created_at, id");
         let rows = qb.build().fetch_all(&mut *self).await?;
         rows.iter().map(membership_row).collect()

@@ -402,7 +402,9 @@ impl<E: Engine> SignupTx for SqlTx<'_, E> {
 
     async fn users_with_email(&mut self, email: &domain::Email) -> Result<Vec<UserId>> {
         let rows = query(
-            "SELECT DISTINCT user_id FROM memberships WHERE email = $1 ORDER BY user_id LIMIT 10",
+            "SELECT user_id FROM memberships WHERE email = $1 \
+             UNION SELECT user_id FROM user_identities WHERE kind = 'email' AND value = $1 \
+             ORDER BY user_id LIMIT 10",
         )
         .bind(email.as_str())
         .fetch_all(&mut *self)

@@ -24,6 +24,7 @@ mod signup;
 mod spaces;
 mod sponsorship;
 pub mod transfer;
+mod users;
 
 pub use api_keys::*;
 pub use events::*;
@@ -35,6 +36,7 @@ pub use requests::*;
 pub use signup::*;
 pub use spaces::*;
 pub use sponsorship::*;
+pub use users::*;
 
 use async_trait::async_trait;
 pub use guestlist_domain::Error;
@@ -175,6 +177,7 @@ pub trait Tx:
     + SponsorshipTx
     + TransferTx
     + ApiKeysTx
+    + UsersTx
 {
 }
 
@@ -189,7 +192,8 @@ impl<
         + RequestsTx
         + SponsorshipTx
         + TransferTx
-        + ApiKeysTx,
+        + ApiKeysTx
+        + UsersTx,
 > Tx for T
 {
 }

@@ -55,7 +55,7 @@ pub trait MembersTx: Send {
     -> Result<u64>;
     async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>>;
     /// Memberships on any of these spaces of whoever the addressee names (by user id,
-    /// or the e-mail or username they joined with).
+    /// the e-mail or username they joined with, or a known identity: `UsersTx`).
     async fn memberships_of_addressee(
         &mut self,
         space_ids: &[Uuid],

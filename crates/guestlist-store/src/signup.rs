@@ -84,7 +84,8 @@ pub trait SignupTx: Send {
     /// Everyone below `root` in the referral tree, with their depth (1: invited by
     /// root), breadth first.
     async fn referral_tree(&mut self, root: &str, limit: u32) -> Result<Vec<(SignupRow, u32)>>;
-    /// The users who joined any space with this (verified) e-mail address.
+    /// The users who joined any space with this (verified) e-mail address, or whom the
+    /// host or a verified token made it known for (`UsersTx`).
     async fn users_with_email(&mut self, email: &Email) -> Result<Vec<UserId>>;
     async fn space_path_of(&mut self, id: Uuid) -> Result<Option<SpacePath>>;
 }

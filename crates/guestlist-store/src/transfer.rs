@@ -68,6 +68,7 @@ const TABLES: &[&[TableSpec]] = &[
     crate::signup::TABLES,
     crate::requests::TABLES,
     crate::api_keys::TABLES,
+    crate::users::TABLES,
 ];
 
 /// Every table, in import order.

@@ -9,6 +9,7 @@ pub mod members;
 pub mod requests;
 pub mod signup;
 pub mod spaces;
+pub mod users;
 
 /// Declares an operation struct's `Operation` impl from a `run` body.
 macro_rules! operation {

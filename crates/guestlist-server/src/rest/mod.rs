@@ -9,6 +9,7 @@ pub(crate) mod members;
 pub(crate) mod requests;
 pub(crate) mod signup;
 pub(crate) mod spaces;
+pub(crate) mod users;
 
 use axum::Router;
 use guestlist_app::domain::{RoleName, UserId};
@@ -28,6 +29,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(invitations::router())
         .merge(signup::router())
         .merge(events::router())
+        .merge(users::router())
 }
 
 type Res<T> = Result<T, ApiError>;

@@ -17,3 +17,4 @@ mod schema;
 mod security;
 mod signup;
 mod story;
+mod users;
