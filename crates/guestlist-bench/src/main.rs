@@ -7,6 +7,8 @@
 //! of each scenario to `floor`, and the server's peak RSS. Traffic goes to 127.0.0.1
 //! only.
 
+mod fixture_keys;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +31,9 @@ use serde::Serialize;
 // An option given twice takes its last value (scripts/bench.sh appends its own).
 #[command(about = "Guestlist's load generator", args_override_self = true)]
 struct Args {
-    /// Scenarios to run: floor, preview, create, join, race, list (comma-separated) or all.
+    /// Scenarios to run: floor, preview, create, join, check, race, list (comma-separated)
+    /// or all. `check` asks `GET /check` with HS256, RS256 and ES256 tokens (the latter
+    /// two from the bench's own identity provider) and `POST /check` 100 at a time.
     /// `list` also measures how soon a server is ready on an existing database.
     #[arg(long, default_value = "all")]
     scenarios: String,
@@ -88,6 +92,8 @@ struct Row {
 struct Server {
     /// The server this run started (none when it targets `--url`); stopped on drop.
     replica: Option<Replica>,
+    /// The bench's own identity provider the server trusts (none with `--url`).
+    issuer: Option<String>,
     url: String,
     secret: Secret,
     api_key: String,
@@ -208,6 +214,29 @@ impl Server {
         guestlist_app::mint_token(&self.secret, &claims).expect("a token")
     }
 
+    /// A token of the bench's identity provider, signed with `alg` (RS256 or ES256).
+    fn provider_token(&self, sub: &str, alg: jsonwebtoken::Algorithm) -> Option<String> {
+        let issuer = self.issuer.as_ref()?;
+        let (kid, pem) = match alg {
+            jsonwebtoken::Algorithm::RS256 => (fixture_keys::RS256_KID, fixture_keys::RS256_PEM),
+            _ => (fixture_keys::ES256_KID, fixture_keys::ES256_PEM),
+        };
+        let key = match alg {
+            jsonwebtoken::Algorithm::RS256 => {
+                jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())
+            }
+            _ => jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()),
+        }
+        .expect("the fixture key parses");
+        let mut header = jsonwebtoken::Header::new(alg);
+        header.kid = Some(kid.into());
+        let claims = serde_json::json!({
+            "iss": issuer, "aud": "guestlist-bench", "sub": sub,
+            "exp": time::OffsetDateTime::now_utc().unix_timestamp() + 24 * 3600,
+        });
+        Some(jsonwebtoken::encode(&header, &claims, &key).expect("a token"))
+    }
+
     fn client(&self, token: &str) -> Client {
         Client::new(&self.url).with_token(token)
     }
@@ -255,7 +284,16 @@ async fn start_server(
     let secret = Secret::new("bench-secret-bench-secret-bench-secret-00");
     let db = database_url
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let config = server::write_config(dir.path(), &db, &secret, "log_format = \"json\"");
+    let issuer = serve_jwks().await;
+    let config = server::write_config(
+        dir.path(),
+        &db,
+        &secret,
+        &format!(
+            "log_format = \"json\"\n[[issuers]]\nissuer = \"{issuer}\"\njwks_url = \"{issuer}/keys\"\n\
+             audiences = [\"guestlist-bench\"]\nalgorithms = [\"RS256\", \"ES256\"]\n"
+        ),
+    );
     let name = format!("bench-{}", uuid::Uuid::now_v7().simple());
     let api_key = server::create_api_key(bin, &config, &name);
     let started = Instant::now();
@@ -272,6 +310,7 @@ async fn start_server(
         Server {
             url: replica.url.clone(),
             replica: Some(replica),
+            issuer: Some(issuer),
             secret,
             api_key,
             _dir: Some(dir),
@@ -480,6 +519,24 @@ fn print_row(r: &Row) {
 }
 
 /// A space `acme/` with `alice` as its admin; returns alice's token.
+/// Serves the fixture keys' JWKS on 127.0.0.1: the bench's identity provider. Its URL
+/// is the issuer.
+async fn serve_jwks() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/keys",
+        axum::routing::get(|| async {
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                fixture_keys::JWKS,
+            )
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
 async fn prepare(server: &Server) -> String {
     let platform = server.client(&server.api_key);
     platform
@@ -624,6 +681,7 @@ async fn main() {
     let server = match (&args.url, &bin) {
         (Some(url), _) => Server {
             replica: None,
+            issuer: None,
             url: url.clone(),
             secret: Secret::new(args.jwt_secret.clone().expect("--url needs --jwt-secret")),
             api_key: args.api_key.clone().expect("--url needs --api-key"),
@@ -745,6 +803,54 @@ async fn main() {
             .into();
             record!(row);
         }
+    }
+
+    if want("check") {
+        // May alice write in acme/? The question a host asks on every request of its own.
+        let path = "/api/v1/check?space=acme/&permission=write".to_owned();
+        let mut tokens = vec![("check", Some(alice.clone()))];
+        tokens.push((
+            "check_rs256",
+            server.provider_token("alice", jsonwebtoken::Algorithm::RS256),
+        ));
+        tokens.push((
+            "check_es256",
+            server.provider_token("alice", jsonwebtoken::Algorithm::ES256),
+        ));
+        for (name, token) in tokens {
+            let Some(token) = token else { continue };
+            let (t, auth, path) = (target.clone(), bearer(&token), path.clone());
+            // The first request fetches the provider's keys; later ones reuse them.
+            server
+                .client(&token)
+                .check(None, "acme/", api::Permission::Write)
+                .await
+                .expect("check");
+            server.start_scenario().await;
+            let make: MakeRequest =
+                Arc::new(move |_| t.request(Method::GET, &path, Some(&auth), None));
+            record!(drive(name, &target, 64, secs, None, make, status_ok).await);
+        }
+        // A hundred questions at once, from the host's back end.
+        let checks: Vec<api::CheckQuestion> = (0..100)
+            .map(|i| api::CheckQuestion {
+                user: Some(if i % 2 == 0 {
+                    "alice".into()
+                } else {
+                    format!("user-{i}")
+                }),
+                space: "acme/".into(),
+                permission: api::Permission::Read,
+            })
+            .collect();
+        let body = Bytes::from(serde_json::to_string(&api::CheckBatchRequest { checks }).unwrap());
+        let (t, auth) = (target.clone(), bearer(&server.api_key));
+        server.start_scenario().await;
+        let make: MakeRequest =
+            Arc::new(move |_| t.request(Method::POST, "/api/v1/check", Some(&auth), Some(&body)));
+        let mut row = drive("check_batch100", &target, 64, secs, None, make, status_ok).await;
+        row.note = "100 questions per request".into();
+        record!(row);
     }
 
     if want("race") {

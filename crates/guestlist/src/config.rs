@@ -268,7 +268,8 @@ public_url = "{public}"
 invite_url_template = "{tpl}"
 # Length of new invite codes, 8-32 (GUESTLIST_CODE_LENGTH).
 code_length = {len}
-# HS256 secret of the host application's tokens (GUESTLIST_JWT_SECRET). Required.
+# HS256 secret of the host application's tokens (GUESTLIST_JWT_SECRET). Required
+# unless identity providers are named below ([[issuers]]).
 # jwt_secret = "..."
 # The `aud` those tokens must carry (GUESTLIST_JWT_AUDIENCE). Unset: tokens carrying
 # any `aud` are refused. `nbf` is checked when present, with 30 s of leeway.
@@ -306,6 +307,25 @@ signup_claim_ttl_secs = {sttl}
 # /metrics answers only "Authorization: Bearer <token>" when set (GUESTLIST_METRICS_TOKEN);
 # unset, anyone who can reach the port can read it.
 # metrics_token = "..."
+
+# Identity providers whose users' tokens are trusted, verified against their keys
+# (JWKS: jwks_url, or found at {{issuer}}/.well-known/openid-configuration). Repeat the
+# table for several issuers. Three lines point Guestlist at an OIDC provider:
+# [[issuers]]
+# issuer = "https://your-tenant.eu.auth0.com/"
+# audiences = ["https://guestlist.example.com"]
+# Optional, with their defaults:
+# algorithms = ["RS256"]              # also RS384, RS512, PS256-512, ES256, ES384, EdDSA
+# leeway_secs = 30                    # clock difference tolerated on exp and nbf
+# refresh_min_interval_secs = 10      # an unknown kid refreshes the keys at most this often
+# key_grace_secs = 300                # a key the provider stops publishing, accepted this long
+# [issuers.claims]                    # which claims say who the user is (dotted: nested)
+# user_id = "sub"
+# email = "email"
+# email_verified = "email_verified"
+# username = "preferred_username"
+# admin = "roles"                     # a claim that makes a platform administrator:
+# admin_value = "guestlist-admin"     #   true, equal to admin_value, or a list holding it
 
 [rate_limits]
 preview_per_minute_per_ip = {pv}
@@ -513,6 +533,35 @@ mod tests {
         assert_eq!(parsed.invitation_url_template, d.invitation_url_template);
         assert_eq!(parsed.mail.max_attempts, d.mail.max_attempts);
         assert_eq!(parsed.mail.folder, d.mail.folder);
+    }
+
+    #[test]
+    fn three_lines_point_guestlist_at_an_oidc_provider() {
+        // The commented example, uncommented: the three lines, then the whole table.
+        let example: String = Config::commented_default()
+            .lines()
+            .skip_while(|l| *l != "# [[issuers]]")
+            .take_while(|l| l.starts_with("# "))
+            .map(|l| l.trim_start_matches("# ").split("  #").next().unwrap_or(""))
+            .filter(|l| !l.starts_with("Optional"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parsed: Config = toml::from_str(&example).unwrap();
+        let i = &parsed.issuers[0];
+        assert_eq!(i.issuer, "https://your-tenant.eu.auth0.com/");
+        assert_eq!(i.audiences, ["https://guestlist.example.com"]);
+        assert_eq!(i.claims.admin_value.as_deref(), Some("guestlist-admin"));
+        assert!(i.validate().is_ok());
+        let three: Config = toml::from_str(
+            "[[issuers]]\nissuer = \"https://id.example.com/\"\naudiences = [\"guestlist\"]\n",
+        )
+        .unwrap();
+        assert_eq!(three.issuers[0].algorithms, ["RS256"]);
+        assert_eq!(three.issuers[0].claims.user_id, "sub");
+        assert!(three.user_token_secret().unwrap().is_none(), "no shared secret needed");
+        assert!(toml::from_str::<Config>("[[issuers]]\nissuer = \"https://x/\"\naudiences = []\nalgo = 1\n").is_err());
+        // Without either, user tokens cannot be verified.
+        assert!(Config::default().user_token_secret().is_err());
     }
 
     #[test]
