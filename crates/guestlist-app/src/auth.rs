@@ -5,7 +5,12 @@ use async_trait::async_trait;
 use guestlist_domain::{Actor, Error, UserId};
 use guestlist_store::{NewApiKey, Operation, Tx};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::issuers::{Identity, IssuerConfig, Issuers, Refusal};
@@ -86,6 +91,8 @@ impl SharedSecret {
             email_verified: claims.email_verified,
             username: claims.preferred_username,
             platform_admin: false,
+            expires: claims.exp,
+            verified_by: None,
         })
     }
 }
@@ -97,7 +104,17 @@ impl SharedSecret {
 pub(crate) struct TokenVerifier {
     shared: Option<SharedSecret>,
     pub(crate) issuers: Issuers,
+    /// Tokens verified lately, by their SHA-256: a client sends the same token many
+    /// times, and checking a provider's signature costs far more than the rest of a
+    /// request. An entry lives until the token expires, at most [`VERIFIED_FOR`]
+    /// (and no longer once the provider's key that verified it is gone).
+    verified: Mutex<HashMap<[u8; 32], (Identity, Instant)>>,
 }
+
+/// How long a verified token is taken on trust before it is checked again.
+const VERIFIED_FOR: Duration = Duration::from_secs(60);
+/// Most tokens remembered as verified; the memory is cleared when it is full.
+const VERIFIED_MAX: usize = 50_000;
 
 #[derive(Deserialize)]
 struct IssuerOnly {
@@ -118,10 +135,37 @@ impl TokenVerifier {
         Ok(TokenVerifier {
             shared: secret.map(|s| SharedSecret::new(s, audience)),
             issuers,
+            verified: Mutex::default(),
         })
     }
 
     async fn identity(&self, token: &str) -> std::result::Result<Identity, Refusal> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some((identity, at)) = self
+            .verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            && at.elapsed() < VERIFIED_FOR
+            && identity.expires > now
+            && identity
+                .verified_by
+                .as_ref()
+                .is_none_or(|(iss, kid)| self.issuers.key_usable(iss, kid.as_deref()))
+        {
+            return Ok(identity.clone());
+        }
+        let identity = self.verify(token).await?;
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_MAX {
+            verified.clear();
+        }
+        verified.insert(key, (identity.clone(), Instant::now()));
+        Ok(identity)
+    }
+
+    async fn verify(&self, token: &str) -> std::result::Result<Identity, Refusal> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Malformed)?;
         // Which issuer to ask is read before the signature is checked; the answer is
         // then checked with that issuer's keys and rules only.

@@ -162,6 +162,10 @@ pub(crate) struct Identity {
     pub email_verified: bool,
     pub username: Option<String>,
     pub platform_admin: bool,
+    /// When the token expires (seconds since the epoch).
+    pub expires: u64,
+    /// The issuer and `kid` whose key verified it (a provider's token).
+    pub verified_by: Option<(String, Option<String>)>,
 }
 
 /// Why a token was refused, for the log (never shown to the caller).
@@ -334,7 +338,21 @@ impl Issuers {
         let claims = jsonwebtoken::decode::<Value>(token, &key.key, &validation)
             .map_err(|e| Refusal::Invalid(e.to_string()))?
             .claims;
-        p.identity(&claims)
+        let mut identity = p.identity(&claims)?;
+        identity.verified_by = Some((p.config.issuer.clone(), header.kid.clone()));
+        Ok(identity)
+    }
+
+    /// Whether the key that verified a token (issuer, `kid`) is still one to trust.
+    pub fn key_usable(&self, iss: &str, kid: Option<&str>) -> bool {
+        let header = Header {
+            kid: kid.map(str::to_owned),
+            ..Default::default()
+        };
+        self.providers
+            .iter()
+            .find(|p| p.config.issuer == iss)
+            .is_some_and(|p| p.key(&header).is_some())
     }
 }
 
@@ -521,6 +539,9 @@ impl Provider {
             email_verified,
             username: text(&m.username),
             platform_admin,
+            // Required and checked by the validation before this.
+            expires: claims.get("exp").and_then(Value::as_u64).unwrap_or(0),
+            verified_by: None,
         })
     }
 }
@@ -645,6 +666,8 @@ mod tests {
                 email_verified: true,
                 username: Some("ann".into()),
                 platform_admin: true,
+                expires: 0,
+                verified_by: None,
             }
         );
         let plain = p

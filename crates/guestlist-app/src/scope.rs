@@ -26,14 +26,26 @@ impl Scope {
 
     pub async fn try_load(tx: &mut dyn Tx, path: &SpacePath) -> Result<Option<Scope>> {
         let (lineage, roles) = tx.lineage(&path.lineage()).await?;
-        let Some(space) = lineage.last().filter(|s| &s.path == path).cloned() else {
-            return Ok(None);
-        };
-        Ok(Some(Scope {
+        Ok(Self::of(path, lineage, roles))
+    }
+
+    /// The scope and `user`'s memberships along it, in one statement.
+    pub async fn try_load_for(
+        tx: &mut dyn Tx,
+        path: &SpacePath,
+        user: &UserId,
+    ) -> Result<Option<(Scope, Vec<MembershipRow>)>> {
+        let (lineage, roles, grants) = tx.lineage_of(&path.lineage(), user).await?;
+        Ok(Self::of(path, lineage, roles).map(|s| (s, grants)))
+    }
+
+    fn of(path: &SpacePath, lineage: Vec<SpaceRow>, roles: Vec<RoleRow>) -> Option<Scope> {
+        let space = lineage.last().filter(|s| &s.path == path).cloned()?;
+        Some(Scope {
             space,
             lineage,
             roles,
-        }))
+        })
     }
 
     fn ids_of(lineage: &[SpaceRow]) -> Vec<Uuid> {

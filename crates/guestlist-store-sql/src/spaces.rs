@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use guestlist_store::domain::{Permissions, RoleName, SpacePath};
+use guestlist_store::domain::{Permissions, RoleName, SpacePath, UserId};
 use guestlist_store::*;
 use uuid::Uuid;
 
@@ -67,48 +67,16 @@ impl<E: Engine> SpacesTx for SqlTx<'_, E> {
     }
 
     async fn lineage(&mut self, paths: &[SpacePath]) -> Result<(Vec<SpaceRow>, Vec<RoleRow>)> {
-        if paths.is_empty() {
-            return Ok((vec![], vec![]));
-        }
-        // One row per (space, role), or one with no role for a space without any.
-        let mut qb = QueryBuilder::new(sql_once!(
-            E,
-            "SELECT {}, r.name AS role_name, r.permissions AS role_permissions \
-             FROM spaces s LEFT JOIN roles r ON r.space_id = s.id WHERE s.path IN (",
-            space_columns_of::<E>("s")
-        ));
-        qb.push_list(paths.iter().map(|p| p.as_str())).push(")");
-        let rows = qb.build().fetch_all(&mut *self).await?;
-        let mut found = rows
-            .iter()
-            .map(|r| {
-                let space = space_row(r)?;
-                let role = match get::<Option<String>>(r, "role_name")? {
-                    Some(name) => Some(RoleRow {
-                        space_id: space.id,
-                        name: RoleName::parse(&name).map_err(Error::internal)?,
-                        permissions: Permissions::from_bits(get(r, "role_permissions")?),
-                    }),
-                    None => None,
-                };
-                Ok((space, role))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        // Root first, then each role by name: sorted here, a few rows, rather
-        // than by the engine in a temporary B-tree.
-        found.sort_by(|(a, x), (b, y)| {
-            (a.path.as_str().len(), x.as_ref().map(|r| r.name.as_str()))
-                .cmp(&(b.path.as_str().len(), y.as_ref().map(|r| r.name.as_str())))
-        });
-        let mut spaces: Vec<SpaceRow> = Vec::new();
-        let mut roles = Vec::new();
-        for (space, role) in found {
-            roles.extend(role);
-            if spaces.last().is_none_or(|s| s.id != space.id) {
-                spaces.push(space);
-            }
-        }
+        let (spaces, roles, _) = load_lineage(self, paths, None).await?;
         Ok((spaces, roles))
+    }
+
+    async fn lineage_of(
+        &mut self,
+        paths: &[SpacePath],
+        user: &UserId,
+    ) -> Result<(Vec<SpaceRow>, Vec<RoleRow>, Vec<MembershipRow>)> {
+        load_lineage(self, paths, Some(user)).await
     }
 
     async fn lock_space(&mut self, id: Uuid) -> Result<()> {
@@ -197,4 +165,90 @@ impl<E: Engine> SpacesTx for SqlTx<'_, E> {
         let rows = qb.build().fetch_all(&mut *self).await?;
         rows.iter().map(space_row).collect()
     }
+}
+
+/// The spaces of a lineage that exist, root first, with the custom roles defined on
+/// them and, given a user, that user's memberships on them: one statement, one row per
+/// (space, role) or one for a space without any (a user holds at most one membership
+/// per space).
+async fn load_lineage<E: Engine>(
+    tx: &mut SqlTx<'_, E>,
+    paths: &[SpacePath],
+    user: Option<&UserId>,
+) -> Result<(Vec<SpaceRow>, Vec<RoleRow>, Vec<MembershipRow>)> {
+    if paths.is_empty() {
+        return Ok((vec![], vec![], vec![]));
+    }
+    let mut qb = match user {
+        None => QueryBuilder::new(sql_once!(
+            E,
+            "SELECT {}, r.name AS role_name, r.permissions AS role_permissions \
+             FROM spaces s LEFT JOIN roles r ON r.space_id = s.id WHERE s.path IN (",
+            space_columns_of::<E>("s")
+        )),
+        Some(user) => {
+            let mut qb = QueryBuilder::new(sql_once!(
+                E,
+                "SELECT {}, r.name AS role_name, r.permissions AS role_permissions, \
+                   m.id AS m_id, m.role AS m_role, m.status AS m_status, m.source AS m_source, \
+                   m.invite_id AS m_invite_id, m.created_at AS m_created_at, m.updated_at AS m_updated_at \
+                 FROM spaces s LEFT JOIN roles r ON r.space_id = s.id \
+                 LEFT JOIN memberships m ON m.space_id = s.id AND m.user_id = ",
+                space_columns_of::<E>("s")
+            ));
+            qb.push_bind(user.as_str()).push(" WHERE s.path IN (");
+            qb
+        }
+    };
+    qb.push_list(paths.iter().map(|p| p.as_str())).push(")");
+    let rows = qb.build().fetch_all(&mut *tx).await?;
+    let mut found = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let space = space_row(r)?;
+        let role = match get::<Option<String>>(r, "role_name")? {
+            Some(name) => Some(RoleRow {
+                space_id: space.id,
+                name: RoleName::parse(&name).map_err(Error::internal)?,
+                permissions: Permissions::from_bits(get(r, "role_permissions")?),
+            }),
+            None => None,
+        };
+        let membership = match (
+            user,
+            user.map(|_| get::<Option<Uuid>>(r, "m_id"))
+                .transpose()?
+                .flatten(),
+        ) {
+            (Some(user), Some(id)) => Some(MembershipRow {
+                id,
+                space_id: space.id,
+                user_id: user.clone(),
+                role: RoleName::parse(&get::<String>(r, "m_role")?).map_err(Error::internal)?,
+                status: get::<String>(r, "m_status")?.parse()?,
+                source: get::<String>(r, "m_source")?.parse()?,
+                invite_id: get(r, "m_invite_id")?,
+                created_at: at(get(r, "m_created_at")?)?,
+                updated_at: at(get(r, "m_updated_at")?)?,
+            }),
+            _ => None,
+        };
+        found.push((space, role, membership));
+    }
+    // Root first, then each role by name: sorted here, a few rows, rather than by the
+    // engine in a temporary B-tree.
+    found.sort_by(|(a, x, _), (b, y, _)| {
+        (a.path.as_str().len(), x.as_ref().map(|r| r.name.as_str()))
+            .cmp(&(b.path.as_str().len(), y.as_ref().map(|r| r.name.as_str())))
+    });
+    let mut spaces: Vec<SpaceRow> = Vec::new();
+    let mut roles = Vec::new();
+    let mut memberships = Vec::new();
+    for (space, role, membership) in found {
+        roles.extend(role);
+        if spaces.last().is_none_or(|s| s.id != space.id) {
+            memberships.extend(membership);
+            spaces.push(space);
+        }
+    }
+    Ok((spaces, roles, memberships))
 }

@@ -1,7 +1,7 @@
 //! Spaces, their seats and their custom roles: the storage contract of the `spaces` feature.
 
 use async_trait::async_trait;
-use guestlist_domain::{JoinMode, Permissions, RoleName, SpacePath};
+use guestlist_domain::{JoinMode, Permissions, RoleName, SpacePath, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -18,6 +18,13 @@ pub trait SpacesTx: Send {
     /// The spaces of a lineage that exist, root first, with the custom roles defined
     /// on them: one statement.
     async fn lineage(&mut self, paths: &[SpacePath]) -> Result<(Vec<SpaceRow>, Vec<RoleRow>)>;
+    /// [`SpacesTx::lineage`] and `user`'s memberships on it, in the same one statement:
+    /// all a rights check needs.
+    async fn lineage_of(
+        &mut self,
+        paths: &[SpacePath],
+        user: &UserId,
+    ) -> Result<(Vec<SpaceRow>, Vec<RoleRow>, Vec<MembershipRow>)>;
     /// Serializes concurrent rule checks on one space for the rest of the transaction
     /// (a row lock where the engine has them; a no-op under a single writer).
     async fn lock_space(&mut self, id: Uuid) -> Result<()>;

@@ -558,8 +558,16 @@ mod tests {
         .unwrap();
         assert_eq!(three.issuers[0].algorithms, ["RS256"]);
         assert_eq!(three.issuers[0].claims.user_id, "sub");
-        assert!(three.user_token_secret().unwrap().is_none(), "no shared secret needed");
-        assert!(toml::from_str::<Config>("[[issuers]]\nissuer = \"https://x/\"\naudiences = []\nalgo = 1\n").is_err());
+        assert!(
+            three.user_token_secret().unwrap().is_none(),
+            "no shared secret needed"
+        );
+        assert!(
+            toml::from_str::<Config>(
+                "[[issuers]]\nissuer = \"https://x/\"\naudiences = []\nalgo = 1\n"
+            )
+            .is_err()
+        );
         // Without either, user tokens cannot be verified.
         assert!(Config::default().user_token_secret().is_err());
     }

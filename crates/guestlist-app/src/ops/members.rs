@@ -220,32 +220,41 @@ struct CheckMany {
     checks: Vec<CheckInput>,
 }
 
-operation!(CheckMany => Vec<CheckAnswer>, |self, tx| {
-    // Each space's lineage, and each user's grants on it, are read once per call.
-    let mut scopes: HashMap<SpacePath, Option<Scope>> = HashMap::new();
-    let mut grants: HashMap<(UserId, SpacePath), Vec<MembershipRow>> = HashMap::new();
-    let mut answers = Vec::with_capacity(self.checks.len());
-    for c in &self.checks {
-        let user = asked_about(&self.actor, c.user.as_ref())?;
-        if !scopes.contains_key(&c.space) {
-            let scope = Scope::try_load(tx, &c.space).await?;
-            scopes.insert(c.space.clone(), scope);
-        }
-        let check = match &scopes[&c.space] {
-            None => Check::DENIED,
-            Some(scope) => {
-                let key = (user.clone(), c.space.clone());
-                if !grants.contains_key(&key) {
-                    let rows = tx.memberships_on(&user, &scope.lineage_ids()).await?;
-                    grants.insert(key.clone(), rows);
-                }
-                scope.decide(&grants[&key], c.permission)
+#[async_trait::async_trait]
+impl guestlist_store::Operation for CheckMany {
+    type Output = Vec<CheckAnswer>;
+
+    async fn run(&self, tx: &mut dyn Tx) -> Result<Vec<CheckAnswer>> {
+        // One statement per distinct (user, space): the lineage with the user's grants.
+        let mut loaded: HashMap<(UserId, SpacePath), Option<(Scope, Vec<MembershipRow>)>> =
+            HashMap::new();
+        let mut answers = Vec::with_capacity(self.checks.len());
+        for c in &self.checks {
+            let key = (asked_about(&self.actor, c.user.as_ref())?, c.space.clone());
+            if !loaded.contains_key(&key) {
+                let found = Scope::try_load_for(tx, &key.1, &key.0).await?;
+                loaded.insert(key.clone(), found);
             }
-        };
-        answers.push(CheckAnswer { user, space: c.space.clone(), permission: c.permission, check });
+            let check = match &loaded[&key] {
+                None => Check::DENIED,
+                Some((scope, grants)) => scope.decide(grants, c.permission),
+            };
+            let (user, space) = key;
+            answers.push(CheckAnswer {
+                user,
+                space,
+                permission: c.permission,
+                check,
+            });
+        }
+        Ok(answers)
     }
-    Ok(answers)
-});
+
+    /// One question is one statement: no transaction needed.
+    fn single_statement(&self) -> bool {
+        self.checks.len() == 1
+    }
+}
 
 struct GetMember {
     actor: Actor,
