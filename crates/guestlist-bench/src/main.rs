@@ -831,6 +831,32 @@ async fn main() {
                 Arc::new(move |_| t.request(Method::GET, &path, Some(&auth), None));
             record!(drive(name, &target, 64, secs, None, make, status_ok).await);
         }
+        // Each token seen for the first time: what verifying a provider's signature costs
+        // (repeated tokens are remembered, above). Minted before the clock starts.
+        for (name, alg) in [
+            ("check_rs256_first", jsonwebtoken::Algorithm::RS256),
+            ("check_es256_first", jsonwebtoken::Algorithm::ES256),
+        ] {
+            let n = 3_000;
+            let Some(tokens) = (0..n)
+                .map(|i| {
+                    server
+                        .provider_token(&format!("cold-{name}-{i}"), alg)
+                        .map(|t| bearer(&t))
+                })
+                .collect::<Option<Vec<HeaderValue>>>()
+            else {
+                continue;
+            };
+            let tokens = Arc::new(tokens);
+            let (t, path) = (target.clone(), path.clone());
+            server.start_scenario().await;
+            let make: MakeRequest =
+                Arc::new(move |i| t.request(Method::GET, &path, Some(&tokens[i]), None));
+            let mut row = drive(name, &target, 64, secs, Some(n), make, status_ok).await;
+            row.note = "every token new: its signature is verified".into();
+            record!(row);
+        }
         // A hundred questions at once, from the host's back end.
         let checks: Vec<api::CheckQuestion> = (0..100)
             .map(|i| api::CheckQuestion {

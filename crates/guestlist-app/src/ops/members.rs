@@ -225,19 +225,28 @@ impl guestlist_store::Operation for CheckMany {
     type Output = Vec<CheckAnswer>;
 
     async fn run(&self, tx: &mut dyn Tx) -> Result<Vec<CheckAnswer>> {
-        // One statement per distinct (user, space): the lineage with the user's grants.
-        let mut loaded: HashMap<(UserId, SpacePath), Option<(Scope, Vec<MembershipRow>)>> =
-            HashMap::new();
+        // A space's lineage is read once, with the first user's grants (one statement);
+        // each other user's grants on it are one statement more.
+        let mut scopes: HashMap<SpacePath, Option<Scope>> = HashMap::new();
+        let mut grants: HashMap<(UserId, SpacePath), Vec<MembershipRow>> = HashMap::new();
         let mut answers = Vec::with_capacity(self.checks.len());
         for c in &self.checks {
             let key = (asked_about(&self.actor, c.user.as_ref())?, c.space.clone());
-            if !loaded.contains_key(&key) {
+            if !scopes.contains_key(&key.1) {
                 let found = Scope::try_load_for(tx, &key.1, &key.0).await?;
-                loaded.insert(key.clone(), found);
+                let (scope, theirs) = found.map_or((None, vec![]), |(s, g)| (Some(s), g));
+                scopes.insert(key.1.clone(), scope);
+                grants.insert(key.clone(), theirs);
             }
-            let check = match &loaded[&key] {
+            let check = match &scopes[&key.1] {
                 None => Check::DENIED,
-                Some((scope, grants)) => scope.decide(grants, c.permission),
+                Some(scope) => {
+                    if !grants.contains_key(&key) {
+                        let theirs = tx.memberships_on(&key.0, &scope.lineage_ids()).await?;
+                        grants.insert(key.clone(), theirs);
+                    }
+                    scope.decide(&grants[&key], c.permission)
+                }
             };
             let (user, space) = key;
             answers.push(CheckAnswer {
