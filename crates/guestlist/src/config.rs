@@ -250,6 +250,23 @@ impl Config {
         secret("link_secret", "GUESTLIST_LINK_SECRET", &self.link_secret)
     }
 
+    /// The effective settings as TOML, with secrets and URL passwords replaced
+    /// (`guestlist config show`).
+    pub fn redacted_toml(&self) -> Result<String, String> {
+        let hide = |s: &mut Option<String>| {
+            if s.is_some() {
+                *s = Some("**redacted**".into());
+            }
+        };
+        let mut c = self.clone();
+        hide(&mut c.jwt_secret);
+        hide(&mut c.link_secret);
+        hide(&mut c.metrics_token);
+        c.database_url = redact_url(&c.database_url);
+        c.mail.smtp_url = c.mail.smtp_url.as_deref().map(redact_url);
+        toml::to_string(&c).map_err(|e| e.to_string())
+    }
+
     /// The commented default configuration (`guestlist config`).
     pub fn commented_default() -> String {
         let d = Config::default();
@@ -570,6 +587,26 @@ mod tests {
         );
         // Without either, user tokens cannot be verified.
         assert!(Config::default().user_token_secret().is_err());
+    }
+
+    #[test]
+    fn the_effective_settings_print_without_their_secrets() {
+        let c = Config {
+            jwt_secret: Some("j".repeat(40)),
+            link_secret: Some("l".repeat(40)),
+            metrics_token: Some("m-token-value".into()),
+            database_url: "postgres://gl:pg-password@db/guestlist".into(),
+            ..Config::default()
+        };
+        let shown = c.redacted_toml().unwrap();
+        for secret in ["jjjj", "llll", "m-token-value", "pg-password"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        // Every setting is there, and it reads back.
+        let back: Config = toml::from_str(&shown).unwrap();
+        assert_eq!(back.bind, c.bind);
+        assert_eq!(back.cors, c.cors);
+        assert_eq!(back.http, c.http);
     }
 
     #[test]

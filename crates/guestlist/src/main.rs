@@ -101,8 +101,15 @@ enum Command {
         #[arg(value_parser = ["graphql"])]
         kind: String,
     },
-    /// Print the commented default configuration.
-    Config,
+    /// Print the configuration: `config default` (or bare `config`) the commented
+    /// default file, `config show` the effective settings (file, environment),
+    /// secrets redacted.
+    Config {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        #[arg(value_parser = ["default", "show"], default_value = "default")]
+        which: String,
+    },
     /// Work with invite links on a running server.
     Invite {
         #[command(flatten)]
@@ -532,8 +539,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             print!("{}", guestlist_server::openapi_json());
             Ok(())
         }
-        Command::Config => {
-            print!("{}", Config::commented_default());
+        Command::Config { cfg, which } => {
+            if which == "show" {
+                print!("{}", load(&cfg)?.redacted_toml()?);
+            } else {
+                print!("{}", Config::commented_default());
+            }
             Ok(())
         }
         Command::Invite { remote, command } => invite(remote, command).await,
