@@ -13,8 +13,8 @@ use guestlist_app::domain::{
     UserId,
 };
 use guestlist_app::store::{
-    EventQuery, NewEvent, NewInvite, NewMembership, NewRole, NewSpace, Operation, SponsoredKind,
-    Store, Tx, Visibility,
+    EventQuery, Identities, IdentitySource, NewEvent, NewInvite, NewMembership, NewRole, NewSpace,
+    Operation, SponsoredKind, Store, Tx, Visibility,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -402,4 +402,98 @@ async fn events_come_back_newest_first_by_subtree_and_kind() {
     assert_eq!(subjects(&in_ev), ["s2", "s0"], "ev/ only, newest first");
     assert_eq!(subjects(&ones), ["s1", "s0"]);
     assert!(in_ev.windows(2).all(|w| w[0].seq > w[1].seq));
+}
+
+#[tokio::test]
+async fn users_a_lineage_comes_with_one_users_grants_and_identities_name_one_user() {
+    let t = TestApp::spawn().await;
+    let store = t.app.store().clone();
+    let (root, child) = (space("us/", None), space("us/eng/", None));
+    let (r, c) = (root.clone(), child.clone());
+    write(&store, move |tx| {
+        let (r, c) = (r.clone(), c.clone());
+        Box::pin(async move {
+            tx.insert_space(&r).await?;
+            tx.insert_space(&c).await?;
+            for role in ["editor", "auditor"] {
+                tx.insert_role(&NewRole {
+                    space_id: r.id,
+                    name: RoleName::parse(role).unwrap(),
+                    permissions: Permissions::of(&[Permission::Read]),
+                    created_at: now(),
+                })
+                .await?;
+            }
+            tx.insert_membership(&member(r.id, "ann", "admin")).await?;
+            tx.insert_membership(&member(c.id, "ann", "editor")).await?;
+            tx.insert_membership(&member(c.id, "bo", "member")).await?;
+            Ok(())
+        })
+    })
+    .await;
+    // One statement: both spaces, both roles (the root's two rows do not repeat ann's
+    // grant there), and ann's grants only.
+    let (spaces, roles, grants) = write(&store, |tx| {
+        Box::pin(async move {
+            tx.lineage_of(&path("us/eng/").lineage(), &UserId::parse("ann").unwrap())
+                .await
+        })
+    })
+    .await;
+    let paths: Vec<String> = spaces.iter().map(|s| s.path.to_string()).collect();
+    assert_eq!(paths, ["us/", "us/eng/"]);
+    assert_eq!(roles.len(), 2);
+    let held: Vec<(String, String)> = grants
+        .iter()
+        .map(|m| (m.user_id.to_string(), m.role.to_string()))
+        .collect();
+    assert_eq!(
+        held,
+        [
+            ("ann".into(), "admin".into()),
+            ("ann".into(), "editor".into())
+        ]
+    );
+    let (_, _, none) = write(&store, |tx| {
+        Box::pin(async move {
+            tx.lineage_of(&path("us/eng/").lineage(), &UserId::parse("cy").unwrap())
+                .await
+        })
+    })
+    .await;
+    assert!(none.is_empty());
+
+    // An identity names one user: set by the host, taken over by a verified token,
+    // and the host's list replaces only what the host said.
+    let email = |e: &str| guestlist_app::domain::Email::parse(e).unwrap();
+    let known = write(&store, move |tx| {
+        let email = email;
+        Box::pin(async move {
+            let ann = UserId::parse("ann").unwrap();
+            let bo = UserId::parse("bo").unwrap();
+            let host = Identities {
+                emails: vec![email("ann@example.com"), email("shared@example.com")],
+                usernames: vec![],
+            };
+            tx.put_identities(&ann, &host, IdentitySource::Host, true, now())
+                .await?;
+            let token = Identities {
+                emails: vec![email("shared@example.com")],
+                usernames: vec![],
+            };
+            tx.put_identities(&bo, &token, IdentitySource::Token, false, now())
+                .await?;
+            let replaced = Identities {
+                emails: vec![email("ann2@example.com")],
+                usernames: vec![],
+            };
+            tx.put_identities(&ann, &replaced, IdentitySource::Host, true, now())
+                .await?;
+            Ok((tx.identities_of(&ann).await?, tx.identities_of(&bo).await?))
+        })
+    })
+    .await;
+    let shown = |i: &Identities| i.emails.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+    assert_eq!(shown(&known.0), ["ann2@example.com"]);
+    assert_eq!(shown(&known.1), ["shared@example.com"]);
 }
