@@ -15,6 +15,7 @@ mod requests;
 mod signup;
 mod spaces;
 mod types;
+mod users;
 
 use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
 use guestlist_app::domain::{Actor, Error};
@@ -32,6 +33,7 @@ pub struct Query(
     signup::ReferralsQuery,
     invites::PreviewQuery,
     events::EventsQuery,
+    users::UsersQuery,
 );
 
 // Every mutation, one part per feature (the parts' order is the schema's field order).
@@ -44,6 +46,7 @@ pub struct Mutation(
     invites::InviteLinksMutation,
     spaces::SpacesMutation,
     members::MembersMutation,
+    users::UsersMutation,
 );
 
 pub type GuestlistSchema = Schema<Query, Mutation, EmptySubscription>;

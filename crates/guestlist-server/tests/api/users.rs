@@ -154,3 +154,42 @@ async fn the_host_names_a_users_identities_up_front() {
         "emails"
     );
 }
+
+#[tokio::test]
+async fn graphql_sets_and_reads_identities_as_rest_does() {
+    let t = TestApp::spawn().await;
+    let set = t
+        .graphql(
+            Some(t.platform_key()),
+            "mutation { setUserIdentities(userId: \"dee\", emails: [\"Dee@Example.com\"], usernames: []) { userId emails } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        set["data"]["setUserIdentities"],
+        serde_json::json!({ "userId": "dee", "emails": ["dee@example.com"] }),
+        "{set}"
+    );
+    let read = t
+        .graphql(
+            Some(&t.token("dee")),
+            "{ userIdentities(userId: \"dee\") { emails } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        read["data"]["userIdentities"]["emails"][0], "dee@example.com",
+        "{read}"
+    );
+    let refused = t
+        .graphql(
+            Some(&t.token("eve")),
+            "mutation { setUserIdentities(userId: \"dee\", emails: [], usernames: []) { userId } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "forbidden",
+        "{refused}"
+    );
+}
