@@ -1,4 +1,5 @@
-//! GraphQL — Memberships: the member list, open joins, leaving, provisioning, role
+//! GraphQL — Memberships: the member list, one member, the host's questions (`check`,
+//! `checks`, `mySpaces`, `userMemberships`), open joins, leaving, provisioning, role
 //! changes, removal. Resolvers parse, call one application function and render.
 
 use async_graphql::connection::{Connection, Edge};

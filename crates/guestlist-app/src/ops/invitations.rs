@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use guestlist_domain::{
-    Actor, Addressee, Email, Error, InvitationStatus, MembershipSource, Permission, RoleName,
-    SpacePath, UserId, Username,
+    Actor, Addressee, Email, Error, InvitationOutcome, InvitationStatus, JoinOutcome,
+    MembershipSource, Permission, RoleName, SpacePath, UserId, Username,
 };
 use guestlist_store::{
     InvitationQuery, InvitationRow, MembershipRow, NewInvitation, NewMail, PageKey, Reissue, Tx,
@@ -25,7 +25,6 @@ use crate::limits::Surface;
 use crate::scope::{Scope, require_user, subtrees_with};
 use crate::secrets::{Keys, TOKEN_LEN};
 use crate::{App, Caller, Result, paging};
-use guestlist_domain::{InvitationOutcome, JoinOutcome};
 
 /// How long a retry with the same Idempotency-Key gets the first answer.
 pub const IDEMPOTENCY_KEY_TTL_HOURS: i64 = 24;

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use guestlist_domain::rules;
 use guestlist_domain::{
-    Actor, Email, Error, InviteCode, InviteState, JoinMode, MembershipSource, MembershipStatus,
-    Permission, RoleName, SpacePath,
+    Actor, Email, Error, InviteCode, InviteState, JoinMode, JoinOutcome, MembershipSource,
+    MembershipStatus, Permission, RoleName, SpacePath,
 };
 use guestlist_store::{InviteQuery, InviteRow, NewInvite, PageKey, Tx, Visibility};
 use serde_json::json;
@@ -18,7 +18,6 @@ use crate::limits::Surface;
 use crate::scope::{Scope, require_user, subtrees_with};
 use crate::secrets::Keys;
 use crate::{App, Caller, Result, paging};
-use guestlist_domain::JoinOutcome;
 
 pub const MAX_USES: u32 = 1_000_000;
 pub const MAX_LIFETIME_SECS: i64 = 365 * 24 * 3600;

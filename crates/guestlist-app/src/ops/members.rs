@@ -1,6 +1,8 @@
+use std::collections::HashMap;
+
 use guestlist_domain::{
-    Actor, Error, JoinMode, MembershipSource, MembershipStatus, Permission, Permissions, RoleName,
-    SpacePath, UserId,
+    Actor, Error, JoinMode, JoinOutcome, MembershipSource, MembershipStatus, Permission,
+    Permissions, RoleName, SpacePath, UserId,
 };
 use guestlist_store::{MembershipRow, Tx};
 use serde_json::json;
@@ -9,11 +11,8 @@ pub use super::admission::MembershipView;
 use super::admission::admit;
 pub(crate) use super::admission::view;
 use super::operation;
-use std::collections::HashMap;
-
 use crate::scope::{Check, Scope, require_user};
 use crate::{App, Result, paging};
-use guestlist_domain::JoinOutcome;
 
 #[derive(Debug, Clone)]
 pub struct MemberPage {

@@ -5,8 +5,8 @@
 
 use guestlist_domain::rules;
 use guestlist_domain::{
-    Actor, Email, Error, JoinMode, MembershipSource, MembershipStatus, Permission, RoleName,
-    SpacePath, UserId,
+    Actor, AddOutcome, Email, Error, JoinMode, JoinOutcome, MembershipSource, MembershipStatus,
+    Permission, RoleName, SpacePath, UserId,
 };
 use guestlist_store::{
     InviteRow, JoinRequestRow, JoinRequestStatus, NewJoinRequest, NewMembership, PageKey, Tx,
@@ -20,7 +20,6 @@ use super::members::{MembershipView, view as member_view};
 use super::{operation, text};
 use crate::scope::{Scope, event_on, require_user};
 use crate::{App, Result, paging};
-use guestlist_domain::{AddOutcome, JoinOutcome};
 
 #[derive(Debug, Clone)]
 pub struct JoinRequestView {

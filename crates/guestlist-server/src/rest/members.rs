@@ -1,5 +1,6 @@
-//! Memberships over REST: the member list, provisioning, role changes, removal,
-//! joining an open space and leaving.
+//! Memberships over REST: the member list and one member, the host's questions
+//! (`/check`, `/me/spaces`, `/users/{id}/memberships`), provisioning, role changes,
+//! removal, joining an open space and leaving.
 
 use axum::Router;
 use axum::extract::State;

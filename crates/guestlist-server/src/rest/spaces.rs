@@ -1,4 +1,5 @@
-//! Spaces over REST: create, read and change a space, and its custom roles.
+//! Spaces over REST: list the spaces you can see, create, read and change a space, and
+//! its custom roles.
 
 use axum::Router;
 use axum::extract::State;
