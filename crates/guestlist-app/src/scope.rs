@@ -244,6 +244,30 @@ impl Check {
     };
 }
 
+/// Whose standing the actor may ask about: a user their own (named or not), a
+/// platform administrator anyone's (named). The one rule behind `check`, a user's
+/// memberships and their identities.
+pub(crate) fn asked_about(actor: &Actor, user: Option<&UserId>) -> Result<UserId> {
+    match (actor, user) {
+        (Actor::User { id, .. }, None) => Ok(id.clone()),
+        (actor, Some(u)) if actor.is_platform_admin() => Ok(u.clone()),
+        (Actor::User { id, .. }, Some(u)) if u == id => Ok(id.clone()),
+        (
+            Actor::ApiKey {
+                platform_admin: true,
+                ..
+            },
+            None,
+        ) => Err(Error::invalid("user", "name the user to ask about")),
+        (Actor::ApiKey { .. }, _) => Err(Error::forbidden(
+            "only a platform-admin API key may ask about users",
+        )),
+        (Actor::User { .. }, Some(_)) => Err(Error::forbidden(
+            "a user may ask only about themselves; a platform administrator about anyone",
+        )),
+    }
+}
+
 /// Only a person can hold a membership.
 pub(crate) fn require_user(actor: &Actor) -> Result<&UserId> {
     actor

@@ -11,7 +11,7 @@ pub use super::admission::MembershipView;
 use super::admission::admit;
 pub(crate) use super::admission::view;
 use super::operation;
-use crate::scope::{Check, Scope, require_user};
+use crate::scope::{Check, Scope, asked_about, require_user};
 use crate::{App, Result, paging};
 
 #[derive(Debug, Clone)]
@@ -186,32 +186,6 @@ pub struct CheckAnswer {
     pub space: SpacePath,
     pub permission: Permission,
     pub check: Check,
-}
-
-/// Whose rights the actor may ask about: a platform-admin key anyone's (named), a
-/// user only their own.
-fn asked_about(actor: &Actor, user: Option<&UserId>) -> Result<UserId> {
-    match (actor, user) {
-        (Actor::User { id, .. }, None) => Ok(id.clone()),
-        (actor, Some(u)) if actor.is_platform_admin() => Ok(u.clone()),
-        (Actor::User { id, .. }, Some(u)) if u == id => Ok(id.clone()),
-        (
-            Actor::ApiKey {
-                platform_admin: true,
-                ..
-            },
-            None,
-        ) => Err(Error::invalid(
-            "user",
-            "name the user whose rights to check",
-        )),
-        (Actor::ApiKey { .. }, _) => Err(Error::forbidden(
-            "only a platform-admin API key may check others' rights",
-        )),
-        (Actor::User { .. }, Some(_)) => Err(Error::forbidden(
-            "a user may check only their own rights; a platform administrator may check anyone's",
-        )),
-    }
 }
 
 struct CheckMany {
@@ -395,19 +369,10 @@ impl App {
         after: Option<String>,
         limit: Option<u32>,
     ) -> Result<MemberPage> {
-        let user = match (actor, user) {
-            (Actor::User { id, .. }, None) => id.clone(),
-            (Actor::ApiKey { .. }, None) => {
-                return Err(Error::forbidden("an API key is not a member of anything"));
-            }
-            (actor, Some(user)) => {
-                if !actor.is_platform_admin() && actor.user_id() != Some(&user) {
-                    return Err(Error::forbidden(
-                        "only a platform-admin API key may list another user's memberships",
-                    ));
-                }
-                user
-            }
+        // `/me/…` asks for the caller's own: an API key has none.
+        let user = match user {
+            None => require_user(actor)?.clone(),
+            Some(user) => asked_about(actor, Some(&user))?,
         };
         let limit = paging::page_size(limit)?;
         self.store_ref()

@@ -10,7 +10,7 @@ use guestlist_store::{Identities, IdentitySource};
 use serde_json::json;
 
 use super::operation;
-use crate::scope::event_on;
+use crate::scope::{asked_about, event_on};
 use crate::{App, Result};
 
 /// Most identities of one kind the host may set for a user.
@@ -102,11 +102,7 @@ impl App {
 
     /// A user's known identities: your own, or anyone's for a platform administrator.
     pub async fn identities(&self, actor: &Actor, user: UserId) -> Result<Identities> {
-        if !actor.is_platform_admin() && actor.user_id() != Some(&user) {
-            return Err(Error::forbidden(
-                "only a platform administrator reads others' identities",
-            ));
-        }
+        let user = asked_about(actor, Some(&user))?;
         self.store_ref().read(GetIdentities(user)).await
     }
 
