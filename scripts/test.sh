@@ -6,8 +6,9 @@
 #     installed with apt-get when missing), stopped and deleted at the end. To use a
 #     server of your own instead, set GUESTLIST_TEST_POSTGRES_URL to a URL whose role
 #     may CREATE DATABASE (each test makes a database of its own, gl_test_*).
-#   - Python packages the tests run as independent implementations (PyJWT), in a
-#     virtual environment under target/pyenv.
+#   - Python packages the tests run as independent implementations (PyJWT, and
+#     Schemathesis for the OpenAPI contract), in a virtual environment under
+#     target/pyenv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,15 +20,17 @@ command -v cargo >/dev/null || { echo "test.sh: cargo is required" >&2; exit 1; 
 . scripts/postgres.sh
 
 # Independent implementations the tests check our side of a standard with (PyPI, in
-# a virtual environment under target/): PyJWT signs the identity tests' tokens.
+# a virtual environment under target/): PyJWT signs the identity tests' tokens;
+# Schemathesis fuzzes the served OpenAPI document (scripts/contract.sh).
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
   say "installing python3-venv"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
 fi
-if ! target/pyenv/bin/python -c 'import jwt, cryptography' 2>/dev/null; then
+if ! target/pyenv/bin/python -c 'import jwt, cryptography, schemathesis' 2>/dev/null; then
   say "installing the Python checkers into target/pyenv"
   python3 -m venv target/pyenv
-  target/pyenv/bin/pip install --quiet --disable-pip-version-check 'PyJWT>=2.10' 'cryptography>=44'
+  target/pyenv/bin/pip install --quiet --disable-pip-version-check 'PyJWT>=2.10' 'cryptography>=44' \
+    'schemathesis==4.32.5'
 fi
 export GUESTLIST_TEST_PYTHON="$PWD/target/pyenv/bin/python"
 
@@ -48,3 +51,6 @@ cargo test --locked -p guestlist-server --test api
 
 say "replicas on one PostgreSQL, and moving from SQLite"
 cargo test --locked -p guestlist --test e2e -- --ignored
+
+say "the OpenAPI contract: Schemathesis against a live server"
+scripts/contract.sh

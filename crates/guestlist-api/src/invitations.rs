@@ -13,54 +13,70 @@ use crate::*;
 pub struct Invitee {
     /// Trimmed and compared case-insensitively.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::Email>)]
     pub email: Option<String>,
     /// The host application's username (`preferred_username`), case-insensitive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::Username>)]
     pub username: Option<String>,
     /// The host application's user id (`sub`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::UserId>)]
     pub user_id: Option<String>,
     /// This row's role (bulk only; overrides the request's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::RoleName>)]
     pub role: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvitationRequest {
+    #[schema(value_type = guestlist_domain::SpacePath)]
     pub space: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::Email>)]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::Username>)]
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::UserId>)]
     pub user_id: Option<String>,
     /// Defaults to `member`. You cannot grant more than you hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::RoleName>)]
     pub role: Option<String>,
     /// Default 7 days; at most 30 days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 2592000)]
     pub expires_in_seconds: Option<i64>,
     /// A personal note for the e-mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BulkInvitationRequest {
+    #[schema(value_type = guestlist_domain::SpacePath)]
     pub space: String,
     /// The role of rows that name none; defaults to `member`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::RoleName>)]
     pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 2592000)]
     pub expires_in_seconds: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub message: Option<String>,
     /// Decide every row's outcome and change nothing.
     #[serde(default)]
     pub dry_run: bool,
     /// 1 to 1,000 people.
+    #[schema(min_items = 1, max_items = 1000)]
     pub rows: Vec<Invitee>,
 }
 

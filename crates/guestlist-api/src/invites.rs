@@ -10,17 +10,22 @@ use crate::*;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInviteRequest {
+    #[schema(value_type = guestlist_domain::SpacePath)]
     pub space: String,
     /// Defaults to `member`. You cannot grant more than you hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::RoleName>)]
     pub role: Option<String>,
     /// Omit for unlimited uses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_uses: Option<u32>,
     /// Omit for a link that never expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 31536000)]
     pub expires_in_seconds: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
     /// Lets a redeemer ask for a space beneath the invite's.
     #[serde(default)]
@@ -30,6 +35,7 @@ pub struct CreateInviteRequest {
     pub requires_approval: bool,
     /// With `requires_approval`: verified e-mail addresses of these domains join at once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<guestlist_domain::formats::Domain>, max_items = 50)]
     pub auto_approve_domains: Vec<String>,
 }
 
@@ -92,5 +98,6 @@ pub struct InvitePreview {
 pub struct RedeemRequest {
     /// A space beneath the invite's, when the invite allows narrowing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::SpacePath>)]
     pub space: Option<String>,
 }

@@ -33,6 +33,7 @@ pub struct MemberPage {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RoleRequest {
+    #[schema(value_type = guestlist_domain::RoleName)]
     pub role: String,
 }
 
@@ -55,8 +56,10 @@ pub struct CheckQuestion {
     /// The user asked about: required with a platform-admin key; a user may name only
     /// themselves (or leave it out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::UserId>)]
     pub user: Option<String>,
     /// A space path (`acme/eng/`).
+    #[schema(value_type = guestlist_domain::formats::SpaceParam)]
     pub space: String,
     pub permission: Permission,
 }
@@ -65,6 +68,7 @@ pub struct CheckQuestion {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBatchRequest {
+    #[schema(min_items = 1, max_items = 100)]
     pub checks: Vec<CheckQuestion>,
 }
 

@@ -37,6 +37,7 @@ pub struct JoinRequestPage {
 #[serde(deny_unknown_fields)]
 pub struct AskToJoinRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1000, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub message: Option<String>,
 }
 
@@ -53,11 +54,14 @@ pub struct JoinRequestDecision {
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::UserId>)]
     pub user_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::Email>)]
     pub email: Option<String>,
     /// Defaults to `member`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::RoleName>)]
     pub role: Option<String>,
 }
 

@@ -24,14 +24,17 @@ pub struct GateSettings {
     /// open, invite_only or capped.
     pub mode: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 1000000000)]
     pub cap: Option<u32>,
     /// May signed-in users send platform invitations (referrals)?
     #[serde(default)]
     pub user_invitations: bool,
     /// How many each user may send (in all, or per period).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 1000000)]
     pub user_quota: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 3650)]
     pub quota_period_days: Option<u32>,
 }
 
@@ -49,12 +52,15 @@ pub struct GateView {
 pub struct CreatePlatformInvitationRequest {
     /// Only this address may sign up with it (case-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::Email>)]
     pub email: Option<String>,
     /// Default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 10000)]
     pub max_uses: Option<u32>,
     /// Seconds until it expires; omit for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 31536000)]
     pub expires_in: Option<i64>,
 }
 
@@ -100,12 +106,14 @@ pub struct TokenCheck {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimRequest {
+    #[schema(value_type = guestlist_domain::Email)]
     pub email: String,
     /// A platform invitation's token (required when the gate is invite-only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// How long the seat is held (default 15 minutes, at most a day).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 86400)]
     pub ttl_seconds: Option<i64>,
 }
 
@@ -126,6 +134,7 @@ pub struct Claim {
 #[serde(deny_unknown_fields)]
 pub struct ConfirmRequest {
     /// The new account's id in the host application.
+    #[schema(value_type = guestlist_domain::UserId)]
     pub user_id: String,
 }
 

@@ -11,12 +11,15 @@ use crate::*;
 pub struct CreateSpaceRequest {
     /// A path ending in '/': `acme/` (top level: platform-admin keys only) or
     /// `acme/eng/` (admins of the parent).
+    #[schema(value_type = guestlist_domain::SpacePath)]
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
     #[serde(default = "default_join_mode")]
     pub join_mode: JoinMode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 10000000)]
     pub member_limit: Option<u32>,
 }
 
@@ -29,6 +32,7 @@ fn default_join_mode() -> JoinMode {
 #[serde(deny_unknown_fields)]
 pub struct UpdateSpaceRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_mode: Option<JoinMode>,
@@ -37,7 +41,7 @@ pub struct UpdateSpaceRequest {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>, maximum = 10000000)]
     pub member_limit: Option<Option<u32>>,
 }
 
@@ -57,8 +61,10 @@ pub struct Space {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Role {
+    #[schema(value_type = guestlist_domain::RoleName)]
     pub name: String,
     /// Of read, write, manage_invites, manage_members, admin.
+    #[schema(value_type = Vec<guestlist_domain::Permission>, min_items = 1)]
     pub permissions: Vec<String>,
 }
 

@@ -10,9 +10,11 @@ use utoipa::ToSchema;
 pub struct SetIdentitiesRequest {
     /// E-mail addresses the host has verified as this user's (at most 20).
     #[serde(default)]
+    #[schema(value_type = Vec<guestlist_domain::Email>, max_items = 20)]
     pub emails: Vec<String>,
     /// Usernames in the host application (at most 20).
     #[serde(default)]
+    #[schema(value_type = Vec<guestlist_domain::Username>, max_items = 20)]
     pub usernames: Vec<String>,
 }
 

@@ -30,7 +30,13 @@ pub(crate) fn decode(cursor: Option<&str>) -> Result<Option<PageKey>, Error> {
         return Ok(None);
     };
     let bad = || Error::invalid("after", "not a cursor this service issued");
+    // Exactly the form `encode` writes (`formats::CURSOR`): 1-11 lower-case hex digits
+    // of milliseconds, a dot, the id's 32.
+    let hex = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     let (ms, id) = cursor.split_once('.').ok_or_else(bad)?;
+    if !(1..=11).contains(&ms.len()) || id.len() != 32 || !hex(ms) || !hex(id) {
+        return Err(bad());
+    }
     let ms = i64::from_str_radix(ms, 16).map_err(|_| bad())?;
     let created_at =
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|_| bad())?;
@@ -64,9 +70,24 @@ mod tests {
             id: Uuid::now_v7(),
         };
         assert_eq!(decode(Some(&encode(&key))).unwrap(), Some(key));
-        for bad in ["", "x", "zz.abc", "1.not-a-uuid"] {
+        let id = Uuid::now_v7();
+        let forms = [
+            id.hyphenated().to_string(),
+            id.simple().to_string().to_uppercase(),
+        ];
+        for bad in [
+            "",
+            "x",
+            "zz.abc",
+            "1.not-a-uuid",
+            &format!("1.{}", forms[0]),
+            &format!("1.{}", forms[1]),
+            &format!("+1.{}", id.simple()),
+            &format!("123456789abc.{}", id.simple()),
+        ] {
             assert_eq!(decode(Some(bad)).unwrap_err().field(), Some("after"));
         }
+        assert!(decode(Some(&format!("1.{}", id.simple()))).is_ok());
         assert!(page_size(Some(0)).is_err() && page_size(Some(101)).is_err());
     }
 }

@@ -81,12 +81,8 @@ impl Scope {
     }
 
     pub fn require_role(&self, role: &RoleName) -> Result<Permissions> {
-        self.role_permissions(role).ok_or_else(|| {
-            Error::invalid(
-                "role",
-                format!("no role named {role} is defined for {}", self.space.path),
-            )
-        })
+        // A well-formed name that names no role here is a reference to nothing.
+        self.role_permissions(role).ok_or(Error::NotFound("role"))
     }
 
     /// Role names that carry `admin` when granted on the lineage's space `on`.

@@ -19,7 +19,10 @@ pub struct UserId(String);
 
 impl UserId {
     pub fn parse(input: &str) -> Result<Self, Error> {
-        if input.is_empty() || input.len() > 255 || input.chars().any(|c| c.is_control()) {
+        if input.is_empty()
+            || input.chars().count() > crate::formats::USER_ID_MAX_LEN
+            || input.chars().any(|c| c.is_control())
+        {
             return Err(Error::invalid(
                 "user_id",
                 "a user id is 1-255 characters with no control characters",

@@ -31,10 +31,11 @@ pub enum ErrorCode {
     SignupClosed,
     TokenInUse,
     PendingConsent,
+    IdempotencyKeyReused,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::NotFound,
         ErrorCode::Expired,
         ErrorCode::Exhausted,
@@ -60,6 +61,7 @@ impl ErrorCode {
         ErrorCode::SignupClosed,
         ErrorCode::TokenInUse,
         ErrorCode::PendingConsent,
+        ErrorCode::IdempotencyKeyReused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +91,7 @@ impl ErrorCode {
             ErrorCode::SignupClosed => "signup_closed",
             ErrorCode::TokenInUse => "token_in_use",
             ErrorCode::PendingConsent => "pending_consent",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
         }
     }
 }
@@ -155,6 +158,9 @@ pub enum Error {
     /// The user has an owner's add waiting for their consent.
     #[error("{0}")]
     PendingConsent(String),
+    /// An `Idempotency-Key` sent again with a different request.
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
     /// A serialization failure or deadlock: the engine retries the operation; if it
     /// keeps failing the caller sees `unavailable`.
     #[error("the service is temporarily unavailable")]
@@ -216,6 +222,7 @@ impl Error {
             Error::SignupClosed(_) => ErrorCode::SignupClosed,
             Error::TokenInUse => ErrorCode::TokenInUse,
             Error::PendingConsent(_) => ErrorCode::PendingConsent,
+            Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
         }
     }
 

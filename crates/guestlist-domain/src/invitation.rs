@@ -18,35 +18,39 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let s = identity_key(input);
         let bad = |why: &str| {
             Err(Error::invalid(
                 "email",
                 format!("{why}: {:?}", input.trim()),
             ))
         };
-        if s.len() > 254 {
+        if input.chars().count() > crate::formats::EMAIL_MAX_LEN {
             return bad("an e-mail address is at most 254 characters");
         }
+        let s = identity_key(input);
         let Some((local, domain)) = s.split_once('@') else {
             return bad("not an e-mail address");
         };
-        if local.is_empty()
-            || local.len() > 64
-            || domain.contains('@')
-            || !domain.contains('.')
-            || domain.starts_with(['.', '-'])
-            || domain.ends_with(['.', '-'])
-            || domain.contains("..")
-        {
+        if local.is_empty() || local.chars().count() > 64 || !domain_ok(domain) {
             return bad("not an e-mail address");
         }
-        if s.chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c))
-        {
+        if local.chars().any(not_in_address) {
             return bad("an e-mail address has no spaces or <>()[],;:\\\"");
         }
         Ok(Email(s))
+    }
+
+    /// A mail domain (`example.com`), trimmed and ASCII-lower-cased, as the part after
+    /// the `@` of an address.
+    pub fn parse_domain(input: &str) -> Result<String, Error> {
+        let d = identity_key(input);
+        if input.chars().count() > crate::formats::DOMAIN_MAX_LEN || !domain_ok(&d) {
+            return Err(Error::invalid(
+                "domain",
+                format!("not a mail domain: {:?}", input.trim()),
+            ));
+        }
+        Ok(d)
     }
 
     pub fn as_str(&self) -> &str {
@@ -57,6 +61,21 @@ impl Email {
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
     }
+}
+
+/// What an address never holds: white space, controls, a second `@`, and the
+/// specials that need quoting.
+fn not_in_address(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || "@<>()[],;:\\\"".contains(c)
+}
+
+/// Labels joined by dots, at least two, not starting or ending with `.` or `-`.
+fn domain_ok(domain: &str) -> bool {
+    domain.contains('.')
+        && !domain.starts_with(['.', '-'])
+        && !domain.ends_with(['.', '-'])
+        && !domain.contains("..")
+        && !domain.chars().any(not_in_address)
 }
 
 /// The one normalisation of an identity (an e-mail address or a username) before it

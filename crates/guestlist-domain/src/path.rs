@@ -10,7 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::Error;
 
 pub const MAX_PATH_LEN: usize = 256;
-pub const MAX_SEGMENT_LEN: usize = 63;
+/// Segments are short enough that the deepest path fits the length bound (8 × 32).
+pub const MAX_SEGMENT_LEN: usize = 31;
 pub const MAX_DEPTH: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

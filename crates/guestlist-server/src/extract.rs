@@ -4,7 +4,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{
     ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request,
 };
@@ -40,25 +39,87 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rejection) => Err(ApiError(json_rejection(rejection))),
+        if !json_content_type(req.headers()) {
+            return Err(ApiError(Error::invalid(
+                "body",
+                "send the body as application/json",
+            )));
         }
+        let bytes = body(req, state).await?;
+        Ok(Json(parse_object(&bytes)?))
     }
 }
 
-fn json_rejection(r: JsonRejection) -> Error {
-    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return Error::PayloadTooLarge;
-    }
-    if body_timed_out(&r) {
-        return Error::RequestTimeout;
-    }
-    let message = match &r {
-        JsonRejection::MissingJsonContentType(_) => "send the body as application/json".to_owned(),
-        other => other.body_text(),
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
     };
-    Error::invalid(unknown_field(&message).unwrap_or("body"), message.clone())
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The whole body: too large is `payload_too_large`, too slow `request_timeout`.
+async fn body<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError(Error::PayloadTooLarge)
+            } else if body_timed_out(&r) {
+                ApiError(Error::RequestTimeout)
+            } else {
+                ApiError(Error::invalid("body", r.body_text()))
+            }
+        })
+}
+
+/// A request body: a JSON object (never an array read field by field, which serde
+/// would otherwise allow), its numbers read as JSON Schema reads them (`2.0` is the
+/// integer 2). Malformed JSON and wrong types are `invalid_input`, naming the field
+/// where serde does.
+fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let refused = |e: serde_json::Error| {
+        let message = e.to_string();
+        Error::invalid(unknown_field(&message).unwrap_or("body"), message.clone())
+    };
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        // Let serde say what is wrong with malformed JSON; refuse well-formed others.
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(refused)?;
+        return Err(Error::invalid("body", "the body must be a JSON object"));
+    }
+    match serde_json::from_slice(bytes) {
+        Ok(v) => Ok(v),
+        Err(e) if e.to_string().contains("invalid type: floating point") => {
+            let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(refused)?;
+            integral_numbers(&mut value);
+            serde_json::from_value(value).map_err(refused)
+        }
+        Err(e) => Err(refused(e)),
+    }
+}
+
+/// Writes every number with no fractional part (`3.0`, `1e3`) as an integer.
+fn integral_numbers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
+                if f >= i64::MIN as f64 && f < i64::MAX as f64 {
+                    *n = (f as i64).into();
+                } else if f >= 0.0 && f < u64::MAX as f64 {
+                    *n = (f as u64).into();
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(o) => o.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 /// The field serde named as unknown (`unknown field `max_use`, expected …`): input
@@ -113,6 +174,34 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
+/// Refuses a query parameter the operation does not declare in the OpenAPI document
+/// (`invalid_input` naming it), on every route, those without parameters too: a
+/// misspelt filter is an error, never a silently wider answer.
+pub(crate) async fn strict_query(
+    matched: axum::extract::MatchedPath,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request.uri().query().is_some_and(|q| !q.is_empty()) {
+        let key = (request.method().clone(), matched.as_str().to_owned());
+        let declared = crate::openapi::declared_query_parameters().get(&key);
+        let pairs: Vec<(String, String)> = axum::extract::Query::try_from_uri(request.uri())
+            .map(|q| q.0)
+            .unwrap_or_default();
+        if let Some((name, _)) = pairs
+            .iter()
+            .find(|(name, _)| !declared.is_some_and(|d| d.contains(name)))
+        {
+            return ApiError(Error::invalid(
+                name.as_str(),
+                format!("unknown query parameter {name:?}"),
+            ))
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
 /// Path parameters; bad ones are `invalid_input` on `path`.
 pub struct Path<T>(pub T);
 
@@ -130,6 +219,16 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
 /// A space path from a URL segment, percent-encoded (`acme%2Feng%2F`); the trailing
 /// slash may be left out there.
 pub fn space_param(raw: &str) -> Result<SpacePath, ApiError> {
+    if raw.len() > guestlist_app::domain::formats::SPACE_PARAM_MAX_LEN {
+        return Err(Error::invalid(
+            "space",
+            format!(
+                "a space path in a URL is at most {} characters",
+                guestlist_app::domain::formats::SPACE_PARAM_MAX_LEN
+            ),
+        )
+        .into());
+    }
     let with_slash = if raw.ends_with('/') {
         raw.to_owned()
     } else {
@@ -221,35 +320,19 @@ pub fn caller(actor: Option<Auth>, ip: ClientIp) -> Caller {
     }
 }
 
-/// A JSON body that may be left out entirely (an empty body reads as `None`).
+/// A JSON body that may be left out entirely (an empty body, or `null`, reads as
+/// `None`).
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|r| {
-                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError(Error::PayloadTooLarge)
-                } else if body_timed_out(&r) {
-                    ApiError(Error::RequestTimeout)
-                } else {
-                    ApiError(Error::invalid("body", r.body_text()))
-                }
-            })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        let bytes = body(req, state).await?;
+        let text = bytes.trim_ascii();
+        if text.is_empty() || text == b"null" {
             return Ok(OptionalJson(None));
         }
-        serde_json::from_slice(&bytes)
-            .map(|v| OptionalJson(Some(v)))
-            .map_err(|e| {
-                let message = e.to_string();
-                ApiError(Error::invalid(
-                    unknown_field(&message).unwrap_or("body"),
-                    message.clone(),
-                ))
-            })
+        Ok(OptionalJson(Some(parse_object(&bytes)?)))
     }
 }

@@ -114,7 +114,10 @@ pub fn router(state: AppState) -> Router {
     let cors = state.options.cors.layer();
     let request_id = HeaderName::from_static("x-request-id");
     let router = Router::new()
-        .nest("/api/v1", rest::router())
+        .nest(
+            "/api/v1",
+            rest::router().route_layer(middleware::from_fn(extract::strict_query)),
+        )
         .route("/api/openapi.json", get(openapi_route))
         .route("/graphql", post(graphql::execute).get(graphql::graphiql))
         .route("/graphiql/{asset}", get(graphql::asset))

@@ -1,6 +1,19 @@
 //! The OpenAPI 3.1 document, generated from the handlers and wire types.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::http::Method;
+use guestlist_domain::ErrorCode;
+use serde_json::json;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::rest::{events, invitations, invites, members, requests, signup, spaces, users};
@@ -31,8 +44,11 @@ use crate::rest::{events, invitations, invites, members, requests, signup, space
         requests::ask, requests::list, requests::approve, requests::deny, requests::cancel,
         requests::pending, requests::deprovision, users::set_identities, users::get_identities,
     ),
-    components(schemas(guestlist_api::ErrorBody, guestlist_api::Health)),
-    modifiers(&Bearer),
+    components(schemas(
+        guestlist_api::ErrorBody, guestlist_api::Health, guestlist_domain::formats::SpaceParam,
+        guestlist_domain::formats::Cursor, guestlist_domain::UserId, guestlist_domain::InviteCode,
+    )),
+    modifiers(&Bearer, &Errors),
     tags(
         (name = "spaces", description = "Spaces, their join modes, limits and roles"),
         (name = "members", description = "Memberships"),
@@ -65,13 +81,228 @@ impl Modify for Bearer {
     }
 }
 
+/// The error answers every operation of a kind can give, added to each operation's
+/// own (403, 404, 409, 410, 429 as its handler may refuse), and each error status
+/// described by the codes it carries:
+/// - 400 `invalid_input` everywhere (an unknown query parameter is refused on every
+///   route);
+/// - 401 `unauthenticated` wherever a bearer token is read (required or optional);
+/// - 403 `forbidden` wherever one is required;
+/// - 404 `not_found` wherever something is named (in the path or the body) or a
+///   token is required (a space the caller cannot see reads as absent);
+/// - 408 and 413 where there is a body to read;
+/// - 500 and 503 everywhere.
+struct Errors;
+
+impl Modify for Errors {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            for op in operations_mut(item) {
+                let security = op.security.as_deref().unwrap_or_default();
+                let reads_token = !security.is_empty();
+                let requires_token = reads_token
+                    && !security
+                        .iter()
+                        .any(|s| *s == SecurityRequirement::default());
+                let mut statuses = vec![400, 500, 503];
+                if reads_token {
+                    statuses.push(401);
+                }
+                if requires_token {
+                    statuses.push(403);
+                }
+                if op.request_body.is_some() {
+                    statuses.extend([408, 413]);
+                }
+                // What a request names (a space, a member, an invitation) may not
+                // exist, or not be visible to the caller.
+                let names_something =
+                    op.request_body.is_some()
+                        || op.parameters.iter().flatten().any(
+                            |p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path),
+                        );
+                if names_something || requires_token {
+                    statuses.push(404);
+                }
+                for status in statuses {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error_response(status).into());
+                }
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if let (Ok(status), RefOr::T(r)) = (status.parse::<u16>(), response)
+                        && status >= 400
+                        && r.description.is_empty()
+                    {
+                        *r = error_response(status);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An error answer: the error body, described by the codes that carry `status`.
+fn error_response(status: u16) -> Response {
+    let codes: Vec<String> = ErrorCode::ALL
+        .into_iter()
+        .filter(|c| crate::error::status_of(*c).as_u16() == status)
+        .map(|c| format!("`{}`", c.as_str()))
+        .collect();
+    let mut r = ResponseBuilder::new()
+        .description(codes.join(", "))
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        );
+    if status == 429 || status == 503 {
+        r = r.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(0)),
+                ))
+                .description(Some("Seconds to wait before trying again"))
+                .build(),
+        );
+    }
+    r.build()
+}
+
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// The query parameters each operation declares, by method and path template (as
+/// routed: `/api/v1/spaces/{space}`). The server refuses any other (`strict_query`),
+/// so the document and the server cannot disagree about which parameters exist.
+pub(crate) fn declared_query_parameters() -> &'static HashMap<(Method, String), Vec<String>> {
+    static TABLE: OnceLock<HashMap<(Method, String), Vec<String>>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let doc = ApiDoc::openapi();
+        let mut table = HashMap::new();
+        for (path, item) in &doc.paths.paths {
+            for (method, op) in operations(item) {
+                let names = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .filter_map(|p| match p {
+                        RefOr::T(p) if p.parameter_in == ParameterIn::Query => Some(p.name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                table.insert((method, path.clone()), names);
+            }
+        }
+        table
+    })
+}
+
+fn operations(item: &PathItem) -> impl Iterator<Item = (Method, &Operation)> {
+    [
+        (Method::GET, &item.get),
+        (Method::PUT, &item.put),
+        (Method::POST, &item.post),
+        (Method::DELETE, &item.delete),
+        (Method::PATCH, &item.patch),
+    ]
+    .into_iter()
+    .filter_map(|(m, op)| op.as_ref().map(|op| (m, op)))
+}
+
+/// The rules between fields of one body that the types cannot show, in JSON Schema,
+/// so that what the document calls valid is what the server accepts:
+/// - an invitation names someone (an e-mail address, a username or a user id);
+/// - an owner's add names one account (by user id or by e-mail address);
+/// - only a link that requires approval auto-approves domains;
+/// - the gate: `open` has no cap, `capped` has one, `invite_only` may.
+fn cross_field_rules(doc: &mut serde_json::Value) {
+    let present = |field: &str| json!({"required": [field], "properties": {field: {"not": {"type": "null"}}}});
+    let rules = [
+        (
+            "CreateInvitationRequest",
+            json!({"anyOf": [present("email"), present("username"), present("user_id")]}),
+        ),
+        (
+            "AddMemberRequest",
+            json!({"oneOf": [present("user_id"), present("email")]}),
+        ),
+        (
+            "CreateInviteRequest",
+            json!({"anyOf": [
+                {"properties": {"auto_approve_domains": {"maxItems": 0}}},
+                {"required": ["requires_approval"], "properties": {"requires_approval": {"const": true}}},
+            ]}),
+        ),
+        (
+            "GateSettings",
+            json!({"oneOf": [
+                {"properties": {"mode": {"const": "open"}, "cap": {"type": "null"}}},
+                {"required": ["cap"], "properties": {"mode": {"const": "capped"}, "cap": {"type": "integer"}}},
+                {"properties": {"mode": {"const": "invite_only"}}},
+            ]}),
+        ),
+    ];
+    let schemas = &mut doc["components"]["schemas"];
+    for (name, rule) in rules {
+        let schema = schemas
+            .get_mut(name)
+            .and_then(|s| s.as_object_mut())
+            .unwrap_or_else(|| panic!("{name} is in the document"));
+        for (k, v) in rule.as_object().into_iter().flatten() {
+            schema.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// An optional parameter (a header, here) is left out, never sent as null: its schema
+/// is its type alone.
+fn optional_parameters_are_absent(doc: &mut serde_json::Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for op in paths
+        .values_mut()
+        .filter_map(|p| p.as_object_mut())
+        .flat_map(|p| p.values_mut())
+    {
+        let params = op.get_mut("parameters").and_then(|p| p.as_array_mut());
+        for param in params.into_iter().flatten() {
+            let Some(ty) = param.pointer_mut("/schema/type") else {
+                continue;
+            };
+            if let Some(types) = ty.as_array_mut() {
+                types.retain(|t| t != "null");
+                if let [one] = types.as_slice() {
+                    *ty = one.clone();
+                }
+            }
+        }
+    }
+}
+
 /// The document as pretty JSON, as committed in `openapi.json`.
 pub fn openapi_json() -> String {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    let mut s = doc
-        .to_pretty_json()
-        .expect("the OpenAPI document serializes");
+    let mut doc = serde_json::to_value(&doc).expect("the OpenAPI document serializes");
+    cross_field_rules(&mut doc);
+    optional_parameters_are_absent(&mut doc);
+    let mut s = serde_json::to_string_pretty(&doc).expect("the OpenAPI document serializes");
     s.push('\n');
     s
 }

@@ -419,7 +419,7 @@ operation!(Create => Vec<Result<InvitationResult>>, |self, tx| {
         && let Some((hash, response)) = tx.idempotent_response(&idem.owner, &idem.key).await?
     {
         if hash != idem.request_hash {
-            return Err(Error::invalid("Idempotency-Key", "this key was used for a different request"));
+            return Err(Error::IdempotencyKeyReused);
         }
         let stored: Vec<StoredRow> = serde_json::from_str(&response).map_err(Error::internal)?;
         return replay(tx, &scope, self, held, stored).await;

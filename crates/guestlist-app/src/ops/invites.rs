@@ -426,13 +426,7 @@ impl App {
         let auto_approve_domains = input
             .auto_approve_domains
             .iter()
-            .map(|d| {
-                Email::parse(&format!("x@{d}"))
-                    .map(|e| e.domain().to_owned())
-                    .map_err(|_| {
-                        Error::invalid("auto_approve_domains", format!("not a domain: {d:?}"))
-                    })
-            })
+            .map(|d| Email::parse_domain(d).map_err(|e| e.in_field("auto_approve_domains")))
             .collect::<Result<Vec<_>>>()?;
         if auto_approve_domains.len() > 50 {
             return Err(Error::invalid("auto_approve_domains", "at most 50 domains"));

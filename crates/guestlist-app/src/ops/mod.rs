@@ -23,16 +23,15 @@ macro_rules! operation {
 }
 pub(crate) use operation;
 
-/// Trims a human-readable text field and bounds its length.
+/// Bounds a human-readable text field's length (as sent) and characters (no controls
+/// but line breaks: `formats::TEXT`), then trims it; blank is none.
 pub(crate) fn text(field: &str, value: Option<&str>, max: usize) -> crate::Result<Option<String>> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) if v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n') => {
-            Err(guestlist_domain::Error::invalid(
-                field,
-                format!("at most {max} printable characters"),
-            ))
-        }
-        Some(v) => Ok(Some(v.to_owned())),
+    let Some(v) = value else { return Ok(None) };
+    if v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(guestlist_domain::Error::invalid(
+            field,
+            format!("at most {max} printable characters"),
+        ));
     }
+    Ok(Some(v.trim()).filter(|v| !v.is_empty()).map(str::to_owned))
 }

@@ -20,6 +20,12 @@ use crate::{App, Caller, Result, paging};
 
 /// Longest a claim may hold its seat.
 pub const MAX_CLAIM_TTL_SECS: i64 = 24 * 3600;
+/// The largest sign-up cap.
+pub const MAX_GATE_CAP: u32 = 1_000_000_000;
+/// The most platform invitations a user's quota may allow.
+pub const MAX_USER_QUOTA: u32 = 1_000_000;
+/// The longest quota period, in days (ten years).
+pub const MAX_QUOTA_PERIOD_DAYS: i64 = 3650;
 pub const MAX_PLATFORM_INVITATION_USES: u32 = 10_000;
 pub const MAX_PLATFORM_INVITATION_LIFETIME_SECS: i64 = 365 * 24 * 3600;
 /// Most rows a referral view shows.
@@ -456,12 +462,11 @@ struct ReadReferrals {
 
 operation!(ReadReferrals => Referrals, |self, tx| {
     let inviter = match (&self.actor, &self.inviter) {
-        (Actor::User { id, .. }, None) => id.to_string(),
+        // Yours by default: a user's, or a key's (`key:<name>`, the `invited_by` of
+        // the invitations it sent).
+        (actor, None) => actor.label(),
         (actor, Some(i)) if actor.is_platform_admin() => i.clone(),
         (Actor::User { id, .. }, Some(i)) if i == id.as_str() => i.clone(),
-        (Actor::ApiKey { platform_admin: true, .. }, None) => {
-            return Err(Error::invalid("inviter", "name the inviter whose referrals to show"));
-        }
         _ => return Err(Error::forbidden("only platform admins see others' referrals")),
     };
     let now = crate::now();
@@ -539,8 +544,23 @@ impl App {
 
     /// Sets the gate (platform admins).
     pub async fn set_gate(&self, actor: &Actor, settings: GateSettings) -> Result<GateView> {
-        if settings.quota_period_secs.is_some_and(|s| s <= 0) {
-            return Err(Error::invalid("quota_period_days", "at least 1 day"));
+        if settings.gate.cap.is_some_and(|c| c > MAX_GATE_CAP) {
+            return Err(Error::invalid("cap", format!("at most {MAX_GATE_CAP}")));
+        }
+        if settings.user_quota.is_some_and(|q| q > MAX_USER_QUOTA) {
+            return Err(Error::invalid(
+                "user_quota",
+                format!("at most {MAX_USER_QUOTA}"),
+            ));
+        }
+        if settings
+            .quota_period_secs
+            .is_some_and(|s| !(1..=MAX_QUOTA_PERIOD_DAYS * 86_400).contains(&s))
+        {
+            return Err(Error::invalid(
+                "quota_period_days",
+                format!("1 to {MAX_QUOTA_PERIOD_DAYS} days"),
+            ));
         }
         self.store_ref()
             .write(SetGate {
@@ -720,17 +740,21 @@ impl App {
     }
 
     /// Everyone below `root` in the referral tree (platform admins).
+    /// The invite tree below `root` (platform admins; by default the caller's own).
     pub async fn referral_tree(
         &self,
         actor: &Actor,
-        root: String,
-    ) -> Result<Vec<(SignupRow, u32)>> {
-        self.store_ref()
+        root: Option<String>,
+    ) -> Result<(String, Vec<(SignupRow, u32)>)> {
+        let root = root.unwrap_or_else(|| actor.label());
+        let nodes = self
+            .store_ref()
             .read(Tree {
                 actor: actor.clone(),
-                root,
+                root: root.clone(),
             })
-            .await
+            .await?;
+        Ok((root, nodes))
     }
 
     /// Revokes the live platform invitations of `root` and everyone below them.

@@ -122,7 +122,8 @@ operation!(UpdateSpace => SpaceView, |self, tx| {
     let held = scope.require_visible(tx, &self.actor, Permission::Admin).await?;
     let patch = SpacePatch {
         name: match &self.patch.name {
-            Some(n) => Some(text("name", Some(n), 200)?.ok_or_else(|| Error::invalid("name", "must not be empty"))?),
+            // An empty name gives the space its path's last segment again, as at creation.
+            Some(n) => Some(text("name", Some(n), 200)?.unwrap_or_else(|| self.path.leaf().to_owned())),
             None => None,
         },
         join_mode: self.patch.join_mode,
@@ -150,7 +151,7 @@ operation!(CreateRole => RoleRow, |self, tx| {
     let scope = Scope::load(tx, &self.path).await?;
     scope.require_visible(tx, &self.actor, Permission::Admin).await?;
     if self.name.is_builtin() {
-        return Err(Error::invalid("name", format!("{} is a built-in role", self.name)));
+        return Err(Error::AlreadyExists(format!("{} is a built-in role", self.name)));
     }
     if self.permissions.is_empty() {
         return Err(Error::invalid("permissions", "a role needs at least one permission"));

@@ -19,14 +19,18 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventParams {
     /// Only events of this space and beneath.
+    #[param(value_type = Option<guestlist_app::domain::SpacePath>)]
     pub space: Option<String>,
     /// Only events of this kind, e.g. member.joined.
     pub kind: Option<String>,
     /// Only events older than this sequence number (the previous page's next_before).
+    #[param(minimum = 1)]
     pub before: Option<i64>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 

@@ -18,6 +18,7 @@ use utoipa::IntoParams;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Auth, ClientIp, Json, Path, Query, caller};
+use crate::rest::PageParams;
 use guestlist_app::domain::parse_id;
 
 type Res<T> = Result<T, ApiError>;
@@ -55,9 +56,10 @@ fn idempotency_key(headers: &HeaderMap) -> Res<Option<String>> {
 /// Invite one person to a space (manage_invites). `invited` answers 201; the
 /// idempotent `already_invited` and `already_member` answer 200.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "invitations", request_body = api::CreateInvitationRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes a retry within 24 hours return the first answer; 1-255 printable ASCII characters")),
     responses((status = 201, body = api::InvitationResult), (status = 200, body = api::InvitationResult),
-        (status = 400, body = api::ErrorBody), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
+        (status = 400, body = api::ErrorBody), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody), (status = 429, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
     State(s): State<AppState>,
@@ -92,9 +94,9 @@ pub async fn create(
 /// Invite up to 1,000 people to one space; each row gets its own outcome or error.
 /// `dry_run` decides every row and changes nothing.
 #[utoipa::path(post, path = "/api/v1/invitations/bulk", tag = "invitations", request_body = api::BulkInvitationRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes a retry within 24 hours return the first answer; 1-255 printable ASCII characters")),
     responses((status = 200, body = api::BulkInvitationResult), (status = 400, body = api::ErrorBody),
-        (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
+        (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody), (status = 422, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn bulk(
     State(s): State<AppState>,
@@ -127,15 +129,19 @@ pub async fn bulk(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Only invitations to this space and beneath.
+    #[param(value_type = Option<guestlist_app::domain::SpacePath>)]
     pub space: Option<String>,
-    /// pending, accepted, declined, revoked or expired.
-    pub status: Option<String>,
+    pub status: Option<InvitationStatus>,
     /// Only invitations to this address (case-insensitive).
+    #[param(value_type = Option<guestlist_app::domain::Email>)]
     pub email: Option<String>,
+    #[param(value_type = Option<guestlist_app::domain::formats::Cursor>)]
     pub after: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -150,11 +156,7 @@ pub async fn list(
 ) -> Res<Json<api::InvitationPage>> {
     let filter = InvitationFilter {
         space: q.space.as_deref().map(SpacePath::parse).transpose()?,
-        status: q
-            .status
-            .as_deref()
-            .map(InvitationStatus::parse)
-            .transpose()?,
+        status: q.status,
         email: q.email,
         after: q.after,
         limit: q.limit,
@@ -263,13 +265,6 @@ pub async fn decline(
     Json(req): Json<api::TokenRequest>,
 ) -> Res<Json<api::InvitationAnswer>> {
     answer_by_token(s, actor, ip, &req.token, Decision::Decline).await
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct PageParams {
-    pub after: Option<String>,
-    pub limit: Option<u32>,
 }
 
 /// Your pending invitations: to your user id, your username, or your verified e-mail.

@@ -50,15 +50,18 @@ pub async fn create_invite(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InviteListParams {
     /// Only invites to this space and the spaces beneath it.
+    #[param(value_type = Option<guestlist_app::domain::SpacePath>)]
     pub space: Option<String>,
-    /// active, revoked, expired or exhausted.
-    pub state: Option<String>,
+    pub state: Option<InviteState>,
     /// Only invites created by this user id (or `key:<name>`).
     pub created_by: Option<String>,
+    #[param(value_type = Option<guestlist_app::domain::formats::Cursor>)]
     pub after: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -81,12 +84,7 @@ pub async fn list_invites(
             .transpose()?
             .into_iter()
             .collect(),
-        states: q
-            .state
-            .as_deref()
-            .map(InviteState::parse)
-            .transpose()?
-            .map(|s| vec![s]),
+        states: q.state.map(|s| vec![s]),
         created_by: q.created_by,
         after: q.after,
         limit: q.limit,
@@ -100,7 +98,7 @@ pub async fn list_invites(
 
 /// Public preview of an invite. Rate limited per client and per user.
 #[utoipa::path(get, path = "/api/v1/invites/{code}", tag = "invites",
-    params(("code" = String, Path)),
+    params(("code" = guestlist_app::domain::InviteCode, Path)),
     responses((status = 200, body = api::InvitePreview), (status = 404, body = api::ErrorBody),
         (status = 410, body = api::ErrorBody), (status = 429, body = api::ErrorBody)))]
 pub async fn preview_invite(
@@ -154,7 +152,7 @@ pub async fn show_invite_link(
 
 /// Join through an invite, optionally into a narrower space beneath the invite's.
 #[utoipa::path(post, path = "/api/v1/invites/{code}/join", tag = "invites", request_body(content = Option<api::RedeemRequest>),
-    params(("code" = String, Path)),
+    params(("code" = guestlist_app::domain::InviteCode, Path)),
     responses((status = 200, body = api::JoinResult), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody),
         (status = 409, body = api::ErrorBody), (status = 410, body = api::ErrorBody), (status = 429, body = api::ErrorBody)),
     security(("bearer" = [])))]

@@ -36,12 +36,15 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// The question of `GET /check`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CheckParams {
     /// The user asked about: required with a platform-admin key; a user may name only
     /// themselves (or leave it out).
+    #[param(value_type = Option<guestlist_app::domain::UserId>)]
     pub user: Option<String>,
     /// A space path, e.g. `acme/eng/`.
+    #[param(value_type = guestlist_app::domain::formats::SpaceParam)]
     pub space: String,
     pub permission: Permission,
 }
@@ -110,7 +113,7 @@ pub async fn check_batch(
 
 /// One membership of a space (active or pending): yours, or anyone's where you may read.
 #[utoipa::path(get, path = "/api/v1/spaces/{space}/members/{user_id}", tag = "members",
-    params(("space" = String, Path, description = "The space path, percent-encoded"), ("user_id" = String, Path)),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded"), ("user_id" = guestlist_app::domain::UserId, Path)),
     responses((status = 200, body = api::Member), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_member(
@@ -143,7 +146,7 @@ pub async fn my_spaces(
 
 /// A user's memberships (platform-admin keys), in join order.
 #[utoipa::path(get, path = "/api/v1/users/{user_id}/memberships", tag = "members",
-    params(("user_id" = String, Path), PageParams),
+    params(("user_id" = guestlist_app::domain::UserId, Path), PageParams),
     responses((status = 200, body = api::MemberPage), (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn user_memberships(
@@ -168,7 +171,7 @@ fn member_page(p: guestlist_app::MemberPage) -> api::MemberPage {
 
 /// List a space's members in join order.
 #[utoipa::path(get, path = "/api/v1/spaces/{space}/members", tag = "members",
-    params(("space" = String, Path, description = "The space path, percent-encoded"), PageParams),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded"), PageParams),
     responses((status = 200, body = api::MemberPage), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_members(
@@ -186,7 +189,7 @@ pub async fn list_members(
 
 /// Add a member directly (platform-admin keys: how the first admins arrive).
 #[utoipa::path(put, path = "/api/v1/spaces/{space}/members/{user_id}", tag = "members", request_body = api::RoleRequest,
-    params(("space" = String, Path, description = "The space path, percent-encoded"), ("user_id" = String, Path)),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded"), ("user_id" = guestlist_app::domain::UserId, Path)),
     responses((status = 200, body = api::JoinResult), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn provision_member(
@@ -206,7 +209,7 @@ pub async fn provision_member(
 
 /// Change a member's role (manage_members; never above your own rights; a space keeps an admin).
 #[utoipa::path(patch, path = "/api/v1/spaces/{space}/members/{user_id}", tag = "members", request_body = api::RoleRequest,
-    params(("space" = String, Path, description = "The space path, percent-encoded"), ("user_id" = String, Path)),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded"), ("user_id" = guestlist_app::domain::UserId, Path)),
     responses((status = 200, body = api::Member), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn change_role(
@@ -229,7 +232,7 @@ pub async fn change_role(
 
 /// Remove a member (manage_members), or leave when `user_id` is you.
 #[utoipa::path(delete, path = "/api/v1/spaces/{space}/members/{user_id}", tag = "members",
-    params(("space" = String, Path, description = "The space path, percent-encoded"), ("user_id" = String, Path)),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded"), ("user_id" = guestlist_app::domain::UserId, Path)),
     responses((status = 204), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn remove_member(
@@ -245,7 +248,7 @@ pub async fn remove_member(
 
 /// Join an `open` space directly.
 #[utoipa::path(post, path = "/api/v1/spaces/{space}/join", tag = "members",
-    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded")),
     responses((status = 200, body = api::JoinResult), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn join_space(
@@ -260,7 +263,7 @@ pub async fn join_space(
 
 /// Leave a space.
 #[utoipa::path(post, path = "/api/v1/spaces/{space}/leave", tag = "members",
-    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded")),
     responses((status = 204), (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn leave_space(

@@ -43,10 +43,13 @@ fn user(id: &str) -> Result<UserId, ApiError> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// The cursor from the previous page's `next`.
+    #[param(value_type = Option<guestlist_app::domain::formats::Cursor>)]
     pub after: Option<String>,
     /// Rows per page, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }

@@ -38,7 +38,7 @@ pub(crate) fn router() -> Router<AppState> {
 /// pending member: only that user can accept it (manage_members; never above your
 /// own rights). Someone who asked to join is approved at once.
 #[utoipa::path(post, path = "/api/v1/spaces/{space}/members", tag = "members", request_body = api::AddMemberRequest,
-    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded")),
     responses((status = 201, body = api::AddMemberResult), (status = 200, body = api::AddMemberResult),
         (status = 400, body = api::ErrorBody), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
@@ -117,7 +117,7 @@ pub async fn decline_membership(
 /// request per user and space; asking again returns it.
 #[utoipa::path(post, path = "/api/v1/spaces/{space}/join-requests", tag = "members",
     request_body(content = Option<api::AskToJoinRequest>),
-    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded")),
     responses((status = 200, body = api::JoinResult), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn ask(
@@ -138,17 +138,21 @@ pub async fn ask(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// pending, approved, denied or cancelled.
+    #[param(pattern = "^(pending|approved|denied|cancelled)$")]
     pub status: Option<String>,
+    #[param(value_type = Option<guestlist_app::domain::formats::Cursor>)]
     pub after: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
 /// A space's join requests in the order they came (manage_members).
 #[utoipa::path(get, path = "/api/v1/spaces/{space}/join-requests", tag = "members",
-    params(("space" = String, Path, description = "The space path, percent-encoded"), ListParams),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded"), ListParams),
     responses((status = 200, body = api::JoinRequestPage), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -254,7 +258,7 @@ pub async fn pending(State(s): State<AppState>, Auth(actor): Auth) -> Res<Json<a
 
 /// Remove a user everywhere (platform-admin keys): every membership, and every live
 /// invite link, invitation and platform invitation they sent, in one transaction.
-#[utoipa::path(delete, path = "/api/v1/users/{user_id}", tag = "members", params(("user_id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/users/{user_id}", tag = "members", params(("user_id" = guestlist_app::domain::UserId, Path)),
     responses((status = 200, body = api::Deprovisioned), (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn deprovision(

@@ -158,11 +158,14 @@ pub async fn create_invitation(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Platform admins: only this inviter's.
     pub inviter: Option<String>,
+    #[param(value_type = Option<guestlist_app::domain::formats::Cursor>)]
     pub after: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -290,6 +293,7 @@ pub async fn release_claim(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReferralParams {
     /// Platform admins: whose referrals (default: yours).
@@ -335,13 +339,15 @@ pub async fn referrals(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TreeParams {
-    /// The user (or `key:<name>`) at the top.
-    pub root: String,
+    /// The user (or `key:<name>`) at the top; by default you.
+    pub root: Option<String>,
 }
 
-/// Who invited whom, to any depth, below `root` (platform admins).
+/// Who invited whom, to any depth, below `root` (platform admins; `root` defaults to
+/// you).
 #[utoipa::path(get, path = "/api/v1/referrals/tree", tag = "signup", params(TreeParams),
     responses((status = 200, body = api::ReferralTree), (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
@@ -350,9 +356,9 @@ pub async fn tree(
     Auth(actor): Auth,
     Query(q): Query<TreeParams>,
 ) -> Res<Json<api::ReferralTree>> {
-    let nodes = s.app.referral_tree(&actor, q.root.clone()).await?;
+    let (root, nodes) = s.app.referral_tree(&actor, q.root).await?;
     Ok(Json(api::ReferralTree {
-        root: q.root,
+        root,
         nodes: nodes
             .into_iter()
             .map(|(s, depth)| api::TreeNode {
@@ -365,7 +371,7 @@ pub async fn tree(
 
 /// Revoke every live platform invitation sent by `user` or anyone below them in the
 /// referral tree, in one call (platform admins).
-#[utoipa::path(post, path = "/api/v1/referrals/{user}/revoke", tag = "signup", params(("user" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/referrals/{user}/revoke", tag = "signup", params(("user" = String, Path, description = "A user id, or `key:<name>`")),
     responses((status = 200, body = api::RevokedInvitations), (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn revoke_subtree(

@@ -28,13 +28,17 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// The query of `GET /spaces`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListSpacesParams {
     /// Only spaces within this subtree (a space path, e.g. `acme/`).
+    #[param(value_type = Option<guestlist_app::domain::formats::SpaceParam>)]
     pub under: Option<String>,
     /// The cursor from the previous page's `next`.
+    #[param(value_type = Option<guestlist_app::domain::formats::Cursor>)]
     pub after: Option<String>,
     /// Rows per page, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -82,7 +86,7 @@ pub async fn create_space(
 
 /// Read a space (members of it or of an ancestor).
 #[utoipa::path(get, path = "/api/v1/spaces/{space}", tag = "spaces",
-    params(("space" = String, Path, description = "The space path, percent-encoded: acme%2Feng%2F")),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded: acme%2Feng%2F")),
     responses((status = 200, body = api::Space), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_space(
@@ -96,7 +100,7 @@ pub async fn get_space(
 
 /// Change a space's name, join mode or member limit (admins).
 #[utoipa::path(patch, path = "/api/v1/spaces/{space}", tag = "spaces", request_body = api::UpdateSpaceRequest,
-    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded")),
     responses((status = 200, body = api::Space), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_space(
@@ -119,7 +123,7 @@ pub async fn update_space(
 
 /// The roles valid on a space: the built-ins and custom roles along its path.
 #[utoipa::path(get, path = "/api/v1/spaces/{space}/roles", tag = "spaces",
-    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded")),
     responses((status = 200, body = api::RoleList), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_roles(
@@ -141,7 +145,7 @@ pub async fn list_roles(
 
 /// Define a custom role on a space (admins); it applies to the space and beneath.
 #[utoipa::path(post, path = "/api/v1/spaces/{space}/roles", tag = "spaces", request_body = api::Role,
-    params(("space" = String, Path, description = "The space path, percent-encoded")),
+    params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded")),
     responses((status = 201, body = api::Role), (status = 400, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_role(

@@ -20,7 +20,7 @@ pub(crate) fn router() -> Router<AppState> {
 /// (platform administrators), so that inviting or adding any of them finds this user,
 /// and someone already a member is answered `already_member`.
 #[utoipa::path(put, path = "/api/v1/users/{user_id}", tag = "users", request_body = api::SetIdentitiesRequest,
-    params(("user_id" = String, Path)),
+    params(("user_id" = guestlist_app::domain::UserId, Path)),
     responses((status = 200, body = api::UserIdentities), (status = 400, body = api::ErrorBody),
         (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
@@ -40,7 +40,7 @@ pub async fn set_identities(
 
 /// A user's known identities: yours, or anyone's for a platform administrator.
 #[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "users",
-    params(("user_id" = String, Path)),
+    params(("user_id" = guestlist_app::domain::UserId, Path)),
     responses((status = 200, body = api::UserIdentities), (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_identities(

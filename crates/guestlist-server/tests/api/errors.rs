@@ -300,3 +300,164 @@ async fn unknown_query_parameters_and_body_fields_are_refused_by_name() {
     .await;
     assert!(space["member_limit"].is_null(), "{space}");
 }
+
+/// What the OpenAPI document calls valid the server accepts, and what it calls
+/// invalid the server refuses (Schemathesis checks the same from outside in
+/// scripts/contract.sh; these are the cases it found, pinned).
+#[tokio::test]
+async fn the_server_reads_input_as_the_document_describes_it() {
+    let t = TestApp::spawn().await;
+    t.space_with_admin("acme/", "alice").await;
+    let key = Some(t.platform_key().to_owned());
+    let bob = Some(t.token("bob"));
+    let (get, post, put) = (
+        reqwest::Method::GET,
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+    );
+
+    // A route that declares no query parameter refuses any.
+    for (path, token) in [
+        ("/api/v1/signup/config?x=1", None),
+        ("/api/v1/me/pending?x=1", bob.clone()),
+    ] {
+        let (status, v) = raw(&t, get.clone(), path, token, None).await;
+        assert_eq!(
+            (status, v["error"]["field"].as_str()),
+            (400, Some("x")),
+            "{path}: {v}"
+        );
+    }
+    // A cursor is exactly what the service issued; a space in a URL is bounded.
+    let (status, v) = raw(
+        &t,
+        get.clone(),
+        "/api/v1/invites?after=ABC.1",
+        key.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("after")),
+        "{v}"
+    );
+    let long = format!("/api/v1/spaces/{}", "a".repeat(256));
+    let (status, v) = raw(&t, get.clone(), &long, key.clone(), None).await;
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (400, Some("space")),
+        "{v}"
+    );
+
+    // A body is an object: serde would read an array field by field.
+    let (status, v) = raw(
+        &t,
+        post.clone(),
+        "/api/v1/signup/invitations",
+        key.clone(),
+        Some("[null, null]"),
+    )
+    .await;
+    assert_eq!((status, error_code(&v)), (400, "invalid_input"), "{v}");
+    let (_, list) = raw(
+        &t,
+        get.clone(),
+        "/api/v1/signup/invitations",
+        key.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(list["invitations"].as_array().unwrap().len(), 0, "{list}");
+
+    // Numbers read as JSON Schema reads them: 5.0 is the integer 5, 5.5 is not one.
+    let (status, v) = raw(
+        &t,
+        post.clone(),
+        "/api/v1/invites",
+        key.clone(),
+        Some(r#"{"space": "acme/", "max_uses": 5.0}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, v["invite"]["max_uses"].as_u64()),
+        (201, Some(5)),
+        "{v}"
+    );
+    let (status, v) = raw(
+        &t,
+        post.clone(),
+        "/api/v1/invites",
+        key.clone(),
+        Some(r#"{"space": "acme/", "max_uses": 5.5}"#),
+    )
+    .await;
+    assert_eq!((status, error_code(&v)), (400, "invalid_input"), "{v}");
+
+    // An optional body may be `null`.
+    let (status, v) = raw(
+        &t,
+        put.clone(),
+        "/api/v1/spaces/acme%2F/members/carol",
+        key.clone(),
+        Some(r#"{"role": "member"}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = raw(
+        &t,
+        post.clone(),
+        "/api/v1/spaces",
+        key.clone(),
+        Some(r#"{"path": "acme/eng/", "join_mode": "request"}"#),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = raw(
+        &t,
+        post.clone(),
+        "/api/v1/spaces/acme%2Feng%2F/join-requests",
+        bob.clone(),
+        Some("null"),
+    )
+    .await;
+    assert!(status == 200 || status == 201, "{status} {v}");
+
+    // The same Idempotency-Key with another body: 422, as the IETF draft has it.
+    for (email, expected) in [("ada@example.com", 201), ("bea@example.com", 422)] {
+        let res = reqwest::Client::new()
+            .post(t.url("/api/v1/invitations"))
+            .bearer_auth(t.platform_key())
+            .header("Idempotency-Key", "one")
+            .json(&serde_json::json!({"space": "acme/", "email": email}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), expected, "{email}");
+    }
+
+    // A built-in role's name is taken: a conflict, not bad input.
+    let (status, v) = raw(
+        &t,
+        post.clone(),
+        "/api/v1/spaces/acme%2F/roles",
+        key.clone(),
+        Some(r#"{"name": "admin", "permissions": ["read"]}"#),
+    )
+    .await;
+    assert_eq!((status, error_code(&v)), (409, "already_exists"), "{v}");
+
+    // Referrals and the invite tree default to the caller, a key as well as a user.
+    let (status, v) = raw(&t, get.clone(), "/api/v1/referrals", key.clone(), None).await;
+    assert_eq!(
+        (status, v["inviter"].as_str()),
+        (200, Some("key:test-platform")),
+        "{v}"
+    );
+    let (status, v) = raw(&t, get.clone(), "/api/v1/referrals/tree", key.clone(), None).await;
+    assert_eq!(
+        (status, v["root"].as_str()),
+        (200, Some("key:test-platform")),
+        "{v}"
+    );
+}

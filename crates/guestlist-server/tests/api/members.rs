@@ -142,7 +142,7 @@ async fn members_are_listed_in_pages_and_roles_change_within_the_managers_rights
     );
     assert_eq!(
         code(alice.change_role("acme/", "user0", "no_such_role").await),
-        "invalid_input"
+        "not_found"
     );
     assert_eq!(
         code(alice.change_role("acme/", "ghost", "member").await),
