@@ -166,12 +166,92 @@ struct Issue {
     mail_id: Uuid,
 }
 
-/// What an idempotency record keeps of each row: enough to answer a retry the same.
+/// What an idempotency record keeps of each row: enough to answer a retry exactly as
+/// the first time. The ids find the rows; what may have changed since (a send, a
+/// delivery attempt, a decision, a role) is kept as it was answered.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredRow {
     outcome: Option<InvitationOutcome>,
     invitation_id: Option<Uuid>,
     membership_id: Option<Uuid>,
+    #[serde(default)]
+    invitation: Option<InvitationAsAnswered>,
+    #[serde(default)]
+    membership: Option<MembershipAsAnswered>,
+}
+
+/// An invitation's fields that change after it is created, as first answered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct InvitationAsAnswered {
+    status: InvitationStatus,
+    stored_status: InvitationStatus,
+    expires_at: OffsetDateTime,
+    lifetime_secs: i64,
+    sends: u32,
+    last_sent_at: OffsetDateTime,
+    decided_by: Option<String>,
+    decided_at: Option<OffsetDateTime>,
+    delivery: Option<DeliveryAsAnswered>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DeliveryAsAnswered {
+    mail_id: Uuid,
+    state: guestlist_domain::DeliveryState,
+    attempts: u32,
+    last_error: Option<String>,
+    sent_at: Option<OffsetDateTime>,
+}
+
+/// A membership's fields that change, as first answered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MembershipAsAnswered {
+    role: RoleName,
+    status: guestlist_domain::MembershipStatus,
+    updated_at: OffsetDateTime,
+}
+
+impl InvitationAsAnswered {
+    fn of(v: &InvitationView) -> Self {
+        let i = &v.invitation;
+        InvitationAsAnswered {
+            status: v.status,
+            stored_status: i.stored_status,
+            expires_at: i.expires_at,
+            lifetime_secs: i.lifetime_secs,
+            sends: i.sends,
+            last_sent_at: i.last_sent_at,
+            decided_by: i.decided_by.clone(),
+            decided_at: i.decided_at,
+            delivery: i.delivery.as_ref().map(|d| DeliveryAsAnswered {
+                mail_id: d.mail_id,
+                state: d.state,
+                attempts: d.attempts,
+                last_error: d.last_error.clone(),
+                sent_at: d.sent_at,
+            }),
+        }
+    }
+
+    fn restore(self, mut v: InvitationView) -> InvitationView {
+        let i = &mut v.invitation;
+        v.status = self.status;
+        i.stored_status = self.stored_status;
+        i.expires_at = self.expires_at;
+        i.lifetime_secs = self.lifetime_secs;
+        i.sends = self.sends;
+        i.last_sent_at = self.last_sent_at;
+        i.decided_by = self.decided_by;
+        i.decided_at = self.decided_at;
+        i.delivery = self.delivery.map(|d| guestlist_store::Delivery {
+            mail_id: d.mail_id,
+            state: d.state,
+            attempts: d.attempts,
+            last_error: d.last_error,
+            sent_at: d.sent_at,
+        });
+        v
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -368,9 +448,9 @@ async fn reissue(
     Ok(InvitationView::of(fresh, now))
 }
 
-/// Answers a retried request from its idempotency record: the stored outcomes, with
-/// the invitations and memberships as they are now. Rows that failed changed nothing
-/// and are tried again.
+/// Answers a retried request from its idempotency record: each row that succeeded
+/// exactly as it was first answered (the outcome, and the invitation or membership
+/// as they were then). Rows that failed changed nothing and are tried again.
 async fn replay(
     tx: &mut dyn Tx,
     scope: &Scope,
@@ -390,17 +470,24 @@ async fn replay(
             continue;
         };
         let invitation = match s.invitation_id {
-            Some(id) => tx
-                .invitation_by_id(id)
-                .await?
-                .map(|i| InvitationView::of(i, now)),
+            Some(id) => tx.invitation_by_id(id).await?.map(|i| {
+                let now_view = InvitationView::of(i, now);
+                match s.invitation {
+                    Some(answered) => answered.restore(now_view),
+                    None => now_view,
+                }
+            }),
             None => None,
         };
         let membership = match s.membership_id {
-            Some(id) => tx
-                .membership_by_id(id)
-                .await?
-                .map(|m| member_view(scope, m)),
+            Some(id) => tx.membership_by_id(id).await?.map(|mut m| {
+                if let Some(answered) = s.membership {
+                    m.role = answered.role;
+                    m.status = answered.status;
+                    m.updated_at = answered.updated_at;
+                }
+                member_view(scope, m)
+            }),
             None => None,
         };
         out.push(Ok(InvitationResult {
@@ -447,8 +534,20 @@ operation!(Create => Vec<Result<InvitationResult>>, |self, tx| {
                     outcome: Some(r.outcome),
                     invitation_id: r.invitation.as_ref().map(|i| i.invitation.id),
                     membership_id: r.membership.as_ref().map(|m| m.membership.id),
+                    invitation: r.invitation.as_ref().map(InvitationAsAnswered::of),
+                    membership: r.membership.as_ref().map(|m| MembershipAsAnswered {
+                        role: m.membership.role.clone(),
+                        status: m.membership.status,
+                        updated_at: m.membership.updated_at,
+                    }),
                 },
-                Err(_) => StoredRow { outcome: None, invitation_id: None, membership_id: None },
+                Err(_) => StoredRow {
+                    outcome: None,
+                    invitation_id: None,
+                    membership_id: None,
+                    invitation: None,
+                    membership: None,
+                },
             })
             .collect();
         let response = serde_json::to_string(&stored).map_err(Error::internal)?;

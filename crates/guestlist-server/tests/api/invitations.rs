@@ -451,7 +451,7 @@ async fn an_idempotency_key_returns_the_first_answer() {
         api::InvitationOutcome::Invited,
         "the retry gets the first answer"
     );
-    assert_eq!(retry.invitation.unwrap().id, first.invitation.unwrap().id);
+    assert_eq!(retry, first, "the retry is the first answer, exactly");
     // Without the key, the same request is the idempotent already_invited.
     let plain = admin.create_invitation(&req, None).await.unwrap();
     assert_eq!(plain.outcome, api::InvitationOutcome::AlreadyInvited);
@@ -462,14 +462,21 @@ async fn an_idempotency_key_returns_the_first_answer() {
         .unwrap_err();
     // The same key with a different body: 422, as the Idempotency-Key draft says.
     assert_eq!(e.code(), Some("idempotency_key_reused"));
+    // Whatever happens to the invitation after (here it is revoked), a retry with the
+    // key answers as the first time did.
+    let id = first.invitation.as_ref().unwrap().id;
+    admin.revoke_invitation(id).await.unwrap();
+    let again = admin.create_invitation(&req, Some("key-1")).await.unwrap();
+    assert_eq!(again, first, "a later retry is still the first answer");
     // A day later the key is forgotten: the same request is simply answered again.
     app.exec("UPDATE idempotency_keys SET created_at = 0").await;
     assert_eq!(app.app.expire_idempotency_keys().await.unwrap(), 1);
     let later = admin.create_invitation(&req, Some("key-1")).await.unwrap();
-    assert_eq!(later.outcome, api::InvitationOutcome::AlreadyInvited);
+    // (The revoked invitation stays for the audit; inviting again makes a new one.)
+    assert_eq!(later.outcome, api::InvitationOutcome::Invited);
     assert_eq!(
         app.column_text("SELECT email FROM invitations").await,
-        vec!["ada@example.com".to_owned()]
+        vec!["ada@example.com".to_owned(), "ada@example.com".to_owned()]
     );
 }
 
