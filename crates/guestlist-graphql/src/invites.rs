@@ -127,7 +127,12 @@ impl InviteLinksMutation {
         Ok(app(ctx)?
             .create_invite(actor(ctx)?, input)
             .await
-            .map_err(gql)?
+            // The lifetime is asked for as a date here.
+            .map_err(|e| match e.field() {
+                Some("expires_in_seconds") => gql(e.in_field("expiresAt")),
+                Some("space") => gql(e.in_field("spacePrefix")),
+                _ => gql(e),
+            })?
             .into())
     }
 

@@ -81,17 +81,35 @@ pub fn sdl() -> String {
     s
 }
 
-/// The one mapping from the application's error to a GraphQL error.
+/// The one mapping from the application's error to a GraphQL error. The field at
+/// fault is named as GraphQL names it (`max_uses` is `maxUses`).
 pub(crate) fn gql(e: Error) -> async_graphql::Error {
     guestlist_app::log_failure(&e, "graphql");
     let code = e.code().as_str();
-    let field = e.field().map(str::to_owned);
+    let field = e.field().map(camel_case);
     async_graphql::Error::new(e.public_message()).extend_with(|_, ext| {
         ext.set("code", code);
         if let Some(f) = &field {
             ext.set("field", f.as_str());
         }
     })
+}
+
+/// `expires_in_seconds` → `expiresInSeconds`; GraphQL's own names pass unchanged.
+fn camel_case(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub(crate) fn app<'a>(ctx: &async_graphql::Context<'a>) -> async_graphql::Result<&'a App> {

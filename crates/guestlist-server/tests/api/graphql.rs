@@ -163,6 +163,24 @@ async fn an_out_of_scope_prefix_is_refused() {
     assert_eq!(r["errors"][0]["extensions"]["field"], "spacePrefix");
 }
 
+/// A refused argument is named as GraphQL names it, not as REST does.
+#[tokio::test]
+async fn refusals_name_the_graphql_argument() {
+    let (t, alice) = setup().await;
+    let too_late = (time::OffsetDateTime::now_utc() + time::Duration::days(400))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    for (vars, field) in [
+        (json!({ "p": "acme/", "exp": too_late }), "expiresAt"),
+        (json!({ "p": "acme/", "max": 0 }), "maxUses"),
+        (json!({ "p": "acme/", "role": "Bad Role" }), "role"),
+    ] {
+        let r = t.graphql(Some(&alice), CREATE, vars.clone()).await;
+        assert_eq!(code(&r), "invalid_input", "{vars}: {r}");
+        assert_eq!(r["errors"][0]["extensions"]["field"], field, "{vars}: {r}");
+    }
+}
+
 #[tokio::test]
 async fn creating_without_the_right_is_refused() {
     let (t, alice) = setup().await;
