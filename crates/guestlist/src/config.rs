@@ -453,17 +453,26 @@ pub struct DevSecrets {
 pub const DEV_SECRETS_FILE: &str = "guestlist-dev.toml";
 
 impl DevSecrets {
-    pub fn path() -> PathBuf {
-        PathBuf::from(DEV_SECRETS_FILE)
+    /// Beside the database: `serve --dev`, `token` and `api-key create` given the same
+    /// database (the default `./guestlist.db`, or `--database-url sqlite://DIR/FILE`)
+    /// find the same secrets. With PostgreSQL, in the working directory.
+    pub fn path(config: &Config) -> PathBuf {
+        let folder = config
+            .database_url
+            .strip_prefix("sqlite://")
+            .map(|f| f.split('?').next().unwrap_or(f))
+            .and_then(|f| Path::new(f).parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        folder.join(DEV_SECRETS_FILE)
     }
 
-    pub fn read() -> Option<DevSecrets> {
-        let text = std::fs::read_to_string(Self::path()).ok()?;
+    pub fn read(config: &Config) -> Option<DevSecrets> {
+        let text = std::fs::read_to_string(Self::path(config)).ok()?;
         toml::from_str(&text).ok()
     }
 
-    pub fn read_or_create() -> Result<DevSecrets, String> {
-        if let Some(s) = Self::read() {
+    pub fn read_or_create(config: &Config) -> Result<DevSecrets, String> {
+        if let Some(s) = Self::read(config) {
             return Ok(s);
         }
         let s = DevSecrets {
@@ -475,7 +484,7 @@ impl DevSecrets {
             "# Made by `guestlist serve --dev`: local secrets for trying Guestlist. Never use in production.\n{}",
             toml::to_string(&s).map_err(|e| e.to_string())?
         );
-        write_private(&Self::path(), &text)?;
+        write_private(&Self::path(config), &text)?;
         Ok(s)
     }
 }

@@ -135,14 +135,13 @@ enum ApiKeyCommand {
 
 #[derive(Args)]
 struct Remote {
-    /// The server's base URL.
-    #[arg(
-        long,
-        env = "GUESTLIST_URL",
-        default_value = "http://127.0.0.1:7700",
-        global = true
-    )]
-    url: String,
+    /// The server's base URL (default: the `bind` address of the config file `serve`
+    /// reads, ./guestlist.toml or --config; else http://127.0.0.1:7700).
+    #[arg(long, env = "GUESTLIST_URL", global = true)]
+    url: Option<String>,
+    /// A TOML config file (default: ./guestlist.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     /// A user token or API key.
     #[arg(long, env = "GUESTLIST_TOKEN", global = true, hide_env_values = true)]
     token: Option<String>,
@@ -303,7 +302,7 @@ async fn serve(
     }
     init_tracing(&config.log_format);
     let dev_secrets = if dev && (config.jwt_secret.is_none() || config.link_secret.is_none()) {
-        let s = DevSecrets::read_or_create()?;
+        let s = DevSecrets::read_or_create(&config)?;
         config.jwt_secret.get_or_insert(s.jwt_secret.clone());
         config.link_secret.get_or_insert(s.link_secret.clone());
         Some(s)
@@ -366,7 +365,8 @@ fn print_dev_banner(addr: std::net::SocketAddr, config: &Config, s: &DevSecrets)
         r#"
 Guestlist (dev) is serving on {base}, database {db}
 GraphiQL: {base}/graphql?token=<a user token or API key>
-Secrets are in ./{file} (local use only).
+Secrets are in {file} (local use only), beside the database, where `guestlist token`
+and `guestlist api-key create` find them when given the same database.
 
 Platform-admin token (an API key for your back end):
   {key}
@@ -388,7 +388,7 @@ Invitation e-mail: {mail}
             ),
         },
         db = config.database_url,
-        file = config::DEV_SECRETS_FILE,
+        file = DevSecrets::path(config).display(),
         key = s.admin_api_key,
     );
 }
@@ -401,8 +401,25 @@ fn print<T: serde::Serialize>(v: &T) -> Result<(), String> {
     Ok(())
 }
 
+/// Where the CLI finds the server: `--url`, `GUESTLIST_URL`, or the address `serve`
+/// listens on with the same config file.
+fn server_url(remote: &Remote) -> Result<String, String> {
+    if let Some(url) = &remote.url {
+        return Ok(url.clone());
+    }
+    let config = load(&ConfigArgs {
+        config: remote.config.clone(),
+        database_url: None,
+    })?;
+    let mut addr = config.bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Ok(format!("http://{addr}"))
+}
+
 async fn invite(remote: Remote, command: InviteCommand) -> Result<(), String> {
-    let mut client = Client::new(&remote.url);
+    let mut client = Client::new(&server_url(&remote)?);
     if let Some(t) = remote.token {
         client = client.with_token(t);
     }
@@ -473,7 +490,16 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             let mut config = load(&cfg)?;
             if config.jwt_secret.is_none() {
-                config.jwt_secret = DevSecrets::read().map(|s| s.jwt_secret);
+                config.jwt_secret = DevSecrets::read(&config).map(|s| s.jwt_secret);
+            }
+            if config.jwt_secret.is_none() {
+                return Err(format!(
+                    "no jwt_secret to sign with: pass --config FILE, set GUESTLIST_JWT_SECRET, \
+                     or run this where `serve --dev` keeps its secrets ({} beside the \
+                     database {}; give the same --database-url)",
+                    config::DEV_SECRETS_FILE,
+                    config::redact_url(&config.database_url)
+                ));
             }
             println!(
                 "{}",
@@ -497,7 +523,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 },
         } => {
             let mut config = load(&cfg)?;
-            if let Some(s) = DevSecrets::read() {
+            if let Some(s) = DevSecrets::read(&config) {
                 config.jwt_secret.get_or_insert(s.jwt_secret);
                 config.link_secret.get_or_insert(s.link_secret);
             }

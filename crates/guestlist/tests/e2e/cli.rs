@@ -218,3 +218,53 @@ async fn bulk_invites_from_a_csv_and_the_mail_folder_link_accepts() {
         .unwrap();
     assert_eq!(d.state, api::DeliveryState::Sent);
 }
+
+/// `guestlist token` finds the secrets `serve --dev` keeps beside its database, from
+/// any folder, given the same database; without them it says what to pass.
+#[test]
+fn token_finds_the_dev_secrets_beside_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let secret = "a-dev-secret-that-is-long-enough-0123456789";
+    std::fs::write(
+        data.join("guestlist-dev.toml"),
+        format!(
+            "jwt_secret = \"{secret}\"\nlink_secret = \"{secret}\"\nadmin_api_key = \"gl_x\"\n"
+        ),
+    )
+    .unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", data.join("guestlist.db").display());
+    let out = Command::new(BIN)
+        .args(["token", "--sub", "alice", "--database-url", &db])
+        .current_dir(elsewhere.path())
+        .env_remove("GUESTLIST_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = stdout(&out);
+    let key = jsonwebtoken::DecodingKey::from_secret(secret.as_bytes());
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.validate_aud = false;
+    let claims =
+        jsonwebtoken::decode::<serde_json::Value>(token.trim(), &key, &validation).unwrap();
+    assert_eq!(claims.claims["sub"], "alice");
+
+    let out = Command::new(BIN)
+        .args(["token", "--sub", "alice"])
+        .current_dir(elsewhere.path())
+        .env_remove("GUESTLIST_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("guestlist-dev.toml") && err.contains("--database-url"),
+        "{err}"
+    );
+}
