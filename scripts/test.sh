@@ -2,6 +2,7 @@
 # Runs every test of the workspace, on both engines. The README's test command; .ci/run
 # calls it too. It installs and starts what the tests need:
 #   - SQLite is compiled into the binary: nothing to install.
+#   - curl and jq, which the README's walkthrough (run as a test) uses.
 #   - PostgreSQL: a throwaway server on 127.0.0.1 (Debian's `postgresql` package is
 #     installed with apt-get when missing), stopped and deleted at the end. To use a
 #     server of your own instead, set GUESTLIST_TEST_POSTGRES_URL to a URL whose role
@@ -18,6 +19,13 @@ command -v cargo >/dev/null || { echo "test.sh: cargo is required" >&2; exit 1; 
 
 # shellcheck source=scripts/postgres.sh
 . scripts/postgres.sh
+
+# The README's walkthrough runs as a test (tests/e2e/readme.rs) with curl and jq, as a
+# reader runs it.
+if ! command -v jq >/dev/null || ! command -v curl >/dev/null; then
+  say "installing curl and jq"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq >/dev/null
+fi
 
 # Independent implementations the tests check our side of a standard with (PyPI, in
 # a virtual environment under target/): PyJWT signs the identity tests' tokens;

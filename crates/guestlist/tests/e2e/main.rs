@@ -3,6 +3,7 @@
 mod cli;
 mod limits;
 mod postgres;
+mod readme;
 
 use std::time::Duration;
 
