@@ -44,6 +44,33 @@ pub(crate) async fn claim_use(tx: &mut dyn Tx, invite: &InviteRow) -> Result<()>
 /// goes through here: a membership row (unique per user and space), the invite's use,
 /// the member seat and the event are written together or not at all; an error rolls
 /// back every write before it.
+/// Whether `user` already holds what `role` would give here: their direct membership
+/// (if any) when they do. A redemption of a spent link by someone it already admitted
+/// answers `already_member`, not the link's exhaustion.
+pub(crate) async fn already_holds(
+    tx: &mut dyn Tx,
+    scope: &Scope,
+    user: &UserId,
+    role: &RoleName,
+) -> Result<Option<Option<MembershipRow>>> {
+    let offered = scope.require_role(role)?;
+    let (direct, effective) = scope.standing(tx, user).await?;
+    if direct
+        .as_ref()
+        .is_some_and(|m| m.status == MembershipStatus::Pending)
+    {
+        return Ok(None);
+    }
+    let direct_perms = direct
+        .as_ref()
+        .map(|m| scope.role_permissions(&m.role).unwrap_or_default());
+    Ok(matches!(
+        rules::admission(direct_perms, effective, offered),
+        Admission::AlreadyMember
+    )
+    .then_some(direct))
+}
+
 pub(crate) async fn admit(
     tx: &mut dyn Tx,
     scope: &Scope,

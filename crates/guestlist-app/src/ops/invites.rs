@@ -363,6 +363,20 @@ operation!(Redeem => Redeemed, |self, tx| {
         if view.state == InviteState::Revoked && !home.rights(tx, &self.actor).await?.has(Permission::ManageInvites) {
             return Err(Error::NotFound("invite"));
         }
+        // Clicking a spent or lapsed link again, once in, is not an error: already in.
+        if matches!(view.state, InviteState::Exhausted | InviteState::Expired) {
+            let target = rules::redeem_target(&view.invite.space_path, view.invite.allow_narrowing, self.space.as_ref())?;
+            let scope = if target == home.space.path { home } else { Scope::load(tx, &target).await? };
+            if let Some(direct) = super::admission::already_holds(tx, &scope, user, &view.invite.role).await? {
+                return Ok(Redeemed {
+                    outcome: JoinOutcome::AlreadyMember,
+                    space: scope.space.path.clone(),
+                    role: view.invite.role.clone(),
+                    membership: direct.map(|m| super::admission::view(&scope, m)),
+                    join_request: None,
+                });
+            }
+        }
         return Err(refusal);
     }
     let invite = view.invite;

@@ -249,6 +249,10 @@ async fn an_exhausted_invite_refuses_with_its_own_code() {
         )
         .await;
     t.user("bob").join_invite(&inv.code, None).await.unwrap();
+    // Bob clicking the single-use link again is not an error: he is in.
+    let again = t.user("bob").join_invite(&inv.code, None).await.unwrap();
+    assert_eq!(again.outcome, api::JoinOutcome::AlreadyMember);
+    assert_eq!(again.membership.map(|m| m.user_id), Some("bob".to_owned()));
     let r = t.user("carol").join_invite(&inv.code, None).await;
     assert_eq!(
         r.as_ref().unwrap_err().status().map(|s| s.as_u16()),
@@ -281,7 +285,11 @@ async fn an_expired_invite_refuses_with_its_own_code() {
         )
         .await;
     assert!(inv.invite.expires_at.is_some());
+    t.user("dan").join_invite(&inv.code, None).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // Once lapsed, it admits nobody new; someone it admitted is told they are in.
+    let again = t.user("dan").join_invite(&inv.code, None).await.unwrap();
+    assert_eq!(again.outcome, api::JoinOutcome::AlreadyMember);
     assert_eq!(
         code(t.user("bob").join_invite(&inv.code, None).await),
         "expired"
@@ -298,7 +306,7 @@ async fn an_expired_invite_refuses_with_its_own_code() {
         listed.invites.iter().map(|i| i.id).collect::<Vec<_>>(),
         vec![inv.invite.id]
     );
-    assert_eq!(listed.invites[0].uses, 0);
+    assert_eq!(listed.invites[0].uses, 1);
 }
 
 #[tokio::test]
