@@ -3,6 +3,9 @@
 # calls it too. It installs and starts what the tests need:
 #   - SQLite is compiled into the binary: nothing to install.
 #   - curl and jq, which the README's walkthrough (run as a test) uses.
+#   - npm packages of the TypeScript client (openapi-typescript, openapi-fetch,
+#     typescript), under target/ts-client from clients/typescript's lockfile; Node.js
+#     (with npm) is installed with apt-get when missing.
 #   - PostgreSQL: a throwaway server on 127.0.0.1 (Debian's `postgresql` package is
 #     installed with apt-get when missing), stopped and deleted at the end. To use a
 #     server of your own instead, set GUESTLIST_TEST_POSTGRES_URL to a URL whose role
@@ -25,6 +28,11 @@ command -v cargo >/dev/null || { echo "test.sh: cargo is required" >&2; exit 1; 
 if ! command -v jq >/dev/null || ! command -v curl >/dev/null; then
   say "installing curl and jq"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq >/dev/null
+fi
+
+if ! command -v npm >/dev/null; then
+  say "installing Node.js and npm"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 
 # Independent implementations the tests check our side of a standard with (PyPI, in
@@ -62,3 +70,6 @@ cargo test --locked -p guestlist --test e2e -- --ignored
 
 say "the OpenAPI contract: Schemathesis against a live server"
 scripts/contract.sh
+
+say "the TypeScript client: generated types fresh, compiled, run against a live server"
+scripts/typescript.sh

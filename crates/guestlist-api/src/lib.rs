@@ -41,7 +41,8 @@ pub struct ErrorDetail {
     /// already_exists, last_admin, invite_required, approval_required,
     /// payload_too_large, request_timeout, method_not_allowed, unavailable, internal,
     /// email_unverified, email_mismatch, not_pending, signup_closed, token_in_use,
-    /// pending_consent.
+    /// pending_consent, idempotency_key_reused.
+    #[schema(value_type = guestlist_domain::ErrorCode)]
     pub code: String,
     pub message: String,
     /// For `invalid_input`: the field at fault.
