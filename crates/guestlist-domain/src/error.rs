@@ -253,6 +253,24 @@ impl Error {
     }
 }
 
+/// The codes as the OpenAPI document shows them: a string enum, so a generated client
+/// can switch over them.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .description(Some(
+                "A stable machine code; the README's error table says what each means.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ErrorCode {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,21 +292,3 @@ mod tests {
         assert!(!e.public_message().contains("secret"));
     }
 }
-
-/// The codes as the OpenAPI document shows them: a string enum, so a generated client
-/// can switch over them.
-#[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for ErrorCode {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
-            .description(Some(
-                "A stable machine code; the README's error table says what each means.",
-            ))
-            .into()
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for ErrorCode {}
