@@ -81,6 +81,10 @@ pub struct PlatformInvitation {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// How many times it was sent: 1, plus each resend (a new token each time).
+    pub sends: u32,
+    /// Where its latest e-mail is (one bound to an address is e-mailed).
+    pub delivery: Option<crate::Delivery>,
 }
 
 /// A new platform invitation: the only answer with its token.

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use guestlist_domain::rules;
 use guestlist_domain::{Actor, Permission, Permissions, RoleName, SpacePath, UserId};
-use guestlist_store::{InviteRow, SponsoredKind, Tx};
+use guestlist_store::{InviteRow, MailSubject, SponsoredKind, Tx};
 use serde_json::json;
 
 use crate::Result;
@@ -141,7 +141,8 @@ pub(crate) async fn revoke_beyond(
                     )
                     .await?;
                 if done {
-                    tx.cancel_mail_of(ticket.id).await?;
+                    tx.cancel_mail_of(MailSubject::Invitation(ticket.id))
+                        .await?;
                 }
                 (done, "invitation.revoked", "invitation_id")
             }

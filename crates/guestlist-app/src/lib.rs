@@ -34,7 +34,7 @@ pub use ops::invites::InviteView;
 pub use ops::invites::{
     CreateInvite, InviteCreated, InviteFilter, InvitePage, InvitePreview, Redeemed,
 };
-pub use ops::mail::OutgoingMail;
+pub use ops::mail::{OutgoingMail, SpaceInvitation};
 pub use ops::members::{CheckAnswer, CheckInput, MAX_CHECKS, MemberPage, MembershipView};
 pub use ops::requests::{
     Account, Deprovisioned, JoinRequestPage, JoinRequestView, Pending, RequestResult,

@@ -501,6 +501,17 @@ impl Client {
             .await
     }
 
+    pub async fn resend_platform_invitation(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<api::PlatformInvitationWithToken> {
+        self.send(self.request(
+            Method::POST,
+            &format!("/api/v1/signup/invitations/{id}/resend"),
+        ))
+        .await
+    }
+
     pub async fn claim_signup(&self, req: &api::ClaimRequest) -> Result<api::Claim> {
         self.json(Method::POST, "/api/v1/signup/claims", req).await
     }

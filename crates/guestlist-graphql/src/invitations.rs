@@ -184,6 +184,17 @@ pub struct Delivery {
     pub sent_at: Option<String>,
 }
 
+impl From<guestlist_app::store::Delivery> for Delivery {
+    fn from(d: guestlist_app::store::Delivery) -> Self {
+        Delivery {
+            state: d.state,
+            attempts: d.attempts,
+            last_error: d.last_error,
+            sent_at: d.sent_at.map(ts),
+        }
+    }
+}
+
 /// An invitation addressed to one person. Never carries its token.
 #[derive(SimpleObject, Debug)]
 pub struct Invitation {
@@ -218,12 +229,7 @@ impl From<InvitationView> for Invitation {
             status: v.status,
             expires_at: ts(i.expires_at),
             sends: i.sends,
-            delivery: i.delivery.map(|d| Delivery {
-                state: d.state,
-                attempts: d.attempts,
-                last_error: d.last_error,
-                sent_at: d.sent_at.map(ts),
-            }),
+            delivery: i.delivery.map(Delivery::from),
             invited_by: i.created_by,
             created_at: ts(i.created_at),
             decided_by: i.decided_by,

@@ -62,6 +62,25 @@ impl SignupMutation {
             invitation: c.invitation.into(),
         })
     }
+
+    /// Send a live platform invitation again: a new token (the old one is refused),
+    /// e-mailed again when it is bound to an address. Its inviter or a platform admin.
+    async fn resend_platform_invitation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<CreatedPlatformInvitation> {
+        let id = guestlist_app::domain::parse_id(&id, "invitation").map_err(gql)?;
+        let c = app(ctx)?
+            .resend_platform_invitation(actor(ctx)?, id)
+            .await
+            .map_err(gql)?;
+        Ok(CreatedPlatformInvitation {
+            token: c.token,
+            link: c.link,
+            invitation: c.invitation.into(),
+        })
+    }
 }
 
 /// The sign-up gate as anyone may see it.
@@ -94,6 +113,10 @@ pub struct PlatformInvitation {
     pub invited_by: String,
     pub expires_at: Option<String>,
     pub created_at: String,
+    /// 1, plus each resend (a new token each time).
+    pub sends: u32,
+    /// Where its latest e-mail is (one bound to an address is e-mailed).
+    pub delivery: Option<crate::invitations::Delivery>,
 }
 
 impl From<guestlist_app::PlatformInvitationView> for PlatformInvitation {
@@ -108,6 +131,8 @@ impl From<guestlist_app::PlatformInvitationView> for PlatformInvitation {
             invited_by: i.invited_by,
             expires_at: i.expires_at.map(ts),
             created_at: ts(i.created_at),
+            sends: i.sends,
+            delivery: i.delivery.map(Into::into),
         }
     }
 }

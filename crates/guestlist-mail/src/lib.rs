@@ -29,8 +29,8 @@ pub struct MailConfig {
     pub from: String,
     /// Where messages are written as `.eml` files when no SMTP server is configured.
     pub folder: PathBuf,
-    /// A folder with `invitation.subject.txt`, `invitation.txt` and/or
-    /// `invitation.html` to use instead of the built-in templates.
+    /// A folder with any of `invitation.{subject.txt,txt,html}` and
+    /// `signup_invitation.{subject.txt,txt,html}` to use instead of the built-in ones.
     pub templates_dir: Option<PathBuf>,
     /// Attempts before a message is marked failed.
     pub max_attempts: u32,
@@ -98,7 +98,9 @@ pub struct Mailer {
     transport: Transport,
 }
 
-const TEMPLATES: [(&str, &str); 3] = [
+/// The built-in templates: `invitation.*` for an invitation to a space,
+/// `signup_invitation.*` for one to sign up; `templates_dir` may replace any.
+const TEMPLATES: [(&str, &str); 6] = [
     (
         "invitation.subject.txt",
         include_str!("../templates/invitation.subject.txt"),
@@ -110,6 +112,18 @@ const TEMPLATES: [(&str, &str); 3] = [
     (
         "invitation.html",
         include_str!("../templates/invitation.html"),
+    ),
+    (
+        "signup_invitation.subject.txt",
+        include_str!("../templates/signup_invitation.subject.txt"),
+    ),
+    (
+        "signup_invitation.txt",
+        include_str!("../templates/signup_invitation.txt"),
+    ),
+    (
+        "signup_invitation.html",
+        include_str!("../templates/signup_invitation.html"),
     ),
 ];
 
@@ -182,20 +196,33 @@ impl Mailer {
         &self.config
     }
 
-    /// The message for an invitation e-mail.
+    /// The message for an invitation e-mail (to a space, or to sign up).
     pub fn render(&self, mail: &OutgoingMail) -> Result<Message, String> {
-        let expires = mail
-            .expires_at
-            .format(&time::format_description::well_known::Rfc2822)
-            .unwrap_or_else(|_| mail.expires_at.to_string());
-        let ctx = minijinja::context! {
-            space => mail.space.as_str(),
-            space_name => &mail.space_name,
-            role => mail.role.as_str(),
-            inviter => &mail.inviter,
-            message => &mail.message,
-            accept_link => &mail.accept_link,
-            expires_at => expires,
+        let expires = mail.expires_at.map(|at| {
+            at.format(&time::format_description::well_known::Rfc2822)
+                .unwrap_or_else(|_| at.to_string())
+        });
+        let (kind, ctx) = match &mail.space {
+            Some(s) => (
+                "invitation",
+                minijinja::context! {
+                    space => s.space.as_str(),
+                    space_name => &s.space_name,
+                    role => s.role.as_str(),
+                    inviter => &mail.inviter,
+                    message => &s.message,
+                    accept_link => &mail.link,
+                    expires_at => expires,
+                },
+            ),
+            None => (
+                "signup_invitation",
+                minijinja::context! {
+                    inviter => &mail.inviter,
+                    signup_link => &mail.link,
+                    expires_at => expires,
+                },
+            ),
         };
         let render = |name: &str| {
             self.templates
@@ -203,7 +230,7 @@ impl Mailer {
                 .and_then(|t| t.render(&ctx))
                 .map_err(|e| format!("template {name}: {e}"))
         };
-        let subject = render("invitation.subject.txt")?.trim().to_owned();
+        let subject = render(&format!("{kind}.subject.txt"))?.trim().to_owned();
         let to: Mailbox = mail
             .to
             .parse()
@@ -214,8 +241,8 @@ impl Mailer {
             .subject(subject)
             .message_id(Some(format!("<{}@guestlist>", mail.id)))
             .multipart(MultiPart::alternative_plain_html(
-                readable(render("invitation.txt")?),
-                readable(render("invitation.html")?),
+                readable(render(&format!("{kind}.txt"))?),
+                readable(render(&format!("{kind}.html"))?),
             ))
             .map_err(|e| e.to_string())
     }
@@ -232,7 +259,7 @@ impl Mailer {
                 let id = t.send(message).await.map_err(|e| e.to_string())?;
                 // The file holds the link; the log says only where it is.
                 tracing::info!(
-                    to = %mail.to, invitation_id = %mail.invitation_id,
+                    to = %mail.to, about = ?mail.subject,
                     file = %self.config.folder.join(format!("{id}.eml")).display(),
                     "no SMTP server configured: the invitation e-mail was written to the mail folder"
                 );
@@ -373,6 +400,19 @@ mod tests {
             env.get_template("invitation.txt").is_ok(),
             "the others stay built in"
         );
+        // The sign-up invitation's templates are overridden the same way.
+        std::fs::write(
+            dir.join("signup_invitation.subject.txt"),
+            "{{ inviter }} saved you a seat",
+        )
+        .unwrap();
+        let env = load_templates(Some(&dir)).unwrap();
+        let subject = env
+            .get_template("signup_invitation.subject.txt")
+            .unwrap()
+            .render(minijinja::context! { inviter => "alice" })
+            .unwrap();
+        assert_eq!(subject, "alice saved you a seat");
         std::fs::remove_dir_all(&dir).unwrap();
         let c = MailConfig {
             smtp_url: Some("smtp://u:hunter2@mail.example:587".into()),

@@ -38,7 +38,7 @@ use crate::rest::{events, invitations, invites, members, requests, signup, space
         invitations::revoke, invitations::resend, invitations::accept, invitations::decline,
         invitations::mine, invitations::accept_mine, invitations::decline_mine,
         signup::get_config, signup::set_config, signup::create_invitation, signup::list_invitations,
-        signup::verify, signup::revoke_invitation, signup::create_claim, signup::confirm_claim,
+        signup::verify, signup::revoke_invitation, signup::resend_invitation, signup::create_claim, signup::confirm_claim,
         signup::release_claim, signup::referrals, signup::tree, signup::revoke_subtree,
         requests::add_member, requests::accept_membership, requests::decline_membership,
         requests::ask, requests::list, requests::approve, requests::deny, requests::cancel,

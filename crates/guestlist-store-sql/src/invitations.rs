@@ -8,6 +8,25 @@ use crate::engine::*;
 use crate::filters::*;
 use crate::{SqlTx, sql_once};
 
+/// Where the latest e-mail of a row (an invitation or a platform invitation) is: its
+/// `mail_id` joined to the outbox as `mail_state`, `mail_attempts`, `mail_error`,
+/// `mail_sent_at`.
+pub(crate) fn delivery(r: &impl SqlRow) -> Result<Option<Delivery>> {
+    let Some(mail_id) = get::<Option<Uuid>>(r, "mail_id")? else {
+        return Ok(None);
+    };
+    let Some(state) = get::<Option<String>>(r, "mail_state")? else {
+        return Ok(None);
+    };
+    Ok(Some(Delivery {
+        mail_id,
+        state: domain::DeliveryState::parse(&state)?,
+        attempts: u32_of(get(r, "mail_attempts")?)?,
+        last_error: get(r, "mail_error")?,
+        sent_at: opt_at(get(r, "mail_sent_at")?)?,
+    }))
+}
+
 pub(crate) fn invitation_row(r: &impl SqlRow) -> Result<InvitationRow> {
     let email = get::<Option<String>>(r, "email")?
         .map(|e| domain::Email::parse(&e).map_err(Error::internal))
@@ -18,19 +37,7 @@ pub(crate) fn invitation_row(r: &impl SqlRow) -> Result<InvitationRow> {
     let user_id = get::<Option<String>>(r, "user_id")?
         .map(|u| UserId::parse(&u).map_err(Error::internal))
         .transpose()?;
-    let delivery = match get::<Option<Uuid>>(r, "mail_id")? {
-        None => None,
-        Some(mail_id) => match get::<Option<String>>(r, "mail_state")? {
-            None => None,
-            Some(state) => Some(Delivery {
-                mail_id,
-                state: domain::DeliveryState::parse(&state)?,
-                attempts: u32_of(get(r, "mail_attempts")?)?,
-                last_error: get(r, "mail_error")?,
-                sent_at: opt_at(get(r, "mail_sent_at")?)?,
-            }),
-        },
-    };
+    let delivery = delivery(r)?;
     Ok(InvitationRow {
         id: get(r, "id")?,
         space_id: get(r, "space_id")?,

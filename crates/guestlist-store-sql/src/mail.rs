@@ -8,9 +8,21 @@ use crate::engine::*;
 use crate::{SqlTx, sql_once};
 
 pub(crate) fn mail_row(r: &impl SqlRow) -> Result<MailRow> {
+    let subject = match (
+        get::<Option<Uuid>>(r, "invitation_id")?,
+        get::<Option<Uuid>>(r, "platform_invitation_id")?,
+    ) {
+        (Some(id), None) => MailSubject::Invitation(id),
+        (None, Some(id)) => MailSubject::PlatformInvitation(id),
+        _ => {
+            return Err(Error::internal(
+                "an outbox row about nothing, or two things",
+            ));
+        }
+    };
     Ok(MailRow {
         id: get(r, "id")?,
-        invitation_id: get(r, "invitation_id")?,
+        subject,
         recipient: get(r, "recipient")?,
         state: domain::DeliveryState::parse(&get::<String>(r, "state")?)?,
         attempts: u32_of(get(r, "attempts")?)?,
@@ -21,17 +33,23 @@ pub(crate) fn mail_row(r: &impl SqlRow) -> Result<MailRow> {
     })
 }
 
-pub(crate) const MAIL_COLUMNS: &str = "id, invitation_id, recipient, state, attempts, next_attempt_at, last_error, created_at, sent_at";
+pub(crate) const MAIL_COLUMNS: &str = "id, invitation_id, platform_invitation_id, recipient, state, attempts, next_attempt_at, last_error, created_at, sent_at";
 
 #[async_trait]
 impl<E: Engine> MailTx for SqlTx<'_, E> {
     async fn insert_mail(&mut self, m: &NewMail) -> Result<()> {
+        let (invitation, platform) = match m.subject {
+            MailSubject::Invitation(id) => (Some(id), None),
+            MailSubject::PlatformInvitation(id) => (None, Some(id)),
+        };
         query(
-            "INSERT INTO mail_outbox (id, invitation_id, recipient, state, attempts, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, 'queued', 0, $4, $4)",
+            "INSERT INTO mail_outbox (id, invitation_id, platform_invitation_id, recipient, state, attempts, \
+               next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5)",
         )
         .bind(m.id)
-        .bind(m.invitation_id)
+        .bind(invitation)
+        .bind(platform)
         .bind(m.recipient.as_str())
         .bind(ms(m.created_at))
         .execute(&mut *self)
@@ -39,11 +57,18 @@ impl<E: Engine> MailTx for SqlTx<'_, E> {
         Ok(())
     }
 
-    async fn cancel_mail_of(&mut self, invitation_id: Uuid) -> Result<()> {
-        query("UPDATE mail_outbox SET state = 'cancelled' WHERE invitation_id = $1 AND state = 'queued'")
-            .bind(invitation_id)
-            .execute(&mut *self)
-            .await?;
+    async fn cancel_mail_of(&mut self, subject: MailSubject) -> Result<()> {
+        let (sql, id) = match subject {
+            MailSubject::Invitation(id) => (
+                "UPDATE mail_outbox SET state = 'cancelled' WHERE invitation_id = $1 AND state = 'queued'",
+                id,
+            ),
+            MailSubject::PlatformInvitation(id) => (
+                "UPDATE mail_outbox SET state = 'cancelled' WHERE platform_invitation_id = $1 AND state = 'queued'",
+                id,
+            ),
+        };
+        query(sql).bind(id).execute(&mut *self).await?;
         Ok(())
     }
 

@@ -39,6 +39,10 @@ pub(crate) fn platform_invitation_row(r: &impl SqlRow) -> Result<PlatformInvitat
         created_at: at(get(r, "created_at")?)?,
         revoked_at: opt_at(get(r, "revoked_at")?)?,
         revoked_by: get(r, "revoked_by")?,
+        token_salt: get(r, "token_salt")?,
+        sends: u32_of(get(r, "sends")?)?,
+        last_sent_at: opt_at(get(r, "last_sent_at")?)?,
+        delivery: crate::invitations::delivery(r)?,
     })
 }
 
@@ -69,7 +73,32 @@ pub(crate) fn signup_row(r: &impl SqlRow) -> Result<SignupRow> {
 pub(crate) const GATE_COLUMNS: &str =
     "invite_only, cap, seats_taken, user_invitations, user_quota, quota_period_secs";
 
-pub(crate) const PLATFORM_INVITATION_COLUMNS: &str = "id, email, max_uses, uses, reserved, expires_at, invited_by, created_at, revoked_at, revoked_by";
+/// The `id` column of rows an `UPDATE … RETURNING id` changed.
+pub(crate) fn ids_of(rows: &[impl SqlRow]) -> Result<Vec<Uuid>> {
+    rows.iter().map(|r| get(r, "id")).collect()
+}
+
+/// These platform invitations, as `platform_invitation_by_id` reads them (with their
+/// delivery, which a `RETURNING` cannot join).
+pub(crate) async fn platform_invitations_by_id<E: Engine>(
+    tx: &mut SqlTx<'_, E>,
+    ids: Vec<Uuid>,
+) -> Result<Vec<PlatformInvitationRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(row) = tx.platform_invitation_by_id(id).await? {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// A platform invitation with the delivery of its latest e-mail.
+pub(crate) const PLATFORM_INVITATION_SELECT: &str = "SELECT p.id, p.email, p.max_uses, p.uses, p.reserved, \
+     p.expires_at, p.invited_by, p.created_at, p.revoked_at, p.revoked_by, p.token_salt, p.sends, \
+     p.last_sent_at, p.mail_id, m.state AS mail_state, m.attempts AS mail_attempts, \
+     m.last_error AS mail_error, m.sent_at AS mail_sent_at \
+     FROM platform_invitations p LEFT JOIN mail_outbox m ON m.id = p.mail_id";
 
 pub(crate) const CLAIM_COLUMNS: &str =
     "id, email, invitation_id, state, expires_at, user_id, created_at";
@@ -160,8 +189,9 @@ impl<E: Engine> SignupTx for SqlTx<'_, E> {
 
     async fn insert_platform_invitation(&mut self, i: &NewPlatformInvitation) -> Result<bool> {
         let done = query(
-            "INSERT INTO platform_invitations (id, token_hash, email, max_uses, expires_at, invited_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            "INSERT INTO platform_invitations (id, token_hash, email, max_uses, expires_at, invited_by, created_at, \
+               token_salt, mail_id, sends, last_sent_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $7) ON CONFLICT DO NOTHING",
         )
         .bind(i.id)
         .bind(&i.token_hash)
@@ -170,6 +200,8 @@ impl<E: Engine> SignupTx for SqlTx<'_, E> {
         .bind(i.expires_at.map(ms))
         .bind(&i.invited_by)
         .bind(ms(i.created_at))
+        .bind(i.token_salt.as_deref())
+        .bind(i.mail_id)
         .execute(&mut *self)
         .await?;
         Ok(done == 1)
@@ -181,7 +213,7 @@ impl<E: Engine> SignupTx for SqlTx<'_, E> {
     ) -> Result<Option<PlatformInvitationRow>> {
         let row = query(sql_once!(
             E,
-            "SELECT {PLATFORM_INVITATION_COLUMNS} FROM platform_invitations WHERE token_hash = $1"
+            "{PLATFORM_INVITATION_SELECT} WHERE p.token_hash = $1"
         ))
         .bind(token_hash)
         .fetch_optional(&mut *self)
@@ -193,13 +225,10 @@ impl<E: Engine> SignupTx for SqlTx<'_, E> {
         &mut self,
         id: Uuid,
     ) -> Result<Option<PlatformInvitationRow>> {
-        let row = query(sql_once!(
-            E,
-            "SELECT {PLATFORM_INVITATION_COLUMNS} FROM platform_invitations WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *self)
-        .await?;
+        let row = query(sql_once!(E, "{PLATFORM_INVITATION_SELECT} WHERE p.id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *self)
+            .await?;
         row.as_ref().map(platform_invitation_row).transpose()
     }
 
@@ -227,6 +256,30 @@ impl<E: Engine> SignupTx for SqlTx<'_, E> {
         Ok(())
     }
 
+    async fn reissue_platform_invitation(
+        &mut self,
+        id: Uuid,
+        token_hash: &[u8],
+        token_salt: &[u8],
+        mail_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let done = query(
+            "UPDATE platform_invitations SET token_hash = $2, token_salt = $3, mail_id = $4, \
+               sends = sends + 1, last_sent_at = $5 \
+             WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $5) \
+               AND uses + reserved < max_uses",
+        )
+        .bind(id)
+        .bind(token_hash)
+        .bind(token_salt)
+        .bind(mail_id)
+        .bind(ms(now))
+        .execute(&mut *self)
+        .await?;
+        Ok(done == 1)
+    }
+
     async fn revoke_platform_invitation(
         &mut self,
         id: Uuid,
@@ -250,20 +303,18 @@ impl<E: Engine> SignupTx for SqlTx<'_, E> {
         after: Option<&PageKey>,
         limit: u32,
     ) -> Result<Vec<PlatformInvitationRow>> {
-        let mut qb = QueryBuilder::new(format!(
-            "SELECT {PLATFORM_INVITATION_COLUMNS} FROM platform_invitations WHERE TRUE"
-        ));
+        let mut qb = QueryBuilder::new(format!("{PLATFORM_INVITATION_SELECT} WHERE TRUE"));
         if let Some(by) = inviter {
-            qb.push(" AND invited_by = ").push_bind(by.to_owned());
+            qb.push(" AND p.invited_by = ").push_bind(by.to_owned());
         }
         if let Some(k) = after {
-            qb.push(" AND (created_at, id) < (")
+            qb.push(" AND (p.created_at, p.id) < (")
                 .push_bind(ms(k.created_at))
                 .push(", ")
                 .push_bind(k.id)
                 .push(")");
         }
-        qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+        qb.push(" ORDER BY p.created_at DESC, p.id DESC LIMIT ")
             .push_bind(i64::from(limit));
         let rows = qb.build().fetch_all(&mut *self).await?;
         rows.iter().map(platform_invitation_row).collect()
@@ -275,18 +326,21 @@ impl<E: Engine> SignupTx for SqlTx<'_, E> {
         by: &str,
         when: OffsetDateTime,
     ) -> Result<Vec<PlatformInvitationRow>> {
-        let rows = query(sql_once!(E,
-            "{REFERRAL_TREE} UPDATE platform_invitations SET revoked_at = $2, revoked_by = $3 \
-             WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) AND uses < max_uses \
-               AND (invited_by = $1 OR invited_by IN (SELECT user_id FROM tree)) \
-             RETURNING {PLATFORM_INVITATION_COLUMNS}"
-        ))
-        .bind(root)
-        .bind(ms(when))
-        .bind(by)
-        .fetch_all(&mut *self)
-        .await?;
-        rows.iter().map(platform_invitation_row).collect()
+        let ids = {
+            let rows = query(sql_once!(E,
+                "{REFERRAL_TREE} UPDATE platform_invitations SET revoked_at = $2, revoked_by = $3 \
+                 WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) AND uses < max_uses \
+                   AND (invited_by = $1 OR invited_by IN (SELECT user_id FROM tree)) \
+                 RETURNING id"
+            ))
+            .bind(root)
+            .bind(ms(when))
+            .bind(by)
+            .fetch_all(&mut *self)
+            .await?;
+            ids_of(&rows)?
+        };
+        platform_invitations_by_id(self, ids).await
     }
 
     async fn insert_claim(&mut self, c: &NewClaim) -> Result<bool> {

@@ -3,10 +3,10 @@ use guestlist_store::domain::{RoleName, SpacePath};
 use guestlist_store::*;
 use time::OffsetDateTime;
 
+use crate::SqlTx;
 use crate::engine::*;
 use crate::filters::*;
-use crate::signup::{PLATFORM_INVITATION_COLUMNS, platform_invitation_row};
-use crate::{SqlTx, sql_once};
+use crate::signup::{ids_of, platform_invitations_by_id};
 
 #[async_trait]
 impl<E: Engine> SponsorshipTx for SqlTx<'_, E> {
@@ -88,16 +88,19 @@ impl<E: Engine> SponsorshipTx for SqlTx<'_, E> {
         by: &str,
         when: OffsetDateTime,
     ) -> Result<Vec<PlatformInvitationRow>> {
-        let rows = query(sql_once!(E,
-            "UPDATE platform_invitations SET revoked_at = $2, revoked_by = $3 \
-             WHERE invited_by = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
-               AND uses < max_uses RETURNING {PLATFORM_INVITATION_COLUMNS}"
-        ))
-        .bind(inviter)
-        .bind(ms(when))
-        .bind(by)
-        .fetch_all(&mut *self)
-        .await?;
-        rows.iter().map(platform_invitation_row).collect()
+        let ids = {
+            let rows = query(
+                "UPDATE platform_invitations SET revoked_at = $2, revoked_by = $3 \
+                 WHERE invited_by = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
+                   AND uses < max_uses RETURNING id",
+            )
+            .bind(inviter)
+            .bind(ms(when))
+            .bind(by)
+            .fetch_all(&mut *self)
+            .await?;
+            ids_of(&rows)?
+        };
+        platform_invitations_by_id(self, ids).await
     }
 }

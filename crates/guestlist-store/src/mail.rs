@@ -13,8 +13,8 @@ use crate::*;
 #[async_trait]
 pub trait MailTx: Send {
     async fn insert_mail(&mut self, m: &NewMail) -> Result<()>;
-    /// Cancels the invitation's queued e-mail (superseded or revoked).
-    async fn cancel_mail_of(&mut self, invitation_id: Uuid) -> Result<()>;
+    /// Cancels the queued e-mail about this (superseded or revoked).
+    async fn cancel_mail_of(&mut self, subject: MailSubject) -> Result<()>;
     /// Queued messages due at `now`, oldest first.
     async fn due_mail(&mut self, now: OffsetDateTime, limit: u32) -> Result<Vec<MailRow>>;
     /// Takes a due message for one attempt until `lease_until` (counted); `false` when
@@ -30,10 +30,18 @@ pub trait MailTx: Send {
     async fn mail_by_id(&mut self, id: Uuid) -> Result<Option<MailRow>>;
 }
 
+/// What a message is about: an invitation to a space, or a platform (sign-up)
+/// invitation. Both go through the one outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailSubject {
+    Invitation(Uuid),
+    PlatformInvitation(Uuid),
+}
+
 #[derive(Debug, Clone)]
 pub struct NewMail {
     pub id: Uuid,
-    pub invitation_id: Uuid,
+    pub subject: MailSubject,
     pub recipient: Email,
     pub created_at: OffsetDateTime,
 }
@@ -41,7 +49,7 @@ pub struct NewMail {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MailRow {
     pub id: Uuid,
-    pub invitation_id: Uuid,
+    pub subject: MailSubject,
     pub recipient: String,
     pub state: DeliveryState,
     pub attempts: u32,
@@ -78,6 +86,7 @@ pub(crate) const TABLES: &[TableSpec] = &[TableSpec {
     columns: &[
         ("id", Uuid),
         ("invitation_id", Uuid),
+        ("platform_invitation_id", Uuid),
         ("recipient", Text),
         ("state", Text),
         ("attempts", Int),

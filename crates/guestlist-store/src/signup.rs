@@ -40,6 +40,16 @@ pub trait SignupTx: Send {
     async fn reserve_platform_invitation(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool>;
     /// Gives back a held use, counting it as used when `used`.
     async fn settle_platform_invitation(&mut self, id: Uuid, used: bool) -> Result<()>;
+    /// A new token (hash and salt) and e-mail for a live platform invitation, the old
+    /// token refused from now on; `false` when it is not live.
+    async fn reissue_platform_invitation(
+        &mut self,
+        id: Uuid,
+        token_hash: &[u8],
+        token_salt: &[u8],
+        mail_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
     async fn revoke_platform_invitation(
         &mut self,
         id: Uuid,
@@ -109,6 +119,10 @@ pub struct GateRow {
 pub struct NewPlatformInvitation {
     pub id: Uuid,
     pub token_hash: Vec<u8>,
+    /// For one bound to an address: what its token is derived from at send time.
+    pub token_salt: Option<Vec<u8>>,
+    /// Its e-mail in the outbox, inserted in the same transaction.
+    pub mail_id: Option<Uuid>,
     pub email: Option<Email>,
     pub max_uses: u32,
     pub expires_at: Option<OffsetDateTime>,
@@ -128,6 +142,13 @@ pub struct PlatformInvitationRow {
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
     pub revoked_by: Option<String>,
+    /// Set for one delivered by e-mail (the token is derived from it; never shown).
+    pub token_salt: Option<Vec<u8>>,
+    /// How many times it was sent (1, plus each resend).
+    pub sends: u32,
+    pub last_sent_at: Option<OffsetDateTime>,
+    /// Where its latest e-mail is.
+    pub delivery: Option<crate::Delivery>,
 }
 
 impl PlatformInvitationRow {
@@ -234,6 +255,10 @@ pub(crate) const TABLES: &[TableSpec] = &[
             ("created_at", Int),
             ("revoked_at", Int),
             ("revoked_by", Text),
+            ("token_salt", Bytes),
+            ("mail_id", Uuid),
+            ("sends", Int),
+            ("last_sent_at", Int),
         ],
         key: &["id"],
         singleton: false,

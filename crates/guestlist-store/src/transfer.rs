@@ -63,9 +63,10 @@ const TABLES: &[&[TableSpec]] = &[
     crate::invites::TABLES,
     crate::members::TABLES,
     crate::invitations::TABLES,
-    crate::mail::TABLES,
     crate::events::TABLES,
     crate::signup::TABLES,
+    // After both kinds of invitation it is about.
+    crate::mail::TABLES,
     crate::requests::TABLES,
     crate::api_keys::TABLES,
     crate::users::TABLES,

@@ -382,8 +382,9 @@ max_age_secs = {cmax}
 # smtp_url = "smtp://127.0.0.1:25"
 from = "{mfrom}"
 folder = "{mfolder}"
-# A folder with invitation.subject.txt, invitation.txt and/or invitation.html
-# (minijinja templates) to use instead of the built-in ones.
+# A folder with any of invitation.subject.txt, invitation.txt, invitation.html (an
+# invitation to a space) and signup_invitation.subject.txt, .txt, .html (to sign up):
+# minijinja templates used instead of the built-in ones.
 # templates_dir = "mail-templates"
 # Retries: attempt n+1 waits retry_base_ms × 2^(n-1), at most retry_max_ms; after
 # max_attempts the message is marked failed.

@@ -9,8 +9,8 @@ use guestlist_domain::{
     MembershipSource, Permission, RoleName, SpacePath, UserId, Username,
 };
 use guestlist_store::{
-    InvitationQuery, InvitationRow, MembershipRow, NewInvitation, NewMail, PageKey, Reissue, Tx,
-    Visibility,
+    InvitationQuery, InvitationRow, MailSubject, MembershipRow, NewInvitation, NewMail, PageKey,
+    Reissue, Tx, Visibility,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -359,7 +359,7 @@ async fn invite_one(
     if let Some(email) = &row.addressee.email {
         tx.insert_mail(&NewMail {
             id: row.issue.mail_id,
-            invitation_id: new.id,
+            subject: MailSubject::Invitation(new.id),
             recipient: email.clone(),
             created_at: now,
         })
@@ -424,11 +424,12 @@ async fn reissue(
     if !done {
         return Err(Error::NotPending);
     }
-    tx.cancel_mail_of(invitation.id).await?;
+    tx.cancel_mail_of(MailSubject::Invitation(invitation.id))
+        .await?;
     if let Some(email) = &invitation.addressee.email {
         tx.insert_mail(&NewMail {
             id: issue.mail_id,
-            invitation_id: invitation.id,
+            subject: MailSubject::Invitation(invitation.id),
             recipient: email.clone(),
             created_at: now,
         })
@@ -654,7 +655,7 @@ operation!(Revoke => InvitationView, |self, tx| {
     {
         return Err(Error::NotPending);
     }
-    tx.cancel_mail_of(invitation.id).await?;
+    tx.cancel_mail_of(MailSubject::Invitation(invitation.id)).await?;
     tx.append_event(&scope.event(
         "invitation.revoked",
         &self.actor,
@@ -740,7 +741,7 @@ operation!(Respond => Response, |self, tx| {
             _ => Err(Error::NotPending),
         };
     }
-    tx.cancel_mail_of(invitation.id).await?;
+    tx.cancel_mail_of(MailSubject::Invitation(invitation.id)).await?;
     let scope = Scope::load(tx, &invitation.space_path).await?;
     let (outcome, membership) = match self.decision {
         Decision::Accept => {
@@ -894,6 +895,12 @@ impl App {
             return Err(Error::NotFound("invitation"));
         }
         Ok(self.0.keys.hash_token(token))
+    }
+
+    /// The sign-up link of the platform invitation token issued with `salt`.
+    pub(crate) fn signup_link(&self, salt: &[u8]) -> String {
+        let token = self.0.keys.token_for(salt);
+        self.0.config.signup.url_template.replace("{token}", &token)
     }
 
     /// The accept link of the token issued with `salt`.

@@ -2,8 +2,8 @@
 //! attempt (a lease, so two senders never send it at once and a crashed sender's
 //! message comes due again), and recording how the attempt went.
 
-use guestlist_domain::{Error, InvitationStatus, RoleName, SpacePath};
-use guestlist_store::{DeliveryOutcome, MailRow, Tx};
+use guestlist_domain::{Error, InvitationStatus, InviteState, RoleName, SpacePath};
+use guestlist_store::{DeliveryOutcome, MailRow, MailSubject, Tx};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -14,18 +14,26 @@ use crate::{App, Result};
 #[derive(Debug, Clone)]
 pub struct OutgoingMail {
     pub id: Uuid,
-    pub invitation_id: Uuid,
+    /// What it is about: an invitation to a space or to sign up.
+    pub subject: MailSubject,
     /// Attempts so far, this one included.
     pub attempt: u32,
     pub to: String,
+    pub inviter: String,
+    pub expires_at: Option<OffsetDateTime>,
+    /// The link with the token in it (accept, or sign up). Never log it.
+    pub link: String,
+    /// For an invitation to a space: which, as what, and the inviter's note.
+    pub space: Option<SpaceInvitation>,
+}
+
+/// What an e-mail about an invitation to a space shows of it.
+#[derive(Debug, Clone)]
+pub struct SpaceInvitation {
     pub space: SpacePath,
     pub space_name: String,
     pub role: RoleName,
-    pub inviter: String,
     pub message: Option<String>,
-    pub expires_at: OffsetDateTime,
-    /// The accept link with the token in it. Never log it.
-    pub accept_link: String,
 }
 
 struct Due {
@@ -42,29 +50,58 @@ struct Claim {
     lease: Duration,
 }
 
-struct Claimed {
-    mail: MailRow,
-    invitation: guestlist_store::InvitationRow,
-    space_name: String,
+enum Claimed {
+    Invitation {
+        mail: MailRow,
+        invitation: guestlist_store::InvitationRow,
+        space_name: String,
+    },
+    Platform {
+        mail: MailRow,
+        invitation: guestlist_store::PlatformInvitationRow,
+    },
 }
 
+/// What the message is about, when it is still to be sent: the latest e-mail of an
+/// invitation still pending, or of a platform invitation still live.
 async fn still_wanted(tx: &mut dyn Tx, mail: &MailRow) -> Result<Option<Claimed>> {
-    let Some(invitation) = tx.invitation_by_id(mail.invitation_id).await? else {
-        return Ok(None);
-    };
-    let current = invitation.delivery.as_ref().map(|d| d.mail_id) == Some(mail.id);
-    if !current || invitation.status(crate::now()) != InvitationStatus::Pending {
-        return Ok(None);
+    let now = crate::now();
+    match mail.subject {
+        MailSubject::Invitation(id) => {
+            let Some(invitation) = tx.invitation_by_id(id).await? else {
+                return Ok(None);
+            };
+            let current = invitation.delivery.as_ref().map(|d| d.mail_id) == Some(mail.id);
+            if !current || invitation.status(now) != InvitationStatus::Pending {
+                return Ok(None);
+            }
+            let space = tx
+                .space_by_path(&invitation.space_path)
+                .await?
+                .ok_or(Error::NotFound("space"))?;
+            Ok(Some(Claimed::Invitation {
+                mail: mail.clone(),
+                invitation,
+                space_name: space.name,
+            }))
+        }
+        MailSubject::PlatformInvitation(id) => {
+            let Some(invitation) = tx.platform_invitation_by_id(id).await? else {
+                return Ok(None);
+            };
+            let current = invitation.delivery.as_ref().map(|d| d.mail_id) == Some(mail.id);
+            if !current
+                || invitation.state(now) != InviteState::Active
+                || invitation.token_salt.is_none()
+            {
+                return Ok(None);
+            }
+            Ok(Some(Claimed::Platform {
+                mail: mail.clone(),
+                invitation,
+            }))
+        }
     }
-    let space = tx
-        .space_by_path(&invitation.space_path)
-        .await?
-        .ok_or(Error::NotFound("space"))?;
-    Ok(Some(Claimed {
-        mail: mail.clone(),
-        invitation,
-        space_name: space.name,
-    }))
 }
 
 operation!(Claim => Option<Claimed>, |self, tx| {
@@ -79,6 +116,15 @@ operation!(Claim => Option<Claimed>, |self, tx| {
     }
     Ok(claimed)
 });
+
+/// How an e-mail names who sent a platform invitation: a user by their id, a key by
+/// its name (`key:backend` is "backend").
+fn inviter_name(invited_by: &str) -> String {
+    invited_by
+        .strip_prefix(guestlist_domain::actor::KEY_LABEL_PREFIX)
+        .unwrap_or(invited_by)
+        .to_owned()
+}
 
 struct Finish {
     id: Uuid,
@@ -107,18 +153,36 @@ impl App {
         let Some(c) = self.store_ref().write(Claim { id, lease }).await? else {
             return Ok(None);
         };
-        Ok(Some(OutgoingMail {
-            id: c.mail.id,
-            invitation_id: c.invitation.id,
-            attempt: c.mail.attempts,
-            to: c.mail.recipient,
-            accept_link: self.accept_link(&c.invitation.token_salt),
-            space: c.invitation.space_path,
-            space_name: c.space_name,
-            role: c.invitation.role,
-            inviter: c.invitation.created_by_name,
-            message: c.invitation.message,
-            expires_at: c.invitation.expires_at,
+        Ok(Some(match c {
+            Claimed::Invitation {
+                mail,
+                invitation,
+                space_name,
+            } => OutgoingMail {
+                id: mail.id,
+                subject: mail.subject,
+                attempt: mail.attempts,
+                to: mail.recipient,
+                link: self.accept_link(&invitation.token_salt),
+                inviter: invitation.created_by_name,
+                expires_at: Some(invitation.expires_at),
+                space: Some(SpaceInvitation {
+                    space: invitation.space_path,
+                    space_name,
+                    role: invitation.role,
+                    message: invitation.message,
+                }),
+            },
+            Claimed::Platform { mail, invitation } => OutgoingMail {
+                id: mail.id,
+                subject: mail.subject,
+                attempt: mail.attempts,
+                to: mail.recipient,
+                link: self.signup_link(invitation.token_salt.as_deref().unwrap_or_default()),
+                inviter: inviter_name(&invitation.invited_by),
+                expires_at: invitation.expires_at,
+                space: None,
+            },
         }))
     }
 

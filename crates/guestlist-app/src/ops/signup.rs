@@ -6,8 +6,8 @@
 
 use guestlist_domain::{Actor, Email, Error, Gate, InviteState, UserId};
 use guestlist_store::{
-    ClaimRow, ClaimState, GateRow, GateSettings, NewClaim, NewEvent, NewPlatformInvitation,
-    PageKey, PlatformInvitationRow, SignupRow, Tx,
+    ClaimRow, ClaimState, GateRow, GateSettings, MailSubject, NewClaim, NewEvent, NewMail,
+    NewPlatformInvitation, PageKey, PlatformInvitationRow, SignupRow, Tx,
 };
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -238,6 +238,15 @@ operation!(CreatePlatformInvitation => PlatformInvitationRow, |self, tx| {
     if !tx.insert_platform_invitation(&self.new).await? {
         return Err(Error::Contention("a platform invitation token collided".into()));
     }
+    if let (Some(mail_id), Some(email)) = (self.new.mail_id, &self.new.email) {
+        tx.insert_mail(&NewMail {
+            id: mail_id,
+            subject: MailSubject::PlatformInvitation(self.new.id),
+            recipient: email.clone(),
+            created_at: self.new.created_at,
+        })
+        .await?;
+    }
     tx.append_event(&event(
         "platform_invitation.created",
         &self.actor,
@@ -249,6 +258,69 @@ operation!(CreatePlatformInvitation => PlatformInvitationRow, |self, tx| {
     ))
     .await?;
     tx.platform_invitation_by_id(self.new.id).await?.ok_or_else(|| Error::internal("invitation vanished"))
+});
+
+/// A new token for a platform invitation, and the e-mail that carries it.
+struct TokenIssue {
+    salt: Vec<u8>,
+    mail_id: Uuid,
+}
+
+impl TokenIssue {
+    fn new() -> Self {
+        TokenIssue {
+            salt: crate::secrets::Keys::token_salt(),
+            mail_id: Uuid::now_v7(),
+        }
+    }
+}
+
+struct ResendPlatformInvitation {
+    actor: Actor,
+    id: Uuid,
+    /// Its new token, and what storage keeps of it.
+    salt: Vec<u8>,
+    token_hash: Vec<u8>,
+    mail_id: Uuid,
+    interval_secs: i64,
+}
+
+operation!(ResendPlatformInvitation => PlatformInvitationRow, |self, tx| {
+    let now = crate::now();
+    let current = tx.platform_invitation_by_id(self.id).await?.ok_or(Error::NotFound("platform invitation"))?;
+    if !self.actor.is_platform_admin() && current.invited_by != self.actor.label() {
+        return Err(Error::NotFound("platform invitation"));
+    }
+    if let Some(refusal) = current.state(now).refusal() {
+        return Err(refusal);
+    }
+    if let Some(last) = current.last_sent_at {
+        let wait = self.interval_secs - (now - last).whole_seconds();
+        if wait > 0 {
+            return Err(Error::RateLimited { retry_after_secs: wait as u64 });
+        }
+    }
+    if !tx.reissue_platform_invitation(self.id, &self.token_hash, &self.salt, self.mail_id, now).await? {
+        return Err(Error::Contention("the platform invitation changed while it was re-sent".into()));
+    }
+    if let Some(email) = &current.email {
+        tx.cancel_mail_of(MailSubject::PlatformInvitation(self.id)).await?;
+        tx.insert_mail(&NewMail {
+            id: self.mail_id,
+            subject: MailSubject::PlatformInvitation(self.id),
+            recipient: email.clone(),
+            created_at: now,
+        })
+        .await?;
+    }
+    tx.append_event(&event(
+        "platform_invitation.resent",
+        &self.actor,
+        None,
+        json!({ "invitation_id": self.id, "sends": current.sends + 1 }),
+    ))
+    .await?;
+    tx.platform_invitation_by_id(self.id).await?.ok_or_else(|| Error::internal("invitation vanished"))
 });
 
 struct ListPlatformInvitations {
@@ -589,11 +661,20 @@ impl App {
             MAX_PLATFORM_INVITATION_LIFETIME_SECS,
         )?;
         let now = crate::now();
-        let token = crate::secrets::random_token();
+        let email = input.email.as_deref().map(Email::parse).transpose()?;
+        // One bound to an address is e-mailed: its token is derived from a salt when
+        // the message is sent (as a space invitation's), so no row holds it.
+        let issue = email.as_ref().map(|_| TokenIssue::new());
+        let token = match &issue {
+            Some(i) => self.0.keys.token_for(&i.salt),
+            None => crate::secrets::random_token(),
+        };
         let new = NewPlatformInvitation {
             id: Uuid::now_v7(),
             token_hash: self.0.keys.hash_token(&token),
-            email: input.email.as_deref().map(Email::parse).transpose()?,
+            token_salt: issue.as_ref().map(|i| i.salt.clone()),
+            mail_id: issue.as_ref().map(|i| i.mail_id),
+            email,
             max_uses,
             expires_at: lifetime.map(|s| now + Duration::seconds(s)),
             invited_by: actor.label(),
@@ -606,10 +687,44 @@ impl App {
                 new,
             })
             .await?;
+        if issue.is_some() {
+            self.0.mail_queued.notify_one();
+        }
         Ok(PlatformInvitationCreated {
             link: self.0.config.signup.url_template.replace("{token}", &token),
             token,
             invitation: PlatformInvitationView::of(row, now),
+        })
+    }
+
+    /// A new token for a live platform invitation (its inviter or a platform admin),
+    /// the old one refused from now on; one bound to an address is e-mailed again. At
+    /// most once per `invitation_resend_interval_secs` (429).
+    pub async fn resend_platform_invitation(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<PlatformInvitationCreated> {
+        let salt = crate::secrets::Keys::token_salt();
+        let token = self.0.keys.token_for(&salt);
+        let row = self
+            .store_ref()
+            .write(ResendPlatformInvitation {
+                actor: actor.clone(),
+                id,
+                token_hash: self.0.keys.hash_token(&token),
+                salt,
+                mail_id: Uuid::now_v7(),
+                interval_secs: self.0.config.invitations.resend_interval_secs,
+            })
+            .await?;
+        if row.email.is_some() {
+            self.0.mail_queued.notify_one();
+        }
+        Ok(PlatformInvitationCreated {
+            link: self.0.config.signup.url_template.replace("{token}", &token),
+            token,
+            invitation: PlatformInvitationView::of(row, crate::now()),
         })
     }
 

@@ -332,12 +332,7 @@ pub(crate) fn invitation(v: InvitationView) -> api::Invitation {
         status: v.status,
         expires_at: i.expires_at,
         sends: i.sends,
-        delivery: i.delivery.map(|d| api::Delivery {
-            state: d.state,
-            attempts: d.attempts,
-            last_error: d.last_error,
-            sent_at: d.sent_at,
-        }),
+        delivery: i.delivery.map(delivery),
         invited_by: i.created_by,
         created_at: i.created_at,
         decided_by: i.decided_by,
@@ -399,5 +394,15 @@ pub(crate) fn invitation_answer(r: InvitationResponse) -> api::InvitationAnswer 
         invitation: invitation(r.invitation),
         outcome: r.outcome,
         membership: r.membership.map(super::members::member),
+    }
+}
+
+/// Where the latest e-mail of an invitation (to a space or to sign up) is.
+pub(crate) fn delivery(d: guestlist_app::store::Delivery) -> api::Delivery {
+    api::Delivery {
+        state: d.state,
+        attempts: d.attempts,
+        last_error: d.last_error,
+        sent_at: d.sent_at,
     }
 }

@@ -32,6 +32,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/signup/invitations/{ref}",
             get(verify).delete(revoke_invitation),
         )
+        .route("/signup/invitations/{ref}/resend", post(resend_invitation))
         .route("/signup/claims", post(create_claim))
         .route("/signup/claims/{id}", axum::routing::delete(release_claim))
         .route("/signup/claims/{id}/confirm", post(confirm_claim))
@@ -81,6 +82,8 @@ fn platform_invitation(
         invited_by: i.invited_by,
         created_at: i.created_at,
         revoked_at: i.revoked_at,
+        sends: i.sends,
+        delivery: i.delivery.map(super::invitations::delivery),
     }
 }
 
@@ -225,6 +228,30 @@ pub async fn revoke_invitation(
         .revoke_platform_invitation(&actor, parse_id(&id, "invitation")?)
         .await?;
     Ok(Json(invitation(v)))
+}
+
+/// Send a live platform invitation again: a new token (the old one is refused from
+/// now on), e-mailed again when it is bound to an address. Its inviter or a platform
+/// admin; at most once a minute.
+#[utoipa::path(post, path = "/api/v1/signup/invitations/{ref}/resend", tag = "signup",
+    params(("ref" = Uuid, Path, description = "The invitation's id")),
+    responses((status = 200, body = api::PlatformInvitationWithToken), (status = 404, body = api::ErrorBody),
+        (status = 410, body = api::ErrorBody), (status = 429, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn resend_invitation(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Res<Json<api::PlatformInvitationWithToken>> {
+    let sent = s
+        .app
+        .resend_platform_invitation(&actor, parse_id(&id, "invitation")?)
+        .await?;
+    Ok(Json(api::PlatformInvitationWithToken {
+        token: sent.token,
+        link: sent.link,
+        invitation: invitation(sent.invitation),
+    }))
 }
 
 /// Reserve a sign-up seat (and the token's use) for a short time (platform-admin key:

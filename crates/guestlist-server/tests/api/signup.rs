@@ -569,3 +569,107 @@ async fn claims_and_token_checks_are_rate_limited_per_client() {
         "rate_limited"
     );
 }
+
+/// An e-mail-bound platform invitation goes out through the same outbox as space
+/// invitations, to the SMTP server on 127.0.0.1: its link carries the token (never
+/// stored), its delivery state shows, and a resend mails a new token and refuses the
+/// old one. One without an address sends nothing.
+#[tokio::test]
+async fn an_email_bound_platform_invitation_is_mailed_and_can_be_resent() {
+    let t = TestApp::spawn().await;
+    let platform = t.platform();
+    platform
+        .set_signup_config(&gate("invite_only", None))
+        .await
+        .unwrap();
+    let created = platform
+        .create_platform_invitation(&api::CreatePlatformInvitationRequest {
+            email: Some("Nia@Example.com".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let id = created.invitation.id;
+    let mails = t.smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(mails[0].to, vec!["nia@example.com".to_owned()]);
+    assert!(
+        mails[0].decoded().contains("invited you to sign up"),
+        "{}",
+        mails[0].decoded()
+    );
+    let mailed = mails[0]
+        .find_after("invitation=", 32)
+        .unwrap_or_else(|| panic!("no token in {}", mails[0].decoded()));
+    assert_eq!(
+        mailed, created.token,
+        "the e-mail carries the invitation's token"
+    );
+    assert!(created.link.ends_with(&mailed));
+
+    // Its delivery shows in the list.
+    let mut delivery = None;
+    for _ in 0..200 {
+        let page = platform.list_platform_invitations(None).await.unwrap();
+        let row = page.invitations.into_iter().find(|i| i.id == id).unwrap();
+        if row
+            .delivery
+            .as_ref()
+            .is_some_and(|d| d.state == api::DeliveryState::Sent)
+        {
+            delivery = row.delivery;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let delivery = delivery.expect("the delivery became sent");
+    assert_eq!(delivery.attempts, 1);
+    assert!(delivery.sent_at.is_some());
+
+    // Not again within a minute of the first send.
+    assert_eq!(
+        code(platform.resend_platform_invitation(id).await),
+        "rate_limited"
+    );
+    t.exec("UPDATE platform_invitations SET last_sent_at = 0")
+        .await;
+    // A resend: a new token by e-mail, the old one refused from now on.
+    let again = platform.resend_platform_invitation(id).await.unwrap();
+    assert_ne!(again.token, created.token);
+    assert_eq!(again.invitation.sends, 2);
+    let mails = t.smtp.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(
+        mails[1].find_after("invitation=", 32),
+        Some(again.token.clone())
+    );
+    assert!(
+        !t.client
+            .verify_signup_token(&created.token)
+            .await
+            .unwrap()
+            .valid
+    );
+    assert!(
+        t.client
+            .verify_signup_token(&again.token)
+            .await
+            .unwrap()
+            .valid
+    );
+    // The mailed token signs Nia up.
+    sign_up(&platform, "nia@example.com", Some(&again.token), "nia").await;
+    // Used up: nothing to resend.
+    t.exec("UPDATE platform_invitations SET last_sent_at = 0")
+        .await;
+    assert_eq!(
+        code(platform.resend_platform_invitation(id).await),
+        "exhausted"
+    );
+
+    // Without an address, nothing is mailed.
+    platform
+        .create_platform_invitation(&api::CreatePlatformInvitationRequest::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(t.smtp.mails().len(), 2);
+}
