@@ -5,6 +5,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
 use async_graphql::{ID, InputObject, SimpleObject};
 use guestlist_app::domain::InviteState;
+use guestlist_app::store::InvitePredicate;
 use guestlist_app::{CreateInvite, InviteFilter};
 use guestlist_app::{InviteCreated, InviteView};
 
@@ -16,8 +17,19 @@ use crate::{actor, app, caller, gql};
 /// Translates the nested filter to the application's, part for part; the application
 /// ANDs it with what the caller may see, in SQL.
 pub(crate) fn invite_filter(f: Option<InviteLinksFilter>) -> Result<InviteFilter> {
-    let f = f.unwrap_or_default();
+    let mut f = f.unwrap_or_default();
     let mut out = InviteFilter::default();
+    // The top level's own parts take the list's indexed paths; `and`, `or` and `not`
+    // become one nested condition.
+    let nested = InviteLinksFilter {
+        and: f.and.take(),
+        or: f.or.take(),
+        not: f.not.take(),
+        ..Default::default()
+    };
+    if nested.and.is_some() || nested.or.is_some() || nested.not.is_some() {
+        out.predicate = Some(predicate(nested, "filter")?);
+    }
     if let Some(space) = f.space {
         if let Some(prefix) = space.starts_with {
             out.subtrees.push(path("filter.space.startsWith", &prefix)?);
@@ -52,26 +64,55 @@ pub struct InviteLinksQuery;
 #[Object]
 impl InviteLinksQuery {
     /// The invite links of the spaces the caller manages invites for, newest first.
-    /// The filter can only narrow that set.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    /// The filter can only narrow that set. Page forward with `first`/`after`, or
+    /// backward with `last`/`before`; `totalCount` counts every page.
+    #[graphql(complexity = "first.or(last).unwrap_or(50).max(0) as usize * child_complexity")]
     async fn invite_links(
         &self,
         ctx: &Context<'_>,
         filter: Option<InviteLinksFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, InviteLink>> {
-        let had_after = after.is_some();
-        let mut f = invite_filter(filter)?;
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, InviteLink, InviteLinksTotal>> {
+        if first.is_some() && last.is_some() {
+            return Err(gql(guestlist_app::domain::Error::invalid(
+                "last",
+                "page with first (and after) or with last (and before), not both",
+            )));
+        }
+        let f = invite_filter(filter)?;
+        let total = InviteLinksTotal { filter: f.clone() };
+        let mut f = f;
         f.after = after;
-        f.limit = first_arg(first);
+        f.before = before;
+        f.limit = first_arg(first.or(last));
         let page = app(ctx)?.list_invites(actor(ctx)?, f).await.map_err(gql)?;
-        let mut conn = Connection::new(had_after, page.next.is_some());
+        let mut conn =
+            Connection::with_additional_fields(page.has_previous, page.next.is_some(), total);
         for v in page.invites {
             let cursor = v.cursor();
             conn.edges.push(Edge::new(cursor, v.into()));
         }
         Ok(conn)
+    }
+}
+
+/// What an invite-link connection adds to its page: the count of every page.
+pub struct InviteLinksTotal {
+    filter: InviteFilter,
+}
+
+#[Object]
+impl InviteLinksTotal {
+    /// How many invite links the filter matches, all pages together (counted only
+    /// when asked for).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        app(ctx)?
+            .count_invites(actor(ctx)?, self.filter.clone())
+            .await
+            .map_err(gql)
     }
 }
 
@@ -281,11 +322,68 @@ pub struct InviteLinkStateFilter {
     pub in_: Option<Vec<InviteState>>,
 }
 
-/// Every present part must match (AND). It can only narrow what the caller may see.
+/// Every present part must match (AND), `and` every filter in it, `or` at least one,
+/// `not` not this one; nest them as deep as needed. It can only narrow what the caller
+/// may see.
 #[derive(InputObject, Debug, Default)]
 pub struct InviteLinksFilter {
     pub space: Option<PrefixFilter>,
     pub state: Option<InviteLinkStateFilter>,
     pub created_by: Option<StringFilter>,
     pub revoked: Option<BoolFilter>,
+    pub and: Option<Vec<InviteLinksFilter>>,
+    pub or: Option<Vec<InviteLinksFilter>>,
+    pub not: Option<Box<InviteLinksFilter>>,
+}
+
+/// A nested filter as one condition: its own parts, `and`, `or` and `not`, all ANDed.
+fn predicate(f: InviteLinksFilter, at: &str) -> Result<InvitePredicate> {
+    let mut all = Vec::new();
+    if let Some(space) = f.space {
+        if let Some(prefix) = space.starts_with {
+            all.push(InvitePredicate::Within(path(
+                &format!("{at}.space.startsWith"),
+                &prefix,
+            )?));
+        }
+        if let Some(list) = space.in_ {
+            let spaces = list
+                .iter()
+                .map(|p| path(&format!("{at}.space.in"), p))
+                .collect::<Result<_>>()?;
+            all.push(InvitePredicate::SpaceIn(spaces));
+        }
+    }
+    if let Some(state) = f.state {
+        if let Some(eq) = state.eq {
+            all.push(InvitePredicate::StateIn(vec![eq]));
+        }
+        if let Some(list) = state.in_ {
+            all.push(InvitePredicate::StateIn(list));
+        }
+    }
+    if let Some(by) = f.created_by.and_then(|s| s.eq) {
+        all.push(InvitePredicate::CreatedBy(by));
+    }
+    if let Some(revoked) = f.revoked.and_then(|b| b.eq) {
+        all.push(InvitePredicate::Revoked(revoked));
+    }
+    for (i, part) in f.and.into_iter().flatten().enumerate() {
+        all.push(predicate(part, &format!("{at}.and[{i}]"))?);
+    }
+    if let Some(any) = f.or {
+        let parts = any
+            .into_iter()
+            .enumerate()
+            .map(|(i, part)| predicate(part, &format!("{at}.or[{i}]")))
+            .collect::<Result<_>>()?;
+        all.push(InvitePredicate::Any(parts));
+    }
+    if let Some(not) = f.not {
+        all.push(InvitePredicate::Not(Box::new(predicate(
+            *not,
+            &format!("{at}.not"),
+        )?)));
+    }
+    Ok(InvitePredicate::All(all))
 }

@@ -68,8 +68,11 @@ pub(crate) fn push_scope_range<E: Engine>(
     ))
     .push_bind(root.as_str().to_owned());
     push_invite_filters(qb, q, "s.created_at", "s.invite_id");
-    qb.push(" ORDER BY s.created_at DESC, s.invite_id DESC LIMIT ")
-        .push_bind(i64::from(q.limit));
+    let dir = direction(q);
+    qb.push(format!(
+        " ORDER BY s.created_at {dir}, s.invite_id {dir} LIMIT "
+    ))
+    .push_bind(i64::from(q.limit));
 }
 
 /// The filters of an invite list after its scope, and the keyset cursor on
@@ -114,12 +117,83 @@ pub(crate) fn push_invite_filters(
         }
         None => {}
     }
+    if let Some(p) = &q.predicate {
+        qb.push(" AND ");
+        push_predicate(qb, p, ms(q.now));
+    }
     if let Some(k) = &q.after {
-        qb.push(format!(" AND ({created_col}, {id_col}) < ("))
+        let cmp = if q.backward { ">" } else { "<" };
+        qb.push(format!(" AND ({created_col}, {id_col}) {cmp} ("))
             .push_bind(ms(k.created_at))
             .push(", ")
             .push_bind(k.id)
             .push(")");
+    }
+}
+
+/// The order of an invite list: newest first, or oldest first when paging backward.
+fn direction(q: &InviteQuery) -> &'static str {
+    if q.backward { "ASC" } else { "DESC" }
+}
+
+/// A nested condition, parenthesised.
+pub(crate) fn push_predicate(qb: &mut QueryBuilder, p: &InvitePredicate, now: i64) {
+    match p {
+        InvitePredicate::All(parts) | InvitePredicate::Any(parts) => {
+            let (unit, joiner) = match p {
+                InvitePredicate::All(_) => ("TRUE", " AND "),
+                _ => ("FALSE", " OR "),
+            };
+            qb.push("(").push(unit);
+            for part in parts {
+                qb.push(joiner);
+                push_predicate(qb, part, now);
+            }
+            qb.push(")");
+        }
+        InvitePredicate::Not(inner) => {
+            qb.push("(NOT ");
+            push_predicate(qb, inner, now);
+            qb.push(")");
+        }
+        InvitePredicate::Within(root) => {
+            qb.push("(space_path >= ")
+                .push_bind(root.as_str().to_owned())
+                .push(" AND space_path < ")
+                .push_bind(root.subtree_upper_bound())
+                .push(")");
+        }
+        // No NULL in the list: under NOT, `x IN (NULL, …)` would be NULL, not true.
+        InvitePredicate::SpaceIn(spaces) if spaces.is_empty() => {
+            qb.push("(FALSE)");
+        }
+        InvitePredicate::SpaceIn(spaces) => {
+            qb.push("(space_path IN (");
+            for (i, s) in spaces.iter().enumerate() {
+                if i > 0 {
+                    qb.push(", ");
+                }
+                qb.push_bind(s.as_str().to_owned());
+            }
+            qb.push("))");
+        }
+        InvitePredicate::StateIn(states) => {
+            qb.push("(FALSE");
+            for state in states {
+                qb.push(" OR ");
+                push_state(qb, *state, now);
+            }
+            qb.push(")");
+        }
+        InvitePredicate::CreatedBy(by) => {
+            qb.push("(created_by = ").push_bind(by.clone()).push(")");
+        }
+        InvitePredicate::Revoked(true) => {
+            qb.push("(revoked_at IS NOT NULL)");
+        }
+        InvitePredicate::Revoked(false) => {
+            qb.push("(revoked_at IS NULL)");
+        }
     }
 }
 
@@ -262,7 +336,8 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
                     invite_columns_of::<E>("invites")
                 ));
                 push_invite_filters(&mut qb, q, "created_at", "id");
-                qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                let dir = direction(q);
+                qb.push(format!(" ORDER BY created_at {dir}, id {dir} LIMIT "))
                     .push_bind(i64::from(q.limit));
             }
             Some(roots) if roots.is_empty() => return Ok(vec![]),
@@ -279,11 +354,46 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
                     push_scope_range::<E>(&mut qb, q, root);
                     qb.push(format!(") AS r{n}"));
                 }
-                qb.push(") AS merged ORDER BY created_at DESC, id DESC LIMIT ")
-                    .push_bind(i64::from(q.limit));
+                let dir = direction(q);
+                qb.push(format!(
+                    ") AS merged ORDER BY created_at {dir}, id {dir} LIMIT "
+                ))
+                .push_bind(i64::from(q.limit));
             }
         }
         let rows = qb.build().fetch_all(&mut *self).await?;
         rows.iter().map(invite_row).collect()
+    }
+
+    async fn count_invites(&mut self, q: &InviteQuery) -> Result<u64> {
+        let uncut = InviteQuery {
+            after: None,
+            ..q.clone()
+        };
+        let roots: Option<Vec<SpacePath>> = match (&q.visible, q.subtrees.is_empty()) {
+            (Visibility::All, true) => None,
+            (Visibility::All, false) => Some(domain::path::minimal_roots(q.subtrees.clone())),
+            (Visibility::Subtrees(v), true) => Some(domain::path::minimal_roots(v.clone())),
+            (Visibility::Subtrees(v), false) => {
+                Some(domain::path::intersect_subtrees(v, &q.subtrees))
+            }
+        };
+        let mut qb = QueryBuilder::new("SELECT COUNT(*) AS n FROM invites WHERE TRUE");
+        match &roots {
+            None => {}
+            Some(roots) if roots.is_empty() => return Ok(0),
+            // The roots are disjoint subtrees: one range each.
+            Some(roots) => {
+                qb.push(" AND (FALSE");
+                for root in roots {
+                    qb.push(" OR ");
+                    push_predicate(&mut qb, &InvitePredicate::Within(root.clone()), 0);
+                }
+                qb.push(")");
+            }
+        }
+        push_invite_filters(&mut qb, &uncut, "created_at", "id");
+        let row = qb.build().fetch_one(&mut *self).await?;
+        u64::try_from(get::<i64>(&row, "n")?).map_err(Error::internal)
     }
 }

@@ -23,8 +23,11 @@ pub trait InvitesTx: Send {
     async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool>;
     /// Soft revoke; `false` when already revoked.
     async fn revoke_invite(&mut self, id: Uuid, by: &str, at: OffsetDateTime) -> Result<bool>;
-    /// Newest first, after the cursor.
+    /// Newest first, after the cursor; with `backward`, oldest first before it.
     async fn list_invites(&mut self, q: &InviteQuery) -> Result<Vec<InviteRow>>;
+    /// How many invites the query matches, all pages together (cursor and limit
+    /// ignored).
+    async fn count_invites(&mut self, q: &InviteQuery) -> Result<u64>;
 }
 
 #[derive(Debug, Clone)]
@@ -123,9 +126,32 @@ pub struct InviteQuery {
     pub states: Option<Vec<guestlist_domain::InviteState>>,
     pub revoked: Option<bool>,
     pub created_by: Option<String>,
+    /// A condition of any shape (GraphQL's nested `and`/`or`/`not`), ANDed with the rest.
+    pub predicate: Option<InvitePredicate>,
     pub now: OffsetDateTime,
+    /// The keyset cursor: rows after it (newest first), or with `backward` before it
+    /// (oldest first, so the page nearest the cursor comes first).
     pub after: Option<PageKey>,
+    pub backward: bool,
     pub limit: u32,
+}
+
+/// A condition on invites, nested as a filter can nest them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InvitePredicate {
+    /// Every one of these (none: true).
+    All(Vec<InvitePredicate>),
+    /// Any one of these (none: false).
+    Any(Vec<InvitePredicate>),
+    Not(Box<InvitePredicate>),
+    /// On this space or beneath it.
+    Within(SpacePath),
+    /// On exactly one of these spaces.
+    SpaceIn(Vec<SpacePath>),
+    /// In any of these states at the query's `now`.
+    StateIn(Vec<guestlist_domain::InviteState>),
+    CreatedBy(String),
+    Revoked(bool),
 }
 
 /// The tables of this feature, for export and import (`transfer`), in an order that

@@ -5,7 +5,9 @@ use guestlist_domain::{
     Actor, Email, Error, InviteCode, InviteState, JoinMode, JoinOutcome, MembershipSource,
     MembershipStatus, Permission, RoleName, SpacePath,
 };
-use guestlist_store::{InviteQuery, InviteRow, NewInvite, PageKey, Tx, Visibility};
+use guestlist_store::{
+    InvitePredicate, InviteQuery, InviteRow, NewInvite, PageKey, Tx, Visibility,
+};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -79,14 +81,22 @@ pub struct InviteFilter {
     pub states: Option<Vec<InviteState>>,
     pub revoked: Option<bool>,
     pub created_by: Option<String>,
+    /// Any further condition, nested (GraphQL's `and`/`or`/`not`).
+    pub predicate: Option<InvitePredicate>,
+    /// Rows after this cursor (newest first)…
     pub after: Option<String>,
+    /// …or the page just before this one (still shown newest first).
+    pub before: Option<String>,
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
 pub struct InvitePage {
     pub invites: Vec<InviteView>,
+    /// The cursor of the next page (older rows), when there is one.
     pub next: Option<String>,
+    /// Whether there are newer rows than this page.
+    pub has_previous: bool,
 }
 
 /// What anyone holding a code may see: no secret, no member list.
@@ -243,21 +253,70 @@ operation!(List => InvitePage, |self, tx| {
         Some(roots) => Visibility::Subtrees(roots),
     };
     let now = crate::now();
-    let rows = tx
-        .list_invites(&InviteQuery {
-            visible,
-            subtrees: self.filter.subtrees.clone(),
-            spaces_in: self.filter.spaces_in.clone(),
-            states: self.filter.states.clone(),
-            revoked: self.filter.revoked,
-            created_by: self.filter.created_by.clone(),
-            now,
-            after: paging::decode(self.filter.after.as_deref())?,
-            limit: self.limit + 1,
-        })
-        .await?;
-    let (rows, next) = paging::split(rows, self.limit, |i| PageKey { created_at: i.created_at, id: i.id });
-    Ok(InvitePage { invites: rows.into_iter().map(|i| InviteView::of(i, now)).collect(), next })
+    let backward = self.filter.before.is_some();
+    if backward && self.filter.after.is_some() {
+        return Err(Error::invalid("before", "page with after or with before, not both"));
+    }
+    let cursor = if backward {
+        paging::decode(self.filter.before.as_deref()).map_err(|e| e.in_field("before"))?
+    } else {
+        paging::decode(self.filter.after.as_deref())?
+    };
+    let query = InviteQuery {
+        visible,
+        subtrees: self.filter.subtrees.clone(),
+        spaces_in: self.filter.spaces_in.clone(),
+        states: self.filter.states.clone(),
+        revoked: self.filter.revoked,
+        created_by: self.filter.created_by.clone(),
+        predicate: self.filter.predicate.clone(),
+        now,
+        after: cursor,
+        backward,
+        limit: self.limit + 1,
+    };
+    let rows = tx.list_invites(&query).await?;
+    let key = |i: &InviteRow| PageKey { created_at: i.created_at, id: i.id };
+    let (rows, next, has_previous) = if backward {
+        // Oldest first from the cursor: the page is the `limit` nearest it, shown
+        // newest first; the page after it is the one the cursor came from.
+        let mut rows = rows;
+        let more = rows.len() > self.limit as usize;
+        rows.truncate(self.limit as usize);
+        rows.reverse();
+        let next = rows.last().map(|r| paging::encode(&key(r)));
+        (rows, next, more)
+    } else {
+        let (rows, next) = paging::split(rows, self.limit, key);
+        (rows, next, self.filter.after.is_some())
+    };
+    Ok(InvitePage { invites: rows.into_iter().map(|i| InviteView::of(i, now)).collect(), next, has_previous })
+});
+
+struct Count {
+    actor: Actor,
+    filter: InviteFilter,
+}
+
+operation!(Count => u64, |self, tx| {
+    let visible = match subtrees_with(tx, &self.actor, Permission::ManageInvites).await? {
+        None => Visibility::All,
+        Some(roots) => Visibility::Subtrees(roots),
+    };
+    tx.count_invites(&InviteQuery {
+        visible,
+        subtrees: self.filter.subtrees.clone(),
+        spaces_in: self.filter.spaces_in.clone(),
+        states: self.filter.states.clone(),
+        revoked: self.filter.revoked,
+        created_by: self.filter.created_by.clone(),
+        predicate: self.filter.predicate.clone(),
+        now: crate::now(),
+        after: None,
+        backward: false,
+        limit: 0,
+    })
+    .await
 });
 
 struct Preview {
@@ -466,6 +525,17 @@ impl App {
             code,
             invite: InviteView::of(row, now),
         })
+    }
+
+    /// How many invites the filter matches among those the caller manages, all pages
+    /// together.
+    pub async fn count_invites(&self, actor: &Actor, filter: InviteFilter) -> Result<u64> {
+        self.store_ref()
+            .read(Count {
+                actor: actor.clone(),
+                filter,
+            })
+            .await
     }
 
     pub async fn list_invites(&self, actor: &Actor, filter: InviteFilter) -> Result<InvitePage> {

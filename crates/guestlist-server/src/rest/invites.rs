@@ -88,6 +88,7 @@ pub async fn list_invites(
         created_by: q.created_by,
         after: q.after,
         limit: q.limit,
+        ..InviteFilter::default()
     };
     let page = s.app.list_invites(&actor, filter).await?;
     Ok(Json(api::InvitePage {

@@ -745,3 +745,164 @@ async fn the_gate_join_requests_and_rosters_over_graphql() {
         "forbidden"
     );
 }
+
+const PAGE: &str =
+    "query($f: InviteLinksFilter, $first: Int, $after: String, $last: Int, $before: String) {
+  inviteLinks(filter: $f, first: $first, after: $after, last: $last, before: $before) {
+    totalCount
+    edges { cursor node { id } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}";
+
+/// Relay connections both ways (`first`/`after`, `last`/`before`), `totalCount`, and
+/// the nested filter with `and`, `or` and `not`, which still only narrows what the
+/// caller may see.
+#[tokio::test]
+async fn invite_links_page_both_ways_count_and_nest_their_filters() {
+    let (t, alice) = setup().await;
+    let bob = t.token("bob");
+    t.platform()
+        .provision_member("acme/eng/", "bob", "admin")
+        .await
+        .unwrap();
+    // Seven links, newest last: alice's on acme/ and acme/eng/, bob's on acme/eng/.
+    let mut ids = Vec::new();
+    for (who, p) in [
+        (&alice, "acme/"),
+        (&bob, "acme/eng/"),
+        (&alice, "acme/eng/"),
+        (&alice, "acme/"),
+        (&bob, "acme/eng/"),
+        (&alice, "acme/"),
+        (&alice, "acme/eng/"),
+    ] {
+        let c = t.graphql(Some(who), CREATE, json!({ "p": p })).await;
+        ids.push(
+            c["data"]["createInviteLink"]["inviteLink"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Revoke two: ids[1] (bob's) and ids[3] (alice's).
+    for id in [&ids[1], &ids[3]] {
+        let r = t.graphql(Some(&alice), DELETE, json!({ "t": id })).await;
+        assert!(r["errors"].is_null(), "{r}");
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    let page = |who: &str, vars: Value| {
+        let t = &t;
+        let who = who.to_owned();
+        async move { t.graphql(Some(&who), PAGE, vars).await }
+    };
+    let node_ids = |v: &Value| -> Vec<String> {
+        v["data"]["inviteLinks"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // Forward in threes, then back from the second page to the first.
+    let p1 = page(&alice, json!({ "first": 3 })).await;
+    assert_eq!(node_ids(&p1), newest_first[0..3]);
+    assert_eq!(p1["data"]["inviteLinks"]["totalCount"], 7, "{p1}");
+    assert_eq!(
+        p1["data"]["inviteLinks"]["pageInfo"]["hasPreviousPage"],
+        false
+    );
+    let end = p1["data"]["inviteLinks"]["pageInfo"]["endCursor"].clone();
+    let p2 = page(&alice, json!({ "first": 3, "after": end })).await;
+    assert_eq!(node_ids(&p2), newest_first[3..6]);
+    let start = p2["data"]["inviteLinks"]["pageInfo"]["startCursor"].clone();
+    let back = page(&alice, json!({ "last": 3, "before": start })).await;
+    assert_eq!(
+        node_ids(&back),
+        newest_first[0..3],
+        "last/before returns the page before"
+    );
+    assert_eq!(
+        back["data"]["inviteLinks"]["pageInfo"]["hasPreviousPage"],
+        false
+    );
+    assert_eq!(back["data"]["inviteLinks"]["pageInfo"]["hasNextPage"], true);
+    let back2 = page(&alice, json!({ "last": 2, "before": start })).await;
+    assert_eq!(node_ids(&back2), newest_first[1..3]);
+    assert_eq!(
+        back2["data"]["inviteLinks"]["pageInfo"]["hasPreviousPage"],
+        true
+    );
+    let both = page(&alice, json!({ "first": 2, "last": 2 })).await;
+    assert_eq!(code(&both), "invalid_input", "{both}");
+
+    // Nested: revoked, or alice's on acme/eng/.
+    let f = json!({ "or": [
+        { "revoked": { "eq": true } },
+        { "and": [ { "createdBy": { "eq": "alice" } }, { "space": { "startsWith": "acme/eng/" } } ] }
+    ] });
+    let r = page(&alice, json!({ "f": f })).await;
+    let mut want = vec![
+        ids[6].clone(),
+        ids[3].clone(),
+        ids[2].clone(),
+        ids[1].clone(),
+    ];
+    assert_eq!(node_ids(&r), want, "{r}");
+    assert_eq!(r["data"]["inviteLinks"]["totalCount"], 4);
+    // not: everything live.
+    let r = page(
+        &alice,
+        json!({ "f": { "not": { "state": { "eq": "REVOKED" } } } }),
+    )
+    .await;
+    want = vec![
+        ids[6].clone(),
+        ids[5].clone(),
+        ids[4].clone(),
+        ids[2].clone(),
+        ids[0].clone(),
+    ];
+    assert_eq!(node_ids(&r), want, "{r}");
+    assert_eq!(r["data"]["inviteLinks"]["totalCount"], 5);
+    // Top-level parts AND the nested ones.
+    let r = page(
+        &alice,
+        json!({ "f": {
+        "space": { "startsWith": "acme/eng/" },
+        "not": { "or": [ { "createdBy": { "eq": "bob" } }, { "revoked": { "eq": true } } ] }
+    } }),
+    )
+    .await;
+    assert_eq!(node_ids(&r), vec![ids[6].clone(), ids[2].clone()], "{r}");
+
+    // Bob manages acme/eng/ only: an `or` reaching for acme/ widens nothing.
+    let r = page(
+        &bob,
+        json!({ "f": { "or": [ { "space": { "startsWith": "acme/" } } ] } }),
+    )
+    .await;
+    let bobs_view = vec![
+        ids[6].clone(),
+        ids[4].clone(),
+        ids[2].clone(),
+        ids[1].clone(),
+    ];
+    assert_eq!(node_ids(&r), bobs_view, "{r}");
+    assert_eq!(r["data"]["inviteLinks"]["totalCount"], 4);
+    // `not` over a list of spaces keeps the others.
+    let r = page(
+        &alice,
+        json!({ "f": { "not": { "space": { "in": ["acme/"] } } } }),
+    )
+    .await;
+    assert_eq!(r["data"]["inviteLinks"]["totalCount"], 4, "{r}");
+    let r = page(
+        &bob,
+        json!({ "f": { "not": { "space": { "startsWith": "acme/eng/" } } } }),
+    )
+    .await;
+    assert_eq!(node_ids(&r), Vec::<String>::new(), "{r}");
+    assert_eq!(r["data"]["inviteLinks"]["totalCount"], 0);
+}
