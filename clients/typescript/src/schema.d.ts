@@ -814,7 +814,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description Add an existing account to the roster: by user id, or the e-mail of a known account. */
+        /**
+         * @description Add an existing account to the roster: by user id, or the e-mail of a known account.
+         * @example {
+         *       "email": "carol@example.com",
+         *       "role": "member"
+         *     }
+         */
         AddMemberRequest: {
             user_id?: components["schemas"]["UserId"] | null;
             email?: components["schemas"]["Email"] | null;
@@ -833,9 +839,30 @@ export interface components {
          * @enum {string}
          */
         AddOutcome: "pending" | "already_pending" | "already_member" | "joined";
+        /**
+         * @example {
+         *       "message": "I work on the data team"
+         *     }
+         */
         AskToJoinRequest: {
             message?: string | null;
         };
+        /**
+         * @example {
+         *       "space": "acme/",
+         *       "role": "member",
+         *       "dry_run": true,
+         *       "rows": [
+         *         {
+         *           "email": "dora@example.com"
+         *         },
+         *         {
+         *           "username": "eve",
+         *           "role": "viewer"
+         *         }
+         *       ]
+         *     }
+         */
         BulkInvitationRequest: {
             space: components["schemas"]["SpacePath"];
             role?: components["schemas"]["RoleName"] | null;
@@ -867,7 +894,18 @@ export interface components {
             already_member: number;
             failed: number;
         };
-        /** @description Up to 100 questions, answered in order. */
+        /**
+         * @description Up to 100 questions, answered in order.
+         * @example {
+         *       "checks": [
+         *         {
+         *           "user": "alice",
+         *           "space": "acme/eng/",
+         *           "permission": "manage_members"
+         *         }
+         *       ]
+         *     }
+         */
         CheckBatchRequest: {
             checks: components["schemas"]["CheckQuestion"][];
         };
@@ -908,6 +946,12 @@ export interface components {
             expires_at: string;
             user_id?: string | null;
         };
+        /**
+         * @example {
+         *       "email": "carol@example.com",
+         *       "token": "pH3va7rbuRG9hrX2irfD8bQXKkgkvTS5"
+         *     }
+         */
         ClaimRequest: {
             email: components["schemas"]["Email"];
             /** @description A platform invitation's token (required when the gate is invite-only). */
@@ -918,10 +962,23 @@ export interface components {
              */
             ttl_seconds?: number | null;
         };
+        /**
+         * @example {
+         *       "user_id": "carol"
+         *     }
+         */
         ConfirmRequest: {
             /** @description The new account's id in the host application. */
             user_id: components["schemas"]["UserId"];
         };
+        /**
+         * @example {
+         *       "space": "acme/",
+         *       "email": "ada@example.com",
+         *       "role": "member",
+         *       "message": "Welcome aboard"
+         *     }
+         */
         CreateInvitationRequest: {
             space: components["schemas"]["SpacePath"];
             email?: components["schemas"]["Email"] | null;
@@ -942,6 +999,15 @@ export interface components {
         } | {
             user_id: unknown;
         };
+        /**
+         * @example {
+         *       "space": "acme/",
+         *       "role": "member",
+         *       "max_uses": 5,
+         *       "expires_in_seconds": 86400,
+         *       "description": "Launch week"
+         *     }
+         */
         CreateInviteRequest: {
             space: components["schemas"]["SpacePath"];
             role?: components["schemas"]["RoleName"] | null;
@@ -968,6 +1034,12 @@ export interface components {
             /** @constant */
             requires_approval: true;
         };
+        /**
+         * @example {
+         *       "email": "nia@example.com",
+         *       "expires_in": 604800
+         *     }
+         */
         CreatePlatformInvitationRequest: {
             email?: components["schemas"]["Email"] | null;
             /**
@@ -981,6 +1053,13 @@ export interface components {
              */
             expires_in?: number | null;
         };
+        /**
+         * @example {
+         *       "path": "acme/",
+         *       "name": "Acme",
+         *       "join_mode": "invite_only"
+         *     }
+         */
         CreateSpaceRequest: {
             /**
              * @description A path ending in '/': `acme/` (top level: platform-admin keys only) or
@@ -992,7 +1071,10 @@ export interface components {
             /** Format: int32 */
             member_limit?: number | null;
         };
-        /** @description The cursor from the previous page's `next`. */
+        /**
+         * @description The cursor from the previous page's `next`.
+         * @example 19a2b3c4d5e.01a2358f74d476f5a0585a3a83a2d3ac
+         */
         Cursor: string;
         /** @description Where the invitation's latest e-mail is. */
         Delivery: {
@@ -1016,9 +1098,15 @@ export interface components {
             platform_invitations_revoked: number;
             join_requests_cancelled: number;
         };
-        /** @description A mail domain (`example.com`). */
+        /**
+         * @description A mail domain (`example.com`).
+         * @example example.com
+         */
         Domain: string;
-        /** @description An e-mail address: trimmed, ASCII letters compared case-insensitively. */
+        /**
+         * @description An e-mail address: trimmed, ASCII letters compared case-insensitively.
+         * @example ada@example.com
+         */
         Email: string;
         /** @description Every error: `{"error": {"code", "message", "field"?}}`. */
         ErrorBody: {
@@ -1073,7 +1161,15 @@ export interface components {
              */
             next_before?: number | null;
         };
-        /** @description The gate's settings (platform admins). */
+        /**
+         * @description The gate's settings (platform admins).
+         * @example {
+         *       "mode": "invite_only",
+         *       "cap": 1000,
+         *       "user_invitations": true,
+         *       "user_quota": 5
+         *     }
+         */
         GateSettings: {
             /** @description open, invite_only or capped. */
             mode: string;
@@ -1207,7 +1303,10 @@ export interface components {
             requires_approval: boolean;
             auto_approve_domains: string[];
         };
-        /** @description An invite link's code (base62). */
+        /**
+         * @description An invite link's code (base62).
+         * @example k3Jd9QpX2a
+         */
         InviteCode: string;
         InvitePage: {
             invites: components["schemas"]["Invite"][];
@@ -1375,6 +1474,11 @@ export interface components {
             link: string;
             invitation: components["schemas"]["PlatformInvitation"];
         };
+        /**
+         * @example {
+         *       "space": "acme/eng/"
+         *     }
+         */
         RedeemRequest: {
             space?: components["schemas"]["SpacePath"] | null;
         };
@@ -1410,6 +1514,16 @@ export interface components {
             revoked: number;
             invitations: components["schemas"]["PlatformInvitation"][];
         };
+        /**
+         * @example {
+         *       "name": "moderator",
+         *       "permissions": [
+         *         "read",
+         *         "write",
+         *         "manage_members"
+         *       ]
+         *     }
+         */
         Role: {
             name: components["schemas"]["RoleName"];
             /** @description Of read, write, manage_invites, manage_members, admin. */
@@ -1418,14 +1532,30 @@ export interface components {
         RoleList: {
             roles: components["schemas"]["Role"][];
         };
-        /** @description A role: `viewer`, `member`, `admin` or a custom role of the space or above it. */
+        /**
+         * @description A role: `viewer`, `member`, `admin` or a custom role of the space or above it.
+         * @example member
+         */
         RoleName: string;
+        /**
+         * @example {
+         *       "role": "admin"
+         *     }
+         */
         RoleRequest: {
             role: components["schemas"]["RoleName"];
         };
         /**
          * @description Who a user is known as. Replaces what the host said before; identities seen in
          *     the user's verified tokens are kept beside them.
+         * @example {
+         *       "emails": [
+         *         "ada@example.com"
+         *       ],
+         *       "usernames": [
+         *         "ada"
+         *       ]
+         *     }
          */
         SetIdentitiesRequest: {
             /** @description E-mail addresses the host has verified as this user's (at most 20). */
@@ -1472,15 +1602,26 @@ export interface components {
             /** @description The cursor of the next page; absent on the last. */
             next?: string | null;
         };
-        /** @description A space path, percent-encoded in the URL (`acme%2Feng%2F`); the trailing slash may be left out. */
+        /**
+         * @description A space path, percent-encoded in the URL (`acme%2Feng%2F`); the trailing slash may be left out.
+         * @example acme/
+         */
         SpaceParam: string;
-        /** @description A space path: segments of a-z, 0-9, '-' and '_', each followed by '/' (`acme/eng/`). */
+        /**
+         * @description A space path: segments of a-z, 0-9, '-' and '_', each followed by '/' (`acme/eng/`).
+         * @example acme/eng/
+         */
         SpacePath: string;
         TokenCheck: {
             valid: boolean;
             email?: string | null;
         };
-        /** @description The token from the invitation e-mail. */
+        /**
+         * @description The token from the invitation e-mail.
+         * @example {
+         *       "token": "Js2X4At6LlxpOuxJ3C5tzVWEConv3wCf"
+         *     }
+         */
         TokenRequest: {
             token: string;
         };
@@ -1491,21 +1632,33 @@ export interface components {
              */
             depth: number;
         };
-        /** @description Present fields change; `member_limit: null` removes the limit. */
+        /**
+         * @description Present fields change; `member_limit: null` removes the limit.
+         * @example {
+         *       "join_mode": "request",
+         *       "member_limit": 500
+         *     }
+         */
         UpdateSpaceRequest: {
             name?: string | null;
             join_mode?: components["schemas"]["JoinMode"] | null;
             /** Format: int32 */
             member_limit?: number | null;
         };
-        /** @description The host application's user id (a token's `sub`); never starts with `key:`. */
+        /**
+         * @description The host application's user id (a token's `sub`); never starts with `key:`.
+         * @example alice
+         */
         UserId: string;
         UserIdentities: {
             user_id: string;
             emails: string[];
             usernames: string[];
         };
-        /** @description A username in the host application (`preferred_username`): 1-100 characters without spaces, trimmed, ASCII letters compared case-insensitively. */
+        /**
+         * @description A username in the host application (`preferred_username`): 1-100 characters without spaces, trimmed, ASCII letters compared case-insensitively.
+         * @example ada
+         */
         Username: string;
     };
     responses: never;

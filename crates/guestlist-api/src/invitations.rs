@@ -31,6 +31,7 @@ pub struct Invitee {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"space": "acme/", "email": "ada@example.com", "role": "member", "message": "Welcome aboard"}))]
 pub struct CreateInvitationRequest {
     #[schema(value_type = guestlist_domain::SpacePath)]
     pub space: String,
@@ -59,6 +60,7 @@ pub struct CreateInvitationRequest {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"space": "acme/", "role": "member", "dry_run": true, "rows": [{"email": "dora@example.com"}, {"username": "eve", "role": "viewer"}]}))]
 pub struct BulkInvitationRequest {
     #[schema(value_type = guestlist_domain::SpacePath)]
     pub space: String,
@@ -165,6 +167,7 @@ pub struct InvitationPage {
 /// The token from the invitation e-mail.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "Js2X4At6LlxpOuxJ3C5tzVWEConv3wCf"}))]
 pub struct TokenRequest {
     pub token: String,
 }

@@ -9,6 +9,7 @@ use crate::*;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"space": "acme/", "role": "member", "max_uses": 5, "expires_in_seconds": 86400, "description": "Launch week"}))]
 pub struct CreateInviteRequest {
     #[schema(value_type = guestlist_domain::SpacePath)]
     pub space: String,
@@ -95,6 +96,7 @@ pub struct InvitePreview {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"space": "acme/eng/"}))]
 pub struct RedeemRequest {
     /// A space beneath the invite's, when the invite allows narrowing.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -32,6 +32,7 @@ pub struct MemberPage {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "admin"}))]
 pub struct RoleRequest {
     #[schema(value_type = guestlist_domain::RoleName)]
     pub role: String,
@@ -67,6 +68,7 @@ pub struct CheckQuestion {
 /// Up to 100 questions, answered in order.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"checks": [{"user": "alice", "space": "acme/eng/", "permission": "manage_members"}]}))]
 pub struct CheckBatchRequest {
     #[schema(min_items = 1, max_items = 100)]
     pub checks: Vec<CheckQuestion>,

@@ -35,6 +35,7 @@ pub struct JoinRequestPage {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"message": "I work on the data team"}))]
 pub struct AskToJoinRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 1000, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
@@ -52,6 +53,7 @@ pub struct JoinRequestDecision {
 /// Add an existing account to the roster: by user id, or the e-mail of a known account.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "carol@example.com", "role": "member"}))]
 pub struct AddMemberRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<guestlist_domain::UserId>)]

@@ -20,6 +20,7 @@ pub struct SignupConfig {
 /// The gate's settings (platform admins).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"mode": "invite_only", "cap": 1000, "user_invitations": true, "user_quota": 5}))]
 pub struct GateSettings {
     /// open, invite_only or capped.
     pub mode: String,
@@ -49,6 +50,7 @@ pub struct GateView {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "nia@example.com", "expires_in": 604800}))]
 pub struct CreatePlatformInvitationRequest {
     /// Only this address may sign up with it (case-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +111,7 @@ pub struct TokenCheck {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "carol@example.com", "token": "pH3va7rbuRG9hrX2irfD8bQXKkgkvTS5"}))]
 pub struct ClaimRequest {
     #[schema(value_type = guestlist_domain::Email)]
     pub email: String,
@@ -136,6 +139,7 @@ pub struct Claim {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"user_id": "carol"}))]
 pub struct ConfirmRequest {
     /// The new account's id in the host application.
     #[schema(value_type = guestlist_domain::UserId)]

@@ -8,6 +8,7 @@ use crate::*;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"path": "acme/", "name": "Acme", "join_mode": "invite_only"}))]
 pub struct CreateSpaceRequest {
     /// A path ending in '/': `acme/` (top level: platform-admin keys only) or
     /// `acme/eng/` (admins of the parent).
@@ -30,6 +31,7 @@ fn default_join_mode() -> JoinMode {
 /// Present fields change; `member_limit: null` removes the limit.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"join_mode": "request", "member_limit": 500}))]
 pub struct UpdateSpaceRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 200, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
@@ -60,6 +62,7 @@ pub struct Space {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "moderator", "permissions": ["read", "write", "manage_members"]}))]
 pub struct Role {
     #[schema(value_type = guestlist_domain::RoleName)]
     pub name: String,

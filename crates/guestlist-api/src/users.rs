@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 /// the user's verified tokens are kept beside them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"emails": ["ada@example.com"], "usernames": ["ada"]}))]
 pub struct SetIdentitiesRequest {
     /// E-mail addresses the host has verified as this user's (at most 20).
     #[serde(default)]

@@ -110,13 +110,19 @@ mod schemas {
     use utoipa::openapi::RefOr;
     use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
-    fn string(pattern: &str, max_len: Option<usize>, description: &str) -> RefOr<Schema> {
+    fn string(
+        pattern: &str,
+        max_len: Option<usize>,
+        description: &str,
+        example: &str,
+    ) -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .pattern(Some(pattern))
             .min_length(Some(1))
             .max_length(max_len)
             .description(Some(description))
+            .examples([example])
             .into()
     }
 
@@ -141,7 +147,8 @@ mod schemas {
         string(
             &super::space_path(),
             Some(crate::path::MAX_PATH_LEN),
-            "A space path: segments of a-z, 0-9, '-' and '_', each followed by '/' (`acme/eng/`)."
+            "A space path: segments of a-z, 0-9, '-' and '_', each followed by '/' (`acme/eng/`).",
+            "acme/eng/"
         )
     );
     schema!(
@@ -150,7 +157,8 @@ mod schemas {
         string(
             super::ROLE_NAME,
             Some(32),
-            "A role: `viewer`, `member`, `admin` or a custom role of the space or above it."
+            "A role: `viewer`, `member`, `admin` or a custom role of the space or above it.",
+            "member"
         )
     );
     schema!(
@@ -159,7 +167,8 @@ mod schemas {
         string(
             &super::user_id(),
             Some(super::USER_ID_MAX_LEN),
-            "The host application's user id (a token's `sub`); never starts with `key:`."
+            "The host application's user id (a token's `sub`); never starts with `key:`.",
+            "alice"
         )
     );
     schema!(
@@ -168,7 +177,8 @@ mod schemas {
         string(
             &super::email(),
             Some(super::EMAIL_MAX_LEN),
-            "An e-mail address: trimmed, ASCII letters compared case-insensitively."
+            "An e-mail address: trimmed, ASCII letters compared case-insensitively.",
+            "ada@example.com"
         )
     );
     schema!(
@@ -178,7 +188,8 @@ mod schemas {
             &super::username(),
             None,
             "A username in the host application (`preferred_username`): 1-100 characters \
-         without spaces, trimmed, ASCII letters compared case-insensitively."
+         without spaces, trimmed, ASCII letters compared case-insensitively.",
+            "ada"
         )
     );
     schema!(
@@ -187,7 +198,8 @@ mod schemas {
         string(
             &super::invite_code(),
             Some(crate::invite::MAX_CODE_LEN),
-            "An invite link's code (base62)."
+            "An invite link's code (base62).",
+            "k3Jd9QpX2a"
         )
     );
 
@@ -199,7 +211,8 @@ mod schemas {
         string(
             &super::space_path_param(),
             Some(super::SPACE_PARAM_MAX_LEN),
-            "A space path, percent-encoded in the URL (`acme%2Feng%2F`); the trailing slash may be left out."
+            "A space path, percent-encoded in the URL (`acme%2Feng%2F`); the trailing slash may be left out.",
+            "acme/"
         )
     );
 
@@ -211,7 +224,8 @@ mod schemas {
         string(
             &super::domain(),
             Some(super::DOMAIN_MAX_LEN),
-            "A mail domain (`example.com`)."
+            "A mail domain (`example.com`).",
+            "example.com"
         )
     );
 
@@ -223,7 +237,8 @@ mod schemas {
         string(
             super::CURSOR,
             Some(44),
-            "The cursor from the previous page's `next`."
+            "The cursor from the previous page's `next`.",
+            "19a2b3c4d5e.01a2358f74d476f5a0585a3a83a2d3ac"
         )
     );
 }
