@@ -937,11 +937,8 @@ impl App {
             }
         };
         let message = text("message", input.message.as_deref(), 2000)?;
-        let idempotency = if input.dry_run {
-            None
-        } else {
-            idempotency(actor, idempotency_key, &input)?
-        };
+        // A key is checked on a dry run too; only a real run records it.
+        let idempotency = idempotency(actor, idempotency_key, &input)?.filter(|_| !input.dry_run);
         let rows = input
             .rows
             .iter()

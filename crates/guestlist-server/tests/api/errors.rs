@@ -436,6 +436,17 @@ async fn the_server_reads_input_as_the_document_describes_it() {
         assert_eq!(res.status().as_u16(), expected, "{email}");
     }
 
+    // A malformed key is refused on a dry run too, though a dry run records none.
+    let res = reqwest::Client::new()
+        .post(t.url("/api/v1/invitations/bulk"))
+        .bearer_auth(t.platform_key())
+        .header("Idempotency-Key", "two words")
+        .json(&serde_json::json!({"space": "acme/", "dry_run": true, "rows": [{"email": "x@example.com"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+
     // A built-in role's name is taken: a conflict, not bad input.
     let (status, v) = raw(
         &t,
