@@ -56,11 +56,7 @@ impl SignupMutation {
             .create_platform_invitation(actor(ctx)?, input)
             .await
             .map_err(gql)?;
-        Ok(CreatedPlatformInvitation {
-            token: c.token,
-            link: c.link,
-            invitation: c.invitation.into(),
-        })
+        Ok(c.into())
     }
 
     /// Send a live platform invitation again: a new token (the old one is refused),
@@ -75,11 +71,7 @@ impl SignupMutation {
             .resend_platform_invitation(actor(ctx)?, id)
             .await
             .map_err(gql)?;
-        Ok(CreatedPlatformInvitation {
-            token: c.token,
-            link: c.link,
-            invitation: c.invitation.into(),
-        })
+        Ok(c.into())
     }
 }
 
@@ -143,6 +135,16 @@ pub struct CreatedPlatformInvitation {
     pub token: String,
     pub link: String,
     pub invitation: PlatformInvitation,
+}
+
+impl From<guestlist_app::PlatformInvitationCreated> for CreatedPlatformInvitation {
+    fn from(c: guestlist_app::PlatformInvitationCreated) -> Self {
+        CreatedPlatformInvitation {
+            token: c.token,
+            link: c.link,
+            invitation: c.invitation.into(),
+        }
+    }
 }
 
 #[derive(SimpleObject, Debug)]

@@ -183,8 +183,10 @@ pub(crate) async fn strict_query(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     if request.uri().query().is_some_and(|q| !q.is_empty()) {
-        let key = (request.method().clone(), matched.as_str().to_owned());
-        let declared = crate::openapi::declared_query_parameters().get(&key);
+        let declared = crate::openapi::declared_query_parameters()
+            .get(matched.as_str())
+            .and_then(|ops| ops.iter().find(|(m, _)| m == request.method()))
+            .map(|(_, names)| names);
         let pairs: Vec<(String, String)> = axum::extract::Query::try_from_uri(request.uri())
             .map(|q| q.0)
             .unwrap_or_default();

@@ -186,14 +186,17 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .filter_map(Option::as_mut)
 }
 
-/// The query parameters each operation declares, by method and path template (as
-/// routed: `/api/v1/spaces/{space}`). The server refuses any other (`strict_query`),
-/// so the document and the server cannot disagree about which parameters exist.
-pub(crate) fn declared_query_parameters() -> &'static HashMap<(Method, String), Vec<String>> {
-    static TABLE: OnceLock<HashMap<(Method, String), Vec<String>>> = OnceLock::new();
+/// The query parameters each operation declares, by path template (as routed:
+/// `/api/v1/spaces/{space}`) and method. The server refuses any other (`strict_query`),
+/// so the document and the server cannot disagree about which parameters exist. Looked
+/// up by `&str`, so a request allocates nothing to find its operation.
+pub(crate) type QueryTable = HashMap<String, Vec<(Method, Vec<String>)>>;
+
+pub(crate) fn declared_query_parameters() -> &'static QueryTable {
+    static TABLE: OnceLock<QueryTable> = OnceLock::new();
     TABLE.get_or_init(|| {
         let doc = ApiDoc::openapi();
-        let mut table = HashMap::new();
+        let mut table = QueryTable::new();
         for (path, item) in &doc.paths.paths {
             for (method, op) in operations(item) {
                 let names = op
@@ -205,7 +208,7 @@ pub(crate) fn declared_query_parameters() -> &'static HashMap<(Method, String), 
                         _ => None,
                     })
                     .collect();
-                table.insert((method, path.clone()), names);
+                table.entry(path.clone()).or_default().push((method, names));
             }
         }
         table

@@ -131,6 +131,17 @@ pub(crate) fn push_invite_filters(
     }
 }
 
+/// Which subtrees a list walks: what the caller may see, narrowed by the filter; `None`
+/// for everything. Disjoint: no root lies within another.
+fn roots_of(q: &InviteQuery) -> Option<Vec<SpacePath>> {
+    match (&q.visible, q.subtrees.is_empty()) {
+        (Visibility::All, true) => None,
+        (Visibility::All, false) => Some(domain::path::minimal_roots(q.subtrees.clone())),
+        (Visibility::Subtrees(v), true) => Some(domain::path::minimal_roots(v.clone())),
+        (Visibility::Subtrees(v), false) => Some(domain::path::intersect_subtrees(v, &q.subtrees)),
+    }
+}
+
 /// The order of an invite list: newest first, or oldest first when paging backward.
 fn direction(q: &InviteQuery) -> &'static str {
     if q.backward { "ASC" } else { "DESC" }
@@ -319,14 +330,7 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
 
     async fn list_invites(&mut self, q: &InviteQuery) -> Result<Vec<InviteRow>> {
         // Which subtrees to walk: what the caller may see, narrowed by the filter.
-        let roots: Option<Vec<SpacePath>> = match (&q.visible, q.subtrees.is_empty()) {
-            (Visibility::All, true) => None,
-            (Visibility::All, false) => Some(domain::path::minimal_roots(q.subtrees.clone())),
-            (Visibility::Subtrees(v), true) => Some(domain::path::minimal_roots(v.clone())),
-            (Visibility::Subtrees(v), false) => {
-                Some(domain::path::intersect_subtrees(v, &q.subtrees))
-            }
-        };
+        let roots = roots_of(q);
         let mut qb = QueryBuilder::new("");
         match &roots {
             // Everything: the creation-order index, filtered as it goes.
@@ -370,14 +374,7 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
             after: None,
             ..q.clone()
         };
-        let roots: Option<Vec<SpacePath>> = match (&q.visible, q.subtrees.is_empty()) {
-            (Visibility::All, true) => None,
-            (Visibility::All, false) => Some(domain::path::minimal_roots(q.subtrees.clone())),
-            (Visibility::Subtrees(v), true) => Some(domain::path::minimal_roots(v.clone())),
-            (Visibility::Subtrees(v), false) => {
-                Some(domain::path::intersect_subtrees(v, &q.subtrees))
-            }
-        };
+        let roots = roots_of(q);
         let mut qb = QueryBuilder::new("SELECT COUNT(*) AS n FROM invites WHERE TRUE");
         match &roots {
             None => {}

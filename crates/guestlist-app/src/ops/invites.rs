@@ -90,6 +90,25 @@ pub struct InviteFilter {
     pub limit: Option<u32>,
 }
 
+impl InviteFilter {
+    /// The storage query of this filter within what the caller sees, unpaged.
+    fn query(&self, visible: Visibility, now: OffsetDateTime) -> InviteQuery {
+        InviteQuery {
+            visible,
+            subtrees: self.subtrees.clone(),
+            spaces_in: self.spaces_in.clone(),
+            states: self.states.clone(),
+            revoked: self.revoked,
+            created_by: self.created_by.clone(),
+            predicate: self.predicate.clone(),
+            now,
+            after: None,
+            backward: false,
+            limit: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct InvitePage {
     pub invites: Vec<InviteView>,
@@ -263,17 +282,10 @@ operation!(List => InvitePage, |self, tx| {
         paging::decode(self.filter.after.as_deref())?
     };
     let query = InviteQuery {
-        visible,
-        subtrees: self.filter.subtrees.clone(),
-        spaces_in: self.filter.spaces_in.clone(),
-        states: self.filter.states.clone(),
-        revoked: self.filter.revoked,
-        created_by: self.filter.created_by.clone(),
-        predicate: self.filter.predicate.clone(),
-        now,
         after: cursor,
         backward,
         limit: self.limit + 1,
+        ..self.filter.query(visible, now)
     };
     let rows = tx.list_invites(&query).await?;
     let key = |i: &InviteRow| PageKey { created_at: i.created_at, id: i.id };
@@ -303,20 +315,7 @@ operation!(Count => u64, |self, tx| {
         None => Visibility::All,
         Some(roots) => Visibility::Subtrees(roots),
     };
-    tx.count_invites(&InviteQuery {
-        visible,
-        subtrees: self.filter.subtrees.clone(),
-        spaces_in: self.filter.spaces_in.clone(),
-        states: self.filter.states.clone(),
-        revoked: self.filter.revoked,
-        created_by: self.filter.created_by.clone(),
-        predicate: self.filter.predicate.clone(),
-        now: crate::now(),
-        after: None,
-        backward: false,
-        limit: 0,
-    })
-    .await
+    tx.count_invites(&self.filter.query(visible, crate::now())).await
 });
 
 struct Preview {
