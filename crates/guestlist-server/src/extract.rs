@@ -182,26 +182,40 @@ pub(crate) async fn strict_query(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    if request.uri().query().is_some_and(|q| !q.is_empty()) {
+    if let Some(query) = request.uri().query().filter(|q| !q.is_empty()) {
         let declared = crate::openapi::declared_query_parameters()
             .get(matched.as_str())
             .and_then(|ops| ops.iter().find(|(m, _)| m == request.method()))
             .map(|(_, names)| names);
-        let pairs: Vec<(String, String)> = axum::extract::Query::try_from_uri(request.uri())
-            .map(|q| q.0)
-            .unwrap_or_default();
-        if let Some((name, _)) = pairs
-            .iter()
-            .find(|(name, _)| !declared.is_some_and(|d| d.contains(name)))
-        {
+        let known = |name: &str| declared.is_some_and(|d| d.iter().any(|n| n == name));
+        if let Some(name) = query_names(query).find(|name| !known(name)) {
             return ApiError(Error::invalid(
-                name.as_str(),
+                name.as_ref(),
                 format!("unknown query parameter {name:?}"),
             ))
             .into_response();
         }
     }
     next.run(request).await
+}
+
+/// The parameter names of a query string, decoded (`a%5Fb` is `a_b`); a name with
+/// nothing to decode is not copied.
+fn query_names(query: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let raw = pair.split_once('=').map_or(pair, |(name, _)| name);
+        if !raw.contains(['%', '+']) {
+            return std::borrow::Cow::Borrowed(raw);
+        }
+        // Rare: the form decoder says what the name is.
+        let decoded = format!("/?{raw}=")
+            .parse::<axum::http::Uri>()
+            .ok()
+            .and_then(|u| axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&u).ok())
+            .and_then(|q| q.0.into_iter().next())
+            .map(|(name, _)| name);
+        std::borrow::Cow::Owned(decoded.unwrap_or_else(|| raw.to_owned()))
+    })
 }
 
 /// Path parameters; bad ones are `invalid_input` on `path`.

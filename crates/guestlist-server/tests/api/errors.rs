@@ -328,6 +328,16 @@ async fn the_server_reads_input_as_the_document_describes_it() {
             "{path}: {v}"
         );
     }
+    // Names are read decoded, as the handlers read them: `sp%61ce` is `space`.
+    let (status, v) = raw(
+        &t,
+        get.clone(),
+        "/api/v1/invites?sp%61ce=acme%2F",
+        key.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
     // A cursor is exactly what the service issued; a space in a URL is bounded.
     let (status, v) = raw(
         &t,
