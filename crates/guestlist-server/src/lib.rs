@@ -161,9 +161,10 @@ async fn method_not_allowed() -> ApiError {
 }
 
 async fn openapi_route() -> impl IntoResponse {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        openapi_json(),
+        DOCUMENT.get_or_init(openapi_json).as_str(),
     )
 }
 

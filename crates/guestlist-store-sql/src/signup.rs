@@ -261,7 +261,7 @@ impl<E: Engine> SignupTx for SqlTx<'_, E> {
         id: Uuid,
         token_hash: &[u8],
         token_salt: &[u8],
-        mail_id: Uuid,
+        mail_id: Option<Uuid>,
         now: OffsetDateTime,
     ) -> Result<bool> {
         let done = query(

@@ -40,14 +40,15 @@ pub trait SignupTx: Send {
     async fn reserve_platform_invitation(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool>;
     /// Gives back a held use, counting it as used when `used`.
     async fn settle_platform_invitation(&mut self, id: Uuid, used: bool) -> Result<()>;
-    /// A new token (hash and salt) and e-mail for a live platform invitation, the old
-    /// token refused from now on; `false` when it is not live.
+    /// A new token (hash and salt) and e-mail (when it has an address) for a live
+    /// platform invitation, the old token refused from now on; `false` when it is not
+    /// live.
     async fn reissue_platform_invitation(
         &mut self,
         id: Uuid,
         token_hash: &[u8],
         token_salt: &[u8],
-        mail_id: Uuid,
+        mail_id: Option<Uuid>,
         now: OffsetDateTime,
     ) -> Result<bool>;
     async fn revoke_platform_invitation(

@@ -279,9 +279,8 @@ struct ResendPlatformInvitation {
     actor: Actor,
     id: Uuid,
     /// Its new token, and what storage keeps of it.
-    salt: Vec<u8>,
+    issue: TokenIssue,
     token_hash: Vec<u8>,
-    mail_id: Uuid,
     interval_secs: i64,
 }
 
@@ -300,13 +299,14 @@ operation!(ResendPlatformInvitation => PlatformInvitationRow, |self, tx| {
             return Err(Error::RateLimited { retry_after_secs: wait as u64 });
         }
     }
-    if !tx.reissue_platform_invitation(self.id, &self.token_hash, &self.salt, self.mail_id, now).await? {
+    let mail_id = current.email.as_ref().map(|_| self.issue.mail_id);
+    if !tx.reissue_platform_invitation(self.id, &self.token_hash, &self.issue.salt, mail_id, now).await? {
         return Err(Error::Contention("the platform invitation changed while it was re-sent".into()));
     }
     if let Some(email) = &current.email {
         tx.cancel_mail_of(MailSubject::PlatformInvitation(self.id)).await?;
         tx.insert_mail(&NewMail {
-            id: self.mail_id,
+            id: self.issue.mail_id,
             subject: MailSubject::PlatformInvitation(self.id),
             recipient: email.clone(),
             created_at: now,
@@ -705,16 +705,15 @@ impl App {
         actor: &Actor,
         id: Uuid,
     ) -> Result<PlatformInvitationCreated> {
-        let salt = crate::secrets::Keys::token_salt();
-        let token = self.0.keys.token_for(&salt);
+        let issue = TokenIssue::new();
+        let token = self.0.keys.token_for(&issue.salt);
         let row = self
             .store_ref()
             .write(ResendPlatformInvitation {
                 actor: actor.clone(),
                 id,
                 token_hash: self.0.keys.hash_token(&token),
-                salt,
-                mail_id: Uuid::now_v7(),
+                issue,
                 interval_secs: self.0.config.invitations.resend_interval_secs,
             })
             .await?;

@@ -665,11 +665,34 @@ async fn an_email_bound_platform_invitation_is_mailed_and_can_be_resent() {
         "exhausted"
     );
 
-    // Without an address, nothing is mailed.
-    platform
+    // Without an address, nothing is mailed; a resend only changes the token.
+    let plain = platform
         .create_platform_invitation(&api::CreatePlatformInvitationRequest::default())
         .await
         .unwrap();
+    assert!(plain.invitation.delivery.is_none());
+    t.exec("UPDATE platform_invitations SET last_sent_at = 0")
+        .await;
+    let renewed = platform
+        .resend_platform_invitation(plain.invitation.id)
+        .await
+        .unwrap();
+    assert_ne!(renewed.token, plain.token);
+    assert!(renewed.invitation.delivery.is_none());
+    assert!(
+        !t.client
+            .verify_signup_token(&plain.token)
+            .await
+            .unwrap()
+            .valid
+    );
+    assert!(
+        t.client
+            .verify_signup_token(&renewed.token)
+            .await
+            .unwrap()
+            .valid
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(t.smtp.mails().len(), 2);
 }
