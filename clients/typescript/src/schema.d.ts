@@ -51,13 +51,13 @@ export interface paths {
             cookie?: never;
         };
         /** The invitations of the spaces you manage invites for, newest first. Never tokens. */
-        get: operations["list"];
+        get: operations["list_invitations"];
         put?: never;
         /**
          * Invite one person to a space (manage_invites). `invited` answers 201; the
          *     idempotent `already_invited` and `already_member` answer 200.
          */
-        post: operations["create"];
+        post: operations["create_invitation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -77,7 +77,7 @@ export interface paths {
          * Accept with the token from the e-mail. The caller must be the addressee: the same
          *     user id or username, or the same e-mail verified by the host application.
          */
-        post: operations["accept"];
+        post: operations["accept_invitation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -97,7 +97,7 @@ export interface paths {
          * Invite up to 1,000 people to one space; each row gets its own outcome or error.
          *     `dry_run` decides every row and changes nothing.
          */
-        post: operations["bulk"];
+        post: operations["bulk_invite"];
         delete?: never;
         options?: never;
         head?: never;
@@ -114,7 +114,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Decline with the token from the e-mail (the addressee only). */
-        post: operations["decline"];
+        post: operations["decline_invitation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -129,14 +129,14 @@ export interface paths {
             cookie?: never;
         };
         /** One invitation (manage_invites on its space). */
-        get: operations["get"];
+        get: operations["get_invitation"];
         put?: never;
         post?: never;
         /**
          * Revoke a pending invitation (soft; `409 not_pending` otherwise). Its token stops
          *     working and an unsent e-mail is cancelled.
          */
-        delete: operations["revoke"];
+        delete: operations["revoke_invitation"];
         options?: never;
         head?: never;
         patch?: never;
@@ -155,7 +155,7 @@ export interface paths {
          * Send a pending or expired invitation again: a new token and expiry, the old token
          *     refused from now on. A pending one at most once per configured interval (429).
          */
-        post: operations["resend"];
+        post: operations["resend_invitation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -245,7 +245,7 @@ export interface paths {
          * Approve a pending request: the membership and the decision are written together,
          *     within the member limit (`member_limit_reached` leaves the request pending).
          */
-        post: operations["approve"];
+        post: operations["approve_join_request"];
         delete?: never;
         options?: never;
         head?: never;
@@ -262,7 +262,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Deny a pending request. */
-        post: operations["deny"];
+        post: operations["deny_join_request"];
         delete?: never;
         options?: never;
         head?: never;
@@ -277,7 +277,7 @@ export interface paths {
             cookie?: never;
         };
         /** Your pending invitations: to your user id, your username, or your verified e-mail. */
-        get: operations["mine"];
+        get: operations["my_invitations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -331,7 +331,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Withdraw your pending join request. */
-        delete: operations["cancel"];
+        delete: operations["cancel_join_request"];
         options?: never;
         head?: never;
         patch?: never;
@@ -382,7 +382,7 @@ export interface paths {
             cookie?: never;
         };
         /** Everything waiting for you: invitations, owners' adds and your join requests. */
-        get: operations["pending"];
+        get: operations["my_pending"];
         put?: never;
         post?: never;
         delete?: never;
@@ -558,13 +558,13 @@ export interface paths {
          * Platform invitations, newest first: all of them for platform admins, your own for
          *     users (when user invitations are on). Never tokens.
          */
-        get: operations["list_invitations"];
+        get: operations["list_platform_invitations"];
         put?: never;
         /**
          * Invite someone to the platform; `invited_by` is you. Platform admins always;
          *     users when user invitations are on, within their quota.
          */
-        post: operations["create_invitation"];
+        post: operations["create_platform_invitation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -582,11 +582,11 @@ export interface paths {
          * Public: may this token be used to sign up now? Unknown, revoked, used, expired and
          *     in-use tokens all answer `{"valid": false}`. Rate limited.
          */
-        get: operations["verify"];
+        get: operations["verify_signup_token"];
         put?: never;
         post?: never;
         /** Revoke a platform invitation (soft): its inviter or a platform admin. */
-        delete: operations["revoke_invitation"];
+        delete: operations["revoke_platform_invitation"];
         options?: never;
         head?: never;
         patch?: never;
@@ -606,7 +606,7 @@ export interface paths {
          *     now on), e-mailed again when it is bound to an address. Its inviter or a platform
          *     admin; at most once a minute.
          */
-        post: operations["resend_invitation"];
+        post: operations["resend_platform_invitation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -677,13 +677,13 @@ export interface paths {
             cookie?: never;
         };
         /** A space's join requests in the order they came (manage_members). */
-        get: operations["list"];
+        get: operations["list_join_requests"];
         put?: never;
         /**
          * Ask to join a `request`-mode space (an `open` space is joined at once). One pending
          *     request per user and space; asking again returns it.
          */
-        post: operations["ask"];
+        post: operations["ask_to_join"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1933,7 +1933,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_invitations: {
         parameters: {
             query?: {
                 /** @description Only invitations to this space and beneath. */
@@ -2016,7 +2016,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    create_invitation: {
         parameters: {
             query?: never;
             header?: {
@@ -2144,7 +2144,7 @@ export interface operations {
             };
         };
     };
-    accept: {
+    accept_invitation: {
         parameters: {
             query?: never;
             header?: never;
@@ -2270,7 +2270,7 @@ export interface operations {
             };
         };
     };
-    bulk: {
+    bulk_invite: {
         parameters: {
             query?: never;
             header?: {
@@ -2379,7 +2379,7 @@ export interface operations {
             };
         };
     };
-    decline: {
+    decline_invitation: {
         parameters: {
             query?: never;
             header?: never;
@@ -2494,7 +2494,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    get_invitation: {
         parameters: {
             query?: never;
             header?: never;
@@ -2571,7 +2571,7 @@ export interface operations {
             };
         };
     };
-    revoke: {
+    revoke_invitation: {
         parameters: {
             query?: never;
             header?: never;
@@ -2657,7 +2657,7 @@ export interface operations {
             };
         };
     };
-    resend: {
+    resend_invitation: {
         parameters: {
             query?: never;
             header?: never;
@@ -3306,7 +3306,7 @@ export interface operations {
             };
         };
     };
-    approve: {
+    approve_join_request: {
         parameters: {
             query?: never;
             header?: never;
@@ -3392,7 +3392,7 @@ export interface operations {
             };
         };
     };
-    deny: {
+    deny_join_request: {
         parameters: {
             query?: never;
             header?: never;
@@ -3478,7 +3478,7 @@ export interface operations {
             };
         };
     };
-    mine: {
+    my_invitations: {
         parameters: {
             query?: {
                 /** @description The cursor from the previous page's `next`. */
@@ -3748,7 +3748,7 @@ export interface operations {
             };
         };
     };
-    cancel: {
+    cancel_join_request: {
         parameters: {
             query?: never;
             header?: never;
@@ -4006,7 +4006,7 @@ export interface operations {
             };
         };
     };
-    pending: {
+    my_pending: {
         parameters: {
             query?: never;
             header?: never;
@@ -4858,7 +4858,7 @@ export interface operations {
             };
         };
     };
-    list_invitations: {
+    list_platform_invitations: {
         parameters: {
             query?: {
                 /** @description Platform admins: only this inviter's. */
@@ -4938,7 +4938,7 @@ export interface operations {
             };
         };
     };
-    create_invitation: {
+    create_platform_invitation: {
         parameters: {
             query?: never;
             header?: never;
@@ -5035,7 +5035,7 @@ export interface operations {
             };
         };
     };
-    verify: {
+    verify_signup_token: {
         parameters: {
             query?: never;
             header?: never;
@@ -5106,7 +5106,7 @@ export interface operations {
             };
         };
     };
-    revoke_invitation: {
+    revoke_platform_invitation: {
         parameters: {
             query?: never;
             header?: never;
@@ -5184,7 +5184,7 @@ export interface operations {
             };
         };
     };
-    resend_invitation: {
+    resend_platform_invitation: {
         parameters: {
             query?: never;
             header?: never;
@@ -5735,7 +5735,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_join_requests: {
         parameters: {
             query?: {
                 /** @description pending, approved, denied or cancelled. */
@@ -5818,7 +5818,7 @@ export interface operations {
             };
         };
     };
-    ask: {
+    ask_to_join: {
         parameters: {
             query?: never;
             header?: never;

@@ -272,6 +272,115 @@ fn cross_field_rules(doc: &mut serde_json::Value) {
     }
 }
 
+/// OpenAPI links: where the answer of a create leads (what a client does next, and what
+/// a stateful fuzzer follows): from the operation and status, by link name, to an
+/// operation and its parameters taken from the answer.
+/// A link: its name, the operation it leads to, and `parameter=expression`.
+type Link = (&'static str, &'static str, &'static str);
+
+const LINKS: &[(&str, &str, &[Link])] = &[
+    (
+        "create_space",
+        "201",
+        &[
+            ("GetSpace", "get_space", "space=$response.body#/path"),
+            ("UpdateSpace", "update_space", "space=$response.body#/path"),
+            ("ListMembers", "list_members", "space=$response.body#/path"),
+            ("ListRoles", "list_roles", "space=$response.body#/path"),
+        ],
+    ),
+    (
+        "create_invite",
+        "201",
+        &[
+            ("Preview", "preview_invite", "code=$response.body#/code"),
+            ("Redeem", "redeem_invite", "code=$response.body#/code"),
+            (
+                "ShowLink",
+                "show_invite_link",
+                "code=$response.body#/invite/id",
+            ),
+            ("Revoke", "revoke_invite", "code=$response.body#/invite/id"),
+        ],
+    ),
+    (
+        "create_invitation",
+        "201",
+        &[
+            ("Get", "get_invitation", "id=$response.body#/invitation/id"),
+            (
+                "Resend",
+                "resend_invitation",
+                "id=$response.body#/invitation/id",
+            ),
+            (
+                "Revoke",
+                "revoke_invitation",
+                "id=$response.body#/invitation/id",
+            ),
+        ],
+    ),
+    (
+        "create_platform_invitation",
+        "201",
+        &[
+            ("Verify", "verify_signup_token", "ref=$response.body#/token"),
+            (
+                "Resend",
+                "resend_platform_invitation",
+                "ref=$response.body#/invitation/id",
+            ),
+            (
+                "Revoke",
+                "revoke_platform_invitation",
+                "ref=$response.body#/invitation/id",
+            ),
+        ],
+    ),
+    (
+        "create_claim",
+        "201",
+        &[
+            ("Confirm", "confirm_claim", "id=$response.body#/id"),
+            ("Release", "release_claim", "id=$response.body#/id"),
+        ],
+    ),
+];
+
+fn links(doc: &mut serde_json::Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let ops = paths
+        .values_mut()
+        .filter_map(|p| p.as_object_mut())
+        .flat_map(|p| p.values_mut());
+    for op in ops {
+        let Some(id) = op
+            .get("operationId")
+            .and_then(|i| i.as_str())
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        for (_, status, links) in LINKS.iter().filter(|(from, _, _)| *from == id) {
+            let response = op
+                .pointer_mut(&format!("/responses/{status}"))
+                .and_then(|r| r.as_object_mut())
+                .unwrap_or_else(|| panic!("{id} answers {status}"));
+            let mut out = serde_json::Map::new();
+            for (name, target, param) in *links {
+                let (p, expr) = param.split_once('=').expect("name=expression");
+                out.insert(
+                    (*name).to_owned(),
+                    json!({ "operationId": target, "parameters": { p: expr } }),
+                );
+            }
+            response.insert("links".into(), serde_json::Value::Object(out));
+        }
+    }
+}
+
 /// An optional parameter (a header, here) is left out, never sent as null: its schema
 /// is its type alone.
 fn optional_parameters_are_absent(doc: &mut serde_json::Value) {
@@ -305,7 +414,33 @@ pub fn openapi_json() -> String {
     let mut doc = serde_json::to_value(&doc).expect("the OpenAPI document serializes");
     cross_field_rules(&mut doc);
     optional_parameters_are_absent(&mut doc);
+    links(&mut doc);
     let mut s = serde_json::to_string_pretty(&doc).expect("the OpenAPI document serializes");
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every operation has an id of its own (OpenAPI requires it; generated clients
+    /// name their functions by it).
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc: serde_json::Value = serde_json::from_str(&super::openapi_json()).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                if let Some(id) = op["operationId"].as_str() {
+                    assert!(seen.insert(id.to_owned()), "operationId {id} is used twice");
+                }
+            }
+        }
+        assert!(seen.len() > 50);
+        for (from, _, links) in super::LINKS {
+            assert!(seen.contains(*from), "{from}");
+            for (_, target, _) in *links {
+                assert!(seen.contains(*target), "{target}");
+            }
+        }
+    }
 }

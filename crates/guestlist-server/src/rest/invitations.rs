@@ -55,7 +55,7 @@ fn idempotency_key(headers: &HeaderMap) -> Res<Option<String>> {
 
 /// Invite one person to a space (manage_invites). `invited` answers 201; the
 /// idempotent `already_invited` and `already_member` answer 200.
-#[utoipa::path(post, path = "/api/v1/invitations", tag = "invitations", request_body = api::CreateInvitationRequest,
+#[utoipa::path(post, operation_id = "create_invitation", path = "/api/v1/invitations", tag = "invitations", request_body = api::CreateInvitationRequest,
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes a retry within 24 hours return the first answer; 1-255 printable ASCII characters")),
     responses((status = 201, body = api::InvitationResult), (status = 200, body = api::InvitationResult),
         (status = 400, body = api::ErrorBody), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody),
@@ -93,7 +93,7 @@ pub async fn create(
 
 /// Invite up to 1,000 people to one space; each row gets its own outcome or error.
 /// `dry_run` decides every row and changes nothing.
-#[utoipa::path(post, path = "/api/v1/invitations/bulk", tag = "invitations", request_body = api::BulkInvitationRequest,
+#[utoipa::path(post, operation_id = "bulk_invite", path = "/api/v1/invitations/bulk", tag = "invitations", request_body = api::BulkInvitationRequest,
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes a retry within 24 hours return the first answer; 1-255 printable ASCII characters")),
     responses((status = 200, body = api::BulkInvitationResult), (status = 400, body = api::ErrorBody),
         (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody), (status = 422, body = api::ErrorBody)),
@@ -146,7 +146,7 @@ pub struct ListParams {
 }
 
 /// The invitations of the spaces you manage invites for, newest first. Never tokens.
-#[utoipa::path(get, path = "/api/v1/invitations", tag = "invitations", params(ListParams),
+#[utoipa::path(get, operation_id = "list_invitations", path = "/api/v1/invitations", tag = "invitations", params(ListParams),
     responses((status = 200, body = api::InvitationPage), (status = 400, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -173,7 +173,7 @@ fn page_of(page: guestlist_app::InvitationPage) -> api::InvitationPage {
 }
 
 /// One invitation (manage_invites on its space).
-#[utoipa::path(get, operation_id = "get", path = "/api/v1/invitations/{id}", tag = "invitations", params(("id" = Uuid, Path)),
+#[utoipa::path(get, operation_id = "get_invitation", path = "/api/v1/invitations/{id}", tag = "invitations", params(("id" = Uuid, Path)),
     responses((status = 200, body = api::Invitation), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_one(
@@ -190,7 +190,7 @@ pub async fn get_one(
 
 /// Revoke a pending invitation (soft; `409 not_pending` otherwise). Its token stops
 /// working and an unsent e-mail is cancelled.
-#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "invitations", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, operation_id = "revoke_invitation", path = "/api/v1/invitations/{id}", tag = "invitations", params(("id" = Uuid, Path)),
     responses((status = 200, body = api::Invitation), (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn revoke(
@@ -207,7 +207,7 @@ pub async fn revoke(
 
 /// Send a pending or expired invitation again: a new token and expiry, the old token
 /// refused from now on. A pending one at most once per configured interval (429).
-#[utoipa::path(post, path = "/api/v1/invitations/{id}/resend", tag = "invitations", params(("id" = Uuid, Path)),
+#[utoipa::path(post, operation_id = "resend_invitation", path = "/api/v1/invitations/{id}/resend", tag = "invitations", params(("id" = Uuid, Path)),
     responses((status = 200, body = api::Invitation), (status = 404, body = api::ErrorBody),
         (status = 409, body = api::ErrorBody), (status = 429, body = api::ErrorBody)),
     security(("bearer" = [])))]
@@ -239,7 +239,7 @@ async fn answer_by_token(
 
 /// Accept with the token from the e-mail. The caller must be the addressee: the same
 /// user id or username, or the same e-mail verified by the host application.
-#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "invitations", request_body = api::TokenRequest,
+#[utoipa::path(post, operation_id = "accept_invitation", path = "/api/v1/invitations/accept", tag = "invitations", request_body = api::TokenRequest,
     responses((status = 200, body = api::InvitationAnswer), (status = 403, body = api::ErrorBody),
         (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody), (status = 410, body = api::ErrorBody),
         (status = 429, body = api::ErrorBody)),
@@ -254,7 +254,7 @@ pub async fn accept(
 }
 
 /// Decline with the token from the e-mail (the addressee only).
-#[utoipa::path(post, path = "/api/v1/invitations/decline", tag = "invitations", request_body = api::TokenRequest,
+#[utoipa::path(post, operation_id = "decline_invitation", path = "/api/v1/invitations/decline", tag = "invitations", request_body = api::TokenRequest,
     responses((status = 200, body = api::InvitationAnswer), (status = 403, body = api::ErrorBody),
         (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody), (status = 410, body = api::ErrorBody)),
     security(("bearer" = [])))]
@@ -268,7 +268,7 @@ pub async fn decline(
 }
 
 /// Your pending invitations: to your user id, your username, or your verified e-mail.
-#[utoipa::path(get, path = "/api/v1/me/invitations", tag = "invitations", params(PageParams),
+#[utoipa::path(get, operation_id = "my_invitations", path = "/api/v1/me/invitations", tag = "invitations", params(PageParams),
     responses((status = 200, body = api::InvitationPage), (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn mine(

@@ -115,7 +115,7 @@ pub async fn decline_membership(
 
 /// Ask to join a `request`-mode space (an `open` space is joined at once). One pending
 /// request per user and space; asking again returns it.
-#[utoipa::path(post, path = "/api/v1/spaces/{space}/join-requests", tag = "members",
+#[utoipa::path(post, operation_id = "ask_to_join", path = "/api/v1/spaces/{space}/join-requests", tag = "members",
     request_body(content = Option<api::AskToJoinRequest>),
     params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded")),
     responses((status = 200, body = api::JoinResult), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
@@ -151,7 +151,7 @@ pub struct ListParams {
 }
 
 /// A space's join requests in the order they came (manage_members).
-#[utoipa::path(get, path = "/api/v1/spaces/{space}/join-requests", tag = "members",
+#[utoipa::path(get, operation_id = "list_join_requests", path = "/api/v1/spaces/{space}/join-requests", tag = "members",
     params(("space" = guestlist_app::domain::formats::SpaceParam, Path, description = "The space path, percent-encoded"), ListParams),
     responses((status = 200, body = api::JoinRequestPage), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
@@ -194,7 +194,7 @@ async fn decide(
 
 /// Approve a pending request: the membership and the decision are written together,
 /// within the member limit (`member_limit_reached` leaves the request pending).
-#[utoipa::path(post, path = "/api/v1/join-requests/{id}/approve", tag = "members", params(("id" = Uuid, Path)),
+#[utoipa::path(post, operation_id = "approve_join_request", path = "/api/v1/join-requests/{id}/approve", tag = "members", params(("id" = Uuid, Path)),
     responses((status = 200, body = api::JoinRequestDecision), (status = 403, body = api::ErrorBody),
         (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
@@ -207,7 +207,7 @@ pub async fn approve(
 }
 
 /// Deny a pending request.
-#[utoipa::path(post, path = "/api/v1/join-requests/{id}/deny", tag = "members", params(("id" = Uuid, Path)),
+#[utoipa::path(post, operation_id = "deny_join_request", path = "/api/v1/join-requests/{id}/deny", tag = "members", params(("id" = Uuid, Path)),
     responses((status = 200, body = api::JoinRequestDecision), (status = 403, body = api::ErrorBody),
         (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
@@ -220,7 +220,7 @@ pub async fn deny(
 }
 
 /// Withdraw your pending join request.
-#[utoipa::path(delete, path = "/api/v1/me/join-requests/{id}", tag = "members", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, operation_id = "cancel_join_request", path = "/api/v1/me/join-requests/{id}", tag = "members", params(("id" = Uuid, Path)),
     responses((status = 200, body = api::JoinRequest), (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn cancel(
@@ -236,7 +236,7 @@ pub async fn cancel(
 }
 
 /// Everything waiting for you: invitations, owners' adds and your join requests.
-#[utoipa::path(get, path = "/api/v1/me/pending", tag = "members",
+#[utoipa::path(get, operation_id = "my_pending", path = "/api/v1/me/pending", tag = "members",
     responses((status = 200, body = api::PendingItems), (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn pending(State(s): State<AppState>, Auth(actor): Auth) -> Res<Json<api::PendingItems>> {

@@ -136,7 +136,7 @@ pub async fn set_config(
 
 /// Invite someone to the platform; `invited_by` is you. Platform admins always;
 /// users when user invitations are on, within their quota.
-#[utoipa::path(post, path = "/api/v1/signup/invitations", tag = "signup", request_body = api::CreatePlatformInvitationRequest,
+#[utoipa::path(post, operation_id = "create_platform_invitation", path = "/api/v1/signup/invitations", tag = "signup", request_body = api::CreatePlatformInvitationRequest,
     responses((status = 201, body = api::PlatformInvitationWithToken), (status = 400, body = api::ErrorBody), (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_invitation(
@@ -174,7 +174,7 @@ pub struct ListParams {
 
 /// Platform invitations, newest first: all of them for platform admins, your own for
 /// users (when user invitations are on). Never tokens.
-#[utoipa::path(get, path = "/api/v1/signup/invitations", tag = "signup", params(ListParams),
+#[utoipa::path(get, operation_id = "list_platform_invitations", path = "/api/v1/signup/invitations", tag = "signup", params(ListParams),
     responses((status = 200, body = api::PlatformInvitationPage), (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_invitations(
@@ -194,7 +194,7 @@ pub async fn list_invitations(
 
 /// Public: may this token be used to sign up now? Unknown, revoked, used, expired and
 /// in-use tokens all answer `{"valid": false}`. Rate limited.
-#[utoipa::path(get, path = "/api/v1/signup/invitations/{ref}", tag = "signup",
+#[utoipa::path(get, operation_id = "verify_signup_token", path = "/api/v1/signup/invitations/{ref}", tag = "signup",
     params(("ref" = String, Path, description = "The invitation's token")),
     responses((status = 200, body = api::TokenCheck), (status = 429, body = api::ErrorBody)))]
 pub async fn verify(
@@ -214,7 +214,7 @@ pub async fn verify(
 }
 
 /// Revoke a platform invitation (soft): its inviter or a platform admin.
-#[utoipa::path(delete, path = "/api/v1/signup/invitations/{ref}", tag = "signup",
+#[utoipa::path(delete, operation_id = "revoke_platform_invitation", path = "/api/v1/signup/invitations/{ref}", tag = "signup",
     params(("ref" = Uuid, Path, description = "The invitation's id")),
     responses((status = 200, body = api::PlatformInvitation), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
@@ -233,7 +233,7 @@ pub async fn revoke_invitation(
 /// Send a live platform invitation again: a new token (the old one is refused from
 /// now on), e-mailed again when it is bound to an address. Its inviter or a platform
 /// admin; at most once a minute.
-#[utoipa::path(post, path = "/api/v1/signup/invitations/{ref}/resend", tag = "signup",
+#[utoipa::path(post, operation_id = "resend_platform_invitation", path = "/api/v1/signup/invitations/{ref}/resend", tag = "signup",
     params(("ref" = Uuid, Path, description = "The invitation's id")),
     responses((status = 200, body = api::PlatformInvitationWithToken), (status = 404, body = api::ErrorBody),
         (status = 410, body = api::ErrorBody), (status = 429, body = api::ErrorBody)),
