@@ -82,12 +82,21 @@ pub fn sdl() -> String {
 }
 
 /// The one mapping from the application's error to a GraphQL error. The field at
-/// fault is named as GraphQL names it (`max_uses` is `maxUses`).
+/// fault is named as GraphQL names it (`max_uses` is `maxUses`), in `extensions.field`
+/// and in the message.
 pub(crate) fn gql(e: Error) -> async_graphql::Error {
     guestlist_app::log_failure(&e, "graphql");
     let code = e.code().as_str();
     let field = e.field().map(camel_case);
-    async_graphql::Error::new(e.public_message()).extend_with(|_, ext| {
+    let mut message = e.public_message();
+    if let (Some(rest), Some(f)) = (
+        e.field()
+            .and_then(|f| message.strip_prefix(&format!("{f}: "))),
+        &field,
+    ) {
+        message = format!("{f}: {rest}");
+    }
+    async_graphql::Error::new(message).extend_with(|_, ext| {
         ext.set("code", code);
         if let Some(f) = &field {
             ext.set("field", f.as_str());

@@ -178,6 +178,8 @@ async fn refusals_name_the_graphql_argument() {
         let r = t.graphql(Some(&alice), CREATE, vars.clone()).await;
         assert_eq!(code(&r), "invalid_input", "{vars}: {r}");
         assert_eq!(r["errors"][0]["extensions"]["field"], field, "{vars}: {r}");
+        let message = r["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("{field}: ")), "{message}");
     }
 }
 
