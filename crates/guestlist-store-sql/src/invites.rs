@@ -83,41 +83,15 @@ pub(crate) fn push_invite_filters(
     created_col: &str,
     id_col: &str,
 ) {
-    if let Some(by) = &q.created_by {
-        qb.push(" AND created_by = ").push_bind(by.clone());
-    }
-    if let Some(spaces) = &q.spaces_in {
-        qb.push(" AND space_path IN (");
-        if spaces.is_empty() {
-            qb.push("NULL");
-        }
-        for (i, s) in spaces.iter().enumerate() {
-            if i > 0 {
-                qb.push(", ");
-            }
-            qb.push_bind(s.as_str().to_owned());
-        }
-        qb.push(")");
-    }
-    if let Some(states) = &q.states {
-        let now = ms(q.now);
-        qb.push(" AND (FALSE");
-        for state in states {
-            qb.push(" OR ");
-            push_state(qb, *state, now);
-        }
-        qb.push(")");
-    }
-    match q.revoked {
-        Some(true) => {
-            qb.push(" AND revoked_at IS NOT NULL");
-        }
-        Some(false) => {
-            qb.push(" AND revoked_at IS NULL");
-        }
-        None => {}
-    }
-    if let Some(p) = &q.predicate {
+    // The flat filters are conditions like the nested ones: one way to write each.
+    let flat = [
+        q.created_by.clone().map(InvitePredicate::CreatedBy),
+        q.spaces_in.clone().map(InvitePredicate::SpaceIn),
+        q.states.clone().map(InvitePredicate::StateIn),
+        q.revoked.map(InvitePredicate::Revoked),
+        q.predicate.clone(),
+    ];
+    for p in flat.iter().flatten() {
         qb.push(" AND ");
         push_predicate(qb, p, ms(q.now));
     }
