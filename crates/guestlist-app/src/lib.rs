@@ -27,8 +27,8 @@ use limits::RateLimits;
 pub use ops::events::EventPage;
 pub use ops::invitations::{
     BulkResult, Decision, InvitationConfig, InvitationFilter, InvitationInput, InvitationPage,
-    InvitationResult, InvitationView, InviteeInput, MAX_BULK_ROWS, MAX_INVITATION_LIFETIME_SECS,
-    Response as InvitationResponse,
+    InvitationPreview, InvitationResult, InvitationView, InviteeInput, MAX_BULK_ROWS,
+    MAX_INVITATION_LIFETIME_SECS, Response as InvitationResponse,
 };
 pub use ops::invites::InviteView;
 pub use ops::invites::{
@@ -39,6 +39,7 @@ pub use ops::members::{CheckAnswer, CheckInput, MAX_CHECKS, MemberPage, Membersh
 pub use ops::requests::{
     Account, Deprovisioned, JoinRequestPage, JoinRequestView, Pending, RequestResult,
 };
+pub use ops::sessions::{MAX_SESSION_LIFETIME_SECS, SessionConfig, SignedIn};
 pub use ops::signup::{
     ClaimView, GateView, PlatformInvitationCreated, PlatformInvitationInput,
     PlatformInvitationPage, PlatformInvitationView, ReferralCounts, ReferralState, Referrals,
@@ -74,6 +75,8 @@ pub struct AppConfig {
     pub rate_limits: RateLimitConfig,
     pub invitations: InvitationConfig,
     pub signup: SignupConfig,
+    /// The pages' browser sessions.
+    pub sessions: SessionConfig,
 }
 
 /// Who is calling and from where. Rate limits key on both.
@@ -131,6 +134,12 @@ impl App {
             return Err(Error::invalid(
                 "signup_url_template",
                 "the template must contain {token}",
+            ));
+        }
+        if !(60..=MAX_SESSION_LIFETIME_SECS).contains(&config.sessions.lifetime_secs) {
+            return Err(Error::invalid(
+                "session_lifetime_secs",
+                "1 minute to 30 days",
             ));
         }
         let keys = Arc::new(secrets::Keys::derive(&config.link_secret));

@@ -152,6 +152,11 @@ pub(crate) fn random_token() -> String {
     random_base62(TOKEN_LEN)
 }
 
+/// A browser session's token: 43 base62 characters (~256 bits) from the OS CSPRNG.
+pub(crate) fn session_token() -> String {
+    random_base62(43)
+}
+
 pub const API_KEY_PREFIX: &str = "gl_";
 
 /// A new API key (`gl_` + 40 base62 characters, ~238 bits) and the hash to store.

@@ -109,7 +109,7 @@ impl Application {
             let trusted: Vec<&str> = issuers.iter().map(|i| i.issuer.as_str()).collect();
             tracing::info!(issuers = ?trusted, "trusting user tokens from these identity providers");
         }
-        let state = AppState::new(app.clone(), settings.server);
+        let state = AppState::new(app.clone(), settings.server)?;
         let prefetch = {
             let app = app.clone();
             tokio::spawn(async move { app.prefetch_issuer_keys().await })
@@ -179,6 +179,9 @@ fn spawn_housekeeping(
             }
             if n.is_multiple_of(12) {
                 app.housekeeping();
+                if let Err(e) = app.sweep_sessions().await {
+                    tracing::warn!(error = %e, "could not forget expired sessions");
+                }
                 if let Err(e) = app.expire_idempotency_keys().await {
                     tracing::warn!(error = %e, "could not forget old idempotency keys");
                 }

@@ -9,6 +9,7 @@ mod extract;
 mod graphql;
 mod listen;
 mod openapi;
+mod pages;
 mod rest;
 
 use std::sync::{Arc, OnceLock};
@@ -28,6 +29,7 @@ use guestlist_app::domain::Error;
 pub use listen::{HEALTH_OVERFLOW, HttpLimits, fit_connections};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 pub use openapi::openapi_json;
+pub use pages::PagesConfig;
 
 /// The GraphQL schema in SDL, as committed in `schema.graphql`.
 pub fn graphql_sdl() -> String {
@@ -60,6 +62,10 @@ pub struct ServerOptions {
     pub http: HttpLimits,
     /// Which browser origins may call the API.
     pub cors: CorsConfig,
+    /// Where people reach this service: the pages' links, cookies and origin checks.
+    pub public_url: String,
+    /// The pages people open in a browser.
+    pub pages: PagesConfig,
 }
 
 impl Default for ServerOptions {
@@ -71,6 +77,8 @@ impl Default for ServerOptions {
             metrics_token: None,
             http: HttpLimits::default(),
             cors: CorsConfig::default(),
+            public_url: "http://127.0.0.1:7700".into(),
+            pages: PagesConfig::default(),
         }
     }
 }
@@ -81,17 +89,24 @@ pub struct AppState {
     pub options: ServerOptions,
     graphql: guestlist_graphql::GuestlistSchema,
     metrics: PrometheusHandle,
+    pages: Arc<pages::Pages>,
 }
 
 impl AppState {
-    pub fn new(app: App, options: ServerOptions) -> Self {
+    /// Fails when the pages' templates folder has a template that does not parse.
+    pub fn new(app: App, options: ServerOptions) -> Result<Self, String> {
         let graphql = guestlist_graphql::schema(Some(app.clone()), options.introspection);
-        AppState {
+        let pages = Arc::new(pages::Pages::new(
+            options.pages.clone(),
+            &options.public_url,
+        )?);
+        Ok(AppState {
             app,
             options,
             graphql,
             metrics: metrics_handle(),
-        }
+            pages,
+        })
     }
 }
 
@@ -118,6 +133,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1",
             rest::router().route_layer(middleware::from_fn(extract::strict_query)),
         )
+        .merge(pages::router(&state))
         .route("/api/openapi.json", get(openapi_route))
         .route("/graphql", post(graphql::execute).get(graphql::graphiql))
         .route("/graphiql/{asset}", get(graphql::asset))
@@ -131,13 +147,19 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(track_metrics))
         .layer(CatchPanicLayer::custom(|_| ApiError(Error::internal("a handler panicked")).into_response()))
         .layer(
+            // The route, not the path: a path may hold an invite code (`/i/{code}`,
+            // `/api/v1/invites/{code}`), and no code reaches the log.
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let id = req
                     .headers()
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", |p| p.as_str());
+                tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
             }),
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

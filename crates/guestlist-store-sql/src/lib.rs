@@ -24,6 +24,7 @@
 //! | transfer    | `TransferTx`     | `transfer.rs`    |
 //! | api keys    | `ApiKeysTx`      | `api_keys.rs`    |
 //! | users       | `UsersTx`        | `users.rs`       |
+//! | sessions    | `SessionsTx`     | `sessions.rs`    |
 
 mod engine;
 mod filters;
@@ -35,6 +36,7 @@ mod invites;
 mod mail;
 mod members;
 mod requests;
+mod sessions;
 mod signup;
 mod spaces;
 mod sponsorship;

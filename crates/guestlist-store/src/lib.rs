@@ -20,6 +20,7 @@ mod invites;
 mod mail;
 mod members;
 mod requests;
+mod sessions;
 mod signup;
 mod spaces;
 mod sponsorship;
@@ -33,6 +34,7 @@ pub use invites::*;
 pub use mail::*;
 pub use members::*;
 pub use requests::*;
+pub use sessions::*;
 pub use signup::*;
 pub use spaces::*;
 pub use sponsorship::*;
@@ -178,6 +180,7 @@ pub trait Tx:
     + TransferTx
     + ApiKeysTx
     + UsersTx
+    + SessionsTx
 {
 }
 
@@ -193,7 +196,8 @@ impl<
         + SponsorshipTx
         + TransferTx
         + ApiKeysTx
-        + UsersTx,
+        + UsersTx
+        + SessionsTx,
 > Tx for T
 {
 }

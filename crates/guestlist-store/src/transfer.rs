@@ -70,6 +70,7 @@ const TABLES: &[&[TableSpec]] = &[
     crate::requests::TABLES,
     crate::api_keys::TABLES,
     crate::users::TABLES,
+    crate::sessions::TABLES,
 ];
 
 /// Every table, in import order.

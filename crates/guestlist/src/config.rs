@@ -68,6 +68,8 @@ pub struct Config {
     pub http: guestlist_server::HttpLimits,
     /// Which browser origins may call the API (none by default).
     pub cors: guestlist_server::CorsConfig,
+    /// The pages people open in a browser, and the sign-in handoff.
+    pub pages: guestlist_server::PagesConfig,
 }
 
 impl Default for Config {
@@ -100,6 +102,7 @@ impl Default for Config {
             metrics_token: None,
             http: guestlist_server::HttpLimits::default(),
             cors: guestlist_server::CorsConfig::default(),
+            pages: guestlist_server::PagesConfig::default(),
         }
     }
 }
@@ -122,6 +125,7 @@ impl std::fmt::Debug for Config {
             .field("http", &self.http)
             .field("cors", &self.cors)
             .field("mail", &self.mail)
+            .field("pages", &self.pages)
             .finish_non_exhaustive()
     }
 }
@@ -187,6 +191,15 @@ impl Config {
             self.http.max_connections = v
                 .parse()
                 .map_err(|_| parse_err("GUESTLIST_MAX_CONNECTIONS", &v))?;
+        }
+        if let Some(v) = env("GUESTLIST_LOGIN_URL") {
+            self.pages.login_url = Some(v);
+        }
+        if let Some(v) = env("GUESTLIST_SIGNUP_PAGE_URL") {
+            self.pages.signup_url = Some(v);
+        }
+        if let Some(v) = env("GUESTLIST_AFTER_JOIN_URL") {
+            self.pages.after_join_url = v;
         }
         if let Some(v) = env("GUESTLIST_INVITATION_URL_TEMPLATE") {
             self.invitation_url_template = v;
@@ -394,7 +407,30 @@ retry_max_ms = {mcap}
 poll_interval_ms = {mpoll}
 lease_secs = {mlease}
 timeout_secs = {mtimeout}
+
+[pages]
+# The pages every link lands on (/i/{{code}}, /invitations/accept, /signup) and the
+# account page /me. Off: point the URL templates above into your application.
+enabled = true
+# Where your application signs a visitor in (GUESTLIST_LOGIN_URL). {{return_to}} is
+# replaced by the URL-encoded address to send them back to, with a form POST of
+# `token` (a user token, as the API takes). See docs/PAGES.md for the host's side.
+# login_url = "https://app.example.com/login?return_to={{return_to}}"
+# Your application's sign-up page for a sign-up invitation, {{token}} replaced
+# (GUESTLIST_SIGNUP_PAGE_URL).
+# signup_url = "https://app.example.com/register?invitation={{token}}"
+# Where "Continue" leads after joining: {{space}} (URL-encoded) and {{public_url}} are
+# replaced; an app deep link works (GUESTLIST_AFTER_JOIN_URL).
+after_join_url = "{pjoin}"
+# A browser session ends this long after sign-in (60 s to 30 days).
+session_lifetime_secs = {plife}
+# Anyone may sign in as anyone by typing a user id: `serve --dev` turns it on.
+dev_sign_in = false
+# A folder whose templates, strings.toml and assets/ replace the built-in ones.
+# templates_dir = "page-templates"
 "#,
+            pjoin = d.pages.after_join_url,
+            plife = d.pages.session_lifetime_secs,
             hh = d.http.header_read_timeout_secs,
             hb = d.http.body_read_timeout_secs,
             hi = d.http.idle_timeout_secs,

@@ -263,6 +263,10 @@ fn app_config(config: &Config) -> Result<AppConfig, String> {
             url_template: config.signup_url_template(),
             claim_ttl_secs: config.signup_claim_ttl_secs,
         },
+        sessions: guestlist_app::SessionConfig {
+            lifetime_secs: config.pages.session_lifetime_secs,
+            dev_sign_in: config.pages.dev_sign_in,
+        },
     })
 }
 
@@ -309,6 +313,10 @@ async fn serve(
     } else {
         None
     };
+    if dev {
+        // Anyone may sign in to the pages as anyone: only for `--dev`.
+        config.pages.dev_sign_in = true;
+    }
     config.http.validate()?;
     config.cors.validate()?;
     config.http.max_connections = guestlist_server::fit_connections(config.http.max_connections);
@@ -334,6 +342,8 @@ async fn serve(
             metrics_token: config.metrics_token.clone(),
             http: config.http.clone(),
             cors: config.cors.clone(),
+            public_url: config.public_url.clone(),
+            pages: config.pages.clone(),
         },
         api_key: dev_secrets
             .as_ref()
@@ -377,6 +387,9 @@ Try it:
 
 User tokens, as your application would sign them:
   guestlist token --sub alice --email alice@example.com --email-verified
+
+In a browser: every invite link ({base}/i/<code>) opens its page; sign in there as
+any user you type (the development sign-in), then see {base}/me.
 
 Invitation e-mail: {mail}
 "#,

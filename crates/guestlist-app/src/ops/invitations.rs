@@ -138,6 +138,8 @@ pub struct InvitationPage {
 #[derive(Debug, Clone)]
 pub struct Response {
     pub invitation: InvitationView,
+    /// The space's display name (what the pages show).
+    pub space_name: String,
     /// For an accept: joined, upgraded, or already_member (also for a repeated accept).
     pub outcome: Option<JoinOutcome>,
     pub membership: Option<MembershipView>,
@@ -675,6 +677,37 @@ enum Target {
     Id(Uuid),
 }
 
+/// An invitation as its addressee sees it before answering.
+#[derive(Debug, Clone)]
+pub struct InvitationPreview {
+    pub invitation: InvitationView,
+    pub space_name: String,
+    /// How the signed-in caller stands to the addressee (`None`: signed out).
+    pub binding: Option<guestlist_domain::Binding>,
+}
+
+struct PreviewByToken {
+    hash: Vec<u8>,
+    actor: Option<Actor>,
+}
+
+operation!(PreviewByToken => InvitationPreview, |self, tx| {
+    let invitation = tx.invitation_by_token(&self.hash).await?.ok_or(Error::NotFound("invitation"))?;
+    let now = crate::now();
+    match invitation.status(now) {
+        InvitationStatus::Revoked => return Err(Error::NotFound("invitation")),
+        InvitationStatus::Expired => return Err(Error::Expired),
+        _ => {}
+    }
+    let scope = Scope::load(tx, &invitation.space_path).await?;
+    let binding = self.actor.as_ref().map(|a| invitation.addressee.binding(a));
+    Ok(InvitationPreview {
+        space_name: scope.space.name.clone(),
+        invitation: InvitationView::of(invitation, now),
+        binding,
+    })
+});
+
 struct Respond {
     actor: Actor,
     target: Target,
@@ -692,6 +725,7 @@ async fn accepted_again(
     let membership: Option<MembershipRow> = scope.membership(tx, user).await?;
     Ok(Response {
         invitation: InvitationView::of(invitation, now),
+        space_name: scope.space.name.clone(),
         outcome: Some(JoinOutcome::AlreadyMember),
         membership: membership.map(|m| member_view(&scope, m)),
     })
@@ -766,7 +800,7 @@ operation!(Respond => Response, |self, tx| {
     ))
     .await?;
     let fresh = tx.invitation_by_id(invitation.id).await?.ok_or(Error::NotFound("invitation"))?;
-    Ok(Response { invitation: InvitationView::of(fresh, now), outcome, membership })
+    Ok(Response { invitation: InvitationView::of(fresh, now), space_name: scope.space.name.clone(), outcome, membership })
 });
 
 struct Mine {
@@ -1031,6 +1065,26 @@ impl App {
             .write(Revoke {
                 actor: actor.clone(),
                 id,
+            })
+            .await
+    }
+
+    /// What the e-mail's token names, for the page that asks its addressee to answer:
+    /// the invitation, its space's name, and how `caller` stands to it (`None`
+    /// signed out). A revoked or unknown token is `not_found` alike; an expired one
+    /// `expired`; one already answered is shown with its status. Rate limited like
+    /// previews.
+    pub async fn preview_invitation(
+        &self,
+        caller: &Caller,
+        token: &str,
+    ) -> Result<InvitationPreview> {
+        self.0.limits.check(Surface::Preview, caller)?;
+        let hash = self.token_hash(token)?;
+        self.store_ref()
+            .read(PreviewByToken {
+                hash,
+                actor: caller.actor.clone(),
             })
             .await
     }

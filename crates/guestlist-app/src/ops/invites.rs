@@ -137,6 +137,8 @@ pub struct InvitePreview {
 pub struct Redeemed {
     pub outcome: JoinOutcome,
     pub space: SpacePath,
+    /// The space's display name (what the pages show).
+    pub space_name: String,
     pub role: RoleName,
     pub membership: Option<MembershipView>,
     /// For `requested`: the join request waiting for a member manager.
@@ -429,6 +431,7 @@ operation!(Redeem => Redeemed, |self, tx| {
                 return Ok(Redeemed {
                     outcome: JoinOutcome::AlreadyMember,
                     space: scope.space.path.clone(),
+                    space_name: scope.space.name.clone(),
                     role: view.invite.role.clone(),
                     membership: direct.map(|m| super::admission::view(&scope, m)),
                     join_request: None,
@@ -452,6 +455,7 @@ operation!(Redeem => Redeemed, |self, tx| {
         return Ok(Redeemed {
             outcome: r.outcome,
             space: scope.space.path.clone(),
+            space_name: scope.space.name.clone(),
             role: invite.role.clone(),
             membership: r.membership,
             join_request: r.request,
@@ -459,7 +463,7 @@ operation!(Redeem => Redeemed, |self, tx| {
     }
     let admitted = admit(tx, &scope, &self.actor, user, &invite.role, MembershipSource::InviteLink, Some(&invite)).await?;
     let (outcome, membership) = admitted.split(&scope);
-    Ok(Redeemed { outcome, space: scope.space.path.clone(), role: invite.role.clone(), membership, join_request: None })
+    Ok(Redeemed { outcome, space: scope.space.path.clone(), space_name: scope.space.name.clone(), role: invite.role.clone(), membership, join_request: None })
 });
 
 /// A verified e-mail address of one of the link's domains skips the approval.

@@ -7,6 +7,7 @@ pub mod invites;
 pub mod mail;
 pub mod members;
 pub mod requests;
+pub mod sessions;
 pub mod signup;
 pub mod spaces;
 pub mod users;

@@ -109,6 +109,8 @@ pub struct TokenCheck {
     pub valid: bool,
     /// The address the invitation is bound to, when valid.
     pub email: Option<Email>,
+    /// Who sent it (a user id, or `key:<name>`), when valid.
+    pub invited_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -381,8 +383,8 @@ operation!(Verify => TokenCheck, |self, tx| {
         .await?
         .filter(|i| i.state(crate::now()) == InviteState::Active && i.uses + i.reserved < i.max_uses);
     Ok(match usable {
-        Some(i) => TokenCheck { valid: true, email: i.email },
-        None => TokenCheck { valid: false, email: None },
+        Some(i) => TokenCheck { valid: true, email: i.email, invited_by: Some(i.invited_by) },
+        None => TokenCheck { valid: false, email: None, invited_by: None },
     })
 });
 
@@ -767,6 +769,7 @@ impl App {
             return Ok(TokenCheck {
                 valid: false,
                 email: None,
+                invited_by: None,
             });
         };
         self.store_ref().read(Verify { hash }).await

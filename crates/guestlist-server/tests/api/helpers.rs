@@ -40,6 +40,9 @@ pub struct Setup {
     pub jwt_audience: Option<String>,
     /// Trusted identity providers (their JWKS served by the test).
     pub issuers: Vec<guestlist_app::IssuerConfig>,
+    /// Make `options.public_url` the address the server listens on (the pages'
+    /// sign-in handoff builds its return address from it).
+    pub own_public_url: bool,
 }
 
 impl Default for Setup {
@@ -63,6 +66,7 @@ impl Default for Setup {
             },
             jwt_audience: None,
             issuers: Vec::new(),
+            own_public_url: false,
         }
     }
 }
@@ -116,6 +120,11 @@ impl TestApp {
                 url_template: "https://app.example.com/signup?invitation={token}".into(),
                 ..Default::default()
             },
+            // As `guestlist serve` makes it, from the pages' settings.
+            sessions: guestlist_app::SessionConfig {
+                lifetime_secs: setup.options.pages.session_lifetime_secs,
+                dev_sign_in: setup.options.pages.dev_sign_in,
+            },
         };
         let smtp = SmtpSink::start().await;
         let mail = MailConfig {
@@ -123,18 +132,22 @@ impl TestApp {
             ..setup.mail
         };
         let admin_key = guestlist_app::new_api_key().0;
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let addr = listener.local_addr().unwrap();
+        let mut options = setup.options;
+        if setup.own_public_url {
+            options.public_url = format!("http://{addr}");
+        }
         let built = Application::build(Settings {
             database,
             app: config,
             mail: mail.clone(),
-            server: setup.options,
+            server: options,
             api_key: Some(("test-platform".into(), admin_key.clone(), true)),
         })
         .await
         .expect("the application builds");
         let app = built.app().clone();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-        let addr = listener.local_addr().unwrap();
         tokio::spawn(built.serve(listener, std::future::pending()));
         TestApp {
             addr,

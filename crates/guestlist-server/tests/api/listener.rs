@@ -163,6 +163,7 @@ async fn shutdown_drains_within_its_grace_despite_a_half_sent_request() {
             rate_limits: Default::default(),
             invitations: Default::default(),
             signup: Default::default(),
+            sessions: Default::default(),
         },
         mail: guestlist_mail::MailConfig {
             folder: dir.path().join("mail"),

@@ -9,6 +9,7 @@ mod invitations;
 mod invites;
 mod listener;
 mod members;
+mod pages;
 mod plans;
 mod questions;
 mod races;
