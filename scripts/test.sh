@@ -4,8 +4,12 @@
 #   - SQLite is compiled into the binary: nothing to install.
 #   - curl and jq, which the README's walkthrough (run as a test) uses.
 #   - npm packages of the TypeScript client (openapi-typescript, openapi-fetch,
-#     typescript), under target/ts-client from clients/typescript's lockfile; Node.js
-#     (with npm) is installed with apt-get when missing.
+#     typescript), under target/ts-client from clients/typescript's lockfile, and
+#     playwright-core for the browser suite, under target/browser from
+#     tests/browser's lockfile; Node.js (with npm) is installed with apt-get when
+#     missing.
+#   - Chromium (Debian's `chromium`), which the browser suite drives headless;
+#     installed with apt-get when missing (scripts/browser.sh).
 #   - PostgreSQL: a throwaway server on 127.0.0.1 (Debian's `postgresql` package is
 #     installed with apt-get when missing), stopped and deleted at the end. To use a
 #     server of your own instead, set GUESTLIST_TEST_POSTGRES_URL to a URL whose role
@@ -73,3 +77,6 @@ scripts/contract.sh
 
 say "the TypeScript client: generated types fresh, compiled, run against a live server"
 scripts/typescript.sh
+
+say "the pages in Chromium: sign in, join, accept, refuse cross-site posts"
+scripts/browser.sh

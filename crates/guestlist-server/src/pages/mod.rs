@@ -379,8 +379,10 @@ async fn asset(
     }
 }
 
-/// Every page answer: the policy above, no sniffing, no framing, no referrer (a link
-/// to the host must not carry a token in `Referer`), and not cached unless it says so.
+/// Every page answer: the policy above, no sniffing, no framing, no referrer to
+/// another origin (a link to the host must not carry a token in `Referer`; within
+/// this origin it stays, or browsers send `Origin: null` with forms), and not cached
+/// unless it says so.
 async fn page_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
@@ -395,7 +397,7 @@ async fn page_headers(req: Request, next: Next) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -518,7 +520,7 @@ impl Visitor {
                 user => a.label(),
                 email => email.clone(),
             },
-            _ => context! { signed_in => false },
+            _ => context! { signed_in => false, user => None::<String>, email => None::<String> },
         }
     }
 }

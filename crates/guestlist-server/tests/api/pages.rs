@@ -678,7 +678,7 @@ async fn pages_carry_the_security_headers_and_assets_are_local() {
         "no script allowed at all: {csp}"
     );
     assert_eq!(p.headers["x-frame-options"], "DENY");
-    assert_eq!(p.headers["referrer-policy"], "no-referrer");
+    assert_eq!(p.headers["referrer-policy"], "same-origin");
     assert!(
         !p.body.contains("http://") && !p.body.contains("https://"),
         "no other origin"
