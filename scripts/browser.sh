@@ -29,8 +29,22 @@ rm -rf "$work/screenshots"
 . scripts/dev-server.sh
 dir=$(mktemp -d)
 trap 'stop_dev_server; rm -rf "$dir"' EXIT
-start_dev_server "$bin" "$dir"
+# Every request is logged (debug), so that the check below has lines to look at.
+RUST_LOG=debug,sqlx=warn,hyper=info,h2=info start_dev_server "$bin" "$dir"
 GUESTLIST_URL=$GL_BASE GUESTLIST_KEY=$GL_KEY GUESTLIST_MAIL_DIR=$dir/guestlist-mail \
-  GUESTLIST_SCREENSHOTS=$work/screenshots \
+  GUESTLIST_SCREENSHOTS=$work/screenshots GUESTLIST_SECRETS_FILE=$work/secrets.txt \
   node --test --test-concurrency=1 "$work/pages.test.mjs"
 echo "browser.sh: screenshots in $work/screenshots"
+
+# No code or token the visitors used is in a log line.
+grep -q 'route=/i/{code}' "$dir/serve.log" || { echo "browser.sh: the log has no request lines" >&2; exit 1; }
+leaked=0
+while read -r secret; do
+  [ -n "$secret" ] || continue
+  if grep -qF "$secret" "$dir/serve.log"; then
+    echo "browser.sh: a code or token is in the log: $(grep -F "$secret" "$dir/serve.log" | head -1)" >&2
+    leaked=1
+  fi
+done < "$work/secrets.txt"
+[ "$leaked" = 0 ] || exit 1
+echo "browser.sh: $(wc -l < "$work/secrets.txt") codes and tokens, none in $(wc -l < "$dir/serve.log") log lines"

@@ -31,7 +31,8 @@ use serde::Serialize;
 // An option given twice takes its last value (scripts/bench.sh appends its own).
 #[command(about = "Guestlist's load generator", args_override_self = true)]
 struct Args {
-    /// Scenarios to run: floor, preview, create, join, check, race, list (comma-separated)
+    /// Scenarios to run: floor, preview, landing, create, join, check, race, list
+    /// (comma-separated)
     /// or all. `check` asks `GET /check` with HS256, RS256 and ES256 tokens (the latter
     /// two from the bench's own identity provider) and `POST /check` 100 at a time.
     /// `list` also measures how soon a server is ready on an existing database.
@@ -734,19 +735,33 @@ async fn main() {
 
     if want("preview") {
         let code = invite(&server, &alice, "acme/", None).await;
-        for (name, code, ok) in [
-            ("preview", code.clone(), status_ok as fn(u16) -> bool),
+        for (name, path, ok) in [
+            (
+                "preview",
+                format!("/api/v1/invites/{code}"),
+                status_ok as fn(u16) -> bool,
+            ),
             (
                 "preview_unknown",
-                "ZZZZZZZZZZ".to_owned(),
+                "/api/v1/invites/ZZZZZZZZZZ".to_owned(),
                 not_found as fn(u16) -> bool,
             ),
         ] {
             server.start_scenario().await;
-            let (t, path) = (target.clone(), format!("/api/v1/invites/{code}"));
+            let t = target.clone();
             let make: MakeRequest = Arc::new(move |_| t.request(Method::GET, &path, None, None));
             record!(drive(name, &target, 64, secs, None, make, ok).await);
         }
+    }
+
+    if want("landing") {
+        // The invite's page, as a visitor's browser asks for it (signed out): the same
+        // preview, rendered from its template.
+        let code = invite(&server, &alice, "acme/", None).await;
+        server.start_scenario().await;
+        let (t, path) = (target.clone(), format!("/i/{code}"));
+        let make: MakeRequest = Arc::new(move |_| t.request(Method::GET, &path, None, None));
+        record!(drive("landing", &target, 64, secs, None, make, status_ok).await);
     }
 
     if want("create") {

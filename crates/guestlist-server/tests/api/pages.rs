@@ -687,3 +687,56 @@ async fn pages_carry_the_security_headers_and_assets_are_local() {
     assert_eq!(css.status, StatusCode::OK);
     assert_eq!(b.get("/assets/nope.js").await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn me_shows_referrals_and_sends_one_when_the_gate_lets_users_invite() {
+    let app = spawn(with_host_login()).await;
+    let mut b = Browser::new(&app);
+    b.sign_in_with("/me", &app.token("ada")).await;
+    let me = b.get("/me").await;
+    assert!(
+        !me.body.contains("id=\"referrals\""),
+        "no referrals while users may not invite"
+    );
+    let csrf = me.input("csrf");
+    let refused = b
+        .post(
+            "/me/referrals",
+            &[("csrf", &csrf), ("email", "bo@example.com")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
+    app.platform()
+        .set_signup_config(&api::GateSettings {
+            mode: "invite_only".into(),
+            cap: None,
+            user_invitations: true,
+            user_quota: Some(5),
+            quota_period_days: None,
+        })
+        .await
+        .unwrap();
+    let sent = b
+        .post(
+            "/me/referrals",
+            &[("csrf", &csrf), ("email", "bo@example.com")],
+        )
+        .await;
+    assert_eq!(sent.location(), "/me?notice=referral_sent", "{}", sent.body);
+    let me = b.get("/me?notice=referral_sent").await;
+    assert!(me.body.contains("Invitation sent."));
+    assert!(
+        me.body.contains("Invited 1 · joined 0 · pending 1"),
+        "{}",
+        me.body
+    );
+    let bad = b
+        .post(
+            "/me/referrals",
+            &[("csrf", &csrf), ("email", "not an address")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.says("data-problem").as_deref(), Some("invalid_input"));
+}
