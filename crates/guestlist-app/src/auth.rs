@@ -244,6 +244,14 @@ impl App {
         if !printable(&c.email) || !printable(&c.username) {
             return Err(refused());
         }
+        // A platform administrator by the provider's claim, or named in the config.
+        let platform_admin = c.platform_admin
+            || self
+                .0
+                .config
+                .platform_admins
+                .iter()
+                .any(|a| a == id.as_str());
         // Kept as the host wrote them: `Email` and `Username` normalise them, in one
         // place, where they are compared.
         let actor = Actor::User {
@@ -253,7 +261,7 @@ impl App {
                 .map(|e| e.trim().to_owned())
                 .filter(|e| !e.is_empty()),
             email_verified: c.email_verified,
-            platform_admin: c.platform_admin,
+            platform_admin,
             username: c
                 .username
                 .map(|u| u.trim().to_owned())

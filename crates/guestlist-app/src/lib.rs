@@ -28,7 +28,7 @@ pub use ops::events::EventPage;
 pub use ops::invitations::{
     BulkResult, Decision, InvitationConfig, InvitationFilter, InvitationInput, InvitationPage,
     InvitationPreview, InvitationResult, InvitationView, InviteeInput, MAX_BULK_ROWS,
-    MAX_INVITATION_LIFETIME_SECS, Response as InvitationResponse,
+    MAX_INVITATION_LIFETIME_SECS, Response as InvitationResponse, invitees_from_csv,
 };
 pub use ops::invites::InviteView;
 pub use ops::invites::{
@@ -77,6 +77,9 @@ pub struct AppConfig {
     pub signup: SignupConfig,
     /// The pages' browser sessions.
     pub sessions: SessionConfig,
+    /// Users who are platform administrators (as a key with `platform_admin` is),
+    /// named by user id; an identity provider's claim can make others so too.
+    pub platform_admins: Vec<String>,
 }
 
 /// Who is calling and from where. Rate limits key on both.

@@ -33,50 +33,20 @@ pub struct BulkArgs {
 }
 
 /// Reads the rows of a CSV file with a header naming any of: email, username,
-/// user_id, role.
+/// user_id, role (read as the console reads an upload: `invitees_from_csv`).
 pub fn read_csv(path: &Path) -> Result<Vec<api::Invitee>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(false)
-        .from_path(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .clone();
-    let known = ["email", "username", "user_id", "role"];
-    if let Some(bad) = headers
-        .iter()
-        .find(|h| !known.contains(&h.to_lowercase().as_str()))
-    {
-        return Err(format!(
-            "{}: unknown column {bad:?}; the header names any of email, username, user_id, role",
-            path.display()
-        ));
-    }
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let (email, username, user_id, role) = (
-        column("email"),
-        column("username"),
-        column("user_id"),
-        column("role"),
-    );
-    let mut rows = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("{} row {}: {e}", path.display(), n + 2))?;
-        let cell = |i: Option<usize>| {
-            i.and_then(|i| record.get(i))
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
-        rows.push(api::Invitee {
-            email: cell(email),
-            username: cell(username),
-            user_id: cell(user_id),
-            role: cell(role),
-        });
-    }
-    Ok(rows)
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rows = guestlist_app::invitees_from_csv(&text)
+        .map_err(|e| format!("{}: {}", path.display(), e.public_message()))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| api::Invitee {
+            email: r.email,
+            username: r.username,
+            user_id: r.user_id,
+            role: r.role,
+        })
+        .collect())
 }
 
 fn batch_key(req: &api::BulkInvitationRequest) -> Result<String, String> {

@@ -29,6 +29,9 @@ pub struct Config {
     pub jwt_audience: Option<String>,
     /// Identity providers whose tokens are trusted, each verified against its JWKS.
     pub issuers: Vec<guestlist_app::IssuerConfig>,
+    /// User ids of platform administrators (the admin console's platform pages, and
+    /// everything a platform-admin key may do).
+    pub platform_admins: Vec<String>,
     /// Key invite codes are derived from and hashed with. Keep it stable and secret.
     pub link_secret: Option<String>,
     /// Take client addresses from X-Forwarded-For (only behind your own proxy).
@@ -83,6 +86,7 @@ impl Default for Config {
             jwt_secret: None,
             jwt_audience: None,
             issuers: Vec::new(),
+            platform_admins: Vec::new(),
             link_secret: None,
             trust_proxy_headers: false,
             log_format: "text".into(),
@@ -119,6 +123,7 @@ impl std::fmt::Debug for Config {
             .field("jwt_secret", &redact(&self.jwt_secret))
             .field("jwt_audience", &self.jwt_audience)
             .field("issuers", &self.issuers)
+            .field("platform_admins", &self.platform_admins)
             .field("link_secret", &redact(&self.link_secret))
             .field("trust_proxy_headers", &self.trust_proxy_headers)
             .field("metrics_token", &redact(&self.metrics_token))
@@ -191,6 +196,13 @@ impl Config {
             self.http.max_connections = v
                 .parse()
                 .map_err(|_| parse_err("GUESTLIST_MAX_CONNECTIONS", &v))?;
+        }
+        if let Some(v) = env("GUESTLIST_PLATFORM_ADMINS") {
+            self.platform_admins = v
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
         }
         if let Some(v) = env("GUESTLIST_LOGIN_URL") {
             self.pages.login_url = Some(v);
@@ -304,6 +316,10 @@ code_length = {len}
 # The `aud` those tokens must carry (GUESTLIST_JWT_AUDIENCE). Unset: tokens carrying
 # any `aud` are refused. `nbf` is checked when present, with 30 s of leeway.
 # jwt_audience = "guestlist"
+# User ids of platform administrators: they may do everything a platform-admin key
+# may, and see the admin console's platform pages (an identity provider's claim can
+# name others: [issuers.claims] admin). GUESTLIST_PLATFORM_ADMINS, comma-separated.
+platform_admins = []
 # Key invite codes are derived from and hashed with (GUESTLIST_LINK_SECRET). Required;
 # keep it stable: with a new key old links still work but cannot be shown again.
 # link_secret = "..."

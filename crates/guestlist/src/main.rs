@@ -269,6 +269,7 @@ fn app_config(config: &Config) -> Result<AppConfig, String> {
             lifetime_secs: config.pages.session_lifetime_secs,
             dev_sign_in: config.pages.dev_sign_in,
         },
+        platform_admins: config.platform_admins.clone(),
     })
 }
 

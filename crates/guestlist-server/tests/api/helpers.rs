@@ -43,6 +43,8 @@ pub struct Setup {
     /// Make `options.public_url` the address the server listens on (the pages'
     /// sign-in handoff builds its return address from it).
     pub own_public_url: bool,
+    /// Users who are platform administrators by configuration.
+    pub platform_admins: Vec<String>,
 }
 
 impl Default for Setup {
@@ -67,6 +69,7 @@ impl Default for Setup {
             jwt_audience: None,
             issuers: Vec::new(),
             own_public_url: false,
+            platform_admins: Vec::new(),
         }
     }
 }
@@ -125,6 +128,7 @@ impl TestApp {
                 lifetime_secs: setup.options.pages.session_lifetime_secs,
                 dev_sign_in: setup.options.pages.dev_sign_in,
             },
+            platform_admins: setup.platform_admins,
         };
         let smtp = SmtpSink::start().await;
         let mail = MailConfig {
