@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The pages in a real browser: Debian's Chromium, headless, driven by playwright-core
+# The pages and the admin console in a real browser: Debian's Chromium, headless, driven by playwright-core
 # (npm, under target/browser, from tests/browser's lockfile; never `playwright
 # install`: the browser is the system's). Against a live `serve --dev`, the visitor's
 # flows are clicked through as a person would (tests/browser/pages.test.mjs), with
@@ -23,17 +23,18 @@ if ! (cd "$work" && npm ls --depth=0 >/dev/null 2>&1); then
   (cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 cp tests/browser/*.mjs "$work/"
-rm -rf "$work/screenshots"
+rm -rf "$work/screenshots" "$work/secrets.txt"
 
 # shellcheck source=scripts/dev-server.sh
 . scripts/dev-server.sh
 dir=$(mktemp -d)
 trap 'stop_dev_server; rm -rf "$dir"' EXIT
 # Every request is logged (debug), so that the check below has lines to look at.
-RUST_LOG=debug,sqlx=warn,hyper=info,h2=info start_dev_server "$bin" "$dir"
+# "boss" is a platform administrator, for the console's platform page.
+RUST_LOG=debug,sqlx=warn,hyper=info,h2=info start_dev_server "$bin" "$dir" 'platform_admins = ["boss"]'
 GUESTLIST_URL=$GL_BASE GUESTLIST_KEY=$GL_KEY GUESTLIST_MAIL_DIR=$dir/guestlist-mail \
   GUESTLIST_SCREENSHOTS=$work/screenshots GUESTLIST_SECRETS_FILE=$work/secrets.txt \
-  node --test --test-concurrency=1 "$work/pages.test.mjs"
+  node --test --test-concurrency=1 "$work/pages.test.mjs" "$work/console.test.mjs"
 echo "browser.sh: screenshots in $work/screenshots"
 
 # No code or token the visitors used is in a log line.

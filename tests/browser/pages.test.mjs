@@ -1,85 +1,15 @@
 // Guestlist's pages in Chromium, as a visitor uses them. Run by scripts/browser.sh
 // against a live `guestlist serve --dev` (GUESTLIST_URL, GUESTLIST_KEY), whose
 // invitation e-mail lands as .eml files in GUESTLIST_MAIL_DIR.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  api, base, devSignIn, mailDir, member, secrets, shot, spaceWithLink, visitor, XSS,
+} from './helpers.mjs';
 
-const base = process.env.GUESTLIST_URL;
-const key = process.env.GUESTLIST_KEY;
-const mailDir = process.env.GUESTLIST_MAIL_DIR;
-const shots = process.env.GUESTLIST_SCREENSHOTS;
-mkdirSync(shots, { recursive: true });
-
-const XSS = '<img src=x onerror=alert(1)><script>alert(2)</script>';
-let browser;
-/** Every code and token the tests used: scripts/browser.sh checks none is in the log. */
-const secrets = [];
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run'],
-  });
-});
-after(async () => {
-  await browser?.close();
-  writeFileSync(process.env.GUESTLIST_SECRETS_FILE, secrets.join('\n') + '\n');
-});
-
-async function api(method, path, body) {
-  const res = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-let spaces = 0;
-/** A space (named `name`) with a link; returns the link's code and the space path. */
-async function spaceWithLink(name, link = {}) {
-  const path = `s${++spaces}-${Date.now() % 100000}/`;
-  assert.equal((await api('POST', '/spaces', { path, name })).status, 201);
-  const created = await api('POST', '/invites', { space: path, ...link });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  secrets.push(created.body.code);
-  return { path, code: created.body.code };
-}
-
-/** A fresh browser context that fails the test on any dialog (an alert is XSS). */
-async function visitor(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1024, height: 800 }, ...options });
-  // Each step waits at most this long, so that a hung page fails quickly.
-  context.setDefaultTimeout(10000);
-  const page = await context.newPage();
-  page.on('dialog', async (d) => {
-    await d.dismiss();
-    assert.fail(`a dialog opened: ${d.message()}`);
-  });
-  return { context, page };
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
-
-/** Through the development sign-in form, by mouse. */
-async function devSignIn(page, user, email) {
-  await page.fill('#user', user);
-  await page.fill('#email', email);
-  await page.click('#submit');
-}
-
-async function member(path, user) {
-  return api('GET', `/spaces/${encodeURIComponent(path)}/members/${user}`);
-}
 
 test('a fresh link: signed out, sign in through the handoff, join, continue', async () => {
   const { path, code } = await spaceWithLink(XSS, { max_uses: 1 });

@@ -317,8 +317,12 @@ async fn serve(
         None
     };
     if dev {
-        // Anyone may sign in to the pages as anyone: only for `--dev`.
+        // Anyone may sign in to the pages as anyone: only for `--dev`. Whoever signs
+        // in as `admin` runs the platform, so the console can do everything.
         config.pages.dev_sign_in = true;
+        if config.platform_admins.is_empty() {
+            config.platform_admins.push("admin".into());
+        }
     }
     config.http.validate()?;
     config.cors.validate()?;
@@ -392,7 +396,8 @@ User tokens, as your application would sign them:
   guestlist token --sub alice --email alice@example.com --email-verified
 
 In a browser: every invite link ({base}/i/<code>) opens its page; sign in there as
-any user you type (the development sign-in), then see {base}/me.
+any user you type (the development sign-in), then see {base}/me. The admin console
+is {base}/admin: sign in as `admin` (a platform administrator here) to run it all.
 
 Invitation e-mail: {mail}
 "#,

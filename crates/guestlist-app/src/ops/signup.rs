@@ -158,7 +158,7 @@ fn platform_admin(actor: &Actor) -> Result<()> {
         Ok(())
     } else {
         Err(Error::forbidden(
-            "only a platform-admin API key (the host application's back end) can do this",
+            "only a platform administrator can do this",
         ))
     }
 }
@@ -614,6 +614,13 @@ impl App {
     /// The gate as anyone may see it.
     pub async fn gate(&self) -> Result<GateView> {
         self.store_ref().read(ReadGate).await
+    }
+
+    /// Refuses anyone but a platform administrator (a platform-admin key, or a user
+    /// named in `platform_admins` or by their provider's claim): for the console's
+    /// platform pages, which show what only they may change.
+    pub fn require_platform_admin(&self, actor: &Actor) -> Result<()> {
+        platform_admin(actor)
     }
 
     /// Sets the gate (platform admins).

@@ -34,6 +34,17 @@ pub struct SpaceView {
 }
 
 impl SpaceView {
+    /// Whether the caller runs this space: invites, members, or everything.
+    pub fn manages(&self) -> bool {
+        [
+            Permission::ManageInvites,
+            Permission::ManageMembers,
+            Permission::Admin,
+        ]
+        .into_iter()
+        .any(|p| self.your_permissions.has(p))
+    }
+
     /// The opaque cursor that pages past this space (Relay connections, `after`).
     pub fn cursor(&self) -> String {
         paging::encode(&PageKey {

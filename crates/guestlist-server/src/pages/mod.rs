@@ -12,6 +12,7 @@
 //! `Origin` / `Sec-Fetch-Site` before any handler runs.
 
 mod auth;
+mod console;
 mod invitations;
 mod invites;
 mod me;
@@ -119,6 +120,54 @@ const TEMPLATES: &[(&str, &str)] = &[
         "signed_out.html",
         include_str!("../../pages/templates/signed_out.html"),
     ),
+    (
+        "console/_nav.html",
+        include_str!("../../pages/templates/console/_nav.html"),
+    ),
+    (
+        "console/home.html",
+        include_str!("../../pages/templates/console/home.html"),
+    ),
+    (
+        "console/space.html",
+        include_str!("../../pages/templates/console/space.html"),
+    ),
+    (
+        "console/invites.html",
+        include_str!("../../pages/templates/console/invites.html"),
+    ),
+    (
+        "console/invite_link.html",
+        include_str!("../../pages/templates/console/invite_link.html"),
+    ),
+    (
+        "console/confirm.html",
+        include_str!("../../pages/templates/console/confirm.html"),
+    ),
+    (
+        "console/invitations.html",
+        include_str!("../../pages/templates/console/invitations.html"),
+    ),
+    (
+        "console/bulk.html",
+        include_str!("../../pages/templates/console/bulk.html"),
+    ),
+    (
+        "console/requests.html",
+        include_str!("../../pages/templates/console/requests.html"),
+    ),
+    (
+        "console/members.html",
+        include_str!("../../pages/templates/console/members.html"),
+    ),
+    (
+        "console/events.html",
+        include_str!("../../pages/templates/console/events.html"),
+    ),
+    (
+        "console/platform.html",
+        include_str!("../../pages/templates/console/platform.html"),
+    ),
 ];
 
 /// The English catalogue: every string a page shows.
@@ -171,6 +220,7 @@ impl Pages {
         });
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.add_filter("fill", fill);
+        env.add_filter("q", |s: String| encode(&s));
         for (name, builtin) in TEMPLATES {
             let text = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
                 Some(path) => std::fs::read_to_string(&path)
@@ -348,6 +398,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(members::router())
         .merge(signup::router())
         .merge(me::router())
+        .merge(console::router())
         .route("/", get(|| async { Redirect::to("/me") }))
         .route("/assets/{name}", get(asset))
         .layer(middleware::from_fn_with_state(

@@ -1,5 +1,6 @@
 //! The integration suite: one binary, modules by area.
 
+mod console;
 mod errors;
 mod escalation;
 mod graphql;

@@ -15,7 +15,7 @@ use crate::helpers::{Setup, TestApp, invite_req};
 
 const LOGIN: &str = "https://app.example.com/login?return_to={return_to}";
 
-fn with_host_login() -> PagesConfig {
+pub(crate) fn with_host_login() -> PagesConfig {
     PagesConfig {
         login_url: Some(LOGIN.into()),
         after_join_url: "chatapp://spaces/{space}".into(),
@@ -25,20 +25,20 @@ fn with_host_login() -> PagesConfig {
 }
 
 /// A browser: keeps cookies, follows no redirect (the tests look at each one).
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
-    http: reqwest::Client,
-    cookies: HashMap<String, String>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) cookies: HashMap<String, String>,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -46,7 +46,7 @@ impl Page {
     }
 
     /// The value of the first `name="…" value="…"` input.
-    fn input(&self, name: &str) -> String {
+    pub(crate) fn input(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
         let start = self
             .body
@@ -64,13 +64,13 @@ impl Page {
             .collect()
     }
 
-    fn cookie(&self, name: &str) -> Option<String> {
+    pub(crate) fn cookie(&self, name: &str) -> Option<String> {
         self.set_cookies()
             .into_iter()
             .find(|c| c.starts_with(&format!("{name}=")))
     }
 
-    fn says(&self, attr: &str) -> Option<String> {
+    pub(crate) fn says(&self, attr: &str) -> Option<String> {
         let marker = format!("{attr}=\"");
         let start = self.body.find(&marker)? + marker.len();
         Some(self.body[start..].split('"').next()?.to_owned())
@@ -78,7 +78,7 @@ impl Page {
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         Browser {
             app,
             http: reqwest::Client::builder()
@@ -97,7 +97,7 @@ impl<'a> Browser<'a> {
             .join("; ")
     }
 
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+    pub(crate) async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         let res = req
             .header("cookie", self.cookie_header())
             .send()
@@ -123,12 +123,12 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let req = self.http.get(self.app.url(path));
         self.send(req).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let req = self
             .http
             .post(self.app.url(path))
@@ -140,7 +140,7 @@ impl<'a> Browser<'a> {
 
     /// Signs in through the host handoff as `token` would, starting from `next`;
     /// returns where the callback sends the visitor.
-    async fn sign_in_with(&mut self, next: &str, token: &str) -> Page {
+    pub(crate) async fn sign_in_with(&mut self, next: &str, token: &str) -> Page {
         let start = self
             .get(&format!("/auth/sign-in?next={}", urlencode(next)))
             .await;
@@ -199,7 +199,7 @@ fn public_url_of(app: &TestApp) -> String {
 
 /// A server whose public URL is where it listens (the handoff's return address is
 /// built from it).
-async fn spawn(pages: PagesConfig) -> TestApp {
+pub(crate) async fn spawn(pages: PagesConfig) -> TestApp {
     TestApp::spawn_setup(Setup {
         options: ServerOptions {
             pages,

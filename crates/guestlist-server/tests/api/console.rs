@@ -1,0 +1,179 @@
+//! The admin console over HTTP, on the engine under test: who may enter which page,
+//! its forms' protections, and platform administrators named in the configuration.
+//! The browser suite (`tests/browser/console.test.mjs`) clicks through its flows.
+
+use guestlist_api as api;
+use guestlist_server::{PagesConfig, ServerOptions};
+use reqwest::StatusCode;
+
+use crate::helpers::{Setup, TestApp, invite_req};
+use crate::pages::{Browser, spawn, with_host_login};
+
+#[tokio::test]
+async fn the_console_shows_the_spaces_one_runs_and_refuses_the_others_with_a_page() {
+    let app = spawn(with_host_login()).await;
+    app.space_with_admin("ours/", "ann").await;
+    app.space_with_admin("theirs/", "bob").await;
+    app.platform()
+        .provision_member("theirs/", "mem", "member")
+        .await
+        .unwrap();
+    let mut ann = Browser::new(&app);
+    // Signed out, the console asks to sign in and comes back.
+    let start = ann.get("/admin/spaces/ours%2F/members").await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        start.location(),
+        "/auth/sign-in?next=%2Fadmin%2Fspaces%2Fours%252F%2Fmembers"
+    );
+    ann.sign_in_with("/admin", &app.token("ann")).await;
+    let home = ann.get("/admin").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(
+        home.body.contains("data-space=\"ours&#x2f;\""),
+        "{}",
+        home.body
+    );
+    assert!(!home.body.contains("theirs"), "not listed");
+    for tab in [
+        "",
+        "/invites",
+        "/invitations",
+        "/members",
+        "/requests",
+        "/events",
+    ] {
+        let p = ann.get(&format!("/admin/spaces/theirs%2F{tab}")).await;
+        assert!(
+            matches!(p.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+            "{tab}: {}",
+            p.status
+        );
+        assert!(p.says("data-problem").is_some(), "{tab} says why");
+    }
+    assert_eq!(
+        ann.get("/admin/platform").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A plain member of a space does not run it either.
+    let mut mem = Browser::new(&app);
+    mem.sign_in_with("/admin", &app.token("mem")).await;
+    assert!(!mem.get("/admin").await.body.contains("theirs"));
+    assert_eq!(
+        mem.get("/admin/spaces/theirs%2F").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn console_forms_need_this_sessions_token_and_a_refusal_changes_nothing() {
+    let app = spawn(with_host_login()).await;
+    app.space_with_admin("acme/", "ann").await;
+    let mut ann = Browser::new(&app);
+    ann.sign_in_with("/admin", &app.token("ann")).await;
+    let page = ann.get("/admin/spaces/acme%2F/invites").await;
+    let csrf = page.input("csrf");
+    let form = "/admin/spaces/acme%2F/invites";
+    assert_eq!(
+        ann.post(form, &[("max_uses", "2")]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ann.post(form, &[("csrf", &csrf), ("nonsense", "1")])
+            .await
+            .status,
+        StatusCode::BAD_REQUEST,
+        "an unknown field is refused"
+    );
+    let req = ann
+        .http
+        .post(app.url(form))
+        .header("origin", "https://evil.example")
+        .form(&[("csrf", csrf.as_str()), ("max_uses", "2")]);
+    assert_eq!(ann.send(req).await.status, StatusCode::FORBIDDEN);
+    let listed = app
+        .platform()
+        .list_invites(&Default::default())
+        .await
+        .unwrap();
+    assert!(listed.invites.is_empty(), "nothing was created");
+
+    // The same form, as the console sends it: a link, shown once.
+    let made = ann
+        .post(
+            form,
+            &[("csrf", &csrf), ("max_uses", "2"), ("role", "member")],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    assert!(made.body.contains("id=\"link\""));
+    // A manager cannot grant more than they hold, from the console either.
+    let mut viewer = Browser::new(&app);
+    app.platform()
+        .provision_member("acme/", "vic", "viewer")
+        .await
+        .unwrap();
+    viewer.sign_in_with("/admin", &app.token("vic")).await;
+    let csrf = viewer.get("/me").await.input("csrf");
+    let refused = viewer
+        .post(form, &[("csrf", &csrf), ("role", "admin")])
+        .await;
+    assert!(matches!(
+        refused.status,
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+    ));
+}
+
+#[tokio::test]
+async fn a_platform_administrator_named_in_the_config_runs_the_gate() {
+    let app = TestApp::spawn_setup(Setup {
+        options: ServerOptions {
+            pages: with_host_login(),
+            ..ServerOptions::default()
+        },
+        own_public_url: true,
+        platform_admins: vec!["boss".into()],
+        ..Setup::default()
+    })
+    .await;
+    let mut boss = Browser::new(&app);
+    boss.sign_in_with("/admin/platform", &app.token("boss"))
+        .await;
+    let page = boss.get("/admin/platform").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let csrf = page.input("csrf");
+    let saved = boss
+        .post(
+            "/admin/platform/gate",
+            &[("csrf", &csrf), ("mode", "invite_only"), ("cap", "3")],
+        )
+        .await;
+    assert_eq!(
+        saved.location(),
+        "/admin/platform?notice=saved",
+        "{}",
+        saved.body
+    );
+    let gate = app.anonymous().signup_config().await.unwrap();
+    assert_eq!((gate.mode.as_str(), gate.cap), ("invite_only", Some(3)));
+    // The same user id is a platform administrator over the API too (one rule).
+    let space = app
+        .user("boss")
+        .create_space(&api::CreateSpaceRequest {
+            path: "fromboss/".into(),
+            name: None,
+            join_mode: api::JoinMode::Open,
+            member_limit: None,
+        })
+        .await;
+    assert!(space.is_ok(), "{space:?}");
+    // Anyone else is not.
+    let mut other = Browser::new(&app);
+    other.sign_in_with("/admin", &app.token("ann")).await;
+    assert_eq!(
+        other.get("/admin/platform").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let _ = (PagesConfig::default(), invite_req("x/"));
+}
