@@ -24,7 +24,7 @@ use guestlist_store::Store;
 pub use issuers::{ClaimMapping, IssuerConfig, IssuerStatus};
 pub use limits::RateLimitConfig;
 use limits::RateLimits;
-pub use ops::events::EventPage;
+pub use ops::events::{EventFilter, EventPage};
 pub use ops::invitations::{
     BulkResult, Decision, InvitationConfig, InvitationFilter, InvitationInput, InvitationPage,
     InvitationPreview, InvitationResult, InvitationView, InviteeInput, MAX_BULK_ROWS,

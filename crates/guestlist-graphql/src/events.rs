@@ -40,10 +40,13 @@ impl EventsQuery {
         let page = app(ctx)?
             .list_events(
                 actor(ctx)?,
-                space,
-                filter.kind.and_then(|k| k.eq),
-                before,
-                first_arg(first),
+                guestlist_app::EventFilter {
+                    space,
+                    kind: filter.kind.and_then(|k| k.eq),
+                    before,
+                    limit: first_arg(first),
+                    ..Default::default()
+                },
             )
             .await
             .map_err(gql)?;

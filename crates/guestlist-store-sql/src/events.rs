@@ -53,6 +53,15 @@ impl<E: Engine> EventsTx for SqlTx<'_, E> {
         if let Some(kind) = &q.kind {
             qb.push(" AND kind = ").push_bind(kind.clone());
         }
+        if let Some(actor) = &q.actor {
+            qb.push(" AND actor = ").push_bind(actor.clone());
+        }
+        if let Some(since) = q.since {
+            qb.push(" AND created_at >= ").push_bind(ms(since));
+        }
+        if let Some(until) = q.until {
+            qb.push(" AND created_at < ").push_bind(ms(until));
+        }
         if let Some(before) = q.before_seq {
             qb.push(" AND seq < ").push_bind(before);
         }

@@ -47,6 +47,11 @@ pub struct EventQuery {
     pub visible: Visibility,
     pub subtree: Option<SpacePath>,
     pub kind: Option<String>,
+    /// Only events by this actor (a user id, or `key:<name>`).
+    pub actor: Option<String>,
+    /// Only events at or after / before these moments.
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
     /// Only events with a smaller sequence number.
     pub before_seq: Option<i64>,
     pub limit: u32,

@@ -1,5 +1,6 @@
 use guestlist_domain::{Actor, Error, Permission, SpacePath};
 use guestlist_store::{EventQuery, EventRow, Visibility};
+use time::OffsetDateTime;
 
 use super::operation;
 use crate::scope::subtrees_with;
@@ -12,11 +13,25 @@ pub struct EventPage {
     pub next: Option<i64>,
 }
 
+/// Which events, newest first: each filter narrows what the caller may see.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// This space and beneath.
+    pub space: Option<SpacePath>,
+    pub kind: Option<String>,
+    /// By this actor: a user id, or `key:<name>`.
+    pub actor: Option<String>,
+    /// At or after / before these moments.
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    /// Older than this sequence number (the previous page's `next`).
+    pub before: Option<i64>,
+    pub limit: Option<u32>,
+}
+
 struct ListEvents {
     actor: Actor,
-    space: Option<SpacePath>,
-    kind: Option<String>,
-    before: Option<i64>,
+    filter: EventFilter,
     limit: u32,
 }
 
@@ -29,9 +44,12 @@ operation!(ListEvents => EventPage, |self, tx| {
     let mut events = tx
         .list_events(&EventQuery {
             visible,
-            subtree: self.space.clone(),
-            kind: self.kind.clone(),
-            before_seq: self.before,
+            subtree: self.filter.space.clone(),
+            kind: self.filter.kind.clone(),
+            actor: self.filter.actor.clone(),
+            since: self.filter.since,
+            until: self.filter.until,
+            before_seq: self.filter.before,
             limit: self.limit + 1,
         })
         .await?;
@@ -45,24 +63,15 @@ operation!(ListEvents => EventPage, |self, tx| {
 });
 
 impl App {
-    pub async fn list_events(
-        &self,
-        actor: &Actor,
-        space: Option<SpacePath>,
-        kind: Option<String>,
-        before: Option<i64>,
-        limit: Option<u32>,
-    ) -> Result<EventPage> {
-        let limit = paging::page_size(limit)?;
-        if before.is_some_and(|b| b < 1) {
+    pub async fn list_events(&self, actor: &Actor, filter: EventFilter) -> Result<EventPage> {
+        let limit = paging::page_size(filter.limit)?;
+        if filter.before.is_some_and(|b| b < 1) {
             return Err(Error::invalid("before", "a positive event sequence number"));
         }
         self.store_ref()
             .read(ListEvents {
                 actor: actor.clone(),
-                space,
-                kind,
-                before,
+                filter,
                 limit,
             })
             .await

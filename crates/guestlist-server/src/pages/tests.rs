@@ -126,7 +126,7 @@ fn contexts() -> Vec<(&'static str, Value)> {
         })),
         ("console/events.html", console(context! {
             events => vec![context! { seq => 1, kind => h, actor => h, subject => h, space => h, link => h, at => h }],
-            next => h, kind => h,
+            next => h, kind => h, by => h, since => h, until => h,
         })),
         ("console/platform.html", console(context! {
             gate => context! { mode => "capped", invite_only => false, cap => 3, remaining => 2,

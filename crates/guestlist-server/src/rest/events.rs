@@ -46,7 +46,16 @@ pub async fn list_events(
     let space = q.space.as_deref().map(SpacePath::parse).transpose()?;
     let page = s
         .app
-        .list_events(&actor, space, q.kind, q.before, q.limit)
+        .list_events(
+            &actor,
+            guestlist_app::EventFilter {
+                space,
+                kind: q.kind,
+                before: q.before,
+                limit: q.limit,
+                ..Default::default()
+            },
+        )
         .await?;
     Ok(Json(api::EventPage {
         events: page.events.into_iter().map(event).collect(),

@@ -367,7 +367,11 @@ async fn events_come_back_newest_first_by_subtree_and_kind() {
                     kind,
                     space_id: Some(sid),
                     space_path: Some(path(p)),
-                    actor: "key:story".into(),
+                    actor: if i == 1 {
+                        "bea".into()
+                    } else {
+                        "key:story".into()
+                    },
                     subject: Some(format!("s{i}")),
                     data: "{}".into(),
                     created_at: now(),
@@ -382,14 +386,43 @@ async fn events_come_back_newest_first_by_subtree_and_kind() {
         visible: Visibility::All,
         subtree: subtree.map(path),
         kind: kind.map(str::to_owned),
+        actor: None,
+        since: None,
+        until: None,
         before_seq: None,
         limit: 10,
     };
-    let (in_ev, ones) = {
+    let by_bea = EventQuery {
+        actor: Some("bea".into()),
+        ..query(None, None)
+    };
+    let since_tomorrow = EventQuery {
+        since: Some(now() + time::Duration::days(1)),
+        ..query(None, None)
+    };
+    let until_yesterday = EventQuery {
+        until: Some(now() - time::Duration::days(1)),
+        ..query(None, None)
+    };
+    let (in_ev, ones, beas, future, past) = {
         let (q1, q2) = (query(Some("ev/"), None), query(None, Some("story.one")));
         write(&store, move |tx| {
-            let (q1, q2) = (q1.clone(), q2.clone());
-            Box::pin(async move { Ok((tx.list_events(&q1).await?, tx.list_events(&q2).await?)) })
+            let qs = (
+                q1.clone(),
+                q2.clone(),
+                by_bea.clone(),
+                since_tomorrow.clone(),
+                until_yesterday.clone(),
+            );
+            Box::pin(async move {
+                Ok((
+                    tx.list_events(&qs.0).await?,
+                    tx.list_events(&qs.1).await?,
+                    tx.list_events(&qs.2).await?,
+                    tx.list_events(&qs.3).await?,
+                    tx.list_events(&qs.4).await?,
+                ))
+            })
         })
         .await
     };
@@ -401,6 +434,11 @@ async fn events_come_back_newest_first_by_subtree_and_kind() {
     };
     assert_eq!(subjects(&in_ev), ["s2", "s0"], "ev/ only, newest first");
     assert_eq!(subjects(&ones), ["s1", "s0"]);
+    assert_eq!(subjects(&beas), ["s1"], "by one actor");
+    assert!(
+        subjects(&future).is_empty() && subjects(&past).is_empty(),
+        "by time"
+    );
     assert!(in_ev.windows(2).all(|w| w[0].seq > w[1].seq));
 }
 

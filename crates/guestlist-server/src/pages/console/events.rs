@@ -1,13 +1,16 @@
 //! The console's audit log: the events of a space and beneath it, newest first,
-//! filtered by kind, paged, each linked to its subject.
+//! filtered by kind, actor and days, paged, each linked to its subject.
 
 use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::response::Response;
 use axum::routing::get;
+use guestlist_app::EventFilter;
 use guestlist_app::domain::Error;
 use minijinja::context;
 use serde::Deserialize;
+use time::macros::format_description;
+use time::{Date, Duration, OffsetDateTime};
 
 use super::super::invites::when;
 use super::super::{Visitor, encode, page};
@@ -23,7 +26,21 @@ pub(super) fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 struct ListParams {
     kind: Option<String>,
+    actor: Option<String>,
+    /// Days, `2026-12-01`: from the start of `since` to the end of `until` (UTC).
+    since: Option<String>,
+    until: Option<String>,
     before: Option<i64>,
+}
+
+/// A day as the date input sends it, at its first moment (UTC).
+fn day(field: &str, v: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {
+    let Some(v) = v.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let date = Date::parse(v, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| Error::invalid(field, "a day: 2026-12-01"))?;
+    Ok(Some(date.midnight().assume_utc()))
 }
 
 async fn list(
@@ -40,9 +57,23 @@ async fn list(
         // refused outright, not shown empty.
         super::managed(&s, actor, &path).await?;
         let kind = p.kind.clone().filter(|k| !k.is_empty());
+        let by = p.actor.clone().filter(|a| !a.is_empty());
+        let since = day("since", p.since.as_deref())?;
+        let until = day("until", p.until.as_deref())?.map(|d| d + Duration::days(1));
         let listed = s
             .app
-            .list_events(actor, Some(path.clone()), kind.clone(), p.before, Some(50))
+            .list_events(
+                actor,
+                EventFilter {
+                    space: Some(path.clone()),
+                    kind: kind.clone(),
+                    actor: by.clone(),
+                    since,
+                    until,
+                    before: p.before,
+                    limit: Some(50),
+                },
+            )
             .await?;
         let events: Vec<_> = listed
             .events
@@ -91,7 +122,7 @@ async fn list(
             &uri,
             "console/events.html",
             Some((&path, "events")),
-            context! { events, next, kind },
+            context! { events, next, kind, by, since => p.since.clone(), until => p.until.clone() },
         ))
     }
     .await;
