@@ -59,6 +59,15 @@ test('an admin creates a 2-use link in the console; a visitor joins; the console
 
   await page.goto(`${base}/admin/spaces/${q(path)}/invites`);
   assert.equal((await page.textContent('td[data-uses]')).trim(), '1 / 2');
+  // The funnel: one view before signing in and one after, one sign-in, one join (the
+  // counts are written every few seconds).
+  let funnel = '';
+  for (let i = 0; i < 20 && funnel !== '2 1 1 0'; i++) {
+    await page.waitForTimeout(500);
+    await page.reload();
+    funnel = await page.getAttribute('td[data-funnel]', 'data-funnel');
+  }
+  assert.equal(funnel, '2 1 1 0', 'views, sign-ins, joins, requests');
   await shot(page, 'c04-console-invites');
   await page.goto(`${base}/admin/spaces/${q(path)}/members`);
   assert.equal(await page.textContent('tr[data-member="gus"] td[data-source]'), 'Invite link');

@@ -101,6 +101,8 @@ struct Inner {
     seen: ops::users::Seen,
     limits: RateLimits,
     mail_queued: Arc<tokio::sync::Notify>,
+    /// Landing-page views and sign-ins not yet written (`flush_funnels`).
+    funnels: ops::invites::Funnels,
 }
 
 impl App {
@@ -161,6 +163,7 @@ impl App {
             seen: Default::default(),
             limits,
             mail_queued: Arc::default(),
+            funnels: Default::default(),
         })))
     }
 

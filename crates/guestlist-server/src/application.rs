@@ -173,6 +173,10 @@ fn spawn_housekeeping(
             // the histograms: by a scrape of `/metrics`, or here. Without this, a
             // server nobody scrapes would grow by every request it serves.
             metrics.run_upkeep();
+            // What the landing pages counted, in one write.
+            if let Err(e) = app.flush_funnels().await {
+                tracing::warn!(error = %e, "could not write the links' funnels");
+            }
             // Lapsed sign-up claims give their seats back within seconds.
             if let Err(e) = app.sweep_signup_claims().await {
                 tracing::warn!(error = %e, "could not release lapsed sign-up claims");

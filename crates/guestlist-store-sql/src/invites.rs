@@ -367,4 +367,52 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
         let row = qb.build().fetch_one(&mut *self).await?;
         u64::try_from(get::<i64>(&row, "n")?).map_err(Error::internal)
     }
+
+    async fn add_to_funnels(&mut self, counts: &[(Uuid, u64, u64)]) -> Result<()> {
+        for (id, views, sign_ins) in counts {
+            query(
+                "INSERT INTO invite_funnel (invite_id, views, sign_ins) VALUES ($1, $2, $3) \
+                 ON CONFLICT (invite_id) DO UPDATE SET views = invite_funnel.views + excluded.views, \
+                 sign_ins = invite_funnel.sign_ins + excluded.sign_ins",
+            )
+            .bind(*id)
+            .bind(i64::try_from(*views).unwrap_or(i64::MAX))
+            .bind(i64::try_from(*sign_ins).unwrap_or(i64::MAX))
+            .execute(&mut *self)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn funnels(&mut self, ids: &[Uuid]) -> Result<Vec<FunnelRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::new(
+            "SELECT i.id, COALESCE(f.views, 0) AS views, COALESCE(f.sign_ins, 0) AS sign_ins, \
+             (SELECT COUNT(*) FROM memberships m WHERE m.invite_id = i.id) AS joins, \
+             (SELECT COUNT(*) FROM join_requests r WHERE r.invite_id = i.id) AS requests \
+             FROM invites i LEFT JOIN invite_funnel f ON f.invite_id = i.id WHERE i.id IN (",
+        );
+        for (n, id) in ids.iter().enumerate() {
+            if n > 0 {
+                qb.push(", ");
+            }
+            qb.push_bind(*id);
+        }
+        qb.push(")");
+        let rows = qb.build().fetch_all(&mut *self).await?;
+        let count = |r: &_, c| get::<i64>(r, c).map(|n| u64::try_from(n).unwrap_or(0));
+        rows.iter()
+            .map(|r| {
+                Ok(FunnelRow {
+                    invite_id: get(r, "id")?,
+                    views: count(r, "views")?,
+                    sign_ins: count(r, "sign_ins")?,
+                    joins: count(r, "joins")?,
+                    requests: count(r, "requests")?,
+                })
+            })
+            .collect()
+    }
 }

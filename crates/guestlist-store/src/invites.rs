@@ -28,6 +28,10 @@ pub trait InvitesTx: Send {
     /// How many invites the query matches, all pages together (cursor and limit
     /// ignored).
     async fn count_invites(&mut self, q: &InviteQuery) -> Result<u64>;
+    /// Adds (views, sign-ins) to each link's funnel.
+    async fn add_to_funnels(&mut self, counts: &[(Uuid, u64, u64)]) -> Result<()>;
+    /// The funnels of these links (links never counted read as zeros).
+    async fn funnels(&mut self, ids: &[Uuid]) -> Result<Vec<FunnelRow>>;
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +160,17 @@ pub enum InvitePredicate {
 
 /// The tables of this feature, for export and import (`transfer`), in an order that
 /// satisfies their foreign keys.
+/// A link's funnel, in aggregate: landing-page views, sign-ins set off from it, the
+/// members it brought (still members) and the join requests it brought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FunnelRow {
+    pub invite_id: Uuid,
+    pub views: u64,
+    pub sign_ins: u64,
+    pub joins: u64,
+    pub requests: u64,
+}
+
 pub(crate) const TABLES: &[TableSpec] = &[
     TableSpec {
         name: "invites",
@@ -189,6 +204,12 @@ pub(crate) const TABLES: &[TableSpec] = &[
             ("invite_id", Uuid),
         ],
         key: &["scope_path", "created_at", "invite_id"],
+        singleton: false,
+    },
+    TableSpec {
+        name: "invite_funnel",
+        columns: &[("invite_id", Uuid), ("views", Int), ("sign_ins", Int)],
+        key: &["invite_id"],
         singleton: false,
     },
 ];

@@ -88,6 +88,8 @@ pub struct InviteFilter {
     /// …or the page just before this one (still shown newest first).
     pub before: Option<String>,
     pub limit: Option<u32>,
+    /// Also read each listed link's funnel (the console).
+    pub with_funnels: bool,
 }
 
 impl InviteFilter {
@@ -112,6 +114,8 @@ impl InviteFilter {
 #[derive(Debug, Clone)]
 pub struct InvitePage {
     pub invites: Vec<InviteView>,
+    /// Each listed link's funnel, when the filter asks (`with_funnels`).
+    pub funnels: Vec<guestlist_store::FunnelRow>,
     /// The cursor of the next page (older rows), when there is one.
     pub next: Option<String>,
     /// Whether there are newer rows than this page.
@@ -121,6 +125,8 @@ pub struct InvitePage {
 /// What anyone holding a code may see: no secret, no member list.
 #[derive(Debug, Clone)]
 pub struct InvitePreview {
+    /// The link's id (the funnel counts by it; never shown to a visitor).
+    pub invite_id: Uuid,
     pub space: SpacePath,
     pub space_name: String,
     pub join_mode: JoinMode,
@@ -304,8 +310,29 @@ operation!(List => InvitePage, |self, tx| {
         let (rows, next) = paging::split(rows, self.limit, key);
         (rows, next, self.filter.after.is_some())
     };
-    Ok(InvitePage { invites: rows.into_iter().map(|i| InviteView::of(i, now)).collect(), next, has_previous })
+    let funnels = if self.filter.with_funnels {
+        tx.funnels(&rows.iter().map(|r| r.id).collect::<Vec<_>>()).await?
+    } else {
+        Vec::new()
+    };
+    Ok(InvitePage { invites: rows.into_iter().map(|i| InviteView::of(i, now)).collect(), funnels, next, has_previous })
 });
+
+struct AddToFunnels(Vec<(Uuid, u64, u64)>);
+operation!(AddToFunnels => (), |self, tx| { tx.add_to_funnels(&self.0).await });
+
+/// What the landing pages counted and not yet written: views and sign-ins per link.
+#[derive(Default)]
+pub(crate) struct Funnels(std::sync::Mutex<std::collections::HashMap<Uuid, (u64, u64)>>);
+
+impl Funnels {
+    fn count(&self, id: Uuid, view: u64, sign_in: u64) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let e = m.entry(id).or_default();
+        e.0 += view;
+        e.1 += sign_in;
+    }
+}
 
 struct Count {
     actor: Actor,
@@ -340,6 +367,7 @@ impl guestlist_store::Operation for Preview {
             other => return Err(other.refusal().unwrap_or(Error::NotFound("invite"))),
         }
         Ok(InvitePreview {
+            invite_id: invite.id,
             uses_left: invite.max_uses.map(|m| m.saturating_sub(invite.uses)),
             space: invite.space_path,
             space_name: found.space_name,
@@ -550,6 +578,42 @@ impl App {
                 limit,
             })
             .await
+    }
+
+    /// The landing page of a code: its preview, counted as a view in the link's
+    /// funnel.
+    pub async fn landing(&self, caller: &Caller, code: &str) -> Result<InvitePreview> {
+        let preview = self.preview_invite(caller, code).await?;
+        self.0.funnels.count(preview.invite_id, 1, 0);
+        Ok(preview)
+    }
+
+    /// A visitor sets off from a link's landing page to sign in: counted in its
+    /// funnel (the link must still be usable).
+    pub async fn landing_sign_in(&self, caller: &Caller, code: &str) -> Result<()> {
+        let preview = self.preview_invite(caller, code).await?;
+        self.0.funnels.count(preview.invite_id, 0, 1);
+        Ok(())
+    }
+
+    /// Writes what the landing pages counted since the last call; the server calls it
+    /// every few seconds. Counts that fail to be written are kept for the next call.
+    pub async fn flush_funnels(&self) -> Result<usize> {
+        let counts: Vec<_> = {
+            let mut m = self.0.funnels.0.lock().unwrap_or_else(|e| e.into_inner());
+            m.drain().map(|(id, (v, s))| (id, v, s)).collect()
+        };
+        if counts.is_empty() {
+            return Ok(0);
+        }
+        let n = counts.len();
+        if let Err(e) = self.store_ref().write(AddToFunnels(counts.clone())).await {
+            for (id, v, s) in counts {
+                self.0.funnels.count(id, v, s);
+            }
+            return Err(e);
+        }
+        Ok(n)
     }
 
     /// The public preview of a code. Rate limited per client and per user.

@@ -19,6 +19,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/i/{code}", get(landing))
         .route("/i/{code}/join", post(join))
+        .route("/i/{code}/sign-in", get(sign_in))
 }
 
 /// A moment as pages show it: `2026-12-09 10:00 UTC`.
@@ -47,14 +48,21 @@ fn preview_context(p: &InvitePreview) -> minijinja::Value {
 }
 
 async fn landing(State(s): State<AppState>, v: Visitor, Path(code): Path<String>) -> Response {
-    let next = super::encode(&format!("/i/{code}"));
-    match s.app.preview_invite(&v.caller(), &code).await {
+    match s.app.landing(&v.caller(), &code).await {
         Ok(p) => s.pages.render(
             &v,
             StatusCode::OK,
             "landing.html",
-            context! { invite => preview_context(&p), code, next },
+            context! { invite => preview_context(&p), code },
         ),
+        Err(e) => s.pages.problem(&v, e),
+    }
+}
+
+/// "Sign in to join": counted in the link's funnel, then the sign-in, coming back.
+async fn sign_in(State(s): State<AppState>, v: Visitor, Path(code): Path<String>) -> Response {
+    match s.app.landing_sign_in(&v.caller(), &code).await {
+        Ok(()) => super::sign_in_first(&format!("/i/{code}")),
         Err(e) => s.pages.problem(&v, e),
     }
 }

@@ -37,7 +37,7 @@ fn contexts() -> Vec<(&'static str, Value)> {
         message => h, expires => h, status => "pending",
     };
     let mut all = vec![
-        ("landing.html", context! { invite, code => h, next => h }),
+        ("landing.html", context! { invite, code => h }),
         (
             "problem.html",
             context! { code => "invalid_input", detail => h },
@@ -80,6 +80,7 @@ fn contexts() -> Vec<(&'static str, Value)> {
     let invite = context! {
         id => h, space => h, role => h, state => "active", uses => 1, max_uses => 2,
         creator => h, expires => h, description => h, requires_approval => false,
+        funnel => context! { views => 3, sign_ins => 2, joins => 1, requests => 0 },
     };
     all.extend([
         ("console/home.html", console(context! {

@@ -177,3 +177,65 @@ async fn a_platform_administrator_named_in_the_config_runs_the_gate() {
     );
     let _ = (PagesConfig::default(), invite_req("x/"));
 }
+
+#[tokio::test]
+async fn a_links_funnel_counts_views_sign_ins_joins_and_requests_in_aggregate() {
+    let app = spawn(with_host_login()).await;
+    let admin = app.space_with_admin("acme/", "ann").await;
+    let link = app.invite(&admin, invite_req("acme/")).await;
+    let mut gated = invite_req("acme/");
+    gated.requires_approval = true;
+    let gated = app.invite(&admin, gated).await;
+
+    let mut visitor = Browser::new(&app);
+    visitor.get(&format!("/i/{}", link.code)).await;
+    visitor.get(&format!("/i/{}", link.code)).await;
+    let off = visitor.get(&format!("/i/{}/sign-in", link.code)).await;
+    assert!(
+        off.location().starts_with("/auth/sign-in?next=%2Fi%2F"),
+        "{}",
+        off.location()
+    );
+    visitor
+        .sign_in_with(&format!("/i/{}", link.code), &app.token("vis"))
+        .await;
+    let csrf = visitor
+        .get(&format!("/i/{}", link.code))
+        .await
+        .input("csrf");
+    visitor
+        .post(&format!("/i/{}/join", link.code), &[("csrf", &csrf)])
+        .await;
+    // Someone else asks through the link that needs approval.
+    let mut asker = Browser::new(&app);
+    asker
+        .sign_in_with(&format!("/i/{}", gated.code), &app.token("ray"))
+        .await;
+    let csrf = asker.get(&format!("/i/{}", gated.code)).await.input("csrf");
+    let asked = asker
+        .post(&format!("/i/{}/join", gated.code), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(asked.says("data-outcome").as_deref(), Some("requested"));
+    // An API preview is not a landing-page view.
+    app.anonymous().preview_invite(&link.code).await.unwrap();
+    app.app.flush_funnels().await.unwrap();
+
+    let mut ann = Browser::new(&app);
+    ann.sign_in_with("/admin", &app.token("ann")).await;
+    let list = ann.get("/admin/spaces/acme%2F/invites").await;
+    let funnel_of = |id: uuid::Uuid| {
+        let row = &list.body[list
+            .body
+            .find(&format!("data-invite=\"{id}\""))
+            .expect("listed")..];
+        let start = row.find("data-funnel=\"").unwrap() + "data-funnel=\"".len();
+        row[start..].split('"').next().unwrap().to_owned()
+    };
+    // views, sign-ins, joins, requests
+    assert_eq!(funnel_of(link.invite.id), "3 1 1 0", "{}", list.body);
+    assert_eq!(funnel_of(gated.invite.id), "1 0 0 1");
+    assert!(
+        app.app.flush_funnels().await.unwrap() == 0,
+        "nothing left to write"
+    );
+}

@@ -95,12 +95,28 @@ async fn list(
                     created_by: created_by.clone(),
                     after: p.after.clone(),
                     limit: Some(25),
+                    with_funnels: true,
                     ..InviteFilter::default()
                 },
             )
             .await?;
         let roles = s.app.list_roles(actor, path.clone()).await?;
-        let invites: Vec<_> = listed.invites.iter().map(row).collect();
+        let invites: Vec<_> = listed
+            .invites
+            .iter()
+            .map(|i| {
+                let f = listed
+                    .funnels
+                    .iter()
+                    .find(|f| f.invite_id == i.invite.id)
+                    .copied()
+                    .unwrap_or_default();
+                context! {
+                    funnel => context! { views => f.views, sign_ins => f.sign_ins, joins => f.joins, requests => f.requests },
+                    ..row(i)
+                }
+            })
+            .collect();
         let next = listed.next.map(|n| {
             let mut q = format!("after={}", encode(&n));
             if let Some(st) = state {
