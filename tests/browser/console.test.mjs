@@ -40,6 +40,7 @@ test('an admin creates a 2-use link in the console; a visitor joins; the console
   await page.waitForURL(`${base}/admin/spaces/${q(path)}`);
   await shot(page, 'c02-console-space');
   await page.getByRole('link', { name: 'Invite links' }).click();
+  await page.click('#create-invite-form');
   await page.fill('#i-max', '2');
   await page.fill('#i-desc', 'For the newsletter');
   await page.click('#create-invite');

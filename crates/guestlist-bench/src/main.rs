@@ -292,7 +292,8 @@ async fn start_server(
         &secret,
         &format!(
             "log_format = \"json\"\n[[issuers]]\nissuer = \"{issuer}\"\njwks_url = \"{issuer}/keys\"\n\
-             audiences = [\"guestlist-bench\"]\nalgorithms = [\"RS256\", \"ES256\"]\n"
+             audiences = [\"guestlist-bench\"]\nalgorithms = [\"RS256\", \"ES256\"]\n\
+             [pages]\nlogin_url = \"http://127.0.0.1:9/login?return_to={{return_to}}\"\n"
         ),
     );
     let name = format!("bench-{}", uuid::Uuid::now_v7().simple());
@@ -567,6 +568,47 @@ async fn invite(server: &Server, alice: &str, space: &str, max_uses: Option<u32>
         .await
         .expect("invite")
         .code
+}
+
+/// Signs `token`'s user in to the pages as a browser would through the host handoff
+/// (`[pages] login_url`): the session cookie to send.
+async fn console_session(url: &str, token: &str) -> HeaderValue {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = http
+        .get(format!("{url}/auth/sign-in?next=%2Fadmin"))
+        .send()
+        .await
+        .unwrap();
+    let cookie_of = |res: &reqwest::Response, name: &str| {
+        res.headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .and_then(|c| c.split(';').next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no {name} cookie"))
+    };
+    let state_cookie = cookie_of(&start, "gl_signin");
+    let state = state_cookie
+        .trim_start_matches("gl_signin=")
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let back = http
+        .post(format!("{url}/auth/callback?state={state}"))
+        .header(header::COOKIE, state_cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status().as_u16(), 303, "signed in");
+    HeaderValue::from_str(&cookie_of(&back, "gl_session")).unwrap()
 }
 
 /// Writes an export holding `n` invites on `acme/` (and alice as its admin), in the
@@ -1001,6 +1043,30 @@ async fn main() {
                 "page of 50; imported in {import_secs:.1} s; ready {:.0} ms after start",
                 ready.as_secs_f64() * 1000.0
             );
+            print_row(&row);
+            rows.push(row);
+
+            // The console's links list of that space, first page, as its admin's
+            // browser asks for it (a session from the sign-in handoff).
+            let cookie = console_session(&server.url, &alice).await;
+            server.start_scenario().await;
+            let t = target.clone();
+            let mut row = drive(
+                &format!("console@{n}"),
+                &target,
+                16,
+                secs.min(5),
+                None,
+                Arc::new(move |_| {
+                    let mut r = t.request(Method::GET, "/admin/spaces/acme%2F/invites", None, None);
+                    r.headers_mut().insert(header::COOKIE, cookie.clone());
+                    r
+                }),
+                status_ok,
+            )
+            .await;
+            server.finish(&mut row).await;
+            row.note = "the console's first page of 25 links, with their funnels".into();
             facts.insert(
                 format!("ready_ms_at_{n}_invites"),
                 (ready.as_secs_f64() * 1000.0).into(),

@@ -102,6 +102,8 @@ fn contexts() -> Vec<(&'static str, Value)> {
         ("console/invite_link.html", console(context! { link => h, invite => invite.clone(), created => true })),
         ("console/confirm.html", console(context! { what => "remove_member", action => h, back => h, subject => h })),
         ("console/confirm.html", console(context! { what => "deprovision", action => h, back => h, subject => h, user_field => h })),
+        ("console/confirm.html", console(context! { what => "revoke_subtree", action => h, back => h, subject => h, root_field => h })),
+        ("console/confirm.html", console(context! { what => "revoke_invitation", action => h, back => h, subject => h })),
         ("console/invitations.html", console(context! {
             invitations => vec![context! {
                 id => h, space => h, whom => h, role => h, status => "pending", pending => true,

@@ -31,7 +31,10 @@ pub(super) fn router() -> Router<AppState> {
             post(bulk).layer(axum::extract::DefaultBodyLimit::max(crate::BULK_BODY_BYTES)),
         )
         .route("/admin/invitations/{id}/resend", post(resend))
-        .route("/admin/invitations/{id}/revoke", post(revoke))
+        .route(
+            "/admin/invitations/{id}/revoke",
+            get(confirm_revoke).post(revoke),
+        )
 }
 
 fn row(v: &InvitationView) -> minijinja::Value {
@@ -299,6 +302,40 @@ async fn resend(
 ) -> Response {
     let result = after_action(&s, &v, id, body, true).await;
     page(&s, &v, "/admin", result)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhoParams {
+    who: Option<String>,
+}
+
+/// Revoking asks first.
+async fn confirm_revoke(
+    State(s): State<AppState>,
+    v: Visitor,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<Uuid>,
+    Query(p): Query<WhoParams>,
+) -> Response {
+    let result = async {
+        user(&v)?;
+        Ok::<_, Error>(render(
+            &s,
+            &v,
+            &uri,
+            "console/confirm.html",
+            None,
+            context! {
+                what => "revoke_invitation",
+                action => format!("/admin/invitations/{id}/revoke"),
+                back => "/admin",
+                subject => p.who.unwrap_or_else(|| id.to_string()),
+            },
+        ))
+    }
+    .await;
+    page(&s, &v, &here(&uri), result)
 }
 
 async fn revoke(

@@ -26,7 +26,10 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/platform", get(show))
         .route("/admin/platform/gate", post(set_gate))
-        .route("/admin/platform/referrals/revoke", post(revoke_subtree))
+        .route(
+            "/admin/platform/referrals/revoke",
+            get(confirm_revoke_subtree).post(revoke_subtree),
+        )
         .route(
             "/admin/platform/deprovision",
             get(confirm_deprovision).post(deprovision),
@@ -132,6 +135,41 @@ async fn set_gate(State(s): State<AppState>, v: Visitor, body: Bytes) -> Respons
     }
     .await;
     page(&s, &v, "/admin/platform", result)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RootParams {
+    root: String,
+}
+
+/// Revoking a subtree asks first.
+async fn confirm_revoke_subtree(
+    State(s): State<AppState>,
+    v: Visitor,
+    OriginalUri(uri): OriginalUri,
+    Query(p): Query<RootParams>,
+) -> Response {
+    let result = async {
+        let actor = user(&v)?;
+        s.app.require_platform_admin(actor)?;
+        Ok::<_, Error>(render(
+            &s,
+            &v,
+            &uri,
+            "console/confirm.html",
+            None,
+            context! {
+                what => "revoke_subtree",
+                action => "/admin/platform/referrals/revoke",
+                root_field => &p.root,
+                back => "/admin/platform",
+                subject => &p.root,
+            },
+        ))
+    }
+    .await;
+    page(&s, &v, &here(&uri), result)
 }
 
 async fn revoke_subtree(State(s): State<AppState>, v: Visitor, body: Bytes) -> Response {
