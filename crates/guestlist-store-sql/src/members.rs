@@ -160,6 +160,36 @@ impl<E: Engine> MembersTx for SqlTx<'_, E> {
         Ok(done == 1)
     }
 
+    async fn brought_by(&mut self, membership_ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
+        if membership_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::new(
+            "SELECT m.id, COALESCE(m.added_by, \
+               (SELECT i.created_by FROM invites i WHERE i.id = m.invite_id AND m.source = 'invite_link'), \
+               (SELECT v.created_by FROM invitations v WHERE m.source = 'invitation' AND v.space_id = m.space_id \
+                  AND v.decided_by = m.user_id AND v.status = 'accepted' ORDER BY v.decided_at DESC LIMIT 1), \
+               (SELECT r.decided_by FROM join_requests r WHERE m.source = 'join_request' AND r.space_id = m.space_id \
+                  AND r.user_id = m.user_id AND r.status = 'approved' ORDER BY r.decided_at DESC LIMIT 1) \
+             ) AS brought_by FROM memberships m WHERE m.id IN (",
+        );
+        for (n, id) in membership_ids.iter().enumerate() {
+            if n > 0 {
+                qb.push(", ");
+            }
+            qb.push_bind(*id);
+        }
+        qb.push(")");
+        let rows = qb.build().fetch_all(&mut *self).await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            if let Some(by) = get::<Option<String>>(r, "brought_by")? {
+                out.push((get(r, "id")?, by));
+            }
+        }
+        Ok(out)
+    }
+
     async fn list_memberships(
         &mut self,
         space_id: Uuid,

@@ -14,6 +14,10 @@ use crate::*;
 /// Memberships: the rows that hold rights.
 #[async_trait]
 pub trait MembersTx: Send {
+    /// Who brought each of these memberships in: the sponsor of an owner's add, the
+    /// creator of the link, the inviter of the accepted invitation, or the manager who
+    /// approved the request (none for a provisioned or open join).
+    async fn brought_by(&mut self, membership_ids: &[Uuid]) -> Result<Vec<(Uuid, String)>>;
     /// Inserts unless the user already has a membership of the space (unique key);
     /// `None` when they do.
     async fn insert_membership(&mut self, m: &NewMembership) -> Result<Option<MembershipRow>>;

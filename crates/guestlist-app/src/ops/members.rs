@@ -6,6 +6,7 @@ use guestlist_domain::{
 };
 use guestlist_store::{MembershipRow, Tx};
 use serde_json::json;
+use uuid::Uuid;
 
 pub use super::admission::MembershipView;
 use super::admission::admit;
@@ -79,6 +80,19 @@ operation!(ListMembers => MemberPage, |self, tx| {
         id: m.id,
     });
     Ok(MemberPage { members: rows.into_iter().map(|m| view(&scope, m)).collect(), next })
+});
+
+struct BroughtBy {
+    actor: Actor,
+    path: SpacePath,
+    ids: Vec<Uuid>,
+}
+
+operation!(BroughtBy => Vec<(Uuid, String)>, |self, tx| {
+    // Who invited whom is for those who manage the members, not for every member.
+    let scope = Scope::load(tx, &self.path).await?;
+    scope.require_visible(tx, &self.actor, Permission::ManageMembers).await?;
+    tx.brought_by(&self.ids).await
 });
 
 /// Loads the target's membership and checks the actor may act on it: they hold
@@ -377,6 +391,22 @@ impl App {
         let limit = paging::page_size(limit)?;
         self.store_ref()
             .read(MembershipsOf { user, after, limit })
+            .await
+    }
+
+    /// Who brought each of these memberships of `path` in (member managers only).
+    pub async fn who_brought(
+        &self,
+        actor: &Actor,
+        path: SpacePath,
+        membership_ids: Vec<Uuid>,
+    ) -> Result<Vec<(Uuid, String)>> {
+        self.store_ref()
+            .read(BroughtBy {
+                actor: actor.clone(),
+                path,
+                ids: membership_ids,
+            })
             .await
     }
 

@@ -123,8 +123,8 @@ fn contexts() -> Vec<(&'static str, Value)> {
             more => false,
         })),
         ("console/members.html", console(context! {
-            members => vec![context! { user => h, user_q => h, role => h, source => "owner_add", since => h, by_link => h }],
-            pending => vec![context! { user => h, user_q => h, role => h, source => "owner_add", since => h, by_link => h }],
+            members => vec![context! { user => h, user_q => h, role => h, source => "owner_add", since => h, by_link => h, brought_by => h }],
+            pending => vec![context! { user => h, user_q => h, role => h, source => "owner_add", since => h, by_link => h, brought_by => h }],
             next => h, roles => vec![h],
         })),
         ("console/events.html", console(context! {

@@ -239,3 +239,107 @@ async fn a_links_funnel_counts_views_sign_ins_joins_and_requests_in_aggregate() 
         "nothing left to write"
     );
 }
+
+#[tokio::test]
+async fn the_members_page_says_who_brought_each_member_in() {
+    let app = spawn(with_host_login()).await;
+    let admin = app.space_with_admin("acme/", "ann").await;
+    let link = app.invite(&admin, invite_req("acme/")).await;
+    app.user("bo").join_invite(&link.code, None).await.unwrap();
+    admin
+        .add_member(
+            "acme/",
+            &api::AddMemberRequest {
+                user_id: Some("cy".into()),
+                email: None,
+                role: None,
+            },
+        )
+        .await
+        .unwrap();
+    // Through an invitation, and through an approved request.
+    let invited = admin
+        .create_invitation(
+            &api::CreateInvitationRequest {
+                space: "acme/".into(),
+                email: None,
+                username: None,
+                user_id: Some("di".into()),
+                role: None,
+                expires_in_seconds: None,
+                message: None,
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .invitation
+        .unwrap();
+    app.user("di")
+        .answer_my_invitation(invited.id, true)
+        .await
+        .unwrap();
+    let mut gated = invite_req("acme/");
+    gated.requires_approval = true;
+    let gated = app.invite(&admin, gated).await;
+    let asked = app.user("ed").join_invite(&gated.code, None).await.unwrap();
+    let request = asked.join_request.expect("a request");
+    app.platform()
+        .decide_join_request(request.id, true)
+        .await
+        .unwrap();
+
+    let mut ann = Browser::new(&app);
+    ann.sign_in_with("/admin", &app.token("ann")).await;
+    let page = ann.get("/admin/spaces/acme%2F/members").await;
+    let row = |user: &str| {
+        let at = page
+            .body
+            .find(&format!("data-member=\"{user}\""))
+            .expect("listed");
+        page.body[at..].split("</tr>").next().unwrap().to_owned()
+    };
+    assert!(
+        row("bo").contains("data-brought-by=\"ann\""),
+        "{}",
+        row("bo")
+    );
+    assert!(
+        row("ann").contains("data-brought-by=\"\""),
+        "provisioned: nobody"
+    );
+    assert!(
+        row("di").contains("data-brought-by=\"ann\""),
+        "{}",
+        row("di")
+    );
+    assert!(
+        row("ed").contains("data-brought-by=\"key:test-platform\""),
+        "{}",
+        row("ed")
+    );
+    assert!(
+        page.body.contains("data-pending=\"cy\""),
+        "the pending add is shown"
+    );
+    assert!(page.body.contains("added by ann"));
+    // A plain member may list members over the API, but not who brought whom.
+    let bo = app.user("bo");
+    assert!(bo.list_members("acme/", None, None).await.is_ok());
+    assert!(
+        app.app
+            .who_brought(
+                &guestlist_app::domain::Actor::User {
+                    id: guestlist_app::domain::UserId::parse("bo").unwrap(),
+                    email: None,
+                    email_verified: false,
+                    username: None,
+                    platform_admin: false,
+                },
+                guestlist_app::domain::SpacePath::parse("acme/").unwrap(),
+                vec![]
+            )
+            .await
+            .is_err()
+    );
+}

@@ -55,6 +55,14 @@ async fn list(
             .list_members(actor, path.clone(), p.after.clone(), Some(50))
             .await?;
         let roles = s.app.list_roles(actor, path.clone()).await?;
+        let brought = s
+            .app
+            .who_brought(
+                actor,
+                path.clone(),
+                listed.members.iter().map(|m| m.membership.id).collect(),
+            )
+            .await?;
         let (active, pending): (Vec<_>, Vec<_>) = listed
             .members
             .iter()
@@ -67,6 +75,7 @@ async fn list(
                 source => word(&m.membership.source),
                 since => when(Some(m.membership.created_at)),
                 by_link => m.membership.invite_id.map(|i| i.to_string()),
+                brought_by => brought.iter().find(|(id, _)| *id == m.membership.id).map(|(_, by)| by.clone()),
             }
         };
         Ok::<_, Error>(render(
