@@ -84,7 +84,7 @@ fn contexts() -> Vec<(&'static str, Value)> {
     };
     all.extend([
         ("console/home.html", console(context! {
-            spaces => vec![context! { path => h, q => h, name => h, members => 1, limit => 5, join_mode => "open" }],
+            spaces => vec![context! { depth => 1, path => h, q => h, name => h, members => 1, limit => 5, join_mode => "open" }],
             more => true,
         })),
         ("console/space.html", console(context! {

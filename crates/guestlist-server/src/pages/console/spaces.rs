@@ -86,12 +86,14 @@ async fn home(State(s): State<AppState>, v: Visitor, OriginalUri(uri): OriginalU
     let result = async {
         let actor = user(&v)?;
         let page = s.app.list_spaces(actor, None, None, Some(100)).await?;
-        let spaces: Vec<_> = page
-            .spaces
-            .iter()
-            .filter(|sv| sv.manages())
+        // The tree: parents before their children, each indented by its depth.
+        let mut managed: Vec<_> = page.spaces.iter().filter(|sv| sv.manages()).collect();
+        managed.sort_by(|a, b| a.space.path.as_str().cmp(b.space.path.as_str()));
+        let spaces: Vec<_> = managed
+            .into_iter()
             .map(|sv| {
                 context! {
+                    depth => sv.space.path.segments().count().saturating_sub(1).min(8),
                     path => sv.space.path.as_str(),
                     q => encode(sv.space.path.as_str()),
                     name => &sv.space.name,
