@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::super::invites::when;
 use super::super::{Visitor, encode, page};
 use super::spaces::Fields;
-use super::{here, render, space, user, word};
+use super::{here, render, space, user, wire, word};
 use crate::AppState;
 use crate::extract::{Path, Query};
 
@@ -63,7 +63,9 @@ fn row(v: &InvitationView) -> minijinja::Value {
 struct ListParams {
     status: Option<String>,
     after: Option<String>,
-    notice: Option<String>,
+    /// Shown by `render`, which reads it from the URL.
+    #[serde(rename = "notice")]
+    _notice: Option<String>,
 }
 
 async fn list(
@@ -73,19 +75,21 @@ async fn list(
     Path(raw): Path<String>,
     Query(p): Query<ListParams>,
 ) -> Response {
-    let _ = &p.notice;
     let result = async {
         let actor = user(&v)?;
         let path = space(&raw)?;
-        let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(
-                serde_json::from_value::<InvitationStatus>(serde_json::Value::String(s.to_owned()))
-                    .map_err(|_| {
-                        Error::invalid("status", "pending, accepted, declined, revoked or expired")
-                    })?,
-            ),
-        };
+        let status: Option<InvitationStatus> = p
+            .status
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                wire(
+                    "status",
+                    s,
+                    "pending, accepted, declined, revoked or expired",
+                )
+            })
+            .transpose()?;
         let listed = s
             .app
             .list_invitations(

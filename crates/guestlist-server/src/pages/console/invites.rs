@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::super::invites::when;
 use super::super::{Visitor, encode, page};
 use super::spaces::Fields;
-use super::{here, render, space, user};
+use super::{here, render, space, user, wire};
 use crate::AppState;
 use crate::extract::{Path, Query};
 
@@ -61,7 +61,9 @@ struct ListParams {
     state: Option<String>,
     created_by: Option<String>,
     after: Option<String>,
-    notice: Option<String>,
+    /// Shown by `render`, which reads it from the URL.
+    #[serde(rename = "notice")]
+    _notice: Option<String>,
 }
 
 async fn list(
@@ -71,19 +73,15 @@ async fn list(
     Path(raw): Path<String>,
     Query(p): Query<ListParams>,
 ) -> Response {
-    let _ = &p.notice;
     let result = async {
         let actor = user(&v)?;
         let path = space(&raw)?;
-        let state = match p.state.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(
-                serde_json::from_value::<InviteState>(serde_json::Value::String(s.to_owned()))
-                    .map_err(|_| {
-                        Error::invalid("state", "active, revoked, expired or exhausted")
-                    })?,
-            ),
-        };
+        let state: Option<InviteState> = p
+            .state
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| wire("state", s, "active, revoked, expired or exhausted"))
+            .transpose()?;
         let created_by = p.created_by.clone().filter(|c| !c.is_empty());
         let listed = s
             .app

@@ -36,7 +36,9 @@ pub(super) fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 struct ListParams {
     after: Option<String>,
-    notice: Option<String>,
+    /// Shown by `render`, which reads it from the URL.
+    #[serde(rename = "notice")]
+    _notice: Option<String>,
 }
 
 async fn list(
@@ -46,7 +48,6 @@ async fn list(
     Path(raw): Path<String>,
     Query(p): Query<ListParams>,
 ) -> Response {
-    let _ = &p.notice;
     let result = async {
         let actor = user(&v)?;
         let path = space(&raw)?;

@@ -107,3 +107,10 @@ fn word<T: serde::Serialize>(t: &T) -> String {
         _ => String::new(),
     }
 }
+
+/// An enum given by its wire name (a form's or a filter's value), or `field` refused
+/// with what it may be.
+fn wire<T: serde::de::DeserializeOwned>(field: &str, v: &str, expected: &str) -> Result<T, Error> {
+    serde_json::from_value(serde_json::Value::String(v.to_owned()))
+        .map_err(|_| Error::invalid(field, expected))
+}

@@ -40,7 +40,9 @@ pub(super) fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 struct ShowParams {
     root: Option<String>,
-    notice: Option<String>,
+    /// Shown by `render`, which reads it from the URL.
+    #[serde(rename = "notice")]
+    _notice: Option<String>,
 }
 
 async fn show(
@@ -49,7 +51,6 @@ async fn show(
     OriginalUri(uri): OriginalUri,
     Query(p): Query<ShowParams>,
 ) -> Response {
-    let _ = &p.notice;
     let result = async {
         let actor = user(&v)?;
         s.app.require_platform_admin(actor)?;

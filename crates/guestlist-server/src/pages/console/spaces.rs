@@ -11,7 +11,7 @@ use guestlist_app::{NewSpaceInput, SpacePatchInput};
 use minijinja::context;
 
 use super::super::{Visitor, encode, page};
-use super::{here, render, space, user};
+use super::{here, render, space, user, wire};
 use crate::AppState;
 use crate::extract::Path;
 
@@ -75,11 +75,6 @@ impl Fields {
     pub(super) fn checked(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
-}
-
-fn join_mode(v: &str) -> Result<JoinMode, Error> {
-    serde_json::from_value(serde_json::Value::String(v.to_owned()))
-        .map_err(|_| Error::invalid("join_mode", "open, invite_only or request"))
 }
 
 async fn home(State(s): State<AppState>, v: Visitor, OriginalUri(uri): OriginalUri) -> Response {
@@ -201,7 +196,10 @@ async fn settings(
         let path = space(&raw)?;
         let patch = SpacePatchInput {
             name: Some(f.get("name").unwrap_or("").to_owned()),
-            join_mode: f.get("join_mode").map(join_mode).transpose()?,
+            join_mode: f
+                .get("join_mode")
+                .map(|m| wire("join_mode", m, "open, invite_only or request"))
+                .transpose()?,
             member_limit: Some(f.number("member_limit")?),
         };
         s.app.update_space(actor, path.clone(), patch).await?;
@@ -213,30 +211,7 @@ async fn settings(
 
 /// A top-level space (platform administrators: the application decides).
 async fn create_top(State(s): State<AppState>, v: Visitor, body: Bytes) -> Response {
-    let result = async {
-        let f = Fields::parse(&body, &["csrf", "segment", "name", "join_mode"])?;
-        let actor = v.acting(f.csrf())?;
-        let segment = f.get("segment").unwrap_or("");
-        let path = SpacePath::parse(&format!("{segment}/")).map_err(|e| e.in_field("segment"))?;
-        let created = s
-            .app
-            .create_space(
-                actor,
-                NewSpaceInput {
-                    path,
-                    name: f.get("name").map(str::to_owned),
-                    join_mode: f
-                        .get("join_mode")
-                        .map(join_mode)
-                        .transpose()?
-                        .unwrap_or(JoinMode::InviteOnly),
-                    member_limit: None,
-                },
-            )
-            .await?;
-        Ok::<_, Error>(back_to(&created.space.path, "created"))
-    }
-    .await;
+    let result = create_space(&s, &v, None, &body).await;
     page(&s, &v, "/admin", result)
 }
 
@@ -246,33 +221,41 @@ async fn create_child(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let f = Fields::parse(&body, &["csrf", "segment", "name", "join_mode"])?;
-        let actor = v.acting(f.csrf())?;
-        let parent = space(&raw)?;
-        let segment = f.get("segment").unwrap_or("");
-        let path = SpacePath::parse(&format!("{}{segment}/", parent.as_str()))
-            .map_err(|e| e.in_field("segment"))?;
-        let created = s
-            .app
-            .create_space(
-                actor,
-                NewSpaceInput {
-                    path,
-                    name: f.get("name").map(str::to_owned),
-                    join_mode: f
-                        .get("join_mode")
-                        .map(join_mode)
-                        .transpose()?
-                        .unwrap_or(JoinMode::InviteOnly),
-                    member_limit: None,
-                },
-            )
-            .await?;
-        Ok::<_, Error>(back_to(&created.space.path, "created"))
-    }
-    .await;
+    let result = async { create_space(&s, &v, Some(space(&raw)?), &body).await }.await;
     page(&s, &v, "/admin", result)
+}
+
+/// A space named by its segment, beneath `parent` or at the top.
+async fn create_space(
+    s: &AppState,
+    v: &Visitor,
+    parent: Option<SpacePath>,
+    body: &Bytes,
+) -> Result<Response, Error> {
+    let f = Fields::parse(body, &["csrf", "segment", "name", "join_mode"])?;
+    let actor = v.acting(f.csrf())?;
+    let above = parent.as_ref().map_or("", SpacePath::as_str);
+    let segment = f.get("segment").unwrap_or("");
+    let path =
+        SpacePath::parse(&format!("{above}{segment}/")).map_err(|e| e.in_field("segment"))?;
+    let join_mode = f
+        .get("join_mode")
+        .map(|m| wire("join_mode", m, "open, invite_only or request"))
+        .transpose()?
+        .unwrap_or(JoinMode::InviteOnly);
+    let created = s
+        .app
+        .create_space(
+            actor,
+            NewSpaceInput {
+                path,
+                name: f.get("name").map(str::to_owned),
+                join_mode,
+                member_limit: None,
+            },
+        )
+        .await?;
+    Ok(back_to(&created.space.path, "created"))
 }
 
 async fn create_role(
