@@ -352,25 +352,41 @@ fn overlay(base: &mut toml::Table, over: toml::Table, at: &str) -> Result<(), St
                 overlay(b, o, &format!("{name}."))?
             }
             (Some(slot @ toml::Value::String(_)), v @ toml::Value::String(_)) => *slot = v,
-            (Some(_), _) => return Err(format!("{name} must be a {}", "string")),
+            (Some(_), _) => return Err(format!("{name} must be a string")),
             (None, _) => return Err(format!("unknown string {name}")),
         }
     }
     Ok(())
 }
 
-/// `{{ t.x | fill(name=value) }}`: a catalogue string with its `{name}`s filled in.
-/// The result is plain text, escaped like any other value.
+/// `{{ t.x | fill(name=value) }}`: a catalogue string with its `{name}`s filled in,
+/// in one pass (a value that itself holds `{name}` stays as it is). The result is
+/// plain text, escaped like any other value.
 fn fill(text: String, kwargs: minijinja::value::Kwargs) -> Result<String, minijinja::Error> {
-    let mut out = text;
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}').map(|close| (&after[..close], close)) {
+            Some((key, close)) if kwargs.has(key) => {
+                let value: Value = kwargs.get(key)?;
+                if !(value.is_none() || value.is_undefined()) {
+                    out.push_str(&value.to_string());
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    // A string need not use every value given (an operator's wording may leave one
+    // out): each counts as used.
     for key in kwargs.args() {
-        let value: Value = kwargs.get(key)?;
-        let value = if value.is_none() || value.is_undefined() {
-            String::new()
-        } else {
-            value.to_string()
-        };
-        out = out.replace(&format!("{{{key}}}"), &value);
+        let _: Value = kwargs.get(key)?;
     }
     Ok(out)
 }
