@@ -16,9 +16,9 @@ use guestlist_app::{Secret, SignedIn};
 use minijinja::context;
 use serde::Deserialize;
 
+use super::Query;
 use super::{Form, SESSION_COOKIE, SIGN_IN_COOKIE, Visitor, cookie_value, encode, form};
 use crate::AppState;
-use crate::extract::Query;
 
 pub(super) const SIGN_IN: &str = "/auth/sign-in";
 pub(super) const CALLBACK: &str = "/auth/callback";

@@ -13,10 +13,11 @@ use minijinja::context;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::Query;
 use super::invites::when;
 use super::{Form, Visitor, encode, form, page};
 use crate::AppState;
-use crate::extract::{Path, Query};
+use crate::extract::Path;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

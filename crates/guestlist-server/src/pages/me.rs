@@ -12,10 +12,10 @@ use guestlist_app::domain::{Error, MembershipStatus};
 use minijinja::context;
 use serde::Deserialize;
 
+use super::Query;
 use super::invites::when;
 use super::{Visitor, page};
 use crate::AppState;
-use crate::extract::Query;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/me", get(show))

@@ -614,6 +614,26 @@ impl FromRequestParts<AppState> for Visitor {
     }
 }
 
+/// A page's query parameters: an unknown or malformed one is refused with a page
+/// (the API's `Query` answers in JSON), naming the parameter.
+pub(crate) struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for Query<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        match crate::extract::Query::<T>::from_request_parts(parts, s).await {
+            Ok(q) => Ok(Query(q.0)),
+            Err(e) => {
+                let ClientIp(ip) = ClientIp::from_request_parts(parts, s)
+                    .await
+                    .map_err(IntoResponse::into_response)?;
+                Err(s.pages.problem(&Visitor::anonymous(ip), e.0))
+            }
+        }
+    }
+}
+
 /// Sends a signed-out visitor to sign in, coming back to `next`.
 fn sign_in_first(next: &str) -> Response {
     Redirect::to(&format!("{}?next={}", auth::SIGN_IN, encode(next))).into_response()

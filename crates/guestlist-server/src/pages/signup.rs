@@ -12,9 +12,9 @@ use guestlist_app::domain::Error;
 use minijinja::context;
 use serde::Deserialize;
 
+use super::Query;
 use super::{Form, Visitor, encode, form, page};
 use crate::AppState;
-use crate::extract::Query;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

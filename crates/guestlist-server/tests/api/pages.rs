@@ -740,3 +740,20 @@ async fn me_shows_referrals_and_sends_one_when_the_gate_lets_users_invite() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.says("data-problem").as_deref(), Some("invalid_input"));
 }
+
+#[tokio::test]
+async fn an_unknown_query_parameter_is_refused_with_a_page_that_names_it() {
+    let app = spawn(with_host_login()).await;
+    let mut b = Browser::new(&app);
+    b.sign_in_with("/me", &app.token("ada")).await;
+    let p = b.get("/me?colour=red").await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert_eq!(p.says("data-problem").as_deref(), Some("invalid_input"));
+    assert!(p.body.contains("colour"), "{}", p.body);
+    assert!(
+        p.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}

@@ -12,11 +12,12 @@ use serde::Deserialize;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 
+use super::super::Query;
 use super::super::invites::when;
 use super::super::{Visitor, encode, page};
 use super::{here, render, space, user};
 use crate::AppState;
-use crate::extract::{Path, Query};
+use crate::extract::Path;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/admin/spaces/{space}/events", get(list))

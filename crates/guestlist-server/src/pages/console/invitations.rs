@@ -16,12 +16,13 @@ use minijinja::context;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::super::Query;
 use super::super::invites::when;
 use super::super::{Visitor, encode, page};
 use super::spaces::Fields;
 use super::{here, render, space, user, wire, word};
 use crate::AppState;
-use crate::extract::{Path, Query};
+use crate::extract::Path;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

@@ -12,12 +12,13 @@ use guestlist_app::domain::{Email, Error, MembershipStatus, RoleName, UserId};
 use minijinja::context;
 use serde::Deserialize;
 
+use super::super::Query;
 use super::super::invites::when;
 use super::super::{Visitor, encode, page};
 use super::spaces::Fields;
 use super::{here, render, space, user, word};
 use crate::AppState;
-use crate::extract::{Path, Query};
+use crate::extract::Path;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

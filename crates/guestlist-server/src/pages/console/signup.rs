@@ -12,13 +12,13 @@ use guestlist_app::store::GateSettings;
 use minijinja::context;
 use serde::Deserialize;
 
+use super::super::Query;
 use super::super::invites::when;
 use super::super::{Visitor, page};
 use super::invites::state_word;
 use super::spaces::Fields;
 use super::{here, render, user};
 use crate::AppState;
-use crate::extract::Query;
 
 const DAY: i64 = 86_400;
 
