@@ -79,6 +79,7 @@ pub struct BulkInvitationRequest {
     pub dry_run: bool,
     /// 1 to 1,000 people.
     #[schema(min_items = 1, max_items = 1000)]
+    #[serde(deserialize_with = "crate::objects::rows")]
     pub rows: Vec<Invitee>,
 }
 

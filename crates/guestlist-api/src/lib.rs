@@ -8,6 +8,7 @@ mod events;
 mod invitations;
 mod invites;
 mod members;
+pub mod objects;
 mod requests;
 mod signup;
 mod spaces;

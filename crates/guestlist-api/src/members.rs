@@ -71,6 +71,7 @@ pub struct CheckQuestion {
 #[schema(example = json!({"checks": [{"user": "alice", "space": "acme/eng/", "permission": "manage_members"}]}))]
 pub struct CheckBatchRequest {
     #[schema(min_items = 1, max_items = 100)]
+    #[serde(deserialize_with = "crate::objects::checks")]
     pub checks: Vec<CheckQuestion>,
 }
 

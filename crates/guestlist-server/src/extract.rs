@@ -126,7 +126,10 @@ fn integral_numbers(v: &mut serde_json::Value) {
 /// is strict, so a typo is an error naming the typo, never a silently different
 /// request.
 fn unknown_field(message: &str) -> Option<&str> {
-    let rest = message.split("unknown field `").nth(1)?;
+    let rest = message
+        .split("unknown field `")
+        .nth(1)
+        .or_else(|| message.strip_prefix("field `"))?;
     rest.split('`').next().filter(|f| !f.is_empty())
 }
 

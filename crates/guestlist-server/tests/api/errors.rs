@@ -482,3 +482,32 @@ async fn the_server_reads_input_as_the_document_describes_it() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn a_list_of_objects_takes_objects_not_arrays_of_their_fields() {
+    // Schemathesis found it: serde reads a struct from an array too, so a bulk row
+    // `[null, null]` was a row (refused later, per row, with 200).
+    let t = TestApp::spawn().await;
+    t.space_with_admin("acme/", "alice").await;
+    let key = Some(t.platform_key().to_owned());
+    let post = reqwest::Method::POST;
+    for (path, body, field) in [
+        (
+            "/api/v1/invitations/bulk",
+            r#"{"space":"acme/","dry_run":true,"rows":[[null,null]]}"#,
+            "rows",
+        ),
+        (
+            "/api/v1/check",
+            r#"{"checks":[["alice","acme/","read"]]}"#,
+            "checks",
+        ),
+    ] {
+        let (status, v) = raw(&t, post.clone(), path, key.clone(), Some(body)).await;
+        assert_eq!(
+            (status, error_code(&v), v["error"]["field"].as_str()),
+            (400, "invalid_input", Some(field)),
+            "{path}: {v}"
+        );
+    }
+}
