@@ -245,13 +245,7 @@ impl App {
             return Err(refused());
         }
         // A platform administrator by the provider's claim, or named in the config.
-        let platform_admin = c.platform_admin
-            || self
-                .0
-                .config
-                .platform_admins
-                .iter()
-                .any(|a| a == id.as_str());
+        let platform_admin = c.platform_admin || self.named_platform_admin(id.as_str());
         // Kept as the host wrote them: `Email` and `Username` normalise them, in one
         // place, where they are compared.
         let actor = Actor::User {
@@ -269,6 +263,11 @@ impl App {
         };
         self.remember(&actor).await;
         Ok(actor)
+    }
+
+    /// Whether the configuration names this user a platform administrator.
+    pub(crate) fn named_platform_admin(&self, user: &str) -> bool {
+        self.0.config.platform_admins.iter().any(|a| a == user)
     }
 
     /// Stores a new API key and returns it: the only time it is ever shown.

@@ -92,11 +92,14 @@ impl App {
                 "an API key cannot sign in to the pages".into(),
             ));
         };
+        // What the token said, not what the configuration says today: the session is
+        // a platform administrator's by `platform_admins` only while the list names
+        // them (read at each request), so taking someone off it takes effect at once.
         let identity = serde_json::to_string(&Identity {
             email: email.clone(),
             email_verified: *email_verified,
             username: username.clone(),
-            platform_admin: *platform_admin,
+            platform_admin: *platform_admin && !self.named_platform_admin(id.as_str()),
         })
         .map_err(Error::internal)?;
         let token = crate::secrets::session_token();
@@ -158,12 +161,13 @@ impl App {
         };
         let identity: Identity = serde_json::from_str(&row.identity).map_err(Error::internal)?;
         let id = UserId::parse(&row.user_id).map_err(Error::internal)?;
+        let named = self.named_platform_admin(id.as_str());
         Ok(Some(Actor::User {
             id,
             email: identity.email,
             email_verified: identity.email_verified,
             username: identity.username,
-            platform_admin: identity.platform_admin,
+            platform_admin: identity.platform_admin || named,
         }))
     }
 

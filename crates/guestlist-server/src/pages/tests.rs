@@ -100,10 +100,10 @@ fn contexts() -> Vec<(&'static str, Value)> {
             roles => vec![h, "member"], states => vec!["active", "revoked"],
         })),
         ("console/invite_link.html", console(context! { link => h, invite => invite.clone(), created => true })),
-        ("console/confirm.html", console(context! { what => "remove_member", action => h, back => h, subject => h })),
-        ("console/confirm.html", console(context! { what => "deprovision", action => h, back => h, subject => h, user_field => h })),
-        ("console/confirm.html", console(context! { what => "revoke_subtree", action => h, back => h, subject => h, root_field => h })),
-        ("console/confirm.html", console(context! { what => "revoke_invitation", action => h, back => h, subject => h })),
+        ("console/confirm.html", console(context! { what => "remove_member", action => h, back => h, subject => h, hidden => None::<u8> })),
+        ("console/confirm.html", console(context! { what => "deprovision", action => h, back => h, subject => h, hidden => context! { name => "user", value => h } })),
+        ("console/confirm.html", console(context! { what => "revoke_subtree", action => h, back => h, subject => h, hidden => context! { name => "root", value => h } })),
+        ("console/confirm.html", console(context! { what => "revoke_invitation", action => h, back => h, subject => h, hidden => None::<u8> })),
         ("console/invitations.html", console(context! {
             invitations => vec![context! {
                 id => h, space => h, whom => h, role => h, status => "pending", pending => true,

@@ -168,6 +168,50 @@ async fn a_platform_administrator_named_in_the_config_runs_the_gate() {
         })
         .await;
     assert!(space.is_ok(), "{space:?}");
+    // Deprovisioning asks first; the confirmation posts the user it names.
+    app.space_with_admin("gone/", "leaver").await;
+    let ask = boss.get("/admin/platform/deprovision?user=leaver").await;
+    assert_eq!(ask.input("user"), "leaver");
+    let done = boss
+        .post(
+            "/admin/platform/deprovision",
+            &[("csrf", &ask.input("csrf")), ("user", "leaver")],
+        )
+        .await;
+    assert_eq!(
+        done.location(),
+        "/admin/platform?notice=deprovisioned",
+        "{}",
+        done.body
+    );
+    assert!(app.platform().get_member("gone/", "leaver").await.is_err());
+    // Named by the configuration, not by the session: the same session read by a
+    // replica whose list no longer names boss is an ordinary user's at once.
+    let session = boss.cookies["gl_session"].clone();
+    let actor = app.app.session(&session).await.unwrap().unwrap();
+    assert!(actor.is_platform_admin());
+    let without_boss = guestlist_app::App::new(
+        app.app.store().clone(),
+        guestlist_app::AppConfig {
+            jwt_secret: Some(app.jwt_secret().clone()),
+            jwt_audience: None,
+            issuers: Vec::new(),
+            link_secret: guestlist_app::Secret::generate(),
+            invite_url_template: "https://x.example/i/{code}".into(),
+            code_length: 10,
+            rate_limits: Default::default(),
+            invitations: Default::default(),
+            signup: Default::default(),
+            sessions: Default::default(),
+            platform_admins: Vec::new(),
+        },
+    )
+    .unwrap();
+    let demoted = without_boss.session(&session).await.unwrap().unwrap();
+    assert!(
+        !demoted.is_platform_admin(),
+        "taken off the list: no longer an admin"
+    );
     // Anyone else is not.
     let mut other = Browser::new(&app);
     other.sign_in_with("/admin", &app.token("ann")).await;

@@ -20,7 +20,7 @@ use super::super::Query;
 use super::super::invites::when;
 use super::super::{Visitor, encode, page};
 use super::spaces::Fields;
-use super::{here, render, space, user, wire, word};
+use super::{Confirm, confirm, here, render, space, user, wire, word};
 use crate::AppState;
 use crate::extract::Path;
 
@@ -325,17 +325,18 @@ async fn confirm_revoke(
 ) -> Response {
     let result = async {
         user(&v)?;
-        Ok::<_, Error>(render(
+        let who = p.who.unwrap_or_else(|| id.to_string());
+        Ok::<_, Error>(confirm(
             &s,
             &v,
             &uri,
-            "console/confirm.html",
             None,
-            context! {
-                what => "revoke_invitation",
-                action => format!("/admin/invitations/{id}/revoke"),
-                back => "/admin",
-                subject => p.who.unwrap_or_else(|| id.to_string()),
+            Confirm {
+                what: "revoke_invitation",
+                action: format!("/admin/invitations/{id}/revoke"),
+                back: "/admin".into(),
+                subject: &who,
+                hidden: None,
             },
         ))
     }

@@ -17,7 +17,7 @@ use super::super::Query;
 use super::super::invites::when;
 use super::super::{Visitor, encode, page};
 use super::spaces::Fields;
-use super::{here, render, space, user, wire};
+use super::{Confirm, confirm, here, render, space, user, wire};
 use crate::AppState;
 use crate::extract::Path;
 
@@ -239,18 +239,17 @@ async fn confirm_revoke(
 ) -> Response {
     let result = async {
         user(&v)?;
-        Ok::<_, Error>(render(
+        Ok::<_, Error>(confirm(
             &s,
             &v,
             &uri,
-            "console/confirm.html",
             None,
-            context! {
-                what => "revoke_invite",
-                action => format!("/admin/invites/{id}/revoke"),
-                fields => Vec::<(String, String)>::new(),
-                back => "/admin",
-                subject => id.to_string(),
+            Confirm {
+                what: "revoke_invite",
+                action: format!("/admin/invites/{id}/revoke"),
+                back: "/admin".into(),
+                subject: &id.to_string(),
+                hidden: None,
             },
         ))
     }

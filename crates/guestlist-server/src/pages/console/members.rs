@@ -16,7 +16,7 @@ use super::super::Query;
 use super::super::invites::when;
 use super::super::{Visitor, encode, page};
 use super::spaces::Fields;
-use super::{here, render, space, user, word};
+use super::{Confirm, confirm, here, render, space, user, word};
 use crate::AppState;
 use crate::extract::Path;
 
@@ -165,17 +165,21 @@ async fn confirm_remove(
         user(&v)?;
         let path = space(&raw)?;
         let member = UserId::parse(&member)?;
-        Ok::<_, Error>(render(
+        let q = encode(path.as_str());
+        Ok::<_, Error>(confirm(
             &s,
             &v,
             &uri,
-            "console/confirm.html",
             Some((&path, "members")),
-            context! {
-                what => "remove_member",
-                action => format!("/admin/spaces/{}/members/{}/remove", encode(path.as_str()), encode(member.as_str())),
-                back => format!("/admin/spaces/{}/members", encode(path.as_str())),
-                subject => member.as_str(),
+            Confirm {
+                what: "remove_member",
+                action: format!(
+                    "/admin/spaces/{q}/members/{}/remove",
+                    encode(member.as_str())
+                ),
+                back: format!("/admin/spaces/{q}/members"),
+                subject: member.as_str(),
+                hidden: None,
             },
         ))
     }

@@ -94,6 +94,40 @@ fn render(
     )
 }
 
+/// The question asked before a destructive action: `what` names its words in the
+/// catalogue (`console.confirm.<what>`); the form posts to `action`, with one hidden
+/// field when the action needs it.
+struct Confirm<'a> {
+    what: &'static str,
+    action: String,
+    back: String,
+    subject: &'a str,
+    hidden: Option<(&'static str, &'a str)>,
+}
+
+fn confirm(
+    s: &AppState,
+    v: &Visitor,
+    uri: &Uri,
+    space: Option<(&SpacePath, &str)>,
+    c: Confirm<'_>,
+) -> Response {
+    render(
+        s,
+        v,
+        uri,
+        "console/confirm.html",
+        space,
+        context! {
+            what => c.what,
+            action => c.action,
+            back => c.back,
+            subject => c.subject,
+            hidden => c.hidden.map(|(name, value)| context! { name, value }),
+        },
+    )
+}
+
 /// Where to come back to after signing in: the page asked for.
 fn here(uri: &Uri) -> String {
     uri.path_and_query()

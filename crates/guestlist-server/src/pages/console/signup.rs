@@ -17,7 +17,7 @@ use super::super::invites::when;
 use super::super::{Visitor, page};
 use super::invites::state_word;
 use super::spaces::Fields;
-use super::{here, render, user};
+use super::{Confirm, confirm, here, render, user};
 use crate::AppState;
 
 const DAY: i64 = 86_400;
@@ -154,18 +154,17 @@ async fn confirm_revoke_subtree(
     let result = async {
         let actor = user(&v)?;
         s.app.require_platform_admin(actor)?;
-        Ok::<_, Error>(render(
+        Ok::<_, Error>(confirm(
             &s,
             &v,
             &uri,
-            "console/confirm.html",
             None,
-            context! {
-                what => "revoke_subtree",
-                action => "/admin/platform/referrals/revoke",
-                root_field => &p.root,
-                back => "/admin/platform",
-                subject => &p.root,
+            Confirm {
+                what: "revoke_subtree",
+                action: "/admin/platform/referrals/revoke".into(),
+                back: "/admin/platform".into(),
+                subject: &p.root,
+                hidden: Some(("root", &p.root)),
             },
         ))
     }
@@ -205,18 +204,17 @@ async fn confirm_deprovision(
         let actor = user(&v)?;
         s.app.require_platform_admin(actor)?;
         let who = UserId::parse(p.user.trim()).map_err(|e| e.in_field("user"))?;
-        Ok::<_, Error>(render(
+        Ok::<_, Error>(confirm(
             &s,
             &v,
             &uri,
-            "console/confirm.html",
             None,
-            context! {
-                what => "deprovision",
-                action => "/admin/platform/deprovision",
-                user_field => who.as_str(),
-                back => "/admin/platform",
-                subject => who.as_str(),
+            Confirm {
+                what: "deprovision",
+                action: "/admin/platform/deprovision".into(),
+                back: "/admin/platform".into(),
+                subject: who.as_str(),
+                hidden: Some(("user", who.as_str())),
             },
         ))
     }
