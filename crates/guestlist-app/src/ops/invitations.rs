@@ -1009,6 +1009,11 @@ impl App {
             return Err(Error::invalid("rows", format!("1 to {MAX_BULK_ROWS} rows")));
         }
         let space = SpacePath::parse(&input.space)?;
+        // The request's role is the request's: a malformed one refuses the request, as
+        // the document says, rather than every row one by one.
+        if let Some(role) = &input.role {
+            RoleName::parse(role).map_err(|e| e.in_field("role"))?;
+        }
         let lifetime_secs = match input.expires_in_seconds {
             None => self.0.config.invitations.default_lifetime_secs,
             Some(s) if (1..=MAX_INVITATION_LIFETIME_SECS).contains(&s) => s,

@@ -502,6 +502,13 @@ async fn a_list_of_objects_takes_objects_not_arrays_of_their_fields() {
             r#"{"checks":[["alice","acme/","read"]]}"#,
             "checks",
         ),
+        // Also found by Schemathesis: the request's own role, malformed, was
+        // reported on every row with 200.
+        (
+            "/api/v1/invitations/bulk",
+            r#"{"space":"acme/","dry_run":true,"role":"AAA","rows":[{"email":"d@example.com"}]}"#,
+            "role",
+        ),
     ] {
         let (status, v) = raw(&t, post.clone(), path, key.clone(), Some(body)).await;
         assert_eq!(
