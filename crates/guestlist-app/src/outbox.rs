@@ -5,6 +5,7 @@
 //! the last attempt. Delivery is at least once. The mail sender is one [`Outbox`];
 //! webhook deliveries are meant to be another.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,46 +16,117 @@ use uuid::Uuid;
 
 use crate::Result;
 
-/// When to try again, how often, and for how long one attempt holds an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How long to wait after each failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backoff {
+    /// `base` × 2^(attempt-1), up to `max`.
+    Exponential { base: Duration, max: Duration },
+    /// The wait after the first failed attempt, the second, …; past its end, the
+    /// last wait again.
+    Schedule(Vec<Duration>),
+}
+
+/// When to try again, how often, how many at once, and for how long one attempt
+/// holds an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts before an item is marked failed.
     pub max_attempts: u32,
-    /// The first retry waits this long; each next one twice as long, up to `max_delay`.
-    pub base_delay: Duration,
-    pub max_delay: Duration,
+    pub backoff: Backoff,
+    /// Up to this percentage of each wait is added at random, so that items that
+    /// failed together do not all come back together.
+    pub jitter_percent: u32,
     /// How long one attempt may hold an item before another worker may take it.
     pub lease: Duration,
     /// How often to look for due items when nothing wakes the worker.
     pub poll: Duration,
+    /// Attempts in flight at once.
+    pub concurrency: usize,
+    /// Attempts in flight at once for one group (one receiver), so that a receiver
+    /// that hangs holds no more than this many of the worker's slots.
+    pub per_group: usize,
+}
+
+/// Why an attempt did not deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What the item shows as its last error.
+    pub error: String,
+    /// The receiver asked to be left alone this long (`Retry-After`).
+    pub retry_after: Option<Duration>,
+    /// Trying again cannot help: the item fails now.
+    pub permanent: bool,
+}
+
+impl From<String> for Failure {
+    fn from(error: String) -> Self {
+        Failure {
+            error,
+            retry_after: None,
+            permanent: false,
+        }
+    }
 }
 
 impl RetryPolicy {
-    /// The wait before attempt `attempt + 1`: base × 2^(attempt-1), capped.
+    /// The wait before attempt `attempt + 1`, without jitter.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32 << attempt.saturating_sub(1).min(20);
-        self.base_delay
-            .checked_mul(factor)
-            .unwrap_or(self.max_delay)
-            .min(self.max_delay)
+        match &self.backoff {
+            Backoff::Exponential { base, max } => {
+                let factor = 1u32 << attempt.saturating_sub(1).min(20);
+                base.checked_mul(factor).unwrap_or(*max).min(*max)
+            }
+            Backoff::Schedule(waits) => {
+                let i = (attempt.max(1) as usize - 1).min(waits.len().saturating_sub(1));
+                waits.get(i).copied().unwrap_or_default()
+            }
+        }
+    }
+
+    /// The wait with its random share added.
+    fn jittered(&self, wait: Duration) -> Duration {
+        if self.jitter_percent == 0 || wait.is_zero() {
+            return wait;
+        }
+        let mut b = [0u8; 4];
+        let r = match getrandom::fill(&mut b) {
+            Ok(()) => u32::from_le_bytes(b),
+            Err(_) => 0,
+        };
+        let share = f64::from(r) / f64::from(u32::MAX) * f64::from(self.jitter_percent) / 100.0;
+        wait + wait.mul_f64(share)
     }
 
     /// What attempt number `attempt` (counting from 1) came to.
     pub fn outcome(
         &self,
         attempt: u32,
-        result: std::result::Result<(), String>,
+        result: std::result::Result<(), Failure>,
     ) -> DeliveryOutcome {
         let now = OffsetDateTime::now_utc();
         match result {
             Ok(()) => DeliveryOutcome::Sent { at: now },
-            Err(error) if attempt >= self.max_attempts => DeliveryOutcome::Failed { error },
-            Err(error) => DeliveryOutcome::Retry {
-                error,
-                next_attempt_at: now + self.backoff(attempt),
-            },
+            Err(f) if f.permanent || attempt >= self.max_attempts => {
+                DeliveryOutcome::Failed { error: f.error }
+            }
+            Err(f) => {
+                let wait = self
+                    .jittered(self.backoff(attempt))
+                    .max(f.retry_after.unwrap_or_default());
+                DeliveryOutcome::Retry {
+                    error: f.error,
+                    next_attempt_at: now + wait,
+                }
+            }
         }
     }
+}
+
+/// An item due for an attempt, and the group (receiver) it goes to, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub id: Uuid,
+    pub group: Option<Uuid>,
 }
 
 /// One outbox: where its items are kept and how one is delivered.
@@ -62,42 +134,51 @@ impl RetryPolicy {
 pub trait Outbox: Send + Sync + 'static {
     /// What one attempt delivers.
     type Item: Send + Sync;
+    /// What an attempt tells the outbox besides its outcome (a receiver's answer).
+    type Report: Send;
     /// For logs: `mail`, `webhook`.
     const NAME: &'static str;
-    /// Items due now, oldest first, at most `limit`.
-    async fn due(&self, limit: u32) -> Result<Vec<Uuid>>;
+    /// Items due now, oldest first, at most `limit`, none of the `busy` groups.
+    async fn due(&self, limit: u32, busy: &[Uuid]) -> Result<Vec<Due>>;
     /// Takes an item for one attempt, held for `lease`: its content and the attempt's
     /// number (counting from 1), or `None` when another worker has it or it is no
     /// longer wanted.
     async fn claim(&self, id: Uuid, lease: Duration) -> Result<Option<(Self::Item, u32)>>;
-    /// One attempt; the error is what the item shows as its last error.
-    async fn deliver(&self, item: &Self::Item) -> std::result::Result<(), String>;
+    /// One attempt.
+    async fn deliver(&self, item: &Self::Item) -> (std::result::Result<(), Failure>, Self::Report);
     /// Records how the attempt went.
-    async fn record(&self, id: Uuid, outcome: DeliveryOutcome) -> Result<()>;
+    async fn record(&self, id: Uuid, outcome: DeliveryOutcome, report: Self::Report) -> Result<()>;
 }
 
-/// Delivers everything due now; returns how many attempts were made.
+/// Claims, attempts and records one item; whether it was claimed.
+async fn attempt_one<O: Outbox>(outbox: &O, policy: &RetryPolicy, id: Uuid) -> Result<bool> {
+    let Some((item, attempt)) = outbox.claim(id, policy.lease).await? else {
+        return Ok(false);
+    };
+    let (delivered, report) = outbox.deliver(&item).await;
+    if let Err(f) = &delivered {
+        tracing::warn!(outbox = O::NAME, %id, attempt, error = %f.error, "a delivery attempt failed");
+    }
+    outbox
+        .record(id, policy.outcome(attempt, delivered), report)
+        .await?;
+    Ok(true)
+}
+
+/// Delivers everything due now, one at a time; returns how many attempts were made.
 pub async fn deliver_due<O: Outbox>(outbox: &O, policy: &RetryPolicy) -> Result<usize> {
     let mut attempts = 0;
     loop {
-        let due = outbox.due(32).await?;
+        let due = outbox.due(32, &[]).await?;
         if due.is_empty() {
             return Ok(attempts);
         }
         let mut claimed_any = false;
-        for id in due {
-            let Some((item, attempt)) = outbox.claim(id, policy.lease).await? else {
-                continue;
-            };
-            claimed_any = true;
-            attempts += 1;
-            let delivered = outbox.deliver(&item).await;
-            if let Err(e) = &delivered {
-                tracing::warn!(outbox = O::NAME, %id, attempt, error = %e, "a delivery attempt failed");
+        for d in due {
+            if attempt_one(outbox, policy, d.id).await? {
+                claimed_any = true;
+                attempts += 1;
             }
-            outbox
-                .record(id, policy.outcome(attempt, delivered))
-                .await?;
         }
         if !claimed_any {
             // Everything due is held by another worker.
@@ -106,20 +187,107 @@ pub async fn deliver_due<O: Outbox>(outbox: &O, policy: &RetryPolicy) -> Result<
     }
 }
 
-/// Runs an outbox's worker until the task is aborted: delivers what is due whenever
-/// `wake` is notified (a request queued an item), and at every poll interval.
+/// Runs an outbox's worker until the task is aborted: keeps up to
+/// `policy.concurrency` attempts in flight (`per_group` per receiver), taking what
+/// is due whenever a slot frees, whenever `wake` is notified (a request queued an
+/// item), and at every poll interval.
 pub fn spawn_worker<O: Outbox>(
     outbox: O,
     policy: RetryPolicy,
     wake: Arc<tokio::sync::Notify>,
 ) -> tokio::task::JoinHandle<()> {
+    let outbox = Arc::new(outbox);
+    let policy = Arc::new(policy);
     tokio::spawn(async move {
         let poll = policy.poll.max(Duration::from_millis(10));
+        let slots = policy.concurrency.max(1);
+        let mut running = tokio::task::JoinSet::new();
+        let mut in_flight: HashMap<Uuid, Option<Uuid>> = HashMap::new();
+        let mut per_group: HashMap<Uuid, usize> = HashMap::new();
         loop {
-            if let Err(e) = deliver_due(&outbox, &policy).await {
-                tracing::warn!(outbox = O::NAME, error = %e, "the worker could not read its outbox; trying again");
+            let mut took_any = false;
+            if in_flight.len() < slots {
+                let busy: Vec<Uuid> = per_group
+                    .iter()
+                    .filter(|(_, n)| **n >= policy.per_group.max(1))
+                    .map(|(g, _)| *g)
+                    .collect();
+                let want = (slots - in_flight.len()) as u32 + in_flight.len() as u32;
+                match outbox.due(want.max(8), &busy).await {
+                    Ok(due) => {
+                        let mut skipped: HashSet<Uuid> = HashSet::new();
+                        for d in due {
+                            if in_flight.len() >= slots {
+                                break;
+                            }
+                            if in_flight.contains_key(&d.id) {
+                                continue;
+                            }
+                            if let Some(g) = d.group
+                                && per_group.get(&g).copied().unwrap_or(0)
+                                    >= policy.per_group.max(1)
+                            {
+                                skipped.insert(g);
+                                continue;
+                            }
+                            in_flight.insert(d.id, d.group);
+                            if let Some(g) = d.group {
+                                *per_group.entry(g).or_default() += 1;
+                            }
+                            let (outbox, policy) = (outbox.clone(), policy.clone());
+                            running.spawn(async move {
+                                let r = attempt_one(&*outbox, &policy, d.id).await;
+                                (d.id, r)
+                            });
+                            took_any = true;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(outbox = O::NAME, error = %e, "the worker could not read its outbox; trying again");
+                    }
+                }
+            }
+            let finished = |id: Uuid,
+                            in_flight: &mut HashMap<Uuid, Option<Uuid>>,
+                            per_group: &mut HashMap<Uuid, usize>| {
+                if let Some(Some(g)) = in_flight.remove(&id)
+                    && let Some(n) = per_group.get_mut(&g)
+                {
+                    *n -= 1;
+                    if *n == 0 {
+                        per_group.remove(&g);
+                    }
+                }
+            };
+            if took_any && in_flight.len() < slots {
+                // More may be due right away; look again once this batch has started.
+                tokio::task::yield_now().await;
+                while let Some(Ok((id, r))) = running.try_join_next() {
+                    if let Err(e) = r {
+                        tracing::warn!(outbox = O::NAME, error = %e, "the worker could not record an attempt");
+                    }
+                    finished(id, &mut in_flight, &mut per_group);
+                }
+                continue;
             }
             tokio::select! {
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    match done {
+                        Ok((id, r)) => {
+                            if let Err(e) = r {
+                                tracing::warn!(outbox = O::NAME, error = %e, "the worker could not record an attempt");
+                            }
+                            finished(id, &mut in_flight, &mut per_group);
+                        }
+                        Err(e) => {
+                            // A panicked attempt: its lease lapses and it comes due again.
+                            tracing::error!(outbox = O::NAME, error = %e, "a delivery attempt panicked");
+                            in_flight.clear();
+                            per_group.clear();
+                            running.abort_all();
+                        }
+                    }
+                }
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(poll) => {}
             }
@@ -135,10 +303,15 @@ mod tests {
     fn backoff_doubles_up_to_the_cap_and_the_last_attempt_fails() {
         let p = RetryPolicy {
             max_attempts: 3,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(1_000),
+            backoff: Backoff::Exponential {
+                base: Duration::from_millis(100),
+                max: Duration::from_millis(1_000),
+            },
+            jitter_percent: 0,
             lease: Duration::from_secs(1),
             poll: Duration::from_secs(1),
+            concurrency: 1,
+            per_group: 1,
         };
         assert_eq!(p.backoff(1), Duration::from_millis(100));
         assert_eq!(p.backoff(2), Duration::from_millis(200));
@@ -146,13 +319,67 @@ mod tests {
         assert_eq!(p.backoff(5), Duration::from_millis(1_000));
         assert_eq!(p.backoff(60), Duration::from_millis(1_000));
         assert!(matches!(
-            p.outcome(2, Err("x".into())),
+            p.outcome(2, Err(String::from("x").into())),
             DeliveryOutcome::Retry { .. }
         ));
         assert!(matches!(
-            p.outcome(3, Err("x".into())),
+            p.outcome(3, Err(String::from("x").into())),
             DeliveryOutcome::Failed { .. }
         ));
         assert!(matches!(p.outcome(3, Ok(())), DeliveryOutcome::Sent { .. }));
+    }
+
+    fn schedule(ms: &[u64], jitter_percent: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: ms.len() as u32 + 1,
+            backoff: Backoff::Schedule(ms.iter().map(|m| Duration::from_millis(*m)).collect()),
+            jitter_percent,
+            lease: Duration::from_secs(1),
+            poll: Duration::from_secs(1),
+            concurrency: 4,
+            per_group: 2,
+        }
+    }
+
+    #[test]
+    fn a_schedule_is_followed_with_its_jitter_and_retry_after_and_a_permanent_failure_ends_it() {
+        let p = schedule(&[5_000, 300_000, 1_800_000], 10);
+        assert_eq!(p.backoff(1), Duration::from_secs(5));
+        assert_eq!(p.backoff(3), Duration::from_secs(1_800));
+        assert_eq!(p.backoff(9), Duration::from_secs(1_800));
+        for _ in 0..50 {
+            let j = p.jittered(Duration::from_secs(100));
+            assert!(
+                j >= Duration::from_secs(100) && j <= Duration::from_secs(110),
+                "{j:?}"
+            );
+        }
+        let before = OffsetDateTime::now_utc();
+        let slow = Failure {
+            error: "429".into(),
+            retry_after: Some(Duration::from_secs(600)),
+            permanent: false,
+        };
+        match p.outcome(1, Err(slow)) {
+            DeliveryOutcome::Retry {
+                next_attempt_at, ..
+            } => {
+                assert!(next_attempt_at - before >= time::Duration::seconds(600))
+            }
+            other => panic!("{other:?}"),
+        }
+        let gone = Failure {
+            error: "410".into(),
+            retry_after: None,
+            permanent: true,
+        };
+        assert!(matches!(
+            p.outcome(1, Err(gone)),
+            DeliveryOutcome::Failed { .. }
+        ));
+        assert!(matches!(
+            p.outcome(4, Err(String::from("x").into())),
+            DeliveryOutcome::Failed { .. }
+        ));
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use guestlist_app::outbox::{self, DeliveryOutcome, Outbox, RetryPolicy};
+use guestlist_app::outbox::{self, Backoff, DeliveryOutcome, Due, Failure, Outbox, RetryPolicy};
 use guestlist_app::{App, OutgoingMail, redact_url};
 use lettre::message::header::ContentTransferEncoding;
 use lettre::message::{Body, Mailbox, MultiPart};
@@ -77,10 +77,16 @@ impl MailConfig {
     pub fn policy(&self) -> RetryPolicy {
         RetryPolicy {
             max_attempts: self.max_attempts,
-            base_delay: Duration::from_millis(self.retry_base_ms),
-            max_delay: Duration::from_millis(self.retry_max_ms),
+            backoff: Backoff::Exponential {
+                base: Duration::from_millis(self.retry_base_ms),
+                max: Duration::from_millis(self.retry_max_ms),
+            },
+            jitter_percent: 0,
             lease: Duration::from_secs(self.lease_secs),
             poll: Duration::from_millis(self.poll_interval_ms),
+            // One SMTP connection's worth: messages go one after another.
+            concurrency: 1,
+            per_group: 1,
         }
     }
 }
@@ -278,15 +284,19 @@ struct MailOutbox {
 #[async_trait]
 impl Outbox for MailOutbox {
     type Item = OutgoingMail;
+    type Report = ();
     const NAME: &'static str = "mail";
 
-    async fn due(&self, limit: u32) -> guestlist_app::Result<Vec<Uuid>> {
+    async fn due(&self, limit: u32, _busy: &[Uuid]) -> guestlist_app::Result<Vec<Due>> {
         Ok(self
             .app
             .due_mail(limit)
             .await?
             .into_iter()
-            .map(|m| m.id)
+            .map(|m| Due {
+                id: m.id,
+                group: None,
+            })
             .collect())
     }
 
@@ -301,11 +311,11 @@ impl Outbox for MailOutbox {
         }))
     }
 
-    async fn deliver(&self, mail: &OutgoingMail) -> Result<(), String> {
-        self.mailer.send(mail).await
+    async fn deliver(&self, mail: &OutgoingMail) -> (Result<(), Failure>, ()) {
+        (self.mailer.send(mail).await.map_err(Failure::from), ())
     }
 
-    async fn record(&self, id: Uuid, outcome: DeliveryOutcome) -> guestlist_app::Result<()> {
+    async fn record(&self, id: Uuid, outcome: DeliveryOutcome, _: ()) -> guestlist_app::Result<()> {
         self.app.mail_attempted(id, outcome).await
     }
 }
@@ -352,8 +362,8 @@ mod tests {
         };
         let p = c.policy();
         assert_eq!(
-            (p.base_delay, p.max_delay, p.max_attempts),
-            (Duration::from_millis(100), Duration::from_millis(1_000), 3)
+            (p.backoff(1), p.backoff(2), p.max_attempts),
+            (Duration::from_millis(100), Duration::from_millis(200), 3)
         );
         assert_eq!(p.backoff(5), Duration::from_millis(1_000));
     }
