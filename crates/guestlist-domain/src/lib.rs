@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod error;
+pub mod events;
 pub mod formats;
 pub mod invitation;
 pub mod invite;

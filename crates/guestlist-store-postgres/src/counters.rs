@@ -106,7 +106,7 @@ pub async fn claim_invite_use(tx: &mut PgTx<'_>, id: Uuid, now: OffsetDateTime) 
 /// Moves the event sequence past the imported rows.
 pub async fn after_import(tx: &mut PgTx<'_>) -> Result<()> {
     query(
-        "SELECT setval(pg_get_serial_sequence('events', 'seq'), \
+        "SELECT setval('events_seq', \
          coalesce((SELECT max(seq) FROM events), 0) + 1, false)",
     )
     .execute(tx)

@@ -40,6 +40,11 @@ impl Engine for Postgres {
     type Conn = PgConnection;
     type Row = Record;
     const SLOT: usize = 1;
+    // Numbers are drawn in one order and committed in another: an event is final once
+    // every transaction that could have drawn a smaller number has ended (migration
+    // 0014 records the snapshot's xmax after the draw).
+    const SETTLED: &'static str = "CASE WHEN settles_at IS NULL \
+        OR settles_at <= pg_snapshot_xmin(pg_current_snapshot()) THEN 1::bigint ELSE 0::bigint END";
 
     async fn execute(conn: &mut PgConnection, q: Query) -> Result<u64> {
         Ok(prepare(q)

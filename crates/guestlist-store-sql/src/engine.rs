@@ -37,6 +37,11 @@ pub trait Engine: Sized + Send + Sync + 'static {
         q: Query,
     ) -> impl Future<Output = Result<Option<Self::Row>>> + Send;
 
+    /// An integer expression on an `events` row: 1 when no event with a smaller
+    /// sequence number can still commit. With one writer, commit order is sequence
+    /// order, so every committed event is.
+    const SETTLED: &'static str = "1";
+
     /// A counter column of `alias` as a select-list item named `column`.
     fn counted(alias: &str, column: &str) -> String {
         format!("{alias}.{column}")

@@ -2,6 +2,8 @@ use async_trait::async_trait;
 use guestlist_store::domain::SpacePath;
 use guestlist_store::*;
 
+use time::OffsetDateTime;
+
 use crate::SqlTx;
 use crate::engine::*;
 use crate::filters::*;
@@ -69,5 +71,64 @@ impl<E: Engine> EventsTx for SqlTx<'_, E> {
             .push_bind(i64::from(q.limit));
         let rows = qb.build().fetch_all(&mut *self).await?;
         rows.iter().map(event_row).collect()
+    }
+
+    async fn events_after(&mut self, q: &FeedQuery) -> Result<Vec<EventRow>> {
+        let mut qb = QueryBuilder::new(format!(
+            "SELECT seq, id, kind, space_path, actor, subject, data, created_at, {} AS settled \
+             FROM events WHERE seq > ",
+            E::SETTLED
+        ));
+        qb.push_bind(q.after);
+        push_visibility(&mut qb, "space_path", &q.visible);
+        if let Some(root) = &q.subtree {
+            qb.push(" AND ");
+            push_subtree(&mut qb, "space_path", root);
+        }
+        if !q.kinds.is_empty() {
+            qb.push(" AND kind IN (")
+                .push_list(q.kinds.iter().cloned())
+                .push(")");
+        }
+        qb.push(" ORDER BY seq LIMIT ")
+            .push_bind(i64::from(q.limit));
+        let rows = qb.build().fetch_all(&mut *self).await?;
+        // Everything up to the last settled event is final; what follows it may still
+        // have a smaller-numbered neighbour on its way, and waits for the next read.
+        let mut settled = 0;
+        for (i, r) in rows.iter().enumerate() {
+            if get::<i64>(r, "settled")? == 1 {
+                settled = i + 1;
+            }
+        }
+        rows[..settled].iter().map(event_row).collect()
+    }
+
+    async fn event_by_seq(&mut self, seq: i64) -> Result<Option<EventRow>> {
+        let row = query(
+            "SELECT seq, id, kind, space_path, actor, subject, data, created_at FROM events WHERE seq = $1",
+        )
+        .bind(seq)
+        .fetch_optional(&mut *self)
+        .await?;
+        row.as_ref().map(event_row).transpose()
+    }
+
+    async fn last_event_seq(&mut self) -> Result<i64> {
+        let row = query("SELECT coalesce(max(seq), 0) AS seq FROM events")
+            .fetch_one(&mut *self)
+            .await?;
+        get(&row, "seq")
+    }
+
+    async fn first_seq_since(&mut self, at: OffsetDateTime) -> Result<i64> {
+        let row = query(
+            "SELECT coalesce((SELECT min(seq) FROM events WHERE created_at >= $1), \
+               (SELECT coalesce(max(seq), 0) + 1 FROM events)) AS seq",
+        )
+        .bind(ms(at))
+        .fetch_one(&mut *self)
+        .await?;
+        get(&row, "seq")
     }
 }

@@ -183,7 +183,7 @@ impl<E: Engine> InvitationsTx for SqlTx<'_, E> {
     async fn reissue_invitation(&mut self, r: &Reissue) -> Result<bool> {
         let done = query(
             "UPDATE invitations SET token_hash = $2, token_salt = $3, expires_at = $4, mail_id = $5, \
-               sends = sends + 1, last_sent_at = $6 \
+               sends = sends + 1, last_sent_at = $6, expiry_told = FALSE \
              WHERE id = $1 AND status = 'pending'",
         )
         .bind(r.id)
@@ -192,6 +192,32 @@ impl<E: Engine> InvitationsTx for SqlTx<'_, E> {
         .bind(ms(r.expires_at))
         .bind(r.mail_id)
         .bind(ms(r.at))
+        .execute(&mut *self)
+        .await?;
+        Ok(done == 1)
+    }
+
+    async fn untold_expired_invitations(
+        &mut self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<InvitationRow>> {
+        let mut qb = QueryBuilder::new(INVITATION_SELECT);
+        qb.push(" WHERE i.status = 'pending' AND NOT i.expiry_told AND i.expires_at <= ")
+            .push_bind(ms(now))
+            .push(" ORDER BY i.expires_at LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = qb.build().fetch_all(&mut *self).await?;
+        rows.iter().map(invitation_row).collect()
+    }
+
+    async fn tell_invitation_expired(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool> {
+        let done = query(
+            "UPDATE invitations SET expiry_told = TRUE \
+             WHERE id = $1 AND status = 'pending' AND NOT expiry_told AND expires_at <= $2",
+        )
+        .bind(id)
+        .bind(ms(now))
         .execute(&mut *self)
         .await?;
         Ok(done == 1)

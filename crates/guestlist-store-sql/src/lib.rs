@@ -42,6 +42,7 @@ mod spaces;
 mod sponsorship;
 mod transfer;
 mod users;
+mod webhooks;
 
 pub use engine::{
     Arg, Bind, Column, ENGINES, Engine, Query, QueryBuilder, Sql, SqlRow, at, get, ms, opt_at,

@@ -15,6 +15,26 @@ pub trait EventsTx: Send {
     async fn append_event(&mut self, e: &NewEvent) -> Result<()>;
     /// Newest first, before the cursor.
     async fn list_events(&mut self, q: &EventQuery) -> Result<Vec<EventRow>>;
+    /// Oldest first, after the cursor, and only up to where the log is final: no
+    /// event with a smaller sequence number than one returned can commit later.
+    async fn events_after(&mut self, q: &FeedQuery) -> Result<Vec<EventRow>>;
+    /// The event with this sequence number.
+    async fn event_by_seq(&mut self, seq: i64) -> Result<Option<EventRow>>;
+    /// The largest sequence number committed, or 0.
+    async fn last_event_seq(&mut self) -> Result<i64>;
+    /// The first sequence number at or after `at`, or the next one to come.
+    async fn first_seq_since(&mut self, at: OffsetDateTime) -> Result<i64>;
+}
+
+/// The forward feed: what follows `after`, in sequence order.
+#[derive(Debug, Clone)]
+pub struct FeedQuery {
+    pub visible: Visibility,
+    pub subtree: Option<SpacePath>,
+    /// Only these kinds (empty: every kind).
+    pub kinds: Vec<String>,
+    pub after: i64,
+    pub limit: u32,
 }
 
 #[derive(Debug, Clone)]

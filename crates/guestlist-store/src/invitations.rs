@@ -38,6 +38,16 @@ pub trait InvitationsTx: Send {
     /// Gives a pending invitation a new token, expiry and e-mail; `false` when it is
     /// no longer pending.
     async fn reissue_invitation(&mut self, r: &Reissue) -> Result<bool>;
+    /// Pending invitations past their expiry whose lapse has not been told yet (the
+    /// `invitation.expired` event), oldest expiry first.
+    async fn untold_expired_invitations(
+        &mut self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<InvitationRow>>;
+    /// Marks a lapsed invitation's expiry as told; `false` when another sweeper did,
+    /// or it is no longer pending and lapsed.
+    async fn tell_invitation_expired(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool>;
     /// Newest first, after the cursor.
     async fn list_invitations(&mut self, q: &InvitationQuery) -> Result<Vec<InvitationRow>>;
     /// Pending, unexpired invitations for a user (by id, verified e-mail or username),
@@ -178,6 +188,7 @@ pub(crate) const TABLES: &[TableSpec] = &[
             ("created_at", Int),
             ("decided_by", Text),
             ("decided_at", Int),
+            ("expiry_told", Bool),
         ],
         key: &["id"],
         singleton: false,

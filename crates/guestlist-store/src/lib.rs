@@ -26,6 +26,7 @@ mod spaces;
 mod sponsorship;
 pub mod transfer;
 mod users;
+mod webhooks;
 
 pub use api_keys::*;
 pub use events::*;
@@ -39,6 +40,7 @@ pub use signup::*;
 pub use spaces::*;
 pub use sponsorship::*;
 pub use users::*;
+pub use webhooks::*;
 
 use async_trait::async_trait;
 pub use guestlist_domain::Error;
@@ -181,6 +183,7 @@ pub trait Tx:
     + ApiKeysTx
     + UsersTx
     + SessionsTx
+    + WebhooksTx
 {
 }
 
@@ -197,7 +200,8 @@ impl<
         + TransferTx
         + ApiKeysTx
         + UsersTx
-        + SessionsTx,
+        + SessionsTx
+        + WebhooksTx,
 > Tx for T
 {
 }

@@ -71,7 +71,13 @@ const TABLES: &[&[TableSpec]] = &[
     crate::api_keys::TABLES,
     crate::users::TABLES,
     crate::sessions::TABLES,
+    crate::webhooks::TABLES,
 ];
+
+/// Columns and tables an engine keeps for itself, not carried by export: PostgreSQL's
+/// `events.settles_at` (when a number is final; an imported event is final) and its
+/// scratch table for it.
+pub const ENGINE_BOOKKEEPING: &[&str] = &["events.settles_at", "events_clock.tick"];
 
 /// Every table, in import order.
 pub fn tables() -> impl Iterator<Item = &'static TableSpec> {
