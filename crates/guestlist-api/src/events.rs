@@ -7,14 +7,14 @@ use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Event {
-    /// Increases with every event; page with `before`.
+    /// Increases with every event: page back with `before`, follow with `after`.
     pub seq: i64,
+    /// Stable; the `webhook-id` of every delivery of this event.
     pub id: Uuid,
-    /// space.created, member.joined, member.role_changed, member.removed, member.left,
-    /// member.add_withdrawn, invite.created, invite.revoked, role.created, space.updated,
-    /// invitation.created, invitation.resent, invitation.revoked, invitation.accepted,
-    /// invitation.declined.
+    /// One of the kinds in docs/EVENTS.md: member.joined, invitation.accepted, …
     pub kind: String,
+    /// The version of the kind's payload (docs/EVENTS.md).
+    pub version: u32,
     pub space: Option<String>,
     pub actor: String,
     pub subject: Option<String>,
@@ -26,6 +26,11 @@ pub struct Event {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct EventPage {
     pub events: Vec<Event>,
-    /// Pass as `before` for older events; absent on the last page.
+    /// Pass as `before` for older events; absent on the last page (and with `after`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_before: Option<i64>,
+    /// With `after`: pass as `after` next time (the last event's number, or `after`
+    /// again when nothing new was final yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<i64>,
 }

@@ -13,6 +13,7 @@ mod requests;
 mod signup;
 mod spaces;
 mod users;
+mod webhooks;
 
 pub use events::*;
 pub use invitations::*;
@@ -22,6 +23,7 @@ pub use requests::*;
 pub use signup::*;
 pub use spaces::*;
 pub use users::*;
+pub use webhooks::*;
 
 /// The enums and outcomes of the model, as they are on the wire.
 pub use guestlist_domain::{

@@ -11,6 +11,7 @@ pub mod outbox;
 mod paging;
 mod scope;
 mod secrets;
+pub mod targets;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use guestlist_store::Store;
 pub use issuers::{ClaimMapping, IssuerConfig, IssuerStatus};
 pub use limits::RateLimitConfig;
 use limits::RateLimits;
-pub use ops::events::{EventFilter, EventPage};
+pub use ops::events::{EventFilter, EventPage, FeedFilter, FeedPage};
 pub use ops::invitations::{
     BulkResult, Decision, InvitationConfig, InvitationFilter, InvitationInput, InvitationPage,
     InvitationPreview, InvitationResult, InvitationView, InviteeInput, MAX_BULK_ROWS,
@@ -46,8 +47,13 @@ pub use ops::signup::{
     SignupConfig, TokenCheck,
 };
 pub use ops::spaces::{NewSpaceInput, SpacePage, SpacePatchInput, SpaceView};
+pub use ops::webhooks::{
+    AttemptReport, DeliveryPage, DeliveryView, EndpointInput, EndpointSecret, EndpointUpdate,
+    MAX_REPLAY, OutgoingWebhook, ReplayFrom, Replayed, WebhookConfig,
+};
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encode as cursor_of};
 pub use scope::Check;
+pub use scope::SYSTEM_ACTOR;
 pub use secrets::{Secret, constant_time_eq, new_api_key, redact_url};
 use time::OffsetDateTime;
 
@@ -80,6 +86,7 @@ pub struct AppConfig {
     /// Users who are platform administrators (as a key with `platform_admin` is),
     /// named by user id; an identity provider's claim can make others so too.
     pub platform_admins: Vec<String>,
+    pub webhooks: WebhookConfig,
 }
 
 /// Who is calling and from where. Rate limits key on both.
@@ -147,6 +154,7 @@ impl App {
                 "1 minute to 30 days",
             ));
         }
+        config.webhooks.validate()?;
         let keys = Arc::new(secrets::Keys::derive(&config.link_secret));
         let limits = RateLimits::new(&config.rate_limits)?;
         let tokens = auth::TokenVerifier::new(

@@ -308,12 +308,41 @@ pub(crate) fn event_on(
     subject: Option<&str>,
     data: serde_json::Value,
 ) -> NewEvent {
+    event_by(space, kind, actor.label(), subject, data)
+}
+
+/// An event the service records on its own (a lapsed invitation, a disabled webhook
+/// endpoint): its actor is [`SYSTEM_ACTOR`].
+pub(crate) fn system_event_on(
+    space: Option<(Uuid, &SpacePath)>,
+    kind: &'static str,
+    subject: Option<&str>,
+    data: serde_json::Value,
+) -> NewEvent {
+    event_by(space, kind, SYSTEM_ACTOR.to_owned(), subject, data)
+}
+
+/// Who the service itself is in the events it records on its own. No user id or key
+/// label is `system:…`.
+pub const SYSTEM_ACTOR: &str = "system:guestlist";
+
+fn event_by(
+    space: Option<(Uuid, &SpacePath)>,
+    kind: &'static str,
+    actor: String,
+    subject: Option<&str>,
+    data: serde_json::Value,
+) -> NewEvent {
+    debug_assert!(
+        guestlist_domain::events::event_kind(kind).is_some(),
+        "{kind} is not in the event catalogue"
+    );
     NewEvent {
         id: Uuid::now_v7(),
         kind,
         space_id: space.map(|(id, _)| id),
         space_path: space.map(|(_, p)| p.clone()),
-        actor: actor.label(),
+        actor,
         subject: subject.map(str::to_owned),
         data: data.to_string(),
         created_at: crate::now(),

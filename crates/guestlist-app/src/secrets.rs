@@ -71,6 +71,7 @@ pub(crate) struct Keys {
     code_hash: HmacSha256,
     token: HmacSha256,
     token_hash: HmacSha256,
+    webhook: HmacSha256,
 }
 
 /// HMAC of `parts` with a keyed state.
@@ -97,6 +98,7 @@ impl Keys {
             code_hash: keyed(hmac(s, &[b"guestlist/invite-code-hash/v1"])),
             token: keyed(hmac(s, &[b"guestlist/invitation-token/v1"])),
             token_hash: keyed(hmac(s, &[b"guestlist/invitation-token-hash/v1"])),
+            webhook: keyed(hmac(s, &[b"guestlist/webhook-secret/v1"])),
         }
     }
 
@@ -123,6 +125,21 @@ impl Keys {
     /// What storage keeps of an invitation token.
     pub fn hash_token(&self, token: &str) -> Vec<u8> {
         mac(&self.token_hash, &[token.as_bytes()]).to_vec()
+    }
+
+    /// A webhook endpoint's signing secret of one generation, in the Standard Webhooks
+    /// form (`whsec_` and 32 bytes in base64). Derived, never stored: a rotation moves
+    /// the endpoint to the next generation.
+    pub fn webhook_secret(&self, endpoint: Uuid, generation: i64) -> String {
+        use base64::Engine as _;
+        let key = mac(
+            &self.webhook,
+            &[endpoint.as_bytes(), &generation.to_be_bytes()],
+        );
+        format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(key)
+        )
     }
 
     /// What storage keeps of a code.

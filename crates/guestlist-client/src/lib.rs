@@ -377,6 +377,84 @@ impl Client {
             .await
     }
 
+    /// Registers a webhook endpoint; the answer holds its secret, shown this once.
+    pub async fn create_webhook(
+        &self,
+        req: &api::CreateWebhookRequest,
+    ) -> Result<api::WebhookWithSecret> {
+        self.json(Method::POST, "/api/v1/webhooks", req).await
+    }
+
+    pub async fn list_webhooks(&self) -> Result<api::WebhookList> {
+        self.send(self.request(Method::GET, "/api/v1/webhooks"))
+            .await
+    }
+
+    pub async fn get_webhook(&self, id: uuid::Uuid) -> Result<api::Webhook> {
+        self.send(self.request(Method::GET, &format!("/api/v1/webhooks/{id}")))
+            .await
+    }
+
+    pub async fn update_webhook(
+        &self,
+        id: uuid::Uuid,
+        req: &api::UpdateWebhookRequest,
+    ) -> Result<api::Webhook> {
+        self.json(Method::PATCH, &format!("/api/v1/webhooks/{id}"), req)
+            .await
+    }
+
+    pub async fn delete_webhook(&self, id: uuid::Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/webhooks/{id}")))
+            .await
+    }
+
+    pub async fn rotate_webhook_secret(&self, id: uuid::Uuid) -> Result<api::WebhookWithSecret> {
+        self.send(self.request(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/rotate-secret"),
+        ))
+        .await
+    }
+
+    pub async fn test_webhook(&self, id: uuid::Uuid) -> Result<api::WebhookTest> {
+        self.send(self.request(Method::POST, &format!("/api/v1/webhooks/{id}/test")))
+            .await
+    }
+
+    pub async fn webhook_deliveries(
+        &self,
+        id: uuid::Uuid,
+        before: Option<uuid::Uuid>,
+        limit: Option<u32>,
+    ) -> Result<api::WebhookDeliveryPage> {
+        let mut req = self.request(Method::GET, &format!("/api/v1/webhooks/{id}/deliveries"));
+        if let Some(b) = before {
+            req = req.query(&[("before", b.to_string())]);
+        }
+        if let Some(l) = limit {
+            req = req.query(&[("limit", l.to_string())]);
+        }
+        self.send(req).await
+    }
+
+    pub async fn redeliver_webhook(&self, id: uuid::Uuid, delivery: uuid::Uuid) -> Result<()> {
+        self.send_empty(self.request(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver"),
+        ))
+        .await
+    }
+
+    pub async fn replay_webhook(
+        &self,
+        id: uuid::Uuid,
+        req: &api::ReplayRequest,
+    ) -> Result<api::ReplayResult> {
+        self.json(Method::POST, &format!("/api/v1/webhooks/{id}/replay"), req)
+            .await
+    }
+
     fn with_key(req: RequestBuilder, idempotency_key: Option<&str>) -> RequestBuilder {
         match idempotency_key {
             Some(k) => req.header("idempotency-key", k),
@@ -667,8 +745,14 @@ pub struct EventQuery<'a> {
     pub space: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<&'a str>,
+    /// Comma-separated kinds (with `after`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kinds: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<i64>,
+    /// The forward feed: events after this sequence number, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }

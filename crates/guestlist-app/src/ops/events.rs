@@ -1,5 +1,5 @@
 use guestlist_domain::{Actor, Error, Permission, SpacePath};
-use guestlist_store::{EventQuery, EventRow, Visibility};
+use guestlist_store::{EventQuery, EventRow, FeedQuery, Visibility};
 use time::OffsetDateTime;
 
 use super::operation;
@@ -77,3 +77,90 @@ impl App {
             .await
     }
 }
+
+/// The forward feed: what follows a sequence number, oldest first, up to where the
+/// log is final (nothing committed later can take a smaller number), so a consumer
+/// that resumes from the last number it saw misses nothing and sees nothing twice.
+#[derive(Debug, Clone, Default)]
+pub struct FeedFilter {
+    /// The last sequence number seen (0: from the start).
+    pub after: i64,
+    /// This space and beneath.
+    pub space: Option<SpacePath>,
+    /// Only these kinds (empty: every kind).
+    pub kinds: Vec<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    pub events: Vec<EventRow>,
+    /// Pass as `after` next time: the last event's number, or `after` again.
+    pub next_after: i64,
+}
+
+struct Feed {
+    actor: Actor,
+    filter: FeedFilter,
+    limit: u32,
+}
+
+operation!(Feed => FeedPage, |self, tx| {
+    let visible = match subtrees_with(tx, &self.actor, Permission::Admin).await? {
+        None => Visibility::All,
+        Some(roots) => Visibility::Subtrees(roots),
+    };
+    let events = tx
+        .events_after(&FeedQuery {
+            visible,
+            subtree: self.filter.space.clone(),
+            kinds: self.filter.kinds.clone(),
+            after: self.filter.after,
+            limit: self.limit,
+        })
+        .await?;
+    let next_after = events.last().map_or(self.filter.after, |e| e.seq);
+    Ok(FeedPage { events, next_after })
+});
+
+/// Checks a list of event kinds against the catalogue.
+pub fn known_kinds(field: &str, kinds: &[String]) -> Result<()> {
+    match kinds
+        .iter()
+        .find(|k| guestlist_domain::events::event_kind(k).is_none())
+    {
+        Some(k) => Err(Error::invalid(
+            field,
+            format!("{k:?} is not an event kind (see docs/EVENTS.md)"),
+        )),
+        None => Ok(()),
+    }
+}
+
+impl App {
+    /// The forward feed of the spaces the actor administers (everything for a
+    /// platform administrator).
+    pub async fn event_feed(&self, actor: &Actor, filter: FeedFilter) -> Result<FeedPage> {
+        let limit = paging::page_size(filter.limit)?;
+        if filter.after < 0 {
+            return Err(Error::invalid("after", "a sequence number, 0 or more"));
+        }
+        known_kinds("kinds", &filter.kinds)?;
+        self.store_ref()
+            .read(Feed {
+                actor: actor.clone(),
+                filter,
+                limit,
+            })
+            .await
+    }
+
+    /// The largest sequence number committed (where a stream that starts "now" begins).
+    pub async fn last_event_seq(&self) -> Result<i64> {
+        self.store_ref().read(LastSeq).await
+    }
+}
+
+struct LastSeq;
+
+operation!(LastSeq => i64, |self, tx| { tx.last_event_seq().await });

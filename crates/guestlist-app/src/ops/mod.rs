@@ -11,6 +11,7 @@ pub mod sessions;
 pub mod signup;
 pub mod spaces;
 pub mod users;
+pub mod webhooks;
 
 /// Declares an operation struct's `Operation` impl from a `run` body.
 macro_rules! operation {
