@@ -41,16 +41,18 @@ fi
 
 # Independent implementations the tests check our side of a standard with (PyPI, in
 # a virtual environment under target/): PyJWT signs the identity tests' tokens;
-# Schemathesis fuzzes the served OpenAPI document (scripts/contract.sh).
+# standardwebhooks verifies every webhook delivery (tests/api/tools/receiver.py, and
+# the README's receiver); Schemathesis fuzzes the served OpenAPI document
+# (scripts/contract.sh).
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
   say "installing python3-venv"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
 fi
-if ! target/pyenv/bin/python -c 'import jwt, cryptography, schemathesis' 2>/dev/null; then
+if ! target/pyenv/bin/python -c 'import jwt, cryptography, schemathesis, standardwebhooks' 2>/dev/null; then
   say "installing the Python checkers into target/pyenv"
   python3 -m venv target/pyenv
   target/pyenv/bin/pip install --quiet --disable-pip-version-check 'PyJWT>=2.10' 'cryptography>=44' \
-    'schemathesis==4.32.5'
+    'schemathesis==4.32.5' 'standardwebhooks==1.1.0'
 fi
 export GUESTLIST_TEST_PYTHON="$PWD/target/pyenv/bin/python"
 

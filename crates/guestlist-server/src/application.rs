@@ -114,11 +114,12 @@ impl Application {
             let app = app.clone();
             tokio::spawn(async move { app.prefetch_issuer_keys().await })
         };
-        let workers = vec![
+        let mut workers = vec![
             guestlist_mail::spawn_sender(app.clone(), mailer),
-            spawn_housekeeping(app, state.metrics.clone()),
+            spawn_housekeeping(app.clone(), state.metrics.clone()),
             prefetch,
         ];
+        workers.extend(crate::webhooks::spawn(app)?);
         Ok(Application {
             state,
             store,
@@ -176,6 +177,10 @@ fn spawn_housekeeping(
             // What the landing pages counted, in one write.
             if let Err(e) = app.flush_funnels().await {
                 tracing::warn!(error = %e, "could not write the links' funnels");
+            }
+            // A pending invitation that lapsed is told once (invitation.expired).
+            if let Err(e) = app.sweep_expired_invitations().await {
+                tracing::warn!(error = %e, "could not record lapsed invitations");
             }
             // Lapsed sign-up claims give their seats back within seconds.
             if let Err(e) = app.sweep_signup_claims().await {

@@ -11,6 +11,7 @@ mod listen;
 mod openapi;
 mod pages;
 mod rest;
+pub mod webhooks;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -30,6 +31,35 @@ pub use listen::{HEALTH_OVERFLOW, HttpLimits, fit_connections};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 pub use openapi::openapi_json;
 pub use pages::PagesConfig;
+pub use webhooks::WebhookSettings;
+
+/// `[events]`: the live stream (`/api/v1/events/stream`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventStreamConfig {
+    /// How often a stream looks for new events (milliseconds).
+    pub poll_interval_ms: u64,
+    /// A comment line is sent this often, so proxies keep the stream open.
+    pub heartbeat_secs: u64,
+    /// Events a stream may hold for a slow reader before it is disconnected.
+    pub stream_buffer: usize,
+}
+
+impl Default for EventStreamConfig {
+    fn default() -> Self {
+        EventStreamConfig {
+            poll_interval_ms: 250,
+            heartbeat_secs: 15,
+            stream_buffer: 1_000,
+        }
+    }
+}
+
+impl EventStreamConfig {
+    pub fn poll(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.poll_interval_ms.max(10))
+    }
+}
 
 /// The GraphQL schema in SDL, as committed in `schema.graphql`.
 pub fn graphql_sdl() -> String {
@@ -66,6 +96,8 @@ pub struct ServerOptions {
     pub public_url: String,
     /// The pages people open in a browser.
     pub pages: PagesConfig,
+    /// The live event stream.
+    pub events: EventStreamConfig,
 }
 
 impl Default for ServerOptions {
@@ -79,6 +111,7 @@ impl Default for ServerOptions {
             cors: CorsConfig::default(),
             public_url: "http://127.0.0.1:7700".into(),
             pages: PagesConfig::default(),
+            events: EventStreamConfig::default(),
         }
     }
 }

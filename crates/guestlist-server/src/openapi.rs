@@ -16,7 +16,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::rest::{events, invitations, invites, members, requests, signup, spaces, users};
+use crate::rest::{
+    events, invitations, invites, members, requests, signup, spaces, users, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,7 +35,10 @@ use crate::rest::{events, invitations, invites, members, requests, signup, space
         members::check_batch, members::my_spaces, members::user_memberships, spaces::list_spaces,
         invites::create_invite, invites::list_invites, invites::preview_invite, invites::revoke_invite,
         invites::show_invite_link, invites::redeem_invite,
-        events::list_events,
+        events::list_events, events::stream_events,
+        webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,
+        webhooks::delete_webhook, webhooks::rotate_secret, webhooks::test_webhook, webhooks::list_deliveries,
+        webhooks::redeliver, webhooks::replay,
         invitations::create, invitations::bulk, invitations::list, invitations::get_one,
         invitations::revoke, invitations::resend, invitations::accept, invitations::decline,
         invitations::mine, invitations::accept_mine, invitations::decline_mine,
@@ -55,7 +60,8 @@ use crate::rest::{events, invitations, invites, members, requests, signup, space
         (name = "invites", description = "Shareable invite links"),
         (name = "invitations", description = "Invitations addressed to one person, delivered by e-mail"),
         (name = "signup", description = "The platform's sign-up gate, platform invitations and referrals"),
-        (name = "events", description = "The audit log"),
+        (name = "events", description = "The event log: the audit log, the forward feed and the live stream (docs/EVENTS.md)"),
+        (name = "webhooks", description = "Endpoints told about events, in the Standard Webhooks format (the document's `webhooks` section)"),
         (name = "users", description = "Who users are known as (verified e-mail addresses, usernames)"),
     )
 )]
@@ -338,6 +344,20 @@ const LINKS: &[(&str, &str, &[Link])] = &[
         ],
     ),
     (
+        "create_webhook",
+        "201",
+        &[
+            ("Get", "get_webhook", "id=$response.body#/webhook/id"),
+            ("Test", "test_webhook", "id=$response.body#/webhook/id"),
+            (
+                "Deliveries",
+                "list_deliveries",
+                "id=$response.body#/webhook/id",
+            ),
+            ("Rotate", "rotate_secret", "id=$response.body#/webhook/id"),
+        ],
+    ),
+    (
         "create_claim",
         "201",
         &[
@@ -407,6 +427,78 @@ fn optional_parameters_are_absent(doc: &mut serde_json::Value) {
     }
 }
 
+/// A JSON Schema for a field type of the catalogue (`integer|null`, `uuid`, …).
+fn field_schema(ty: &str) -> serde_json::Value {
+    let one = |t: &str| match t {
+        "uuid" => json!({"type": "string", "format": "uuid"}),
+        "array" => json!({"type": "array"}),
+        t => json!({ "type": t }),
+    };
+    let types: Vec<&str> = ty.split('|').collect();
+    match types.as_slice() {
+        [t] => one(t),
+        many => json!({ "oneOf": many.iter().map(|t| one(t)).collect::<Vec<_>>() }),
+    }
+}
+
+/// The OpenAPI 3.1 `webhooks` section: one entry per event kind of the catalogue
+/// (`guestlist_domain::events`), each the POST a receiver gets: the Standard Webhooks
+/// headers and the envelope `{type, timestamp, data}` around the event.
+fn webhooks(doc: &mut serde_json::Value) {
+    let header = |name: &str, description: &str| {
+        json!({"name": name, "in": "header", "required": true, "description": description,
+               "schema": {"type": "string"}})
+    };
+    let mut out = serde_json::Map::new();
+    for k in guestlist_domain::events::CATALOGUE {
+        let mut props = serde_json::Map::new();
+        for (name, ty, about) in k.data {
+            let mut f = field_schema(ty);
+            f["description"] = json!(about);
+            props.insert((*name).to_owned(), f);
+        }
+        let subject = match k.subject {
+            Some(s) => json!({"type": "string", "description": s}),
+            None => json!({"type": "null"}),
+        };
+        let payload = json!({
+            "type": "object",
+            "required": ["type", "timestamp", "data"],
+            "properties": {
+                "type": {"const": k.name},
+                "timestamp": {"type": "string", "format": "date-time"},
+                "data": {
+                    "allOf": [{"$ref": "#/components/schemas/Event"}],
+                    "properties": {
+                        "kind": {"const": k.name},
+                        "version": {"const": k.version},
+                        "subject": subject,
+                        "data": {"type": "object", "properties": props},
+                    },
+                },
+            },
+        });
+        out.insert(
+            k.name.to_owned(),
+            json!({"post": {
+                "operationId": format!("webhook_{}", k.name.replace('.', "_")),
+                "summary": k.summary,
+                "tags": ["webhooks"],
+                "parameters": [
+                    header("webhook-id", "The event's id: the same on every attempt, to deduplicate by"),
+                    header("webhook-timestamp", "Unix seconds when this attempt was signed"),
+                    header("webhook-signature", "`v1,<base64 HMAC-SHA256 of \"{id}.{timestamp}.{body}\">`, space-separated: one per live secret"),
+                ],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": payload}}},
+                "responses": {
+                    "2XX": {"description": "Received. Anything else is retried on the schedule; 410 disables the endpoint."},
+                },
+            }}),
+        );
+    }
+    doc["webhooks"] = serde_json::Value::Object(out);
+}
+
 /// The document as pretty JSON, as committed in `openapi.json`.
 pub fn openapi_json() -> String {
     let mut doc = ApiDoc::openapi();
@@ -415,6 +507,7 @@ pub fn openapi_json() -> String {
     cross_field_rules(&mut doc);
     optional_parameters_are_absent(&mut doc);
     links(&mut doc);
+    webhooks(&mut doc);
     let mut s = serde_json::to_string_pretty(&doc).expect("the OpenAPI document serializes");
     s.push('\n');
     s

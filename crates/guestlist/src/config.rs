@@ -73,6 +73,10 @@ pub struct Config {
     pub cors: guestlist_server::CorsConfig,
     /// The pages people open in a browser, and the sign-in handoff.
     pub pages: guestlist_server::PagesConfig,
+    /// Webhook delivery: retries, timeouts, which addresses may be reached.
+    pub webhooks: guestlist_server::WebhookSettings,
+    /// The live event stream.
+    pub events: guestlist_server::EventStreamConfig,
 }
 
 impl Default for Config {
@@ -107,6 +111,8 @@ impl Default for Config {
             http: guestlist_server::HttpLimits::default(),
             cors: guestlist_server::CorsConfig::default(),
             pages: guestlist_server::PagesConfig::default(),
+            webhooks: guestlist_server::WebhookSettings::default(),
+            events: guestlist_server::EventStreamConfig::default(),
         }
     }
 }
@@ -131,6 +137,8 @@ impl std::fmt::Debug for Config {
             .field("cors", &self.cors)
             .field("mail", &self.mail)
             .field("pages", &self.pages)
+            .field("webhooks", &self.webhooks)
+            .field("events", &self.events)
             .finish_non_exhaustive()
     }
 }
@@ -212,6 +220,16 @@ impl Config {
         }
         if let Some(v) = env("GUESTLIST_AFTER_JOIN_URL") {
             self.pages.after_join_url = v;
+        }
+        if let Some(v) = env("GUESTLIST_WEBHOOK_ALLOW_TARGETS") {
+            self.webhooks.allow_targets = v
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        if let Some(v) = env("GUESTLIST_WEBHOOKS_ENABLED") {
+            self.webhooks.enabled = matches!(v.as_str(), "1" | "true" | "yes");
         }
         if let Some(v) = env("GUESTLIST_INVITATION_URL_TEMPLATE") {
             self.invitation_url_template = v;
@@ -444,7 +462,62 @@ session_lifetime_secs = {plife}
 dev_sign_in = false
 # A folder whose templates, strings.toml and assets/ replace the built-in ones.
 # templates_dir = "page-templates"
+
+[webhooks]
+# Dispatch and deliver from this process (GUESTLIST_WEBHOOKS_ENABLED). Endpoints can be
+# managed either way; with several replicas any number may deliver (each attempt is
+# leased to one).
+enabled = {wen}
+# The wait after each failed attempt in turn, in seconds; after the last, the delivery
+# is failed. The default follows the Standard Webhooks recommendation.
+retry_schedule_secs = {wsched}
+# Up to this percentage of each wait is added at random.
+jitter_percent = {wjit}
+# One attempt's limit; an answer later than this is a failure. Redirects are never followed.
+timeout_secs = {wto}
+# An endpoint failing without a success this long is disabled (an event says so);
+# its owner enables it again.
+disable_after_secs = {wdis}
+# After a secret rotation the previous secret keeps signing this long.
+rotation_overlap_secs = {wrot}
+# Internal addresses (loopback, private, link-local, metadata) are refused as targets,
+# after DNS resolution too, unless listed here as CIDR blocks ("10.0.0.0/8",
+# "127.0.0.1"). GUESTLIST_WEBHOOK_ALLOW_TARGETS, comma-separated; `serve --dev` adds
+# loopback.
+allow_targets = []
+# How long an attempt holds its delivery (longer than timeout_secs), how often the
+# dispatcher and sender look for work, and how many attempts run at once (per endpoint).
+lease_secs = {wlease}
+poll_interval_ms = {wpoll}
+concurrency = {wconc}
+per_endpoint = {wper}
+
+[events]
+# The live stream (/api/v1/events/stream): how often it looks for new events, its
+# heartbeat, and how many events it holds for a slow reader before disconnecting it.
+poll_interval_ms = {epoll}
+heartbeat_secs = {ehb}
+stream_buffer = {ebuf}
 "#,
+            wen = d.webhooks.enabled,
+            wsched = toml::Value::Array(
+                d.webhooks
+                    .retry_schedule_secs
+                    .iter()
+                    .map(|s| toml::Value::Float(*s))
+                    .collect()
+            ),
+            wjit = d.webhooks.jitter_percent,
+            wto = d.webhooks.timeout_secs,
+            wdis = d.webhooks.disable_after_secs,
+            wrot = d.webhooks.rotation_overlap_secs,
+            wlease = d.webhooks.lease_secs,
+            wpoll = d.webhooks.poll_interval_ms,
+            wconc = d.webhooks.concurrency,
+            wper = d.webhooks.per_endpoint,
+            epoll = d.events.poll_interval_ms,
+            ehb = d.events.heartbeat_secs,
+            ebuf = d.events.stream_buffer,
             pjoin = d.pages.after_join_url,
             plife = d.pages.session_lifetime_secs,
             hh = d.http.header_read_timeout_secs,

@@ -4,6 +4,7 @@
 mod bulk;
 mod config;
 mod transfer;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -116,6 +117,20 @@ enum Command {
         remote: Remote,
         #[command(subcommand)]
         command: InviteCommand,
+    },
+    /// Manage webhook endpoints on a running server.
+    Webhook {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: webhooks::WebhookCommand,
+    },
+    /// Follow the event log of a running server.
+    Events {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: webhooks::EventsCommand,
     },
 }
 
@@ -270,6 +285,7 @@ fn app_config(config: &Config) -> Result<AppConfig, String> {
             dev_sign_in: config.pages.dev_sign_in,
         },
         platform_admins: config.platform_admins.clone(),
+        webhooks: config.webhooks.to_config()?,
     })
 }
 
@@ -320,6 +336,12 @@ async fn serve(
         // Anyone may sign in to the pages as anyone: only for `--dev`. Whoever signs
         // in as `admin` runs the platform, so the console can do everything.
         config.pages.dev_sign_in = true;
+        // A receiver on this machine may take webhooks while developing.
+        for local in ["127.0.0.0/8", "::1"] {
+            if !config.webhooks.allow_targets.iter().any(|t| t == local) {
+                config.webhooks.allow_targets.push(local.into());
+            }
+        }
         if config.platform_admins.is_empty() {
             config.platform_admins.push("admin".into());
         }
@@ -351,6 +373,7 @@ async fn serve(
             cors: config.cors.clone(),
             public_url: config.public_url.clone(),
             pages: config.pages.clone(),
+            events: config.events.clone(),
         },
         api_key: dev_secrets
             .as_ref()
@@ -439,11 +462,17 @@ fn server_url(remote: &Remote) -> Result<String, String> {
     Ok(format!("http://{addr}"))
 }
 
+/// A client of the server `remote` names, with its token.
+fn remote_client(remote: &Remote) -> Result<Client, String> {
+    let client = Client::new(&server_url(remote)?);
+    Ok(match &remote.token {
+        Some(t) => client.with_token(t.clone()),
+        None => client,
+    })
+}
+
 async fn invite(remote: Remote, command: InviteCommand) -> Result<(), String> {
-    let mut client = Client::new(&server_url(&remote)?);
-    if let Some(t) = remote.token {
-        client = client.with_token(t);
-    }
+    let client = remote_client(&remote)?;
     let e = |e: guestlist_client::ClientError| e.to_string();
     match command {
         InviteCommand::Create {
@@ -595,6 +624,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Invite { remote, command } => invite(remote, command).await,
+        Command::Webhook { remote, command } => {
+            webhooks::webhook(remote_client(&remote)?, command).await
+        }
+        Command::Events { remote, command } => {
+            webhooks::events(remote_client(&remote)?, command).await
+        }
     }
 }
 

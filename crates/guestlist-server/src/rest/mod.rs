@@ -10,6 +10,7 @@ pub(crate) mod requests;
 pub(crate) mod signup;
 pub(crate) mod spaces;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use guestlist_app::domain::{RoleName, UserId};
@@ -30,6 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(signup::router())
         .merge(events::router())
         .merge(users::router())
+        .merge(webhooks::router())
 }
 
 type Res<T> = Result<T, ApiError>;

@@ -204,6 +204,7 @@ async fn a_platform_administrator_named_in_the_config_runs_the_gate() {
             signup: Default::default(),
             sessions: Default::default(),
             platform_admins: Vec::new(),
+            webhooks: Default::default(),
         },
     )
     .unwrap();

@@ -250,7 +250,7 @@ async fn unknown_query_parameters_and_body_fields_are_refused_by_name() {
     let alice = Some(t.token("alice"));
     let key = Some(t.platform_key().to_owned());
     for (path, token, field) in [
-        ("/api/v1/events?after=3", key.clone(), "after"),
+        ("/api/v1/events?since_seq=3", key.clone(), "since_seq"),
         ("/api/v1/invitations?username=x", alice.clone(), "username"),
         (
             "/api/v1/invites?space=acme%2F&limt=5",

@@ -45,6 +45,27 @@ pub struct Setup {
     pub own_public_url: bool,
     /// Users who are platform administrators by configuration.
     pub platform_admins: Vec<String>,
+    /// Webhook delivery: receivers on 127.0.0.1 allowed, a short retry schedule.
+    pub webhooks: guestlist_app::WebhookConfig,
+}
+
+/// Webhooks as the tests run them: receivers on 127.0.0.1 are allowed, and the
+/// retry schedule is shortened to fractions of a second.
+pub fn test_webhooks() -> guestlist_app::WebhookConfig {
+    use std::time::Duration;
+    guestlist_app::WebhookConfig {
+        retry_schedule: vec![
+            Duration::from_millis(100),
+            Duration::from_millis(200),
+            Duration::from_millis(400),
+        ],
+        jitter_percent: 0,
+        timeout: Duration::from_secs(2),
+        lease: Duration::from_secs(5),
+        allow_targets: vec!["127.0.0.1".parse().unwrap()],
+        poll: Duration::from_millis(50),
+        ..Default::default()
+    }
 }
 
 impl Default for Setup {
@@ -70,6 +91,7 @@ impl Default for Setup {
             issuers: Vec::new(),
             own_public_url: false,
             platform_admins: Vec::new(),
+            webhooks: test_webhooks(),
         }
     }
 }
@@ -129,6 +151,7 @@ impl TestApp {
                 dev_sign_in: setup.options.pages.dev_sign_in,
             },
             platform_admins: setup.platform_admins,
+            webhooks: setup.webhooks,
         };
         let smtp = SmtpSink::start().await;
         let mail = MailConfig {
@@ -286,6 +309,14 @@ impl TestApp {
         by.create_invite(&req).await.expect("the invite is created")
     }
 
+    /// A PostgreSQL connection of the test's own (`None` on SQLite).
+    pub async fn pg_connection(&self) -> Option<sqlx::PgConnection> {
+        match self.db.connect().await {
+            Conn::Postgres(c) => Some(c),
+            Conn::Sqlite(_) => None,
+        }
+    }
+
     /// Runs a statement on the database directly, for what the API does not expose.
     /// `{uuid}` in it stands for a new random id, in the engine's own type.
     pub async fn exec(&self, sql: &str) {
@@ -368,6 +399,22 @@ impl TestApp {
             }
         }
     }
+}
+
+/// The Python with the independent checkers that `scripts/test.sh` installs
+/// (`target/pyenv`: PyJWT, standardwebhooks), or `GUESTLIST_TEST_PYTHON`.
+pub fn python() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("GUESTLIST_TEST_PYTHON") {
+        return p.into();
+    }
+    let p =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/test.sh (it installs the checkers there) or set GUESTLIST_TEST_PYTHON",
+        p.display()
+    );
+    p
 }
 
 pub fn invite_req(space: &str) -> api::CreateInviteRequest {

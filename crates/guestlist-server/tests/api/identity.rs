@@ -15,22 +15,7 @@ use guestlist_app::{ClaimMapping, IssuerConfig};
 use guestlist_client::Client;
 use serde_json::{Value, json};
 
-use crate::helpers::{Setup, TestApp, code};
-
-/// The Python with PyJWT that `scripts/test.sh` installs (`target/pyenv`), or
-/// `GUESTLIST_TEST_PYTHON`.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("GUESTLIST_TEST_PYTHON") {
-        return p.into();
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv/bin/python");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/test.sh (it installs PyJWT there) or set GUESTLIST_TEST_PYTHON",
-        p.display()
-    );
-    p
-}
+use crate::helpers::{Setup, TestApp, code, python};
 
 fn jose() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/api/tools/jose.py")

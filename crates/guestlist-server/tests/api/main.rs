@@ -20,3 +20,4 @@ mod security;
 mod signup;
 mod story;
 mod users;
+mod webhooks;

@@ -27,6 +27,7 @@ async fn export_and_import_cover_every_table_and_column_of_the_schema() {
         .await
     }
     .into_iter()
+    .filter(|c| !guestlist_app::store::transfer::ENGINE_BOOKKEEPING.contains(&c.as_str()))
     .collect();
     let exported: BTreeSet<String> = tables()
         .flat_map(|t| {
