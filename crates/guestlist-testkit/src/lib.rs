@@ -121,6 +121,7 @@ pub async fn joined_events(admin: &Client, space: &str) -> usize {
                 kind: Some("member.joined"),
                 before,
                 limit: Some(100),
+                ..Default::default()
             })
             .await
             .unwrap();

@@ -4,6 +4,7 @@ mod cli;
 mod limits;
 mod postgres;
 mod readme;
+mod webhooks;
 
 use std::time::Duration;
 

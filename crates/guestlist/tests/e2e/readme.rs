@@ -177,9 +177,23 @@ async fn the_readme_walkthrough_runs_as_written() {
     let run = tokio::task::spawn_blocking({
         let dir = dir.path().to_owned();
         move || {
+            // The receiver of the webhooks step needs `standardwebhooks`: the
+            // checkers' Python (scripts/test.sh) comes first on the PATH.
+            let path = match std::env::var_os("GUESTLIST_TEST_PYTHON") {
+                Some(py) => {
+                    let bin = Path::new(&py).parent().unwrap().to_owned();
+                    let mut dirs = vec![bin];
+                    dirs.extend(std::env::split_paths(
+                        &std::env::var_os("PATH").unwrap_or_default(),
+                    ));
+                    std::env::join_paths(dirs).unwrap()
+                }
+                None => std::env::var_os("PATH").unwrap_or_default(),
+            };
             Command::new("bash")
                 .arg("walkthrough.sh")
                 .current_dir(&dir)
+                .env("PATH", path)
                 .env("GUESTLIST_BIN", BIN)
                 .output()
                 .expect("bash runs")
