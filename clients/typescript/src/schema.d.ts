@@ -33,8 +33,33 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit log of the spaces you administer, newest first. */
+        /**
+         * The audit log of the spaces you administer: newest first, paging back with
+         *     `before`; or, with `after`, the forward feed, oldest first.
+         */
         get: operations["list_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live stream of the spaces you administer, as Server-Sent Events: each event's
+         *     `id:` is its sequence number and `event:` its kind; reconnect with `Last-Event-ID`
+         *     to resume with no gap. A comment line is sent as a heartbeat. A client that reads
+         *     too slowly is disconnected once its buffer fills, and resumes.
+         */
+        get: operations["stream_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -810,8 +835,738 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoints you manage, oldest first. */
+        get: operations["list_webhooks"];
+        put?: never;
+        /**
+         * Register an endpoint (a space's admins for its subtree; platform administrators
+         *     for everything). The answer holds the signing secret, shown this once.
+         */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One endpoint. */
+        get: operations["get_webhook"];
+        put?: never;
+        post?: never;
+        /** Delete an endpoint; what it had queued is cancelled. */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        /** Change an endpoint's URL, description, kinds, or enable it again. */
+        patch: operations["update_webhook"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The delivery log: each delivery, newest first, with every attempt (status,
+         *     latency, the answer's first bytes) and when the next one is due.
+         */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a delivery again now, whatever became of it. */
+        post: operations["redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue again every event this endpoint follows since a sequence number or a time
+         *     (at most 10,000 per call; `resume_from_seq` says where to go on).
+         */
+        post: operations["replay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new signing secret, shown this once. The previous one keeps signing (a second
+         *     signature in `webhook-signature`) for `[webhooks] rotation_overlap_secs`.
+         */
+        post: operations["rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a `webhook.test` event to this endpoint alone. */
+        post: operations["test_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "space.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A space was created. */
+        post: operations["webhook_space_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "space.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A space's name, join mode or member limit changed; absent fields did not. */
+        post: operations["webhook_space_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "role.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A custom role was defined on a space. */
+        post: operations["webhook_role_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.joined": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A user became an active member: through a link, an accepted invitation, an approved request, an open space or an owner's add. */
+        post: operations["webhook_member_joined"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.added": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An owner added a user, who has yet to accept (status pending). */
+        post: operations["webhook_member_added"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.declined": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A user declined an owner's add. */
+        post: operations["webhook_member_declined"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.add_withdrawn": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A pending add was withdrawn because its sponsor lost the right to grant it. */
+        post: operations["webhook_member_add_withdrawn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.role_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A member's role changed: by an admin, or upgraded by a link or invitation. */
+        post: operations["webhook_member_role_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A member was removed by an admin, or deprovisioned. */
+        post: operations["webhook_member_removed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.left": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A member left the space. */
+        post: operations["webhook_member_left"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invite.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A shareable invite link was created (the code itself is never in an event). */
+        post: operations["webhook_invite_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invite.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An invite link was revoked, by a manager or because its creator lost the right to grant it. */
+        post: operations["webhook_invite_revoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invitation.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An invitation was addressed to one person. */
+        post: operations["webhook_invitation_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invitation.resent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An invitation was sent again with a new token and expiry. */
+        post: operations["webhook_invitation_resent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invitation.accepted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An invitation was accepted (a space's, or a platform invitation at sign-up). */
+        post: operations["webhook_invitation_accepted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invitation.declined": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An invitation was declined. */
+        post: operations["webhook_invitation_declined"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invitation.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An invitation was revoked, by hand or because its sender lost the right to grant it. */
+        post: operations["webhook_invitation_revoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invitation.expired": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A pending invitation reached its expiry unanswered. Told once, by the sweeper, within a minute. */
+        post: operations["webhook_invitation_expired"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "join_request.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A user asked to join a space (request mode, or a link that needs approval). */
+        post: operations["webhook_join_request_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "join_request.approved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A join request was approved; member.joined follows. */
+        post: operations["webhook_join_request_approved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "join_request.denied": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A join request was denied. */
+        post: operations["webhook_join_request_denied"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "join_request.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The user withdrew their join request. */
+        post: operations["webhook_join_request_cancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "signup.gate_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The platform's sign-up gate settings changed. */
+        post: operations["webhook_signup_gate_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "signup.confirmed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A sign-up claimed through the gate was confirmed as a user. */
+        post: operations["webhook_signup_confirmed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "platform_invitation.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A platform (sign-up) invitation was created. */
+        post: operations["webhook_platform_invitation_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "platform_invitation.resent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A platform invitation was sent again. */
+        post: operations["webhook_platform_invitation_resent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "platform_invitation.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A platform invitation was revoked, alone or with a referral subtree. */
+        post: operations["webhook_platform_invitation_revoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.identities_set": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The identities a user is known by (verified e-mails, usernames) were replaced. */
+        post: operations["webhook_user_identities_set"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.deprovisioned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A user was deprovisioned: memberships ended, and what they sponsored revoked. */
+        post: operations["webhook_user_deprovisioned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.endpoint_created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A webhook endpoint was registered (its URL and secret are never in an event). */
+        post: operations["webhook_webhook_endpoint_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.endpoint_updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A webhook endpoint's URL, description, kinds or enabled flag changed. */
+        post: operations["webhook_webhook_endpoint_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.endpoint_deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A webhook endpoint was deleted; what it had queued is cancelled. */
+        post: operations["webhook_webhook_endpoint_deleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.secret_rotated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A webhook endpoint's signing secret was replaced; the previous one still signs until `previous_until`. */
+        post: operations["webhook_webhook_secret_rotated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.endpoint_disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A webhook endpoint was disabled: it answered 410 Gone, or failed continuously for the configured period. */
+        post: operations["webhook_webhook_endpoint_disabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A test event asked for by the endpoint's owner; delivered only to that endpoint. */
+        post: operations["webhook_webhook_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -1072,6 +1827,18 @@ export interface components {
             member_limit?: number | null;
         };
         /**
+         * @description Register an endpoint. With `space`, it receives that space's events and its
+         *     subtree's (you administer it); without, every event (platform administrators).
+         */
+        CreateWebhookRequest: {
+            /** @description An http(s) URL on a public address (see `[webhooks] allow_targets`). */
+            url: string;
+            description?: string | null;
+            /** @description Only these event kinds (docs/EVENTS.md); left out, every kind. */
+            kinds?: string[] | null;
+            space?: components["schemas"]["SpaceParam"] | null;
+        };
+        /**
          * @description The cursor from the previous page's `next`.
          * @example 19a2b3c4d5e.01a2358f74d476f5a0585a3a83a2d3ac
          */
@@ -1134,18 +1901,21 @@ export interface components {
         Event: {
             /**
              * Format: int64
-             * @description Increases with every event; page with `before`.
+             * @description Increases with every event: page back with `before`, follow with `after`.
              */
             seq: number;
-            /** Format: uuid */
-            id: string;
             /**
-             * @description space.created, member.joined, member.role_changed, member.removed, member.left,
-             *     member.add_withdrawn, invite.created, invite.revoked, role.created, space.updated,
-             *     invitation.created, invitation.resent, invitation.revoked, invitation.accepted,
-             *     invitation.declined.
+             * Format: uuid
+             * @description Stable; the `webhook-id` of every delivery of this event.
              */
+            id: string;
+            /** @description One of the kinds in docs/EVENTS.md: member.joined, invitation.accepted, … */
             kind: string;
+            /**
+             * Format: int32
+             * @description The version of the kind's payload (docs/EVENTS.md).
+             */
+            version: number;
             space?: string | null;
             actor: string;
             subject?: string | null;
@@ -1157,9 +1927,15 @@ export interface components {
             events: components["schemas"]["Event"][];
             /**
              * Format: int64
-             * @description Pass as `before` for older events; absent on the last page.
+             * @description Pass as `before` for older events; absent on the last page (and with `after`).
              */
             next_before?: number | null;
+            /**
+             * Format: int64
+             * @description With `after`: pass as `after` next time (the last event's number, or `after`
+             *     again when nothing new was final yet).
+             */
+            next_after?: number | null;
         };
         /**
          * @description The gate's settings (platform admins).
@@ -1510,6 +2286,24 @@ export interface components {
             /** @description Who signed up through the inviter's invitations. */
             joined: components["schemas"]["Signup"][];
         };
+        /**
+         * @description Queue again every event the endpoint follows since a sequence number or a time
+         *     (exactly one of them).
+         */
+        ReplayRequest: {
+            /** Format: int64 */
+            since_seq?: number | null;
+            /** Format: date-time */
+            since?: string | null;
+        };
+        ReplayResult: {
+            queued: number;
+            /**
+             * Format: int64
+             * @description Set when the replay stopped at its cap: replay again from this sequence number.
+             */
+            resume_from_seq?: number | null;
+        };
         RevokedInvitations: {
             revoked: number;
             invitations: components["schemas"]["PlatformInvitation"][];
@@ -1646,6 +2440,17 @@ export interface components {
             member_limit?: number | null;
         };
         /**
+         * @description Change an endpoint; fields left out stay as they are. `enabled: true` re-enables
+         *     an endpoint that was disabled (410, or failing too long).
+         */
+        UpdateWebhookRequest: {
+            url?: string | null;
+            description?: string | null;
+            /** @description `null`: every kind again. */
+            kinds?: string[] | null;
+            enabled?: boolean | null;
+        };
+        /**
          * @description The host application's user id (a token's `sub`); never starts with `key:`.
          * @example alice
          */
@@ -1660,6 +2465,101 @@ export interface components {
          * @example ada
          */
         Username: string;
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            description: string;
+            /** @description Absent: every kind. */
+            kinds?: string[] | null;
+            /** @description Absent: every space (a platform endpoint). */
+            space?: string | null;
+            enabled: boolean;
+            /** @description Why it was disabled. */
+            disabled_reason?: string | null;
+            /**
+             * Format: int64
+             * @description It receives events after this sequence number.
+             */
+            from_seq: number;
+            /**
+             * Format: date-time
+             * @description Failing without a success since then.
+             */
+            failing_since?: string | null;
+            /**
+             * Format: date-time
+             * @description The previous secret also signs until then (after a rotation).
+             */
+            previous_secret_until?: string | null;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        WebhookAttempt: {
+            /** Format: int32 */
+            attempt: number;
+            /** Format: date-time */
+            at: string;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status, when it answered.
+             */
+            status?: number | null;
+            /** Format: int64 */
+            latency_ms: number;
+            /** @description The answer's first bytes. */
+            response?: string | null;
+            error?: string | null;
+        };
+        WebhookDelivery: {
+            /** Format: uuid */
+            id: string;
+            /** Format: int64 */
+            event_seq: number;
+            /** Format: uuid */
+            event_id?: string | null;
+            event_kind?: string | null;
+            /** @description queued, delivered, failed or cancelled. */
+            state: string;
+            attempts: components["schemas"]["WebhookAttempt"][];
+            /**
+             * Format: date-time
+             * @description When a queued delivery is tried next.
+             */
+            next_attempt_at?: string | null;
+            last_error?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at?: string | null;
+        };
+        WebhookDeliveryPage: {
+            deliveries: components["schemas"]["WebhookDelivery"][];
+            /**
+             * Format: uuid
+             * @description Pass as `before` for older deliveries; absent on the last page.
+             */
+            next_before?: string | null;
+        };
+        WebhookList: {
+            webhooks: components["schemas"]["Webhook"][];
+        };
+        WebhookTest: {
+            /**
+             * Format: uuid
+             * @description The `webhook.test` event's id: the `webhook-id` of its delivery.
+             */
+            event_id: string;
+        };
+        /**
+         * @description An endpoint and its signing secret (`whsec_…`), answered only when it is created
+         *     or rotated: keep it, it is not shown again.
+         */
+        WebhookWithSecret: {
+            webhook: components["schemas"]["Webhook"];
+            secret: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1857,8 +2757,15 @@ export interface operations {
                 space?: components["schemas"]["SpacePath"];
                 /** @description Only events of this kind, e.g. member.joined. */
                 kind?: string;
+                /** @description Only events of these kinds, separated by commas. */
+                kinds?: string;
                 /** @description Only events older than this sequence number (the previous page's next_before). */
                 before?: number;
+                /**
+                 * @description The forward feed: events after this sequence number, oldest first, up to where
+                 *     the log is final (resume from `next_after` with no gap and no duplicate).
+                 */
+                after?: number;
                 limit?: number;
             };
             header?: never;
@@ -1873,6 +2780,95 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stream_events: {
+        parameters: {
+            query?: {
+                /** @description Only events of this space and beneath. */
+                space?: components["schemas"]["SpacePath"];
+                /** @description Only events of these kinds, separated by commas. */
+                kinds?: string;
+                /**
+                 * @description Start after this sequence number (as `Last-Event-ID` does; the header wins).
+                 *     Neither: from now.
+                 */
+                after?: number;
+            };
+            header?: {
+                /** @description the last sequence number received */
+                "Last-Event-ID"?: number;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `id: <seq>`, `event: <kind>`, `data: <the event as JSON>` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description `invalid_input` */
@@ -7107,6 +8103,2562 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
+            };
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Older than this delivery (the previous page's next_before). */
+                before?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    redeliver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    replay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayResult"];
+                };
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookTest"];
+                };
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    webhook_space_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "space.created";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "space.created";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /** @description its display name */
+                            name?: string;
+                            /** @description open, request or invite_only */
+                            join_mode?: string;
+                            /** @description the most members it may have */
+                            member_limit?: number | null;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_space_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "space.updated";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "space.updated";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /** @description the new name */
+                            name?: string | null;
+                            /** @description the new join mode */
+                            join_mode?: string | null;
+                            /** @description the new limit */
+                            member_limit?: number | null;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_role_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "role.created";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "role.created";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /** @description its name */
+                            role?: string;
+                            /** @description what it grants */
+                            permissions?: unknown[];
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_joined: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "member.joined";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "member.joined";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /** @description the role */
+                            role?: string;
+                            /** @description invite, invitation, request, open, owner_add or provisioned */
+                            source?: string;
+                            /** @description the link redeemed, if any */
+                            invite_id?: string | null;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_added: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "member.added";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "member.added";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /** @description the role */
+                            role?: string;
+                            /** @description pending */
+                            status?: string;
+                            /** @description owner_add */
+                            source?: string;
+                            /**
+                             * Format: uuid
+                             * @description the pending membership
+                             */
+                            membership_id?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_declined: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "member.declined";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "member.declined";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /** @description the role */
+                            role?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_add_withdrawn: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "member.add_withdrawn";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "member.add_withdrawn";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /** @description the role */
+                            role?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_role_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "member.role_changed";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "member.role_changed";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /** @description the role before */
+                            from?: string;
+                            /** @description the role after */
+                            to?: string;
+                            /** @description changed, or the source of an upgrade (invite, invitation, …) */
+                            reason?: string;
+                            /** @description the link that upgraded it, if any */
+                            invite_id?: string | null;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_removed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "member.removed";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "member.removed";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /** @description the role */
+                            role?: string;
+                            /** @description deprovisioned, when it was */
+                            reason?: string | null;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_left: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "member.left";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "member.left";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /** @description the role */
+                            role?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_invite_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "invite.created";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "invite.created";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the link
+                             */
+                            invite_id?: string;
+                            /** @description the role */
+                            role?: string;
+                            /** @description how many uses it allows */
+                            max_uses?: number | null;
+                            /** @description when it stops working (Unix seconds) */
+                            expires_at?: number | null;
+                            /** @description whether a redeemer may take a lesser role */
+                            allow_narrowing?: boolean;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_invite_revoked: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "invite.revoked";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "invite.revoked";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the link
+                             */
+                            invite_id?: string;
+                            /** @description why, when not by hand */
+                            reason?: string | null;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_invitation_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "invitation.created";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "invitation.created";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the addressee's user id, when addressed to a user */
+                        subject?: string;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the invitation
+                             */
+                            invitation_id?: string;
+                            /** @description the role */
+                            role?: string;
+                            /** @description the address it was sent to */
+                            email?: string | null;
+                            /** @description the username it is for */
+                            username?: string | null;
+                            /** @description its expiry (Unix seconds) */
+                            expires_at?: number;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_invitation_resent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "invitation.resent";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "invitation.resent";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the invitation
+                             */
+                            invitation_id?: string;
+                            /** @description how many times it has been sent */
+                            sends?: number;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_invitation_accepted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "invitation.accepted";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "invitation.accepted";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the invitation
+                             */
+                            invitation_id?: string;
+                            /** @description who accepted */
+                            user_id?: string;
+                            /** @description the address it was sent to */
+                            email?: string | null;
+                            /** @description who sent it */
+                            invited_by?: string;
+                            /** @description the role (a space's invitation) */
+                            role?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_invitation_declined: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "invitation.declined";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "invitation.declined";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the invitation
+                             */
+                            invitation_id?: string;
+                            /** @description who declined */
+                            user_id?: string;
+                            /** @description who sent it */
+                            invited_by?: string;
+                            /** @description the role */
+                            role?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_invitation_revoked: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "invitation.revoked";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "invitation.revoked";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the invitation
+                             */
+                            invitation_id?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_invitation_expired: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "invitation.expired";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "invitation.expired";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the invitation
+                             */
+                            invitation_id?: string;
+                            /** @description its expiry (Unix seconds) */
+                            expires_at?: number;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_join_request_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "join_request.created";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "join_request.created";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the request
+                             */
+                            request_id?: string;
+                            /** @description the role */
+                            role?: string;
+                            /** @description the link it came through, if any */
+                            invite_id?: string | null;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_join_request_approved: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "join_request.approved";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "join_request.approved";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the request
+                             */
+                            request_id?: string;
+                            /** @description the role */
+                            role?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_join_request_denied: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "join_request.denied";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "join_request.denied";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the request
+                             */
+                            request_id?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_join_request_cancelled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "join_request.cancelled";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "join_request.cancelled";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the request
+                             */
+                            request_id?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_signup_gate_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "signup.gate_changed";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "signup.gate_changed";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /** @description the gate's mode, and the other settings as set */
+                            mode?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_signup_confirmed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "signup.confirmed";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "signup.confirmed";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the claim
+                             */
+                            claim_id?: string;
+                            /** @description the new user */
+                            user_id?: string;
+                            /** @description who referred them */
+                            invited_by?: string | null;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_platform_invitation_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "platform_invitation.created";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "platform_invitation.created";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the invitation
+                             */
+                            invitation_id?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_platform_invitation_resent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "platform_invitation.resent";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "platform_invitation.resent";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the invitation
+                             */
+                            invitation_id?: string;
+                            /** @description how many times it has been sent */
+                            sends?: number;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_platform_invitation_revoked: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "platform_invitation.revoked";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "platform_invitation.revoked";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the invitation
+                             */
+                            invitation_id?: string;
+                            /** @description its sender */
+                            invited_by?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_user_identities_set: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "user.identities_set";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "user.identities_set";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /** @description how many e-mail addresses */
+                            emails?: number;
+                            /** @description how many usernames */
+                            usernames?: number;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_user_deprovisioned: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "user.deprovisioned";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "user.deprovisioned";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /** @description how many memberships ended */
+                            memberships?: number;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_endpoint_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "webhook.endpoint_created";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "webhook.endpoint_created";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the endpoint id */
+                        subject?: string;
+                        data?: {
+                            /** @description the host it delivers to */
+                            host?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_endpoint_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "webhook.endpoint_updated";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "webhook.endpoint_updated";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the endpoint id */
+                        subject?: string;
+                        data?: {
+                            /** @description whether it is enabled now */
+                            enabled?: boolean;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_endpoint_deleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "webhook.endpoint_deleted";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "webhook.endpoint_deleted";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the endpoint id */
+                        subject?: string;
+                        data?: Record<string, never>;
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_secret_rotated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "webhook.secret_rotated";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "webhook.secret_rotated";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the endpoint id */
+                        subject?: string;
+                        data?: {
+                            /** @description when the old secret stops signing (Unix seconds) */
+                            previous_until?: number;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_endpoint_disabled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "webhook.endpoint_disabled";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "webhook.endpoint_disabled";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the endpoint id */
+                        subject?: string;
+                        data?: {
+                            /** @description gone, or failing */
+                            reason?: string;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_test: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "webhook.test";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "webhook.test";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the endpoint id */
+                        subject?: string;
+                        data?: Record<string, never>;
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
