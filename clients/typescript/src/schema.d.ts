@@ -2295,7 +2295,11 @@ export interface components {
             since_seq?: number | null;
             /** Format: date-time */
             since?: string | null;
-        };
+        } & (({
+            since_seq: unknown;
+        } & unknown) | ({
+            since: unknown;
+        } & unknown));
         ReplayResult: {
             queued: number;
             /**
@@ -2759,7 +2763,10 @@ export interface operations {
                 kind?: string;
                 /** @description Only events of these kinds, separated by commas. */
                 kinds?: string;
-                /** @description Only events older than this sequence number (the previous page's next_before). */
+                /**
+                 * @description Only events older than this sequence number (the previous page's next_before);
+                 *     with `after`, the end of the window.
+                 */
                 before?: number;
                 /**
                  * @description The forward feed: events after this sequence number, oldest first, up to where

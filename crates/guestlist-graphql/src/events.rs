@@ -42,7 +42,7 @@ impl EventsQuery {
                 actor(ctx)?,
                 guestlist_app::EventFilter {
                     space,
-                    kind: filter.kind.and_then(|k| k.eq),
+                    kinds: filter.kind.and_then(|k| k.eq).into_iter().collect(),
                     before,
                     limit: first_arg(first),
                     ..Default::default()

@@ -16,8 +16,9 @@ mod signup;
 mod spaces;
 mod types;
 mod users;
+mod webhooks;
 
-use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
+use async_graphql::{ErrorExtensions, Schema};
 use guestlist_app::domain::{Actor, Error};
 use guestlist_app::{App, Caller};
 
@@ -34,6 +35,7 @@ pub struct Query(
     invites::PreviewQuery,
     events::EventsQuery,
     users::UsersQuery,
+    webhooks::WebhooksQuery,
 );
 
 // Every mutation, one part per feature (the parts' order is the schema's field order).
@@ -47,9 +49,14 @@ pub struct Mutation(
     spaces::SpacesMutation,
     members::MembersMutation,
     users::UsersMutation,
+    webhooks::WebhooksMutation,
 );
 
-pub type GuestlistSchema = Schema<Query, Mutation, EmptySubscription>;
+// Every subscription.
+#[derive(async_graphql::MergedSubscription, Default)]
+pub struct Subscription(webhooks::EventsSubscription);
+
+pub type GuestlistSchema = Schema<Query, Mutation, Subscription>;
 
 /// Deepest query accepted: room for the standard introspection query (its type
 /// references nest `ofType` nine deep), which GraphiQL and code generators send.
@@ -60,9 +67,13 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// Builds the schema over the application. `introspection` may be turned off in
 /// production.
 pub fn schema(app: Option<App>, introspection: bool) -> GuestlistSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY);
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY);
     if let Some(app) = app {
         builder = builder.data(app);
     }

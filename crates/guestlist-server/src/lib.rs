@@ -169,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router(&state))
         .route("/api/openapi.json", get(openapi_route))
         .route("/graphql", post(graphql::execute).get(graphql::graphiql))
+        .route("/graphql/ws", get(graphql::subscriptions))
         .route("/graphiql/{asset}", get(graphql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

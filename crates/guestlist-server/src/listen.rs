@@ -157,7 +157,10 @@ pub(crate) async fn serve_router(
 ) -> io::Result<()> {
     let serving = Arc::new(Semaphore::new(limits.max_connections));
     let overflow = Arc::new(Semaphore::new(HEALTH_OVERFLOW));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Draining: every connection is told to finish what it serves and close; each
+    // holds a clone of `open`, so `closed` ends when the last one has.
+    let (drain, draining) = tokio::sync::watch::channel(false);
+    let (open, mut closed) = tokio::sync::mpsc::channel::<()>(1);
     let limits = Arc::new(limits);
     tokio::pin!(shutdown);
     let mut last_warned: Option<Instant> = None;
@@ -192,22 +195,26 @@ pub(crate) async fn serve_router(
             },
         };
         let _ = stream.set_nodelay(true);
-        let (http, watch) = connection(stream, remote, router.clone(), health_only, &limits);
-        let http = graceful.watch(http);
+        let served = connection(
+            stream,
+            remote,
+            router.clone(),
+            health_only,
+            &limits,
+            draining.clone(),
+        );
+        let open = open.clone();
         tokio::spawn(async move {
-            tokio::select! {
-                _ = http => {}
-                _ = watch => {}
-            }
+            served.await;
             drop(permit);
+            drop(open);
         });
     }
     drop(listener);
     let grace = Duration::from_secs(limits.shutdown_grace_secs);
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    let _ = drain.send(true);
+    drop(open);
+    if tokio::time::timeout(grace, closed.recv()).await.is_err() {
         tracing::warn!(
             grace_secs = limits.shutdown_grace_secs,
             "connections still open after the shutdown grace: dropping them"
@@ -216,18 +223,17 @@ pub(crate) async fn serve_router(
     Ok(())
 }
 
-/// One accepted connection: the HTTP connection, and the watchdog that ends it when
-/// it sits idle or drips its headers.
+/// One accepted connection, served to its end: the HTTP connection (upgrades allowed,
+/// for GraphQL subscriptions), the watchdog that ends it when it sits idle or drips its
+/// headers, and a graceful close when the server drains.
 fn connection(
     stream: TcpStream,
     remote: SocketAddr,
     router: Router,
     health_only: bool,
     limits: &HttpLimits,
-) -> (
-    impl hyper_util::server::graceful::GracefulConnection + Send + 'static,
-    impl std::future::Future<Output = ()> + Send + 'static,
-) {
+    mut draining: tokio::sync::watch::Receiver<bool>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Watched {
         inner: stream,
@@ -270,8 +276,21 @@ fn connection(
         // included; the watchdog enforces each limit on its own.
         .header_read_timeout(Some(header + idle))
         .keep_alive(!health_only)
-        .serve_connection(io, hyper_util::service::TowerToHyperService::new(service));
-    (http, watchdog(activity, header, idle))
+        .serve_connection(io, hyper_util::service::TowerToHyperService::new(service))
+        .with_upgrades();
+    let watch = watchdog(activity, header, idle);
+    async move {
+        let mut http = std::pin::pin!(http);
+        let drained = tokio::select! {
+            _ = http.as_mut() => false,
+            _ = watch => false,
+            _ = draining.wait_for(|d| *d) => true,
+        };
+        if drained {
+            http.as_mut().graceful_shutdown();
+            let _ = http.await;
+        }
+    }
 }
 
 /// Resolves when the connection has been idle too long, or has taken too long to

@@ -238,7 +238,8 @@ fn operations(item: &PathItem) -> impl Iterator<Item = (Method, &Operation)> {
 /// - an invitation names someone (an e-mail address, a username or a user id);
 /// - an owner's add names one account (by user id or by e-mail address);
 /// - only a link that requires approval auto-approves domains;
-/// - the gate: `open` has no cap, `capped` has one, `invite_only` may.
+/// - the gate: `open` has no cap, `capped` has one, `invite_only` may;
+/// - a webhook replay starts at a sequence number or at a time, not both.
 fn cross_field_rules(doc: &mut serde_json::Value) {
     let present = |field: &str| json!({"required": [field], "properties": {field: {"not": {"type": "null"}}}});
     let rules = [
@@ -255,6 +256,13 @@ fn cross_field_rules(doc: &mut serde_json::Value) {
             json!({"anyOf": [
                 {"properties": {"auto_approve_domains": {"maxItems": 0}}},
                 {"required": ["requires_approval"], "properties": {"requires_approval": {"const": true}}},
+            ]}),
+        ),
+        (
+            "ReplayRequest",
+            json!({"oneOf": [
+                {"allOf": [present("since_seq"), {"not": {"required": ["since"]}}]},
+                {"allOf": [present("since"), {"not": {"required": ["since_seq"]}}]},
             ]}),
         ),
         (

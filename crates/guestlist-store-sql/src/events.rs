@@ -52,8 +52,10 @@ impl<E: Engine> EventsTx for SqlTx<'_, E> {
             qb.push(" AND ");
             push_subtree(&mut qb, "space_path", root);
         }
-        if let Some(kind) = &q.kind {
-            qb.push(" AND kind = ").push_bind(kind.clone());
+        if !q.kinds.is_empty() {
+            qb.push(" AND kind IN (")
+                .push_list(q.kinds.iter().cloned())
+                .push(")");
         }
         if let Some(actor) = &q.actor {
             qb.push(" AND actor = ").push_bind(actor.clone());
@@ -89,6 +91,9 @@ impl<E: Engine> EventsTx for SqlTx<'_, E> {
             qb.push(" AND kind IN (")
                 .push_list(q.kinds.iter().cloned())
                 .push(")");
+        }
+        if let Some(before) = q.before {
+            qb.push(" AND seq < ").push_bind(before);
         }
         qb.push(" ORDER BY seq LIMIT ")
             .push_bind(i64::from(q.limit));

@@ -34,6 +34,8 @@ pub struct FeedQuery {
     /// Only these kinds (empty: every kind).
     pub kinds: Vec<String>,
     pub after: i64,
+    /// Only events with a smaller sequence number.
+    pub before: Option<i64>,
     pub limit: u32,
 }
 
@@ -66,7 +68,8 @@ pub struct EventRow {
 pub struct EventQuery {
     pub visible: Visibility,
     pub subtree: Option<SpacePath>,
-    pub kind: Option<String>,
+    /// Only events of these kinds (empty: every kind).
+    pub kinds: Vec<String>,
     /// Only events by this actor (a user id, or `key:<name>`).
     pub actor: Option<String>,
     /// Only events at or after / before these moments.

@@ -18,7 +18,8 @@ pub struct EventPage {
 pub struct EventFilter {
     /// This space and beneath.
     pub space: Option<SpacePath>,
-    pub kind: Option<String>,
+    /// Only these kinds (empty: every kind).
+    pub kinds: Vec<String>,
     /// By this actor: a user id, or `key:<name>`.
     pub actor: Option<String>,
     /// At or after / before these moments.
@@ -45,7 +46,7 @@ operation!(ListEvents => EventPage, |self, tx| {
         .list_events(&EventQuery {
             visible,
             subtree: self.filter.space.clone(),
-            kind: self.filter.kind.clone(),
+            kinds: self.filter.kinds.clone(),
             actor: self.filter.actor.clone(),
             since: self.filter.since,
             until: self.filter.until,
@@ -89,6 +90,8 @@ pub struct FeedFilter {
     pub space: Option<SpacePath>,
     /// Only these kinds (empty: every kind).
     pub kinds: Vec<String>,
+    /// Only events before this sequence number (a window of the log).
+    pub before: Option<i64>,
     pub limit: Option<u32>,
 }
 
@@ -116,6 +119,7 @@ operation!(Feed => FeedPage, |self, tx| {
             subtree: self.filter.space.clone(),
             kinds: self.filter.kinds.clone(),
             after: self.filter.after,
+            before: self.filter.before,
             limit: self.limit,
         })
         .await?;

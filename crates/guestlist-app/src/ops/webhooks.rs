@@ -467,6 +467,7 @@ operation!(Replay => Replayed, |self, tx| {
                 subtree: ep.space_path.clone(),
                 kinds: ep.kinds.clone().unwrap_or_default(),
                 after,
+                before: None,
                 limit: DISPATCH_BATCH,
             })
             .await?;
@@ -496,6 +497,7 @@ operation!(Dispatch => (usize, usize), |self, tx| {
             subtree: None,
             kinds: vec![],
             after: cursor,
+            before: None,
             limit: DISPATCH_BATCH,
         })
         .await?;

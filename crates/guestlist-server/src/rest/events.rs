@@ -49,7 +49,8 @@ pub struct EventParams {
     pub kind: Option<String>,
     /// Only events of these kinds, separated by commas.
     pub kinds: Option<String>,
-    /// Only events older than this sequence number (the previous page's next_before).
+    /// Only events older than this sequence number (the previous page's next_before);
+    /// with `after`, the end of the window.
     #[param(minimum = 1)]
     pub before: Option<i64>,
     /// The forward feed: events after this sequence number, oldest first, up to where
@@ -72,11 +73,8 @@ pub async fn list_events(
 ) -> Res<Json<api::EventPage>> {
     let space = q.space.as_deref().map(SpacePath::parse).transpose()?;
     let mut kinds = kinds_of(q.kinds.as_deref());
+    kinds.extend(q.kind);
     if let Some(after) = q.after {
-        if q.before.is_some() {
-            return Err(Error::invalid("after", "give after or before, not both").into());
-        }
-        kinds.extend(q.kind);
         let page = s
             .app
             .event_feed(
@@ -85,6 +83,7 @@ pub async fn list_events(
                     after,
                     space,
                     kinds,
+                    before: q.before,
                     limit: q.limit,
                 },
             )
@@ -95,20 +94,13 @@ pub async fn list_events(
             next_after: Some(page.next_after),
         }));
     }
-    if !kinds.is_empty() {
-        return Err(Error::invalid(
-            "kinds",
-            "kinds goes with after (the forward feed); use kind here",
-        )
-        .into());
-    }
     let page = s
         .app
         .list_events(
             &actor,
             guestlist_app::EventFilter {
                 space,
-                kind: q.kind,
+                kinds,
                 before: q.before,
                 limit: q.limit,
                 ..Default::default()
@@ -171,6 +163,7 @@ pub async fn stream_events(
     let filter = FeedFilter {
         after,
         space,
+        before: None,
         kinds: kinds_of(q.kinds.as_deref()),
         limit: Some(guestlist_app::MAX_PAGE_SIZE),
     };

@@ -385,7 +385,7 @@ async fn events_come_back_newest_first_by_subtree_and_kind() {
     let query = |subtree: Option<&str>, kind: Option<&str>| EventQuery {
         visible: Visibility::All,
         subtree: subtree.map(path),
-        kind: kind.map(str::to_owned),
+        kinds: kind.map(str::to_owned).into_iter().collect(),
         actor: None,
         since: None,
         until: None,

@@ -67,7 +67,7 @@ async fn list(
                 actor,
                 EventFilter {
                     space: Some(path.clone()),
-                    kind: kind.clone(),
+                    kinds: kind.clone().into_iter().collect(),
                     actor: by.clone(),
                     since,
                     until,
