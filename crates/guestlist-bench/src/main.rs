@@ -31,8 +31,8 @@ use serde::Serialize;
 // An option given twice takes its last value (scripts/bench.sh appends its own).
 #[command(about = "Guestlist's load generator", args_override_self = true)]
 struct Args {
-    /// Scenarios to run: floor, preview, landing, create, join, check, race, list
-    /// (comma-separated)
+    /// Scenarios to run: floor, preview, landing, create, join, join+webhooks, check,
+    /// race, list (comma-separated)
     /// or all. `check` asks `GET /check` with HS256, RS256 and ES256 tokens (the latter
     /// two from the bench's own identity provider) and `POST /check` 100 at a time.
     /// `list` also measures how soon a server is ready on an existing database.
@@ -107,7 +107,7 @@ struct Server {
 
 /// The scenarios whose requests are writes: the writer's batches are theirs (in the
 /// others it commits only the server's own background work).
-const WRITE_SCENARIOS: [&str; 2] = ["create", "join"];
+const WRITE_SCENARIOS: [&str; 3] = ["create", "join", "join+webhooks"];
 
 /// Sums of the SQLite writer's batch histograms on `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -293,7 +293,8 @@ async fn start_server(
         &format!(
             "log_format = \"json\"\n[[issuers]]\nissuer = \"{issuer}\"\njwks_url = \"{issuer}/keys\"\n\
              audiences = [\"guestlist-bench\"]\nalgorithms = [\"RS256\", \"ES256\"]\n\
-             [pages]\nlogin_url = \"http://127.0.0.1:9/login?return_to={{return_to}}\"\n"
+             [pages]\nlogin_url = \"http://127.0.0.1:9/login?return_to={{return_to}}\"\n\
+             [webhooks]\nallow_targets = [\"127.0.0.1\"]\npoll_interval_ms = 50\n"
         ),
     );
     let name = format!("bench-{}", uuid::Uuid::now_v7().simple());
@@ -555,6 +556,36 @@ async fn prepare(server: &Server) -> String {
         .await
         .expect("admin");
     server.token("alice")
+}
+
+/// A webhook receiver on 127.0.0.1 that answers 204 at once and keeps, per delivery,
+/// the milliseconds from the event's commit (its `created_at`) to its arrival.
+async fn lag_receiver() -> (Arc<std::sync::Mutex<Vec<f64>>>, String) {
+    let lags: Arc<std::sync::Mutex<Vec<f64>>> = Arc::default();
+    let kept = lags.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: Bytes| {
+            let kept = kept.clone();
+            async move {
+                let now = time::OffsetDateTime::now_utc();
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                if let Some(at) = v["data"]["created_at"].as_str().and_then(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                }) {
+                    kept.lock()
+                        .unwrap()
+                        .push((now - at).as_seconds_f64() * 1000.0);
+                }
+                http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (lags, url)
 }
 
 async fn invite(server: &Server, alice: &str, space: &str, max_uses: Option<u32>) -> String {
@@ -860,6 +891,85 @@ async fn main() {
             .into();
             record!(row);
         }
+    }
+
+    // The join scenario again with three webhook endpoints registered on a receiver in
+    // this process: what delivering every join three times costs the joins, and how
+    // long a join takes to reach a receiver (commit → received, from the payload's
+    // created_at).
+    if want("join+webhooks") {
+        let c = 64;
+        let baseline = rows
+            .iter()
+            .rev()
+            .find(|r| r.scenario == "join" && r.concurrency == c)
+            .map(|r| r.per_second);
+        let (lags, hook) = lag_receiver().await;
+        let admin = server.client(&alice);
+        for _ in 0..3 {
+            admin
+                .create_webhook(&api::CreateWebhookRequest {
+                    url: hook.clone(),
+                    description: Some("bench".into()),
+                    kinds: Some(vec!["member.joined".into()]),
+                    space: Some("acme/".into()),
+                })
+                .await
+                .expect("a webhook endpoint");
+        }
+        let code = invite(&server, &alice, "acme/", None).await;
+        let n = 40_000 * secs as usize / 8 * (c / 16);
+        let tokens: Arc<Vec<HeaderValue>> = Arc::new(
+            (0..n)
+                .map(|i| bearer(&server.token(&format!("jw-{i}"))))
+                .collect(),
+        );
+        let path = format!("/api/v1/invites/{code}/join");
+        server.start_scenario().await;
+        let t = target.clone();
+        let mut row = drive(
+            "join+webhooks",
+            &target,
+            c,
+            secs,
+            Some(n),
+            Arc::new(move |i| t.request(Method::POST, &path, Some(&tokens[i]), None)),
+            status_ok,
+        )
+        .await;
+        // Every join, three times: wait for the receiver to have them all.
+        let want_deliveries = 3 * (row.requests - row.errors);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while lags.lock().unwrap().len() < want_deliveries && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut got = lags.lock().unwrap().clone();
+        got.sort_by(f64::total_cmp);
+        let pct = |p: f64| {
+            got.get(((got.len() as f64 * p) as usize).min(got.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        let (p50, p99) = (pct(0.50), pct(0.99));
+        let ratio = baseline.map(|b| row.per_second / b);
+        row.note = format!(
+            "3 endpoints on a local receiver: {} of {} deliveries received; delivery lag (commit → received) p50 {:.0} ms, p99 {:.0} ms; {}",
+            got.len(),
+            want_deliveries,
+            p50,
+            p99,
+            match ratio {
+                Some(r) => format!("{:.0} % of join at c{c} in this run", r * 100.0),
+                None => "run with join for the ratio".into(),
+            }
+        );
+        facts.insert("webhook_deliveries".into(), serde_json::json!(got.len()));
+        facts.insert("webhook_lag_p50_ms".into(), serde_json::json!(p50));
+        facts.insert("webhook_lag_p99_ms".into(), serde_json::json!(p99));
+        if let Some(r) = ratio {
+            facts.insert("join_webhooks_vs_join".into(), serde_json::json!(r));
+        }
+        record!(row);
     }
 
     if want("check") {

@@ -165,6 +165,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../pages/templates/console/events.html"),
     ),
     (
+        "console/webhooks.html",
+        include_str!("../../pages/templates/console/webhooks.html"),
+    ),
+    (
+        "console/webhook.html",
+        include_str!("../../pages/templates/console/webhook.html"),
+    ),
+    (
+        "console/webhook_secret.html",
+        include_str!("../../pages/templates/console/webhook_secret.html"),
+    ),
+    (
         "console/platform.html",
         include_str!("../../pages/templates/console/platform.html"),
     ),

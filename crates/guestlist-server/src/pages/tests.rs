@@ -131,6 +131,18 @@ fn contexts() -> Vec<(&'static str, Value)> {
             events => vec![context! { seq => 1, kind => h, actor => h, subject => h, space => h, link => h, at => h }],
             next => h, kind => h, by => h, since => h, until => h,
         })),
+        ("console/webhooks.html", console(context! {
+            webhooks => vec![context! { id => h, url => h, description => h, kinds => h, enabled => false, disabled_reason => h, failing_since => h }],
+            kinds => vec![h],
+        })),
+        ("console/webhook.html", console(context! {
+            webhook => context! { id => h, url => h, description => h, kinds => h, enabled => true, disabled_reason => h, failing_since => h },
+            deliveries => vec![context! { id => h, seq => 1, kind => h, state => h, created => h, next => h,
+                attempts => vec![context! { attempt => 1, status => 500, latency_ms => 3, error => h, response => h }] }],
+        })),
+        ("console/webhook_secret.html", console(context! {
+            webhook => context! { id => h, url => h }, secret => h, created => true,
+        })),
         ("console/platform.html", console(context! {
             gate => context! { mode => "capped", invite_only => false, cap => 3, remaining => 2,
                 user_invitations => true, user_quota => 5, quota_period_days => 30 },

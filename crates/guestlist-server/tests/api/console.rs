@@ -388,3 +388,82 @@ async fn the_members_page_says_who_brought_each_member_in() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn webhooks_are_registered_tested_and_deleted_from_the_console() {
+    let app = spawn(with_host_login()).await;
+    app.space_with_admin("acme/", "ann").await;
+    app.space_with_admin("other/", "olga").await;
+    let mut ann = Browser::new(&app);
+    ann.sign_in_with("/admin", &app.token("ann")).await;
+    let list = ann.get("/admin/spaces/acme%2F/webhooks").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let csrf = list.input("csrf");
+    // Nobody listens on port 9: every attempt fails, which the log shows.
+    let made = ann
+        .post(
+            "/admin/spaces/acme%2F/webhooks",
+            &[
+                ("csrf", &csrf),
+                ("url", "http://127.0.0.1:9/hook"),
+                ("kinds", "member.joined"),
+                ("kinds", "webhook.test"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let secret = made.input("secret");
+    assert!(secret.starts_with("whsec_"), "shown once: {secret}");
+    let hooks = app.user("ann").list_webhooks().await.unwrap().webhooks;
+    assert_eq!(hooks.len(), 1);
+    let id = hooks[0].id;
+    assert_eq!(
+        hooks[0].kinds.as_deref(),
+        Some(&["member.joined".to_owned(), "webhook.test".to_owned()][..])
+    );
+    let list = ann.get("/admin/spaces/acme%2F/webhooks").await;
+    assert!(list.body.contains(&id.to_string()));
+    assert!(
+        !list.body.contains(&secret),
+        "the secret is not shown again"
+    );
+    // A test event: queued, attempted, its failure in the log.
+    let sent = ann
+        .post(&format!("/admin/webhooks/{id}/test"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = ann.get(&format!("/admin/webhooks/{id}")).await.body;
+        if shown.contains("could not connect") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(shown.contains("webhook.test"), "{shown}");
+    assert!(shown.contains("could not connect"), "{shown}");
+    // Another space's admin cannot open it.
+    let mut olga = Browser::new(&app);
+    olga.sign_in_with("/admin", &app.token("olga")).await;
+    let p = olga.get(&format!("/admin/webhooks/{id}")).await;
+    assert!(
+        matches!(p.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+        "{}",
+        p.status
+    );
+    // Deleted, after a confirmation.
+    let ask = ann.get(&format!("/admin/webhooks/{id}/delete")).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    let gone = ann
+        .post(&format!("/admin/webhooks/{id}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert!(
+        app.user("ann")
+            .list_webhooks()
+            .await
+            .unwrap()
+            .webhooks
+            .is_empty()
+    );
+}

@@ -1,7 +1,7 @@
 //! The admin console, `/admin`: the pages for the people who run spaces, on the same
 //! sign-in, sessions, templates and protections as the people-facing pages. One file
 //! per feature, as everywhere: `spaces.rs`, `invites.rs`, `invitations.rs`,
-//! `requests.rs`, `members.rs`, `events.rs`, `signup.rs` (the platform). Each handler
+//! `requests.rs`, `members.rs`, `events.rs`, `webhooks.rs`, `signup.rs` (the platform). Each handler
 //! calls the same application function as its REST twin, as the signed-in user: who
 //! may see and do what is decided there (the grant ceiling, the last-admin rule,
 //! visibility), and a refusal is the same page as anywhere else.
@@ -13,6 +13,7 @@ mod members;
 mod requests;
 mod signup;
 mod spaces;
+mod webhooks;
 
 use axum::Router;
 use axum::http::{StatusCode, Uri};
@@ -32,6 +33,7 @@ pub(super) fn router() -> Router<AppState> {
         .merge(members::router())
         .merge(events::router())
         .merge(signup::router())
+        .merge(webhooks::router())
 }
 
 /// A space named in a console URL (`/admin/spaces/acme%2Feng%2F/…`; the trailing
