@@ -188,9 +188,11 @@ pub async fn deliver_due<O: Outbox>(outbox: &O, policy: &RetryPolicy) -> Result<
 }
 
 /// Runs an outbox's worker until the task is aborted: keeps up to
-/// `policy.concurrency` attempts in flight (`per_group` per receiver), taking what
-/// is due whenever a slot frees, whenever `wake` is notified (a request queued an
-/// item), and at every poll interval.
+/// `policy.concurrency` attempts in flight (`per_group` per receiver). What is due is
+/// read in batches into a local queue and started as slots and groups free up; the
+/// outbox is read again when that queue has nothing it may start (and at least at
+/// every poll interval, or when `wake` is notified: a request queued an item). An item
+/// another worker took meanwhile is skipped at its claim.
 pub fn spawn_worker<O: Outbox>(
     outbox: O,
     policy: RetryPolicy,
@@ -201,74 +203,63 @@ pub fn spawn_worker<O: Outbox>(
     tokio::spawn(async move {
         let poll = policy.poll.max(Duration::from_millis(10));
         let slots = policy.concurrency.max(1);
+        let cap = policy.per_group.max(1);
         let mut running = tokio::task::JoinSet::new();
         let mut in_flight: HashMap<Uuid, Option<Uuid>> = HashMap::new();
         let mut per_group: HashMap<Uuid, usize> = HashMap::new();
+        let mut queue: std::collections::VecDeque<Due> = Default::default();
+        let mut queued: HashSet<Uuid> = HashSet::new();
+        let mut may_read = true;
+        // A timer of its own, so that a steady stream of completions does not keep
+        // postponing it.
+        let mut tick = tokio::time::interval(poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let mut took_any = false;
-            if in_flight.len() < slots {
+            // Start what the queue holds, oldest first, within the caps.
+            let mut i = 0;
+            while in_flight.len() < slots && i < queue.len() {
+                let d = queue[i];
+                if d.group.is_some_and(|g| per_group.get(&g).copied().unwrap_or(0) >= cap) {
+                    i += 1;
+                    continue;
+                }
+                queue.remove(i);
+                queued.remove(&d.id);
+                in_flight.insert(d.id, d.group);
+                if let Some(g) = d.group {
+                    *per_group.entry(g).or_default() += 1;
+                }
+                let (outbox, policy) = (outbox.clone(), policy.clone());
+                running.spawn(async move {
+                    let r = attempt_one(&*outbox, &policy, d.id).await;
+                    (d.id, r)
+                });
+            }
+            // Nothing here may start and a slot is free: read what is due.
+            if may_read && in_flight.len() < slots {
                 let busy: Vec<Uuid> = per_group
                     .iter()
-                    .filter(|(_, n)| **n >= policy.per_group.max(1))
+                    .filter(|(_, n)| **n >= cap)
                     .map(|(g, _)| *g)
                     .collect();
-                let want = (slots - in_flight.len()) as u32 + in_flight.len() as u32;
-                match outbox.due(want.max(8), &busy).await {
+                let limit = (slots * 4) as u32;
+                match outbox.due(limit, &busy).await {
                     Ok(due) => {
-                        let mut skipped: HashSet<Uuid> = HashSet::new();
+                        let before = queue.len();
                         for d in due {
-                            if in_flight.len() >= slots {
-                                break;
+                            if !in_flight.contains_key(&d.id) && queued.insert(d.id) {
+                                queue.push_back(d);
                             }
-                            if in_flight.contains_key(&d.id) {
-                                continue;
-                            }
-                            if let Some(g) = d.group
-                                && per_group.get(&g).copied().unwrap_or(0)
-                                    >= policy.per_group.max(1)
-                            {
-                                skipped.insert(g);
-                                continue;
-                            }
-                            in_flight.insert(d.id, d.group);
-                            if let Some(g) = d.group {
-                                *per_group.entry(g).or_default() += 1;
-                            }
-                            let (outbox, policy) = (outbox.clone(), policy.clone());
-                            running.spawn(async move {
-                                let r = attempt_one(&*outbox, &policy, d.id).await;
-                                (d.id, r)
-                            });
-                            took_any = true;
+                        }
+                        if queue.len() > before {
+                            continue;
                         }
                     }
                     Err(e) => {
                         tracing::warn!(outbox = O::NAME, error = %e, "the worker could not read its outbox; trying again");
                     }
                 }
-            }
-            let finished = |id: Uuid,
-                            in_flight: &mut HashMap<Uuid, Option<Uuid>>,
-                            per_group: &mut HashMap<Uuid, usize>| {
-                if let Some(Some(g)) = in_flight.remove(&id)
-                    && let Some(n) = per_group.get_mut(&g)
-                {
-                    *n -= 1;
-                    if *n == 0 {
-                        per_group.remove(&g);
-                    }
-                }
-            };
-            if took_any && in_flight.len() < slots {
-                // More may be due right away; look again once this batch has started.
-                tokio::task::yield_now().await;
-                while let Some(Ok((id, r))) = running.try_join_next() {
-                    if let Err(e) = r {
-                        tracing::warn!(outbox = O::NAME, error = %e, "the worker could not record an attempt");
-                    }
-                    finished(id, &mut in_flight, &mut per_group);
-                }
-                continue;
+                may_read = false;
             }
             tokio::select! {
                 Some(done) = running.join_next(), if !running.is_empty() => {
@@ -277,7 +268,18 @@ pub fn spawn_worker<O: Outbox>(
                             if let Err(e) = r {
                                 tracing::warn!(outbox = O::NAME, error = %e, "the worker could not record an attempt");
                             }
-                            finished(id, &mut in_flight, &mut per_group);
+                            if let Some(Some(g)) = in_flight.remove(&id)
+                                && let Some(n) = per_group.get_mut(&g)
+                            {
+                                *n -= 1;
+                                if *n == 0 {
+                                    per_group.remove(&g);
+                                }
+                            }
+                            // The queue ran dry: more may be due already.
+                            if queue.is_empty() {
+                                may_read = true;
+                            }
                         }
                         Err(e) => {
                             // A panicked attempt: its lease lapses and it comes due again.
@@ -285,11 +287,18 @@ pub fn spawn_worker<O: Outbox>(
                             in_flight.clear();
                             per_group.clear();
                             running.abort_all();
+                            may_read = true;
                         }
                     }
                 }
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
+                _ = wake.notified() => may_read = true,
+                _ = tick.tick() => {
+                    // Forget what the queue held (another worker may have taken it) and
+                    // read afresh.
+                    queue.clear();
+                    queued.clear();
+                    may_read = true;
+                }
             }
         }
     })

@@ -111,6 +111,9 @@ const RESPONSE_KEPT: usize = 512;
 struct WebhookOutbox {
     app: App,
     client: reqwest::Client,
+    /// Checked again at each attempt: the resolver guards names, this guards an
+    /// address written in the URL (the allow list may have changed since it was saved).
+    rule: guestlist_app::targets::TargetRule,
 }
 
 /// What `Retry-After` asks for: seconds (an HTTP date is taken as a minute), at most
@@ -123,6 +126,20 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 impl WebhookOutbox {
     async fn post(&self, w: &OutgoingWebhook) -> (Result<(), Failure>, AttemptReport) {
+        if let Err(e) = self.rule.check_form("url", &w.url) {
+            let error = e.public_message();
+            return (
+                Err(Failure {
+                    error: error.clone(),
+                    retry_after: None,
+                    permanent: true,
+                }),
+                AttemptReport {
+                    error: Some(error),
+                    ..Default::default()
+                },
+            );
+        }
         let body = payload(w.event.clone()).to_string();
         let msg_id = w.event.id.to_string();
         let ts = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -299,6 +316,7 @@ pub fn spawn(app: App) -> Result<Vec<JoinHandle<()>>, String> {
         WebhookOutbox {
             app: app.clone(),
             client,
+            rule: config.rule(),
         },
         config.policy(),
         wake.clone(),

@@ -75,8 +75,8 @@ impl Default for WebhookConfig {
             allow_targets: vec![],
             lease: Duration::from_secs(60),
             poll: Duration::from_millis(250),
-            concurrency: 32,
-            per_endpoint: 4,
+            concurrency: 64,
+            per_endpoint: 8,
         }
     }
 }

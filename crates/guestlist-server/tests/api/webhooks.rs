@@ -250,6 +250,15 @@ async fn a_failing_receiver_gets_every_event_on_the_retry_schedule_and_410_disab
     assert!(d.attempts[1].error.is_some());
     assert_eq!(d.attempts[3].response.as_deref(), Some("ok"));
 
+    // The metrics count the attempts by outcome, and the lag of the successful one.
+    let metrics = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    for name in [
+        "guestlist_webhook_attempts_total{outcome=\"retry\"}",
+        "guestlist_webhook_attempts_total{outcome=\"delivered\"}",
+        "guestlist_webhook_delivery_lag_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} is not in /metrics");
+    }
     // A manual redeliver sends it again, with the same id.
     admin
         .redeliver_webhook(hook.webhook.id, d.id)
