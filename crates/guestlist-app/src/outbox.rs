@@ -219,7 +219,9 @@ pub fn spawn_worker<O: Outbox>(
             let mut i = 0;
             while in_flight.len() < slots && i < queue.len() {
                 let d = queue[i];
-                if d.group.is_some_and(|g| per_group.get(&g).copied().unwrap_or(0) >= cap) {
+                if d.group
+                    .is_some_and(|g| per_group.get(&g).copied().unwrap_or(0) >= cap)
+                {
                     i += 1;
                     continue;
                 }

@@ -251,7 +251,12 @@ async fn a_failing_receiver_gets_every_event_on_the_retry_schedule_and_410_disab
     assert_eq!(d.attempts[3].response.as_deref(), Some("ok"));
 
     // The metrics count the attempts by outcome, and the lag of the successful one.
-    let metrics = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for name in [
         "guestlist_webhook_attempts_total{outcome=\"retry\"}",
         "guestlist_webhook_attempts_total{outcome=\"delivered\"}",
@@ -325,6 +330,64 @@ async fn a_failing_receiver_gets_every_event_on_the_retry_schedule_and_410_disab
     );
     rx.until("down", "the replay", |g| g.len() >= before + 4)
         .await;
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_the_configured_period_is_disabled_with_an_event() {
+    let app = TestApp::spawn_setup(Setup {
+        webhooks: guestlist_app::WebhookConfig {
+            disable_after: Duration::from_millis(300),
+            retry_schedule: vec![Duration::from_millis(100); 20],
+            ..crate::helpers::test_webhooks()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let rx = Receiver::start();
+    let admin = app.space_with_admin("acme/", "alice").await;
+    let hook = endpoint(&admin, rx.url("broken"), Some("acme/"), None).await;
+    rx.control(
+        "broken",
+        json!({ "secrets": [hook.secret], "default": 500 }),
+    )
+    .await;
+    join(&app, &admin, "acme/", "bob").await;
+    let mut w = None;
+    for _ in 0..100 {
+        let got = admin.get_webhook(hook.webhook.id).await.unwrap();
+        if !got.enabled {
+            w = Some(got);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let w = w.expect("disabled after failing for the period");
+    assert!(w.disabled_reason.unwrap().contains("continuously"));
+    let events = admin
+        .list_events(&EventQuery {
+            kind: Some("webhook.endpoint_disabled"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .events;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].data["reason"], "failing");
+    assert_eq!(events[0].actor, guestlist_app::SYSTEM_ACTOR);
+    // Enabled again by its owner, it is no longer counted as failing.
+    let back = admin
+        .update_webhook(
+            hook.webhook.id,
+            &api::UpdateWebhookRequest {
+                url: None,
+                description: None,
+                kinds: None,
+                enabled: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(back.enabled && back.failing_since.is_none());
 }
 
 #[tokio::test]

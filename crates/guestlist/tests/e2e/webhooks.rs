@@ -242,7 +242,18 @@ async fn killed_mid_burst(dir: tempfile::TempDir, db: &str) {
 
     // `guestlist events tail` shows the same joins from the terminal, one JSON line each.
     let mut tail = tokio::process::Command::new(BIN)
-        .args(["events", "tail", "--after", "0", "--kinds", "member.joined", "--url", &replica.url, "--token", &admin_key])
+        .args([
+            "events",
+            "tail",
+            "--after",
+            "0",
+            "--kinds",
+            "member.joined",
+            "--url",
+            &replica.url,
+            "--token",
+            &admin_key,
+        ])
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -256,7 +267,10 @@ async fn killed_mid_burst(dir: tempfile::TempDir, db: &str) {
         .unwrap();
     let first: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(first["kind"], "member.joined");
-    assert_eq!(first["subject"], "alice", "the log from its start: alice's join first");
+    assert_eq!(
+        first["subject"], "alice",
+        "the log from its start: alice's join first"
+    );
     drop(replica);
 }
 
@@ -303,6 +317,17 @@ async fn three_replicas_deliver_every_event_and_never_one_from_two_at_once() {
         .await
         .unwrap()
         .code;
+    // A live stream held on the third replica, started before the joins.
+    let mut stream = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/events/stream?kinds=member.joined",
+            replicas[2].url
+        ))
+        .bearer_auth(&admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
     // 300 joins spread over the three replicas, 30 at a time.
     let mut want = HashSet::new();
     let mut tasks = Vec::new();
@@ -325,6 +350,16 @@ async fn three_replicas_deliver_every_event_and_never_one_from_two_at_once() {
         t.await.unwrap();
     }
     until_delivered(&r, &want, Duration::from_secs(60)).await;
+    // The first join, made through the first replica, reached the stream on the third.
+    let mut buf = String::new();
+    while !buf.contains("\"subject\":\"p0\"") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+            .await
+            .expect("the stream on another replica carries the join")
+            .unwrap()
+            .expect("the stream is open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
     // Settle, then count: each event once (no replica delivered one another had).
     tokio::time::sleep(Duration::from_secs(1)).await;
     check_ids(&r);
