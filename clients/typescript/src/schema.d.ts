@@ -1835,7 +1835,7 @@ export interface components {
             url: string;
             description?: string | null;
             /** @description Only these event kinds (docs/EVENTS.md); left out, every kind. */
-            kinds?: string[] | null;
+            kinds?: ("space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test")[] | null;
             space?: components["schemas"]["SpaceParam"] | null;
         };
         /**
@@ -2451,7 +2451,7 @@ export interface components {
             url?: string | null;
             description?: string | null;
             /** @description `null`: every kind again. */
-            kinds?: string[] | null;
+            kinds?: ("space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test")[] | null;
             enabled?: boolean | null;
         };
         /**
@@ -2760,7 +2760,7 @@ export interface operations {
                 /** @description Only events of this space and beneath. */
                 space?: components["schemas"]["SpacePath"];
                 /** @description Only events of this kind, e.g. member.joined. */
-                kind?: string;
+                kind?: "space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test";
                 /** @description Only events of these kinds, separated by commas. */
                 kinds?: string;
                 /**

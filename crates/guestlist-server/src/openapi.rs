@@ -507,6 +507,53 @@ fn webhooks(doc: &mut serde_json::Value) {
     doc["webhooks"] = serde_json::Value::Object(out);
 }
 
+/// Event kinds are the catalogue's: `kind` takes one of them, `kinds` a comma-separated
+/// list of them, and a webhook's `kinds` an array of them. The server refuses any other.
+fn event_kinds(doc: &mut serde_json::Value) {
+    let names: Vec<&str> = guestlist_domain::events::CATALOGUE
+        .iter()
+        .map(|k| k.name)
+        .collect();
+    let one = names
+        .iter()
+        .map(|n| n.replace('.', "\\."))
+        .collect::<Vec<_>>()
+        .join("|");
+    let list = format!("^({one})(,({one}))*$");
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for op in paths
+            .values_mut()
+            .filter_map(|p| p.as_object_mut())
+            .flat_map(|p| p.values_mut())
+        {
+            for param in op
+                .get_mut("parameters")
+                .and_then(|p| p.as_array_mut())
+                .into_iter()
+                .flatten()
+            {
+                match param["name"].as_str() {
+                    Some("kind") if param["in"] == "query" => {
+                        param["schema"] = json!({"type": "string", "enum": names});
+                    }
+                    Some("kinds") if param["in"] == "query" => {
+                        param["schema"] = json!({"type": "string", "pattern": list});
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    for schema in ["CreateWebhookRequest", "UpdateWebhookRequest"] {
+        if let Some(items) = doc
+            .pointer_mut(&format!("/components/schemas/{schema}/properties/kinds"))
+            .and_then(|k| k.as_object_mut())
+        {
+            items.insert("items".into(), json!({"type": "string", "enum": names}));
+        }
+    }
+}
+
 /// The document as pretty JSON, as committed in `openapi.json`.
 pub fn openapi_json() -> String {
     let mut doc = ApiDoc::openapi();
@@ -516,6 +563,7 @@ pub fn openapi_json() -> String {
     optional_parameters_are_absent(&mut doc);
     links(&mut doc);
     webhooks(&mut doc);
+    event_kinds(&mut doc);
     let mut s = serde_json::to_string_pretty(&doc).expect("the OpenAPI document serializes");
     s.push('\n');
     s

@@ -33,6 +33,24 @@ pub(crate) fn mail_row(r: &impl SqlRow) -> Result<MailRow> {
     })
 }
 
+/// What an attempt's outcome writes on an outbox row (mail or webhook delivery): its
+/// state (`sent_word` for a delivered one: `sent`, `delivered`), the last error, the next attempt,
+/// and when it was delivered.
+pub(crate) fn outcome_columns<'a>(
+    result: &'a DeliveryOutcome,
+    sent_word: &'static str,
+) -> (&'static str, Option<&'a str>, Option<i64>, Option<i64>) {
+    match result {
+        DeliveryOutcome::Sent { at } => (sent_word, None, None, Some(ms(*at))),
+        DeliveryOutcome::Retry {
+            error,
+            next_attempt_at,
+        } => ("queued", Some(error), Some(ms(*next_attempt_at)), None),
+        DeliveryOutcome::Failed { error } => ("failed", Some(error), None, None),
+        DeliveryOutcome::Cancelled => ("cancelled", None, None, None),
+    }
+}
+
 pub(crate) const MAIL_COLUMNS: &str = "id, invitation_id, platform_invitation_id, recipient, state, attempts, next_attempt_at, last_error, created_at, sent_at";
 
 #[async_trait]
@@ -103,16 +121,7 @@ impl<E: Engine> MailTx for SqlTx<'_, E> {
     }
 
     async fn finish_mail(&mut self, id: Uuid, result: &DeliveryOutcome) -> Result<()> {
-        let (state, error, next, sent): (&str, Option<&str>, Option<i64>, Option<i64>) =
-            match result {
-                DeliveryOutcome::Sent { at } => ("sent", None, None, Some(ms(*at))),
-                DeliveryOutcome::Retry {
-                    error,
-                    next_attempt_at,
-                } => ("queued", Some(error), Some(ms(*next_attempt_at)), None),
-                DeliveryOutcome::Failed { error } => ("failed", Some(error), None, None),
-                DeliveryOutcome::Cancelled => ("cancelled", None, None, None),
-            };
+        let (state, error, next, sent) = outcome_columns(result, "sent");
         query(
             "UPDATE mail_outbox SET state = $2, last_error = coalesce($3, last_error), \
                next_attempt_at = coalesce($4, next_attempt_at), sent_at = $5 \

@@ -323,16 +323,7 @@ impl<E: Engine> WebhooksTx for SqlTx<'_, E> {
     }
 
     async fn finish_delivery(&mut self, id: Uuid, result: &DeliveryOutcome) -> Result<()> {
-        let (state, error, next, sent): (&str, Option<&str>, Option<i64>, Option<i64>) =
-            match result {
-                DeliveryOutcome::Sent { at } => ("delivered", None, None, Some(ms(*at))),
-                DeliveryOutcome::Retry {
-                    error,
-                    next_attempt_at,
-                } => ("queued", Some(error), Some(ms(*next_attempt_at)), None),
-                DeliveryOutcome::Failed { error } => ("failed", Some(error), None, None),
-                DeliveryOutcome::Cancelled => ("cancelled", None, None, None),
-            };
+        let (state, error, next, sent) = crate::mail::outcome_columns(result, "delivered");
         query(
             "UPDATE webhook_deliveries SET state = $2, last_error = coalesce($3, last_error), \
                next_attempt_at = coalesce($4, next_attempt_at), delivered_at = $5 \

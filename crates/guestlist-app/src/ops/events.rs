@@ -69,6 +69,7 @@ impl App {
         if filter.before.is_some_and(|b| b < 1) {
             return Err(Error::invalid("before", "a positive event sequence number"));
         }
+        known_kinds("kind", &filter.kinds)?;
         self.store_ref()
             .read(ListEvents {
                 actor: actor.clone(),

@@ -27,15 +27,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/events/stream", get(stream_events))
 }
 
-/// `kinds=a,b` as a list.
-fn kinds_of(raw: Option<&str>) -> Vec<String> {
-    raw.map(|k| {
-        k.split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect()
-    })
-    .unwrap_or_default()
+/// `kinds=a,b` as a list (each a kind of the catalogue, checked by the application).
+fn kinds_of(raw: Option<&str>) -> Result<Vec<String>, Error> {
+    let Some(raw) = raw else { return Ok(vec![]) };
+    let kinds: Vec<String> = raw.split(',').map(|s| s.trim().to_owned()).collect();
+    if kinds.iter().any(String::is_empty) {
+        return Err(Error::invalid("kinds", "event kinds separated by commas"));
+    }
+    Ok(kinds)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -72,7 +71,7 @@ pub async fn list_events(
     Query(q): Query<EventParams>,
 ) -> Res<Json<api::EventPage>> {
     let space = q.space.as_deref().map(SpacePath::parse).transpose()?;
-    let mut kinds = kinds_of(q.kinds.as_deref());
+    let mut kinds = kinds_of(q.kinds.as_deref())?;
     kinds.extend(q.kind);
     if let Some(after) = q.after {
         let page = s
@@ -164,7 +163,7 @@ pub async fn stream_events(
         after,
         space,
         before: None,
-        kinds: kinds_of(q.kinds.as_deref()),
+        kinds: kinds_of(q.kinds.as_deref())?,
         limit: Some(guestlist_app::MAX_PAGE_SIZE),
     };
     // Refuses a bad filter, or a space the caller cannot see, before the stream starts.
