@@ -41,7 +41,8 @@ pub struct EventStreamConfig {
     pub poll_interval_ms: u64,
     /// A comment line is sent this often, so proxies keep the stream open.
     pub heartbeat_secs: u64,
-    /// Events a stream may hold for a slow reader before it is disconnected.
+    /// Events a stream may hold for a slow reader; when they are all waiting and it
+    /// takes none for 10 s, it is disconnected (and resumes with Last-Event-ID).
     pub stream_buffer: usize,
 }
 

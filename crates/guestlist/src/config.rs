@@ -494,7 +494,8 @@ per_endpoint = {wper}
 
 [events]
 # The live stream (/api/v1/events/stream): how often it looks for new events, its
-# heartbeat, and how many events it holds for a slow reader before disconnecting it.
+# heartbeat, and how many events it holds for a slow reader (one that then takes none
+# for 10 s is disconnected, and resumes with Last-Event-ID).
 poll_interval_ms = {epoll}
 heartbeat_secs = {ehb}
 stream_buffer = {ebuf}

@@ -188,6 +188,9 @@ pub async fn stream_events(
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(opts.heartbeat_secs.max(1)))))
 }
 
+/// How long a stream whose buffer is full waits for its reader before dropping it.
+const STALLED: Duration = Duration::from_secs(10);
+
 /// Follows the log for one stream: reads what is final after its position, at every
 /// poll interval, into the stream's buffer. Ends when the client is gone or its
 /// buffer is full (it resumes with `Last-Event-ID`).
@@ -211,9 +214,11 @@ async fn follow(
                         .id(seq.to_string())
                         .event(kind)
                         .data(data);
-                    match tx.try_send(item) {
-                        Ok(()) => filter.after = seq,
-                        Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                    // A full buffer waits a moment for the reader; one that takes
+                    // nothing for that long is dropped (it resumes with Last-Event-ID).
+                    match tokio::time::timeout(STALLED, tx.send(item)).await {
+                        Ok(Ok(())) => filter.after = seq,
+                        Err(_) => {
                             tracing::info!(
                                 after = filter.after,
                                 "an event stream read too slowly; closing it"
@@ -221,7 +226,7 @@ async fn follow(
                             metrics::counter!("guestlist_event_streams_dropped_total").increment(1);
                             break 'follow;
                         }
-                        Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => break 'follow,
+                        Ok(Err(_)) => break 'follow,
                     }
                 }
                 if full {
