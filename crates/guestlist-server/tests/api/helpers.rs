@@ -25,6 +25,10 @@ pub struct TestApp {
     db: Db,
     jwt_secret: Secret,
     admin_key: String,
+    /// Dropped with the test app: the server drains, stops its workers (the mail and
+    /// webhook senders, the dispatcher) and closes its pool, so a test that makes many
+    /// apps (the escalation properties) does not pile up their connections.
+    _running: tokio::sync::oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
 
@@ -175,7 +179,10 @@ impl TestApp {
         .await
         .expect("the application builds");
         let app = built.app().clone();
-        tokio::spawn(built.serve(listener, std::future::pending()));
+        let (running, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(built.serve(listener, async move {
+            let _ = stopped.await;
+        }));
         TestApp {
             addr,
             client: Client::new(&format!("http://{addr}")),
@@ -185,6 +192,7 @@ impl TestApp {
             db,
             jwt_secret,
             admin_key,
+            _running: running,
             _dir: dir,
         }
     }
