@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use guestlist_domain::events::event_kind;
 use guestlist_domain::{Actor, Error, Permission, SpacePath};
 use guestlist_store::{
     AttemptRow, DeliveryOutcome, DeliveryRow, EndpointPatch, EndpointRow, EventRow, FeedQuery,
@@ -241,14 +240,9 @@ fn kinds_of(kinds: Option<Vec<String>>) -> Result<Option<Vec<String>>> {
             "name at least one kind, or leave kinds out for every kind",
         ));
     }
+    super::events::known_kinds("kinds", &kinds)?;
     let mut out: Vec<String> = Vec::new();
     for k in kinds {
-        if event_kind(&k).is_none() {
-            return Err(Error::invalid(
-                "kinds",
-                format!("{k:?} is not an event kind (see docs/EVENTS.md)"),
-            ));
-        }
         if !out.contains(&k) {
             out.push(k);
         }
