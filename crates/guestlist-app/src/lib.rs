@@ -48,8 +48,9 @@ pub use ops::signup::{
 };
 pub use ops::spaces::{NewSpaceInput, SpacePage, SpacePatchInput, SpaceView};
 pub use ops::webhooks::{
-    AttemptReport, DeliveryPage, DeliveryView, EndpointInput, EndpointSecret, EndpointUpdate,
-    MAX_REPLAY, OutgoingWebhook, ReplayFrom, Replayed, WebhookConfig,
+    AttemptReport, Attempted, DeliveryPage, DeliveryView, Dispatched, EndpointInput,
+    EndpointSecret, EndpointUpdate, MAX_REPLAY, OutgoingWebhook, ReplayFrom, Replayed,
+    WebhookConfig,
 };
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encode as cursor_of};
 pub use scope::Check;

@@ -5,7 +5,7 @@
 //! the last attempt. Delivery is at least once. The mail sender is one [`Outbox`];
 //! webhook deliveries are meant to be another.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -148,20 +148,62 @@ pub trait Outbox: Send + Sync + 'static {
     async fn deliver(&self, item: &Self::Item) -> (std::result::Result<(), Failure>, Self::Report);
     /// Records how the attempt went.
     async fn record(&self, id: Uuid, outcome: DeliveryOutcome, report: Self::Report) -> Result<()>;
+    /// Records how several attempts went; an outbox whose store can do it in one
+    /// transaction says so here.
+    async fn record_many(&self, made: Vec<Made<Self::Report>>) -> Result<()> {
+        for m in made {
+            self.record(m.id, m.outcome, m.report).await?;
+        }
+        Ok(())
+    }
 }
 
-/// Claims, attempts and records one item; whether it was claimed.
-async fn attempt_one<O: Outbox>(outbox: &O, policy: &RetryPolicy, id: Uuid) -> Result<bool> {
-    let Some((item, attempt)) = outbox.claim(id, policy.lease).await? else {
-        return Ok(false);
-    };
+/// An attempt made, to be recorded.
+#[derive(Debug)]
+pub struct Made<R> {
+    pub id: Uuid,
+    pub outcome: DeliveryOutcome,
+    pub report: R,
+}
+
+/// An item already taken for this worker (queued leased, as a dispatcher does for
+/// first attempts): it is attempted without a claim.
+#[derive(Debug)]
+pub struct Handed<I> {
+    pub due: Due,
+    pub item: I,
+    pub attempt: u32,
+}
+
+/// Attempts recorded in one call at most.
+const RECORD_BATCH: usize = 64;
+
+/// Attempts an item taken already.
+async fn attempt<O: Outbox>(
+    outbox: &O,
+    policy: &RetryPolicy,
+    id: Uuid,
+    item: O::Item,
+    attempt: u32,
+) -> Made<O::Report> {
     let (delivered, report) = outbox.deliver(&item).await;
     if let Err(f) = &delivered {
         tracing::warn!(outbox = O::NAME, %id, attempt, error = %f.error, "a delivery attempt failed");
     }
-    outbox
-        .record(id, policy.outcome(attempt, delivered), report)
-        .await?;
+    Made {
+        id,
+        outcome: policy.outcome(attempt, delivered),
+        report,
+    }
+}
+
+/// Claims, attempts and records one item; whether it was claimed.
+async fn attempt_one<O: Outbox>(outbox: &O, policy: &RetryPolicy, id: Uuid) -> Result<bool> {
+    let Some((item, n)) = outbox.claim(id, policy.lease).await? else {
+        return Ok(false);
+    };
+    let m = attempt(outbox, policy, id, item, n).await;
+    outbox.record(m.id, m.outcome, m.report).await?;
     Ok(true)
 }
 
@@ -188,40 +230,74 @@ pub async fn deliver_due<O: Outbox>(outbox: &O, policy: &RetryPolicy) -> Result<
 }
 
 /// Runs an outbox's worker until the task is aborted: keeps up to
-/// `policy.concurrency` attempts in flight (`per_group` per receiver). What is due is
-/// read in batches into a local queue and started as slots and groups free up; the
-/// outbox is read again when that queue has nothing it may start (and at least at
-/// every poll interval, or when `wake` is notified: a request queued an item). An item
-/// another worker took meanwhile is skipped at its claim.
+/// `policy.concurrency` attempts in flight (`per_group` per receiver). Items `handed`
+/// to it already taken start first; what else is due is read in batches into a local
+/// queue and started as slots and groups free up, after its claim (an item another
+/// worker took meanwhile is skipped there). The outbox is read again when that queue
+/// has nothing it may start (and at least at every poll interval, or when `wake` is
+/// notified: a request queued an item). Outcomes are recorded in batches by a task of
+/// their own, so that a busy store pays one transaction for many attempts; until an
+/// outcome is recorded the item's lease holds it, and if the process dies first the
+/// lease lapses and the item is attempted again (at least once).
 pub fn spawn_worker<O: Outbox>(
     outbox: O,
     policy: RetryPolicy,
     wake: Arc<tokio::sync::Notify>,
+    mut handed: Option<tokio::sync::mpsc::Receiver<Handed<O::Item>>>,
 ) -> tokio::task::JoinHandle<()> {
     let outbox = Arc::new(outbox);
     let policy = Arc::new(policy);
+    let slots = policy.concurrency.max(1);
+    let (made_tx, made_rx) = tokio::sync::mpsc::channel::<Made<O::Report>>(slots * 2);
+    tokio::spawn(record_made(outbox.clone(), made_rx));
     tokio::spawn(async move {
         let poll = policy.poll.max(Duration::from_millis(10));
-        let slots = policy.concurrency.max(1);
         let cap = policy.per_group.max(1);
         let mut running = tokio::task::JoinSet::new();
         let mut in_flight: HashMap<Uuid, Option<Uuid>> = HashMap::new();
         let mut per_group: HashMap<Uuid, usize> = HashMap::new();
-        let mut queue: std::collections::VecDeque<Due> = Default::default();
+        let mut ready: VecDeque<Handed<O::Item>> = VecDeque::new();
+        let mut queue: VecDeque<Due> = VecDeque::new();
         let mut queued: HashSet<Uuid> = HashSet::new();
         let mut may_read = true;
+        // Whether the last read found as many as it asked for, and the groups it
+        // passed over as busy: a completion reads again only then, so that a backlog
+        // of busy receivers is not scanned after every attempt.
+        let mut last_full = false;
+        let mut passed_over: HashSet<Uuid> = HashSet::new();
         // A timer of its own, so that a steady stream of completions does not keep
         // postponing it.
         let mut tick = tokio::time::interval(poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let full = |per_group: &HashMap<Uuid, usize>, d: &Due| {
+            d.group
+                .is_some_and(|g| per_group.get(&g).copied().unwrap_or(0) >= cap)
+        };
         loop {
-            // Start what the queue holds, oldest first, within the caps.
+            // Start what was handed over, then what the queue holds, oldest first,
+            // within the caps.
+            let mut i = 0;
+            while in_flight.len() < slots && i < ready.len() {
+                if full(&per_group, &ready[i].due) {
+                    i += 1;
+                    continue;
+                }
+                let Some(h) = ready.remove(i) else { break };
+                in_flight.insert(h.due.id, h.due.group);
+                if let Some(g) = h.due.group {
+                    *per_group.entry(g).or_default() += 1;
+                }
+                let (outbox, policy, made) = (outbox.clone(), policy.clone(), made_tx.clone());
+                running.spawn(async move {
+                    let m = attempt(&*outbox, &policy, h.due.id, h.item, h.attempt).await;
+                    let _ = made.send(m).await;
+                    (h.due.id, Ok(()))
+                });
+            }
             let mut i = 0;
             while in_flight.len() < slots && i < queue.len() {
                 let d = queue[i];
-                if d.group
-                    .is_some_and(|g| per_group.get(&g).copied().unwrap_or(0) >= cap)
-                {
+                if full(&per_group, &d) {
                     i += 1;
                     continue;
                 }
@@ -231,9 +307,17 @@ pub fn spawn_worker<O: Outbox>(
                 if let Some(g) = d.group {
                     *per_group.entry(g).or_default() += 1;
                 }
-                let (outbox, policy) = (outbox.clone(), policy.clone());
+                let (outbox, policy, made) = (outbox.clone(), policy.clone(), made_tx.clone());
                 running.spawn(async move {
-                    let r = attempt_one(&*outbox, &policy, d.id).await;
+                    let r = match outbox.claim(d.id, policy.lease).await {
+                        Ok(Some((item, n))) => {
+                            let m = attempt(&*outbox, &policy, d.id, item, n).await;
+                            let _ = made.send(m).await;
+                            Ok(())
+                        }
+                        Ok(None) => Ok(()),
+                        Err(e) => Err(e),
+                    };
                     (d.id, r)
                 });
             }
@@ -245,8 +329,10 @@ pub fn spawn_worker<O: Outbox>(
                     .map(|(g, _)| *g)
                     .collect();
                 let limit = (slots * 4) as u32;
+                passed_over = busy.iter().copied().collect();
                 match outbox.due(limit, &busy).await {
                     Ok(due) => {
+                        last_full = due.len() as u32 >= limit;
                         let before = queue.len();
                         for d in due {
                             if !in_flight.contains_key(&d.id) && queued.insert(d.id) {
@@ -268,7 +354,7 @@ pub fn spawn_worker<O: Outbox>(
                     match done {
                         Ok((id, r)) => {
                             if let Err(e) = r {
-                                tracing::warn!(outbox = O::NAME, error = %e, "the worker could not record an attempt");
+                                tracing::warn!(outbox = O::NAME, error = %e, "the worker could not claim an item");
                             }
                             if let Some(Some(g)) = in_flight.remove(&id)
                                 && let Some(n) = per_group.get_mut(&g)
@@ -277,9 +363,14 @@ pub fn spawn_worker<O: Outbox>(
                                 if *n == 0 {
                                     per_group.remove(&g);
                                 }
+                                // The last read passed this group over as busy: what
+                                // it has due may start now.
+                                if passed_over.remove(&g) {
+                                    may_read = true;
+                                }
                             }
-                            // The queue ran dry: more may be due already.
-                            if queue.is_empty() {
+                            // The queue ran dry after a full read: more may be due.
+                            if queue.is_empty() && last_full {
                                 may_read = true;
                             }
                         }
@@ -293,6 +384,11 @@ pub fn spawn_worker<O: Outbox>(
                         }
                     }
                 }
+                // Taken only while few wait, so that a dispatcher that finds the
+                // channel full leaves the rest in the outbox for any worker.
+                Some(h) = async { handed.as_mut()?.recv().await }, if ready.len() < slots => {
+                    ready.push_back(h);
+                }
                 _ = wake.notified() => may_read = true,
                 _ = tick.tick() => {
                     // Forget what the queue held (another worker may have taken it) and
@@ -304,6 +400,23 @@ pub fn spawn_worker<O: Outbox>(
             }
         }
     })
+}
+
+/// Records attempts as they are made, as many together as have arrived (up to
+/// [`RECORD_BATCH`]); ends when the worker and its attempts are gone and all is
+/// recorded.
+async fn record_made<O: Outbox>(
+    outbox: Arc<O>,
+    mut made: tokio::sync::mpsc::Receiver<Made<O::Report>>,
+) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while made.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        let n = batch.len();
+        if let Err(e) = outbox.record_many(std::mem::take(&mut batch)).await {
+            // Their leases lapse and they are attempted again.
+            tracing::warn!(outbox = O::NAME, error = %e, attempts = n, "the worker could not record attempts");
+        }
+    }
 }
 
 #[cfg(test)]

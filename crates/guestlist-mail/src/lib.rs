@@ -325,7 +325,7 @@ impl Outbox for MailOutbox {
 pub fn spawn_sender(app: App, mailer: Mailer) -> tokio::task::JoinHandle<()> {
     let policy = mailer.config.policy();
     let wake = app.mail_queued();
-    outbox::spawn_worker(MailOutbox { app, mailer }, policy, wake)
+    outbox::spawn_worker(MailOutbox { app, mailer }, policy, wake, None)
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use guestlist_app::outbox::{self, DeliveryOutcome, Due, Failure, Outbox};
+use guestlist_app::outbox::{self, DeliveryOutcome, Due, Failure, Handed, Made, Outbox};
 use guestlist_app::targets::{Cidr, GuardedResolver};
-use guestlist_app::{App, AttemptReport, OutgoingWebhook, WebhookConfig};
+use guestlist_app::{App, AttemptReport, Attempted, OutgoingWebhook, WebhookConfig};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -231,7 +231,8 @@ impl WebhookOutbox {
 #[async_trait]
 impl Outbox for WebhookOutbox {
     type Item = OutgoingWebhook;
-    type Report = (u32, AttemptReport);
+    /// The attempt's number, the endpoint, and what the receiver answered.
+    type Report = (u32, Uuid, AttemptReport);
     const NAME: &'static str = "webhook";
 
     async fn due(&self, limit: u32, busy: &[Uuid]) -> guestlist_app::Result<Vec<Due>> {
@@ -258,32 +259,59 @@ impl Outbox for WebhookOutbox {
         }))
     }
 
-    async fn deliver(&self, w: &OutgoingWebhook) -> (Result<(), Failure>, (u32, AttemptReport)) {
+    async fn deliver(
+        &self,
+        w: &OutgoingWebhook,
+    ) -> (Result<(), Failure>, (u32, Uuid, AttemptReport)) {
         let (result, report) = self.post(w).await;
         if result.is_ok() {
             let lag = time::OffsetDateTime::now_utc() - w.event.created_at;
             metrics::histogram!("guestlist_webhook_delivery_lag_seconds")
                 .record(lag.as_seconds_f64().max(0.0));
         }
-        (result, (w.attempt, report))
+        (result, (w.attempt, w.endpoint_id, report))
     }
 
     async fn record(
         &self,
         id: Uuid,
         outcome: DeliveryOutcome,
-        (attempt, report): (u32, AttemptReport),
+        report: (u32, Uuid, AttemptReport),
     ) -> guestlist_app::Result<()> {
-        let label = match &outcome {
-            DeliveryOutcome::Sent { .. } => "delivered",
-            DeliveryOutcome::Retry { .. } => "retry",
-            DeliveryOutcome::Failed { .. } => "failed",
-            DeliveryOutcome::Cancelled => "cancelled",
-        };
-        metrics::counter!("guestlist_webhook_attempts_total", "outcome" => label).increment(1);
-        self.app
-            .webhook_attempted(id, attempt, outcome, report)
-            .await
+        self.record_many(vec![Made {
+            id,
+            outcome,
+            report,
+        }])
+        .await
+    }
+
+    async fn record_many(
+        &self,
+        made: Vec<Made<(u32, Uuid, AttemptReport)>>,
+    ) -> guestlist_app::Result<()> {
+        let attempts = made
+            .into_iter()
+            .map(|m| {
+                let label = match &m.outcome {
+                    DeliveryOutcome::Sent { .. } => "delivered",
+                    DeliveryOutcome::Retry { .. } => "retry",
+                    DeliveryOutcome::Failed { .. } => "failed",
+                    DeliveryOutcome::Cancelled => "cancelled",
+                };
+                metrics::counter!("guestlist_webhook_attempts_total", "outcome" => label)
+                    .increment(1);
+                let (attempt, endpoint_id, report) = m.report;
+                Attempted {
+                    id: m.id,
+                    endpoint_id,
+                    attempt,
+                    outcome: m.outcome,
+                    report,
+                }
+            })
+            .collect();
+        self.app.webhooks_attempted(attempts).await
     }
 }
 
@@ -312,26 +340,46 @@ pub fn spawn(app: App) -> Result<Vec<JoinHandle<()>>, String> {
     }
     let client = client(&config)?;
     let wake = Arc::new(tokio::sync::Notify::new());
+    let policy = config.policy();
+    // New deliveries go to this replica's sender already taken, as many as it has
+    // room for; the rest wait in the outbox for any replica's sender.
+    let (hand, handed) = tokio::sync::mpsc::channel(policy.concurrency.max(1) * 4);
     let sender = outbox::spawn_worker(
         WebhookOutbox {
             app: app.clone(),
             client,
             rule: config.rule(),
         },
-        config.policy(),
+        policy,
         wake.clone(),
+        Some(handed),
     );
     let poll = config.poll.max(Duration::from_millis(10));
+    let lease = config.lease;
     let dispatcher = tokio::spawn(async move {
         let mut last_depths = Instant::now();
         let mut reported: std::collections::HashSet<Uuid> = Default::default();
         loop {
-            match app.dispatch_webhooks().await {
-                Ok((read, queued)) => {
-                    if queued > 0 {
+            match app.dispatch_webhooks(hand.capacity(), lease).await {
+                Ok(done) => {
+                    // Those not handed over wait in the outbox.
+                    if done.queued > done.handed.len() {
                         wake.notify_one();
                     }
-                    if read > 0 {
+                    for w in done.handed {
+                        let h = Handed {
+                            due: Due {
+                                id: w.delivery_id,
+                                group: Some(w.endpoint_id),
+                            },
+                            attempt: w.attempt,
+                            item: w,
+                        };
+                        // Room was reserved by the capacity read; should the sender be
+                        // gone, the lease lapses and the delivery comes due again.
+                        let _ = hand.try_send(h);
+                    }
+                    if done.read > 0 {
                         // More may be waiting behind a full batch.
                         continue;
                     }

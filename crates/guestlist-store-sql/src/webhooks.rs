@@ -259,11 +259,13 @@ impl<E: Engine> WebhooksTx for SqlTx<'_, E> {
     async fn insert_delivery(&mut self, d: &NewDelivery) -> Result<()> {
         query(
             "INSERT INTO webhook_deliveries (id, endpoint_id, event_seq, state, attempts, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, 'queued', 0, $4, $4)",
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6)",
         )
         .bind(d.id)
         .bind(d.endpoint_id)
         .bind(d.event_seq)
+        .bind(i64::from(d.leased_until.is_some()))
+        .bind(ms(d.leased_until.unwrap_or(d.created_at)))
         .bind(ms(d.created_at))
         .execute(&mut *self)
         .await?;
@@ -276,21 +278,34 @@ impl<E: Engine> WebhooksTx for SqlTx<'_, E> {
         limit: u32,
         busy: &[Uuid],
     ) -> Result<Vec<(Uuid, Uuid)>> {
-        let mut qb = QueryBuilder::new(
-            "SELECT id, endpoint_id FROM webhook_deliveries WHERE state = 'queued' AND next_attempt_at <= ",
-        );
-        qb.push_bind(ms(now));
-        if !busy.is_empty() {
-            qb.push(" AND endpoint_id NOT IN (")
-                .push_list(busy.iter().copied())
-                .push(")");
+        // Per endpoint, on the (endpoint_id, next_attempt_at) index: a busy endpoint's
+        // backlog is not scanned to reach another's. Endpoints are few; a disabled
+        // or deleted one's deliveries are read too, and cancelled at their claim.
+        let endpoints: Vec<Uuid> = query("SELECT id FROM webhook_endpoints")
+            .fetch_all(&mut *self)
+            .await?
+            .iter()
+            .map(|r| get(r, "id"))
+            .collect::<Result<_>>()?;
+        let mut due: Vec<(i64, Uuid, Uuid)> = Vec::new();
+        for endpoint in endpoints.into_iter().filter(|e| !busy.contains(e)) {
+            let rows = query(
+                "SELECT id, next_attempt_at FROM webhook_deliveries \
+                 WHERE endpoint_id = $1 AND state = 'queued' AND next_attempt_at <= $2 \
+                 ORDER BY next_attempt_at LIMIT $3",
+            )
+            .bind(endpoint)
+            .bind(ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *self)
+            .await?;
+            for r in &rows {
+                due.push((get(r, "next_attempt_at")?, get(r, "id")?, endpoint));
+            }
         }
-        qb.push(" ORDER BY next_attempt_at LIMIT ")
-            .push_bind(i64::from(limit));
-        let rows = qb.build().fetch_all(&mut *self).await?;
-        rows.iter()
-            .map(|r| Ok((get(r, "id")?, get(r, "endpoint_id")?)))
-            .collect()
+        due.sort_by_key(|(at, id, _)| (*at, *id));
+        due.truncate(limit as usize);
+        Ok(due.into_iter().map(|(_, id, e)| (id, e)).collect())
     }
 
     async fn claim_delivery(

@@ -163,6 +163,9 @@ pub struct NewDelivery {
     pub endpoint_id: Uuid,
     pub event_seq: i64,
     pub created_at: OffsetDateTime,
+    /// Queued already taken for its first attempt, held until then (the dispatcher
+    /// hands it to its own sender); `None`: due now, for any sender to claim.
+    pub leased_until: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -473,7 +473,7 @@ operation!(Replay => Replayed, |self, tx| {
             if queued == MAX_REPLAY {
                 return Ok(Replayed { queued, resume_from: Some(e.seq) });
             }
-            tx.insert_delivery(&NewDelivery { id: Uuid::now_v7(), endpoint_id: ep.id, event_seq: e.seq, created_at: now }).await?;
+            tx.insert_delivery(&NewDelivery { id: Uuid::now_v7(), endpoint_id: ep.id, event_seq: e.seq, created_at: now, leased_until: None }).await?;
             queued += 1;
         }
         after = last;
@@ -481,9 +481,32 @@ operation!(Replay => Replayed, |self, tx| {
     Ok(Replayed { queued, resume_from: None })
 });
 
-struct Dispatch;
+struct Dispatch {
+    /// How many of the new deliveries to take for this replica's sender at once.
+    hand: usize,
+    lease: time::Duration,
+}
 
-operation!(Dispatch => (usize, usize), |self, tx| {
+/// What one dispatch did: events read, deliveries queued, and those of them taken
+/// for this replica's sender (first attempts that need no claim).
+#[derive(Debug)]
+pub struct Dispatched<T> {
+    pub read: usize,
+    pub queued: usize,
+    pub handed: Vec<T>,
+}
+
+impl<T> Default for Dispatched<T> {
+    fn default() -> Self {
+        Dispatched {
+            read: 0,
+            queued: 0,
+            handed: vec![],
+        }
+    }
+}
+
+operation!(Dispatch => Dispatched<(DeliveryRow, EndpointRow, EventRow)>, |self, tx| {
     let cursor = tx.dispatch_cursor().await?;
     let events = tx
         .events_after(&FeedQuery {
@@ -495,22 +518,44 @@ operation!(Dispatch => (usize, usize), |self, tx| {
             limit: DISPATCH_BATCH,
         })
         .await?;
-    let Some(last) = events.last().map(|e| e.seq) else { return Ok((0, 0)) };
+    let Some(last) = events.last().map(|e| e.seq) else { return Ok(Dispatched::default()) };
     // Taking the cursor first: a second dispatcher waits here, then finds it moved
     // and writes nothing.
     if !tx.advance_dispatch(cursor, last).await? {
-        return Ok((0, 0));
+        return Ok(Dispatched::default());
     }
     let endpoints = tx.enabled_endpoints().await?;
     let now = crate::now();
-    let mut queued = 0;
-    for e in &events {
-        for ep in endpoints.iter().filter(|ep| ep.wants(e)) {
-            tx.insert_delivery(&NewDelivery { id: Uuid::now_v7(), endpoint_id: ep.id, event_seq: e.seq, created_at: now }).await?;
-            queued += 1;
+    let mut done = Dispatched { read: events.len(), ..Default::default() };
+    for e in events {
+        for ep in endpoints.iter().filter(|ep| ep.wants(&e)) {
+            let hand = done.handed.len() < self.hand;
+            let d = NewDelivery {
+                id: Uuid::now_v7(),
+                endpoint_id: ep.id,
+                event_seq: e.seq,
+                created_at: now,
+                leased_until: hand.then(|| now + self.lease),
+            };
+            tx.insert_delivery(&d).await?;
+            done.queued += 1;
+            if hand {
+                let row = DeliveryRow {
+                    id: d.id,
+                    endpoint_id: ep.id,
+                    event_seq: e.seq,
+                    state: "queued".into(),
+                    attempts: 1,
+                    next_attempt_at: now + self.lease,
+                    last_error: None,
+                    created_at: now,
+                    delivered_at: None,
+                };
+                done.handed.push((row, ep.clone(), e.clone()));
+            }
         }
     }
-    Ok((events.len(), queued))
+    Ok(done)
 });
 
 struct DueDeliveries {
@@ -544,39 +589,67 @@ operation!(ClaimDelivery => Option<(DeliveryRow, EndpointRow, EventRow)>, |self,
     }
 });
 
-struct Attempted {
-    id: Uuid,
-    attempt: u32,
-    outcome: DeliveryOutcome,
-    report: AttemptReport,
+/// One attempt's record.
+#[derive(Debug)]
+pub struct Attempted {
+    pub id: Uuid,
+    pub endpoint_id: Uuid,
+    pub attempt: u32,
+    pub outcome: DeliveryOutcome,
+    pub report: AttemptReport,
+}
+
+/// Attempts recorded together, in one transaction.
+struct AttemptsMade {
+    attempts: Vec<Attempted>,
     disable_after: Duration,
 }
 
-operation!(Attempted => (), |self, tx| {
+operation!(AttemptsMade => (), |self, tx| {
+    // An endpoint that delivered is marked as succeeding once per batch, not per
+    // attempt; but before a later failure of its own, so that the failure starts
+    // its failing period.
+    let mut succeeded: Vec<Uuid> = vec![];
+    for a in &self.attempts {
+        let sent = matches!(a.outcome, DeliveryOutcome::Sent { .. });
+        if !sent && let Some(i) = succeeded.iter().position(|e| *e == a.endpoint_id) {
+            tx.endpoint_succeeded(succeeded.swap_remove(i)).await?;
+        }
+        if record_attempt(tx, a, self.disable_after).await? && !succeeded.contains(&a.endpoint_id) {
+            succeeded.push(a.endpoint_id);
+        }
+    }
+    for endpoint in succeeded {
+        tx.endpoint_succeeded(endpoint).await?;
+    }
+    Ok(())
+});
+
+/// Records an attempt: the delivery's outcome, the receiver's answer, and what it
+/// means for the endpoint (410, or failing too long, disables it); whether it
+/// delivered (the caller marks the endpoint as succeeding).
+async fn record_attempt(tx: &mut dyn Tx, a: &Attempted, disable_after: Duration) -> Result<bool> {
     let now = crate::now();
-    let Some(d) = tx.delivery(self.id).await? else { return Ok(()) };
+    let endpoint_id = a.endpoint_id;
     tx.insert_attempt(&AttemptRow {
-        delivery_id: self.id,
-        attempt: self.attempt,
-        endpoint_id: d.endpoint_id,
+        delivery_id: a.id,
+        attempt: a.attempt,
+        endpoint_id,
         at: now,
-        status: self.report.status,
-        latency_ms: self.report.latency_ms,
-        response: self.report.response.clone(),
-        error: self.report.error.clone(),
+        status: a.report.status,
+        latency_ms: a.report.latency_ms,
+        response: a.report.response.clone(),
+        error: a.report.error.clone(),
     })
     .await?;
-    tx.finish_delivery(self.id, &self.outcome).await?;
-    let reason = match &self.outcome {
-        DeliveryOutcome::Sent { .. } => {
-            tx.endpoint_succeeded(d.endpoint_id).await?;
-            None
-        }
+    tx.finish_delivery(a.id, &a.outcome).await?;
+    let reason = match &a.outcome {
+        DeliveryOutcome::Sent { .. } => return Ok(true),
         DeliveryOutcome::Cancelled => None,
-        _ if self.report.status == Some(410) => Some("gone"),
+        _ if a.report.status == Some(410) => Some("gone"),
         _ => {
-            let since = tx.endpoint_failing(d.endpoint_id, now).await?;
-            (now - since >= self.disable_after).then_some("failing")
+            let since = tx.endpoint_failing(endpoint_id, now).await?;
+            (now - since >= disable_after).then_some("failing")
         }
     };
     if let Some(reason) = reason {
@@ -584,15 +657,22 @@ operation!(Attempted => (), |self, tx| {
             "gone" => "the receiver answered 410 Gone",
             _ => "the receiver failed continuously for the configured period",
         };
-        if tx.disable_endpoint(d.endpoint_id, message, now).await?
-            && let Some(ep) = tx.endpoint(d.endpoint_id).await?
+        if tx.disable_endpoint(endpoint_id, message, now).await?
+            && let Some(ep) = tx.endpoint(endpoint_id).await?
         {
-            let e = endpoint_event(tx, &ep, "webhook.endpoint_disabled", None, json!({ "reason": reason })).await?;
+            let e = endpoint_event(
+                tx,
+                &ep,
+                "webhook.endpoint_disabled",
+                None,
+                json!({ "reason": reason }),
+            )
+            .await?;
             tx.append_event(&e).await?;
         }
     }
-    Ok(())
-});
+    Ok(false)
+}
 
 struct QueueDepths;
 
@@ -810,10 +890,25 @@ impl App {
             .await
     }
 
-    /// Fans out what the log gained since the last call: (events read, deliveries
-    /// queued). Any number of replicas may call it at once.
-    pub async fn dispatch_webhooks(&self) -> Result<(usize, usize)> {
-        self.store_ref().write(Dispatch).await
+    /// Fans out what the log gained since the last call, taking up to `hand` of the
+    /// new deliveries for the caller's sender, leased for `lease` (their first
+    /// attempt needs no claim). Any number of replicas may call it at once.
+    pub async fn dispatch_webhooks(
+        &self,
+        hand: usize,
+        lease: Duration,
+    ) -> Result<Dispatched<OutgoingWebhook>> {
+        let lease = time::Duration::try_from(lease).map_err(Error::internal)?;
+        let done = self.store_ref().write(Dispatch { hand, lease }).await?;
+        Ok(Dispatched {
+            read: done.read,
+            queued: done.queued,
+            handed: done
+                .handed
+                .into_iter()
+                .map(|(d, ep, event)| self.outgoing(d, ep, event))
+                .collect(),
+        })
     }
 
     /// Deliveries due now, with their endpoints, none of the `busy` endpoints.
@@ -834,40 +929,35 @@ impl App {
         lease: Duration,
     ) -> Result<Option<OutgoingWebhook>> {
         let lease = time::Duration::try_from(lease).map_err(Error::internal)?;
-        let Some((d, ep, event)) = self.store_ref().write(ClaimDelivery { id, lease }).await?
-        else {
-            return Ok(None);
-        };
+        Ok(self
+            .store_ref()
+            .write(ClaimDelivery { id, lease })
+            .await?
+            .map(|(d, ep, event)| self.outgoing(d, ep, event)))
+    }
+
+    /// What an attempt sends: the delivery with its endpoint's URL and live secrets.
+    fn outgoing(&self, d: DeliveryRow, ep: EndpointRow, event: EventRow) -> OutgoingWebhook {
         let mut secrets = vec![self.secret_of(&ep)];
         if ep.previous_until.is_some_and(|t| t > crate::now()) {
             secrets.push(self.0.keys.webhook_secret(ep.id, ep.generation - 1));
         }
-        Ok(Some(OutgoingWebhook {
+        OutgoingWebhook {
             delivery_id: d.id,
             endpoint_id: ep.id,
             url: ep.url,
             event,
             secrets,
             attempt: d.attempts,
-        }))
+        }
     }
 
-    /// Records an attempt: the delivery's outcome, the receiver's answer, and what it
-    /// means for the endpoint (410, or failing too long, disables it).
-    pub async fn webhook_attempted(
-        &self,
-        id: Uuid,
-        attempt: u32,
-        outcome: DeliveryOutcome,
-        report: AttemptReport,
-    ) -> Result<()> {
+    /// Records attempts, together in one transaction.
+    pub async fn webhooks_attempted(&self, attempts: Vec<Attempted>) -> Result<()> {
         let disable_after = self.webhook_config().disable_after;
         self.store_ref()
-            .write(Attempted {
-                id,
-                attempt,
-                outcome,
-                report,
+            .write(AttemptsMade {
+                attempts,
                 disable_after,
             })
             .await
