@@ -205,6 +205,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/invites/by-external-id/{external_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Create or update the link another system knows by this id (manage_invites on its
+         *     space): a legacy invite system mirrors its links here while both run. Created:
+         *     201 with its code and link, this once; updated or unchanged: 200. Its space, role
+         *     and code cannot change; its uses are raised to `uses`, never lowered.
+         */
+        put: operations["mirror_invite"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invites/{code}": {
         parameters: {
             query?: never;
@@ -1158,6 +1180,23 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "invite.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A link mirrored from another system changed there (`PUT /invites/by-external-id/{id}`). */
+        post: operations["webhook_invite_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "invite.revoked": {
         parameters: {
             query?: never;
@@ -1783,6 +1822,13 @@ export interface components {
             requires_approval?: boolean;
             /** @description With `requires_approval`: verified e-mail addresses of these domains join at once. */
             auto_approve_domains?: components["schemas"]["Domain"][];
+            /**
+             * @description A code of your choosing (a vanity code): 8 to 32 letters and digits, at least
+             *     4 different characters, not a run such as `12345678` nor a common word, and not
+             *     reading like another chosen code (`0`/`O`, `1`/`l`/`I` … are folded together).
+             *     Generated when omitted.
+             */
+            code?: string | null;
         } | {
             auto_approve_domains?: unknown;
         } | {
@@ -1835,7 +1881,7 @@ export interface components {
             url: string;
             description?: string | null;
             /** @description Only these event kinds (docs/EVENTS.md); left out, every kind. */
-            kinds?: ("space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test")[] | null;
+            kinds?: ("space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.updated" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test")[] | null;
             space?: components["schemas"]["SpaceParam"] | null;
         };
         /**
@@ -2078,6 +2124,8 @@ export interface components {
             revoked_at?: string | null;
             requires_approval: boolean;
             auto_approve_domains: string[];
+            /** @description The id another system knows it by, when it is mirrored from one. */
+            external_id?: string | null;
         };
         /**
          * @description An invite link's code (base62).
@@ -2199,6 +2247,59 @@ export interface components {
         MembershipAnswer: {
             membership?: components["schemas"]["Member"] | null;
         };
+        /**
+         * @description A link as another system has it, mirrored while both systems run: created the
+         *     first time, updated after. The same body twice changes nothing.
+         * @example {
+         *       "space": "acme/",
+         *       "role": "member",
+         *       "max_uses": 10,
+         *       "uses": 3,
+         *       "code": "Leg4cyCode7",
+         *       "expires_at": "2027-01-31T00:00:00Z"
+         *     }
+         */
+        MirrorInviteRequest: {
+            /** @description The space it grants; it cannot change later. */
+            space: components["schemas"]["SpacePath"];
+            role?: components["schemas"]["RoleName"] | null;
+            /**
+             * Format: int32
+             * @description Omit for unlimited uses.
+             */
+            max_uses?: number | null;
+            /**
+             * Format: int32
+             * @description Its uses as the other system counts them. The link's uses are raised to it,
+             *     never lowered, so a use made here is not lost.
+             */
+            uses?: number;
+            /**
+             * Format: date-time
+             * @description Omit for a link that never expires.
+             */
+            expires_at?: string | null;
+            description?: string | null;
+            /**
+             * @description Its live code in the other system (8 to 32 letters and digits), so that links
+             *     already shared keep working here. Generated when omitted. It cannot change.
+             */
+            code?: string | null;
+            /** @description Revoked in the other system. A revoked link stays revoked. */
+            revoked?: boolean;
+        };
+        /** @description The mirrored link; its code and link only when it was created by this request. */
+        MirrorInviteResponse: {
+            outcome: components["schemas"]["MirrorOutcome"];
+            invite: components["schemas"]["Invite"];
+            code?: string | null;
+            link?: string | null;
+        };
+        /**
+         * @description What a mirror did.
+         * @enum {string}
+         */
+        MirrorOutcome: "created" | "updated" | "unchanged";
         /** @description Everything waiting for the caller. */
         PendingItems: {
             invitations: components["schemas"]["Invitation"][];
@@ -2451,7 +2552,7 @@ export interface components {
             url?: string | null;
             description?: string | null;
             /** @description `null`: every kind again. */
-            kinds?: ("space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test")[] | null;
+            kinds?: ("space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.updated" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test")[] | null;
             enabled?: boolean | null;
         };
         /**
@@ -2760,7 +2861,7 @@ export interface operations {
                 /** @description Only events of this space and beneath. */
                 space?: components["schemas"]["SpacePath"];
                 /** @description Only events of this kind, e.g. member.joined. */
-                kind?: "space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test";
+                kind?: "space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.updated" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test";
                 /** @description Only events of these kinds, separated by commas. */
                 kinds?: string;
                 /**
@@ -3899,6 +4000,123 @@ export interface operations {
             };
             /** @description `request_timeout` */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    mirror_invite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the other system's id of the link (1 to 200 characters) */
+                external_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MirrorInviteRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MirrorInviteResponse"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MirrorInviteResponse"];
+                };
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `member_limit_reached`, `already_exists`, `last_admin`, `not_pending`, `token_in_use`, `pending_consent` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9475,6 +9693,66 @@ export interface operations {
                             expires_at?: number | null;
                             /** @description whether a redeemer may take a lesser role */
                             allow_narrowing?: boolean;
+                            /** @description how its code was made: generated, chosen (a vanity code) or carried (from another system) */
+                            code?: string;
+                            /** @description the id another system knows it by, when mirrored */
+                            external_id?: string | null;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_invite_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "invite.updated";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "invite.updated";
+                        /** @constant */
+                        version?: 1;
+                        subject?: null;
+                        data?: {
+                            /**
+                             * Format: uuid
+                             * @description the link
+                             */
+                            invite_id?: string;
+                            /** @description the id the other system knows it by */
+                            external_id?: string;
+                            /** @description how many uses it allows now */
+                            max_uses?: number | null;
+                            /** @description when it stops working now (Unix seconds) */
+                            expires_at?: number | null;
+                            /** @description its uses, counting those made elsewhere */
+                            uses?: number;
                         };
                     } & components["schemas"]["Event"];
                 };

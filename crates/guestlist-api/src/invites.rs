@@ -38,6 +38,75 @@ pub struct CreateInviteRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<guestlist_domain::formats::Domain>, max_items = 50)]
     pub auto_approve_domains: Vec<String>,
+    /// A code of your choosing (a vanity code): 8 to 32 letters and digits, at least
+    /// 4 different characters, not a run such as `12345678` nor a common word, and not
+    /// reading like another chosen code (`0`/`O`, `1`/`l`/`I` … are folded together).
+    /// Generated when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9]{8,32}$")]
+    pub code: Option<String>,
+}
+
+/// A link as another system has it, mirrored while both systems run: created the
+/// first time, updated after. The same body twice changes nothing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"space": "acme/", "role": "member", "max_uses": 10, "uses": 3, "code": "Leg4cyCode7", "expires_at": "2027-01-31T00:00:00Z"}))]
+pub struct MirrorInviteRequest {
+    /// The space it grants; it cannot change later.
+    #[schema(value_type = guestlist_domain::SpacePath)]
+    pub space: String,
+    /// Defaults to `member`; it cannot change later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<guestlist_domain::RoleName>)]
+    pub role: Option<String>,
+    /// Omit for unlimited uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub max_uses: Option<u32>,
+    /// Its uses as the other system counts them. The link's uses are raised to it,
+    /// never lowered, so a use made here is not lost.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub uses: u32,
+    /// Omit for a link that never expires.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
+    pub description: Option<String>,
+    /// Its live code in the other system (8 to 32 letters and digits), so that links
+    /// already shared keep working here. Generated when omitted. It cannot change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9]{8,32}$")]
+    pub code: Option<String>,
+    /// Revoked in the other system. A revoked link stays revoked.
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+/// What a mirror did.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MirrorOutcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// The mirrored link; its code and link only when it was created by this request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct MirrorInviteResponse {
+    pub outcome: MirrorOutcome,
+    pub invite: Invite,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 /// An invite link as managers see it in lists: never its code.
@@ -61,6 +130,9 @@ pub struct Invite {
     pub revoked_at: Option<OffsetDateTime>,
     pub requires_approval: bool,
     pub auto_approve_domains: Vec<String>,
+    /// The id another system knows it by, when it is mirrored from one.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 /// A new invite, or a live one shown again: the only bodies that carry a code.

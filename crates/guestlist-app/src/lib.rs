@@ -33,7 +33,8 @@ pub use ops::invitations::{
 };
 pub use ops::invites::InviteView;
 pub use ops::invites::{
-    CreateInvite, InviteCreated, InviteFilter, InvitePage, InvitePreview, Redeemed,
+    CreateInvite, InviteCreated, InviteFilter, InvitePage, InvitePreview, MirrorInvite, Mirrored,
+    Redeemed,
 };
 pub use ops::mail::{OutgoingMail, SpaceInvitation};
 pub use ops::members::{CheckAnswer, CheckInput, MAX_CHECKS, MemberPage, MembershipView};

@@ -72,6 +72,9 @@ pub(crate) struct Keys {
     token: HmacSha256,
     token_hash: HmacSha256,
     webhook: HmacSha256,
+    /// Seals codes that cannot be derived (chosen or carried over), so that their
+    /// managers can be shown them again.
+    seal: ring::aead::LessSafeKey,
 }
 
 /// HMAC of `parts` with a keyed state.
@@ -99,6 +102,13 @@ impl Keys {
             token: keyed(hmac(s, &[b"guestlist/invitation-token/v1"])),
             token_hash: keyed(hmac(s, &[b"guestlist/invitation-token-hash/v1"])),
             webhook: keyed(hmac(s, &[b"guestlist/webhook-secret/v1"])),
+            seal: ring::aead::LessSafeKey::new(
+                ring::aead::UnboundKey::new(
+                    &ring::aead::CHACHA20_POLY1305,
+                    &hmac(s, &[b"guestlist/invite-code-seal/v1"]),
+                )
+                .expect("a 32-byte key"),
+            ),
         }
     }
 
@@ -140,6 +150,46 @@ impl Keys {
             "whsec_{}",
             base64::engine::general_purpose::STANDARD.encode(key)
         )
+    }
+
+    /// A code that is not derived from its invite's id, sealed for storage: a random
+    /// nonce and the code encrypted and authenticated (ChaCha20-Poly1305) with the
+    /// invite's id as associated data, so a sealed code moved to another row opens
+    /// nowhere.
+    pub fn seal_code(&self, invite: Uuid, code: &str) -> Vec<u8> {
+        use ring::aead::{Aad, NONCE_LEN, Nonce};
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).expect("the OS CSPRNG is available");
+        let mut sealed = code.as_bytes().to_vec();
+        self.seal
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(invite.as_bytes()),
+                &mut sealed,
+            )
+            .expect("a code is far below the cipher's limit");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// The code sealed by [`seal_code`](Self::seal_code) for this invite; `None` when
+    /// it does not open (another link secret, another row).
+    pub fn open_code(&self, invite: Uuid, sealed: &[u8]) -> Option<String> {
+        use ring::aead::{Aad, NONCE_LEN, Nonce};
+        let (nonce, body) = sealed.split_at_checked(NONCE_LEN)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut body = body.to_vec();
+        let plain = self
+            .seal
+            .open_in_place(nonce, Aad::from(invite.as_bytes()), &mut body)
+            .ok()?;
+        String::from_utf8(plain.to_vec()).ok()
+    }
+
+    /// What storage keeps of a chosen code's skeleton (see `InviteCode::skeleton`).
+    pub fn hash_skeleton(&self, skeleton: &str) -> Vec<u8> {
+        mac(&self.code_hash, &[b"skeleton:", skeleton.as_bytes()]).to_vec()
     }
 
     /// What storage keeps of a code.

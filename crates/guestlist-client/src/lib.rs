@@ -360,6 +360,20 @@ impl Client {
         .await
     }
 
+    /// Creates or updates the link another system knows as `external_id`.
+    pub async fn mirror_invite(
+        &self,
+        external_id: &str,
+        req: &api::MirrorInviteRequest,
+    ) -> Result<api::MirrorInviteResponse> {
+        self.json(
+            Method::PUT,
+            &format!("/api/v1/invites/by-external-id/{}", segment(external_id)),
+            req,
+        )
+        .await
+    }
+
     pub async fn join_invite(&self, code: &str, space: Option<&str>) -> Result<api::JoinResult> {
         let body = api::RedeemRequest {
             space: space.map(str::to_owned),

@@ -153,6 +153,36 @@ pub const CATALOGUE: &[EventKind] = &[
                 "boolean",
                 "whether a redeemer may take a lesser role",
             ),
+            (
+                "code",
+                "string",
+                "how its code was made: generated, chosen (a vanity code) or carried (from another system)",
+            ),
+            (
+                "external_id",
+                "string|null",
+                "the id another system knows it by, when mirrored",
+            ),
+        ],
+    ),
+    kind(
+        "invite.updated",
+        "A link mirrored from another system changed there (`PUT /invites/by-external-id/{id}`).",
+        None,
+        &[
+            ("invite_id", "uuid", "the link"),
+            (
+                "external_id",
+                "string",
+                "the id the other system knows it by",
+            ),
+            ("max_uses", "integer|null", "how many uses it allows now"),
+            (
+                "expires_at",
+                "integer|null",
+                "when it stops working now (Unix seconds)",
+            ),
+            ("uses", "integer", "its uses, counting those made elsewhere"),
         ],
     ),
     kind(

@@ -29,6 +29,89 @@ impl InviteCode {
     }
 }
 
+/// Words a chosen code may not be (compared on its skeleton): what a guesser tries
+/// first, or what reads as the service's own.
+const DENIED_CODES: &[&str] = &[
+    "password",
+    "passw0rd",
+    "qwertyui",
+    "qwertyuiop",
+    "letmein1",
+    "welcome1",
+    "iloveyou",
+    "administrator",
+    "admin123",
+    "guestlist",
+    "invitation",
+    "invitelink",
+    "joinnow1",
+    "support1",
+    "official",
+];
+
+impl InviteCode {
+    /// A code a manager chooses (a vanity code): 8–32 letters and digits, not one of
+    /// the denied words, with at least 4 different characters, and not a run such as
+    /// `12345678` or `abcdefgh`. Refused with `invalid_input` on `code`. Its
+    /// [`skeleton`](Self::skeleton) must also be free: no two chosen codes may read
+    /// alike.
+    pub fn chosen(input: &str) -> Result<Self, Error> {
+        let refuse = |m: &str| Err(Error::invalid("code", m));
+        let n = input.chars().count();
+        if !(MIN_CODE_LEN..=MAX_CODE_LEN).contains(&n) {
+            return refuse(&format!("{MIN_CODE_LEN} to {MAX_CODE_LEN} characters"));
+        }
+        if !input.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return refuse("letters and digits only (A-Z, a-z, 0-9)");
+        }
+        let skeleton = Self::skeleton_of(input);
+        let distinct: std::collections::HashSet<u8> = skeleton.bytes().collect();
+        if distinct.len() < 4 {
+            return refuse("too easy to guess: use at least 4 different characters");
+        }
+        let b = input.to_ascii_lowercase().into_bytes();
+        let run = |step: i16| {
+            b.windows(2)
+                .all(|w| i16::from(w[1]) - i16::from(w[0]) == step)
+        };
+        if run(1) || run(-1) {
+            return refuse("too easy to guess: not a run of characters");
+        }
+        if DENIED_CODES
+            .iter()
+            .any(|d| Self::skeleton_of(d) == skeleton)
+        {
+            return refuse("this code is not allowed");
+        }
+        Ok(InviteCode(input.to_owned()))
+    }
+
+    /// What the code reads as: lower case, with characters that look alike folded
+    /// together (0/o, 1/l/i, 5/s, 8/b, 2/z, 6/g, 9/q, rn/m, vv/w).
+    pub fn skeleton(&self) -> String {
+        Self::skeleton_of(&self.0)
+    }
+
+    fn skeleton_of(s: &str) -> String {
+        let folded: String = s
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| match c {
+                '0' => 'o',
+                '1' | 'i' | 'j' => 'l',
+                '5' => 's',
+                '8' => 'b',
+                '2' => 'z',
+                '6' => 'g',
+                '9' => 'q',
+                'u' => 'v',
+                c => c,
+            })
+            .collect();
+        folded.replace("rn", "m").replace("vv", "w")
+    }
+}
+
 /// Codes are secrets: their `Debug` never prints them.
 impl fmt::Debug for InviteCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -140,5 +223,43 @@ mod tests {
             let expected = (8..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
             prop_assert_eq!(ok, expected);
         }
+    }
+}
+
+#[cfg(test)]
+mod chosen_tests {
+    use super::*;
+
+    #[test]
+    fn chosen_codes_are_checked_and_their_skeletons_fold_lookalikes() {
+        for ok in ["RustLang2026", "acmeTeam", "Zm9vYmFy"] {
+            assert!(InviteCode::chosen(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "short",
+            "x".repeat(33).as_str(),
+            "acme-team",
+            "aaaabbbb",
+            "12345678",
+            "hgfedcba",
+            "PassW0rd",
+            "passwOrd",
+            "aabbaab8",
+        ] {
+            let e = InviteCode::chosen(bad).expect_err(bad);
+            assert!(
+                matches!(e, Error::InvalidInput { ref field, .. } if field == "code"),
+                "{bad}: {e:?}"
+            );
+        }
+        let a = InviteCode::chosen("RustLang2026").unwrap();
+        let b = InviteCode::chosen("rustlang2O26").unwrap();
+        let c = InviteCode::chosen("RvstLarng2026").unwrap();
+        assert_eq!(a.skeleton(), b.skeleton());
+        assert_ne!(a.skeleton(), c.skeleton());
+        assert_eq!(
+            InviteCode::skeleton_of("Corner1O"),
+            InviteCode::skeleton_of("comerlo")
+        );
     }
 }

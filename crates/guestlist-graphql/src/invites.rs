@@ -154,6 +154,10 @@ impl InviteLinksMutation {
         allow_narrowing: Option<bool>,
         requires_approval: Option<bool>,
         auto_approve_domains: Option<Vec<String>>,
+        #[graphql(
+            desc = "A code of your choosing (a vanity code): 8 to 32 letters and digits; generated when omitted."
+        )]
+        code: Option<String>,
     ) -> Result<CreatedInviteLink> {
         let input = CreateInvite {
             space: space_arg(&space_prefix)?,
@@ -164,6 +168,7 @@ impl InviteLinksMutation {
             allow_narrowing: allow_narrowing.unwrap_or(false),
             requires_approval: requires_approval.unwrap_or(false),
             auto_approve_domains: auto_approve_domains.unwrap_or_default(),
+            code,
         };
         Ok(app(ctx)?
             .create_invite(actor(ctx)?, input)

@@ -34,7 +34,7 @@ use crate::rest::{
         members::join_space, members::leave_space, members::get_member, members::check,
         members::check_batch, members::my_spaces, members::user_memberships, spaces::list_spaces,
         invites::create_invite, invites::list_invites, invites::preview_invite, invites::revoke_invite,
-        invites::show_invite_link, invites::redeem_invite,
+        invites::show_invite_link, invites::redeem_invite, invites::mirror_invite,
         events::list_events, events::stream_events,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,
         webhooks::delete_webhook, webhooks::rotate_secret, webhooks::test_webhook, webhooks::list_deliveries,

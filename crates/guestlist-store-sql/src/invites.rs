@@ -27,6 +27,8 @@ pub(crate) fn invite_row(r: &impl SqlRow) -> Result<InviteRow> {
         auto_approve_domains: get::<Option<String>>(r, "auto_approve_domains")?
             .map(|d| d.split(',').map(str::to_owned).collect())
             .unwrap_or_default(),
+        code_sealed: get(r, "code_sealed")?,
+        external_id: get(r, "external_id")?,
     })
 }
 
@@ -184,14 +186,14 @@ pub(crate) fn push_predicate(qb: &mut QueryBuilder, p: &InvitePredicate, now: i6
 
 pub(crate) const INVITE_COLUMNS: &str = "id, space_id, space_path, role, max_uses, uses, expires_at, description, \
      allow_narrowing, created_by, created_by_name, created_at, revoked_at, revoked_by, requires_approval, \
-     auto_approve_domains";
+     auto_approve_domains, code_sealed, external_id";
 
 /// The invite columns of table (or alias) `t`, its use count with its shards.
 pub(crate) fn invite_columns_of<E: Engine>(t: &str) -> String {
     format!(
         "{t}.id, {t}.space_id, {t}.space_path, {t}.role, {t}.max_uses, {}, {t}.expires_at, {t}.description, \
          {t}.allow_narrowing, {t}.created_by, {t}.created_by_name, {t}.created_at, {t}.revoked_at, {t}.revoked_by, \
-         {t}.requires_approval, {t}.auto_approve_domains",
+         {t}.requires_approval, {t}.auto_approve_domains, {t}.code_sealed, {t}.external_id",
         E::counted(t, "uses")
     )
 }
@@ -201,8 +203,9 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
     async fn insert_invite(&mut self, i: &NewInvite) -> Result<bool> {
         let done = query(
             "INSERT INTO invites (id, code_hash, space_id, space_path, role, max_uses, expires_at, description, \
-               allow_narrowing, created_by, created_by_name, created_at, requires_approval, auto_approve_domains) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (code_hash) DO NOTHING",
+               allow_narrowing, created_by, created_by_name, created_at, requires_approval, auto_approve_domains, \
+               code_sealed, code_skeleton, external_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING",
         )
         .bind(i.id)
         .bind(&i.code_hash)
@@ -218,6 +221,9 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
         .bind(ms(i.created_at))
         .bind(i.requires_approval)
         .bind((!i.auto_approve_domains.is_empty()).then(|| i.auto_approve_domains.join(",")))
+        .bind(i.code_sealed.as_deref())
+        .bind(i.code_skeleton.as_deref())
+        .bind(i.external_id.as_deref())
         .execute(&mut *self)
         .await?;
         if done != 1 {
@@ -290,6 +296,41 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
 
     async fn claim_invite_use(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool> {
         E::claim_invite_use(self, id, now).await
+    }
+
+    async fn invite_by_external_id(&mut self, external_id: &str) -> Result<Option<InviteRow>> {
+        let row = query(sql_once!(
+            E,
+            "SELECT {} FROM invites WHERE external_id = $1",
+            invite_columns_of::<E>("invites")
+        ))
+        .bind(external_id)
+        .fetch_optional(&mut *self)
+        .await?;
+        row.as_ref().map(invite_row).transpose()
+    }
+
+    async fn mirror_invite(&mut self, id: Uuid, m: &InviteMirror) -> Result<bool> {
+        let Some(current) = self.invite_by_id(id).await? else {
+            return Ok(false);
+        };
+        let raise = i64::from(m.uses_at_least.saturating_sub(current.uses));
+        if m.max_uses
+            .is_some_and(|max| max < current.uses.max(m.uses_at_least))
+        {
+            return Ok(false);
+        }
+        let done = query(
+            "UPDATE invites SET max_uses = $2, expires_at = $3, description = $4, uses = uses + $5 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(m.max_uses.map(i64::from))
+        .bind(m.expires_at.map(ms))
+        .bind(m.description.as_deref())
+        .bind(raise)
+        .execute(&mut *self)
+        .await?;
+        Ok(done == 1)
     }
 
     async fn revoke_invite(&mut self, id: Uuid, by: &str, when: OffsetDateTime) -> Result<bool> {

@@ -12,8 +12,15 @@ use crate::*;
 /// Invite links and their atomic use.
 #[async_trait]
 pub trait InvitesTx: Send {
-    /// Inserts unless the code hash collides; `false` on a collision.
+    /// Inserts unless the code hash, a chosen code's skeleton or the external id
+    /// collides; `false` on a collision.
     async fn insert_invite(&mut self, invite: &NewInvite) -> Result<bool>;
+    /// The invite mirrored from another system under this id.
+    async fn invite_by_external_id(&mut self, external_id: &str) -> Result<Option<InviteRow>>;
+    /// Sets what a mirror may change: the limit, the expiry, the description, and
+    /// the uses counted elsewhere (raised to `uses_at_least`, never lowered). `false`
+    /// when the new limit is below the uses.
+    async fn mirror_invite(&mut self, id: Uuid, m: &InviteMirror) -> Result<bool>;
     async fn invite_by_hash(&mut self, code_hash: &[u8]) -> Result<Option<InviteRow>>;
     async fn invite_by_id(&mut self, id: Uuid) -> Result<Option<InviteRow>>;
     /// An invite with what its public preview shows of its space, in one statement.
@@ -51,6 +58,21 @@ pub struct NewInvite {
     pub created_by: String,
     pub created_by_name: String,
     pub created_at: OffsetDateTime,
+    /// A chosen or carried-over code, sealed; `None`: the code is derived from the id.
+    pub code_sealed: Option<Vec<u8>>,
+    /// A chosen code's confusable skeleton, hashed.
+    pub code_skeleton: Option<Vec<u8>>,
+    /// The id another system knows the link by.
+    pub external_id: Option<String>,
+}
+
+/// What a mirror of another system's link may change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InviteMirror {
+    pub max_uses: Option<u32>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub description: Option<String>,
+    pub uses_at_least: u32,
 }
 
 impl NewInvite {
@@ -74,6 +96,8 @@ impl NewInvite {
             revoked_by: None,
             requires_approval: self.requires_approval,
             auto_approve_domains: self.auto_approve_domains.clone(),
+            code_sealed: self.code_sealed.clone(),
+            external_id: self.external_id.clone(),
         }
     }
 }
@@ -96,6 +120,9 @@ pub struct InviteRow {
     pub revoked_by: Option<String>,
     pub requires_approval: bool,
     pub auto_approve_domains: Vec<String>,
+    /// A chosen or carried-over code, sealed; `None`: derived from the id.
+    pub code_sealed: Option<Vec<u8>>,
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -192,6 +219,9 @@ pub(crate) const TABLES: &[TableSpec] = &[
             ("revoked_by", Text),
             ("requires_approval", Bool),
             ("auto_approve_domains", Text),
+            ("code_sealed", Bytes),
+            ("code_skeleton", Bytes),
+            ("external_id", Text),
         ],
         key: &["id"],
         singleton: false,

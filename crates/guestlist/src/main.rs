@@ -186,6 +186,9 @@ enum InviteCommand {
         /// (repeatable).
         #[arg(long)]
         auto_approve_domain: Vec<String>,
+        /// A code of your choosing (a vanity code, 8 to 32 letters and digits).
+        #[arg(long)]
+        code: Option<String>,
     },
     /// List invites you manage.
     List {
@@ -484,8 +487,10 @@ async fn invite(remote: Remote, command: InviteCommand) -> Result<(), String> {
             allow_narrowing,
             requires_approval,
             auto_approve_domain,
+            code,
         } => {
             let req = api::CreateInviteRequest {
+                code,
                 space,
                 role,
                 max_uses,

@@ -6,7 +6,7 @@ use guestlist_domain::{
     MembershipStatus, Permission, RoleName, SpacePath,
 };
 use guestlist_store::{
-    InvitePredicate, InviteQuery, InviteRow, NewInvite, PageKey, Tx, Visibility,
+    InviteMirror, InvitePredicate, InviteQuery, InviteRow, NewInvite, PageKey, Tx, Visibility,
 };
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -37,6 +37,8 @@ pub struct CreateInvite {
     pub requires_approval: bool,
     /// With `requires_approval`: verified e-mail addresses of these domains join at once.
     pub auto_approve_domains: Vec<String>,
+    /// A code of the manager's choosing (a vanity code); generated when `None`.
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -164,8 +166,41 @@ impl App {
         self.0.keys.hash_code(code.as_str())
     }
 
-    fn code_of(&self, id: Uuid) -> String {
-        self.codes().code(id)
+    /// The code of an invite as its managers may be shown it: derived from its id,
+    /// or (chosen, carried over) opened from its sealed copy.
+    fn code_of(&self, invite: &InviteRow) -> Result<String> {
+        match &invite.code_sealed {
+            None => Ok(self.codes().code(invite.id)),
+            Some(sealed) => self.0.keys.open_code(invite.id, sealed).ok_or_else(|| {
+                Error::internal("a sealed code does not open with this link secret")
+            }),
+        }
+    }
+
+    /// A new invite's id and what storage keeps of its code: generated (derived from
+    /// the id), or given (chosen or carried over: sealed, with a chosen code's
+    /// skeleton hashed).
+    fn new_code(&self, given: Option<(&InviteCode, bool)>) -> NewCode {
+        match given {
+            None => {
+                let (id, code_hash) = self.codes().mint();
+                NewCode {
+                    id,
+                    code_hash,
+                    code_sealed: None,
+                    code_skeleton: None,
+                }
+            }
+            Some((code, chosen)) => {
+                let id = Uuid::now_v7();
+                NewCode {
+                    id,
+                    code_hash: self.hash(code),
+                    code_sealed: Some(self.0.keys.seal_code(id, code.as_str())),
+                    code_skeleton: chosen.then(|| self.0.keys.hash_skeleton(&code.skeleton())),
+                }
+            }
+        }
     }
 
     /// The codes of invites, at the configured length.
@@ -201,10 +236,31 @@ struct Create {
     expires_at: Option<OffsetDateTime>,
     description: Option<String>,
     auto_approve_domains: Vec<String>,
-    /// The new invite's id and code hash, made before the write.
-    first: (Uuid, Vec<u8>),
-    /// Makes another pair, in the writer, only if the first one's hash is taken.
-    codes: Codes,
+    /// The new invite's id and code, made before the write.
+    first: NewCode,
+    /// Makes another generated code, in the writer, only if the first one's hash is
+    /// taken; `None` for a given code, which is then refused as taken.
+    codes: Option<Codes>,
+    external_id: Option<String>,
+}
+
+/// A new invite's id and what storage keeps of its code.
+#[derive(Debug, Clone)]
+struct NewCode {
+    id: Uuid,
+    code_hash: Vec<u8>,
+    code_sealed: Option<Vec<u8>>,
+    code_skeleton: Option<Vec<u8>>,
+}
+
+impl NewCode {
+    fn origin(&self) -> &'static str {
+        match (&self.code_sealed, &self.code_skeleton) {
+            (None, _) => "generated",
+            (Some(_), Some(_)) => "chosen",
+            (Some(_), None) => "carried",
+        }
+    }
 }
 
 /// The code of an invite's id, and (id, code hash) pairs for new invites.
@@ -231,42 +287,77 @@ const CODE_ATTEMPTS: usize = 4;
 operation!(Create => InviteRow, |self, tx| {
     let scope = Scope::load(tx, &self.input.space).await?;
     scope.require_can_grant(tx, &self.actor, Permission::ManageInvites, &self.role).await?;
+    insert_new(tx, self, &scope).await
+});
+
+/// Inserts a new invite with its event, trying further generated codes on a
+/// collision; a given code that collides is refused.
+async fn insert_new(tx: &mut dyn Tx, c: &Create, scope: &Scope) -> Result<InviteRow> {
     let now = crate::now();
     for attempt in 0..CODE_ATTEMPTS {
-        let (id, code_hash) = if attempt == 0 { self.first.clone() } else { self.codes.mint() };
+        let code = match (attempt, &c.codes) {
+            (0, _) => c.first.clone(),
+            (_, Some(codes)) => {
+                let (id, code_hash) = codes.mint();
+                NewCode {
+                    id,
+                    code_hash,
+                    code_sealed: None,
+                    code_skeleton: None,
+                }
+            }
+            (_, None) => {
+                return Err(Error::AlreadyExists(
+                    "code: this code is taken, or reads too like one that is".into(),
+                ));
+            }
+        };
+        let id = code.id;
         let new = NewInvite {
             id,
-            code_hash,
+            code_hash: code.code_hash.clone(),
             space_id: scope.space.id,
             space_path: scope.space.path.clone(),
-            role: self.role.clone(),
-            max_uses: self.input.max_uses,
-            expires_at: self.expires_at,
-            description: self.description.clone(),
-            allow_narrowing: self.input.allow_narrowing,
-            requires_approval: self.input.requires_approval,
-            auto_approve_domains: self.auto_approve_domains.clone(),
-            created_by: self.actor.label(),
-            created_by_name: self.actor.display_name(),
+            role: c.role.clone(),
+            max_uses: c.input.max_uses,
+            expires_at: c.expires_at,
+            description: c.description.clone(),
+            allow_narrowing: c.input.allow_narrowing,
+            requires_approval: c.input.requires_approval,
+            auto_approve_domains: c.auto_approve_domains.clone(),
+            created_by: c.actor.label(),
+            created_by_name: c.actor.display_name(),
             created_at: now,
+            code_sealed: code.code_sealed.clone(),
+            code_skeleton: code.code_skeleton.clone(),
+            external_id: c.external_id.clone(),
         };
         if tx.insert_invite(&new).await? {
             tx.append_event(&scope.event(
                 "invite.created",
-                &self.actor,
+                &c.actor,
                 None,
                 json!({
-                    "invite_id": id, "role": self.role, "max_uses": self.input.max_uses,
-                    "expires_at": self.expires_at.map(|t| t.unix_timestamp()),
-                    "allow_narrowing": self.input.allow_narrowing,
+                    "invite_id": id, "role": c.role, "max_uses": c.input.max_uses,
+                    "expires_at": c.expires_at.map(|t| t.unix_timestamp()),
+                    "allow_narrowing": c.input.allow_narrowing,
+                    "code": code.origin(),
+                    "external_id": c.external_id,
                 }),
             ))
             .await?;
             return Ok(new.stored());
         }
+        if let Some(x) = &c.external_id
+            && tx.invite_by_external_id(x).await?.is_some()
+        {
+            return Err(Error::AlreadyExists(format!(
+                "external_id: a link named {x} exists"
+            )));
+        }
     }
     Err(Error::internal("could not find a free invite code"))
-});
+}
 
 struct List {
     actor: Actor,
@@ -421,6 +512,121 @@ operation!(Revoke => InviteView, |self, tx| {
     Ok(InviteView::of(fresh, now))
 });
 
+/// A link as another system has it, mirrored here while both run
+/// (`PUT /invites/by-external-id/{id}`).
+#[derive(Debug, Clone)]
+pub struct MirrorInvite {
+    pub space: SpacePath,
+    /// Defaults to `member`.
+    pub role: Option<RoleName>,
+    pub max_uses: Option<u32>,
+    /// Its uses as the other system counts them: this link's uses are raised to
+    /// it, never lowered (uses made here are not lost).
+    pub uses: u32,
+    pub expires_at: Option<OffsetDateTime>,
+    pub description: Option<String>,
+    /// Its live code, carried over so that it keeps working here; generated when
+    /// `None`. It cannot change later.
+    pub code: Option<String>,
+    pub revoked: bool,
+}
+
+/// What a mirror did.
+#[derive(Debug, Clone)]
+pub enum Mirrored {
+    /// New here: the answer carries its code and link, this once.
+    Created(InviteCreated),
+    Updated(InviteView),
+    Unchanged(InviteView),
+}
+
+struct Mirror {
+    external_id: String,
+    input: MirrorInvite,
+    /// The write that creates it, should it not exist.
+    create: Create,
+    /// The carried code's hash, to check that it did not change.
+    code_hash: Option<Vec<u8>>,
+}
+
+enum MirrorDone {
+    Created(InviteRow),
+    Updated(InviteRow),
+    Unchanged(InviteRow),
+}
+
+operation!(Mirror => MirrorDone, |self, tx| {
+    let now = crate::now();
+    let actor = &self.create.actor;
+    let m = &self.input;
+    let existing = match tx.invite_by_external_id(&self.external_id).await? {
+        Some(row) => row,
+        None => {
+            let scope = Scope::load(tx, &m.space).await?;
+            scope.require_can_grant(tx, actor, Permission::ManageInvites, &self.create.role).await?;
+            let row = insert_new(tx, &self.create, &scope).await?;
+            if m.uses > 0 {
+                let mirror = InviteMirror { max_uses: m.max_uses, expires_at: m.expires_at, description: self.create.description.clone(), uses_at_least: m.uses };
+                tx.mirror_invite(row.id, &mirror).await?;
+            }
+            if m.revoked && tx.revoke_invite(row.id, &actor.label(), now).await? {
+                tx.append_event(&scope.event("invite.revoked", actor, None, json!({ "invite_id": row.id }))).await?;
+            }
+            let fresh = tx.invite_by_id(row.id).await?.ok_or(Error::NotFound("invite"))?;
+            return Ok(MirrorDone::Created(fresh));
+        }
+    };
+    let (scope, row) = managed_invite(tx, actor, &InviteRef::Id(existing.id)).await?;
+    if row.space_path != m.space {
+        return Err(Error::invalid("space", format!("the link is on {}; a mirrored link cannot move", row.space_path)));
+    }
+    if row.role != self.create.role {
+        return Err(Error::invalid("role", format!("the link grants {}; its role cannot change", row.role)));
+    }
+    if let Some(hash) = &self.code_hash
+        && tx.invite_by_hash(hash).await?.map(|i| i.id) != Some(row.id)
+    {
+        return Err(Error::invalid("code", "the link's code cannot change"));
+    }
+    if row.revoked_at.is_some() && !m.revoked {
+        return Err(Error::invalid("revoked", "the link is revoked here, and a revoked link stays revoked"));
+    }
+    let mirror = InviteMirror {
+        max_uses: m.max_uses,
+        expires_at: m.expires_at,
+        description: self.create.description.clone(),
+        uses_at_least: m.uses,
+    };
+    let same = row.max_uses == mirror.max_uses
+        && row.expires_at == mirror.expires_at
+        && row.description == mirror.description
+        && row.uses >= mirror.uses_at_least;
+    let mut changed = false;
+    if !same {
+        if !tx.mirror_invite(row.id, &mirror).await? {
+            return Err(Error::invalid("max_uses", format!("below the {} uses the link has", row.uses.max(m.uses))));
+        }
+        changed = true;
+        let uses = row.uses.max(m.uses);
+        tx.append_event(&scope.event(
+            "invite.updated",
+            actor,
+            None,
+            json!({
+                "invite_id": row.id, "external_id": self.external_id, "max_uses": m.max_uses,
+                "expires_at": m.expires_at.map(|t| t.unix_timestamp()), "uses": uses,
+            }),
+        ))
+        .await?;
+    }
+    if m.revoked && tx.revoke_invite(row.id, &actor.label(), now).await? {
+        changed = true;
+        tx.append_event(&scope.event("invite.revoked", actor, None, json!({ "invite_id": row.id }))).await?;
+    }
+    let fresh = tx.invite_by_id(row.id).await?.ok_or(Error::NotFound("invite"))?;
+    Ok(if changed { MirrorDone::Updated(fresh) } else { MirrorDone::Unchanged(fresh) })
+});
+
 struct ShowLink {
     actor: Actor,
     target: InviteRef,
@@ -503,6 +709,30 @@ fn auto_approved(actor: &Actor, domains: &[String]) -> bool {
 
 impl App {
     pub async fn create_invite(&self, actor: &Actor, input: CreateInvite) -> Result<InviteCreated> {
+        let chosen = input.code.as_deref().map(InviteCode::chosen).transpose()?;
+        let create = self.prepare_create(actor, input, chosen.as_ref().map(|c| (c, true)), None)?;
+        let row = self.store_ref().write(create).await?;
+        self.created(row)
+    }
+
+    /// A new invite's answer: the row with its code and link.
+    fn created(&self, row: InviteRow) -> Result<InviteCreated> {
+        let code = self.code_of(&row)?;
+        Ok(InviteCreated {
+            link: self.invite_link(&code),
+            code,
+            invite: InviteView::of(row, crate::now()),
+        })
+    }
+
+    /// Checks a new invite's input and makes its code: the write that creates it.
+    fn prepare_create(
+        &self,
+        actor: &Actor,
+        input: CreateInvite,
+        given: Option<(&InviteCode, bool)>,
+        external_id: Option<String>,
+    ) -> Result<Create> {
         if input.max_uses.is_some_and(|n| n == 0 || n > MAX_USES) {
             return Err(Error::invalid(
                 "max_uses",
@@ -535,31 +765,20 @@ impl App {
         if auto_approve_domains.len() > 50 {
             return Err(Error::invalid("auto_approve_domains", "at most 50 domains"));
         }
-        let codes = self.codes();
         let role = input.role.clone().unwrap_or_else(RoleName::member);
-        let row = self
-            .store_ref()
-            .write(Create {
-                actor: actor.clone(),
-                input,
-                role,
-                expires_at,
-                description,
-                auto_approve_domains,
-                first: codes.mint(),
-                codes,
-            })
-            .await?;
-        let code = self.code_of(row.id);
-        Ok(InviteCreated {
-            link: self.invite_link(&code),
-            code,
-            invite: InviteView::of(row, now),
+        Ok(Create {
+            actor: actor.clone(),
+            role,
+            expires_at,
+            description,
+            auto_approve_domains,
+            first: self.new_code(given),
+            codes: given.is_none().then(|| self.codes()),
+            external_id,
+            input,
         })
     }
 
-    /// How many invites the filter matches among those the caller manages, all pages
-    /// together.
     pub async fn count_invites(&self, actor: &Actor, filter: InviteFilter) -> Result<u64> {
         self.store_ref()
             .read(Count {
@@ -664,6 +883,72 @@ impl App {
             .await
     }
 
+    /// Creates or updates the link another system knows as `external_id`, so that
+    /// a legacy invite system can mirror its changes here while both run. Running it
+    /// again with the same input changes nothing.
+    pub async fn mirror_invite(
+        &self,
+        actor: &Actor,
+        external_id: &str,
+        input: MirrorInvite,
+    ) -> Result<Mirrored> {
+        let external_id = text("external_id", Some(external_id), 200)?
+            .filter(|x| !x.contains('\n'))
+            .ok_or_else(|| Error::invalid("external_id", "1 to 200 printable characters"))?;
+        if let Some(max) = input.max_uses
+            && input.uses > max
+        {
+            return Err(Error::invalid(
+                "uses",
+                format!("more than max_uses ({max})"),
+            ));
+        }
+        let code = input
+            .code
+            .as_deref()
+            .map(|c| {
+                InviteCode::parse(c).map_err(|_| {
+                    Error::invalid("code", "8 to 32 letters and digits (A-Z, a-z, 0-9)")
+                })
+            })
+            .transpose()?;
+        let mut create = self.prepare_create(
+            actor,
+            CreateInvite {
+                space: input.space.clone(),
+                role: input.role.clone(),
+                max_uses: input.max_uses,
+                expires_in_seconds: None,
+                description: input.description.clone(),
+                allow_narrowing: false,
+                requires_approval: false,
+                auto_approve_domains: vec![],
+                code: None,
+            },
+            code.as_ref().map(|c| (c, false)),
+            Some(external_id.clone()),
+        )?;
+        create.expires_at = input.expires_at;
+        let code_hash = code.as_ref().map(|c| self.hash(c));
+        let now = crate::now();
+        Ok(
+            match self
+                .store_ref()
+                .write(Mirror {
+                    external_id,
+                    input,
+                    create,
+                    code_hash,
+                })
+                .await?
+            {
+                MirrorDone::Created(row) => Mirrored::Created(self.created(row)?),
+                MirrorDone::Updated(row) => Mirrored::Updated(InviteView::of(row, now)),
+                MirrorDone::Unchanged(row) => Mirrored::Unchanged(InviteView::of(row, now)),
+            },
+        )
+    }
+
     /// Shows a live invite's code and link again, to those who manage its space.
     pub async fn show_invite_link(&self, actor: &Actor, code_or_id: &str) -> Result<InviteCreated> {
         let target = self.invite_ref(code_or_id)?;
@@ -674,7 +959,7 @@ impl App {
                 target,
             })
             .await?;
-        let code = self.code_of(view.invite.id);
+        let code = self.code_of(&view.invite)?;
         Ok(InviteCreated {
             link: self.invite_link(&code),
             code,

@@ -4,10 +4,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use guestlist_api as api;
 use guestlist_app::domain::{InviteState, SpacePath};
-use guestlist_app::{CreateInvite, InviteFilter};
+use guestlist_app::{CreateInvite, InviteFilter, MirrorInvite, Mirrored};
 use guestlist_app::{InviteCreated, InviteView};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -23,6 +23,66 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/invites/{code}", get(preview_invite).delete(revoke_invite))
         .route("/invites/{code}/join", post(redeem_invite))
         .route("/invites/{code}/link", get(show_invite_link))
+        .route("/invites/by-external-id/{external_id}", put(mirror_invite))
+}
+
+/// Create or update the link another system knows by this id (manage_invites on its
+/// space): a legacy invite system mirrors its links here while both run. Created:
+/// 201 with its code and link, this once; updated or unchanged: 200. Its space, role
+/// and code cannot change; its uses are raised to `uses`, never lowered.
+#[utoipa::path(put, path = "/api/v1/invites/by-external-id/{external_id}", tag = "invites",
+    request_body = api::MirrorInviteRequest,
+    params(("external_id" = String, Path, description = "the other system's id of the link (1 to 200 characters)")),
+    responses((status = 201, body = api::MirrorInviteResponse), (status = 200, body = api::MirrorInviteResponse),
+        (status = 400, body = api::ErrorBody), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn mirror_invite(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(external_id): Path<String>,
+    Json(req): Json<api::MirrorInviteRequest>,
+) -> Res<impl IntoResponse> {
+    let input = MirrorInvite {
+        space: SpacePath::parse(&req.space)?,
+        role: req.role.as_deref().map(role).transpose()?,
+        max_uses: req.max_uses,
+        uses: req.uses,
+        expires_at: req.expires_at,
+        description: req.description,
+        code: req.code,
+        revoked: req.revoked,
+    };
+    let (status, body) = match s.app.mirror_invite(&actor, &external_id, input).await? {
+        Mirrored::Created(c) => (
+            StatusCode::CREATED,
+            api::MirrorInviteResponse {
+                outcome: api::MirrorOutcome::Created,
+                code: Some(c.code),
+                link: Some(c.link),
+                invite: invite(c.invite),
+            },
+        ),
+        Mirrored::Updated(v) => (
+            StatusCode::OK,
+            api::MirrorInviteResponse {
+                outcome: api::MirrorOutcome::Updated,
+                invite: invite(v),
+                code: None,
+                link: None,
+            },
+        ),
+        Mirrored::Unchanged(v) => (
+            StatusCode::OK,
+            api::MirrorInviteResponse {
+                outcome: api::MirrorOutcome::Unchanged,
+                invite: invite(v),
+                code: None,
+                link: None,
+            },
+        ),
+    };
+    Ok((status, Json(body)))
 }
 
 /// Create an invite link (manage_invites; never granting more than you hold).
@@ -44,6 +104,7 @@ pub async fn create_invite(
         allow_narrowing: req.allow_narrowing,
         requires_approval: req.requires_approval,
         auto_approve_domains: req.auto_approve_domains,
+        code: req.code,
     };
     let created = s.app.create_invite(&actor, input).await?;
     Ok((StatusCode::CREATED, Json(invite_with_link(created))))
@@ -195,6 +256,7 @@ pub(crate) fn invite(v: InviteView) -> api::Invite {
         revoked_at: i.revoked_at,
         requires_approval: i.requires_approval,
         auto_approve_domains: i.auto_approve_domains,
+        external_id: i.external_id,
     }
 }
 

@@ -346,6 +346,7 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
                         allow_narrowing: narrowing,
                         requires_approval: false,
                         auto_approve_domains: vec![],
+                        code: None,
                     },
                 )
                 .await;

@@ -737,3 +737,356 @@ async fn a_manager_of_two_subtrees_pages_through_both_merged_in_order() {
     assert!(wide.invites.iter().all(|i| i.space == "acme/eng/"));
     assert_eq!(wide.invites.len(), 4);
 }
+
+/// The field an `invalid_input` names; panics on success or another error.
+fn field<T: std::fmt::Debug>(r: Result<T, guestlist_client::ClientError>) -> String {
+    match r {
+        Err(guestlist_client::ClientError::Api { body, .. })
+            if body.error.code == "invalid_input" =>
+        {
+            body.error.field.unwrap_or_default()
+        }
+        other => panic!("expected invalid_input, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_chosen_code_redeems_is_shown_again_and_no_other_reads_like_it() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    let created = t
+        .invite(
+            &alice,
+            api::CreateInviteRequest {
+                code: Some("RustConf2026".into()),
+                max_uses: Some(2),
+                ..invite_req("acme/")
+            },
+        )
+        .await;
+    assert_eq!(created.code, "RustConf2026");
+    assert_eq!(created.link, "https://chat.example.com/i/RustConf2026");
+    assert_eq!(
+        t.client
+            .preview_invite("RustConf2026")
+            .await
+            .unwrap()
+            .uses_left,
+        Some(2)
+    );
+    let joined = t
+        .user("bob")
+        .join_invite("RustConf2026", None)
+        .await
+        .unwrap();
+    assert_eq!(joined.outcome, api::JoinOutcome::Joined);
+    // Shown again to its managers, by code or by id.
+    let again = alice
+        .show_invite_link(&created.invite.id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(again.code, "RustConf2026");
+    let events = alice
+        .list_events(&EventQuery {
+            kind: Some("invite.created"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.events[0].data["code"], "chosen");
+    assert!(
+        !serde_json::to_string(&events)
+            .unwrap()
+            .contains("RustConf2026")
+    );
+
+    // Taken, or reading like a taken one (case, 0/O, 1/l): refused, nothing created.
+    for lookalike in [
+        "RustConf2026",
+        "rustconf2026",
+        "RustC0nf2O26",
+        "RustConf2o26",
+    ] {
+        let r = alice
+            .create_invite(&api::CreateInviteRequest {
+                code: Some(lookalike.into()),
+                ..invite_req("acme/")
+            })
+            .await;
+        assert_eq!(
+            r.as_ref().unwrap_err().status().map(|s| s.as_u16()),
+            Some(409),
+            "{lookalike}"
+        );
+        assert_eq!(code(r), "already_exists");
+    }
+    // Weak or malformed: invalid_input on `code`.
+    for weak in [
+        "short",
+        "12345678",
+        "abcdefgh",
+        "aaaabbbb",
+        "Passw0rd",
+        "has-dash1",
+        &"x".repeat(33),
+    ] {
+        let r = alice
+            .create_invite(&api::CreateInviteRequest {
+                code: Some(weak.into()),
+                ..invite_req("acme/")
+            })
+            .await;
+        assert_eq!(field(r), "code", "{weak}");
+    }
+    // A plain member still cannot create one.
+    assert_eq!(
+        code(
+            t.user("bob")
+                .create_invite(&api::CreateInviteRequest {
+                    code: Some("BobsOwnLink".into()),
+                    ..invite_req("acme/")
+                })
+                .await
+        ),
+        "forbidden"
+    );
+    let listed = alice.list_invites(&InviteQuery::default()).await.unwrap();
+    assert_eq!(listed.invites.len(), 1, "nothing else was created");
+    // A code generated for a new link still works beside it.
+    let generated = t.invite(&alice, invite_req("acme/")).await;
+    assert_eq!(generated.code.len(), 10);
+    assert_eq!(
+        alice.show_invite_link(&generated.code).await.unwrap().code,
+        generated.code
+    );
+}
+
+fn mirror(space: &str) -> api::MirrorInviteRequest {
+    api::MirrorInviteRequest {
+        space: space.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_legacy_link_mirrored_by_external_id_keeps_its_code_and_stays_consistent() {
+    let t = TestApp::spawn().await;
+    let alice = t.space_with_admin("acme/", "alice").await;
+    t.space_with_admin("other/", "olga").await;
+    let platform = t.platform();
+    let first = api::MirrorInviteRequest {
+        max_uses: Some(5),
+        uses: 2,
+        code: Some("LegacyCode42".into()),
+        description: Some("from directives".into()),
+        ..mirror("acme/")
+    };
+    let created = platform
+        .mirror_invite("directive-17", &first)
+        .await
+        .unwrap();
+    assert_eq!(created.outcome, api::MirrorOutcome::Created);
+    assert_eq!(created.code.as_deref(), Some("LegacyCode42"));
+    assert_eq!(created.invite.external_id.as_deref(), Some("directive-17"));
+    assert_eq!(
+        (created.invite.uses, created.invite.uses_left),
+        (2, Some(3))
+    );
+    // The carried code redeems like a native one, with the uses it had left.
+    t.user("bob")
+        .join_invite("LegacyCode42", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.client
+            .preview_invite("LegacyCode42")
+            .await
+            .unwrap()
+            .uses_left,
+        Some(2)
+    );
+
+    // The same body again: nothing changes, no event; and the use made here stays.
+    let before = alice
+        .list_events(&EventQuery::default())
+        .await
+        .unwrap()
+        .events
+        .len();
+    let again = platform
+        .mirror_invite("directive-17", &first)
+        .await
+        .unwrap();
+    assert_eq!(again.outcome, api::MirrorOutcome::Unchanged);
+    assert_eq!(again.invite.uses, 3);
+    assert!(again.code.is_none());
+    assert_eq!(
+        alice
+            .list_events(&EventQuery::default())
+            .await
+            .unwrap()
+            .events
+            .len(),
+        before
+    );
+
+    // Uses made in the other system raise the count; the limit and expiry follow.
+    let moved = api::MirrorInviteRequest {
+        uses: 4,
+        max_uses: Some(6),
+        ..first.clone()
+    };
+    let updated = alice.mirror_invite("directive-17", &moved).await.unwrap();
+    assert_eq!(updated.outcome, api::MirrorOutcome::Updated);
+    assert_eq!((updated.invite.uses, updated.invite.max_uses), (4, Some(6)));
+    let ev = alice
+        .list_events(&EventQuery {
+            kind: Some("invite.updated"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ev.events[0].data["external_id"], "directive-17");
+    assert_eq!(ev.events[0].data["uses"], 4);
+
+    // What cannot change, or is malformed, is refused and changes nothing.
+    assert_eq!(
+        field(
+            alice
+                .mirror_invite(
+                    "directive-17",
+                    &api::MirrorInviteRequest {
+                        space: "acme/eng/".into(),
+                        ..moved.clone()
+                    }
+                )
+                .await
+        ),
+        "space"
+    );
+    assert_eq!(
+        field(
+            alice
+                .mirror_invite(
+                    "directive-17",
+                    &api::MirrorInviteRequest {
+                        role: Some("admin".into()),
+                        ..moved.clone()
+                    }
+                )
+                .await
+        ),
+        "role"
+    );
+    assert_eq!(
+        field(
+            alice
+                .mirror_invite(
+                    "directive-17",
+                    &api::MirrorInviteRequest {
+                        code: Some("OtherCode99".into()),
+                        ..moved.clone()
+                    }
+                )
+                .await
+        ),
+        "code"
+    );
+    assert_eq!(
+        field(
+            alice
+                .mirror_invite(
+                    "directive-17",
+                    &api::MirrorInviteRequest {
+                        max_uses: Some(3),
+                        ..moved.clone()
+                    }
+                )
+                .await
+        ),
+        "uses"
+    );
+    assert_eq!(
+        field(
+            alice
+                .mirror_invite(
+                    "directive-18",
+                    &api::MirrorInviteRequest {
+                        code: Some("bad code!".into()),
+                        ..mirror("acme/")
+                    }
+                )
+                .await
+        ),
+        "code"
+    );
+    // A carried code that another link has: refused, nothing created.
+    let r = t
+        .user("olga")
+        .mirror_invite(
+            "directive-18",
+            &api::MirrorInviteRequest {
+                code: Some("LegacyCode42".into()),
+                ..mirror("other/")
+            },
+        )
+        .await;
+    assert_eq!(code(r), "already_exists");
+    let res = alice
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/invites/by-external-id/directive-19",
+        )
+        .json(&serde_json::json!({ "space": "acme/", "legacy_flag": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "an unknown field is refused");
+    // Another space's admin cannot touch it; a member cannot mirror.
+    assert_eq!(
+        code(t.user("olga").mirror_invite("directive-17", &moved).await),
+        "not_found"
+    );
+    assert_eq!(
+        code(
+            t.user("bob")
+                .mirror_invite("directive-20", &mirror("acme/"))
+                .await
+        ),
+        "forbidden"
+    );
+
+    // Revoked there: revoked here, with its event; it stays revoked.
+    let revoked = alice
+        .mirror_invite(
+            "directive-17",
+            &api::MirrorInviteRequest {
+                revoked: true,
+                ..moved.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(revoked.invite.state, api::InviteState::Revoked);
+    assert_eq!(
+        code(t.user("carol").join_invite("LegacyCode42", None).await),
+        "not_found"
+    );
+    assert_eq!(
+        field(alice.mirror_invite("directive-17", &moved).await),
+        "revoked"
+    );
+    // Without a code, one is generated and shown this once.
+    let fresh = alice
+        .mirror_invite("directive-21", &mirror("acme/"))
+        .await
+        .unwrap();
+    let code21 = fresh.code.unwrap();
+    t.user("dan").join_invite(&code21, None).await.unwrap();
+    let listed = alice.list_invites(&InviteQuery::default()).await.unwrap();
+    assert_eq!(
+        listed.invites.len(),
+        2,
+        "directive-17 and directive-21, nothing else"
+    );
+}

@@ -102,6 +102,9 @@ fn invite(space: &NewSpace, role: &str, by: &str, max_uses: Option<u32>) -> NewI
         created_by: by.into(),
         created_by_name: by.into(),
         created_at: now(),
+        code_sealed: None,
+        code_skeleton: None,
+        external_id: None,
     }
 }
 
@@ -229,6 +232,25 @@ async fn invites_a_use_is_claimed_up_to_the_limit_and_never_after_a_revocation()
                 })
                 .await?
             );
+            // So do a chosen code's skeleton and an external id.
+            let chosen = |code_skeleton: &[u8], external_id: &str| {
+                let id = Uuid::now_v7();
+                NewInvite {
+                    id,
+                    code_hash: id.as_bytes().to_vec(),
+                    code_skeleton: Some(code_skeleton.to_vec()),
+                    external_id: Some(external_id.into()),
+                    ..l.clone()
+                }
+            };
+            assert!(tx.insert_invite(&chosen(b"skeleton-1", "legacy-1")).await?);
+            assert!(!tx.insert_invite(&chosen(b"skeleton-1", "legacy-2")).await?);
+            assert!(!tx.insert_invite(&chosen(b"skeleton-2", "legacy-1")).await?);
+            let found = tx
+                .invite_by_external_id("legacy-1")
+                .await?
+                .expect("found by its external id");
+            assert_eq!(found.external_id.as_deref(), Some("legacy-1"));
             Ok(())
         })
     })

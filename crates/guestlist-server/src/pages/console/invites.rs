@@ -164,6 +164,7 @@ async fn create(
                 "allow_narrowing",
                 "requires_approval",
                 "auto_approve_domains",
+                "code",
             ],
         )?;
         let actor = v.acting(f.csrf())?;
@@ -192,6 +193,7 @@ async fn create(
                         .filter(|d| !d.is_empty())
                         .map(str::to_owned)
                         .collect(),
+                    code: f.get("code").filter(|c| !c.is_empty()).map(str::to_owned),
                 },
             )
             .await?;
