@@ -68,6 +68,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import rows from another system (platform administrators): spaces, members and
+         *     live links with their codes, applied in order in one transaction. Each row is
+         *     created, updated, unchanged or refused on its own; a refused row changes nothing
+         *     and the others are applied. Running the same rows again changes nothing.
+         */
+        post: operations["import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invitations": {
         parameters: {
             query?: never;
@@ -2047,6 +2069,62 @@ export interface components {
             /** @description The last fetch's error, when it failed. */
             last_error?: string | null;
         };
+        /**
+         * @description What became of a row.
+         * @enum {string}
+         */
+        ImportOutcome: "created" | "updated" | "unchanged" | "refused";
+        /** @description Rows to import, applied in order in one transaction (at most 10,000). */
+        ImportRequest: {
+            rows: components["schemas"]["ImportRow"][];
+        };
+        /** @description One result per row, in order; with `dry_run`, what would have happened. */
+        ImportResponse: {
+            dry_run: boolean;
+            results: components["schemas"]["ImportResult"][];
+        };
+        ImportResult: {
+            outcome: components["schemas"]["ImportOutcome"];
+            error?: components["schemas"]["ErrorDetail"] | null;
+        };
+        /**
+         * @description One row of an import: a space, a member, or a live link with its code. A line of
+         *     a JSON Lines file is one of these; a CSV file has one column per field (and a
+         *     `kind` column, or only links).
+         */
+        ImportRow: {
+            path: components["schemas"]["SpacePath"];
+            name?: string | null;
+            join_mode?: components["schemas"]["JoinMode"] | null;
+            /** Format: int32 */
+            member_limit?: number | null;
+            /** @enum {string} */
+            kind: "space";
+        } | {
+            space: components["schemas"]["SpacePath"];
+            user_id: string;
+            /** @description Defaults to `member`. */
+            role?: string | null;
+            /** @enum {string} */
+            kind: "member";
+        } | {
+            external_id: string;
+            space: components["schemas"]["SpacePath"];
+            role?: string | null;
+            code?: string | null;
+            /** Format: int32 */
+            max_uses?: number | null;
+            /** Format: int32 */
+            uses?: number;
+            /** Format: date-time */
+            expires_at?: string | null;
+            description?: string | null;
+            /** @description The user id of its creator there (the sponsor lifecycle applies to it). */
+            created_by?: string | null;
+            revoked?: boolean;
+            /** @enum {string} */
+            kind: "link";
+        };
         /** @description An invitation. Never carries its token. */
         Invitation: {
             /** Format: uuid */
@@ -3008,6 +3086,106 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import: {
+        parameters: {
+            query?: {
+                /** @description Apply the rows and roll them back: what would happen, nothing written. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResponse"];
+                };
+            };
+            /** @description `invalid_input` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_scope`, `forbidden`, `invite_required`, `approval_required`, `email_unverified`, `email_mismatch`, `signup_closed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large` */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 mod events;
+mod imports;
 mod invitations;
 mod invites;
 mod members;
@@ -16,6 +17,7 @@ mod users;
 mod webhooks;
 
 pub use events::*;
+pub use imports::*;
 pub use invitations::*;
 pub use invites::*;
 pub use members::*;

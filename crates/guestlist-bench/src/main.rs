@@ -32,7 +32,7 @@ use serde::Serialize;
 #[command(about = "Guestlist's load generator", args_override_self = true)]
 struct Args {
     /// Scenarios to run: floor, preview, landing, create, join, join+webhooks, check,
-    /// race, list (comma-separated)
+    /// race, list, import (comma-separated)
     /// or all. `check` asks `GET /check` with HS256, RS256 and ES256 tokens (the latter
     /// two from the bench's own identity provider) and `POST /check` 100 at a time.
     /// `list` also measures how soon a server is ready on an existing database.
@@ -56,6 +56,9 @@ struct Args {
     /// Stored invites for the list scenario (comma-separated).
     #[arg(long, default_value = "10000,100000,1000000")]
     list_sizes: String,
+    /// Links in the import scenario's file (`guestlist import --from`).
+    #[arg(long, default_value_t = 1_000_000)]
+    import_rows: usize,
     /// Race trials.
     #[arg(long, default_value_t = 20)]
     race_trials: usize,
@@ -1186,6 +1189,21 @@ async fn main() {
         }
     }
 
+    if want("import") {
+        let bin = bin.clone().expect("a server binary");
+        let (rows_per_sec, peak) = import_run(&bin, args.import_rows);
+        println!(
+            "{:<22} {:>4} {:>9} {:>6} {:>10.0}   guestlist import --from: {} links with live codes, peak RSS {:.1} MiB",
+            "import", 1, args.import_rows, 0, rows_per_sec, args.import_rows, peak
+        );
+        facts.insert("import_rows".into(), args.import_rows.into());
+        facts.insert("import_rows_per_sec".into(), rows_per_sec.round().into());
+        facts.insert(
+            "import_peak_rss_mib".into(),
+            ((peak * 10.0).round() / 10.0).into(),
+        );
+    }
+
     let report = serde_json::json!({
         "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
         "engine": if args.database_url.as_deref().is_some_and(|u| u.starts_with("postgres")) { "postgres" } else { "sqlite" },
@@ -1194,4 +1212,68 @@ async fn main() {
     });
     std::fs::write(&args.out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
     println!("\nwrote {}", args.out.display());
+}
+
+/// `guestlist import --from` of `n` links (with their codes, uses and creators) into a
+/// fresh SQLite database that already holds their space: rows per second over the
+/// whole run, and the process's peak resident memory (MiB), read from /proc while it
+/// runs.
+fn import_run(bin: &Path, n: usize) -> (f64, f64) {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("legacy.jsonl");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    writeln!(f, r#"{{"kind":"space","path":"legacy/"}}"#).unwrap();
+    for i in 0..n {
+        writeln!(
+            f,
+            r#"{{"kind":"link","external_id":"dir-{i}","space":"legacy/","code":"Legacy{i:08}x","max_uses":5,"uses":{},"created_by":"lena"}}"#,
+            i % 5
+        )
+        .unwrap();
+    }
+    f.flush().unwrap();
+    drop(f);
+    let db = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let t = Instant::now();
+    let mut child = Command::new(bin)
+        .args(["import", "--database-url", &db, "--from"])
+        .arg(&file)
+        .env(
+            "GUESTLIST_LINK_SECRET",
+            "bench-link-secret-0123456789abcdef0123456789",
+        )
+        .env(
+            "GUESTLIST_JWT_SECRET",
+            "bench-jwt-secret-0123456789abcdef0123456789ab",
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut peak_kib = 0.0f64;
+    let status = loop {
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            && let Some(kib) = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        {
+            peak_kib = peak_kib.max(kib);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let secs = t.elapsed().as_secs_f64();
+    let out = child.wait_with_output().unwrap();
+    assert!(status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains(&format!("created {}", n + 1)),
+        "the import created every row: {summary}"
+    );
+    (n as f64 / secs, peak_kib / 1024.0)
 }

@@ -487,6 +487,20 @@ impl Client {
         self.send(Self::with_key(r, idempotency_key)).await
     }
 
+    /// Imports rows from another system (`dry_run`: what would happen).
+    pub async fn import_rows(
+        &self,
+        req: &api::ImportRequest,
+        dry_run: bool,
+    ) -> Result<api::ImportResponse> {
+        let path = if dry_run {
+            "/api/v1/imports?dry_run=true"
+        } else {
+            "/api/v1/imports"
+        };
+        self.json(Method::POST, path, req).await
+    }
+
     pub async fn bulk_invitations(
         &self,
         req: &api::BulkInvitationRequest,

@@ -31,6 +31,7 @@ pub use listen::{HEALTH_OVERFLOW, HttpLimits, fit_connections};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 pub use openapi::openapi_json;
 pub use pages::PagesConfig;
+pub use rest::imports::{import_result, import_row};
 pub use webhooks::WebhookSettings;
 
 /// `[events]`: the live stream (`/api/v1/events/stream`).

@@ -17,7 +17,7 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::rest::{
-    events, invitations, invites, members, requests, signup, spaces, users, webhooks,
+    events, imports, invitations, invites, members, requests, signup, spaces, users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -34,7 +34,7 @@ use crate::rest::{
         members::join_space, members::leave_space, members::get_member, members::check,
         members::check_batch, members::my_spaces, members::user_memberships, spaces::list_spaces,
         invites::create_invite, invites::list_invites, invites::preview_invite, invites::revoke_invite,
-        invites::show_invite_link, invites::redeem_invite, invites::mirror_invite,
+        invites::show_invite_link, invites::redeem_invite, invites::mirror_invite, imports::import,
         events::list_events, events::stream_events,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,
         webhooks::delete_webhook, webhooks::rotate_secret, webhooks::test_webhook, webhooks::list_deliveries,
@@ -63,6 +63,7 @@ use crate::rest::{
         (name = "events", description = "The event log: the audit log, the forward feed and the live stream (docs/EVENTS.md)"),
         (name = "webhooks", description = "Endpoints told about events, in the Standard Webhooks format (the document's `webhooks` section)"),
         (name = "users", description = "Who users are known as (verified e-mail addresses, usernames)"),
+        (name = "imports", description = "Bringing another system's spaces, members and live links over"),
     )
 )]
 struct ApiDoc;

@@ -204,8 +204,8 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
         let done = query(
             "INSERT INTO invites (id, code_hash, space_id, space_path, role, max_uses, expires_at, description, \
                allow_narrowing, created_by, created_by_name, created_at, requires_approval, auto_approve_domains, \
-               code_sealed, code_skeleton, external_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING",
+               code_sealed, code_skeleton, external_id, uses) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT DO NOTHING",
         )
         .bind(i.id)
         .bind(&i.code_hash)
@@ -224,6 +224,7 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
         .bind(i.code_sealed.as_deref())
         .bind(i.code_skeleton.as_deref())
         .bind(i.external_id.as_deref())
+        .bind(i64::from(i.uses))
         .execute(&mut *self)
         .await?;
         if done != 1 {

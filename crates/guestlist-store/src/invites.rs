@@ -64,6 +64,8 @@ pub struct NewInvite {
     pub code_skeleton: Option<Vec<u8>>,
     /// The id another system knows the link by.
     pub external_id: Option<String>,
+    /// Uses it starts with (made in another system before it came here).
+    pub uses: u32,
 }
 
 /// What a mirror of another system's link may change.
@@ -85,7 +87,7 @@ impl NewInvite {
             space_path: self.space_path.clone(),
             role: self.role.clone(),
             max_uses: self.max_uses,
-            uses: 0,
+            uses: self.uses,
             expires_at: self.expires_at,
             description: self.description.clone(),
             allow_narrowing: self.allow_narrowing,

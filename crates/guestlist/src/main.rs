@@ -3,6 +3,7 @@
 
 mod bulk;
 mod config;
+mod imports;
 mod transfer;
 mod webhooks;
 
@@ -87,13 +88,33 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Load an export into an empty database (migrating it first).
+    /// Load an export into an empty database (migrating it first); or, with
+    /// `--from`, another system's spaces, members and live links into this one.
     Import {
         #[command(flatten)]
         cfg: ConfigArgs,
-        /// The file to read (default: standard input).
-        #[arg(long)]
+        /// The export to read (default: standard input).
+        #[arg(long, conflicts_with = "from")]
         input: Option<PathBuf>,
+        /// Another system's rows: a .jsonl file (one row a line, with its `kind`:
+        /// space, member or link) or a .csv file (a column per field; a `kind` column,
+        /// or links only). Running it again changes nothing (links are named by their
+        /// `external_id`).
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// With --from: what would happen, nothing written (each batch on its own).
+        #[arg(long, requires = "from")]
+        dry_run: bool,
+        /// With --from: import nothing if any row would be refused.
+        #[arg(long, requires = "from")]
+        all_or_nothing: bool,
+        /// With --from: rows per transaction (at most 10,000).
+        #[arg(long, default_value_t = 10_000, requires = "from")]
+        batch: usize,
+        /// With --from: where to write the refused rows, one JSON line each
+        /// (default: standard error).
+        #[arg(long, requires = "from")]
+        report: Option<PathBuf>,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -600,7 +621,39 @@ async fn run(cli: Cli) -> Result<(), String> {
             eprintln!("exported {} rows", n?);
             Ok(())
         }
-        Command::Import { cfg, input } => {
+        Command::Import {
+            cfg,
+            from: Some(from),
+            dry_run,
+            all_or_nothing,
+            batch,
+            report,
+            ..
+        } => {
+            let mut config = load(&cfg)?;
+            // Beside a `serve --dev` database, its secrets (codes are kept as keyed
+            // hashes: the import must key them as the server does).
+            if let Some(s) = DevSecrets::read(&config) {
+                config.jwt_secret.get_or_insert(s.jwt_secret);
+                config.link_secret.get_or_insert(s.link_secret);
+            }
+            let store = open_store(&config).await?;
+            let app = App::new(store.clone(), app_config(&config)?).map_err(|e| e.to_string())?;
+            let done = imports::run(
+                &app,
+                imports::ImportArgs {
+                    from,
+                    dry_run,
+                    all_or_nothing,
+                    batch,
+                    report,
+                },
+            )
+            .await;
+            store.close().await;
+            done
+        }
+        Command::Import { cfg, input, .. } => {
             let config = load(&cfg)?;
             let store = open_store(&config).await?;
             let n = transfer::import(&*store, input.as_deref()).await;

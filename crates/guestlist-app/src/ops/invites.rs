@@ -3,7 +3,7 @@ use std::sync::Arc;
 use guestlist_domain::rules;
 use guestlist_domain::{
     Actor, Email, Error, InviteCode, InviteState, JoinMode, JoinOutcome, MembershipSource,
-    MembershipStatus, Permission, RoleName, SpacePath,
+    MembershipStatus, Permission, RoleName, SpacePath, UserId,
 };
 use guestlist_store::{
     InviteMirror, InvitePredicate, InviteQuery, InviteRow, NewInvite, PageKey, Tx, Visibility,
@@ -242,6 +242,11 @@ struct Create {
     /// taken; `None` for a given code, which is then refused as taken.
     codes: Option<Codes>,
     external_id: Option<String>,
+    /// Who the link is recorded as made by, when not the actor (an import carries
+    /// the other system's creator, so the sponsor lifecycle applies to it).
+    creator: Option<UserId>,
+    /// Uses it starts with (a mirrored link's, made elsewhere).
+    uses: u32,
 }
 
 /// A new invite's id and what storage keeps of its code.
@@ -325,12 +330,19 @@ async fn insert_new(tx: &mut dyn Tx, c: &Create, scope: &Scope) -> Result<Invite
             allow_narrowing: c.input.allow_narrowing,
             requires_approval: c.input.requires_approval,
             auto_approve_domains: c.auto_approve_domains.clone(),
-            created_by: c.actor.label(),
-            created_by_name: c.actor.display_name(),
+            created_by: c
+                .creator
+                .as_ref()
+                .map_or_else(|| c.actor.label(), |u| u.as_str().to_owned()),
+            created_by_name: c
+                .creator
+                .as_ref()
+                .map_or_else(|| c.actor.display_name(), |u| u.as_str().to_owned()),
             created_at: now,
             code_sealed: code.code_sealed.clone(),
             code_skeleton: code.code_skeleton.clone(),
             external_id: c.external_id.clone(),
+            uses: c.uses,
         };
         if tx.insert_invite(&new).await? {
             tx.append_event(&scope.event(
@@ -529,6 +541,8 @@ pub struct MirrorInvite {
     /// `None`. It cannot change later.
     pub code: Option<String>,
     pub revoked: bool,
+    /// Who made it in the other system (a user id); the caller when `None`.
+    pub created_by: Option<UserId>,
 }
 
 /// What a mirror did.
@@ -540,7 +554,7 @@ pub enum Mirrored {
     Unchanged(InviteView),
 }
 
-struct Mirror {
+pub(crate) struct Mirror {
     external_id: String,
     input: MirrorInvite,
     /// The write that creates it, should it not exist.
@@ -549,7 +563,7 @@ struct Mirror {
     code_hash: Option<Vec<u8>>,
 }
 
-enum MirrorDone {
+pub(crate) enum MirrorDone {
     Created(InviteRow),
     Updated(InviteRow),
     Unchanged(InviteRow),
@@ -564,16 +578,13 @@ operation!(Mirror => MirrorDone, |self, tx| {
         None => {
             let scope = Scope::load(tx, &m.space).await?;
             scope.require_can_grant(tx, actor, Permission::ManageInvites, &self.create.role).await?;
-            let row = insert_new(tx, &self.create, &scope).await?;
-            if m.uses > 0 {
-                let mirror = InviteMirror { max_uses: m.max_uses, expires_at: m.expires_at, description: self.create.description.clone(), uses_at_least: m.uses };
-                tx.mirror_invite(row.id, &mirror).await?;
-            }
+            // Created with its uses, limit and expiry: the row as stored.
+            let mut row = insert_new(tx, &self.create, &scope).await?;
             if m.revoked && tx.revoke_invite(row.id, &actor.label(), now).await? {
                 tx.append_event(&scope.event("invite.revoked", actor, None, json!({ "invite_id": row.id }))).await?;
+                row = tx.invite_by_id(row.id).await?.ok_or(Error::NotFound("invite"))?;
             }
-            let fresh = tx.invite_by_id(row.id).await?.ok_or(Error::NotFound("invite"))?;
-            return Ok(MirrorDone::Created(fresh));
+            return Ok(MirrorDone::Created(row));
         }
     };
     let (scope, row) = managed_invite(tx, actor, &InviteRef::Id(existing.id)).await?;
@@ -775,6 +786,8 @@ impl App {
             first: self.new_code(given),
             codes: given.is_none().then(|| self.codes()),
             external_id,
+            creator: None,
+            uses: 0,
             input,
         })
     }
@@ -892,6 +905,22 @@ impl App {
         external_id: &str,
         input: MirrorInvite,
     ) -> Result<Mirrored> {
+        let op = self.prepare_mirror(actor, external_id, input)?;
+        let now = crate::now();
+        Ok(match self.store_ref().write(op).await? {
+            MirrorDone::Created(row) => Mirrored::Created(self.created(row)?),
+            MirrorDone::Updated(row) => Mirrored::Updated(InviteView::of(row, now)),
+            MirrorDone::Unchanged(row) => Mirrored::Unchanged(InviteView::of(row, now)),
+        })
+    }
+
+    /// Checks a mirrored link's input and makes its code: the write that mirrors it.
+    pub(crate) fn prepare_mirror(
+        &self,
+        actor: &Actor,
+        external_id: &str,
+        input: MirrorInvite,
+    ) -> Result<Mirror> {
         let external_id = text("external_id", Some(external_id), 200)?
             .filter(|x| !x.contains('\n'))
             .ok_or_else(|| Error::invalid("external_id", "1 to 200 printable characters"))?;
@@ -928,25 +957,22 @@ impl App {
             code.as_ref().map(|c| (c, false)),
             Some(external_id.clone()),
         )?;
-        create.expires_at = input.expires_at;
+        // Kept to the millisecond, as stored, so that the same input compares equal.
+        create.expires_at = input
+            .expires_at
+            .map(|t| t.replace_millisecond(t.millisecond()).unwrap_or(t));
+        create.creator = input.created_by.clone();
+        create.uses = input.uses;
         let code_hash = code.as_ref().map(|c| self.hash(c));
-        let now = crate::now();
-        Ok(
-            match self
-                .store_ref()
-                .write(Mirror {
-                    external_id,
-                    input,
-                    create,
-                    code_hash,
-                })
-                .await?
-            {
-                MirrorDone::Created(row) => Mirrored::Created(self.created(row)?),
-                MirrorDone::Updated(row) => Mirrored::Updated(InviteView::of(row, now)),
-                MirrorDone::Unchanged(row) => Mirrored::Unchanged(InviteView::of(row, now)),
+        Ok(Mirror {
+            external_id,
+            input: MirrorInvite {
+                expires_at: create.expires_at,
+                ..input
             },
-        )
+            create,
+            code_hash,
+        })
     }
 
     /// Shows a live invite's code and link again, to those who manage its space.

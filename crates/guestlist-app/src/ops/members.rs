@@ -47,11 +47,11 @@ operation!(JoinOpen => (JoinOutcome, Option<MembershipView>), |self, tx| {
     Ok(admitted.split(&scope))
 });
 
-struct Provision {
-    actor: Actor,
-    path: SpacePath,
-    user: UserId,
-    role: RoleName,
+pub(crate) struct Provision {
+    pub(crate) actor: Actor,
+    pub(crate) path: SpacePath,
+    pub(crate) user: UserId,
+    pub(crate) role: RoleName,
 }
 
 operation!(Provision => (JoinOutcome, Option<MembershipView>), |self, tx| {

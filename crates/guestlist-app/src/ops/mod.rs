@@ -2,6 +2,7 @@
 
 pub(crate) mod admission;
 pub mod events;
+pub mod imports;
 pub mod invitations;
 pub mod invites;
 pub mod mail;

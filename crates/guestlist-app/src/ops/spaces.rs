@@ -71,9 +71,9 @@ fn check_limit(limit: Option<u32>) -> Result<()> {
     }
 }
 
-struct CreateSpace {
-    actor: Actor,
-    input: NewSpaceInput,
+pub(crate) struct CreateSpace {
+    pub(crate) actor: Actor,
+    pub(crate) input: NewSpaceInput,
 }
 
 operation!(CreateSpace => SpaceView, |self, tx| {

@@ -52,6 +52,7 @@ pub async fn mirror_invite(
         description: req.description,
         code: req.code,
         revoked: req.revoked,
+        created_by: None,
     };
     let (status, body) = match s.app.mirror_invite(&actor, &external_id, input).await? {
         Mirrored::Created(c) => (

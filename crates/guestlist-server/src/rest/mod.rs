@@ -3,6 +3,7 @@
 //! no rule lives here. Each feature has its own `router()`.
 
 pub(crate) mod events;
+pub(crate) mod imports;
 pub(crate) mod invitations;
 pub(crate) mod invites;
 pub(crate) mod members;
@@ -30,6 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(invitations::router())
         .merge(signup::router())
         .merge(events::router())
+        .merge(imports::router())
         .merge(users::router())
         .merge(webhooks::router())
 }

@@ -6,6 +6,7 @@ mod escalation;
 mod graphql;
 mod helpers;
 mod identity;
+mod imports;
 mod invitations;
 mod invites;
 mod listener;

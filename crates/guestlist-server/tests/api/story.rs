@@ -105,6 +105,7 @@ fn invite(space: &NewSpace, role: &str, by: &str, max_uses: Option<u32>) -> NewI
         code_sealed: None,
         code_skeleton: None,
         external_id: None,
+        uses: 0,
     }
 }
 

@@ -1,0 +1,99 @@
+//! Imports from another system: the wire types of the `imports` feature.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::*;
+
+/// One row of an import: a space, a member, or a live link with its code. A line of
+/// a JSON Lines file is one of these; a CSV file has one column per field (and a
+/// `kind` column, or only links).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ImportRow {
+    /// A space: created unless it exists (then left unchanged).
+    Space {
+        #[schema(value_type = guestlist_domain::SpacePath)]
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// Defaults to `invite_only`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        join_mode: Option<JoinMode>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_limit: Option<u32>,
+    },
+    /// A member (source `provisioned`): added unless already one.
+    Member {
+        #[schema(value_type = guestlist_domain::SpacePath)]
+        space: String,
+        user_id: String,
+        /// Defaults to `member`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+    },
+    /// A live link, named by the other system's id (running the import again
+    /// updates it, never doubles it), with its code (8 to 32 letters and digits;
+    /// kept only as a keyed hash and sealed, like every code; generated when
+    /// omitted), its uses so far, limit, expiry and creator.
+    Link {
+        external_id: String,
+        #[schema(value_type = guestlist_domain::SpacePath)]
+        space: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(pattern = "^[A-Za-z0-9]{8,32}$")]
+        code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_uses: Option<u32>,
+        #[serde(default)]
+        uses: u32,
+        #[serde(
+            default,
+            with = "time::serde::rfc3339::option",
+            skip_serializing_if = "Option::is_none"
+        )]
+        expires_at: Option<OffsetDateTime>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        /// The user id of its creator there (the sponsor lifecycle applies to it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        created_by: Option<String>,
+        #[serde(default)]
+        revoked: bool,
+    },
+}
+
+/// Rows to import, applied in order in one transaction (at most 10,000).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    pub rows: Vec<ImportRow>,
+}
+
+/// What became of a row.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportOutcome {
+    Created,
+    Updated,
+    Unchanged,
+    /// Refused: its error says why; nothing of it was written.
+    Refused,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ImportResult {
+    pub outcome: ImportOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+}
+
+/// One result per row, in order; with `dry_run`, what would have happened.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ImportResponse {
+    pub dry_run: bool,
+    pub results: Vec<ImportResult>,
+}

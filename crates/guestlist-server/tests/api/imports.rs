@@ -1,0 +1,168 @@
+//! Imports over REST, on both engines: a batch of spaces, members and live links is
+//! applied row by row (a refused row changes nothing, the rest go on), a dry run
+//! writes nothing, a second run changes nothing, and only a platform administrator
+//! imports.
+
+use guestlist_client::{EventQuery, api};
+use serde_json::json;
+
+use crate::helpers::{TestApp, code};
+
+fn link(external_id: &str, space: &str, code: Option<&str>, uses: u32) -> api::ImportRow {
+    api::ImportRow::Link {
+        external_id: external_id.into(),
+        space: space.into(),
+        role: None,
+        code: code.map(str::to_owned),
+        max_uses: Some(4),
+        uses,
+        expires_at: None,
+        description: None,
+        created_by: Some("lena".into()),
+        revoked: false,
+    }
+}
+
+fn outcomes(r: &api::ImportResponse) -> Vec<api::ImportOutcome> {
+    r.results.iter().map(|r| r.outcome).collect()
+}
+
+#[tokio::test]
+async fn an_import_applies_each_row_on_its_own_and_twice_changes_nothing() {
+    use api::ImportOutcome::*;
+    let t = TestApp::spawn().await;
+    let platform = t.platform();
+    let rows = api::ImportRequest {
+        rows: vec![
+            api::ImportRow::Space {
+                path: "legacy/".into(),
+                name: Some("Legacy".into()),
+                join_mode: None,
+                member_limit: None,
+            },
+            api::ImportRow::Member {
+                space: "legacy/".into(),
+                user_id: "lena".into(),
+                role: Some("admin".into()),
+            },
+            link("d-1", "legacy/", Some("LegacyAbc123"), 1),
+            link("d-2", "legacy/", None, 0),
+            link("d-3", "legacy/", Some("LegacyAbc123"), 0),
+            link("d-4", "nowhere/", Some("Nowhere12345"), 0),
+            link("d-5", "legacy/", Some("short"), 0),
+        ],
+    };
+    let before = platform
+        .list_events(&EventQuery::default())
+        .await
+        .unwrap()
+        .events
+        .len();
+    let dry = platform.import_rows(&rows, true).await.unwrap();
+    assert!(dry.dry_run);
+    assert_eq!(
+        outcomes(&dry),
+        vec![
+            Created, Created, Created, Created, Refused, Refused, Refused
+        ]
+    );
+    assert_eq!(
+        code(t.client.preview_invite("LegacyAbc123").await),
+        "not_found",
+        "a dry run writes nothing"
+    );
+    assert_eq!(
+        platform
+            .list_events(&EventQuery::default())
+            .await
+            .unwrap()
+            .events
+            .len(),
+        before
+    );
+
+    let done = platform.import_rows(&rows, false).await.unwrap();
+    assert_eq!(
+        outcomes(&done),
+        vec![
+            Created, Created, Created, Created, Refused, Refused, Refused
+        ]
+    );
+    let errors: Vec<(String, Option<String>)> = done.results[4..]
+        .iter()
+        .map(|r| {
+            let e = r.error.clone().unwrap();
+            (e.code, e.field)
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            ("already_exists".into(), None),
+            ("not_found".into(), None),
+            ("invalid_input".into(), Some("code".into())),
+        ]
+    );
+    assert_eq!(
+        t.client
+            .preview_invite("LegacyAbc123")
+            .await
+            .unwrap()
+            .uses_left,
+        Some(3)
+    );
+    t.user("bob")
+        .join_invite("LegacyAbc123", None)
+        .await
+        .unwrap();
+    // Imported links are the creator's, and the events say how the code came.
+    let lena = t.user("lena");
+    let created = lena
+        .list_events(&EventQuery {
+            kind: Some("invite.created"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.events.len(), 2);
+    assert!(
+        created
+            .events
+            .iter()
+            .any(|e| e.data["code"] == "carried" && e.data["external_id"] == "d-1")
+    );
+
+    // Again: nothing changes, and the use made here is kept.
+    let again = platform.import_rows(&rows, false).await.unwrap();
+    assert_eq!(
+        outcomes(&again),
+        vec![
+            Unchanged, Unchanged, Unchanged, Unchanged, Refused, Refused, Refused
+        ]
+    );
+    assert_eq!(
+        t.client
+            .preview_invite("LegacyAbc123")
+            .await
+            .unwrap()
+            .uses_left,
+        Some(2)
+    );
+
+    // Only a platform administrator imports; an unknown field in a row is refused.
+    assert_eq!(code(lena.import_rows(&rows, false).await), "forbidden");
+    let res = platform
+        .request(reqwest::Method::POST, "/api/v1/imports")
+        .json(&json!({ "rows": [{ "kind": "link", "external_id": "x", "space": "legacy/", "legacy_flag": 1 }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = platform
+        .request(reqwest::Method::POST, "/api/v1/imports?dryrun=true")
+        .json(&json!({ "rows": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "an unknown query parameter is refused");
+}
