@@ -2074,7 +2074,11 @@ export interface components {
          * @enum {string}
          */
         ImportOutcome: "created" | "updated" | "unchanged" | "refused";
-        /** @description Rows to import, applied in order in one transaction (at most 10,000). */
+        /**
+         * @description Rows to import, applied in order in one transaction (at most 10,000). Each row is
+         *     checked on its own: a malformed field refuses that row in the answer (with the
+         *     field named), not the request, so the rows' fields are plain strings here.
+         */
         ImportRequest: {
             rows: components["schemas"]["ImportRow"][];
         };
@@ -2093,7 +2097,8 @@ export interface components {
          *     `kind` column, or only links).
          */
         ImportRow: {
-            path: components["schemas"]["SpacePath"];
+            /** @description A space path (`acme/`, `acme/eng/`). */
+            path: string;
             name?: string | null;
             join_mode?: components["schemas"]["JoinMode"] | null;
             /** Format: int32 */
@@ -2101,7 +2106,8 @@ export interface components {
             /** @enum {string} */
             kind: "space";
         } | {
-            space: components["schemas"]["SpacePath"];
+            /** @description A space path. */
+            space: string;
             user_id: string;
             /** @description Defaults to `member`. */
             role?: string | null;
@@ -2109,8 +2115,10 @@ export interface components {
             kind: "member";
         } | {
             external_id: string;
-            space: components["schemas"]["SpacePath"];
+            /** @description A space path. */
+            space: string;
             role?: string | null;
+            /** @description 8 to 32 letters and digits. */
             code?: string | null;
             /** Format: int32 */
             max_uses?: number | null;

@@ -14,7 +14,7 @@ use crate::*;
 pub enum ImportRow {
     /// A space: created unless it exists (then left unchanged).
     Space {
-        #[schema(value_type = guestlist_domain::SpacePath)]
+        /// A space path (`acme/`, `acme/eng/`).
         path: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
@@ -26,7 +26,7 @@ pub enum ImportRow {
     },
     /// A member (source `provisioned`): added unless already one.
     Member {
-        #[schema(value_type = guestlist_domain::SpacePath)]
+        /// A space path.
         space: String,
         user_id: String,
         /// Defaults to `member`.
@@ -39,12 +39,12 @@ pub enum ImportRow {
     /// omitted), its uses so far, limit, expiry and creator.
     Link {
         external_id: String,
-        #[schema(value_type = guestlist_domain::SpacePath)]
+        /// A space path.
         space: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         role: Option<String>,
+        /// 8 to 32 letters and digits.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(pattern = "^[A-Za-z0-9]{8,32}$")]
         code: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_uses: Option<u32>,
@@ -66,7 +66,9 @@ pub enum ImportRow {
     },
 }
 
-/// Rows to import, applied in order in one transaction (at most 10,000).
+/// Rows to import, applied in order in one transaction (at most 10,000). Each row is
+/// checked on its own: a malformed field refuses that row in the answer (with the
+/// field named), not the request, so the rows' fields are plain strings here.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {

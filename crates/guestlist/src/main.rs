@@ -282,6 +282,20 @@ fn database(config: &Config) -> Result<Database, String> {
 }
 
 /// Opens the engine the URL names and applies pending migrations.
+/// The application on the database the config names, for a command that works on it
+/// directly; beside a `serve --dev` database, with its secrets (codes and keys are
+/// kept as keyed hashes: the command must key them as the server does).
+async fn open_app(cfg: &ConfigArgs) -> Result<(App, Arc<dyn Store>), String> {
+    let mut config = load(cfg)?;
+    if let Some(s) = DevSecrets::read(&config) {
+        config.jwt_secret.get_or_insert(s.jwt_secret);
+        config.link_secret.get_or_insert(s.link_secret);
+    }
+    let store = open_store(&config).await?;
+    let app = App::new(store.clone(), app_config(&config)?).map_err(|e| e.to_string())?;
+    Ok((app, store))
+}
+
 async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     database(config)?.open().await
 }
@@ -598,13 +612,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     platform_admin,
                 },
         } => {
-            let mut config = load(&cfg)?;
-            if let Some(s) = DevSecrets::read(&config) {
-                config.jwt_secret.get_or_insert(s.jwt_secret);
-                config.link_secret.get_or_insert(s.link_secret);
-            }
-            let store = open_store(&config).await?;
-            let app = App::new(store.clone(), app_config(&config)?).map_err(|e| e.to_string())?;
+            let (app, store) = open_app(&cfg).await?;
             let key = app
                 .create_api_key(&name, platform_admin)
                 .await
@@ -630,15 +638,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             report,
             ..
         } => {
-            let mut config = load(&cfg)?;
-            // Beside a `serve --dev` database, its secrets (codes are kept as keyed
-            // hashes: the import must key them as the server does).
-            if let Some(s) = DevSecrets::read(&config) {
-                config.jwt_secret.get_or_insert(s.jwt_secret);
-                config.link_secret.get_or_insert(s.link_secret);
-            }
-            let store = open_store(&config).await?;
-            let app = App::new(store.clone(), app_config(&config)?).map_err(|e| e.to_string())?;
+            let (app, store) = open_app(&cfg).await?;
             let done = imports::run(
                 &app,
                 imports::ImportArgs {

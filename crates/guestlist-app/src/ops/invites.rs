@@ -634,8 +634,11 @@ operation!(Mirror => MirrorDone, |self, tx| {
         changed = true;
         tx.append_event(&scope.event("invite.revoked", actor, None, json!({ "invite_id": row.id }))).await?;
     }
+    if !changed {
+        return Ok(MirrorDone::Unchanged(row));
+    }
     let fresh = tx.invite_by_id(row.id).await?.ok_or(Error::NotFound("invite"))?;
-    Ok(if changed { MirrorDone::Updated(fresh) } else { MirrorDone::Unchanged(fresh) })
+    Ok(MirrorDone::Updated(fresh))
 });
 
 struct ShowLink {
