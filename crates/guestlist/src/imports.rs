@@ -84,7 +84,10 @@ impl Rows {
                 let record = records.next()?;
                 let record = match record {
                     Ok(r) => r,
-                    Err(e) => return Some(Err(Error::invalid("line", e.to_string()))),
+                    Err(e) => {
+                        *line = e.position().map_or(*line + 1, |p| p.line());
+                        return Some(Err(Error::invalid("line", e.to_string())));
+                    }
                 };
                 *line = record.position().map_or(*line + 1, |p| p.line());
                 let mut obj = Map::new();
