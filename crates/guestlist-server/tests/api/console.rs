@@ -108,6 +108,28 @@ async fn console_forms_need_this_sessions_token_and_a_refusal_changes_nothing() 
         .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
     assert!(made.body.contains("id=\"link\""));
+    // A code of the manager's choosing, from the same form; a weak one is refused.
+    let chosen = ann
+        .post(form, &[("csrf", &csrf), ("code", "AcmeLaunch26")])
+        .await;
+    assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.body);
+    assert!(
+        chosen.body.contains("&#x2f;i&#x2f;AcmeLaunch26"),
+        "{}",
+        chosen.body
+    );
+    assert_eq!(
+        app.client
+            .preview_invite("AcmeLaunch26")
+            .await
+            .unwrap()
+            .space,
+        "acme/"
+    );
+    let weak = ann
+        .post(form, &[("csrf", &csrf), ("code", "12345678")])
+        .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST, "{}", weak.body);
     // A manager cannot grant more than they hold, from the console either.
     let mut viewer = Browser::new(&app);
     app.platform()

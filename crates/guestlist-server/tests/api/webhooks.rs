@@ -705,23 +705,11 @@ async fn the_feed_waits_for_a_smaller_number_still_in_flight() {
         .unwrap()
         .events
         .len();
-    let mut start = 0;
-    for _ in 0..200 {
-        let page = acme
-            .list_events(&EventQuery {
-                after: Some(0),
-                limit: Some(100),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        if page.events.len() == logged {
-            start = page.next_after.unwrap();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(start > 0, "the feed caught up with the log");
+    let start = feed_once(&acme, 0, |n| n == logged)
+        .await
+        .expect("the feed caught up with the log")
+        .next_after
+        .unwrap();
     // A transaction of our own draws the next number and holds it.
     let mut held = app.pg_connection().await.unwrap();
     for sql in [
@@ -750,26 +738,37 @@ async fn the_feed_waits_for_a_smaller_number_still_in_flight() {
     sqlx::query("COMMIT").execute(&mut held).await.unwrap();
     // Now final; as above, other databases' transactions on the server may hold the
     // feed back for a moment more.
-    let mut page = None;
+    let page = feed_once(&acme, start, |n| n >= 2)
+        .await
+        .expect("the held event and the join reach the feed once committed");
+    let kinds: Vec<&str> = page.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds[0], "space.updated", "the held event first: {kinds:?}");
+    assert!(kinds.contains(&"member.joined"));
+}
+
+/// The forward feed after `after` once it shows as many events as `enough` wants
+/// (other databases' transactions on a shared PostgreSQL server may hold it back a
+/// moment: transaction ids are server-wide); `None` after 5 s.
+async fn feed_once(
+    client: &guestlist_client::Client,
+    after: i64,
+    enough: impl Fn(usize) -> bool,
+) -> Option<api::EventPage> {
     for _ in 0..200 {
-        let p = acme
+        let page = client
             .list_events(&EventQuery {
-                after: Some(start),
+                after: Some(after),
                 limit: Some(100),
                 ..Default::default()
             })
             .await
             .unwrap();
-        if p.events.len() >= 2 {
-            page = Some(p);
-            break;
+        if enough(page.events.len()) {
+            return Some(page);
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    let page = page.expect("the held event and the join reach the feed once committed");
-    let kinds: Vec<&str> = page.events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds[0], "space.updated", "the held event first: {kinds:?}");
-    assert!(kinds.contains(&"member.joined"));
+    None
 }
 
 /// Reads `n` events from the stream (as SSE frames): their ids and kinds.
