@@ -89,7 +89,8 @@ pub async fn mirror_invite(
 /// Create an invite link (manage_invites; never granting more than you hold).
 #[utoipa::path(post, path = "/api/v1/invites", tag = "invites", request_body = api::CreateInviteRequest,
     responses((status = 201, body = api::InviteWithLink), (status = 400, body = api::ErrorBody),
-        (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
+        (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody, description = "the chosen code is taken, or reads too like one that is")),
     security(("bearer" = [])))]
 pub async fn create_invite(
     State(s): State<AppState>,
