@@ -14,9 +14,9 @@
 #     installed with apt-get when missing), stopped and deleted at the end. To use a
 #     server of your own instead, set GUESTLIST_TEST_POSTGRES_URL to a URL whose role
 #     may CREATE DATABASE (each test makes a database of its own, gl_test_*).
-#   - Python packages the tests run as independent implementations (PyJWT, and
-#     Schemathesis for the OpenAPI contract), in a virtual environment under
-#     target/pyenv.
+#   - Python packages the tests run as independent implementations (PyJWT,
+#     standardwebhooks, Schemathesis for the OpenAPI contract, scim2-tester for SCIM),
+#     in a virtual environment under target/pyenv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,16 +43,16 @@ fi
 # a virtual environment under target/): PyJWT signs the identity tests' tokens;
 # standardwebhooks verifies every webhook delivery (tests/api/tools/receiver.py, and
 # the README's receiver); Schemathesis fuzzes the served OpenAPI document
-# (scripts/contract.sh).
+# (scripts/contract.sh); scim2-tester checks the SCIM service provider (scripts/scim.sh).
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
   say "installing python3-venv"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
 fi
-if ! target/pyenv/bin/python -c 'import jwt, cryptography, schemathesis, standardwebhooks' 2>/dev/null; then
+if ! target/pyenv/bin/python -c 'import jwt, cryptography, schemathesis, standardwebhooks, scim2_tester, httpx2' 2>/dev/null; then
   say "installing the Python checkers into target/pyenv"
   python3 -m venv target/pyenv
   target/pyenv/bin/pip install --quiet --disable-pip-version-check 'PyJWT>=2.10' 'cryptography>=44' \
-    'schemathesis==4.32.5' 'standardwebhooks==1.1.0'
+    'schemathesis==4.32.5' 'standardwebhooks==1.1.0' 'scim2-tester[httpx2]==0.5.2'
 fi
 export GUESTLIST_TEST_PYTHON="$PWD/target/pyenv/bin/python"
 
@@ -76,6 +76,9 @@ cargo test --locked -p guestlist --test e2e -- --ignored
 
 say "the OpenAPI contract: Schemathesis against a live server"
 scripts/contract.sh
+
+say "SCIM 2.0: scim2-tester against a live server"
+scripts/scim.sh
 
 say "the TypeScript client: generated types fresh, compiled, run against a live server"
 scripts/typescript.sh

@@ -2,7 +2,7 @@
 //! signed with the shared HS256 secret; API keys for machines.
 
 use async_trait::async_trait;
-use guestlist_domain::{Actor, Error, UserId};
+use guestlist_domain::{Actor, Error, SpacePath, UserId};
 use guestlist_store::{NewApiKey, Operation, Tx};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use std::collections::HashMap;
@@ -209,6 +209,35 @@ impl App {
     /// Resolves a bearer credential to an actor. Every failure reads the same to the
     /// caller: a missing, malformed, expired or unknown credential is `unauthenticated`.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor> {
+        let actor = self.credential(bearer).await?;
+        if let Actor::ApiKey {
+            scim_root: Some(_), ..
+        } = actor
+        {
+            return Err(Error::forbidden("a SCIM key is taken only at /scim/v2"));
+        }
+        Ok(actor)
+    }
+
+    /// Resolves the bearer credential of a SCIM request: a SCIM key, and nothing
+    /// else. Returns the key and the subtree it provisions.
+    pub async fn authenticate_scim(&self, bearer: &str) -> Result<(Actor, SpacePath)> {
+        let actor = self.credential(bearer).await?;
+        match &actor {
+            Actor::ApiKey {
+                scim_root: Some(root),
+                ..
+            } => {
+                let root = root.clone();
+                Ok((actor, root))
+            }
+            _ => Err(Error::forbidden(
+                "SCIM takes a SCIM key (guestlist api-key create --scim SPACE)",
+            )),
+        }
+    }
+
+    async fn credential(&self, bearer: &str) -> Result<Actor> {
         let refused = || Error::Unauthenticated("invalid or expired credentials".into());
         if bearer.starts_with(API_KEY_PREFIX) {
             let row = self
@@ -221,6 +250,7 @@ impl App {
                 id: row.id,
                 name: row.name,
                 platform_admin: row.platform_admin,
+                scim_root: row.scim_root,
             });
         }
         let c = match self.0.tokens.identity(bearer).await {
@@ -271,12 +301,23 @@ impl App {
     }
 
     /// Stores a new API key and returns it: the only time it is ever shown.
-    pub async fn create_api_key(&self, name: &str, platform_admin: bool) -> Result<String> {
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        platform_admin: bool,
+        scim_root: Option<SpacePath>,
+    ) -> Result<String> {
+        if platform_admin && scim_root.is_some() {
+            return Err(Error::invalid(
+                "scim",
+                "a SCIM key is bound to its subtree: it cannot be a platform key",
+            ));
+        }
         if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control()) {
             return Err(Error::invalid("name", "1-64 printable characters"));
         }
         let (key, key_hash) = crate::new_api_key();
-        self.register_api_key(name, &key, key_hash, platform_admin)
+        self.register_api_key(name, &key, key_hash, platform_admin, scim_root)
             .await?;
         Ok(key)
     }
@@ -291,7 +332,7 @@ impl App {
         {
             return Ok(());
         }
-        self.register_api_key(name, key, hash_api_key(key), platform_admin)
+        self.register_api_key(name, key, hash_api_key(key), platform_admin, None)
             .await
     }
 
@@ -301,6 +342,7 @@ impl App {
         _key: &str,
         key_hash: Vec<u8>,
         platform_admin: bool,
+        scim_root: Option<SpacePath>,
     ) -> Result<()> {
         let inserted = self
             .store_ref()
@@ -309,6 +351,7 @@ impl App {
                 name: name.to_owned(),
                 key_hash,
                 platform_admin,
+                scim_root,
                 created_at: crate::now(),
             }))
             .await?;

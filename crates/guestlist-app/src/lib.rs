@@ -42,6 +42,9 @@ pub use ops::members::{CheckAnswer, CheckInput, MAX_CHECKS, MemberPage, Membersh
 pub use ops::requests::{
     Account, Deprovisioned, JoinRequestPage, JoinRequestView, Pending, RequestResult,
 };
+pub use ops::scim::{
+    ScimCaller, ScimChange, ScimConfig, ScimKind, ScimList, ScimQuery, ScimResource, ScimUserId,
+};
 pub use ops::sessions::{MAX_SESSION_LIFETIME_SECS, SessionConfig, SignedIn};
 pub use ops::signup::{
     ClaimView, GateView, PlatformInvitationCreated, PlatformInvitationInput,
@@ -90,6 +93,8 @@ pub struct AppConfig {
     /// named by user id; an identity provider's claim can make others so too.
     pub platform_admins: Vec<String>,
     pub webhooks: WebhookConfig,
+    /// SCIM provisioning (`[scim]`).
+    pub scim: ScimConfig,
 }
 
 /// Who is calling and from where. Rate limits key on both.

@@ -108,6 +108,11 @@ impl Scope {
     pub async fn rights(&self, tx: &mut dyn Tx, actor: &Actor) -> Result<Permissions> {
         match actor {
             actor if actor.is_platform_admin() => Ok(Permissions::ALL),
+            // A SCIM key provisions its subtree: everything there, nothing elsewhere.
+            Actor::ApiKey {
+                scim_root: Some(root),
+                ..
+            } if self.space.path.is_within(root) => Ok(Permissions::ALL),
             Actor::ApiKey { .. } => Ok(Permissions::NONE),
             Actor::User { id, .. } => self.user_rights(tx, id).await,
         }
@@ -279,6 +284,10 @@ pub(crate) async fn subtrees_with(
 ) -> Result<Option<Vec<SpacePath>>> {
     let user = match actor {
         actor if actor.is_platform_admin() => return Ok(None),
+        Actor::ApiKey {
+            scim_root: Some(root),
+            ..
+        } => return Ok(Some(vec![root.clone()])),
         Actor::ApiKey { .. } => return Ok(Some(vec![])),
         Actor::User { id, .. } => id,
     };

@@ -74,6 +74,9 @@ pub enum Actor {
         id: Uuid,
         name: String,
         platform_admin: bool,
+        /// A SCIM key: the subtree it provisions. It holds everything there, and is
+        /// taken nowhere but at `/scim/v2`.
+        scim_root: Option<crate::SpacePath>,
     },
 }
 
@@ -162,6 +165,7 @@ mod tests {
             id: Uuid::nil(),
             name: "dev-admin".into(),
             platform_admin: true,
+            scim_root: None,
         };
         assert!(UserId::parse(&key.label()).is_err());
     }

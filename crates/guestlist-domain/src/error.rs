@@ -32,10 +32,11 @@ pub enum ErrorCode {
     TokenInUse,
     PendingConsent,
     IdempotencyKeyReused,
+    PreconditionFailed,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::NotFound,
         ErrorCode::Expired,
         ErrorCode::Exhausted,
@@ -62,6 +63,7 @@ impl ErrorCode {
         ErrorCode::TokenInUse,
         ErrorCode::PendingConsent,
         ErrorCode::IdempotencyKeyReused,
+        ErrorCode::PreconditionFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +94,7 @@ impl ErrorCode {
             ErrorCode::TokenInUse => "token_in_use",
             ErrorCode::PendingConsent => "pending_consent",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::PreconditionFailed => "precondition_failed",
         }
     }
 }
@@ -165,6 +168,16 @@ pub enum Error {
     /// keeps failing the caller sees `unavailable`.
     #[error("the service is temporarily unavailable")]
     Contention(String),
+    /// A SCIM request that breaks a rule of the protocol (`invalid_input`, with the
+    /// SCIM `scimType` the SCIM front door shows).
+    #[error("{detail}")]
+    Scim {
+        scim_type: crate::scim::ScimType,
+        detail: String,
+    },
+    /// The version named by `If-Match` is not the current one.
+    #[error("the resource changed since that version")]
+    PreconditionFailed,
 }
 
 impl Error {
@@ -223,6 +236,8 @@ impl Error {
             Error::TokenInUse => ErrorCode::TokenInUse,
             Error::PendingConsent(_) => ErrorCode::PendingConsent,
             Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            Error::Scim { .. } => ErrorCode::InvalidInput,
+            Error::PreconditionFailed => ErrorCode::PreconditionFailed,
         }
     }
 

@@ -341,6 +341,25 @@ pub const CATALOGUE: &[EventKind] = &[
         &[("memberships", "integer", "how many memberships ended")],
     ),
     kind(
+        "user.provisioned",
+        "An identity provider created a user through SCIM (on the SCIM key's root space).",
+        USER,
+        &[
+            ("scim_id", "string", "the SCIM resource id"),
+            ("active", "boolean", "whether the user is active"),
+        ],
+    ),
+    kind(
+        "user.reactivated",
+        "An identity provider set a deprovisioned user active again: the memberships of their groups are given back.",
+        USER,
+        &[(
+            "memberships",
+            "integer",
+            "how many memberships were given back",
+        )],
+    ),
+    kind(
         "webhook.endpoint_created",
         "A webhook endpoint was registered (its URL and secret are never in an event).",
         Some("the endpoint id"),

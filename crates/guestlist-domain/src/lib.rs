@@ -13,6 +13,7 @@ pub mod outcome;
 pub mod path;
 pub mod role;
 pub mod rules;
+pub mod scim;
 pub mod signup;
 pub mod space;
 

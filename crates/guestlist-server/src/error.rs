@@ -41,6 +41,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
     }
 }
 
@@ -67,8 +68,42 @@ impl ApiError {
         let body = ErrorBody {
             error: detail(&err),
         };
-        let mut res = (status_of(code), crate::extract::Json(body)).into_response();
-        match &err {
+        let res = (status_of(code), crate::extract::Json(body)).into_response();
+        with_headers(&err, res)
+    }
+}
+
+/// The same refusal as SCIM says it (RFC 7644 §3.12): the status `status_of` gives,
+/// and the `scimType` of a protocol rule broken (a name taken is `uniqueness`; other
+/// bad input `invalidValue`).
+pub fn scim_response(err: &Error) -> Response {
+    guestlist_app::log_failure(err, "scim");
+    let status = status_of(err.code());
+    let scim_type = match err {
+        Error::Scim { scim_type, .. } => Some(scim_type.as_str()),
+        Error::AlreadyExists(_) => Some("uniqueness"),
+        Error::InvalidInput { .. } => Some("invalidValue"),
+        _ => None,
+    };
+    let mut body = serde_json::json!({
+        "schemas": [guestlist_domain::scim::ERROR_SCHEMA],
+        "status": status.as_u16().to_string(),
+        "detail": err.public_message(),
+    });
+    if let Some(t) = scim_type {
+        body["scimType"] = t.into();
+    }
+    let mut res = (status, body.to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/scim+json"),
+    );
+    with_headers(err, res)
+}
+
+fn with_headers(err: &Error, mut res: Response) -> Response {
+    {
+        match err {
             Error::RateLimited { retry_after_secs } => {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));

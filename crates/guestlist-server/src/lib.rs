@@ -11,6 +11,7 @@ mod listen;
 mod openapi;
 mod pages;
 mod rest;
+mod scim;
 pub mod webhooks;
 
 use std::sync::{Arc, OnceLock};
@@ -168,6 +169,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1",
             rest::router().route_layer(middleware::from_fn(extract::strict_query)),
         )
+        .nest("/scim/v2", scim::router())
         .merge(pages::router(&state))
         .route("/api/openapi.json", get(openapi_route))
         .route("/graphql", post(graphql::execute).get(graphql::graphiql))

@@ -8,7 +8,7 @@ use crate::engine::*;
 impl<E: Engine> ApiKeysTx for SqlTx<'_, E> {
     async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<bool> {
         let done = query(
-            "INSERT INTO api_keys (id, name, key_hash, platform_admin, created_at) VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO api_keys (id, name, key_hash, platform_admin, created_at, scim_root) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT DO NOTHING",
         )
         .bind(key.id)
@@ -16,6 +16,7 @@ impl<E: Engine> ApiKeysTx for SqlTx<'_, E> {
         .bind(&key.key_hash)
         .bind(key.platform_admin)
         .bind(ms(key.created_at))
+        .bind(key.scim_root.as_ref().map(|r| r.as_str()))
         .execute(&mut *self)
         .await?;
         Ok(done == 1)
@@ -23,7 +24,7 @@ impl<E: Engine> ApiKeysTx for SqlTx<'_, E> {
 
     async fn api_key_by_hash(&mut self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>> {
         let row =
-            query("SELECT id, name, platform_admin, revoked_at FROM api_keys WHERE key_hash = $1")
+            query("SELECT id, name, platform_admin, scim_root, revoked_at FROM api_keys WHERE key_hash = $1")
                 .bind(key_hash)
                 .fetch_optional(&mut *self)
                 .await?;
@@ -32,6 +33,10 @@ impl<E: Engine> ApiKeysTx for SqlTx<'_, E> {
                 id: get(&r, "id")?,
                 name: get(&r, "name")?,
                 platform_admin: get(&r, "platform_admin")?,
+                scim_root: get::<Option<String>>(&r, "scim_root")?
+                    .map(|p| guestlist_store::domain::SpacePath::parse(&p))
+                    .transpose()
+                    .map_err(Error::internal)?,
                 revoked: get::<Option<i64>>(&r, "revoked_at")?.is_some(),
             })
         })

@@ -36,6 +36,7 @@ mod invites;
 mod mail;
 mod members;
 mod requests;
+mod scim;
 mod sessions;
 mod signup;
 mod spaces;

@@ -568,6 +568,7 @@ mod tests {
                 name: self.name.clone(),
                 key_hash: self.name.as_bytes().to_vec(),
                 platform_admin: false,
+                scim_root: None,
                 created_at: time::OffsetDateTime::now_utc(),
             })
             .await?;

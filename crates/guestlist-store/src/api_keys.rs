@@ -21,6 +21,8 @@ pub struct NewApiKey {
     pub name: String,
     pub key_hash: Vec<u8>,
     pub platform_admin: bool,
+    /// A SCIM key: the subtree it provisions (it serves `/scim/v2` only).
+    pub scim_root: Option<guestlist_domain::SpacePath>,
     pub created_at: OffsetDateTime,
 }
 
@@ -29,6 +31,7 @@ pub struct ApiKeyRow {
     pub id: Uuid,
     pub name: String,
     pub platform_admin: bool,
+    pub scim_root: Option<guestlist_domain::SpacePath>,
     pub revoked: bool,
 }
 
@@ -43,6 +46,7 @@ pub(crate) const TABLES: &[TableSpec] = &[TableSpec {
         ("platform_admin", Bool),
         ("created_at", Int),
         ("revoked_at", Int),
+        ("scim_root", Text),
     ],
     key: &["id"],
     singleton: false,

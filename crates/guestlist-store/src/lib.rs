@@ -20,6 +20,7 @@ mod invites;
 mod mail;
 mod members;
 mod requests;
+mod scim;
 mod sessions;
 mod signup;
 mod spaces;
@@ -35,6 +36,7 @@ pub use invites::*;
 pub use mail::*;
 pub use members::*;
 pub use requests::*;
+pub use scim::*;
 pub use sessions::*;
 pub use signup::*;
 pub use spaces::*;
@@ -184,6 +186,7 @@ pub trait Tx:
     + UsersTx
     + SessionsTx
     + WebhooksTx
+    + ScimTx
 {
 }
 
@@ -201,7 +204,8 @@ impl<
         + ApiKeysTx
         + UsersTx
         + SessionsTx
-        + WebhooksTx,
+        + WebhooksTx
+        + ScimTx,
 > Tx for T
 {
 }

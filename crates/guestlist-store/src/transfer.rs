@@ -72,6 +72,7 @@ const TABLES: &[&[TableSpec]] = &[
     crate::users::TABLES,
     crate::sessions::TABLES,
     crate::webhooks::TABLES,
+    crate::scim::TABLES,
 ];
 
 /// Columns and tables an engine keeps for itself, not carried by export: PostgreSQL's

@@ -16,6 +16,8 @@ pub enum IdentitySource {
     Token,
     /// The host's `PUT /users/{id}`.
     Host,
+    /// An identity provider's SCIM user.
+    Scim,
 }
 
 impl IdentitySource {
@@ -23,6 +25,7 @@ impl IdentitySource {
         match self {
             IdentitySource::Token => "token",
             IdentitySource::Host => "host",
+            IdentitySource::Scim => "scim",
         }
     }
 }

@@ -77,6 +77,8 @@ pub struct Config {
     pub webhooks: guestlist_server::WebhookSettings,
     /// The live event stream.
     pub events: guestlist_server::EventStreamConfig,
+    /// SCIM provisioning: how an identity provider's users and groups map here.
+    pub scim: guestlist_app::ScimConfig,
 }
 
 impl Default for Config {
@@ -113,6 +115,7 @@ impl Default for Config {
             pages: guestlist_server::PagesConfig::default(),
             webhooks: guestlist_server::WebhookSettings::default(),
             events: guestlist_server::EventStreamConfig::default(),
+            scim: guestlist_app::ScimConfig::default(),
         }
     }
 }
@@ -139,6 +142,7 @@ impl std::fmt::Debug for Config {
             .field("pages", &self.pages)
             .field("webhooks", &self.webhooks)
             .field("events", &self.events)
+            .field("scim", &self.scim)
             .finish_non_exhaustive()
     }
 }
@@ -499,7 +503,29 @@ per_endpoint = {wper}
 poll_interval_ms = {epoll}
 heartbeat_secs = {ehb}
 stream_buffer = {ebuf}
+
+[scim]
+# SCIM 2.0 at /scim/v2, for an identity provider holding a SCIM key
+# (`guestlist api-key create --name okta --scim acme/`): see docs/SCIM.md.
+# Which attribute of a new SCIM user is its user id here (the `sub` of your tokens):
+# "userName", "externalId", or "id" (a new UUID). Fixed when the user is created.
+user_id = "{scuid}"
+# The role a group's members hold in its space.
+member_role = "{scrole}"
+# A group posted for a space that does not exist creates it under the key's space
+# (false: refused).
+create_groups = {sccreate}
+# Most resources one list answers.
+max_results = {scmax}
 "#,
+            scuid = match d.scim.user_id {
+                guestlist_app::ScimUserId::UserName => "userName",
+                guestlist_app::ScimUserId::ExternalId => "externalId",
+                guestlist_app::ScimUserId::Id => "id",
+            },
+            scrole = d.scim.member_role,
+            sccreate = d.scim.create_groups,
+            scmax = d.scim.max_results,
             wen = d.webhooks.enabled,
             wsched = toml::Value::Array(
                 d.webhooks

@@ -222,6 +222,7 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<(), String> {
         id: uuid::Uuid::nil(),
         name: "import".into(),
         platform_admin: true,
+        scim_root: None,
     };
     let mut report: Box<dyn Write> = match &args.report {
         Some(p) => Box::new(File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),

@@ -16,6 +16,7 @@ use config::{Config, DevSecrets};
 use guestlist_app::store::Store;
 use guestlist_app::{App, AppConfig, Claims, Secret};
 use guestlist_client::{Client, InviteQuery, api};
+use guestlist_domain::SpacePath;
 use guestlist_server::{Application, Database, Settings};
 use tokio::net::TcpListener;
 
@@ -164,8 +165,12 @@ enum ApiKeyCommand {
         #[arg(long)]
         name: String,
         /// May create top-level spaces and provision members anywhere.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "scim")]
         platform_admin: bool,
+        /// A SCIM key for an identity provider: it serves /scim/v2 only, and
+        /// provisions users and groups within this space's subtree (e.g. `acme/`).
+        #[arg(long, value_name = "SPACE")]
+        scim: Option<String>,
     },
 }
 
@@ -324,6 +329,7 @@ fn app_config(config: &Config) -> Result<AppConfig, String> {
         },
         platform_admins: config.platform_admins.clone(),
         webhooks: config.webhooks.to_config()?,
+        scim: config.scim.clone(),
     })
 }
 
@@ -610,11 +616,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                     cfg,
                     name,
                     platform_admin,
+                    scim,
                 },
         } => {
+            let scim = scim
+                .map(|s| SpacePath::parse(&s).map_err(|e| format!("--scim: {e}")))
+                .transpose()?;
             let (app, store) = open_app(&cfg).await?;
             let key = app
-                .create_api_key(&name, platform_admin)
+                .create_api_key(&name, platform_admin, scim)
                 .await
                 .map_err(|e| e.to_string())?;
             store.close().await;

@@ -153,10 +153,10 @@ operation!(ChangeRole => MembershipView, |self, tx| {
     Ok(view(&scope, MembershipRow { role: self.role.clone(), updated_at: now, ..target }))
 });
 
-struct RemoveMember {
-    actor: Actor,
-    path: SpacePath,
-    user: UserId,
+pub(crate) struct RemoveMember {
+    pub(crate) actor: Actor,
+    pub(crate) path: SpacePath,
+    pub(crate) user: UserId,
 }
 
 operation!(RemoveMember => (), |self, tx| {

@@ -8,6 +8,7 @@ pub mod invites;
 pub mod mail;
 pub mod members;
 pub mod requests;
+pub mod scim;
 pub mod sessions;
 pub mod signup;
 pub mod spaces;

@@ -439,8 +439,27 @@ operation!(Deprovision => Deprovisioned, |self, tx| {
     if !self.actor.is_platform_admin() {
         return Err(Error::forbidden("only a platform-admin API key can deprovision a user"));
     }
+    deprovision(tx, &self.actor, &self.user, None, "deprovisioned").await
+});
+
+/// Ends `user`'s memberships within `root` (everywhere: `None`), revokes what they
+/// sponsored there that they can no longer hand out (every link, invitation and
+/// pending add, each with its event), cancels their join requests there (and, only
+/// everywhere, their platform invitations), and records `user.deprovisioned`: the
+/// platform key's deprovisioning and SCIM's (a deactivated or deleted user) alike.
+pub(crate) async fn deprovision(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    user: &UserId,
+    root: Option<&SpacePath>,
+    reason: &str,
+) -> Result<Deprovisioned> {
+    let within = |p: &SpacePath| root.is_none_or(|r| p.is_within(r));
     let mut done = Deprovisioned::default();
-    for (m, path) in tx.memberships_of(&self.user).await? {
+    for (m, path) in tx.memberships_of(user).await? {
+        if !within(&path) {
+            continue;
+        }
         tx.delete_membership(m.id).await?;
         if m.status == MembershipStatus::Active {
             tx.free_seat(m.space_id).await?;
@@ -448,32 +467,48 @@ operation!(Deprovision => Deprovisioned, |self, tx| {
         let scope = Scope::load(tx, &path).await?;
         tx.append_event(&scope.event(
             "member.removed",
-            &self.actor,
-            Some(self.user.as_str()),
-            json!({ "role": m.role, "reason": "deprovisioned" }),
+            actor,
+            Some(user.as_str()),
+            json!({ "role": m.role, "reason": reason }),
         ))
         .await?;
         done.memberships_removed += 1;
     }
-    // Holding nothing now, they can hand out nothing: every link, invitation and
-    // pending add they made goes, each with its event.
+    // Holding nothing there now, they can hand out nothing there: every link,
+    // invitation and pending add they made goes, each with its event.
     done.invites_revoked =
-        crate::ceiling::revoke_beyond(tx, &self.actor, &self.user, None, "sponsor_deprovisioned").await?;
+        crate::ceiling::revoke_beyond(tx, actor, user, root, "sponsor_deprovisioned").await?;
     let now = crate::now();
-    let platform = tx.revoke_platform_invitations_of(self.user.as_str(), &self.actor.label(), now).await?;
-    done.platform_invitations_revoked = platform.len();
-    for r in tx.pending_join_requests_of(&self.user).await? {
-        tx.decide_join_request(r.id, JoinRequestStatus::Cancelled, &self.actor.label(), now).await?;
-        done.join_requests_cancelled += 1;
+    if root.is_none() {
+        let platform = tx
+            .revoke_platform_invitations_of(user.as_str(), &actor.label(), now)
+            .await?;
+        done.platform_invitations_revoked = platform.len();
+    }
+    for r in tx.pending_join_requests_of(user).await? {
+        if within(&r.space_path) {
+            tx.decide_join_request(r.id, JoinRequestStatus::Cancelled, &actor.label(), now)
+                .await?;
+            done.join_requests_cancelled += 1;
+        }
     }
     let data = json!({
         "memberships_removed": done.memberships_removed, "invites_revoked": done.invites_revoked,
         "platform_invitations_revoked": done.platform_invitations_revoked,
-        "join_requests_cancelled": done.join_requests_cancelled,
+        "join_requests_cancelled": done.join_requests_cancelled, "reason": reason,
     });
-    tx.append_event(&event_on(None, "user.deprovisioned", &self.actor, Some(self.user.as_str()), data)).await?;
+    let event = match root {
+        Some(root) => Scope::load(tx, root).await?.event(
+            "user.deprovisioned",
+            actor,
+            Some(user.as_str()),
+            data,
+        ),
+        None => event_on(None, "user.deprovisioned", actor, Some(user.as_str()), data),
+    };
+    tx.append_event(&event).await?;
     Ok(done)
-});
+}
 
 impl App {
     /// Adds an existing account to a space's roster as a pending membership that only

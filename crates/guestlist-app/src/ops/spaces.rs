@@ -122,10 +122,10 @@ operation!(GetSpace => SpaceView, |self, tx| {
     Ok(SpaceView { space: scope.space, your_permissions: held })
 });
 
-struct UpdateSpace {
-    actor: Actor,
-    path: SpacePath,
-    patch: SpacePatchInput,
+pub(crate) struct UpdateSpace {
+    pub(crate) actor: Actor,
+    pub(crate) path: SpacePath,
+    pub(crate) patch: SpacePatchInput,
 }
 
 operation!(UpdateSpace => SpaceView, |self, tx| {

@@ -227,6 +227,7 @@ async fn a_platform_administrator_named_in_the_config_runs_the_gate() {
             sessions: Default::default(),
             platform_admins: Vec::new(),
             webhooks: Default::default(),
+            scim: Default::default(),
         },
     )
     .unwrap();

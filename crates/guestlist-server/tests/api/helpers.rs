@@ -51,6 +51,8 @@ pub struct Setup {
     pub platform_admins: Vec<String>,
     /// Webhook delivery: receivers on 127.0.0.1 allowed, a short retry schedule.
     pub webhooks: guestlist_app::WebhookConfig,
+    /// SCIM provisioning.
+    pub scim: guestlist_app::ScimConfig,
 }
 
 /// Webhooks as the tests run them: receivers on 127.0.0.1 are allowed, and the
@@ -96,6 +98,7 @@ impl Default for Setup {
             own_public_url: false,
             platform_admins: Vec::new(),
             webhooks: test_webhooks(),
+            scim: Default::default(),
         }
     }
 }
@@ -156,6 +159,7 @@ impl TestApp {
             },
             platform_admins: setup.platform_admins,
             webhooks: setup.webhooks,
+            scim: setup.scim,
         };
         let smtp = SmtpSink::start().await;
         let mail = MailConfig {

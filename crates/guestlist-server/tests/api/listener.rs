@@ -166,6 +166,7 @@ async fn shutdown_drains_within_its_grace_despite_a_half_sent_request() {
             sessions: Default::default(),
             platform_admins: Vec::new(),
             webhooks: Default::default(),
+            scim: Default::default(),
         },
         mail: guestlist_mail::MailConfig {
             folder: dir.path().join("mail"),

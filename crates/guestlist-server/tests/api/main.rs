@@ -17,6 +17,7 @@ mod questions;
 mod races;
 mod rosters;
 mod schema;
+mod scim;
 mod security;
 mod signup;
 mod story;
