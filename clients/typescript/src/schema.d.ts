@@ -1525,6 +1525,40 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "user.provisioned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An identity provider created a user through SCIM (on the SCIM key's root space). */
+        post: operations["webhook_user_provisioned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.reactivated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An identity provider set a deprovisioned user active again: the memberships of their groups are given back. */
+        post: operations["webhook_user_reactivated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "webhook.endpoint_created": {
         parameters: {
             query?: never;
@@ -1903,7 +1937,7 @@ export interface components {
             url: string;
             description?: string | null;
             /** @description Only these event kinds (docs/EVENTS.md); left out, every kind. */
-            kinds?: ("space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.updated" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test")[] | null;
+            kinds?: ("space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.updated" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "user.provisioned" | "user.reactivated" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test")[] | null;
             space?: components["schemas"]["SpaceParam"] | null;
         };
         /**
@@ -1951,7 +1985,7 @@ export interface components {
          * @description A stable machine code; the README's error table says what each means.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "expired" | "exhausted" | "revoked" | "out_of_scope" | "member_limit_reached" | "forbidden" | "unauthenticated" | "invalid_input" | "rate_limited" | "already_exists" | "last_admin" | "invite_required" | "approval_required" | "payload_too_large" | "request_timeout" | "method_not_allowed" | "unavailable" | "internal" | "email_unverified" | "email_mismatch" | "not_pending" | "signup_closed" | "token_in_use" | "pending_consent" | "idempotency_key_reused";
+        ErrorCode: "not_found" | "expired" | "exhausted" | "revoked" | "out_of_scope" | "member_limit_reached" | "forbidden" | "unauthenticated" | "invalid_input" | "rate_limited" | "already_exists" | "last_admin" | "invite_required" | "approval_required" | "payload_too_large" | "request_timeout" | "method_not_allowed" | "unavailable" | "internal" | "email_unverified" | "email_mismatch" | "not_pending" | "signup_closed" | "token_in_use" | "pending_consent" | "idempotency_key_reused" | "precondition_failed";
         ErrorDetail: {
             /**
              * @description A stable machine code: not_found, expired, exhausted, revoked, out_of_scope,
@@ -2638,7 +2672,7 @@ export interface components {
             url?: string | null;
             description?: string | null;
             /** @description `null`: every kind again. */
-            kinds?: ("space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.updated" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test")[] | null;
+            kinds?: ("space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.updated" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "user.provisioned" | "user.reactivated" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test")[] | null;
             enabled?: boolean | null;
         };
         /**
@@ -2947,7 +2981,7 @@ export interface operations {
                 /** @description Only events of this space and beneath. */
                 space?: components["schemas"]["SpacePath"];
                 /** @description Only events of this kind, e.g. member.joined. */
-                kind?: "space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.updated" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test";
+                kind?: "space.created" | "space.updated" | "role.created" | "member.joined" | "member.added" | "member.declined" | "member.add_withdrawn" | "member.role_changed" | "member.removed" | "member.left" | "invite.created" | "invite.updated" | "invite.revoked" | "invitation.created" | "invitation.resent" | "invitation.accepted" | "invitation.declined" | "invitation.revoked" | "invitation.expired" | "join_request.created" | "join_request.approved" | "join_request.denied" | "join_request.cancelled" | "signup.gate_changed" | "signup.confirmed" | "platform_invitation.created" | "platform_invitation.resent" | "platform_invitation.revoked" | "user.identities_set" | "user.deprovisioned" | "user.provisioned" | "user.reactivated" | "webhook.endpoint_created" | "webhook.endpoint_updated" | "webhook.endpoint_deleted" | "webhook.secret_rotated" | "webhook.endpoint_disabled" | "webhook.test";
                 /** @description Only events of these kinds, separated by commas. */
                 kinds?: string;
                 /**
@@ -10856,6 +10890,100 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description how many memberships ended */
+                            memberships?: number;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_user_provisioned: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "user.provisioned";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "user.provisioned";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /** @description the SCIM resource id */
+                            scim_id?: string;
+                            /** @description whether the user is active */
+                            active?: boolean;
+                        };
+                    } & components["schemas"]["Event"];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_user_reactivated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, to deduplicate by */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated: one per live secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "user.reactivated";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** @constant */
+                        kind?: "user.reactivated";
+                        /** @constant */
+                        version?: 1;
+                        /** @description the user id */
+                        subject?: string;
+                        data?: {
+                            /** @description how many memberships were given back */
                             memberships?: number;
                         };
                     } & components["schemas"]["Event"];

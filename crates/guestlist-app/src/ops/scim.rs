@@ -656,6 +656,9 @@ operation!(Create => ScimResource, |self, tx| {
     let attrs = self.kind.def().read(&self.body)?;
     match self.kind {
         ScimKind::User => {
+            let mut attrs = attrs;
+            // A new user is active unless the provider says otherwise, and shows it.
+            attrs.entry("active").or_insert(Value::Bool(true));
             let row = write_user(tx, caller, &self.config, None, attrs).await?;
             render_user(tx, caller, &row).await
         }
@@ -846,7 +849,12 @@ operation!(Change => ScimResource, |self, tx| {
             let row = load_user(tx, &caller.root, &self.id).await?;
             let current = render_user(tx, caller, &row).await?;
             check_if_match(self.if_match.as_deref(), &current.etag)?;
-            let attrs = changed(&USER, &current, &self.change)?;
+            let mut attrs = changed(&USER, &current, &self.change)?;
+            // A whole user sent without `active` keeps the current state: a profile
+            // update does not reactivate anyone.
+            if matches!(self.change, ScimChange::Replace(_)) {
+                attrs.entry("active").or_insert(Value::Bool(row.active));
+            }
             let row = write_user(tx, caller, &self.config, Some(&row), attrs).await?;
             render_user(tx, caller, &row).await
         }
