@@ -2154,6 +2154,11 @@ export interface components {
             role?: string | null;
             /** @description 8 to 32 letters and digits. */
             code?: string | null;
+            /**
+             * @description Instead of `code`, where the other system kept only digests:
+             *     `sha256:<hex>` or `sha512:<hex>` of the code (never shown here).
+             */
+            code_hash?: string | null;
             /** Format: int32 */
             max_uses?: number | null;
             /** Format: int32 */
@@ -2405,10 +2410,19 @@ export interface components {
              *     already shared keep working here. Generated when omitted. It cannot change.
              */
             code?: string | null;
+            /**
+             * @description Instead of `code`, where the other system kept only a digest of its codes:
+             *     `sha256:<hex>` or `sha512:<hex>` of the code. The code people hold keeps
+             *     working here; it is never shown (it was never known). It cannot change.
+             */
+            code_hash?: string | null;
             /** @description Revoked in the other system. A revoked link stays revoked. */
             revoked?: boolean;
         };
-        /** @description The mirrored link; its code and link only when it was created by this request. */
+        /**
+         * @description The mirrored link; its code and link only when it was created by this request
+         *     (and not from a digest of its code).
+         */
         MirrorInviteResponse: {
             outcome: components["schemas"]["MirrorOutcome"];
             invite: components["schemas"]["Invite"];
@@ -9922,7 +9936,7 @@ export interface operations {
                             expires_at?: number | null;
                             /** @description whether a redeemer may take a lesser role */
                             allow_narrowing?: boolean;
-                            /** @description how its code was made: generated, chosen (a vanity code) or carried (from another system) */
+                            /** @description how its code was made: generated, chosen (a vanity code), carried (from another system) or hashed (carried as a digest: never shown) */
                             code?: string;
                             /** @description the id another system knows it by, when mirrored */
                             external_id?: string | null;

@@ -46,6 +46,10 @@ pub enum ImportRow {
         /// 8 to 32 letters and digits.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<String>,
+        /// Instead of `code`, where the other system kept only digests:
+        /// `sha256:<hex>` or `sha512:<hex>` of the code (never shown here).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code_hash: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_uses: Option<u32>,
         #[serde(default)]

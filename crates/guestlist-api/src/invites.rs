@@ -84,6 +84,12 @@ pub struct MirrorInviteRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^[A-Za-z0-9]{8,32}$")]
     pub code: Option<String>,
+    /// Instead of `code`, where the other system kept only a digest of its codes:
+    /// `sha256:<hex>` or `sha512:<hex>` of the code. The code people hold keeps
+    /// working here; it is never shown (it was never known). It cannot change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(sha256:[0-9A-Fa-f]{64}|sha512:[0-9A-Fa-f]{128})$")]
+    pub code_hash: Option<String>,
     /// Revoked in the other system. A revoked link stays revoked.
     #[serde(default)]
     pub revoked: bool,
@@ -98,7 +104,8 @@ pub enum MirrorOutcome {
     Unchanged,
 }
 
-/// The mirrored link; its code and link only when it was created by this request.
+/// The mirrored link; its code and link only when it was created by this request
+/// (and not from a digest of its code).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct MirrorInviteResponse {
     pub outcome: MirrorOutcome,

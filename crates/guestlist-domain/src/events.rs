@@ -156,7 +156,7 @@ pub const CATALOGUE: &[EventKind] = &[
             (
                 "code",
                 "string",
-                "how its code was made: generated, chosen (a vanity code) or carried (from another system)",
+                "how its code was made: generated, chosen (a vanity code), carried (from another system) or hashed (carried as a digest: never shown)",
             ),
             (
                 "external_id",

@@ -166,11 +166,24 @@ impl App {
         self.0.keys.hash_code(code.as_str())
     }
 
+    /// What a code is also looked up by when its own hash finds nothing: the keyed
+    /// hashes of its digests, for links carried over from a system that kept only
+    /// those ([`LegacyDigest`]).
+    fn legacy_hashes(&self, code: &InviteCode) -> Vec<Vec<u8>> {
+        LegacyDigest::ALGORITHMS
+            .iter()
+            .map(|alg| LegacyDigest::of(alg, code.as_str()).keyed(&self.0.keys))
+            .collect()
+    }
+
     /// The code of an invite as its managers may be shown it: derived from its id,
     /// or (chosen, carried over) opened from its sealed copy.
     fn code_of(&self, invite: &InviteRow) -> Result<String> {
         match &invite.code_sealed {
             None => Ok(self.codes().code(invite.id)),
+            Some(sealed) if sealed.is_empty() => Err(Error::forbidden(
+                "this link's code came from another system as a hash: it was never known here, and cannot be shown",
+            )),
             Some(sealed) => self.0.keys.open_code(invite.id, sealed).ok_or_else(|| {
                 Error::internal("a sealed code does not open with this link secret")
             }),
@@ -262,6 +275,7 @@ impl NewCode {
     fn origin(&self) -> &'static str {
         match (&self.code_sealed, &self.code_skeleton) {
             (None, _) => "generated",
+            (Some(sealed), _) if sealed.is_empty() => "hashed",
             (Some(_), Some(_)) => "chosen",
             (Some(_), None) => "carried",
         }
@@ -452,6 +466,8 @@ operation!(Count => u64, |self, tx| {
 
 struct Preview {
     hash: Vec<u8>,
+    /// Tried in turn when `hash` finds nothing (links carried over as hashes).
+    legacy: Vec<Vec<u8>>,
 }
 
 #[async_trait::async_trait]
@@ -459,10 +475,14 @@ impl guestlist_store::Operation for Preview {
     type Output = InvitePreview;
 
     async fn run(&self, tx: &mut dyn Tx) -> Result<InvitePreview> {
-        let found = tx
-            .invite_preview(&self.hash)
-            .await?
-            .ok_or(Error::NotFound("invite"))?;
+        let mut found = tx.invite_preview(&self.hash).await?;
+        for h in &self.legacy {
+            if found.is_some() {
+                break;
+            }
+            found = tx.invite_preview(h).await?;
+        }
+        let found = found.ok_or(Error::NotFound("invite"))?;
         let invite = found.invite;
         match invite.state(crate::now()) {
             InviteState::Active => {}
@@ -540,6 +560,10 @@ pub struct MirrorInvite {
     /// Its live code, carried over so that it keeps working here; generated when
     /// `None`. It cannot change later.
     pub code: Option<String>,
+    /// Instead of `code`, where the other system kept only a digest of it:
+    /// `sha256:<hex>` or `sha512:<hex>`. The code works here as it did there, and
+    /// is never shown (it was never known).
+    pub code_hash: Option<String>,
     pub revoked: bool,
     /// Who made it in the other system (a user id); the caller when `None`.
     pub created_by: Option<UserId>,
@@ -550,6 +574,8 @@ pub struct MirrorInvite {
 pub enum Mirrored {
     /// New here: the answer carries its code and link, this once.
     Created(InviteCreated),
+    /// New here, from a digest of its code: no code to show.
+    CreatedHashed(InviteView),
     Updated(InviteView),
     Unchanged(InviteView),
 }
@@ -658,12 +684,21 @@ operation!(ShowLink => InviteView, |self, tx| {
 struct Redeem {
     actor: Actor,
     hash: Vec<u8>,
+    /// Tried in turn when `hash` finds nothing (links carried over as hashes).
+    legacy: Vec<Vec<u8>>,
     space: Option<SpacePath>,
 }
 
 operation!(Redeem => Redeemed, |self, tx| {
     let user = require_user(&self.actor)?;
-    let invite = tx.invite_by_hash(&self.hash).await?.ok_or(Error::NotFound("invite"))?;
+    let mut invite = tx.invite_by_hash(&self.hash).await?;
+    for h in &self.legacy {
+        if invite.is_some() {
+            break;
+        }
+        invite = tx.invite_by_hash(h).await?;
+    }
+    let invite = invite.ok_or(Error::NotFound("invite"))?;
     let home = Scope::load(tx, &invite.space_path).await?;
     let view = InviteView::of(invite, crate::now());
     if let Some(refusal) = view.state.refusal() {
@@ -858,6 +893,7 @@ impl App {
         self.store_ref()
             .read(Preview {
                 hash: self.hash(&code),
+                legacy: self.legacy_hashes(&code),
             })
             .await
     }
@@ -880,6 +916,7 @@ impl App {
             .write(Redeem {
                 actor,
                 hash: self.hash(&code),
+                legacy: self.legacy_hashes(&code),
                 space,
             })
             .await?;
@@ -911,6 +948,9 @@ impl App {
         let op = self.prepare_mirror(actor, external_id, input)?;
         let now = crate::now();
         Ok(match self.store_ref().write(op).await? {
+            MirrorDone::Created(row) if row.code_sealed.as_ref().is_some_and(Vec::is_empty) => {
+                Mirrored::CreatedHashed(InviteView::of(row, now))
+            }
             MirrorDone::Created(row) => Mirrored::Created(self.created(row)?),
             MirrorDone::Updated(row) => Mirrored::Updated(InviteView::of(row, now)),
             MirrorDone::Unchanged(row) => Mirrored::Unchanged(InviteView::of(row, now)),
@@ -966,7 +1006,25 @@ impl App {
             .map(|t| t.replace_millisecond(t.millisecond()).unwrap_or(t));
         create.creator = input.created_by.clone();
         create.uses = input.uses;
-        let code_hash = code.as_ref().map(|c| self.hash(c));
+        let mut code_hash = code.as_ref().map(|c| self.hash(c));
+        if let Some(digest) = &input.code_hash {
+            if code.is_some() {
+                return Err(Error::invalid(
+                    "code_hash",
+                    "give the code or its hash, not both",
+                ));
+            }
+            let keyed = LegacyDigest::parse(digest)?.keyed(&self.0.keys);
+            create.first = NewCode {
+                id: Uuid::now_v7(),
+                code_hash: keyed.clone(),
+                // Nothing sealed: the code was never known (the mark of a hashed code).
+                code_sealed: Some(Vec::new()),
+                code_skeleton: None,
+            };
+            create.codes = None;
+            code_hash = Some(keyed);
+        }
         Ok(Mirror {
             external_id,
             input: MirrorInvite {
@@ -994,5 +1052,48 @@ impl App {
             code,
             invite: view,
         })
+    }
+}
+
+/// A digest of a code, as a system that kept only digests gave it: `sha256:<hex>` or
+/// `sha512:<hex>` (of the code's bytes). Stored, like every code, only as a keyed
+/// hash, of the digest (`sha256:<lowercase hex>`, which no code can be).
+pub(crate) struct LegacyDigest(String);
+
+impl LegacyDigest {
+    pub(crate) const ALGORITHMS: [&'static str; 2] = ["sha256", "sha512"];
+
+    pub(crate) fn parse(s: &str) -> Result<LegacyDigest> {
+        let bad = || {
+            Error::invalid(
+                "code_hash",
+                "sha256:<64 hex digits> or sha512:<128 hex digits>, the digest of the code",
+            )
+        };
+        let (alg, hex) = s.split_once(':').ok_or_else(bad)?;
+        let alg = alg.to_ascii_lowercase();
+        let len = match alg.as_str() {
+            "sha256" => 64,
+            "sha512" => 128,
+            _ => return Err(bad()),
+        };
+        if hex.len() != len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(LegacyDigest(format!("{alg}:{}", hex.to_ascii_lowercase())))
+    }
+
+    pub(crate) fn of(alg: &str, code: &str) -> LegacyDigest {
+        use sha2::Digest;
+        let digest = match alg {
+            "sha512" => sha2::Sha512::digest(code.as_bytes()).to_vec(),
+            _ => sha2::Sha256::digest(code.as_bytes()).to_vec(),
+        };
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        LegacyDigest(format!("{alg}:{hex}"))
+    }
+
+    fn keyed(&self, keys: &Keys) -> Vec<u8> {
+        keys.hash_code(&self.0)
     }
 }

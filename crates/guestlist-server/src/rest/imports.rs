@@ -87,6 +87,7 @@ pub fn import_row(row: api::ImportRow) -> Result<ImportRow, Error> {
             space,
             role: r,
             code,
+            code_hash,
             max_uses,
             uses,
             expires_at,
@@ -103,6 +104,7 @@ pub fn import_row(row: api::ImportRow) -> Result<ImportRow, Error> {
                 expires_at,
                 description,
                 code,
+                code_hash,
                 revoked,
                 created_by: created_by
                     .as_deref()

@@ -51,6 +51,7 @@ pub async fn mirror_invite(
         expires_at: req.expires_at,
         description: req.description,
         code: req.code,
+        code_hash: req.code_hash,
         revoked: req.revoked,
         created_by: None,
     };
@@ -62,6 +63,15 @@ pub async fn mirror_invite(
                 code: Some(c.code),
                 link: Some(c.link),
                 invite: invite(c.invite),
+            },
+        ),
+        Mirrored::CreatedHashed(v) => (
+            StatusCode::CREATED,
+            api::MirrorInviteResponse {
+                outcome: api::MirrorOutcome::Created,
+                invite: invite(v),
+                code: None,
+                link: None,
             },
         ),
         Mirrored::Updated(v) => (

@@ -14,6 +14,7 @@ fn link(external_id: &str, space: &str, code: Option<&str>, uses: u32) -> api::I
         space: space.into(),
         role: None,
         code: code.map(str::to_owned),
+        code_hash: None,
         max_uses: Some(4),
         uses,
         expires_at: None,
@@ -165,4 +166,136 @@ async fn an_import_applies_each_row_on_its_own_and_twice_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400, "an unknown query parameter is refused");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn a_code_carried_as_a_digest_redeems_and_is_never_shown() {
+    use api::ImportOutcome::*;
+    use sha2::Digest;
+    let t = TestApp::spawn().await;
+    t.space("legacy/", api::JoinMode::InviteOnly, None).await;
+    let platform = t.platform();
+    // The old system kept only digests of its codes: SHA-256 of one, SHA-512 of another.
+    let sha256 = format!("sha256:{}", hex(&sha2::Sha256::digest(b"HashedCode0001")));
+    let sha512 = format!(
+        "SHA512:{}",
+        hex(&sha2::Sha512::digest(b"HashedCode0002")).to_uppercase()
+    );
+    let hashed = |id: &str, digest: &str| {
+        let mut row = link(id, "legacy/", None, 1);
+        if let api::ImportRow::Link { code_hash, .. } = &mut row {
+            *code_hash = Some(digest.to_owned());
+        }
+        row
+    };
+    let mut both = hashed("h-4", &sha256);
+    if let api::ImportRow::Link { code, .. } = &mut both {
+        *code = Some("HashedCode0004".into());
+    }
+    let rows = api::ImportRequest {
+        rows: vec![
+            hashed("h-1", &sha256),
+            hashed("h-2", &sha512),
+            hashed("h-3", "md5:0123456789abcdef0123456789abcdef"),
+            both,
+        ],
+    };
+    let done = platform.import_rows(&rows, false).await.unwrap();
+    assert_eq!(outcomes(&done), vec![Created, Created, Refused, Refused]);
+    assert_eq!(
+        done.results[2].error.as_ref().unwrap().field.as_deref(),
+        Some("code_hash")
+    );
+    assert_eq!(
+        done.results[3].error.as_ref().unwrap().field.as_deref(),
+        Some("code_hash")
+    );
+
+    // The codes people hold work here, with the uses they had left.
+    for code in ["HashedCode0001", "HashedCode0002"] {
+        assert_eq!(
+            t.client.preview_invite(code).await.unwrap().uses_left,
+            Some(3),
+            "{code}"
+        );
+    }
+    let joined = t
+        .user("bob")
+        .join_invite("HashedCode0001", None)
+        .await
+        .unwrap();
+    assert_eq!(joined.outcome, api::JoinOutcome::Joined);
+    assert_eq!(
+        t.client
+            .preview_invite("HashedCode0001")
+            .await
+            .unwrap()
+            .uses_left,
+        Some(2)
+    );
+    // A code that is not the digest's finds nothing.
+    assert_eq!(
+        code(t.client.preview_invite("HashedCode0003").await),
+        "not_found"
+    );
+
+    // Never shown: the code was never known here.
+    let invites = platform
+        .list_invites(&guestlist_client::InviteQuery {
+            space: Some("legacy/"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let h1 = invites
+        .invites
+        .iter()
+        .find(|i| i.external_id.as_deref() == Some("h-1"))
+        .unwrap();
+    assert_eq!(
+        code(platform.show_invite_link(&h1.id.to_string()).await),
+        "forbidden"
+    );
+    let events = platform
+        .list_events(&EventQuery {
+            kind: Some("invite.created"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        events.events.iter().all(|e| e.data["code"] == "hashed"),
+        "{:?}",
+        events.events
+    );
+    // Nothing of the digest or the code is in an event.
+    let text = serde_json::to_string(&events.events).unwrap();
+    assert!(!text.contains(&sha256[7..]) && !text.contains("HashedCode"));
+
+    // Again: unchanged; and a mirror of it by its digest is unchanged too.
+    let again = platform.import_rows(&rows, false).await.unwrap();
+    assert_eq!(outcomes(&again)[..2], [Unchanged, Unchanged]);
+    let mirrored = platform
+        .mirror_invite(
+            "h-1",
+            &api::MirrorInviteRequest {
+                space: "legacy/".into(),
+                role: None,
+                max_uses: Some(4),
+                uses: 1,
+                expires_at: None,
+                description: None,
+                code: None,
+                code_hash: Some(sha256.clone()),
+                revoked: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(mirrored.outcome, api::MirrorOutcome::Unchanged);
+    assert!(mirrored.code.is_none());
 }
