@@ -2126,7 +2126,8 @@ export interface components {
             error?: components["schemas"]["ErrorDetail"] | null;
         };
         /**
-         * @description One row of an import: a space, a member, or a live link with its code. A line of
+         * @description One row of an import: a space, a member, a live link with its code, or a pending
+         *     invitation. A line of
          *     a JSON Lines file is one of these; a CSV file has one column per field (and a
          *     `kind` column, or only links).
          */
@@ -2171,6 +2172,26 @@ export interface components {
             revoked?: boolean;
             /** @enum {string} */
             kind: "link";
+        } | {
+            /** @description A space path. */
+            space: string;
+            /** @description At least one of email, username and user_id. */
+            email?: string | null;
+            username?: string | null;
+            user_id?: string | null;
+            /** @description Defaults to `member`. */
+            role?: string | null;
+            /**
+             * Format: date-time
+             * @description When it lapses (at most 30 days ahead are kept); the default lifetime when
+             *     omitted. A past one refuses the row.
+             */
+            expires_at?: string | null;
+            message?: string | null;
+            /** @description The user id of who sent it there (the sponsor lifecycle applies to it). */
+            invited_by?: string | null;
+            /** @enum {string} */
+            kind: "invitation";
         };
         /** @description An invitation. Never carries its token. */
         Invitation: {

@@ -6,7 +6,8 @@ use utoipa::ToSchema;
 
 use crate::*;
 
-/// One row of an import: a space, a member, or a live link with its code. A line of
+/// One row of an import: a space, a member, a live link with its code, or a pending
+/// invitation. A line of
 /// a JSON Lines file is one of these; a CSV file has one column per field (and a
 /// `kind` column, or only links).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -67,6 +68,36 @@ pub enum ImportRow {
         created_by: Option<String>,
         #[serde(default)]
         revoked: bool,
+    },
+    /// An addressed invitation still pending there: invited here (a new token, and an
+    /// e-mail with it when it has an address; the old token does not work here),
+    /// expiring when it did there. Someone already invited or a member: unchanged.
+    Invitation {
+        /// A space path.
+        space: String,
+        /// At least one of email, username and user_id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
+        /// Defaults to `member`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        /// When it lapses (at most 30 days ahead are kept); the default lifetime when
+        /// omitted. A past one refuses the row.
+        #[serde(
+            default,
+            with = "time::serde::rfc3339::option",
+            skip_serializing_if = "Option::is_none"
+        )]
+        expires_at: Option<OffsetDateTime>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        /// The user id of who sent it there (the sponsor lifecycle applies to it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invited_by: Option<String>,
     },
 }
 

@@ -6,9 +6,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use guestlist_domain::{Actor, Error, JoinMode, JoinOutcome, RoleName, SpacePath, UserId};
+use guestlist_domain::{
+    Actor, Error, InvitationOutcome, JoinMode, JoinOutcome, RoleName, SpacePath, UserId,
+};
 use guestlist_store::{Operation, Tx};
 
+use super::invitations::{CarriedInvitation, InviteeInput};
 use super::invites::{Mirror, MirrorDone, MirrorInvite};
 use super::members::Provision;
 use super::spaces::{CreateSpace, NewSpaceInput};
@@ -39,6 +42,14 @@ pub enum ImportRow {
         external_id: String,
         link: MirrorInvite,
     },
+    /// An addressed invitation still pending there.
+    Invitation {
+        space: SpacePath,
+        invitee: InviteeInput,
+        expires_at: Option<time::OffsetDateTime>,
+        message: Option<String>,
+        invited_by: Option<UserId>,
+    },
 }
 
 /// What became of one row.
@@ -54,6 +65,7 @@ enum Prepared {
     Space(CreateSpace),
     Member(Provision),
     Link(Box<Mirror>),
+    Invitation(Box<CarriedInvitation>),
 }
 
 struct ImportBatch {
@@ -112,6 +124,10 @@ async fn apply(tx: &mut dyn Tx, row: &Prepared) -> Result<ImportOutcome> {
             MirrorDone::Updated(_) => ImportOutcome::Updated,
             MirrorDone::Unchanged(_) => ImportOutcome::Unchanged,
         },
+        Prepared::Invitation(op) => match op.run(tx).await? {
+            InvitationOutcome::Invited => ImportOutcome::Created,
+            _ => ImportOutcome::Unchanged,
+        },
     })
 }
 
@@ -145,7 +161,11 @@ impl App {
             kept: kept.clone(),
         };
         match self.store_ref().write(op).await {
-            Ok(outcomes) => Ok(outcomes),
+            Ok(outcomes) => {
+                // Invitations carried over have their e-mail queued.
+                self.0.mail_queued.notify_one();
+                Ok(outcomes)
+            }
             Err(e) if dry_run && matches!(&e, Error::Internal(m) if m == DRY_RUN) => kept
                 .lock()
                 .expect("not poisoned")
@@ -180,6 +200,15 @@ impl App {
             ImportRow::Link { external_id, link } => {
                 Prepared::Link(Box::new(self.prepare_mirror(actor, &external_id, link)?))
             }
+            ImportRow::Invitation {
+                space,
+                invitee,
+                expires_at,
+                message,
+                invited_by,
+            } => Prepared::Invitation(Box::new(self.prepare_carried_invitation(
+                actor, space, invitee, expires_at, message, invited_by,
+            )?)),
         })
     }
 }

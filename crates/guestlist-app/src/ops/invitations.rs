@@ -320,6 +320,9 @@ struct Create {
     message: Option<String>,
     dry_run: bool,
     idempotency: Option<Idempotency>,
+    /// Who the invitations are recorded as sent by, when not the actor (an import
+    /// carries the other system's inviter, so the sponsor lifecycle applies).
+    creator: Option<UserId>,
 }
 
 /// One row of a create, inside the transaction.
@@ -395,8 +398,14 @@ async fn invite_one(
         lifetime_secs: op.lifetime_secs,
         expires_at: now + Duration::seconds(op.lifetime_secs),
         mail_id: row.addressee.email.as_ref().map(|_| row.issue.mail_id),
-        created_by: op.actor.label(),
-        created_by_name: op.actor.display_name(),
+        created_by: op
+            .creator
+            .as_ref()
+            .map_or_else(|| op.actor.label(), |u| u.as_str().to_owned()),
+        created_by_name: op
+            .creator
+            .as_ref()
+            .map_or_else(|| op.actor.display_name(), |u| u.as_str().to_owned()),
         created_at: now,
     };
     if !tx.insert_invitation(&new).await? {
@@ -1042,6 +1051,7 @@ impl App {
                 message,
                 dry_run: input.dry_run,
                 idempotency,
+                creator: None,
             })
             .await?;
         if !input.dry_run {
@@ -1201,5 +1211,56 @@ impl App {
                 limit,
             })
             .await
+    }
+}
+
+/// An addressed invitation still pending in another system, brought over by an import:
+/// invited here (a new token, and an e-mail with it when it has an address: the old
+/// system's token does not work here), expiring when it did there, recorded as sent by
+/// its inviter there. Someone already invited or already a member changes nothing.
+pub(crate) struct CarriedInvitation(Create);
+
+operation!(CarriedInvitation => InvitationOutcome, |self, tx| {
+    match self.0.run(tx).await?.pop() {
+        Some(r) => r.map(|r| r.outcome),
+        None => Err(Error::internal("no row answered")),
+    }
+});
+
+impl App {
+    /// Checks an imported pending invitation: the write that carries it over.
+    pub(crate) fn prepare_carried_invitation(
+        &self,
+        actor: &Actor,
+        space: SpacePath,
+        invitee: InviteeInput,
+        expires_at: Option<time::OffsetDateTime>,
+        message: Option<String>,
+        invited_by: Option<UserId>,
+    ) -> Result<CarriedInvitation> {
+        let lifetime_secs = match expires_at {
+            None => self.0.config.invitations.default_lifetime_secs,
+            Some(at) => {
+                let left = (at - crate::now()).whole_seconds();
+                if left < 1 {
+                    return Err(Error::invalid(
+                        "expires_at",
+                        "already past: the invitation is no longer pending",
+                    ));
+                }
+                left.min(MAX_INVITATION_LIFETIME_SECS)
+            }
+        };
+        let row = prepare_row(&self.0.keys, &invitee, &None);
+        Ok(CarriedInvitation(Create {
+            actor: actor.clone(),
+            space,
+            rows: vec![row],
+            lifetime_secs,
+            message: text("message", message.as_deref(), 2000)?,
+            dry_run: false,
+            idempotency: None,
+            creator: invited_by,
+        }))
     }
 }

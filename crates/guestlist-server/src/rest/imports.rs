@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::routing::post;
 use guestlist_api as api;
 use guestlist_app::domain::{Error, JoinMode, RoleName, SpacePath, UserId};
-use guestlist_app::{ImportOutcome, ImportRow, MirrorInvite};
+use guestlist_app::{ImportOutcome, ImportRow, InviteeInput, MirrorInvite};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -54,6 +54,12 @@ pub async fn import(
 /// A row as the application takes it; a malformed one is refused with the field at
 /// fault.
 pub fn import_row(row: api::ImportRow) -> Result<ImportRow, Error> {
+    let user = |field: &str, u: Option<String>| {
+        u.as_deref()
+            .map(UserId::parse)
+            .transpose()
+            .map_err(|e| e.in_field(field))
+    };
     let path = |field: &str, p: &str| SpacePath::parse(p).map_err(|e| e.in_field(field));
     let role = |r: Option<String>| {
         r.as_deref()
@@ -81,6 +87,27 @@ pub fn import_row(row: api::ImportRow) -> Result<ImportRow, Error> {
             space: path("space", &space)?,
             user: UserId::parse(&user_id).map_err(|e| e.in_field("user_id"))?,
             role: role(r)?.unwrap_or_else(RoleName::member),
+        },
+        api::ImportRow::Invitation {
+            space,
+            email,
+            username,
+            user_id,
+            role: r,
+            expires_at,
+            message,
+            invited_by,
+        } => ImportRow::Invitation {
+            space: path("space", &space)?,
+            invitee: InviteeInput {
+                email,
+                username,
+                user_id,
+                role: r,
+            },
+            expires_at,
+            message,
+            invited_by: user("invited_by", invited_by)?,
         },
         api::ImportRow::Link {
             external_id,

@@ -299,3 +299,101 @@ async fn a_code_carried_as_a_digest_redeems_and_is_never_shown() {
     assert_eq!(mirrored.outcome, api::MirrorOutcome::Unchanged);
     assert!(mirrored.code.is_none());
 }
+
+#[tokio::test]
+async fn pending_invitations_come_over_sent_by_their_inviter_and_twice_changes_nothing() {
+    use api::ImportOutcome::*;
+    let t = TestApp::spawn().await;
+    let platform = t.platform();
+    let in_three_days = time::OffsetDateTime::now_utc() + time::Duration::days(3);
+    let invitation =
+        |email: Option<&str>, user_id: Option<&str>, expires_at| api::ImportRow::Invitation {
+            space: "legacy/".into(),
+            email: email.map(str::to_owned),
+            username: None,
+            user_id: user_id.map(str::to_owned),
+            role: None,
+            expires_at,
+            message: Some("Welcome over".into()),
+            invited_by: Some("lena".into()),
+        };
+    let rows = api::ImportRequest {
+        rows: vec![
+            api::ImportRow::Space {
+                path: "legacy/".into(),
+                name: None,
+                join_mode: None,
+                member_limit: None,
+            },
+            api::ImportRow::Member {
+                space: "legacy/".into(),
+                user_id: "lena".into(),
+                role: Some("admin".into()),
+            },
+            invitation(Some("ada@example.com"), None, Some(in_three_days)),
+            // Already a member: nothing to carry.
+            invitation(None, Some("lena"), None),
+            // Lapsed there: no longer pending.
+            invitation(
+                Some("old@example.com"),
+                None,
+                Some(in_three_days - time::Duration::days(10)),
+            ),
+            // Nobody named.
+            invitation(None, None, None),
+        ],
+    };
+    let dry = platform.import_rows(&rows, true).await.unwrap();
+    assert_eq!(
+        outcomes(&dry),
+        vec![Created, Created, Created, Unchanged, Refused, Refused]
+    );
+    let done = platform.import_rows(&rows, false).await.unwrap();
+    assert_eq!(
+        outcomes(&done),
+        vec![Created, Created, Created, Unchanged, Refused, Refused]
+    );
+    assert_eq!(
+        done.results[4].error.as_ref().unwrap().field.as_deref(),
+        Some("expires_at")
+    );
+
+    // Pending here, sent by lena, expiring when it did there, its e-mail on its way.
+    let lena = t.user("lena");
+    let page = lena
+        .list_invitations(&guestlist_client::InvitationQuery {
+            space: Some("legacy/"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.invitations.len(), 1);
+    let inv = &page.invitations[0];
+    assert_eq!(
+        (inv.email.as_deref(), inv.invited_by.as_str()),
+        (Some("ada@example.com"), "lena")
+    );
+    assert_eq!(inv.status, api::InvitationStatus::Pending);
+    assert!(
+        (inv.expires_at - in_three_days).abs() < time::Duration::seconds(5),
+        "{}",
+        inv.expires_at
+    );
+    let mails = t.smtp.wait_for(1, std::time::Duration::from_secs(10)).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.to.iter().any(|a| a == "ada@example.com"))
+    );
+
+    // Again: nothing changes, no second invitation.
+    let again = platform.import_rows(&rows, false).await.unwrap();
+    assert_eq!(
+        outcomes(&again),
+        vec![Unchanged, Unchanged, Unchanged, Unchanged, Refused, Refused]
+    );
+    // The sponsor lifecycle holds: lena deprovisioned, her invitation goes.
+    platform.deprovision_user("lena").await.unwrap();
+    let inv = platform.get_invitation(inv.id).await.unwrap();
+    assert_eq!(inv.status, api::InvitationStatus::Revoked);
+}
