@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::Result;
 
+#[derive(Clone)]
 pub(crate) struct Scope {
     pub space: SpaceRow,
     /// Root first; the last entry is `space`.

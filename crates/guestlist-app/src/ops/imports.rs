@@ -12,7 +12,7 @@ use guestlist_domain::{
 use guestlist_store::{Operation, Tx};
 
 use super::invitations::{CarriedInvitation, InviteeInput};
-use super::invites::{Mirror, MirrorDone, MirrorInvite};
+use super::invites::{Mirror, MirrorDone, MirrorInvite, ScopeCache};
 use super::members::Provision;
 use super::spaces::{CreateSpace, NewSpaceInput};
 use crate::scope::Scope;
@@ -84,10 +84,11 @@ impl Operation for ImportBatch {
 
     async fn run(&self, tx: &mut dyn Tx) -> Result<Vec<ImportOutcome>> {
         let mut outcomes = Vec::with_capacity(self.rows.len());
+        let mut scopes = ScopeCache::new();
         for row in &self.rows {
             let outcome = match row {
                 Err(e) => ImportOutcome::Refused(e.clone()),
-                Ok(p) => match apply(tx, p).await {
+                Ok(p) => match apply(tx, p, &mut scopes).await {
                     Ok(o) => o,
                     // The store failing fails the batch; a row's own fault refuses it.
                     Err(e) if e.is_server_fault() => return Err(e),
@@ -104,7 +105,7 @@ impl Operation for ImportBatch {
     }
 }
 
-async fn apply(tx: &mut dyn Tx, row: &Prepared) -> Result<ImportOutcome> {
+async fn apply(tx: &mut dyn Tx, row: &Prepared, scopes: &mut ScopeCache) -> Result<ImportOutcome> {
     Ok(match row {
         Prepared::Space(op) => {
             if Scope::try_load(tx, &op.input.path).await?.is_some() {
@@ -119,7 +120,7 @@ async fn apply(tx: &mut dyn Tx, row: &Prepared) -> Result<ImportOutcome> {
             JoinOutcome::Upgraded => ImportOutcome::Updated,
             _ => ImportOutcome::Unchanged,
         },
-        Prepared::Link(op) => match op.run(tx).await? {
+        Prepared::Link(op) => match op.apply(tx, Some(scopes)).await? {
             MirrorDone::Created(_) => ImportOutcome::Created,
             MirrorDone::Updated(_) => ImportOutcome::Updated,
             MirrorDone::Unchanged(_) => ImportOutcome::Unchanged,

@@ -595,77 +595,156 @@ pub(crate) enum MirrorDone {
     Unchanged(InviteRow),
 }
 
-operation!(Mirror => MirrorDone, |self, tx| {
-    let now = crate::now();
-    let actor = &self.create.actor;
-    let m = &self.input;
-    let existing = match tx.invite_by_external_id(&self.external_id).await? {
-        Some(row) => row,
-        None => {
-            let scope = Scope::load(tx, &m.space).await?;
-            scope.require_can_grant(tx, actor, Permission::ManageInvites, &self.create.role).await?;
-            // Created with its uses, limit and expiry: the row as stored.
-            let mut row = insert_new(tx, &self.create, &scope).await?;
-            if m.revoked && tx.revoke_invite(row.id, &actor.label(), now).await? {
-                tx.append_event(&scope.event("invite.revoked", actor, None, json!({ "invite_id": row.id }))).await?;
-                row = tx.invite_by_id(row.id).await?.ok_or(Error::NotFound("invite"))?;
+operation!(Mirror => MirrorDone, |self, tx| { self.apply(tx, None).await });
+
+/// Spaces read once in a transaction, by path: an import's batch of links into a few
+/// spaces reads each space once.
+pub(crate) type ScopeCache = std::collections::HashMap<SpacePath, Scope>;
+
+impl Mirror {
+    /// Creates the link, or updates it when its external id is known. With a cache
+    /// (an import's batch, mostly new links), the insert is tried first and the
+    /// external id looked up only when it is taken; alone, it is looked up first.
+    pub(crate) async fn apply(
+        &self,
+        tx: &mut dyn Tx,
+        cache: Option<&mut ScopeCache>,
+    ) -> Result<MirrorDone> {
+        let m = &self.input;
+        match cache {
+            Some(cache) => {
+                if !cache.contains_key(&m.space) {
+                    cache.insert(m.space.clone(), Scope::load(tx, &m.space).await?);
+                }
+                let scope = &cache[&m.space];
+                match self.create_new(tx, scope).await {
+                    Err(Error::AlreadyExists(_))
+                        if tx.invite_by_external_id(&self.external_id).await?.is_some() => {}
+                    done => return done,
+                }
             }
-            return Ok(MirrorDone::Created(row));
+            None => {
+                if tx.invite_by_external_id(&self.external_id).await?.is_none() {
+                    let scope = Scope::load(tx, &m.space).await?;
+                    return self.create_new(tx, &scope).await;
+                }
+            }
         }
-    };
-    let (scope, row) = managed_invite(tx, actor, &InviteRef::Id(existing.id)).await?;
-    if row.space_path != m.space {
-        return Err(Error::invalid("space", format!("the link is on {}; a mirrored link cannot move", row.space_path)));
+        let existing = tx
+            .invite_by_external_id(&self.external_id)
+            .await?
+            .ok_or(Error::NotFound("invite"))?;
+        self.update(tx, existing).await
     }
-    if row.role != self.create.role {
-        return Err(Error::invalid("role", format!("the link grants {}; its role cannot change", row.role)));
-    }
-    if let Some(hash) = &self.code_hash
-        && tx.invite_by_hash(hash).await?.map(|i| i.id) != Some(row.id)
-    {
-        return Err(Error::invalid("code", "the link's code cannot change"));
-    }
-    if row.revoked_at.is_some() && !m.revoked {
-        return Err(Error::invalid("revoked", "the link is revoked here, and a revoked link stays revoked"));
-    }
-    let mirror = InviteMirror {
-        max_uses: m.max_uses,
-        expires_at: m.expires_at,
-        description: self.create.description.clone(),
-        uses_at_least: m.uses,
-    };
-    let same = row.max_uses == mirror.max_uses
-        && row.expires_at == mirror.expires_at
-        && row.description == mirror.description
-        && row.uses >= mirror.uses_at_least;
-    let mut changed = false;
-    if !same {
-        if !tx.mirror_invite(row.id, &mirror).await? {
-            return Err(Error::invalid("max_uses", format!("below the {} uses the link has", row.uses.max(m.uses))));
+
+    /// The link, new: created with its uses, limit and expiry (the row as stored).
+    async fn create_new(&self, tx: &mut dyn Tx, scope: &Scope) -> Result<MirrorDone> {
+        let now = crate::now();
+        let actor = &self.create.actor;
+        scope
+            .require_can_grant(tx, actor, Permission::ManageInvites, &self.create.role)
+            .await?;
+        let mut row = insert_new(tx, &self.create, scope).await?;
+        if self.input.revoked && tx.revoke_invite(row.id, &actor.label(), now).await? {
+            tx.append_event(&scope.event(
+                "invite.revoked",
+                actor,
+                None,
+                json!({ "invite_id": row.id }),
+            ))
+            .await?;
+            row = tx
+                .invite_by_id(row.id)
+                .await?
+                .ok_or(Error::NotFound("invite"))?;
         }
-        changed = true;
-        let uses = row.uses.max(m.uses);
-        tx.append_event(&scope.event(
-            "invite.updated",
-            actor,
-            None,
-            json!({
-                "invite_id": row.id, "external_id": self.external_id, "max_uses": m.max_uses,
-                "expires_at": m.expires_at.map(|t| t.unix_timestamp()), "uses": uses,
-            }),
-        ))
-        .await?;
+        Ok(MirrorDone::Created(row))
     }
-    if m.revoked && tx.revoke_invite(row.id, &actor.label(), now).await? {
-        changed = true;
-        tx.append_event(&scope.event("invite.revoked", actor, None, json!({ "invite_id": row.id }))).await?;
+
+    /// The link, known by its external id: its limit, expiry, description, uses and
+    /// revocation brought up to the other system's; space, role and code unchanged.
+    async fn update(&self, tx: &mut dyn Tx, existing: InviteRow) -> Result<MirrorDone> {
+        let now = crate::now();
+        let actor = &self.create.actor;
+        let m = &self.input;
+        let (scope, row) = managed_invite(tx, actor, &InviteRef::Id(existing.id)).await?;
+        if row.space_path != m.space {
+            return Err(Error::invalid(
+                "space",
+                format!(
+                    "the link is on {}; a mirrored link cannot move",
+                    row.space_path
+                ),
+            ));
+        }
+        if row.role != self.create.role {
+            return Err(Error::invalid(
+                "role",
+                format!("the link grants {}; its role cannot change", row.role),
+            ));
+        }
+        if let Some(hash) = &self.code_hash
+            && tx.invite_by_hash(hash).await?.map(|i| i.id) != Some(row.id)
+        {
+            return Err(Error::invalid("code", "the link's code cannot change"));
+        }
+        if row.revoked_at.is_some() && !m.revoked {
+            return Err(Error::invalid(
+                "revoked",
+                "the link is revoked here, and a revoked link stays revoked",
+            ));
+        }
+        let mirror = InviteMirror {
+            max_uses: m.max_uses,
+            expires_at: m.expires_at,
+            description: self.create.description.clone(),
+            uses_at_least: m.uses,
+        };
+        let same = row.max_uses == mirror.max_uses
+            && row.expires_at == mirror.expires_at
+            && row.description == mirror.description
+            && row.uses >= mirror.uses_at_least;
+        let mut changed = false;
+        if !same {
+            if !tx.mirror_invite(row.id, &mirror).await? {
+                return Err(Error::invalid(
+                    "max_uses",
+                    format!("below the {} uses the link has", row.uses.max(m.uses)),
+                ));
+            }
+            changed = true;
+            let uses = row.uses.max(m.uses);
+            tx.append_event(&scope.event(
+                "invite.updated",
+                actor,
+                None,
+                json!({
+                    "invite_id": row.id, "external_id": self.external_id, "max_uses": m.max_uses,
+                    "expires_at": m.expires_at.map(|t| t.unix_timestamp()), "uses": uses,
+                }),
+            ))
+            .await?;
+        }
+        if m.revoked && tx.revoke_invite(row.id, &actor.label(), now).await? {
+            changed = true;
+            tx.append_event(&scope.event(
+                "invite.revoked",
+                actor,
+                None,
+                json!({ "invite_id": row.id }),
+            ))
+            .await?;
+        }
+        if !changed {
+            return Ok(MirrorDone::Unchanged(row));
+        }
+        let fresh = tx
+            .invite_by_id(row.id)
+            .await?
+            .ok_or(Error::NotFound("invite"))?;
+        Ok(MirrorDone::Updated(fresh))
     }
-    if !changed {
-        return Ok(MirrorDone::Unchanged(row));
-    }
-    let fresh = tx.invite_by_id(row.id).await?.ok_or(Error::NotFound("invite"))?;
-    Ok(MirrorDone::Updated(fresh))
-});
+}
 
 struct ShowLink {
     actor: Actor,
