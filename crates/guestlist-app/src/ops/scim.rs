@@ -374,14 +374,18 @@ async fn remember(tx: &mut dyn Tx, user: &UserId, attrs: &Object) -> Result<()> 
         .await
 }
 
-fn user_name_key(attrs: &Object) -> Result<String> {
-    let name = attrs
-        .get("userName")
+/// A required string attribute, trimmed: `invalidValue` when missing or blank.
+fn required<'a>(attrs: &'a Object, name: &str) -> Result<&'a str> {
+    attrs
+        .get(name)
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| refused(ScimType::InvalidValue, "userName is required"))?;
-    Ok(name.to_lowercase())
+        .ok_or_else(|| refused(ScimType::InvalidValue, format!("{name} is required")))
+}
+
+fn user_name_key(attrs: &Object) -> Result<String> {
+    Ok(required(attrs, "userName")?.to_lowercase())
 }
 
 /// Writes a user (new when `existing` is `None`) and provisions what changed: a new
@@ -572,12 +576,7 @@ fn members_of(attrs: &Object) -> Vec<String> {
 }
 
 fn display_name(attrs: &Object) -> Result<String> {
-    let name = attrs
-        .get("displayName")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| refused(ScimType::InvalidValue, "displayName is required"))?;
+    let name = required(attrs, "displayName")?;
     if name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(refused(
             ScimType::InvalidValue,
