@@ -586,6 +586,13 @@ pub fn read_single(a: &Attr, value: &Value) -> Result<Option<Value>, Error> {
             }
             (!out.is_empty()).then_some(Value::Object(out))
         }
+        // Entra sends a manager as its id alone: a complex value given as a string is
+        // its `value`.
+        (Kind::Complex, Value::String(s)) if a.sub_attr("value").is_some() => {
+            let mut out = Object::new();
+            out.insert("value".into(), Value::String(s.clone()));
+            Some(Value::Object(out))
+        }
         (Kind::Complex, _) => return Err(wrong("an object")),
     })
 }
@@ -631,6 +638,22 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_complex_value_given_as_a_string_is_its_value() {
+        let read = USER
+            .read(&json!({ "userName": "a", ENTERPRISE_USER_SCHEMA: { "manager": "boss-1" } }))
+            .unwrap();
+        assert_eq!(
+            read[ENTERPRISE_USER_SCHEMA]["manager"],
+            json!({ "value": "boss-1" })
+        );
+        assert!(
+            USER.read(&json!({ "userName": "a", "name": "Ada" }))
+                .is_err(),
+            "name has no value"
+        );
     }
 
     #[test]

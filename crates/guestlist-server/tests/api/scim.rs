@@ -253,11 +253,18 @@ async fn entra_provisions_deactivates_reactivates_and_deletes_a_user() {
             json!([
                 { "op": "Replace", "path": "displayName", "value": "Ada King" },
                 { "op": "Add", "path": "emails[type eq \"work\"].value", "value": "ada.king@contoso.test" },
+                // Entra sends a manager as its id alone.
+                { "op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": "boss-1" },
             ]),
         )
         .await;
     assert_eq!(updated.status, 200, "{}", updated.body);
     assert_eq!(updated.body["emails"][0]["value"], "ada.king@contoso.test");
+    assert_eq!(updated.body[ENTERPRISE]["manager"]["value"], "boss-1");
+    assert_eq!(
+        updated.body[ENTERPRISE]["department"], "R&D",
+        "the rest of the extension is kept"
+    );
     assert_ne!(updated.etag, created.etag);
 
     // Deactivated (a string boolean, as Entra sends it): deprovisioned within contoso/.
