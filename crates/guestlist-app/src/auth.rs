@@ -195,6 +195,16 @@ impl Operation for ApiKeyByHash {
     }
 }
 
+struct SpaceExists(SpacePath);
+
+#[async_trait]
+impl Operation for SpaceExists {
+    type Output = bool;
+    async fn run(&self, tx: &mut dyn Tx) -> Result<bool> {
+        Ok(tx.space_by_path(&self.0).await?.is_some())
+    }
+}
+
 struct InsertApiKey(NewApiKey);
 
 #[async_trait]
@@ -311,6 +321,14 @@ impl App {
             return Err(Error::invalid(
                 "scim",
                 "a SCIM key is bound to its subtree: it cannot be a platform key",
+            ));
+        }
+        if let Some(root) = &scim_root
+            && !self.store_ref().read(SpaceExists(root.clone())).await?
+        {
+            return Err(Error::invalid(
+                "scim",
+                format!("no space {root}: create it first (a SCIM key provisions within it)"),
             ));
         }
         if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control()) {

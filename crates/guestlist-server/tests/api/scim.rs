@@ -691,6 +691,14 @@ async fn a_scim_key_reaches_only_its_subtree_and_only_scim() {
         .await
         .unwrap();
     assert_eq!(nobody.status(), 401);
+    // A SCIM key is for a space that exists.
+    let root = guestlist_domain::SpacePath::parse("initech/").unwrap();
+    let err = t
+        .app
+        .create_api_key("initech-idp", false, Some(root))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("scim"));
 
     // Discovery says what is supported.
     let spc = acme.get("/ServiceProviderConfig").await;
