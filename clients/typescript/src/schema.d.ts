@@ -1517,7 +1517,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** A user was deprovisioned: memberships ended, and what they sponsored revoked. */
+        /** A user was deprovisioned: memberships ended, and what they sponsored revoked. Everywhere (a platform event) by the platform key; within a SCIM key's space (an event there) when an identity provider deactivates or deletes them. */
         post: operations["webhook_user_deprovisioned"];
         delete?: never;
         options?: never;
@@ -10925,7 +10925,15 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description how many memberships ended */
-                            memberships?: number;
+                            memberships_removed?: number;
+                            /** @description how many links, invitations and pending adds they sponsored were revoked */
+                            invites_revoked?: number;
+                            /** @description how many of their platform invitations were revoked (everywhere only) */
+                            platform_invitations_revoked?: number;
+                            /** @description how many of their join requests were cancelled */
+                            join_requests_cancelled?: number;
+                            /** @description deprovisioned, or deleted (a SCIM user deleted) */
+                            reason?: string;
                         };
                     } & components["schemas"]["Event"];
                 };

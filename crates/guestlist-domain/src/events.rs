@@ -336,9 +336,35 @@ pub const CATALOGUE: &[EventKind] = &[
     ),
     kind(
         "user.deprovisioned",
-        "A user was deprovisioned: memberships ended, and what they sponsored revoked.",
+        "A user was deprovisioned: memberships ended, and what they sponsored revoked. Everywhere (a platform event) by the platform key; within a SCIM key's space (an event there) when an identity provider deactivates or deletes them.",
         USER,
-        &[("memberships", "integer", "how many memberships ended")],
+        &[
+            (
+                "memberships_removed",
+                "integer",
+                "how many memberships ended",
+            ),
+            (
+                "invites_revoked",
+                "integer",
+                "how many links, invitations and pending adds they sponsored were revoked",
+            ),
+            (
+                "platform_invitations_revoked",
+                "integer",
+                "how many of their platform invitations were revoked (everywhere only)",
+            ),
+            (
+                "join_requests_cancelled",
+                "integer",
+                "how many of their join requests were cancelled",
+            ),
+            (
+                "reason",
+                "string",
+                "deprovisioned, or deleted (a SCIM user deleted)",
+            ),
+        ],
     ),
     kind(
         "user.provisioned",
