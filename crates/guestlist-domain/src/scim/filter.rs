@@ -349,7 +349,7 @@ impl Parser<'_> {
                 return Err(bad_filter("a value filter inside a value filter"));
             }
             self.at += 1;
-            let top = resolve(self.def, None, path, ScimType::InvalidFilter)?;
+            let top = resolve(self.def, path, ScimType::InvalidFilter)?;
             if top.sub.is_some() {
                 return Err(bad_filter("a value filter follows a top-level attribute"));
             }
@@ -394,7 +394,7 @@ impl Parser<'_> {
                     read_only: false,
                 }
             }
-            None => resolve(self.def, None, path, ScimType::InvalidFilter)?,
+            None => resolve(self.def, path, ScimType::InvalidFilter)?,
         };
         let op = self
             .peek_word()
@@ -454,12 +454,7 @@ fn locate(
 }
 
 /// Resolves `attr` or `attr.sub` (perhaps after a schema URN) against `def`.
-pub fn resolve(
-    def: &ResourceDef,
-    _within: Option<&Attr>,
-    path: &str,
-    kind: ScimType,
-) -> Result<AttrPath, Error> {
+pub fn resolve(def: &ResourceDef, path: &str, kind: ScimType) -> Result<AttrPath, Error> {
     let no = || refused(kind, format!("no attribute {path:?}"));
     let (ext, rest) = def.split_urn(path).map_err(|_| no())?;
     let mut parts = rest.splitn(2, '.');
@@ -525,7 +520,7 @@ impl PatchPath {
     pub fn parse(def: &ResourceDef, text: &str) -> Result<PatchPath, Error> {
         let bad = |why: &str| refused(ScimType::InvalidPath, format!("path {text:?}: {why}"));
         let Some(open) = text.find('[') else {
-            let target = resolve(def, None, text.trim(), ScimType::InvalidPath)?;
+            let target = resolve(def, text.trim(), ScimType::InvalidPath)?;
             return Ok(PatchPath {
                 target,
                 filter: None,
@@ -534,7 +529,7 @@ impl PatchPath {
         };
         let close = text.rfind(']').ok_or_else(|| bad("a '[' without ']'"))?;
         let head = text[..open].trim();
-        let target = resolve(def, None, head, ScimType::InvalidPath)?;
+        let target = resolve(def, head, ScimType::InvalidPath)?;
         let (ext, attr) = locate(def, head, ScimType::InvalidPath)?;
         if target.sub.is_some() || attr.kind != Kind::Complex {
             return Err(bad("a value filter follows a complex attribute"));
@@ -698,7 +693,7 @@ pub fn project(
     let paths = |names: &[String]| -> Result<Vec<AttrPath>, Error> {
         names
             .iter()
-            .map(|n| resolve(def, None, n.trim(), ScimType::InvalidValue))
+            .map(|n| resolve(def, n.trim(), ScimType::InvalidValue))
             .collect()
     };
     let (attributes, excluded) = (paths(attributes)?, paths(excluded)?);
