@@ -256,7 +256,7 @@ pub fn space_param(raw: &str) -> Result<SpacePath, ApiError> {
     Ok(SpacePath::parse(&with_slash)?)
 }
 
-fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+pub(crate) fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else {
         return Ok(None);
     };

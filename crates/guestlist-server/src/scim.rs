@@ -49,15 +49,10 @@ impl FromRequestParts<AppState> for Scim {
     type Rejection = ScimError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ScimError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, t)| scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty())
-            .map(|(_, t)| t.trim().to_owned())
+        let token = crate::extract::bearer(parts)
+            .map_err(|e| ScimError(e.0))?
             .ok_or_else(|| Error::Unauthenticated("use Authorization: Bearer <SCIM key>".into()))?;
-        let (actor, root) = state.app.authenticate_scim(&token).await?;
+        let (actor, root) = state.app.authenticate_scim(token).await?;
         Ok(Scim(ScimCaller {
             actor,
             root,

@@ -166,14 +166,17 @@ impl App {
         self.0.keys.hash_code(code.as_str())
     }
 
-    /// What a code is also looked up by when its own hash finds nothing: the keyed
-    /// hashes of its digests, for links carried over from a system that kept only
-    /// those ([`LegacyDigest`]).
-    fn legacy_hashes(&self, code: &InviteCode) -> Vec<Vec<u8>> {
-        LegacyDigest::ALGORITHMS
-            .iter()
-            .map(|alg| LegacyDigest::of(alg, code.as_str()).keyed(&self.0.keys))
-            .collect()
+    /// What a presented code is looked up by, in turn: its own keyed hash, then the
+    /// keyed hashes of its digests, for links carried over from a system that kept
+    /// only those ([`LegacyDigest`]).
+    fn code_hashes(&self, code: &InviteCode) -> CodeHashes {
+        let mut hashes = vec![self.hash(code)];
+        hashes.extend(
+            LegacyDigest::ALGORITHMS
+                .iter()
+                .map(|alg| LegacyDigest::of(alg, code.as_str()).keyed(&self.0.keys)),
+        );
+        CodeHashes(hashes)
     }
 
     /// The code of an invite as its managers may be shown it: derived from its id,
@@ -464,10 +467,31 @@ operation!(Count => u64, |self, tx| {
     tx.count_invites(&self.filter.query(visible, crate::now())).await
 });
 
+/// A store lookup by one hash, as the store's async methods return it.
+type Lookup<'t, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<T>>> + Send + 't>>;
+
+/// The hashes a presented code is looked up by, in turn ([`App::code_hashes`]).
+struct CodeHashes(Vec<Vec<u8>>);
+
+impl CodeHashes {
+    /// What `lookup` finds by the first hash that finds anything.
+    async fn first<T>(
+        &self,
+        tx: &mut dyn Tx,
+        lookup: for<'t> fn(&'t mut dyn Tx, &'t [u8]) -> Lookup<'t, T>,
+    ) -> Result<Option<T>> {
+        for hash in &self.0 {
+            if let Some(found) = lookup(&mut *tx, hash).await? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+}
+
 struct Preview {
-    hash: Vec<u8>,
-    /// Tried in turn when `hash` finds nothing (links carried over as hashes).
-    legacy: Vec<Vec<u8>>,
+    hashes: CodeHashes,
 }
 
 #[async_trait::async_trait]
@@ -475,14 +499,11 @@ impl guestlist_store::Operation for Preview {
     type Output = InvitePreview;
 
     async fn run(&self, tx: &mut dyn Tx) -> Result<InvitePreview> {
-        let mut found = tx.invite_preview(&self.hash).await?;
-        for h in &self.legacy {
-            if found.is_some() {
-                break;
-            }
-            found = tx.invite_preview(h).await?;
-        }
-        let found = found.ok_or(Error::NotFound("invite"))?;
+        let found = self
+            .hashes
+            .first(tx, |tx, h| tx.invite_preview(h))
+            .await?
+            .ok_or(Error::NotFound("invite"))?;
         let invite = found.invite;
         match invite.state(crate::now()) {
             InviteState::Active => {}
@@ -762,22 +783,13 @@ operation!(ShowLink => InviteView, |self, tx| {
 
 struct Redeem {
     actor: Actor,
-    hash: Vec<u8>,
-    /// Tried in turn when `hash` finds nothing (links carried over as hashes).
-    legacy: Vec<Vec<u8>>,
+    hashes: CodeHashes,
     space: Option<SpacePath>,
 }
 
 operation!(Redeem => Redeemed, |self, tx| {
     let user = require_user(&self.actor)?;
-    let mut invite = tx.invite_by_hash(&self.hash).await?;
-    for h in &self.legacy {
-        if invite.is_some() {
-            break;
-        }
-        invite = tx.invite_by_hash(h).await?;
-    }
-    let invite = invite.ok_or(Error::NotFound("invite"))?;
+    let invite = self.hashes.first(tx, |tx, h| tx.invite_by_hash(h)).await?.ok_or(Error::NotFound("invite"))?;
     let home = Scope::load(tx, &invite.space_path).await?;
     let view = InviteView::of(invite, crate::now());
     if let Some(refusal) = view.state.refusal() {
@@ -971,8 +983,7 @@ impl App {
         let code = InviteCode::parse(code)?;
         self.store_ref()
             .read(Preview {
-                hash: self.hash(&code),
-                legacy: self.legacy_hashes(&code),
+                hashes: self.code_hashes(&code),
             })
             .await
     }
@@ -994,8 +1005,7 @@ impl App {
             .store_ref()
             .write(Redeem {
                 actor,
-                hash: self.hash(&code),
-                legacy: self.legacy_hashes(&code),
+                hashes: self.code_hashes(&code),
                 space,
             })
             .await?;
