@@ -315,7 +315,9 @@ const LINKS: &[(&str, &str, &[Link])] = &[
                 "show_invite_link",
                 "code=$response.body#/invite/id",
             ),
-            ("Revoke", "revoke_invite", "code=$response.body#/invite/id"),
+            // By the code, as the preview is: a client that follows the links sees
+            // that what it revoked is what then reads as unknown.
+            ("Revoke", "revoke_invite", "code=$response.body#/code"),
         ],
     ),
     (
