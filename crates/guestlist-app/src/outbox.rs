@@ -229,6 +229,66 @@ pub async fn deliver_due<O: Outbox>(outbox: &O, policy: &RetryPolicy) -> Result<
     }
 }
 
+/// Items waiting to start, one lane per group (receiver), each oldest first: the
+/// next to start is the oldest head among the lanes whose group has room, found by
+/// looking at each lane once, not at every item (a receiver at its cap may have a
+/// long lane, and the worker looks for something to start after every attempt).
+struct Lanes<T> {
+    lanes: HashMap<Option<Uuid>, VecDeque<(u64, T)>>,
+    /// Arrival numbers: what "oldest" compares.
+    next: u64,
+    len: usize,
+}
+
+impl<T> Lanes<T> {
+    fn new() -> Self {
+        Lanes {
+            lanes: HashMap::new(),
+            next: 0,
+            len: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push(&mut self, group: Option<Uuid>, item: T) {
+        self.lanes
+            .entry(group)
+            .or_default()
+            .push_back((self.next, item));
+        self.next += 1;
+        self.len += 1;
+    }
+
+    /// Takes the oldest item whose group is not `full`.
+    fn pop(&mut self, full: impl Fn(Uuid) -> bool) -> Option<T> {
+        let group = self
+            .lanes
+            .iter()
+            .filter(|(g, lane)| !lane.is_empty() && !g.is_some_and(&full))
+            .min_by_key(|(_, lane)| lane.front().map(|(n, _)| *n))
+            .map(|(g, _)| *g)?;
+        let lane = self.lanes.get_mut(&group)?;
+        let (_, item) = lane.pop_front()?;
+        if lane.is_empty() {
+            self.lanes.remove(&group);
+        }
+        self.len -= 1;
+        Some(item)
+    }
+
+    fn clear(&mut self) {
+        self.lanes.clear();
+        self.len = 0;
+    }
+}
+
 /// Runs an outbox's worker until the task is aborted: keeps up to
 /// `policy.concurrency` attempts in flight (`per_group` per receiver). Items `handed`
 /// to it already taken start first; what else is due is read in batches into a local
@@ -256,8 +316,8 @@ pub fn spawn_worker<O: Outbox>(
         let mut running = tokio::task::JoinSet::new();
         let mut in_flight: HashMap<Uuid, Option<Uuid>> = HashMap::new();
         let mut per_group: HashMap<Uuid, usize> = HashMap::new();
-        let mut ready: VecDeque<Handed<O::Item>> = VecDeque::new();
-        let mut queue: VecDeque<Due> = VecDeque::new();
+        let mut ready: Lanes<Handed<O::Item>> = Lanes::new();
+        let mut queue: Lanes<Due> = Lanes::new();
         let mut queued: HashSet<Uuid> = HashSet::new();
         let mut may_read = true;
         // Whether the last read found as many as it asked for, and the groups it
@@ -269,20 +329,16 @@ pub fn spawn_worker<O: Outbox>(
         // postponing it.
         let mut tick = tokio::time::interval(poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let full = |per_group: &HashMap<Uuid, usize>, d: &Due| {
-            d.group
-                .is_some_and(|g| per_group.get(&g).copied().unwrap_or(0) >= cap)
+        let full = |per_group: &HashMap<Uuid, usize>, g: Uuid| {
+            per_group.get(&g).copied().unwrap_or(0) >= cap
         };
         loop {
             // Start what was handed over, then what the queue holds, oldest first,
             // within the caps.
-            let mut i = 0;
-            while in_flight.len() < slots && i < ready.len() {
-                if full(&per_group, &ready[i].due) {
-                    i += 1;
-                    continue;
-                }
-                let Some(h) = ready.remove(i) else { break };
+            while in_flight.len() < slots {
+                let Some(h) = ready.pop(|g| full(&per_group, g)) else {
+                    break;
+                };
                 in_flight.insert(h.due.id, h.due.group);
                 if let Some(g) = h.due.group {
                     *per_group.entry(g).or_default() += 1;
@@ -294,14 +350,10 @@ pub fn spawn_worker<O: Outbox>(
                     (h.due.id, Ok(()))
                 });
             }
-            let mut i = 0;
-            while in_flight.len() < slots && i < queue.len() {
-                let d = queue[i];
-                if full(&per_group, &d) {
-                    i += 1;
-                    continue;
-                }
-                queue.remove(i);
+            while in_flight.len() < slots {
+                let Some(d) = queue.pop(|g| full(&per_group, g)) else {
+                    break;
+                };
                 queued.remove(&d.id);
                 in_flight.insert(d.id, d.group);
                 if let Some(g) = d.group {
@@ -336,7 +388,7 @@ pub fn spawn_worker<O: Outbox>(
                         let before = queue.len();
                         for d in due {
                             if !in_flight.contains_key(&d.id) && queued.insert(d.id) {
-                                queue.push_back(d);
+                                queue.push(d.group, d);
                             }
                         }
                         if queue.len() > before {
@@ -387,7 +439,7 @@ pub fn spawn_worker<O: Outbox>(
                 // Taken only while few wait, so that a dispatcher that finds the
                 // channel full leaves the rest in the outbox for any worker.
                 Some(h) = async { handed.as_mut()?.recv().await }, if ready.len() < slots => {
-                    ready.push_back(h);
+                    ready.push(h.due.group, h);
                 }
                 _ = wake.notified() => may_read = true,
                 _ = tick.tick() => {
@@ -451,6 +503,30 @@ mod tests {
             DeliveryOutcome::Failed { .. }
         ));
         assert!(matches!(p.outcome(3, Ok(())), DeliveryOutcome::Sent { .. }));
+    }
+
+    #[test]
+    fn lanes_start_the_oldest_item_whose_receiver_has_room() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut lanes = Lanes::new();
+        lanes.push(Some(a), "a1");
+        lanes.push(Some(b), "b1");
+        lanes.push(Some(a), "a2");
+        lanes.push(None, "n1");
+        lanes.push(Some(b), "b2");
+        assert_eq!(lanes.len(), 5);
+        assert_eq!(lanes.pop(|_| false), Some("a1"));
+        // a is at its cap: b's and the ungrouped items pass a2 by, oldest first.
+        assert_eq!(lanes.pop(|g| g == a), Some("b1"));
+        assert_eq!(lanes.pop(|g| g == a), Some("n1"));
+        assert_eq!(lanes.pop(|g| g == a), Some("b2"));
+        assert_eq!(lanes.pop(|g| g == a), None);
+        assert_eq!(lanes.len(), 1);
+        assert_eq!(lanes.pop(|_| false), Some("a2"));
+        assert!(lanes.is_empty());
+        lanes.push(Some(a), "a3");
+        lanes.clear();
+        assert!(lanes.is_empty() && lanes.pop(|_| false).is_none());
     }
 
     fn schedule(ms: &[u64], jitter_percent: u32) -> RetryPolicy {
