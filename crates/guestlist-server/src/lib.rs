@@ -79,6 +79,8 @@ use tower_http::trace::TraceLayer;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The bulk invitation route takes up to 1,000 rows: this much.
 pub const BULK_BODY_BYTES: usize = 1024 * 1024;
+/// An import request takes up to 10,000 rows: this much.
+pub const IMPORT_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// How the front doors are exposed.
 #[derive(Debug, Clone)]

@@ -51,6 +51,8 @@ pub struct SqliteOptions {
     pub read_connections: u32,
     /// The most queued writes committed together.
     pub max_batch: usize,
+    /// The writer's page cache (MiB).
+    pub cache_mib: u32,
 }
 
 impl SqliteOptions {
@@ -59,6 +61,7 @@ impl SqliteOptions {
             path: path.into(),
             read_connections: 4,
             max_batch: 128,
+            cache_mib: 64,
         }
     }
 }
@@ -93,8 +96,8 @@ fn migration_options(path: &Path) -> SqliteConnectOptions {
 }
 
 /// Opens a connection for the writer or for reads.
-fn connect(path: &Path, write: bool) -> Result<Connection> {
-    let access = if write {
+fn connect(path: &Path, write: Option<u32>) -> Result<Connection> {
+    let access = if write.is_some() {
         OpenFlags::SQLITE_OPEN_READ_WRITE
     } else {
         OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -115,13 +118,17 @@ fn connect(path: &Path, write: bool) -> Result<Connection> {
             conn.execute_batch(
                 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
             )?;
-            if write {
-                // The writer keeps up to 64 MiB of pages (the default is 2 MiB): an
+            if let Some(cache_mib) = write {
+                // The writer keeps up to `cache_mib` of pages (64 MiB unless configured;
+                // SQLite's default is 2 MiB): an
                 // insert into a large table's indexes (a code's hash lands anywhere
                 // in its index) then finds its pages here instead of reading them from
                 // the kernel again. An import of 10⁶ links spent a fifth of its time in
                 // those reads.
-                conn.execute_batch("PRAGMA cache_size = -65536;")?;
+                conn.execute_batch(&format!(
+                    "PRAGMA cache_size = -{};",
+                    u64::from(cache_mib.max(1)) * 1024
+                ))?;
             } else {
                 // Readers map the file: a page read is a memory access, not a `pread`
                 // copying it out of the kernel's cache (a tenth of a list page's time
@@ -144,7 +151,7 @@ impl Readers {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         match idle {
             Some(conn) => Ok(conn),
-            None => connect(&self.path, false),
+            None => connect(&self.path, None),
         }
     }
 
@@ -211,12 +218,12 @@ impl SqliteStore {
     /// Opens (creating if needed) the database and runs pending migrations.
     pub async fn open(opts: SqliteOptions) -> Result<Self> {
         Self::migrate(&opts.path).await?;
-        let writer = connect(&opts.path, true)?;
+        let writer = connect(&opts.path, Some(opts.cache_mib))?;
         let readers = Readers {
             path: opts.path.clone(),
             idle: Mutex::new(
                 (0..opts.read_connections.max(1))
-                    .map(|_| connect(&opts.path, false))
+                    .map(|_| connect(&opts.path, None))
                     .collect::<Result<_>>()?,
             ),
         };
@@ -228,7 +235,7 @@ impl SqliteStore {
         writer
             .execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864")
             .map_err(|e| driver::db_error(e.into()))?;
-        let checkpointer = Checkpointer::start(connect(&opts.path, true)?)?;
+        let checkpointer = Checkpointer::start(connect(&opts.path, Some(opts.cache_mib))?)?;
         let (tx, rx) = mpsc::channel(opts.max_batch * 8);
         let max_batch = opts.max_batch.max(1);
         std::thread::Builder::new()

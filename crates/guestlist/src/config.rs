@@ -44,6 +44,8 @@ pub struct Config {
     pub sqlite_read_connections: u32,
     /// Most writes SQLite commits together in one transaction (group commit).
     pub sqlite_max_batch: usize,
+    /// The SQLite writer's page cache, in MiB.
+    pub sqlite_cache_mib: u32,
     /// PostgreSQL connections per process (N replicas open up to N times this).
     pub postgres_max_connections: u32,
     /// PostgreSQL cancels a statement that runs longer (milliseconds).
@@ -99,6 +101,7 @@ impl Default for Config {
             graphql_introspection: true,
             sqlite_read_connections: 4,
             sqlite_max_batch: 128,
+            sqlite_cache_mib: 64,
             postgres_max_connections: 16,
             postgres_statement_timeout_ms: 10_000,
             postgres_connect_retry_secs: 60,
@@ -164,6 +167,12 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(env)?;
+        if !(1..=65_536).contains(&config.sqlite_cache_mib) {
+            return Err(format!(
+                "sqlite_cache_mib must be from 1 to 65536 (MiB), not {}",
+                config.sqlite_cache_mib
+            ));
+        }
         Ok(config)
     }
 
@@ -246,6 +255,11 @@ impl Config {
         }
         if let Some(v) = env("GUESTLIST_MAIL_FOLDER") {
             self.mail.folder = v.into();
+        }
+        if let Some(v) = env("GUESTLIST_SQLITE_CACHE_MIB") {
+            self.sqlite_cache_mib = v
+                .parse()
+                .map_err(|_| parse_err("GUESTLIST_SQLITE_CACHE_MIB", &v))?;
         }
         if let Some(v) = env("GUESTLIST_POSTGRES_MAX_CONNECTIONS") {
             self.postgres_max_connections = v
@@ -354,6 +368,9 @@ graphql_introspection = true
 sqlite_read_connections = {rc}
 # Most queued writes committed in one durable transaction (group commit).
 sqlite_max_batch = {mb}
+# The SQLite writer's page cache in MiB (GUESTLIST_SQLITE_CACHE_MIB): pages of large
+# indexes found here are not read again; an import of 10^6 links runs faster with 128.
+sqlite_cache_mib = {scm}
 # PostgreSQL pool size per process, statement timeout, and how long to wait for an
 # unreachable database at start (GUESTLIST_POSTGRES_MAX_CONNECTIONS, …).
 postgres_max_connections = {pmc}
@@ -574,6 +591,7 @@ max_results = {scmax}
             len = d.code_length,
             rc = d.sqlite_read_connections,
             mb = d.sqlite_max_batch,
+            scm = d.sqlite_cache_mib,
             pmc = d.postgres_max_connections,
             pst = d.postgres_statement_timeout_ms,
             pcr = d.postgres_connect_retry_secs,
@@ -769,6 +787,24 @@ mod tests {
         assert_eq!(back.bind, c.bind);
         assert_eq!(back.cors, c.cors);
         assert_eq!(back.http, c.http);
+    }
+
+    #[test]
+    fn the_sqlite_cache_is_set_from_the_environment_within_its_bounds() {
+        let with = |v: &'static str| {
+            Config::load(None, move |k| {
+                (k == "GUESTLIST_SQLITE_CACHE_MIB").then(|| v.to_owned())
+            })
+        };
+        assert_eq!(Config::default().sqlite_cache_mib, 64);
+        assert_eq!(with("128").unwrap().sqlite_cache_mib, 128);
+        for bad in ["0", "65537", "lots"] {
+            let e = with(bad).unwrap_err();
+            assert!(
+                e.contains("SQLITE_CACHE_MIB") || e.contains("sqlite_cache_mib"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -174,7 +174,7 @@ async fn pass(
     report: &mut dyn Write,
 ) -> Result<Tally, String> {
     let size = std::fs::metadata(&args.from).map(|m| m.len()).unwrap_or(0);
-    let batch = args.batch.clamp(1, guestlist_app::MAX_IMPORT_BATCH);
+    let batch = args.batch.clamp(1, guestlist_app::MAX_IMPORT_TRANSACTION);
     let mut batches = read_batches(args.from.clone(), batch)?;
     let bar = ProgressBar::new(size);
     bar.set_style(

@@ -109,8 +109,8 @@ enum Command {
         /// With --from: import nothing if any row would be refused.
         #[arg(long, requires = "from")]
         all_or_nothing: bool,
-        /// With --from: rows per transaction (at most 10,000).
-        #[arg(long, default_value_t = 10_000, requires = "from")]
+        /// With --from: rows per transaction (at most 100,000).
+        #[arg(long, default_value_t = 50_000, requires = "from")]
         batch: usize,
         /// With --from: where to write the refused rows, one JSON line each
         /// (default: standard error).
@@ -281,6 +281,7 @@ fn database(config: &Config) -> Result<Database, String> {
         Database::Sqlite(opts) => {
             opts.read_connections = config.sqlite_read_connections;
             opts.max_batch = config.sqlite_max_batch;
+            opts.cache_mib = config.sqlite_cache_mib;
         }
     }
     Ok(db)

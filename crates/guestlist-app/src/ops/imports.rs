@@ -18,8 +18,13 @@ use super::spaces::{CreateSpace, NewSpaceInput};
 use crate::scope::Scope;
 use crate::{App, Result};
 
-/// Rows one call applies at most.
+/// Rows one request of the API carries at most.
 pub const MAX_IMPORT_BATCH: usize = 10_000;
+
+/// Rows one call applies at most, in one transaction (`guestlist import --from`
+/// sends up to this many: fewer, larger commits write each page of a large index
+/// to the log fewer times).
+pub const MAX_IMPORT_TRANSACTION: usize = 100_000;
 
 /// One row of an import.
 #[derive(Debug, Clone)]
@@ -145,10 +150,10 @@ impl App {
         if !actor.is_platform_admin() {
             return Err(Error::forbidden("only a platform administrator imports"));
         }
-        if rows.len() > MAX_IMPORT_BATCH {
+        if rows.len() > MAX_IMPORT_TRANSACTION {
             return Err(Error::invalid(
                 "rows",
-                format!("at most {MAX_IMPORT_BATCH} rows at once"),
+                format!("at most {MAX_IMPORT_TRANSACTION} rows at once"),
             ));
         }
         let rows = rows

@@ -16,7 +16,13 @@ use crate::extract::{Auth, Json, Query};
 
 /// This feature's routes, under `/api/v1`.
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/imports", post(import))
+    // 10,000 rows need more than the default body limit.
+    Router::new().route(
+        "/imports",
+        post(import).layer(axum::extract::DefaultBodyLimit::max(
+            crate::IMPORT_BODY_BYTES,
+        )),
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -43,6 +49,13 @@ pub async fn import(
     Query(q): Query<ImportParams>,
     Json(req): Json<api::ImportRequest>,
 ) -> Res<Json<api::ImportResponse>> {
+    if req.rows.len() > guestlist_app::MAX_IMPORT_BATCH {
+        return Err(Error::invalid(
+            "rows",
+            format!("at most {} rows a request", guestlist_app::MAX_IMPORT_BATCH),
+        )
+        .into());
+    }
     let rows = req.rows.into_iter().map(import_row).collect();
     let outcomes = s.app.import_rows(&actor, rows, q.dry_run).await?;
     Ok(Json(api::ImportResponse {

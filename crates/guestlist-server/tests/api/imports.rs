@@ -4,7 +4,7 @@
 //! imports.
 
 use guestlist_client::{EventQuery, api};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, code};
 
@@ -166,6 +166,32 @@ async fn an_import_applies_each_row_on_its_own_and_twice_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400, "an unknown query parameter is refused");
+    // One request carries at most 10,000 rows (a file imported by the CLI goes in
+    // larger transactions); one more is refused whole, nothing applied.
+    let mut many: Vec<Value> = (0..10_000)
+        .map(|i| json!({ "kind": "space", "path": format!("bulk{i}/") }))
+        .collect();
+    let res = platform
+        .request(reqwest::Method::POST, "/api/v1/imports?dry_run=true")
+        .json(&json!({ "rows": many }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "10,000 rows are one request");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(10_000));
+    many.push(json!({ "kind": "space", "path": "bulk10000/" }));
+    let res = platform
+        .request(reqwest::Method::POST, "/api/v1/imports")
+        .json(&json!({ "rows": many }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_input", "{body}");
+    assert_eq!(body["error"]["field"], "rows", "{body}");
+    assert_eq!(code(platform.get_space("bulk0/").await), "not_found");
 }
 
 fn hex(bytes: &[u8]) -> String {
