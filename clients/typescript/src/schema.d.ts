@@ -2153,7 +2153,7 @@ export interface components {
             /** @description A space path. */
             space: string;
             role?: string | null;
-            /** @description 8 to 32 letters and digits. */
+            /** @description 6 to 64 letters, digits, `-` and `_`. */
             code?: string | null;
             /**
              * @description Instead of `code`, where the other system kept only digests:
@@ -2274,7 +2274,7 @@ export interface components {
             external_id?: string | null;
         };
         /**
-         * @description An invite link's code (base62).
+         * @description An invite link's code: 8 to 32 letters and digits when made here; a code carried over from another system may be 6 to 64 letters, digits, `-` and `_`.
          * @example k3Jd9QpX2a
          */
         InviteCode: string;
@@ -2427,8 +2427,9 @@ export interface components {
             expires_at?: string | null;
             description?: string | null;
             /**
-             * @description Its live code in the other system (8 to 32 letters and digits), so that links
-             *     already shared keep working here. Generated when omitted. It cannot change.
+             * @description Its live code in the other system (6 to 64 letters, digits, `-` and `_`), so
+             *     that links already shared keep working here. Generated when omitted. It cannot
+             *     change.
              */
             code?: string | null;
             /**

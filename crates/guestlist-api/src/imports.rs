@@ -35,7 +35,8 @@ pub enum ImportRow {
         role: Option<String>,
     },
     /// A live link, named by the other system's id (running the import again
-    /// updates it, never doubles it), with its code (8 to 32 letters and digits;
+    /// updates it, never doubles it), with its code (6 to 64 letters, digits, `-`
+    /// and `_`;
     /// kept only as a keyed hash and sealed, like every code; generated when
     /// omitted), its uses so far, limit, expiry and creator.
     Link {
@@ -44,7 +45,7 @@ pub enum ImportRow {
         space: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         role: Option<String>,
-        /// 8 to 32 letters and digits.
+        /// 6 to 64 letters, digits, `-` and `_`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<String>,
         /// Instead of `code`, where the other system kept only digests:

@@ -79,10 +79,11 @@ pub struct MirrorInviteRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 500, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
-    /// Its live code in the other system (8 to 32 letters and digits), so that links
-    /// already shared keep working here. Generated when omitted. It cannot change.
+    /// Its live code in the other system (6 to 64 letters, digits, `-` and `_`), so
+    /// that links already shared keep working here. Generated when omitted. It cannot
+    /// change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^[A-Za-z0-9]{8,32}$")]
+    #[schema(pattern = "^[A-Za-z0-9_-]{6,64}$")]
     pub code: Option<String>,
     /// Instead of `code`, where the other system kept only a digest of its codes:
     /// `sha256:<hex>` or `sha512:<hex>` of the code. The code people hold keeps

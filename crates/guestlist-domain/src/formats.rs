@@ -91,12 +91,12 @@ pub fn username() -> String {
 /// A human-readable text (a name, a description, a note): no controls but line breaks.
 pub const TEXT: &str = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$";
 
-/// An invite link's code: base62.
+/// An invite link's code: letters, digits, `-` and `_` (codes made here are base62).
 pub fn invite_code() -> String {
     format!(
-        "^[A-Za-z0-9]{{{},{}}}$",
-        crate::invite::MIN_CODE_LEN,
-        crate::invite::MAX_CODE_LEN
+        "^[A-Za-z0-9_-]{{{},{}}}$",
+        crate::invite::MIN_CARRIED_CODE_LEN,
+        crate::invite::MAX_CARRIED_CODE_LEN
     )
 }
 
@@ -197,8 +197,9 @@ mod schemas {
         "InviteCode",
         string(
             &super::invite_code(),
-            Some(crate::invite::MAX_CODE_LEN),
-            "An invite link's code (base62).",
+            Some(crate::invite::MAX_CARRIED_CODE_LEN),
+            "An invite link's code: 8 to 32 letters and digits when made here; a code \
+         carried over from another system may be 6 to 64 letters, digits, `-` and `_`.",
             "k3Jd9QpX2a"
         )
     );

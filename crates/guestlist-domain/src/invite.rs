@@ -5,23 +5,49 @@ use time::OffsetDateTime;
 
 use crate::Error;
 
+/// The bounds of the codes made here (generated or chosen): 8 to 32 letters and digits.
 pub const MIN_CODE_LEN: usize = 8;
 pub const MAX_CODE_LEN: usize = 32;
+/// The bounds of a code carried over from another system (an import, a mirrored link):
+/// 6 to 64 letters, digits, `-` and `_` (a UUID, a URL-safe base64 token, a short code).
+pub const MIN_CARRIED_CODE_LEN: usize = 6;
+pub const MAX_CARRIED_CODE_LEN: usize = 64;
 
-/// An invite link's secret code: base62, 8-32 characters. Anything else is rejected
-/// before it reaches storage (and answers like an unknown code).
+/// Whether a character may be in a code carried over: letters, digits, `-`, `_`
+/// (what a URL path carries unescaped, but `.` and `~`).
+fn carried_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// An invite link's secret code: what a link may carry (codes made here are base62,
+/// 8-32 characters; codes carried over from another system may also hold `-` and `_`,
+/// 6-64 characters). Anything else is rejected before it reaches storage (and answers
+/// like an unknown code).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct InviteCode(String);
 
 impl InviteCode {
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let ok = (MIN_CODE_LEN..=MAX_CODE_LEN).contains(&input.len())
-            && input.bytes().all(|b| b.is_ascii_alphanumeric());
+        let ok = (MIN_CARRIED_CODE_LEN..=MAX_CARRIED_CODE_LEN).contains(&input.len())
+            && input.bytes().all(carried_char);
         if ok {
             Ok(InviteCode(input.to_owned()))
         } else {
             Err(Error::NotFound("invite"))
         }
+    }
+
+    /// A code another system gave out, brought over as it is: refused with
+    /// `invalid_input` on `code` when no link could carry it.
+    pub fn carried(input: &str) -> Result<Self, Error> {
+        Self::parse(input).map_err(|_| {
+            Error::invalid(
+                "code",
+                format!(
+                    "{MIN_CARRIED_CODE_LEN} to {MAX_CARRIED_CODE_LEN} letters, digits, '-' and '_'"
+                ),
+            )
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -218,9 +244,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn code_parser_accepts_only_base62_of_bounded_length(s in ".{0,40}") {
+        fn code_parser_accepts_only_url_safe_codes_of_bounded_length(s in "[A-Za-z0-9_.~ /-]{0,70}|.{0,70}") {
             let ok = InviteCode::parse(&s).is_ok();
-            let expected = (8..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
+            let expected = (6..=64).contains(&s.len())
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             prop_assert_eq!(ok, expected);
         }
     }

@@ -159,6 +159,9 @@ pub struct Redeemed {
 enum InviteRef {
     Hash(Vec<u8>),
     Id(Uuid),
+    /// A UUID: an invite's id, or else a code carried over from a system whose codes
+    /// were UUIDs.
+    IdOrHash(Uuid, Vec<u8>),
 }
 
 impl App {
@@ -227,14 +230,20 @@ impl App {
         }
     }
 
-    /// An invite id (36 characters with dashes, never a code) or a code.
+    /// An invite id (36 characters with dashes) or a code. A code carried over from
+    /// another system may look like an id: it is looked for when no invite has it as
+    /// its id (ids are random: no code brought over is also some invite's id).
     fn invite_ref(&self, s: &str) -> Result<InviteRef> {
+        let code = InviteCode::parse(s);
         if s.len() == 36
             && let Ok(id) = Uuid::try_parse(s)
         {
-            return Ok(InviteRef::Id(id));
+            return Ok(match code {
+                Ok(c) => InviteRef::IdOrHash(id, self.hash(&c)),
+                Err(_) => InviteRef::Id(id),
+            });
         }
-        InviteCode::parse(s).map(|c| InviteRef::Hash(self.hash(&c)))
+        code.map(|c| InviteRef::Hash(self.hash(&c)))
     }
 }
 
@@ -242,6 +251,10 @@ async fn find(tx: &mut dyn Tx, r: &InviteRef) -> Result<Option<InviteRow>> {
     match r {
         InviteRef::Id(id) => tx.invite_by_id(*id).await,
         InviteRef::Hash(h) => tx.invite_by_hash(h).await,
+        InviteRef::IdOrHash(id, h) => match tx.invite_by_id(*id).await? {
+            Some(found) => Ok(Some(found)),
+            None => tx.invite_by_hash(h).await,
+        },
     }
 }
 
@@ -1064,15 +1077,7 @@ impl App {
                 format!("more than max_uses ({max})"),
             ));
         }
-        let code = input
-            .code
-            .as_deref()
-            .map(|c| {
-                InviteCode::parse(c).map_err(|_| {
-                    Error::invalid("code", "8 to 32 letters and digits (A-Z, a-z, 0-9)")
-                })
-            })
-            .transpose()?;
+        let code = input.code.as_deref().map(InviteCode::carried).transpose()?;
         let mut create = self.prepare_create(
             actor,
             CreateInvite {

@@ -194,6 +194,84 @@ async fn an_import_applies_each_row_on_its_own_and_twice_changes_nothing() {
     assert_eq!(code(platform.get_space("bulk0/").await), "not_found");
 }
 
+#[tokio::test]
+async fn codes_of_other_shapes_come_over_and_work_as_they_did() {
+    use api::ImportOutcome::*;
+    let t = TestApp::spawn().await;
+    t.space("legacy/", api::JoinMode::InviteOnly, None).await;
+    let platform = t.platform();
+    // A system whose codes were UUIDs, one with short codes, one with long
+    // URL-safe tokens; and what no link could carry.
+    let uuid_code = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+    let long = format!("tok_{}", "a-Z9".repeat(15));
+    assert_eq!(long.len(), 64);
+    let rows = api::ImportRequest {
+        rows: vec![
+            link("s-1", "legacy/", Some(uuid_code), 0),
+            link("s-2", "legacy/", Some("ab-c_1"), 0),
+            link("s-3", "legacy/", Some(&long), 0),
+            link("s-4", "legacy/", Some("has.dot1"), 0),
+            link("s-5", "legacy/", Some(&format!("{long}x")), 0),
+            link("s-6", "legacy/", Some("abc-1"), 0),
+        ],
+    };
+    let done = platform.import_rows(&rows, false).await.unwrap();
+    assert_eq!(
+        outcomes(&done),
+        vec![Created, Created, Created, Refused, Refused, Refused]
+    );
+    for r in &done.results[3..] {
+        let e = r.error.as_ref().unwrap();
+        assert_eq!(
+            (e.code.as_str(), e.field.as_deref()),
+            ("invalid_input", Some("code"))
+        );
+    }
+    // Each redeems as it did, and is shown again (it was given in plain text).
+    for (user, c) in [
+        ("ann", uuid_code),
+        ("ben", "ab-c_1"),
+        ("cid", long.as_str()),
+    ] {
+        assert_eq!(
+            t.client.preview_invite(c).await.unwrap().uses_left,
+            Some(4),
+            "{c}"
+        );
+        let joined = t.user(user).join_invite(c, None).await.unwrap();
+        assert_eq!(joined.outcome, api::JoinOutcome::Joined, "{c}");
+        assert_eq!(platform.show_invite_link(c).await.unwrap().code, c);
+    }
+    // A UUID-shaped code is still a code where an id is also taken: revoked by it.
+    let revoked = platform.revoke_invite(uuid_code).await.unwrap();
+    assert_eq!(revoked.external_id.as_deref(), Some("s-1"));
+    assert_eq!(code(t.client.preview_invite(uuid_code).await), "not_found");
+    // And an id is still an id.
+    let listed = platform
+        .list_invites(&guestlist_client::InviteQuery {
+            space: Some("legacy/"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let s2 = listed
+        .invites
+        .iter()
+        .find(|i| i.external_id.as_deref() == Some("s-2"))
+        .unwrap();
+    let by_id = platform.revoke_invite(&s2.id.to_string()).await.unwrap();
+    assert_eq!(by_id.external_id.as_deref(), Some("s-2"));
+    // Codes made here stay 8 to 32 letters and digits: a chosen code may not carry '-'.
+    let chosen = platform
+        .create_invite(&api::CreateInviteRequest {
+            space: "legacy/".into(),
+            code: Some("my-vanity-code".into()),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code(chosen), "invalid_input");
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
