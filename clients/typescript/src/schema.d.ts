@@ -2190,6 +2190,13 @@ export interface components {
             message?: string | null;
             /** @description The user id of who sent it there (the sponsor lifecycle applies to it). */
             invited_by?: string | null;
+            /**
+             * @description Its live token in the other system (16 to 128 letters, digits, `-` and
+             *     `_`), so that the link the person was sent keeps working here: kept only
+             *     as a keyed hash, and no new e-mail is sent. Without it, a new token is
+             *     e-mailed.
+             */
+            token?: string | null;
             /** @enum {string} */
             kind: "invitation";
         };

@@ -99,6 +99,12 @@ pub enum ImportRow {
         /// The user id of who sent it there (the sponsor lifecycle applies to it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         invited_by: Option<String>,
+        /// Its live token in the other system (16 to 128 letters, digits, `-` and
+        /// `_`), so that the link the person was sent keeps working here: kept only
+        /// as a keyed hash, and no new e-mail is sent. Without it, a new token is
+        /// e-mailed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
 }
 

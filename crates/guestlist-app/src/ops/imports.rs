@@ -11,7 +11,7 @@ use guestlist_domain::{
 };
 use guestlist_store::{Operation, Tx};
 
-use super::invitations::{CarriedInvitation, InviteeInput};
+use super::invitations::{CarriedInvitation, InviteeInput, PendingElsewhere};
 use super::invites::{Mirror, MirrorDone, MirrorInvite, ScopeCache};
 use super::members::Provision;
 use super::spaces::{CreateSpace, NewSpaceInput};
@@ -54,6 +54,8 @@ pub enum ImportRow {
         expires_at: Option<time::OffsetDateTime>,
         message: Option<String>,
         invited_by: Option<UserId>,
+        /// Its token there, carried over (no new one is sent).
+        token: Option<String>,
     },
 }
 
@@ -212,8 +214,17 @@ impl App {
                 expires_at,
                 message,
                 invited_by,
+                token,
             } => Prepared::Invitation(Box::new(self.prepare_carried_invitation(
-                actor, space, invitee, expires_at, message, invited_by,
+                actor,
+                PendingElsewhere {
+                    space,
+                    invitee,
+                    expires_at,
+                    message,
+                    invited_by,
+                    token: token.as_deref(),
+                },
             )?)),
         })
     }

@@ -208,13 +208,16 @@ struct Prepared {
     issue: Issue,
 }
 
-/// A new token (and e-mail) for an invitation.
+/// A new token (and e-mail) for an invitation; or a token carried over from another
+/// system (its hash only: no salt it could be derived from again, and no e-mail, the
+/// person holds it already).
 #[derive(Debug, Clone)]
 struct Issue {
     id: Uuid,
     salt: Vec<u8>,
     token_hash: Vec<u8>,
     mail_id: Uuid,
+    carried: bool,
 }
 
 /// What an idempotency record keeps of each row: enough to answer a retry exactly as
@@ -397,7 +400,12 @@ async fn invite_one(
         message: op.message.clone(),
         lifetime_secs: op.lifetime_secs,
         expires_at: now + Duration::seconds(op.lifetime_secs),
-        mail_id: row.addressee.email.as_ref().map(|_| row.issue.mail_id),
+        mail_id: row
+            .addressee
+            .email
+            .as_ref()
+            .filter(|_| !row.issue.carried)
+            .map(|_| row.issue.mail_id),
         created_by: op
             .creator
             .as_ref()
@@ -416,7 +424,7 @@ async fn invite_one(
             .ok_or_else(|| Error::Contention("an invitation token collided".into()))?;
         return Ok(already_invited(Some(InvitationView::of(pending, now))));
     }
-    if let Some(email) = &row.addressee.email {
+    if let Some(email) = row.addressee.email.as_ref().filter(|_| !row.issue.carried) {
         tx.insert_mail(&NewMail {
             id: row.issue.mail_id,
             subject: MailSubject::Invitation(new.id),
@@ -949,8 +957,40 @@ impl Issue {
             salt,
             token_hash,
             mail_id: Uuid::now_v7(),
+            carried: false,
         }
     }
+
+    /// A token another system sent out, kept as this one's.
+    fn carried(keys: &Keys, token: &str) -> Result<Self> {
+        if !carried_token(token) {
+            return Err(Error::invalid(
+                "token",
+                format!(
+                    "{MIN_CARRIED_TOKEN_LEN} to {MAX_CARRIED_TOKEN_LEN} letters, digits, '-' and '_'"
+                ),
+            ));
+        }
+        Ok(Issue {
+            id: Uuid::now_v7(),
+            salt: vec![],
+            token_hash: keys.hash_token(token),
+            mail_id: Uuid::now_v7(),
+            carried: true,
+        })
+    }
+}
+
+/// The bounds of an invitation token carried over from another system.
+const MIN_CARRIED_TOKEN_LEN: usize = 16;
+const MAX_CARRIED_TOKEN_LEN: usize = 128;
+
+/// Whether a token could be one carried over: 16 to 128 letters, digits, `-`, `_`.
+fn carried_token(token: &str) -> bool {
+    (MIN_CARRIED_TOKEN_LEN..=MAX_CARRIED_TOKEN_LEN).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// An idempotency key: 1-255 printable ASCII characters.
@@ -983,7 +1023,9 @@ operation!(ExpireKeys => u64, |self, tx| {
 impl App {
     fn token_hash(&self, token: &str) -> Result<Vec<u8>> {
         let token = token.trim();
-        if token.len() != TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        let made_here =
+            token.len() == TOKEN_LEN && token.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !made_here && !carried_token(token) {
             return Err(Error::NotFound("invitation"));
         }
         Ok(self.0.keys.hash_token(token))
@@ -1220,6 +1262,17 @@ impl App {
 /// its inviter there. Someone already invited or already a member changes nothing.
 pub(crate) struct CarriedInvitation(Create);
 
+/// An addressed invitation still pending in another system, as an import row has it.
+pub(crate) struct PendingElsewhere<'a> {
+    pub space: SpacePath,
+    pub invitee: InviteeInput,
+    pub expires_at: Option<time::OffsetDateTime>,
+    pub message: Option<String>,
+    pub invited_by: Option<UserId>,
+    /// Its token there, carried over (no new one is sent).
+    pub token: Option<&'a str>,
+}
+
 operation!(CarriedInvitation => InvitationOutcome, |self, tx| {
     match self.0.run(tx).await?.pop() {
         Some(r) => r.map(|r| r.outcome),
@@ -1232,12 +1285,16 @@ impl App {
     pub(crate) fn prepare_carried_invitation(
         &self,
         actor: &Actor,
-        space: SpacePath,
-        invitee: InviteeInput,
-        expires_at: Option<time::OffsetDateTime>,
-        message: Option<String>,
-        invited_by: Option<UserId>,
+        carried: PendingElsewhere<'_>,
     ) -> Result<CarriedInvitation> {
+        let PendingElsewhere {
+            space,
+            invitee,
+            expires_at,
+            message,
+            invited_by,
+            token,
+        } = carried;
         let lifetime_secs = match expires_at {
             None => self.0.config.invitations.default_lifetime_secs,
             Some(at) => {
@@ -1251,7 +1308,10 @@ impl App {
                 left.min(MAX_INVITATION_LIFETIME_SECS)
             }
         };
-        let row = prepare_row(&self.0.keys, &invitee, &None);
+        let mut row = prepare_row(&self.0.keys, &invitee, &None);
+        if let (Ok(prepared), Some(token)) = (&mut row, token) {
+            prepared.issue = Issue::carried(&self.0.keys, token)?;
+        }
         Ok(CarriedInvitation(Create {
             actor: actor.clone(),
             space,

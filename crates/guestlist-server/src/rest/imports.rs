@@ -110,6 +110,7 @@ pub fn import_row(row: api::ImportRow) -> Result<ImportRow, Error> {
             expires_at,
             message,
             invited_by,
+            token,
         } => ImportRow::Invitation {
             space: path("space", &space)?,
             invitee: InviteeInput {
@@ -121,6 +122,7 @@ pub fn import_row(row: api::ImportRow) -> Result<ImportRow, Error> {
             expires_at,
             message,
             invited_by: user("invited_by", invited_by)?,
+            token,
         },
         api::ImportRow::Link {
             external_id,

@@ -420,6 +420,7 @@ async fn pending_invitations_come_over_sent_by_their_inviter_and_twice_changes_n
             expires_at,
             message: Some("Welcome over".into()),
             invited_by: Some("lena".into()),
+            token: None,
         };
     let rows = api::ImportRequest {
         rows: vec![
@@ -500,4 +501,65 @@ async fn pending_invitations_come_over_sent_by_their_inviter_and_twice_changes_n
     platform.deprovision_user("lena").await.unwrap();
     let inv = platform.get_invitation(inv.id).await.unwrap();
     assert_eq!(inv.status, api::InvitationStatus::Revoked);
+}
+
+#[tokio::test]
+async fn an_invitation_keeps_the_token_its_person_was_sent() {
+    use api::ImportOutcome::*;
+    let t = TestApp::spawn().await;
+    t.space("legacy/", api::JoinMode::InviteOnly, None).await;
+    let platform = t.platform();
+    let carried = |email: &str, token: &str| api::ImportRow::Invitation {
+        space: "legacy/".into(),
+        email: Some(email.into()),
+        username: None,
+        user_id: None,
+        role: None,
+        expires_at: None,
+        message: None,
+        invited_by: None,
+        token: Some(token.into()),
+    };
+    let old_token = "inv_3f2504e0-4f89-11d3-9a0c";
+    let rows = api::ImportRequest {
+        rows: vec![
+            carried("ada@example.com", old_token),
+            carried("bea@example.com", "too-short"),
+            carried("cy@example.com", "has spaces in it, sadly"),
+            // Without a token: a new one, e-mailed.
+            api::ImportRow::Invitation {
+                space: "legacy/".into(),
+                email: Some("dee@example.com".into()),
+                username: None,
+                user_id: None,
+                role: None,
+                expires_at: None,
+                message: None,
+                invited_by: None,
+                token: None,
+            },
+        ],
+    };
+    let done = platform.import_rows(&rows, false).await.unwrap();
+    assert_eq!(outcomes(&done), vec![Created, Refused, Refused, Created]);
+    for r in &done.results[1..3] {
+        assert_eq!(r.error.as_ref().unwrap().field.as_deref(), Some("token"));
+    }
+    // The link ada holds works here; no new one was sent to her.
+    let ada = t.user_as("ada", Some("ada@example.com"), true, None);
+    let answer = ada.accept_invitation(old_token).await.unwrap();
+    assert_eq!(answer.outcome, Some(api::JoinOutcome::Joined));
+    assert_eq!(answer.invitation.status, api::InvitationStatus::Accepted);
+    t.smtp.wait_for(1, std::time::Duration::from_secs(10)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let to: Vec<String> = t.smtp.mails().into_iter().flat_map(|m| m.to).collect();
+    assert_eq!(to, ["dee@example.com"], "none to ada: she has her link");
+    // Again: unchanged (she is a member now).
+    let again = platform.import_rows(&rows, false).await.unwrap();
+    assert_eq!(outcomes(&again)[0], Unchanged);
+    // Not a token it knows: unknown, as any.
+    assert_eq!(
+        code(ada.accept_invitation("inv_3f2504e0-4f89-11d3-0000").await),
+        "not_found"
+    );
 }
