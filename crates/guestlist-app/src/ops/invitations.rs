@@ -478,7 +478,13 @@ async fn reissue(
     lifetime_secs: i64,
 ) -> Result<InvitationView> {
     let now = crate::now();
-    let mail_id = invitation.addressee.email.as_ref().map(|_| issue.mail_id);
+    // A carried token is the one the person holds: nothing to send.
+    let email = invitation
+        .addressee
+        .email
+        .as_ref()
+        .filter(|_| !issue.carried);
+    let mail_id = email.map(|_| issue.mail_id);
     let done = tx
         .reissue_invitation(&Reissue {
             id: invitation.id,
@@ -494,7 +500,7 @@ async fn reissue(
     }
     tx.cancel_mail_of(MailSubject::Invitation(invitation.id))
         .await?;
-    if let Some(email) = &invitation.addressee.email {
+    if let Some(email) = email {
         tx.insert_mail(&NewMail {
             id: issue.mail_id,
             subject: MailSubject::Invitation(invitation.id),

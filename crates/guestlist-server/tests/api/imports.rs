@@ -562,4 +562,40 @@ async fn an_invitation_keeps_the_token_its_person_was_sent() {
         code(ada.accept_invitation("inv_3f2504e0-4f89-11d3-0000").await),
         "not_found"
     );
+    // Lapsed here before she answered, and imported again: renewed with the same
+    // token, still without an e-mail.
+    let eve_token = "eve-token-0123456789";
+    let soon = |secs: Option<i64>| api::ImportRow::Invitation {
+        space: "legacy/".into(),
+        email: Some("eve@example.com".into()),
+        username: None,
+        user_id: None,
+        role: None,
+        expires_at: secs.map(|s| time::OffsetDateTime::now_utc() + time::Duration::seconds(s)),
+        message: None,
+        invited_by: None,
+        token: Some(eve_token.into()),
+    };
+    let first = api::ImportRequest {
+        rows: vec![soon(Some(2))],
+    };
+    assert_eq!(
+        outcomes(&platform.import_rows(&first, false).await.unwrap()),
+        [Created]
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let eve = t.user_as("eve", Some("eve@example.com"), true, None);
+    assert_eq!(code(eve.accept_invitation(eve_token).await), "expired");
+    let renewed = api::ImportRequest {
+        rows: vec![soon(None)],
+    };
+    assert_eq!(
+        outcomes(&platform.import_rows(&renewed, false).await.unwrap()),
+        [Created]
+    );
+    let answer = eve.accept_invitation(eve_token).await.unwrap();
+    assert_eq!(answer.outcome, Some(api::JoinOutcome::Joined));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let to: Vec<String> = t.smtp.mails().into_iter().flat_map(|m| m.to).collect();
+    assert_eq!(to, ["dee@example.com"], "none to eve either");
 }
