@@ -26,7 +26,9 @@ pub use issuers::{ClaimMapping, IssuerConfig, IssuerStatus};
 pub use limits::RateLimitConfig;
 use limits::RateLimits;
 pub use ops::events::{EventFilter, EventPage, FeedFilter, FeedPage};
-pub use ops::imports::{ImportOutcome, ImportRow, MAX_IMPORT_BATCH, MAX_IMPORT_TRANSACTION};
+pub use ops::imports::{
+    ImportOutcome, ImportRow, MAX_IMPORT_BATCH, MAX_IMPORT_TRANSACTION, PendingElsewhere,
+};
 pub use ops::invitations::{
     BulkResult, Decision, InvitationConfig, InvitationFilter, InvitationInput, InvitationPage,
     InvitationPreview, InvitationResult, InvitationView, InviteeInput, MAX_BULK_ROWS,

@@ -11,7 +11,8 @@ use guestlist_domain::{
 };
 use guestlist_store::{Operation, Tx};
 
-use super::invitations::{CarriedInvitation, InviteeInput, PendingElsewhere};
+use super::invitations::CarriedInvitation;
+pub use super::invitations::PendingElsewhere;
 use super::invites::{Mirror, MirrorDone, MirrorInvite, ScopeCache};
 use super::members::Provision;
 use super::spaces::{CreateSpace, NewSpaceInput};
@@ -48,15 +49,7 @@ pub enum ImportRow {
         link: MirrorInvite,
     },
     /// An addressed invitation still pending there.
-    Invitation {
-        space: SpacePath,
-        invitee: InviteeInput,
-        expires_at: Option<time::OffsetDateTime>,
-        message: Option<String>,
-        invited_by: Option<UserId>,
-        /// Its token there, carried over (no new one is sent).
-        token: Option<String>,
-    },
+    Invitation(PendingElsewhere),
 }
 
 /// What became of one row.
@@ -208,24 +201,9 @@ impl App {
             ImportRow::Link { external_id, link } => {
                 Prepared::Link(Box::new(self.prepare_mirror(actor, &external_id, link)?))
             }
-            ImportRow::Invitation {
-                space,
-                invitee,
-                expires_at,
-                message,
-                invited_by,
-                token,
-            } => Prepared::Invitation(Box::new(self.prepare_carried_invitation(
-                actor,
-                PendingElsewhere {
-                    space,
-                    invitee,
-                    expires_at,
-                    message,
-                    invited_by,
-                    token: token.as_deref(),
-                },
-            )?)),
+            ImportRow::Invitation(pending) => {
+                Prepared::Invitation(Box::new(self.prepare_carried_invitation(actor, pending)?))
+            }
         })
     }
 }

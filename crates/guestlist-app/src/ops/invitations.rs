@@ -1269,14 +1269,15 @@ impl App {
 pub(crate) struct CarriedInvitation(Create);
 
 /// An addressed invitation still pending in another system, as an import row has it.
-pub(crate) struct PendingElsewhere<'a> {
+#[derive(Debug, Clone)]
+pub struct PendingElsewhere {
     pub space: SpacePath,
     pub invitee: InviteeInput,
     pub expires_at: Option<time::OffsetDateTime>,
     pub message: Option<String>,
     pub invited_by: Option<UserId>,
     /// Its token there, carried over (no new one is sent).
-    pub token: Option<&'a str>,
+    pub token: Option<String>,
 }
 
 operation!(CarriedInvitation => InvitationOutcome, |self, tx| {
@@ -1291,7 +1292,7 @@ impl App {
     pub(crate) fn prepare_carried_invitation(
         &self,
         actor: &Actor,
-        carried: PendingElsewhere<'_>,
+        carried: PendingElsewhere,
     ) -> Result<CarriedInvitation> {
         let PendingElsewhere {
             space,
@@ -1315,7 +1316,7 @@ impl App {
             }
         };
         let mut row = prepare_row(&self.0.keys, &invitee, &None);
-        if let (Ok(prepared), Some(token)) = (&mut row, token) {
+        if let (Ok(prepared), Some(token)) = (&mut row, token.as_deref()) {
             prepared.issue = Issue::carried(&self.0.keys, token)?;
         }
         Ok(CarriedInvitation(Create {

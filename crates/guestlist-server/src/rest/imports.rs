@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::routing::post;
 use guestlist_api as api;
 use guestlist_app::domain::{Error, JoinMode, RoleName, SpacePath, UserId};
-use guestlist_app::{ImportOutcome, ImportRow, InviteeInput, MirrorInvite};
+use guestlist_app::{ImportOutcome, ImportRow, InviteeInput, MirrorInvite, PendingElsewhere};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -111,7 +111,7 @@ pub fn import_row(row: api::ImportRow) -> Result<ImportRow, Error> {
             message,
             invited_by,
             token,
-        } => ImportRow::Invitation {
+        } => ImportRow::Invitation(PendingElsewhere {
             space: path("space", &space)?,
             invitee: InviteeInput {
                 email,
@@ -123,7 +123,7 @@ pub fn import_row(row: api::ImportRow) -> Result<ImportRow, Error> {
             message,
             invited_by: user("invited_by", invited_by)?,
             token,
-        },
+        }),
         api::ImportRow::Link {
             external_id,
             space,

@@ -194,6 +194,21 @@ async fn an_import_applies_each_row_on_its_own_and_twice_changes_nothing() {
     assert_eq!(code(platform.get_space("bulk0/").await), "not_found");
 }
 
+/// The link imported into legacy/ under this external id.
+async fn imported(platform: &guestlist_client::Client, external_id: &str) -> api::Invite {
+    platform
+        .list_invites(&guestlist_client::InviteQuery {
+            space: Some("legacy/"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .invites
+        .into_iter()
+        .find(|i| i.external_id.as_deref() == Some(external_id))
+        .unwrap_or_else(|| panic!("{external_id} was imported"))
+}
+
 #[tokio::test]
 async fn codes_of_other_shapes_come_over_and_work_as_they_did() {
     use api::ImportOutcome::*;
@@ -247,18 +262,7 @@ async fn codes_of_other_shapes_come_over_and_work_as_they_did() {
     assert_eq!(revoked.external_id.as_deref(), Some("s-1"));
     assert_eq!(code(t.client.preview_invite(uuid_code).await), "not_found");
     // And an id is still an id.
-    let listed = platform
-        .list_invites(&guestlist_client::InviteQuery {
-            space: Some("legacy/"),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let s2 = listed
-        .invites
-        .iter()
-        .find(|i| i.external_id.as_deref() == Some("s-2"))
-        .unwrap();
+    let s2 = imported(&platform, "s-2").await;
     let by_id = platform.revoke_invite(&s2.id.to_string()).await.unwrap();
     assert_eq!(by_id.external_id.as_deref(), Some("s-2"));
     // Codes made here stay 8 to 32 letters and digits: a chosen code may not carry '-'.
@@ -348,18 +352,7 @@ async fn a_code_carried_as_a_digest_redeems_and_is_never_shown() {
     );
 
     // Never shown: the code was never known here.
-    let invites = platform
-        .list_invites(&guestlist_client::InviteQuery {
-            space: Some("legacy/"),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let h1 = invites
-        .invites
-        .iter()
-        .find(|i| i.external_id.as_deref() == Some("h-1"))
-        .unwrap();
+    let h1 = imported(&platform, "h-1").await;
     assert_eq!(
         code(platform.show_invite_link(&h1.id.to_string()).await),
         "forbidden"
