@@ -168,22 +168,25 @@ async fn an_import_applies_each_row_on_its_own_and_twice_changes_nothing() {
     assert_eq!(res.status(), 400, "an unknown query parameter is refused");
     // One request carries at most 10,000 rows (a file imported by the CLI goes in
     // larger transactions); one more is refused whole, nothing applied.
-    let mut many: Vec<Value> = (0..10_000)
-        .map(|i| json!({ "kind": "space", "path": format!("bulk{i}/") }))
-        .collect();
-    let res = platform
-        .request(reqwest::Method::POST, "/api/v1/imports?dry_run=true")
-        .json(&json!({ "rows": many }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "10,000 rows are one request");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["results"].as_array().map(Vec::len), Some(10_000));
-    many.push(json!({ "kind": "space", "path": "bulk10000/" }));
+    let space = |i: usize| api::ImportRow::Space {
+        path: format!("bulk{i}/"),
+        name: None,
+        join_mode: None,
+        member_limit: None,
+    };
+    let mut many = api::ImportRequest {
+        rows: (0..10_000).map(space).collect(),
+    };
+    let dry = platform.import_rows(&many, true).await;
+    assert_eq!(
+        dry.unwrap().results.len(),
+        10_000,
+        "10,000 rows are one request"
+    );
+    many.rows.push(space(10_000));
     let res = platform
         .request(reqwest::Method::POST, "/api/v1/imports")
-        .json(&json!({ "rows": many }))
+        .json(&many)
         .send()
         .await
         .unwrap();
