@@ -505,17 +505,21 @@ async fn an_invitation_keeps_the_token_its_person_was_sent() {
     let t = TestApp::spawn().await;
     t.space("legacy/", api::JoinMode::InviteOnly, None).await;
     let platform = t.platform();
-    let carried = |email: &str, token: &str| api::ImportRow::Invitation {
-        space: "legacy/".into(),
-        email: Some(email.into()),
-        username: None,
-        user_id: None,
-        role: None,
-        expires_at: None,
-        message: None,
-        invited_by: None,
-        token: Some(token.into()),
-    };
+    let invitation =
+        |email: &str, token: Option<&str>, expires_at: Option<time::OffsetDateTime>| {
+            api::ImportRow::Invitation {
+                space: "legacy/".into(),
+                email: Some(email.into()),
+                username: None,
+                user_id: None,
+                role: None,
+                expires_at,
+                message: None,
+                invited_by: None,
+                token: token.map(str::to_owned),
+            }
+        };
+    let carried = |email: &str, token: &str| invitation(email, Some(token), None);
     let old_token = "inv_3f2504e0-4f89-11d3-9a0c";
     let rows = api::ImportRequest {
         rows: vec![
@@ -523,17 +527,7 @@ async fn an_invitation_keeps_the_token_its_person_was_sent() {
             carried("bea@example.com", "too-short"),
             carried("cy@example.com", "has spaces in it, sadly"),
             // Without a token: a new one, e-mailed.
-            api::ImportRow::Invitation {
-                space: "legacy/".into(),
-                email: Some("dee@example.com".into()),
-                username: None,
-                user_id: None,
-                role: None,
-                expires_at: None,
-                message: None,
-                invited_by: None,
-                token: None,
-            },
+            invitation("dee@example.com", None, None),
         ],
     };
     let done = platform.import_rows(&rows, false).await.unwrap();
@@ -561,16 +555,9 @@ async fn an_invitation_keeps_the_token_its_person_was_sent() {
     // Lapsed here before she answered, and imported again: renewed with the same
     // token, still without an e-mail.
     let eve_token = "eve-token-0123456789";
-    let soon = |secs: Option<i64>| api::ImportRow::Invitation {
-        space: "legacy/".into(),
-        email: Some("eve@example.com".into()),
-        username: None,
-        user_id: None,
-        role: None,
-        expires_at: secs.map(|s| time::OffsetDateTime::now_utc() + time::Duration::seconds(s)),
-        message: None,
-        invited_by: None,
-        token: Some(eve_token.into()),
+    let soon = |secs: Option<i64>| {
+        let at = secs.map(|s| time::OffsetDateTime::now_utc() + time::Duration::seconds(s));
+        invitation("eve@example.com", Some(eve_token), at)
     };
     let first = api::ImportRequest {
         rows: vec![soon(Some(2))],
