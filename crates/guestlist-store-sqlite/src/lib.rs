@@ -119,12 +119,11 @@ fn connect(path: &Path, write: Option<u32>) -> Result<Connection> {
                 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
             )?;
             if let Some(cache_mib) = write {
-                // The writer keeps up to `cache_mib` of pages (64 MiB unless configured;
-                // SQLite's default is 2 MiB): an
-                // insert into a large table's indexes (a code's hash lands anywhere
-                // in its index) then finds its pages here instead of reading them from
-                // the kernel again. An import of 10⁶ links spent a fifth of its time in
-                // those reads.
+                // The writer keeps up to `cache_mib` MiB of pages (64 unless
+                // configured; SQLite's default is 2 MiB): an insert into a large
+                // table's indexes (a code's hash lands anywhere in its index) then finds
+                // its pages here instead of reading them from the kernel again. An
+                // import of 10⁶ links spent a fifth of its time in those reads.
                 conn.execute_batch(&format!(
                     "PRAGMA cache_size = -{};",
                     u64::from(cache_mib.max(1)) * 1024
