@@ -174,8 +174,7 @@ async fn pass(
     report: &mut dyn Write,
 ) -> Result<Tally, String> {
     let size = std::fs::metadata(&args.from).map(|m| m.len()).unwrap_or(0);
-    let batch = args.batch.clamp(1, guestlist_app::MAX_IMPORT_TRANSACTION);
-    let mut batches = read_batches(args.from.clone(), batch)?;
+    let mut batches = read_batches(args.from.clone(), args.batch)?;
     let bar = ProgressBar::new(size);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {percent}% {msg}").map_err(|e| e.to_string())?,
@@ -218,6 +217,13 @@ async fn pass(
 
 /// Runs the import; the summary goes to standard output.
 pub async fn run(app: &App, args: ImportArgs) -> Result<(), String> {
+    let most = guestlist_app::MAX_IMPORT_TRANSACTION;
+    if !(1..=most).contains(&args.batch) {
+        return Err(format!(
+            "--batch: 1 to {most} rows a transaction, not {}",
+            args.batch
+        ));
+    }
     let actor = Actor::ApiKey {
         id: uuid::Uuid::nil(),
         name: "import".into(),

@@ -262,6 +262,20 @@ async fn an_import_of_live_links_redeems_runs_twice_without_doubling_and_reports
         code_of(platform.preview_invite("AllOrNone001").await),
         "not_found"
     );
+    // A transaction size it cannot use is refused, not quietly changed.
+    for batch in ["0", "100001"] {
+        let out = Command::new(BIN)
+            .args(["import", "--config"])
+            .arg(&config)
+            .arg("--from")
+            .arg(&bad)
+            .args(["--batch", batch])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "--batch {batch}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--batch: 1 to 100000"), "{stderr}");
+    }
     drop(replica);
 }
 
