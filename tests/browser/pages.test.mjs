@@ -99,8 +99,11 @@ test('by keyboard only, a visitor signs in and joins', async () => {
   await tabTo('#sign-in');
   await page.keyboard.press('Enter');
   await page.waitForURL(/\/auth\/sign-in/);
-  // The user id field has the focus.
+  // The user id field has the focus (autofocus: waited for, so that a loaded machine
+  // does not type before the page has placed it).
+  await page.waitForFunction(() => document.activeElement?.id === 'user', null, { timeout: 5000 });
   await page.keyboard.type('kbd');
+  assert.equal(await page.inputValue('#user'), 'kbd');
   await page.keyboard.press('Tab');
   await page.keyboard.type('kbd@example.com');
   await page.keyboard.press('Enter');
