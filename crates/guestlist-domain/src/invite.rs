@@ -13,10 +13,12 @@ pub const MAX_CODE_LEN: usize = 32;
 pub const MIN_CARRIED_CODE_LEN: usize = 6;
 pub const MAX_CARRIED_CODE_LEN: usize = 64;
 
-/// Whether a character may be in a code carried over: letters, digits, `-`, `_`
-/// (what a URL path carries unescaped, but `.` and `~`).
-fn carried_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+/// Whether a secret carried over from another system (a link's code, an
+/// invitation's token) is made of what a URL carries unescaped: letters, digits, `-`
+/// and `_` (not `.` and `~`, which read as path syntax).
+pub fn url_safe(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// An invite link's secret code: what a link may carry (codes made here are base62,
@@ -28,8 +30,8 @@ pub struct InviteCode(String);
 
 impl InviteCode {
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let ok = (MIN_CARRIED_CODE_LEN..=MAX_CARRIED_CODE_LEN).contains(&input.len())
-            && input.bytes().all(carried_char);
+        let ok =
+            (MIN_CARRIED_CODE_LEN..=MAX_CARRIED_CODE_LEN).contains(&input.len()) && url_safe(input);
         if ok {
             Ok(InviteCode(input.to_owned()))
         } else {

@@ -994,9 +994,7 @@ const MAX_CARRIED_TOKEN_LEN: usize = 128;
 /// Whether a token could be one carried over: 16 to 128 letters, digits, `-`, `_`.
 fn carried_token(token: &str) -> bool {
     (MIN_CARRIED_TOKEN_LEN..=MAX_CARRIED_TOKEN_LEN).contains(&token.len())
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && guestlist_domain::invite::url_safe(token)
 }
 
 /// An idempotency key: 1-255 printable ASCII characters.
