@@ -205,32 +205,72 @@ fn decode(v: ValueRef<'_>, kind: Kind) -> Result<Cell, String> {
     })
 }
 
-thread_local! {
-    /// Column names by SQL text, on each thread that runs statements.
-    static COLUMNS: RefCell<HashMap<Box<str>, Arc<[String]>>> = RefCell::new(HashMap::new());
+/// What is kept of a statement's text: which argument each of its parameters takes
+/// (a function of the text alone), and the names of its columns.
+struct Shape {
+    /// For SQLite's parameter `i + 1`, the index into the query's arguments.
+    args: Box<[usize]>,
+    columns: Arc<[String]>,
 }
 
-/// The names of a statement's columns, shared by every row it returns: kept per SQL
-/// text and thread, and compared with the statement's (no copy) before they are used,
-/// so the same text on another schema never gets another's names.
-fn column_names(stmt: &rusqlite::Statement<'_>, sql: &str) -> Arc<[String]> {
-    COLUMNS.with_borrow_mut(|cache| {
-        if let Some(names) = cache.get(sql)
-            && names.len() == stmt.column_count()
-            && names
-                .iter()
-                .enumerate()
-                .all(|(i, n)| stmt.column_name(i).is_ok_and(|c| c == n))
-        {
-            return names.clone();
+/// Statement texts are hashed at every execution, and chosen by the code, not its
+/// callers: a fast hash (not one that resists chosen collisions) serves.
+type Shapes = HashMap<Box<str>, Shape, foldhash::fast::RandomState>;
+
+thread_local! {
+    /// Statement shapes by SQL text, on each thread that runs statements.
+    static SHAPES: RefCell<Shapes> = RefCell::new(Shapes::default());
+}
+
+/// Which argument each parameter of `stmt` takes: `?N` has index N already; `$N` is a
+/// name SQLite numbers by first use.
+fn argument_order(stmt: &rusqlite::Statement<'_>) -> Result<Box<[usize]>, DriverError> {
+    (1..=stmt.parameter_count())
+        .map(|i| match stmt.parameter_name(i) {
+            None => Ok(i - 1),
+            Some(name) => name[1..]
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .ok_or_else(|| DriverError::Decode(name.into(), "not a numbered parameter".into())),
+        })
+        .collect()
+}
+
+/// Binds the arguments of `q` to `stmt` and gives the names of its columns, shared by
+/// every row it returns. Both are kept per SQL text and thread; the names are compared
+/// with the statement's (no copy) before they are used, so the same text on another
+/// schema never gets another's names.
+fn bind(stmt: &mut rusqlite::Statement<'_>, q: &Query) -> Result<Arc<[String]>, DriverError> {
+    let sql = q.sql.as_str();
+    SHAPES.with_borrow_mut(|cache| {
+        let same = |shape: &&Shape| {
+            shape.columns.len() == stmt.column_count()
+                && (shape.columns.iter().enumerate())
+                    .all(|(i, n)| stmt.column_name(i).is_ok_and(|c| c == n))
+        };
+        let shape = match cache.get(sql).filter(same) {
+            Some(shape) => shape,
+            None => {
+                // Texts built with a varying number of parameters are many; keep a
+                // bounded set.
+                if cache.len() >= 1024 {
+                    cache.clear();
+                }
+                let shape = Shape {
+                    args: argument_order(stmt)?,
+                    columns: stmt.column_names().into_iter().map(str::to_owned).collect(),
+                };
+                cache.entry(sql.into()).insert_entry(shape).into_mut()
+            }
+        };
+        for (i, n) in shape.args.iter().enumerate() {
+            let value = q.args.get(*n).ok_or_else(|| {
+                DriverError::Decode(format!("parameter {}", n + 1), "no value bound".into())
+            })?;
+            stmt.raw_bind_parameter(i + 1, Bound(value))?;
         }
-        // Texts built with a varying number of parameters are many; keep a bounded set.
-        if cache.len() >= 1024 {
-            cache.clear();
-        }
-        let names: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
-        cache.insert(sql.into(), names.clone());
-        names
+        Ok(shape.columns.clone())
     })
 }
 
@@ -241,20 +281,7 @@ fn run(
     mut each: impl FnMut(Row) -> Result<(), DriverError>,
 ) -> Result<(), DriverError> {
     let mut stmt = conn.prepare_cached(q.sql.as_str())?;
-    for i in 1..=stmt.parameter_count() {
-        // `?N` has index N already; `$N` is a name SQLite numbers by first use.
-        let n = match stmt.parameter_name(i) {
-            None => i,
-            Some(name) => name[1..]
-                .parse::<usize>()
-                .map_err(|_| DriverError::Decode(name.into(), "not a numbered parameter".into()))?,
-        };
-        let value = q.args.get(n - 1).ok_or_else(|| {
-            DriverError::Decode(format!("parameter {n}"), "no value bound".into())
-        })?;
-        stmt.raw_bind_parameter(i, Bound(value))?;
-    }
-    let columns = column_names(&stmt, q.sql.as_str());
+    let columns = bind(&mut stmt, q)?;
     let width = columns.len();
     let mut rows = stmt.raw_query();
     // Rows of one statement are alike: each buffer starts as large as the last.
@@ -304,20 +331,24 @@ mod tests {
     #[test]
     fn numbered_parameters_bind_by_number_in_any_order_and_repeated() {
         let mut c = conn();
-        let id = Uuid::now_v7();
-        let q = query("INSERT INTO t (name, id, n, flag) VALUES ($2, $1, $3, $3 > 5)")
-            .bind(id)
-            .bind("ann")
-            .bind(7_i64);
-        assert_eq!(now(Sqlite::execute(&mut c, q)).unwrap(), 1);
-        let row = one(
-            &mut c,
-            query("SELECT id, name, n, flag FROM t WHERE id = $1").bind(id),
-        );
-        assert_eq!(get::<Uuid>(&row, "id").unwrap(), id);
-        assert_eq!(get::<String>(&row, "name").unwrap(), "ann");
-        assert_eq!(get::<Option<i64>>(&row, "n").unwrap(), Some(7));
-        assert!(get::<bool>(&row, "flag").unwrap());
+        // The second time, the text's parameter order comes from the thread's cache.
+        for (name, n) in [("ann", 7_i64), ("bob", 3)] {
+            let id = Uuid::now_v7();
+            let q = query("INSERT INTO t (name, id, n, flag) VALUES ($2, $1, $3, $3 > 5)")
+                .bind(id)
+                .bind(name)
+                .bind(n);
+            assert_eq!(now(Sqlite::execute(&mut c, q)).unwrap(), 1);
+            let row = one(
+                &mut c,
+                query("SELECT id, name, n, flag FROM t WHERE id = $1").bind(id),
+            );
+            assert_eq!(get::<Uuid>(&row, "id").unwrap(), id);
+            assert_eq!(get::<String>(&row, "name").unwrap(), name);
+            assert_eq!(get::<Option<i64>>(&row, "n").unwrap(), Some(n));
+            assert_eq!(get::<bool>(&row, "flag").unwrap(), n > 5);
+        }
+        let row = one(&mut c, query("SELECT id, name, n, flag FROM t WHERE n = 7"));
         // A column of another type, or one the statement does not return, is an error.
         assert!(get::<i64>(&row, "name").is_err());
         assert!(get::<i64>(&row, "nope").is_err());
