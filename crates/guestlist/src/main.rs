@@ -13,18 +13,18 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use config::{Config, DevSecrets};
-
-/// Rust's allocations go to mimalloc: the system allocator's bookkeeping was 5–10 % of
-/// the CPU of a join and of an import (docs/PERFORMANCE.md, the seventeenth round).
-/// SQLite keeps its own allocations (its lookaside and the system allocator).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use guestlist_app::store::Store;
 use guestlist_app::{App, AppConfig, Claims, Secret};
 use guestlist_client::{Client, InviteQuery, api};
 use guestlist_domain::SpacePath;
 use guestlist_server::{Application, Database, Settings};
 use tokio::net::TcpListener;
+
+/// Rust's allocations go to mimalloc: the system allocator's bookkeeping was 5–10 % of
+/// the CPU of a join and of an import (docs/PERFORMANCE.md, the seventeenth round).
+/// SQLite keeps its own allocations (its lookaside and the system allocator).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
