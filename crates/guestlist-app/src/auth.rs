@@ -111,6 +111,10 @@ pub(crate) struct TokenVerifier {
     verified: Mutex<HashMap<[u8; 32], (Identity, Instant)>>,
 }
 
+/// The longest bearer credential read (a provider's token with many claims is a few
+/// kilobytes).
+pub const MAX_CREDENTIAL_BYTES: usize = 8 * 1024;
+
 /// How long a verified token is taken on trust before it is checked again.
 const VERIFIED_FOR: Duration = Duration::from_secs(60);
 /// Most tokens remembered as verified; the memory is cleared when it is full.
@@ -128,7 +132,7 @@ impl TokenVerifier {
         audience: Option<&str>,
         issuers: &[IssuerConfig],
     ) -> std::result::Result<Self, String> {
-        let issuers = Issuers::new(issuers)?;
+        let issuers = Issuers::new(issuers, secret.is_some())?;
         if secret.is_none() && issuers.is_empty() {
             return Err("no way to verify user tokens: set jwt_secret or name an issuer".into());
         }
@@ -167,6 +171,11 @@ impl TokenVerifier {
 
     async fn verify(&self, token: &str) -> std::result::Result<Identity, Refusal> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Malformed)?;
+        // RFC 7515 §4.1.11: a recipient that does not understand every extension a
+        // token lists as critical must refuse it. This one understands none.
+        if header.crit.is_some() {
+            return Err(Refusal::Invalid("a critical header extension".into()));
+        }
         // Which issuer to ask is read before the signature is checked; the answer is
         // then checked with that issuer's keys and rules only.
         let iss = jsonwebtoken::dangerous::insecure_decode_claims::<IssuerOnly>(token)
@@ -215,7 +224,61 @@ impl Operation for InsertApiKey {
     }
 }
 
+/// Revokes a key by name: it authenticates nothing from the next request on, and
+/// what it stood behind ends with it (`ceiling::revoke_key_grants`).
+struct RevokeKey {
+    operator: Actor,
+    name: String,
+}
+
+#[async_trait]
+impl Operation for RevokeKey {
+    type Output = usize;
+    async fn run(&self, tx: &mut dyn Tx) -> Result<usize> {
+        if !tx.revoke_api_key(&self.name, crate::now()).await? {
+            return Err(Error::NotFound("api key"));
+        }
+        let label = format!("{}{}", guestlist_domain::actor::KEY_LABEL_PREFIX, self.name);
+        crate::ceiling::revoke_key_grants(tx, &self.operator, &label).await
+    }
+}
+
+struct ListKeys;
+
+#[async_trait]
+impl Operation for ListKeys {
+    type Output = Vec<guestlist_store::ApiKeyRow>;
+    async fn run(&self, tx: &mut dyn Tx) -> Result<Self::Output> {
+        tx.api_keys().await
+    }
+}
+
 impl App {
+    /// Revokes the API key named `name` (the operator's command, `guestlist api-key
+    /// revoke`): from then on it authenticates nothing, every link, invitation and
+    /// owner-add it made that is still live is revoked, and every webhook endpoint it
+    /// owns is disabled, each with its event (`reason: key_revoked`). Returns how many
+    /// were ended. An unknown or already revoked name is `not_found`.
+    pub async fn revoke_api_key(&self, name: &str) -> Result<usize> {
+        let operator = Actor::ApiKey {
+            id: Uuid::nil(),
+            name: "operator".into(),
+            platform_admin: true,
+            scim_root: None,
+        };
+        self.store_ref()
+            .write(RevokeKey {
+                operator,
+                name: name.to_owned(),
+            })
+            .await
+    }
+
+    /// Every API key (names and kinds, never the keys), revoked ones too.
+    pub async fn api_keys(&self) -> Result<Vec<guestlist_store::ApiKeyRow>> {
+        self.store_ref().read(ListKeys).await
+    }
+
     /// Resolves a bearer credential to an actor. Every failure reads the same to the
     /// caller: a missing, malformed, expired or unknown credential is `unauthenticated`.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor> {
@@ -249,6 +312,12 @@ impl App {
 
     async fn credential(&self, bearer: &str) -> Result<Actor> {
         let refused = || Error::Unauthenticated("invalid or expired credentials".into());
+        // No credential is this long: a bigger one is refused before it is decoded,
+        // hashed or looked up.
+        if bearer.len() > MAX_CREDENTIAL_BYTES {
+            tracing::info!(bytes = bearer.len(), "an oversized credential was refused");
+            return Err(refused());
+        }
         if bearer.starts_with(API_KEY_PREFIX) {
             let row = self
                 .store_ref()

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use guestlist_domain::rules;
 use guestlist_domain::{Actor, Permission, Permissions, RoleName, SpacePath, UserId};
-use guestlist_store::{InviteRow, MailSubject, SponsoredKind, Tx};
+use guestlist_store::{InviteRow, MailSubject, SponsoredKind, Tx, Visibility};
 use serde_json::json;
 
 use crate::Result;
@@ -103,13 +103,35 @@ pub(crate) async fn revoke_beyond(
     root: Option<&SpacePath>,
     reason: &str,
 ) -> Result<usize> {
-    let live = tx.sponsored_within(sponsor.as_str(), root).await?;
+    revoke_sponsored(tx, actor, sponsor.as_str(), Some(sponsor), root, reason).await
+}
+
+/// Everything an API key handed out and every endpoint it owns, ended when the key is
+/// revoked: a revoked key holds nothing (`reason`: `key_revoked`).
+pub(crate) async fn revoke_key_grants(tx: &mut dyn Tx, actor: &Actor, key_label: &str) -> Result<usize> {
+    revoke_sponsored(tx, actor, key_label, None, None, "key_revoked").await
+}
+
+/// [`revoke_beyond`] for a sponsor by label: a user (`holder`, whose rights are read)
+/// or a revoked key (`None`: holds nothing).
+async fn revoke_sponsored(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    sponsor: &str,
+    holder: Option<&UserId>,
+    root: Option<&SpacePath>,
+    reason: &str,
+) -> Result<usize> {
+    let live = tx.sponsored_within(sponsor, root).await?;
     let mut holds: HashMap<SpacePath, (Scope, Permissions)> = HashMap::new();
     let mut revoked = 0;
     for ticket in live {
         if !holds.contains_key(&ticket.space_path) {
             let scope = Scope::load(tx, &ticket.space_path).await?;
-            let held = scope.user_rights(tx, sponsor).await?;
+            let held = match holder {
+                Some(user) => scope.user_rights(tx, user).await?,
+                None => Permissions::NONE,
+            };
             holds.insert(ticket.space_path.clone(), (scope, held));
         }
         let (scope, held) = &holds[&ticket.space_path];
@@ -158,11 +180,74 @@ pub(crate) async fn revoke_beyond(
                 Some((scope.space.id, &scope.space.path)),
                 kind,
                 actor,
-                Some(sponsor.as_str()),
+                Some(sponsor),
                 json!({ key: ticket.id, "reason": reason, "sponsor": sponsor, "role": ticket.role }),
             ))
             .await?;
         }
     }
+    revoked += disable_endpoints_beyond(tx, sponsor, root, reason).await?;
     Ok(revoked)
+}
+
+/// A webhook endpoint is a standing capability: it keeps sending its subtree's events
+/// (invitees' addresses among them) to wherever its owner said. It stays only as long
+/// as its owner may manage it (`admin` on its space); after `owner`'s rights within
+/// `root` (or everywhere) shrank, or the key `owner` names was revoked, each enabled
+/// endpoint they own there that they may no longer manage is disabled, with a
+/// `webhook.endpoint_disabled` event (`reason`, `owner`). Another admin takes it over
+/// by enabling it again. A platform endpoint (no space) owned by a user stays: a
+/// platform administrator is one by configuration or by a token's claim, which this
+/// service cannot see change; one owned by a key ends with the key. Returns how many
+/// were disabled.
+pub(crate) async fn disable_endpoints_beyond(
+    tx: &mut dyn Tx,
+    owner: &str,
+    root: Option<&SpacePath>,
+    reason: &str,
+) -> Result<usize> {
+    let visible = match root {
+        None => Visibility::All,
+        Some(r) => Visibility::Subtrees(vec![r.clone()]),
+    };
+    let owned: Vec<_> = tx
+        .endpoints(&visible)
+        .await?
+        .into_iter()
+        .filter(|ep| ep.enabled && ep.created_by == owner)
+        .collect();
+    let user = UserId::parse(owner).ok();
+    let mut disabled = 0;
+    for ep in owned {
+        let keeps = match (&ep.space_path, &user) {
+            (Some(path), Some(user)) => {
+                let scope = Scope::load(tx, path).await?;
+                scope.user_rights(tx, user).await?.has(Permission::Admin)
+            }
+            // A platform endpoint of a user: see above.
+            (None, Some(_)) => true,
+            // A key's: only revoking the key calls this for it.
+            (_, None) => false,
+        };
+        if keeps {
+            continue;
+        }
+        let now = crate::now();
+        if tx
+            .disable_endpoint(ep.id, "its owner may no longer manage it", now)
+            .await?
+        {
+            disabled += 1;
+            let e = crate::ops::webhooks::endpoint_event(
+                tx,
+                &ep,
+                "webhook.endpoint_disabled",
+                None,
+                json!({ "reason": reason, "owner": owner }),
+            )
+            .await?;
+            tx.append_event(&e).await?;
+        }
+    }
+    Ok(disabled)
 }

@@ -44,6 +44,14 @@ pub struct IssuerConfig {
     /// A key the provider stops publishing is still accepted this long (seconds).
     #[serde(default = "default_key_grace")]
     pub key_grace_secs: u64,
+    /// What this issuer's user ids start with in Guestlist: its token's user id
+    /// `alice` is user `{user_prefix}alice`. Each issuer's users are distinct from
+    /// every other source's, so where tokens can come from more than one source (the
+    /// shared secret and an issuer, or two issuers) every issuer must set it; two
+    /// issuers with the same prefix share their users, and `""` shares the shared
+    /// secret's. Unset is allowed only for the one and only source of tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_prefix: Option<String>,
 }
 
 /// Claim names; a dotted name reads a nested claim (`realm_access.roles`).
@@ -144,6 +152,16 @@ impl IssuerConfig {
         if self.leeway_secs > 300 {
             return Err(format!("{}: at most 300", at("leeway_secs")));
         }
+        if let Some(prefix) = &self.user_prefix
+            && (prefix.len() > 64
+                || prefix.chars().any(|c| c.is_control() || c.is_whitespace())
+                || prefix.starts_with(guestlist_domain::actor::KEY_LABEL_PREFIX))
+        {
+            return Err(format!(
+                "{}: at most 64 characters, no spaces or control characters, not \"key:\"",
+                at("user_prefix")
+            ));
+        }
         if self.claims.admin_value.is_some() && self.claims.admin.is_none() {
             return Err(format!(
                 "{}: admin_value needs admin (the claim)",
@@ -238,9 +256,28 @@ pub(crate) struct Issuers {
 }
 
 impl Issuers {
-    pub fn new(configs: &[IssuerConfig]) -> Result<Issuers, String> {
+    /// `shared_secret`: whether tokens without a trusted issuer are taken too (the
+    /// host's HS256 secret), another source of user ids.
+    pub fn new(configs: &[IssuerConfig], shared_secret: bool) -> Result<Issuers, String> {
         for c in configs {
             c.validate()?;
+        }
+        let sources = configs.len() + usize::from(shared_secret);
+        if sources > 1
+            && let Some(c) = configs.iter().find(|c| c.user_prefix.is_none())
+        {
+            return Err(format!(
+                "issuers[{}].user_prefix: tokens come from {sources} sources (the issuers{}), \
+                 so whose user `alice` is would be ambiguous: give each issuer its own \
+                 user_prefix (\"okta:\"), the same one to issuers that share users, \
+                 or \"\" to share the shared secret's users",
+                c.issuer,
+                if shared_secret { " and jwt_secret" } else { "" }
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(c) = configs.iter().find(|c| !seen.insert(c.issuer.as_str())) {
+            return Err(format!("issuers[{}]: named twice", c.issuer));
         }
         crate::install_tls_provider();
         let http = reqwest::Client::builder()
@@ -339,6 +376,9 @@ impl Issuers {
             .map_err(|e| Refusal::Invalid(e.to_string()))?
             .claims;
         let mut identity = p.identity(&claims)?;
+        if let Some(prefix) = &p.config.user_prefix {
+            identity.sub.insert_str(0, prefix);
+        }
         identity.verified_by = Some((p.config.issuer.clone(), header.kid.clone()));
         Ok(identity)
     }
@@ -599,6 +639,7 @@ mod tests {
             claims: ClaimMapping::default(),
             refresh_min_interval_secs: 10,
             key_grace_secs: 300,
+            user_prefix: Some("id:".into()),
         };
         assert!(ok.validate().is_ok());
         for bad in [
@@ -622,9 +663,45 @@ mod tests {
                 leeway_secs: 3600,
                 ..ok.clone()
             },
+            IssuerConfig {
+                user_prefix: Some("key:".into()),
+                ..ok.clone()
+            },
+            IssuerConfig {
+                user_prefix: Some("a b".into()),
+                ..ok.clone()
+            },
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn several_sources_of_tokens_need_each_issuer_to_say_whose_users_it_names() {
+        let one = |issuer: &str, prefix: Option<&str>| IssuerConfig {
+            issuer: issuer.into(),
+            jwks_url: None,
+            audiences: vec!["guestlist".into()],
+            algorithms: default_algorithms(),
+            leeway_secs: 30,
+            claims: ClaimMapping::default(),
+            refresh_min_interval_secs: 10,
+            key_grace_secs: 300,
+            user_prefix: prefix.map(str::to_owned),
+        };
+        let a = "https://a.example.com/";
+        let b = "https://b.example.com/";
+        // The one and only source needs no prefix.
+        assert!(Issuers::new(&[one(a, None)], false).is_ok());
+        // A second source makes an unprefixed issuer ambiguous.
+        let err = Issuers::new(&[one(a, None)], true).err().unwrap();
+        assert!(err.contains("user_prefix"), "{err}");
+        assert!(Issuers::new(&[one(a, Some("a:")), one(b, None)], false).is_err());
+        assert!(Issuers::new(&[one(a, Some("a:")), one(a, Some("b:"))], false).is_err());
+        // Said explicitly: distinct, shared between issuers, or the shared secret's.
+        assert!(Issuers::new(&[one(a, Some("a:")), one(b, Some("b:"))], true).is_ok());
+        assert!(Issuers::new(&[one(a, Some("x:")), one(b, Some("x:"))], false).is_ok());
+        assert!(Issuers::new(&[one(a, Some(""))], true).is_ok());
     }
 
     #[test]
@@ -645,6 +722,7 @@ mod tests {
                 },
                 refresh_min_interval_secs: 10,
                 key_grace_secs: 300,
+                user_prefix: None,
             },
             algorithms: vec![Algorithm::RS256],
             keys: Mutex::default(),

@@ -106,6 +106,11 @@ pub struct Caller {
     pub client: IpAddr,
 }
 
+/// The bearer credential a long-lived connection signed in with (a GraphQL
+/// WebSocket): what it opens stays open only while this still authenticates.
+#[derive(Clone)]
+pub struct Credential(pub String);
+
 #[derive(Clone)]
 pub struct App(Arc<Inner>);
 

@@ -92,7 +92,7 @@ impl RateLimits {
                 retry_after_secs: wait.as_secs().max(1),
             }
         };
-        by_ip.check_key(&caller.client).map_err(refused)?;
+        by_ip.check_key(&client_key(caller.client)).map_err(refused)?;
         if let Some(user) = caller.actor.as_ref().and_then(|a| a.user_id()) {
             self.user
                 .check_key(&user.as_str().to_owned())
@@ -109,6 +109,58 @@ impl RateLimits {
     }
 }
 
+/// The bucket a client address counts in: an IPv4 address alone, an IPv6 address by
+/// its /64 (one subscriber's network: anyone holding one has 2^64 addresses to rotate
+/// through), an IPv4-mapped IPv6 address as its IPv4 address.
+pub fn client_key(ip: std::net::IpAddr) -> std::net::IpAddr {
+    use std::net::{IpAddr, Ipv6Addr};
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 fn metrics_refused() {
     tracing::debug!("rate limited");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_network_is_one_client_and_ipv4_addresses_are_their_own() {
+        let key = |s: &str| client_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:10.0.0.1"), key("10.0.0.1"));
+        assert_ne!(key("10.0.0.1"), key("10.0.0.2"));
+    }
+
+    #[test]
+    fn rotating_through_one_ipv6_network_does_not_escape_the_limit() {
+        let limits = RateLimits::new(&RateLimitConfig {
+            preview_per_minute_per_ip: 3,
+            ..RateLimitConfig::default()
+        })
+        .unwrap();
+        let refused = (1..=10u16)
+            .filter(|n| {
+                let caller = Caller {
+                    actor: None,
+                    client: std::net::IpAddr::V6(std::net::Ipv6Addr::new(
+                        0x2001, 0xdb8, 0, 7, 0, 0, 0, *n,
+                    )),
+                };
+                limits.check(Surface::Preview, &caller).is_err()
+            })
+            .count();
+        assert_eq!(refused, 7);
+    }
 }

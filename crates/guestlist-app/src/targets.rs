@@ -81,16 +81,32 @@ impl Cidr {
     }
 }
 
-/// The IPv4 address an IPv6 address carries (mapped, or NAT64), if any.
+/// The IPv4 address an IPv6 address carries, if any: IPv4-mapped (`::ffff:a.b.c.d`),
+/// IPv4-compatible (`::a.b.c.d`, deprecated but still routed by some stacks),
+/// IPv4-translated (`::ffff:0:a.b.c.d`, SIIT), the well-known NAT64 prefix
+/// (`64:ff9b::/96`) and 6to4 (`2002:aabb:ccdd::/48`).
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     if let Some(v4) = ip.to_ipv4_mapped() {
         return Some(v4);
     }
     let s = ip.segments();
+    let o = ip.octets();
+    let last = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    // ::a.b.c.d, leaving :: and ::1 to their own rules.
+    if s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1) {
+        return Some(last);
+    }
+    // ::ffff:0:a.b.c.d
+    if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
+        return Some(last);
+    }
     // 64:ff9b::/96, the well-known NAT64 prefix.
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-        let o = ip.octets();
-        return Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+        return Some(last);
+    }
+    // 2002::/16, 6to4: the IPv4 address follows the prefix.
+    if s[0] == 0x2002 {
+        return Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
     }
     None
 }
@@ -122,9 +138,17 @@ pub fn is_internal(ip: IpAddr) -> bool {
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                // fc00::/7, unique local; fe80::/10, link-local.
+                // fc00::/7, unique local; fe80::/10, link-local; fec0::/10, site-local.
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                // 64:ff9b:1::/48, local-use NAT64 (RFC 8215): translated to an
+                // address of the operator's choosing, so never public.
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1)
+                // 2001::/32, Teredo (the IPv4 address is hidden); 2001:db8::/32,
+                // documentation; 100::/64, discard.
+                || (s[0] == 0x2001 && (s[1] == 0 || s[1] == 0xdb8))
+                || (s[0] == 0x100 && s[1..4] == [0, 0, 0])
         }
     }
 }
@@ -277,10 +301,26 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:a9fe:a9fe",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::",
+            "64:ff9b:1::7f00:1",
+            "64:ff9b:1:ffff::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
         ] {
             assert!(!rule.permits(ip(bad)), "{bad} was permitted");
         }
-        for good in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+        for good in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "2002:5db8:d822::1",
+            "64:ff9b::5db8:d822",
+        ] {
             assert!(rule.permits(ip(good)), "{good} was refused");
         }
     }

@@ -240,9 +240,12 @@ pub const CATALOGUE: &[EventKind] = &[
     ),
     kind(
         "invitation.revoked",
-        "An invitation was revoked, by hand or because its sender lost the right to grant it.",
+        "An invitation was revoked: by hand, because its sender lost the right to grant it, or (expired) superseded by a new invitation to the same person for another role.",
         None,
-        &[("invitation_id", "uuid", "the invitation")],
+        &[
+            ("invitation_id", "uuid", "the invitation"),
+            ("reason", "string", "absent when by hand; sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked, or superseded"),
+        ],
     ),
     kind(
         "invitation.expired",
@@ -415,9 +418,12 @@ pub const CATALOGUE: &[EventKind] = &[
     ),
     kind(
         "webhook.endpoint_disabled",
-        "A webhook endpoint was disabled: it answered 410 Gone, or failed continuously for the configured period.",
+        "A webhook endpoint was disabled: it answered 410 Gone, failed continuously for the configured period, or its owner may no longer manage it (demoted, removed, left, deprovisioned, or the key revoked); another admin takes it over by enabling it.",
         Some("the endpoint id"),
-        &[("reason", "string", "gone, or failing")],
+        &[
+            ("reason", "string", "gone, failing, or why its owner's rights ended: sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked"),
+            ("owner", "string", "the owner who lost the right (absent for gone and failing)"),
+        ],
     ),
     kind(
         "webhook.test",

@@ -39,22 +39,54 @@ impl InviteCode {
         }
     }
 
-    /// A code another system gave out, brought over as it is: refused with
-    /// `invalid_input` on `code` when no link could carry it.
+    /// A code another system gave out, brought over as it is (the import and the
+    /// mirror): refused with `invalid_input` on `code` when no link could carry it,
+    /// or when it is one a guesser tries first — the same guessability rules as a
+    /// chosen code ([`InviteCode::chosen`]), on the wider alphabet and lengths carried
+    /// codes may have.
     pub fn carried(input: &str) -> Result<Self, Error> {
-        Self::parse(input).map_err(|_| {
+        let code = Self::parse(input).map_err(|_| {
             Error::invalid(
                 "code",
                 format!(
                     "{MIN_CARRIED_CODE_LEN} to {MAX_CARRIED_CODE_LEN} letters, digits, '-' and '_'"
                 ),
             )
-        })
+        })?;
+        guessable(input).map_or(Ok(code), |why| Err(Error::invalid("code", why)))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Why a code someone picked (chosen here, or carried over from another system) is
+/// one a guesser tries first, if it is: fewer than 4 different characters, a run such
+/// as `12345678`, or one of the denied words (compared on its skeleton, separators
+/// dropped). The one rule for every path that accepts a code it did not make.
+fn guessable(input: &str) -> Option<&'static str> {
+    let letters: String = input.chars().filter(|c| *c != '-' && *c != '_').collect();
+    let skeleton = InviteCode::skeleton_of(&letters);
+    let distinct: std::collections::HashSet<u8> = skeleton.bytes().collect();
+    if distinct.len() < 4 {
+        return Some("too easy to guess: use at least 4 different characters");
+    }
+    let b = letters.to_ascii_lowercase().into_bytes();
+    let run = |step: i16| {
+        b.windows(2)
+            .all(|w| i16::from(w[1]) - i16::from(w[0]) == step)
+    };
+    if run(1) || run(-1) {
+        return Some("too easy to guess: not a run of characters");
+    }
+    if DENIED_CODES
+        .iter()
+        .any(|d| InviteCode::skeleton_of(d) == skeleton)
+    {
+        return Some("this code is not allowed");
+    }
+    None
 }
 
 /// Words a chosen code may not be (compared on its skeleton): what a guesser tries
@@ -92,24 +124,8 @@ impl InviteCode {
         if !input.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return refuse("letters and digits only (A-Z, a-z, 0-9)");
         }
-        let skeleton = Self::skeleton_of(input);
-        let distinct: std::collections::HashSet<u8> = skeleton.bytes().collect();
-        if distinct.len() < 4 {
-            return refuse("too easy to guess: use at least 4 different characters");
-        }
-        let b = input.to_ascii_lowercase().into_bytes();
-        let run = |step: i16| {
-            b.windows(2)
-                .all(|w| i16::from(w[1]) - i16::from(w[0]) == step)
-        };
-        if run(1) || run(-1) {
-            return refuse("too easy to guess: not a run of characters");
-        }
-        if DENIED_CODES
-            .iter()
-            .any(|d| Self::skeleton_of(d) == skeleton)
-        {
-            return refuse("this code is not allowed");
+        if let Some(why) = guessable(input) {
+            return refuse(why);
         }
         Ok(InviteCode(input.to_owned()))
     }
@@ -258,6 +274,25 @@ mod tests {
 #[cfg(test)]
 mod chosen_tests {
     use super::*;
+
+    #[test]
+    fn carried_codes_keep_their_shape_but_not_a_guessers_first_tries() {
+        for ok in [
+            "0b5f3a9e-7c1d-4e2a-9f00-1234abcd5678",
+            "Ab3-xY_9",
+            "team-acme-42",
+            "x7Gq2p",
+        ] {
+            assert!(InviteCode::carried(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "password", "Passw0rd", "pass-word", "aaaaaa", "a-a-a-a-a", "123456", "abcdef",
+            "guestlist", "ab",
+        ] {
+            let err = InviteCode::carried(bad).unwrap_err();
+            assert_eq!(err.field(), Some("code"), "{bad}");
+        }
+    }
 
     #[test]
     fn chosen_codes_are_checked_and_their_skeletons_fold_lookalikes() {

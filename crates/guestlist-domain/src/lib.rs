@@ -9,6 +9,7 @@ pub mod formats;
 pub mod invitation;
 pub mod invite;
 pub mod membership;
+pub mod nesting;
 pub mod outcome;
 pub mod path;
 pub mod role;

@@ -64,6 +64,37 @@ pub const MAX_DEPTH: usize = 20;
 /// Most complex query accepted (each field counts 1, connections `first` times).
 pub const MAX_COMPLEXITY: usize = 2_000;
 
+/// Measures every document before the GraphQL parser (recursive, and unbounded for
+/// values) sees it: deeper than `nesting::MAX_NESTING` is `invalid_input`, whatever
+/// the transport (HTTP or WebSocket).
+struct Nesting;
+
+impl async_graphql::extensions::ExtensionFactory for Nesting {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(Nesting)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl async_graphql::extensions::Extension for Nesting {
+    async fn parse_query(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        query: &str,
+        variables: &async_graphql::Variables,
+        next: async_graphql::extensions::NextParseQuery<'_>,
+    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        use guestlist_app::domain::nesting::{MAX_NESTING, graphql_depth};
+        if graphql_depth(query) > MAX_NESTING {
+            return Err(async_graphql::ServerError::new(
+                format!("query: nests deeper than {MAX_NESTING}"),
+                None,
+            ));
+        }
+        next.run(ctx, query, variables).await
+    }
+}
+
 /// Builds the schema over the application. `introspection` may be turned off in
 /// production.
 pub fn schema(app: Option<App>, introspection: bool) -> GuestlistSchema {
@@ -72,6 +103,7 @@ pub fn schema(app: Option<App>, introspection: bool) -> GuestlistSchema {
         Mutation::default(),
         Subscription::default(),
     )
+    .extension(Nesting)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY);
     if let Some(app) = app {

@@ -369,24 +369,31 @@ impl EventsSubscription {
         )
         .await
         .map_err(gql)?;
+        // Each page is read for whoever the connection's credential names then: the
+        // subscription ends with it.
+        let credential = ctx
+            .data::<guestlist_app::Credential>()
+            .map_err(|_| gql(guestlist_app::domain::Error::Unauthenticated("sign in first".into())))?
+            .0
+            .clone();
         let state = (
             app,
-            actor,
+            credential,
             feed,
             std::collections::VecDeque::<Event>::new(),
             false,
         );
         Ok(futures::stream::unfold(
             state,
-            |(app, actor, mut feed, mut buf, mut done)| async move {
+            |(app, credential, mut feed, mut buf, mut done)| async move {
                 loop {
                     if done {
                         return None;
                     }
                     if let Some(e) = buf.pop_front() {
-                        return Some((Ok(e), (app, actor, feed, buf, done)));
+                        return Some((Ok(e), (app, credential, feed, buf, done)));
                     }
-                    match app.event_feed(&actor, feed.clone()).await {
+                    match app.stream_page(&credential, feed.clone()).await {
                         Ok(page) => {
                             feed.after = page.next_after;
                             if page.events.is_empty() {
@@ -397,7 +404,7 @@ impl EventsSubscription {
                         Err(e) => {
                             // Rights lost meanwhile, or the database away: say so and end.
                             done = true;
-                            return Some((Err(gql(e)), (app, actor, feed, buf, done)));
+                            return Some((Err(gql(e)), (app, credential, feed, buf, done)));
                         }
                     }
                 }

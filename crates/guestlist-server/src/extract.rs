@@ -147,7 +147,7 @@ fn query_field(message: &str) -> Option<&str> {
 pub(crate) fn body_timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(e);
     while let Some(c) = cause {
-        if c.is::<tower_http::timeout::TimeoutError>() {
+        if c.is::<crate::listen::BodyTimedOut>() {
             return true;
         }
         cause = c.source();
@@ -257,7 +257,12 @@ pub fn space_param(raw: &str) -> Result<SpacePath, ApiError> {
 }
 
 pub(crate) fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+    bearer_in(&parts.headers)
+}
+
+/// The `Authorization: Bearer` credential of these headers.
+pub(crate) fn bearer_in(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| {

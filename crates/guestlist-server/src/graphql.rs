@@ -109,6 +109,9 @@ pub async fn subscriptions(
                         None => None,
                     };
                     let mut data = async_graphql::Data::default();
+                    if let Some(t) = token {
+                        data.insert(guestlist_app::Credential(t.to_owned()));
+                    }
                     data.insert(guestlist_app::Caller { actor, client });
                     Ok(data)
                 });

@@ -72,7 +72,6 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Request bodies above this are refused with 413 `payload_too_large`.
@@ -183,8 +182,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(RequestBodyTimeoutLayer::new(body_timeout))
+        .layer(tower::util::MapRequestLayer::new(move |req| {
+            listen::DeadlineBody::wrap(req, body_timeout)
+        }))
         .layer(middleware::from_fn(track_metrics))
+        .layer(middleware::map_response(no_store))
         .layer(CatchPanicLayer::custom(|_| ApiError(Error::internal("a handler panicked")).into_response()))
         .layer(
             // The route, not the path: a path may hold an invite code (`/i/{code}`,
@@ -212,6 +214,19 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     }
+}
+
+/// Answers may carry a code, a token, a secret or someone's address: none is kept by
+/// a browser or a proxy, unless the route says it may be (vendored assets).
+async fn no_store(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    if !h.contains_key(axum::http::header::CACHE_CONTROL) {
+        h.insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+    res
 }
 
 async fn not_found() -> ApiError {

@@ -4,10 +4,13 @@
 //! half-sent request could keep a stopping process alive forever.
 //!
 //! - **Header read**: a request's headers must arrive within
-//!   `header_read_timeout_secs` of its first byte.
-//! - **Body read**: its body within `body_read_timeout_secs` (408 otherwise).
+//!   `header_read_timeout_secs` of its first byte, however slowly they drip.
+//! - **Body read**: its whole body within `body_read_timeout_secs` of the request's
+//!   start (408 otherwise): a total, not a wait between chunks ([`DeadlineBody`]).
 //! - **Idle**: a connection with no request in progress for `idle_timeout_secs` is
-//!   closed (a new connection that sends nothing is idle too).
+//!   closed (a new connection that sends nothing is idle too). A request is in
+//!   progress until its answer is sent whole, so a streamed answer (an event stream)
+//!   is never idle: it ends with its credential (docs/SECURITY.md).
 //! - **Connections**: at most `max_connections` are served at once. Beyond it, a few
 //!   more ([`HEALTH_OVERFLOW`]) are accepted to answer `/healthz` and `/readyz`
 //!   only (anything else gets 503, and the connection is closed after one answer, or
@@ -246,6 +249,10 @@ fn connection(
         let seen = seen.clone();
         seen.begin();
         async move {
+            // The request is in progress until its answer has been sent whole (or the
+            // answer is dropped): a response being streamed — an event stream — is
+            // never idle.
+            let done = InFlight(seen);
             let req = req.map(Body::new);
             let health = matches!(req.uri().path(), "/healthz" | "/readyz");
             let res = if health_only && !health {
@@ -256,8 +263,14 @@ fn connection(
             } else {
                 router.oneshot(req).await
             };
-            seen.end();
-            res
+            res.map(|r| {
+                r.map(|inner| {
+                    Body::new(Answering {
+                        inner,
+                        _done: done,
+                    })
+                })
+            })
         }
     });
     let (mut header, mut idle) = (
@@ -294,9 +307,10 @@ fn connection(
 }
 
 /// Resolves when the connection has been idle too long, or has taken too long to
-/// send a request's headers.
+/// send a request's headers (counted from their first byte: the first byte wakes it).
 async fn watchdog(activity: Arc<Activity>, header: Duration, idle: Duration) {
     loop {
+        let first_byte = activity.first_byte.notified();
         let now = activity.now_ms();
         let deadline = if activity.in_flight.load(Ordering::Acquire) > 0 {
             // A request is being served: its body has its own timeout.
@@ -311,13 +325,124 @@ async fn watchdog(activity: Arc<Activity>, header: Duration, idle: Duration) {
             metrics::counter!("guestlist_http_connections_timed_out_total").increment(1);
             return;
         }
-        tokio::time::sleep(Duration::from_millis(deadline.saturating_sub(now).max(20))).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(deadline.saturating_sub(now).max(20))) => {}
+            _ = first_byte => {}
+        }
+    }
+}
+
+/// Ends its request's time in flight when dropped: when the answer's body has been
+/// sent whole, or dropped unsent.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+/// An answer's body, holding its request in flight until it is done.
+struct Answering {
+    inner: Body,
+    _done: InFlight,
+}
+
+impl axum::body::HttpBody for Answering {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Why a request body was cut off: it did not arrive whole within
+/// `body_read_timeout_secs` of the request's start (408 `request_timeout`).
+#[derive(Debug)]
+pub(crate) struct BodyTimedOut;
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body did not arrive in time")
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+/// A request body with one deadline for all of it: a body dripped a byte at a time
+/// is cut off when the total time is up, however often bytes arrive.
+pub(crate) struct DeadlineBody {
+    inner: Body,
+    until: tokio::time::Instant,
+    /// Made at the first read: a request whose body is never read costs no timer.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl DeadlineBody {
+    pub(crate) fn wrap(req: axum::extract::Request, within: Duration) -> axum::extract::Request {
+        if axum::body::HttpBody::is_end_stream(req.body()) {
+            return req;
+        }
+        let until = tokio::time::Instant::now() + within;
+        req.map(|inner| {
+            Body::new(DeadlineBody {
+                inner,
+                until,
+                deadline: None,
+            })
+        })
+    }
+}
+
+impl axum::body::HttpBody for DeadlineBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if self.inner.is_end_stream() {
+            return Poll::Ready(None);
+        }
+        let until = self.until;
+        let deadline = self
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+        if deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(Box::new(BodyTimedOut))));
+        }
+        Pin::new(&mut self.inner)
+            .poll_frame(cx)
+            .map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
 /// What the watchdog knows of a connection, in milliseconds since it opened.
 struct Activity {
     opened: Instant,
+    /// Told when the first byte of a request arrives between requests.
+    first_byte: tokio::sync::Notify,
     in_flight: AtomicUsize,
     /// When the first byte of a request not yet dispatched arrived (0: none).
     first_byte_ms: AtomicU64,
@@ -329,6 +454,7 @@ impl Activity {
     fn new() -> Self {
         Activity {
             opened: Instant::now(),
+            first_byte: tokio::sync::Notify::new(),
             in_flight: AtomicUsize::new(0),
             first_byte_ms: AtomicU64::new(0),
             last_ms: AtomicU64::new(1),
@@ -352,13 +478,13 @@ impl Activity {
 
     /// Bytes arrived: between requests, they start the header clock.
     fn read(&self) {
-        if self.in_flight.load(Ordering::Acquire) == 0 {
-            let _ = self.first_byte_ms.compare_exchange(
-                0,
-                self.now_ms(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
+        if self.in_flight.load(Ordering::Acquire) == 0
+            && self
+                .first_byte_ms
+                .compare_exchange(0, self.now_ms(), Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.first_byte.notify_one();
         }
     }
 }

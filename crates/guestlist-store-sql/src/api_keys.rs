@@ -28,18 +28,37 @@ impl<E: Engine> ApiKeysTx for SqlTx<'_, E> {
                 .bind(key_hash)
                 .fetch_optional(&mut *self)
                 .await?;
-        row.map(|r| {
+        row.as_ref().map(api_key_row).transpose()
+    }
+
+    async fn revoke_api_key(&mut self, name: &str, when: time::OffsetDateTime) -> Result<bool> {
+        let done = query("UPDATE api_keys SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL")
+            .bind(name)
+            .bind(ms(when))
+            .execute(&mut *self)
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn api_keys(&mut self) -> Result<Vec<ApiKeyRow>> {
+        let rows = query(
+            "SELECT id, name, platform_admin, scim_root, revoked_at FROM api_keys ORDER BY created_at, name",
+        )
+        .fetch_all(&mut *self)
+        .await?;
+        rows.iter().map(api_key_row).collect()
+    }
+}
+
+fn api_key_row(r: &impl SqlRow) -> Result<ApiKeyRow> {
             Ok(ApiKeyRow {
-                id: get(&r, "id")?,
-                name: get(&r, "name")?,
-                platform_admin: get(&r, "platform_admin")?,
-                scim_root: get::<Option<String>>(&r, "scim_root")?
+                id: get(r, "id")?,
+                name: get(r, "name")?,
+                platform_admin: get(r, "platform_admin")?,
+                scim_root: get::<Option<String>>(r, "scim_root")?
                     .map(|p| guestlist_store::domain::SpacePath::parse(&p))
                     .transpose()
                     .map_err(Error::internal)?,
-                revoked: get::<Option<i64>>(&r, "revoked_at")?.is_some(),
+                revoked: get::<Option<i64>>(r, "revoked_at")?.is_some(),
             })
-        })
-        .transpose()
-    }
 }

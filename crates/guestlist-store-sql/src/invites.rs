@@ -201,6 +201,18 @@ pub(crate) fn invite_columns_of<E: Engine>(t: &str) -> String {
 #[async_trait]
 impl<E: Engine> InvitesTx for SqlTx<'_, E> {
     async fn insert_invite(&mut self, i: &NewInvite) -> Result<bool> {
+        if !i.code_digests.is_empty() {
+            // Taken in another form: a link carried over as this digest, or a link
+            // whose known code has it.
+            let mut qb = QueryBuilder::new("SELECT 1 AS taken FROM invites WHERE code_hash IN (");
+            push_hashes(&mut qb, &i.code_digests);
+            qb.push(") UNION ALL SELECT 1 AS taken FROM invite_code_digests WHERE digest_hash IN (");
+            push_hashes(&mut qb, &i.code_digests);
+            qb.push(") LIMIT 1");
+            if qb.build().fetch_optional(&mut *self).await?.is_some() {
+                return Ok(false);
+            }
+        }
         let done = query(
             "INSERT INTO invites (id, code_hash, space_id, space_path, role, max_uses, expires_at, description, \
                allow_narrowing, created_by, created_by_name, created_at, requires_approval, auto_approve_domains, \
@@ -244,6 +256,19 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
                 .push(")");
         }
         qb.build().execute(&mut *self).await?;
+        if !i.code_digests.is_empty() {
+            // A concurrent insert of the same code in another form fails here, on the
+            // key, and takes its transaction with it.
+            let mut qb = QueryBuilder::new("INSERT INTO invite_code_digests (digest_hash, invite_id) VALUES ");
+            for (n, d) in i.code_digests.iter().enumerate() {
+                qb.push(if n == 0 { "(" } else { ", (" })
+                    .push_bind(d.clone())
+                    .push(", ")
+                    .push_bind(i.id)
+                    .push(")");
+            }
+            qb.build().execute(&mut *self).await?;
+        }
         Ok(true)
     }
 
@@ -299,12 +324,17 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
         E::claim_invite_use(self, id, now).await
     }
 
-    async fn invite_by_external_id(&mut self, external_id: &str) -> Result<Option<InviteRow>> {
+    async fn invite_by_external_id(
+        &mut self,
+        space_id: Uuid,
+        external_id: &str,
+    ) -> Result<Option<InviteRow>> {
         let row = query(sql_once!(
             E,
-            "SELECT {} FROM invites WHERE external_id = $1",
+            "SELECT {} FROM invites WHERE space_id = $1 AND external_id = $2",
             invite_columns_of::<E>("invites")
         ))
+        .bind(space_id)
         .bind(external_id)
         .fetch_optional(&mut *self)
         .await?;
@@ -456,5 +486,14 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
                 })
             })
             .collect()
+    }
+}
+
+fn push_hashes(qb: &mut QueryBuilder, hashes: &[Vec<u8>]) {
+    for (n, h) in hashes.iter().enumerate() {
+        if n > 0 {
+            qb.push(", ");
+        }
+        qb.push_bind(h.clone());
     }
 }

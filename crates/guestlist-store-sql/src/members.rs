@@ -247,6 +247,7 @@ impl<E: Engine> MembersTx for SqlTx<'_, E> {
     async fn memberships_of_addressee(
         &mut self,
         space_ids: &[Uuid],
+        within: &domain::SpacePath,
         to: &domain::Addressee,
     ) -> Result<Vec<MembershipRow>> {
         if space_ids.is_empty() {
@@ -260,11 +261,14 @@ impl<E: Engine> MembersTx for SqlTx<'_, E> {
         // joined with, or by an identity the host vouched for since.
         qb.push(" AND (");
         push_addressee(&mut qb, "", to);
-        qb.push(" OR user_id IN (SELECT user_id FROM user_identities WHERE (kind = 'email' AND value = ")
+        qb.push(" OR user_id IN (SELECT user_id FROM user_identities WHERE ((kind = 'email' AND value = ")
             .push_bind(to.email.as_ref().map(|e| e.as_str()))
             .push(") OR (kind = 'username' AND value = ")
             .push_bind(to.username.as_ref().map(|u| u.as_str()))
-            .push(")))");
+            .push("))");
+        // A SCIM key's assertion counts only within its subtree.
+        push_identity_scope(&mut qb, within);
+        qb.push("))");
         qb.push(" ORDER BY created_at, id");
         let rows = qb.build().fetch_all(&mut *self).await?;
         rows.iter().map(membership_row).collect()
@@ -286,4 +290,12 @@ impl<E: Engine> MembersTx for SqlTx<'_, E> {
         .await?;
         Ok(done == 1)
     }
+}
+
+/// ` AND …`: an identity row counts for a space `within` its scope (identities a
+/// token verified or the host set have none: they count everywhere).
+pub(crate) fn push_identity_scope(qb: &mut QueryBuilder, within: &domain::SpacePath) {
+    qb.push(" AND (scope IS NULL OR substr(")
+        .push_bind(within.as_str().to_owned())
+        .push(", 1, length(scope)) = scope)");
 }

@@ -454,13 +454,19 @@ impl<E: Engine> SignupTx for SqlTx<'_, E> {
             .collect()
     }
 
-    async fn users_with_email(&mut self, email: &domain::Email) -> Result<Vec<UserId>> {
+    async fn users_with_email(
+        &mut self,
+        email: &domain::Email,
+        within: &domain::SpacePath,
+    ) -> Result<Vec<UserId>> {
         let rows = query(
             "SELECT user_id FROM memberships WHERE email = $1 \
              UNION SELECT user_id FROM user_identities WHERE kind = 'email' AND value = $1 \
+               AND (scope IS NULL OR substr($2, 1, length(scope)) = scope) \
              ORDER BY user_id LIMIT 10",
         )
         .bind(email.as_str())
+        .bind(within.as_str())
         .fetch_all(&mut *self)
         .await?;
         rows.iter()

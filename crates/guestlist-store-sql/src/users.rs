@@ -12,7 +12,7 @@ impl<E: Engine> UsersTx for SqlTx<'_, E> {
         &mut self,
         user: &UserId,
         identities: &Identities,
-        source: IdentitySource,
+        source: IdentitySource<'_>,
         replace: bool,
         when: OffsetDateTime,
     ) -> Result<()> {
@@ -32,6 +32,9 @@ impl<E: Engine> UsersTx for SqlTx<'_, E> {
             qb.push_bind(user.as_str())
                 .push(" AND source = ")
                 .push_bind(source.as_str());
+            if let Some(root) = source.scope() {
+                qb.push(" AND scope = ").push_bind(root.as_str().to_owned());
+            }
             if !named.is_empty() {
                 qb.push(" AND (kind, value) NOT IN (");
                 for (i, (kind, value)) in named.iter().enumerate() {
@@ -45,19 +48,37 @@ impl<E: Engine> UsersTx for SqlTx<'_, E> {
             }
             qb.build().execute(&mut *self).await?;
         }
+        // Who may take an identity from its current binding (IdentitySource): the
+        // row is updated only where this source outranks, or is, the one that bound
+        // it. The same user's identity keeps its stronger source.
+        macro_rules! upsert {
+            ($may_take:literal) => {
+                concat!(
+                    "INSERT INTO user_identities (kind, value, user_id, source, updated_at, scope) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (kind, value) DO UPDATE SET user_id = $3, source = $4, updated_at = $5, scope = $6 \
+                     WHERE ",
+                    $may_take
+                )
+            };
+        }
+        let statement = match source {
+            IdentitySource::Token => upsert!("TRUE"),
+            IdentitySource::Host => upsert!("user_identities.source <> 'token'"),
+            IdentitySource::Scim(_) => {
+                upsert!("user_identities.source = 'scim' AND user_identities.scope = $6")
+            }
+        };
         for (kind, value) in named {
-            query(
-                "INSERT INTO user_identities (kind, value, user_id, source, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (kind, value) DO UPDATE SET user_id = $3, source = $4, updated_at = $5",
-            )
-            .bind(kind)
-            .bind(value)
-            .bind(user.as_str())
-            .bind(source.as_str())
-            .bind(ms(when))
-            .execute(&mut *self)
-            .await?;
+            query(statement)
+                .bind(kind)
+                .bind(value)
+                .bind(user.as_str())
+                .bind(source.as_str())
+                .bind(ms(when))
+                .bind(source.scope().map(|r| r.as_str().to_owned()))
+                .execute(&mut *self)
+                .await?;
         }
         Ok(())
     }

@@ -155,6 +155,9 @@ impl<E: Engine> WebhooksTx for SqlTx<'_, E> {
             }
             None => {}
         }
+        if let Some(owner) = &patch.owner {
+            qb.push(", created_by = ").push_bind(owner.clone());
+        }
         qb.push(" WHERE id = ")
             .push_bind(id)
             .push(" AND deleted_at IS NULL");

@@ -13,6 +13,10 @@ use crate::*;
 pub trait ApiKeysTx: Send {
     async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<bool>;
     async fn api_key_by_hash(&mut self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>>;
+    /// Marks the key named `name` revoked; `false` when there is none, or it was.
+    async fn revoke_api_key(&mut self, name: &str, when: OffsetDateTime) -> Result<bool>;
+    /// Every key, revoked ones too, oldest first (never their hashes).
+    async fn api_keys(&mut self) -> Result<Vec<ApiKeyRow>>;
 }
 
 #[derive(Debug, Clone)]

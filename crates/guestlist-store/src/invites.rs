@@ -12,11 +12,16 @@ use crate::*;
 /// Invite links and their atomic use.
 #[async_trait]
 pub trait InvitesTx: Send {
-    /// Inserts unless the code hash, a chosen code's skeleton or the external id
-    /// collides; `false` on a collision.
+    /// Inserts unless the code hash, a chosen code's skeleton, the external id (in its
+    /// space) or any of its code's digests collides with any link's, in whatever
+    /// form that link's code was stored; `false` on a collision.
     async fn insert_invite(&mut self, invite: &NewInvite) -> Result<bool>;
-    /// The invite mirrored from another system under this id.
-    async fn invite_by_external_id(&mut self, external_id: &str) -> Result<Option<InviteRow>>;
+    /// The invite of this space mirrored from another system under this id.
+    async fn invite_by_external_id(
+        &mut self,
+        space_id: Uuid,
+        external_id: &str,
+    ) -> Result<Option<InviteRow>>;
     /// Sets what a mirror may change: the limit, the expiry, the description, and
     /// the uses counted elsewhere (raised to `uses_at_least`, never lowered). `false`
     /// when the new limit is below the uses.
@@ -62,10 +67,15 @@ pub struct NewInvite {
     pub code_sealed: Option<Vec<u8>>,
     /// A chosen code's confusable skeleton, hashed.
     pub code_skeleton: Option<Vec<u8>>,
-    /// The id another system knows the link by.
+    /// The id another system knows the link by (within its space).
     pub external_id: Option<String>,
     /// Uses it starts with (made in another system before it came here).
     pub uses: u32,
+    /// The keyed hashes of the code's digests, as another system that kept only
+    /// digests would give them (a code known here), or the digest's own (a code
+    /// carried over as a digest); none for a generated code. No two links share one,
+    /// nor a code hash with one: a code is unique across every form it is stored in.
+    pub code_digests: Vec<Vec<u8>>,
 }
 
 /// What a mirror of another system's link may change.
@@ -236,6 +246,12 @@ pub(crate) const TABLES: &[TableSpec] = &[
             ("invite_id", Uuid),
         ],
         key: &["scope_path", "created_at", "invite_id"],
+        singleton: false,
+    },
+    TableSpec {
+        name: "invite_code_digests",
+        columns: &[("digest_hash", Bytes), ("invite_id", Uuid)],
+        key: &["digest_hash"],
         singleton: false,
     },
     TableSpec {

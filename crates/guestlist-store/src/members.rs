@@ -59,10 +59,12 @@ pub trait MembersTx: Send {
     -> Result<u64>;
     async fn membership_by_id(&mut self, id: Uuid) -> Result<Option<MembershipRow>>;
     /// Memberships on any of these spaces of whoever the addressee names (by user id,
-    /// the e-mail or username they joined with, or a known identity: `UsersTx`).
+    /// the e-mail or username they joined with, or a known identity that counts
+    /// `within` this space: `UsersTx`).
     async fn memberships_of_addressee(
         &mut self,
         space_ids: &[Uuid],
+        within: &SpacePath,
         to: &Addressee,
     ) -> Result<Vec<MembershipRow>>;
     /// Makes a pending membership active with `role`; `false` when it is not pending.

@@ -96,8 +96,9 @@ pub trait SignupTx: Send {
     /// root), breadth first.
     async fn referral_tree(&mut self, root: &str, limit: u32) -> Result<Vec<(SignupRow, u32)>>;
     /// The users who joined any space with this (verified) e-mail address, or whom the
-    /// host or a verified token made it known for (`UsersTx`).
-    async fn users_with_email(&mut self, email: &Email) -> Result<Vec<UserId>>;
+    /// host or a verified token made it known for, or a SCIM key whose subtree holds
+    /// `within` (`UsersTx`).
+    async fn users_with_email(&mut self, email: &Email, within: &SpacePath) -> Result<Vec<UserId>>;
     async fn space_path_of(&mut self, id: Uuid) -> Result<Option<SpacePath>>;
 }
 

@@ -111,6 +111,8 @@ pub struct EndpointPatch {
     pub kinds: Option<Option<Vec<String>>>,
     /// Enabling also forgets that it was failing.
     pub enabled: Option<bool>,
+    /// Who owns it from now on (`created_by`): whoever enables it.
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

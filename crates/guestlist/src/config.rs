@@ -404,6 +404,10 @@ signup_claim_ttl_secs = {sttl}
 # leeway_secs = 30                    # clock difference tolerated on exp and nbf
 # refresh_min_interval_secs = 10      # an unknown kid refreshes the keys at most this often
 # key_grace_secs = 300                # a key the provider stops publishing, accepted this long
+# user_prefix = "okta:"               # its user `alice` is `okta:alice` here. Required when
+#                                     #   tokens have more than one source (jwt_secret and an
+#                                     #   issuer, or two issuers): the same prefix on two
+#                                     #   issuers shares their users, "" shares jwt_secret's
 # [issuers.claims]                    # which claims say who the user is (dotted: nested)
 # user_id = "sub"
 # email = "email"

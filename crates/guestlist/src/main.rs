@@ -178,6 +178,20 @@ enum ApiKeyCommand {
         #[arg(long, value_name = "SPACE")]
         scim: Option<String>,
     },
+    /// Revoke a key: it authenticates nothing from then on; the links, invitations
+    /// and owner-adds it made that are still live are revoked, and its webhook
+    /// endpoints disabled, each with its event.
+    Revoke {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        #[arg(long)]
+        name: String,
+    },
+    /// List the keys (names and kinds; a key itself is never shown again).
+    List {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
 }
 
 #[derive(Args)]
@@ -636,6 +650,33 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             store.close().await;
             println!("{key}");
+            Ok(())
+        }
+        Command::ApiKey {
+            command: ApiKeyCommand::Revoke { cfg, name },
+        } => {
+            let (app, store) = open_app(&cfg).await?;
+            let ended = app.revoke_api_key(&name).await;
+            store.close().await;
+            let ended = ended.map_err(|e| format!("{name}: {e}"))?;
+            println!("revoked {name}; {ended} grants and endpoints it stood behind ended");
+            Ok(())
+        }
+        Command::ApiKey {
+            command: ApiKeyCommand::List { cfg },
+        } => {
+            let (app, store) = open_app(&cfg).await?;
+            let keys = app.api_keys().await;
+            store.close().await;
+            for k in keys.map_err(|e| e.to_string())? {
+                let kind = match (&k.scim_root, k.platform_admin) {
+                    (Some(root), _) => format!("scim {root}"),
+                    (None, true) => "platform".to_owned(),
+                    (None, false) => "plain".to_owned(),
+                };
+                let state = if k.revoked { "revoked" } else { "active" };
+                println!("{}\t{kind}\t{state}", k.name);
+            }
             Ok(())
         }
         Command::Export { cfg, output } => {

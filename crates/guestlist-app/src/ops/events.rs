@@ -143,6 +143,16 @@ pub fn known_kinds(field: &str, kinds: &[String]) -> Result<()> {
 }
 
 impl App {
+    /// The next page of a live stream (SSE, a GraphQL subscription): a stream is a
+    /// standing capability, so each page is read for whoever the credential that
+    /// opened it names *now*. When the credential has expired or its key was revoked,
+    /// this answers `unauthenticated` and the stream ends; rights lost meanwhile narrow
+    /// what the feed shows, as for any request.
+    pub async fn stream_page(&self, credential: &str, filter: FeedFilter) -> Result<FeedPage> {
+        let actor = self.authenticate(credential).await?;
+        self.event_feed(&actor, filter).await
+    }
+
     /// The forward feed of the spaces the actor administers (everything for a
     /// platform administrator).
     pub async fn event_feed(&self, actor: &Actor, filter: FeedFilter) -> Result<FeedPage> {

@@ -341,7 +341,7 @@ async fn invite_one(
     let now = crate::now();
     // Already a member with at least these rights (directly or from above)?
     let grants = tx
-        .memberships_of_addressee(&scope.lineage_ids(), &row.addressee)
+        .memberships_of_addressee(&scope.lineage_ids(), &scope.space.path, &row.addressee)
         .await?;
     let mut rights: HashMap<&UserId, guestlist_domain::Permissions> = HashMap::new();
     for m in &grants {
@@ -376,14 +376,23 @@ async fn invite_one(
         if pending.status(now) == InvitationStatus::Pending {
             return Ok(already_invited(Some(InvitationView::of(pending, now))));
         }
-        // Expired: send it again rather than keep the person out (GitHub's behaviour).
-        let fresh = if op.dry_run {
-            None
-        } else {
-            Some(reissue(tx, scope, &op.actor, &pending, &row.issue, op.lifetime_secs).await?)
-        };
-        seen.insert(row.addressee.key(), fresh.clone());
-        return Ok(invited(fresh));
+        // Expired, for the same role: send it again rather than keep the person out
+        // (GitHub's behaviour). Reissuing goes through the ceiling like creating.
+        if pending.role == row.role {
+            let fresh = if op.dry_run {
+                None
+            } else {
+                Some(reissue(tx, scope, &op.actor, &pending, &row.issue, op.lifetime_secs).await?)
+            };
+            seen.insert(row.addressee.key(), fresh.clone());
+            return Ok(invited(fresh));
+        }
+        // Expired, for another role: it is dead, and this invitation (with the role
+        // asked for, within the actor's ceiling, checked above) takes its place. It is
+        // never revived with its old role by someone who asked for another.
+        if !op.dry_run {
+            supersede(tx, scope, &op.actor, &pending).await?;
+        }
     }
     if op.dry_run {
         seen.insert(row.addressee.key(), None);
@@ -467,8 +476,35 @@ fn already_invited(invitation: Option<InvitationView>) -> InvitationResult {
     }
 }
 
+/// Ends an expired invitation that a new one for another role replaces
+/// (`invitation.revoked` with `reason: superseded`).
+async fn supersede(
+    tx: &mut dyn Tx,
+    scope: &Scope,
+    actor: &Actor,
+    expired: &InvitationRow,
+) -> Result<()> {
+    let now = crate::now();
+    if tx
+        .decide_invitation(expired.id, InvitationStatus::Revoked, &actor.label(), now, Some(now))
+        .await?
+    {
+        tx.cancel_mail_of(MailSubject::Invitation(expired.id)).await?;
+        tx.append_event(&scope.event(
+            "invitation.revoked",
+            actor,
+            expired.addressee.user_id.as_ref().map(UserId::as_str),
+            json!({ "invitation_id": expired.id, "reason": "superseded", "role": expired.role }),
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Gives a pending (possibly expired) invitation a new token, expiry and e-mail; the
-/// old token stops working and its queued e-mail is cancelled.
+/// old token stops working and its queued e-mail is cancelled. A reissue grants anew:
+/// the actor must be able to grant the invitation's role (the ceiling), whoever sent it
+/// first.
 async fn reissue(
     tx: &mut dyn Tx,
     scope: &Scope,
@@ -477,6 +513,9 @@ async fn reissue(
     issue: &Issue,
     lifetime_secs: i64,
 ) -> Result<InvitationView> {
+    scope
+        .require_can_grant(tx, actor, Permission::ManageInvites, &invitation.role)
+        .await?;
     let now = crate::now();
     // A carried token is the one the person holds: nothing to send.
     let email = invitation
@@ -723,6 +762,9 @@ struct Revoke {
 
 operation!(Revoke => InvitationView, |self, tx| {
     let (scope, invitation) = managed(tx, &self.actor, self.id).await?;
+    // Revoking an invitation is deciding a grant: only someone who could have made it
+    // (an inviter cannot revoke an admin's admin invitation), as for links.
+    scope.require_can_grant(tx, &self.actor, Permission::ManageInvites, &invitation.role).await?;
     let now = crate::now();
     if invitation.status(now) != InvitationStatus::Pending
         || !tx.decide_invitation(invitation.id, InvitationStatus::Revoked, &self.actor.label(), now, Some(now)).await?

@@ -174,12 +174,17 @@ impl App {
     /// only those ([`LegacyDigest`]).
     fn code_hashes(&self, code: &InviteCode) -> CodeHashes {
         let mut hashes = vec![self.hash(code)];
-        hashes.extend(
-            LegacyDigest::ALGORITHMS
-                .iter()
-                .map(|alg| LegacyDigest::of(alg, code.as_str()).keyed(&self.0.keys)),
-        );
+        hashes.extend(self.digests_of(code));
         CodeHashes(hashes)
+    }
+
+    /// The keyed hashes of a code's digests: what a link carried over as a digest of
+    /// this code would be stored under.
+    fn digests_of(&self, code: &InviteCode) -> Vec<Vec<u8>> {
+        LegacyDigest::ALGORITHMS
+            .iter()
+            .map(|alg| LegacyDigest::of(alg, code.as_str()).keyed(&self.0.keys))
+            .collect()
     }
 
     /// The code of an invite as its managers may be shown it: derived from its id,
@@ -208,6 +213,7 @@ impl App {
                     code_hash,
                     code_sealed: None,
                     code_skeleton: None,
+                    code_digests: Vec::new(),
                 }
             }
             Some((code, chosen)) => {
@@ -217,6 +223,7 @@ impl App {
                     code_hash: self.hash(code),
                     code_sealed: Some(self.0.keys.seal_code(id, code.as_str())),
                     code_skeleton: chosen.then(|| self.0.keys.hash_skeleton(&code.skeleton())),
+                    code_digests: self.digests_of(code),
                 }
             }
         }
@@ -285,6 +292,8 @@ struct NewCode {
     code_hash: Vec<u8>,
     code_sealed: Option<Vec<u8>>,
     code_skeleton: Option<Vec<u8>>,
+    /// The code's other forms, which no other link may have (`NewInvite`).
+    code_digests: Vec<Vec<u8>>,
 }
 
 impl NewCode {
@@ -339,6 +348,7 @@ async fn insert_new(tx: &mut dyn Tx, c: &Create, scope: &Scope) -> Result<Invite
                     code_hash,
                     code_sealed: None,
                     code_skeleton: None,
+                    code_digests: Vec::new(),
                 }
             }
             (_, None) => {
@@ -373,6 +383,7 @@ async fn insert_new(tx: &mut dyn Tx, c: &Create, scope: &Scope) -> Result<Invite
             code_skeleton: code.code_skeleton.clone(),
             external_id: c.external_id.clone(),
             uses: c.uses,
+            code_digests: code.code_digests.clone(),
         };
         if tx.insert_invite(&new).await? {
             tx.append_event(&scope.event(
@@ -391,7 +402,7 @@ async fn insert_new(tx: &mut dyn Tx, c: &Create, scope: &Scope) -> Result<Invite
             return Ok(new.stored());
         }
         if let Some(x) = &c.external_id
-            && tx.invite_by_external_id(x).await?.is_some()
+            && tx.invite_by_external_id(scope.space.id, x).await?.is_some()
         {
             return Err(Error::AlreadyExists(format!(
                 "external_id: a link named {x} exists"
@@ -651,21 +662,24 @@ impl Mirror {
                     cache.insert(m.space.clone(), Scope::load(tx, &m.space).await?);
                 }
                 let scope = &cache[&m.space];
+                let space_id = scope.space.id;
                 match self.create_new(tx, scope).await {
                     Err(Error::AlreadyExists(_))
-                        if tx.invite_by_external_id(&self.external_id).await?.is_some() => {}
+                        if tx.invite_by_external_id(space_id, &self.external_id).await?.is_some() => {}
                     done => return done,
                 }
             }
             None => {
-                if tx.invite_by_external_id(&self.external_id).await?.is_none() {
-                    let scope = Scope::load(tx, &m.space).await?;
+                let scope = Scope::load(tx, &m.space).await?;
+                if tx.invite_by_external_id(scope.space.id, &self.external_id).await?.is_none() {
                     return self.create_new(tx, &scope).await;
                 }
             }
         }
+        // External ids name links within their space.
+        let space_id = Scope::load(tx, &m.space).await?.space.id;
         let existing = tx
-            .invite_by_external_id(&self.external_id)
+            .invite_by_external_id(space_id, &self.external_id)
             .await?
             .ok_or(Error::NotFound("invite"))?;
         self.update(tx, existing).await
@@ -1115,6 +1129,8 @@ impl App {
                 // Nothing sealed: the code was never known (the mark of a hashed code).
                 code_sealed: Some(Vec::new()),
                 code_skeleton: None,
+                // No link whose code is known here may have this digest.
+                code_digests: vec![keyed.clone()],
             };
             create.codes = None;
             code_hash = Some(keyed);

@@ -70,14 +70,14 @@ pub enum Account {
 
 /// The user behind an e-mail address: one who signed up through the gate, or who
 /// joined a space with that address verified.
-async fn account_of(tx: &mut dyn Tx, account: &Account) -> Result<UserId> {
+async fn account_of(tx: &mut dyn Tx, account: &Account, within: &SpacePath) -> Result<UserId> {
     match account {
         Account::Id(id) => Ok(id.clone()),
         Account::Email(email) => {
             if let Some(s) = tx.signup_of_email(email).await? {
                 return Ok(s.user_id);
             }
-            match tx.users_with_email(email).await?.as_slice() {
+            match tx.users_with_email(email, within).await?.as_slice() {
                 [one] => Ok(one.clone()),
                 [] => Err(Error::NotFound("account")),
                 _ => Err(Error::invalid(
@@ -179,7 +179,7 @@ struct OwnerAdd {
 operation!(OwnerAdd => (AddOutcome, Option<MembershipView>), |self, tx| {
     let scope = Scope::load(tx, &self.path).await?;
     let granted = scope.require_can_grant(tx, &self.actor, Permission::ManageMembers, &self.role).await?;
-    let user = account_of(tx, &self.account).await?;
+    let user = account_of(tx, &self.account, &scope.space.path).await?;
     if let Some(m) = scope.membership(tx, &user).await? {
         let outcome = match m.status {
             MembershipStatus::Pending => AddOutcome::AlreadyPending,

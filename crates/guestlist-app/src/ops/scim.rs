@@ -349,8 +349,10 @@ async fn ungrant(
 }
 
 /// Records the user's e-mail addresses and userName as their known identities (the
-/// provider's list replaces what the provider said before).
-async fn remember(tx: &mut dyn Tx, user: &UserId, attrs: &Object) -> Result<()> {
+/// provider's list replaces what the provider said before), confined to the key's
+/// subtree: they count only there, and never take an identity a token verified, the
+/// host set, or another subtree's key asserted (`IdentitySource`).
+async fn remember(tx: &mut dyn Tx, root: &SpacePath, user: &UserId, attrs: &Object) -> Result<()> {
     let mut ids = Identities::default();
     if let Some(Value::Array(emails)) = attrs.get("emails") {
         for e in emails {
@@ -370,7 +372,7 @@ async fn remember(tx: &mut dyn Tx, user: &UserId, attrs: &Object) -> Result<()> 
     ids.emails.dedup();
     ids.emails.truncate(super::users::MAX_IDENTITIES);
     ids.usernames.truncate(super::users::MAX_IDENTITIES);
-    tx.put_identities(user, &ids, IdentitySource::Scim, true, crate::now())
+    tx.put_identities(user, &ids, IdentitySource::Scim(root), true, crate::now())
         .await
 }
 
@@ -481,7 +483,7 @@ async fn write_user(
             row
         }
     };
-    remember(tx, &row.user_id, &attrs).await?;
+    remember(tx, &caller.root, &row.user_id, &attrs).await?;
     let was_active = existing.is_none_or(|e| e.active);
     match (was_active, active) {
         (true, false) => {
@@ -912,7 +914,7 @@ operation!(Delete => (), |self, tx| {
             if row.active {
                 deprovision(tx, &caller.actor, &row.user_id, Some(&caller.root), "deleted").await?;
             }
-            tx.put_identities(&row.user_id, &Identities::default(), IdentitySource::Scim, true, crate::now()).await?;
+            tx.put_identities(&row.user_id, &Identities::default(), IdentitySource::Scim(&caller.root), true, crate::now()).await?;
             tx.delete_scim_user(row.id).await?;
             Ok(())
         }

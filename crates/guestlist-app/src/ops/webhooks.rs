@@ -251,7 +251,7 @@ fn kinds_of(kinds: Option<Vec<String>>) -> Result<Option<Vec<String>>> {
 }
 
 /// The event recorded about an endpoint, on its space (or the platform).
-async fn endpoint_event(
+pub(crate) async fn endpoint_event(
     tx: &mut dyn Tx,
     ep: &EndpointRow,
     kind: &'static str,
@@ -334,7 +334,14 @@ struct UpdateEndpoint {
 
 operation!(UpdateEndpoint => EndpointRow, |self, tx| {
     owned(tx, &self.actor, self.id).await?;
-    tx.update_endpoint(self.id, &self.patch, crate::now()).await?;
+    // Whoever enables an endpoint owns it from then on: its standing ends with their
+    // rights (`ceiling::disable_endpoints_beyond`). So another admin takes over one
+    // that was disabled when its owner lost the right to manage it.
+    let mut patch = self.patch.clone();
+    if patch.enabled == Some(true) {
+        patch.owner = Some(self.actor.label());
+    }
+    tx.update_endpoint(self.id, &patch, crate::now()).await?;
     let ep = tx.endpoint(self.id).await?.ok_or(Error::NotFound("webhook"))?;
     let e = endpoint_event(tx, &ep, "webhook.endpoint_updated", Some(&self.actor), json!({ "enabled": ep.enabled })).await?;
     tx.append_event(&e).await?;
@@ -785,6 +792,7 @@ impl App {
                 None => None,
             },
             enabled: update.enabled,
+            owner: None,
         };
         self.store_ref()
             .write(UpdateEndpoint {

@@ -94,6 +94,8 @@ impl Filter {
             tokens,
             at: 0,
             within: None,
+            depth: 0,
+            terms: 0,
         };
         let f = p.or()?;
         if p.at != p.tokens.len() {
@@ -275,7 +277,15 @@ struct Parser<'d> {
     at: usize,
     /// Inside `attr[…]`: the attribute whose sub-attributes the paths name.
     within: Option<(&'static Attr, Option<&'static str>)>,
+    /// How many `(`, `not(` and `[` enclose the token at hand.
+    depth: usize,
+    /// Comparisons so far: an `and`/`or` chain nests the tree it builds (and the
+    /// recursion that matches and drops it) one level per term.
+    terms: usize,
 }
+
+/// Most comparisons in one filter.
+pub const MAX_TERMS: usize = 256;
 
 impl Parser<'_> {
     fn peek_word(&self) -> Option<&str> {
@@ -318,18 +328,33 @@ impl Parser<'_> {
         }
     }
 
+    /// Parses what `parse` does one level deeper, refusing (before recursing) a
+    /// nesting deeper than `nesting::MAX_NESTING`.
+    fn nested<T>(&mut self, parse: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
+        if self.depth >= crate::nesting::MAX_NESTING {
+            return Err(bad_filter(&format!(
+                "nests deeper than {}",
+                crate::nesting::MAX_NESTING
+            )));
+        }
+        self.depth += 1;
+        let out = parse(self);
+        self.depth -= 1;
+        out
+    }
+
     fn unary(&mut self) -> Result<Filter, Error> {
         match self.tokens.get(self.at).cloned() {
             Some(Token::Word(w)) if w.eq_ignore_ascii_case("not") => {
                 self.at += 1;
                 self.expect(Token::Open)?;
-                let f = self.or()?;
+                let f = self.nested(Self::or)?;
                 self.expect(Token::Close)?;
                 Ok(Filter::Not(Box::new(f)))
             }
             Some(Token::Open) => {
                 self.at += 1;
-                let f = self.or()?;
+                let f = self.nested(Self::or)?;
                 self.expect(Token::Close)?;
                 Ok(f)
             }
@@ -358,7 +383,7 @@ impl Parser<'_> {
                 return Err(bad_filter(&format!("{} has no sub-attributes", attr.name)));
             }
             self.within = Some((attr, ext.map(|e| e.id)));
-            let inner = self.or();
+            let inner = self.nested(Self::or);
             self.within = None;
             let mut inner = inner?;
             self.expect(Token::CloseBracket)?;
@@ -380,6 +405,10 @@ impl Parser<'_> {
     }
 
     fn comparison(&mut self, path: &str) -> Result<Filter, Error> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return Err(bad_filter(&format!("more than {MAX_TERMS} comparisons")));
+        }
         let target = match self.within {
             Some((attr, _)) => {
                 let sub = attr
@@ -540,6 +569,8 @@ impl PatchPath {
             tokens,
             at: 0,
             within: Some((attr, ext.map(|e| e.id))),
+            depth: 0,
+            terms: 0,
         };
         let filter = p.or().map_err(|e| bad(&e.to_string()))?;
         if p.at != p.tokens.len() {
@@ -635,6 +666,27 @@ mod tests {
                 "{f}: {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn nesting_and_chains_are_bounded_before_they_reach_the_stack() {
+        let nest = |n: usize, open: &str| {
+            format!("{}userName eq \"a\"{}", open.repeat(n), ")".repeat(n))
+        };
+        let max = crate::nesting::MAX_NESTING;
+        assert!(Filter::parse(&USER, &nest(max, "(")).is_ok());
+        assert!(Filter::parse(&USER, &nest(max, "not (")).is_ok());
+        for deep in [nest(max + 1, "("), nest(100_000, "("), nest(100_000, "not(")] {
+            let err = Filter::parse(&USER, &deep).unwrap_err();
+            assert!(err.to_string().contains("deeper than 64"), "{err}");
+        }
+        let chain = |n: usize| vec![r#"userName eq "a""#; n].join(" and ");
+        assert!(Filter::parse(&USER, &chain(MAX_TERMS)).is_ok());
+        let err = Filter::parse(&USER, &chain(100_000)).unwrap_err();
+        assert!(err.to_string().contains("comparisons"), "{err}");
+        let path = format!("emails[{}]", nest(100_000, "("));
+        let err = PatchPath::parse(&USER, &path).unwrap_err();
+        assert!(err.to_string().contains("deeper than 64"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
 use guestlist_api as api;
-use guestlist_app::domain::{Actor, Error, SpacePath};
+use guestlist_app::domain::{Error, SpacePath};
 use guestlist_app::store::EventRow;
 use guestlist_app::{App, FeedFilter};
 use serde::Deserialize;
@@ -176,9 +176,12 @@ pub async fn stream_events(
             },
         )
         .await?;
+    let credential = crate::extract::bearer_in(&headers)?
+        .unwrap_or_default()
+        .to_owned();
     let opts = s.options.events.clone();
     let (tx, rx) = tokio::sync::mpsc::channel(opts.stream_buffer.max(1));
-    tokio::spawn(follow(s.app.clone(), actor, filter, tx, opts.poll()));
+    tokio::spawn(follow(s.app.clone(), credential, filter, tx, opts.poll()));
     let stream =
         futures::stream::unfold(
             rx,
@@ -192,18 +195,19 @@ pub async fn stream_events(
 const STALLED: Duration = Duration::from_secs(10);
 
 /// Follows the log for one stream: reads what is final after its position, at every
-/// poll interval, into the stream's buffer. Ends when the client is gone or its
-/// buffer is full (it resumes with `Last-Event-ID`).
+/// poll interval, into the stream's buffer, for whoever its credential names then.
+/// Ends when the client is gone, its buffer is full (it resumes with
+/// `Last-Event-ID`), or its credential ends (expired, revoked).
 async fn follow(
     app: App,
-    actor: Actor,
+    credential: String,
     mut filter: FeedFilter,
     tx: tokio::sync::mpsc::Sender<SseEvent>,
     poll: Duration,
 ) {
     metrics::gauge!("guestlist_event_streams_open").increment(1.0);
     'follow: loop {
-        match app.event_feed(&actor, filter.clone()).await {
+        match app.stream_page(&credential, filter.clone()).await {
             Ok(page) => {
                 let full = page.events.len() as u32 >= filter.limit.unwrap_or(1);
                 for e in page.events {
@@ -234,7 +238,8 @@ async fn follow(
                 }
             }
             Err(e) => {
-                // Rights lost meanwhile, or the database away: the client reconnects.
+                // The credential ended, or the database is away: the client
+                // reconnects (with a credential that holds).
                 tracing::info!(error = %e, "an event stream stopped");
                 break;
             }

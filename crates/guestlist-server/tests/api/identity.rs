@@ -148,6 +148,9 @@ impl Provider {
             claims: ClaimMapping::default(),
             refresh_min_interval_secs: 60,
             key_grace_secs: 300,
+            // The harness also takes the shared secret's tokens: this provider's
+            // users are said to be the same people.
+            user_prefix: Some(String::new()),
         }
     }
 }
@@ -217,6 +220,13 @@ async fn provider_tokens_are_verified_with_the_providers_keys_for_each_algorithm
         // A key's `kid` on another key's signature (forged), and a kid never published.
         { "kid": "e1", "alg": "ES256", "claims": claims(iss, "x"), "header_kid": "d1" },
         { "kid": "e1", "alg": "ES256", "claims": claims(iss, "x"), "header_kid": "nope" },
+        // An extension this service does not understand, marked critical (RFC 7515
+        // §4.1.11: refuse).
+        { "kid": "r1", "alg": "RS256", "claims": claims(iss, "x"),
+          "extra_headers": { "crit": ["exp-ext"], "exp-ext": 1 } },
+        // A properly signed token of 200 KB (claims padded): bounded before decoding.
+        { "kid": "r1", "alg": "RS256",
+          "claims": refused(json!({ "pad": "x".repeat(200 * 1024) })) },
     ]));
     let mut exp_claims = claims(iss, "x");
     exp_claims.as_object_mut().unwrap().remove("exp");
@@ -264,6 +274,9 @@ async fn two_issuers_map_their_own_claims_and_one_can_name_platform_admins() {
         admin_value: Some("guestlist-admin".into()),
         ..ClaimMapping::default()
     };
+    // Its users are its own: `staff:` names them, apart from the product's users
+    // (who share the shared secret's, `user_prefix = ""`).
+    internal.user_prefix = Some("staff:".into());
     let t = spawn_with(vec![product.issuer(&["RS256"]), internal]).await;
     t.space("acme/", guestlist_client::api::JoinMode::InviteOnly, None)
         .await;
@@ -280,7 +293,14 @@ async fn two_issuers_map_their_own_claims_and_one_can_name_platform_admins() {
         staff_claims(json!(["support", "guestlist-admin"])),
     );
     let plain = keys.one("t1", "EdDSA", staff_claims(json!(["support"])));
-    assert_eq!(who(&t, &plain).await, Ok("staff-7".to_owned()));
+    assert_eq!(who(&t, &plain).await, Ok("staff:staff-7".to_owned()));
+    // The tool's user `cust-1` is not the product's `cust-1`.
+    let namesake = keys.one(
+        "t1",
+        "EdDSA",
+        json!({ "iss": tool.url, "uid": "cust-1", "aud": "guestlist-internal", "exp": now() + 600 }),
+    );
+    assert_eq!(who(&t, &namesake).await, Ok("staff:cust-1".to_owned()));
     // A platform administrator by the provider's claim: may list anyone's memberships
     // and create top-level spaces; the same person without the role may not.
     let admin_client = Client::new(&t.url("")).with_token(&admin);

@@ -106,6 +106,7 @@ fn invite(space: &NewSpace, role: &str, by: &str, max_uses: Option<u32>) -> NewI
         code_skeleton: None,
         external_id: None,
         uses: 0,
+        code_digests: vec![],
     }
 }
 
@@ -248,10 +249,37 @@ async fn invites_a_use_is_claimed_up_to_the_limit_and_never_after_a_revocation()
             assert!(!tx.insert_invite(&chosen(b"skeleton-1", "legacy-2")).await?);
             assert!(!tx.insert_invite(&chosen(b"skeleton-2", "legacy-1")).await?);
             let found = tx
-                .invite_by_external_id("legacy-1")
+                .invite_by_external_id(l.space_id, "legacy-1")
                 .await?
                 .expect("found by its external id");
             assert_eq!(found.external_id.as_deref(), Some("legacy-1"));
+            // A code is one link's in every form: a known code's digest is refused as
+            // another link's code hash (carried over as that digest), and the other
+            // way round.
+            let known = |digest: &[u8]| {
+                let id = Uuid::now_v7();
+                NewInvite {
+                    id,
+                    code_hash: id.as_bytes().to_vec(),
+                    code_digests: vec![digest.to_vec()],
+                    ..l.clone()
+                }
+            };
+            let hashed = |hash: &[u8]| {
+                let id = Uuid::now_v7();
+                NewInvite {
+                    id,
+                    code_hash: hash.to_vec(),
+                    code_digests: vec![hash.to_vec()],
+                    ..l.clone()
+                }
+            };
+            assert!(tx.insert_invite(&known(b"digest-1")).await?);
+            assert!(!tx.insert_invite(&hashed(b"digest-1")).await?);
+            assert!(!tx.insert_invite(&known(b"digest-1")).await?);
+            assert!(tx.insert_invite(&hashed(b"digest-2")).await?);
+            assert!(!tx.insert_invite(&known(b"digest-2")).await?);
+            assert!(!tx.insert_invite(&hashed(b"digest-2")).await?);
             Ok(())
         })
     })

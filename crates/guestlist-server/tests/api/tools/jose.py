@@ -4,7 +4,8 @@
                                  DIR/KID.pub.pem, prints their public JWKS
   jose.py sign DIR < REQUESTS    prints a JSON list of tokens, one per request:
       {"kid": ..., "alg": ..., "claims": {...}, "mode": "normal" | "none" | "hs_with_public",
-       "header_kid": <kid to put in the header, default kid; null leaves it out>}
+       "header_kid": <kid to put in the header, default kid; null leaves it out>,
+       "extra_headers": {...} (more protected header fields, e.g. "crit")}
 """
 import base64
 import hashlib
@@ -62,6 +63,7 @@ def sign(folder, req):
     header_kid = req.get("header_kid", kid)
     mode = req.get("mode", "normal")
     headers = {} if header_kid is None else {"kid": header_kid}
+    headers.update(req.get("extra_headers", {}))
     if mode == "normal":
         with open(f"{folder}/{kid}.pem", "rb") as f:
             key = f.read()
