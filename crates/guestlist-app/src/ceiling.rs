@@ -108,7 +108,11 @@ pub(crate) async fn revoke_beyond(
 
 /// Everything an API key handed out and every endpoint it owns, ended when the key is
 /// revoked: a revoked key holds nothing (`reason`: `key_revoked`).
-pub(crate) async fn revoke_key_grants(tx: &mut dyn Tx, actor: &Actor, key_label: &str) -> Result<usize> {
+pub(crate) async fn revoke_key_grants(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    key_label: &str,
+) -> Result<usize> {
     revoke_sponsored(tx, actor, key_label, None, None, "key_revoked").await
 }
 

@@ -92,7 +92,9 @@ impl RateLimits {
                 retry_after_secs: wait.as_secs().max(1),
             }
         };
-        by_ip.check_key(&client_key(caller.client)).map_err(refused)?;
+        by_ip
+            .check_key(&client_key(caller.client))
+            .map_err(refused)?;
         if let Some(user) = caller.actor.as_ref().and_then(|a| a.user_id()) {
             self.user
                 .check_key(&user.as_str().to_owned())
@@ -137,7 +139,10 @@ mod tests {
     #[test]
     fn an_ipv6_network_is_one_client_and_ipv4_addresses_are_their_own() {
         let key = |s: &str| client_key(s.parse().unwrap());
-        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
         assert_eq!(key("::ffff:10.0.0.1"), key("10.0.0.1"));
         assert_ne!(key("10.0.0.1"), key("10.0.0.2"));

@@ -244,7 +244,11 @@ pub const CATALOGUE: &[EventKind] = &[
         None,
         &[
             ("invitation_id", "uuid", "the invitation"),
-            ("reason", "string", "absent when by hand; sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked, or superseded"),
+            (
+                "reason",
+                "string",
+                "absent when by hand; sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked, or superseded",
+            ),
         ],
     ),
     kind(
@@ -421,8 +425,16 @@ pub const CATALOGUE: &[EventKind] = &[
         "A webhook endpoint was disabled: it answered 410 Gone, failed continuously for the configured period, or its owner may no longer manage it (demoted, removed, left, deprovisioned, or the key revoked); another admin takes it over by enabling it.",
         Some("the endpoint id"),
         &[
-            ("reason", "string", "gone, failing, or why its owner's rights ended: sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked"),
-            ("owner", "string", "the owner who lost the right (absent for gone and failing)"),
+            (
+                "reason",
+                "string",
+                "gone, failing, or why its owner's rights ended: sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked",
+            ),
+            (
+                "owner",
+                "string",
+                "the owner who lost the right (absent for gone and failing)",
+            ),
         ],
     ),
     kind(

@@ -286,8 +286,15 @@ mod chosen_tests {
             assert!(InviteCode::carried(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "password", "Passw0rd", "pass-word", "aaaaaa", "a-a-a-a-a", "123456", "abcdef",
-            "guestlist", "ab",
+            "password",
+            "Passw0rd",
+            "pass-word",
+            "aaaaaa",
+            "a-a-a-a-a",
+            "123456",
+            "abcdef",
+            "guestlist",
+            "ab",
         ] {
             let err = InviteCode::carried(bad).unwrap_err();
             assert_eq!(err.field(), Some("code"), "{bad}");

@@ -373,7 +373,11 @@ impl EventsSubscription {
         // subscription ends with it.
         let credential = ctx
             .data::<guestlist_app::Credential>()
-            .map_err(|_| gql(guestlist_app::domain::Error::Unauthenticated("sign in first".into())))?
+            .map_err(|_| {
+                gql(guestlist_app::domain::Error::Unauthenticated(
+                    "sign in first".into(),
+                ))
+            })?
             .0
             .clone();
         let state = (

@@ -263,14 +263,7 @@ fn connection(
             } else {
                 router.oneshot(req).await
             };
-            res.map(|r| {
-                r.map(|inner| {
-                    Body::new(Answering {
-                        inner,
-                        _done: done,
-                    })
-                })
-            })
+            res.map(|r| r.map(|inner| Body::new(Answering { inner, _done: done })))
         }
     });
     let (mut header, mut idle) = (
@@ -424,9 +417,7 @@ impl axum::body::HttpBody for DeadlineBody {
         if deadline.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Some(Err(Box::new(BodyTimedOut))));
         }
-        Pin::new(&mut self.inner)
-            .poll_frame(cx)
-            .map_err(Into::into)
+        Pin::new(&mut self.inner).poll_frame(cx).map_err(Into::into)
     }
 
     fn is_end_stream(&self) -> bool {

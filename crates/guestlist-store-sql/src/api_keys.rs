@@ -32,11 +32,12 @@ impl<E: Engine> ApiKeysTx for SqlTx<'_, E> {
     }
 
     async fn revoke_api_key(&mut self, name: &str, when: time::OffsetDateTime) -> Result<bool> {
-        let done = query("UPDATE api_keys SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL")
-            .bind(name)
-            .bind(ms(when))
-            .execute(&mut *self)
-            .await?;
+        let done =
+            query("UPDATE api_keys SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL")
+                .bind(name)
+                .bind(ms(when))
+                .execute(&mut *self)
+                .await?;
         Ok(done == 1)
     }
 
@@ -51,14 +52,14 @@ impl<E: Engine> ApiKeysTx for SqlTx<'_, E> {
 }
 
 fn api_key_row(r: &impl SqlRow) -> Result<ApiKeyRow> {
-            Ok(ApiKeyRow {
-                id: get(r, "id")?,
-                name: get(r, "name")?,
-                platform_admin: get(r, "platform_admin")?,
-                scim_root: get::<Option<String>>(r, "scim_root")?
-                    .map(|p| guestlist_store::domain::SpacePath::parse(&p))
-                    .transpose()
-                    .map_err(Error::internal)?,
-                revoked: get::<Option<i64>>(r, "revoked_at")?.is_some(),
-            })
+    Ok(ApiKeyRow {
+        id: get(r, "id")?,
+        name: get(r, "name")?,
+        platform_admin: get(r, "platform_admin")?,
+        scim_root: get::<Option<String>>(r, "scim_root")?
+            .map(|p| guestlist_store::domain::SpacePath::parse(&p))
+            .transpose()
+            .map_err(Error::internal)?,
+        revoked: get::<Option<i64>>(r, "revoked_at")?.is_some(),
+    })
 }

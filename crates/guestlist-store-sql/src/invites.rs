@@ -206,7 +206,9 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
             // whose known code has it.
             let mut qb = QueryBuilder::new("SELECT 1 AS taken FROM invites WHERE code_hash IN (");
             push_hashes(&mut qb, &i.code_digests);
-            qb.push(") UNION ALL SELECT 1 AS taken FROM invite_code_digests WHERE digest_hash IN (");
+            qb.push(
+                ") UNION ALL SELECT 1 AS taken FROM invite_code_digests WHERE digest_hash IN (",
+            );
             push_hashes(&mut qb, &i.code_digests);
             qb.push(") LIMIT 1");
             if qb.build().fetch_optional(&mut *self).await?.is_some() {
@@ -259,7 +261,9 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
         if !i.code_digests.is_empty() {
             // A concurrent insert of the same code in another form fails here, on the
             // key, and takes its transaction with it.
-            let mut qb = QueryBuilder::new("INSERT INTO invite_code_digests (digest_hash, invite_id) VALUES ");
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO invite_code_digests (digest_hash, invite_id) VALUES ",
+            );
             for (n, d) in i.code_digests.iter().enumerate() {
                 qb.push(if n == 0 { "(" } else { ", (" })
                     .push_bind(d.clone())

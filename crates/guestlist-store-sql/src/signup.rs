@@ -460,7 +460,7 @@ impl<E: Engine> SignupTx for SqlTx<'_, E> {
         within: &domain::SpacePath,
     ) -> Result<Vec<UserId>> {
         let rows = query(
-            "SELECT user_id FROM memberships WHERE email = $1 \
+            "SELECT user_id FROM memberships WHERE email = $1 AND source <> 'owner_add' \
              UNION SELECT user_id FROM user_identities WHERE kind = 'email' AND value = $1 \
                AND (scope IS NULL OR substr($2, 1, length(scope)) = scope) \
              ORDER BY user_id LIMIT 10",

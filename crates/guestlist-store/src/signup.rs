@@ -95,7 +95,8 @@ pub trait SignupTx: Send {
     /// Everyone below `root` in the referral tree, with their depth (1: invited by
     /// root), breadth first.
     async fn referral_tree(&mut self, root: &str, limit: u32) -> Result<Vec<(SignupRow, u32)>>;
-    /// The users who joined any space with this (verified) e-mail address, or whom the
+    /// The users who joined any space with this (verified) e-mail address (an owner's
+    /// add by address is no evidence: it only repeats what named them), or whom the
     /// host or a verified token made it known for, or a SCIM key whose subtree holds
     /// `within` (`UsersTx`).
     async fn users_with_email(&mut self, email: &Email, within: &SpacePath) -> Result<Vec<UserId>>;

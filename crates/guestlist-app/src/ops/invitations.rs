@@ -486,10 +486,17 @@ async fn supersede(
 ) -> Result<()> {
     let now = crate::now();
     if tx
-        .decide_invitation(expired.id, InvitationStatus::Revoked, &actor.label(), now, Some(now))
+        .decide_invitation(
+            expired.id,
+            InvitationStatus::Revoked,
+            &actor.label(),
+            now,
+            None,
+        )
         .await?
     {
-        tx.cancel_mail_of(MailSubject::Invitation(expired.id)).await?;
+        tx.cancel_mail_of(MailSubject::Invitation(expired.id))
+            .await?;
         tx.append_event(&scope.event(
             "invitation.revoked",
             actor,
@@ -741,6 +748,8 @@ struct Resend {
 
 operation!(Resend => InvitationView, |self, tx| {
     let (scope, invitation) = managed(tx, &self.actor, self.id).await?;
+    // A resend is a reissue (which holds the ceiling): said before anything else.
+    scope.require_can_grant(tx, &self.actor, Permission::ManageInvites, &invitation.role).await?;
     let now = crate::now();
     match invitation.status(now) {
         InvitationStatus::Pending => {

@@ -665,13 +665,20 @@ impl Mirror {
                 let space_id = scope.space.id;
                 match self.create_new(tx, scope).await {
                     Err(Error::AlreadyExists(_))
-                        if tx.invite_by_external_id(space_id, &self.external_id).await?.is_some() => {}
+                        if tx
+                            .invite_by_external_id(space_id, &self.external_id)
+                            .await?
+                            .is_some() => {}
                     done => return done,
                 }
             }
             None => {
                 let scope = Scope::load(tx, &m.space).await?;
-                if tx.invite_by_external_id(scope.space.id, &self.external_id).await?.is_none() {
+                if tx
+                    .invite_by_external_id(scope.space.id, &self.external_id)
+                    .await?
+                    .is_none()
+                {
                     return self.create_new(tx, &scope).await;
                 }
             }

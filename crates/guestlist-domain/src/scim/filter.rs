@@ -670,13 +670,16 @@ mod tests {
 
     #[test]
     fn nesting_and_chains_are_bounded_before_they_reach_the_stack() {
-        let nest = |n: usize, open: &str| {
-            format!("{}userName eq \"a\"{}", open.repeat(n), ")".repeat(n))
-        };
+        let nest =
+            |n: usize, open: &str| format!("{}userName eq \"a\"{}", open.repeat(n), ")".repeat(n));
         let max = crate::nesting::MAX_NESTING;
         assert!(Filter::parse(&USER, &nest(max, "(")).is_ok());
         assert!(Filter::parse(&USER, &nest(max, "not (")).is_ok());
-        for deep in [nest(max + 1, "("), nest(100_000, "("), nest(100_000, "not(")] {
+        for deep in [
+            nest(max + 1, "("),
+            nest(100_000, "("),
+            nest(100_000, "not("),
+        ] {
             let err = Filter::parse(&USER, &deep).unwrap_err();
             assert!(err.to_string().contains("deeper than 64"), "{err}");
         }

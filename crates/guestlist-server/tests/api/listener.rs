@@ -233,3 +233,138 @@ async fn metrics_can_require_a_token() {
         .unwrap();
     assert_eq!(right.status().as_u16(), 200);
 }
+
+/// Reads from `s` until `within` passes: `Ok(bytes)` if still open then, `Err(bytes)`
+/// if the server closed it first.
+async fn open_for(s: &mut TcpStream, within: Duration) -> Result<String, String> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Err(_) => return Ok(String::from_utf8_lossy(&all).into_owned()),
+            Ok(Ok(0)) | Ok(Err(_)) => return Err(String::from_utf8_lossy(&all).into_owned()),
+            Ok(Ok(n)) => all.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn limits_are_totals_from_the_first_byte_on_every_route_family() {
+    // Idle is long here: each cut below must come from its own limit, well before.
+    let t = spawn(HttpLimits {
+        idle_timeout_secs: 30,
+        header_read_timeout_secs: 1,
+        body_read_timeout_secs: 2,
+        ..limits()
+    })
+    .await;
+    let key = t.platform_key().to_owned();
+    for (method, path) in [
+        ("GET", "/api/v1/spaces/acme%2F"),
+        ("POST", "/graphql"),
+        ("GET", "/scim/v2/Users"),
+        ("GET", "/i/abcdefgh12"),
+        ("GET", "/console"),
+    ] {
+        // Headers: a connection that waits, then drips, is cut a second after its
+        // first byte (the idle clock does not run while headers arrive).
+        let mut drip = TcpStream::connect(t.addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = std::time::Instant::now();
+        let request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nX-Slow: yes\r\n\r\n");
+        let mut cut = false;
+        for b in request.as_bytes() {
+            if drip.write_all(&[*b]).await.is_err() {
+                cut = true;
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(6) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            cut || open_for(&mut drip, Duration::from_millis(10))
+                .await
+                .is_err(),
+            "{path}: dripped headers were not cut"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{path}: headers cut after {:?}, not at their 1 s limit",
+            started.elapsed()
+        );
+
+        // Body: a byte every 300 ms keeps arriving, but the whole body is due within
+        // 2 s of the request's start (or, where the route never reads it, the
+        // connection ends once the answer is out).
+        let slow = TcpStream::connect(t.addr).await.unwrap();
+        let (mut rd, mut wr) = slow.into_split();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\
+             Content-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+        );
+        wr.write_all(head.as_bytes()).await.unwrap();
+        let started = std::time::Instant::now();
+        let dripper = tokio::spawn(async move {
+            for _ in 0..200 {
+                if wr.write_all(b" ").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        });
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(BOUND, rd.read(&mut buf)).await {
+                Err(_) => panic!("{path}: a dripped body held the connection"),
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+        dripper.abort();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path}: a dripped body held the connection {:?}",
+            started.elapsed()
+        );
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        if method == "POST" {
+            assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        }
+    }
+    // Still serving.
+    let ok = get(t.addr, "/healthz").await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+}
+
+#[tokio::test]
+async fn an_event_stream_is_not_idle_and_ends_with_its_credential() {
+    let t = spawn(limits()).await;
+    let key = t.app.create_api_key("streamer", true, None).await.unwrap();
+    let mut s = TcpStream::connect(t.addr).await.unwrap();
+    s.write_all(
+        format!(
+            "GET /api/v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    // Three times the idle timeout: the stream is an answer in progress, not idle.
+    let seen = open_for(&mut s, Duration::from_secs(3))
+        .await
+        .unwrap_or_else(|got| panic!("the stream was cut while open: {got}"));
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    // The key is revoked: the stream ends at its next poll.
+    t.app.revoke_api_key("streamer").await.unwrap();
+    let started = std::time::Instant::now();
+    let _ = tokio::time::timeout(BOUND, until_closed(&mut s)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the stream outlived its key by {:?}",
+        started.elapsed()
+    );
+}

@@ -1,6 +1,7 @@
 //! The integration suite: one binary, modules by area.
 
 mod console;
+mod doors;
 mod errors;
 mod escalation;
 mod graphql;
