@@ -94,8 +94,10 @@ pub(crate) async fn role_defined(
 /// removal, leaving, deprovisioning),
 /// revokes each live link, pending invitation and pending owner-add they made there
 /// that now grants more than they hold on its space, or that they may no longer hand
-/// out at all.
-/// Each revocation appends its event with `reason`. Returns how many were revoked.
+/// out at all, and disables the webhook endpoints they may no longer manage
+/// ([`disable_endpoints_beyond`]).
+/// Each revocation appends its event with `reason`. Returns how many tickets were
+/// revoked.
 pub(crate) async fn revoke_beyond(
     tx: &mut dyn Tx,
     actor: &Actor,
@@ -103,7 +105,10 @@ pub(crate) async fn revoke_beyond(
     root: Option<&SpacePath>,
     reason: &str,
 ) -> Result<usize> {
-    revoke_sponsored(tx, actor, sponsor.as_str(), Some(sponsor), root, reason).await
+    let revoked =
+        revoke_sponsored(tx, actor, sponsor.as_str(), Some(sponsor), root, reason).await?;
+    disable_endpoints_beyond(tx, sponsor.as_str(), root, reason).await?;
+    Ok(revoked)
 }
 
 /// Everything an API key handed out and every endpoint it owns, ended when the key is
@@ -113,7 +118,8 @@ pub(crate) async fn revoke_key_grants(
     actor: &Actor,
     key_label: &str,
 ) -> Result<usize> {
-    revoke_sponsored(tx, actor, key_label, None, None, "key_revoked").await
+    let revoked = revoke_sponsored(tx, actor, key_label, None, None, "key_revoked").await?;
+    Ok(revoked + disable_endpoints_beyond(tx, key_label, None, "key_revoked").await?)
 }
 
 /// [`revoke_beyond`] for a sponsor by label: a user (`holder`, whose rights are read)
@@ -190,7 +196,6 @@ async fn revoke_sponsored(
             .await?;
         }
     }
-    revoked += disable_endpoints_beyond(tx, sponsor, root, reason).await?;
     Ok(revoked)
 }
 

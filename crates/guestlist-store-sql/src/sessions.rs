@@ -55,6 +55,13 @@ impl<E: Engine> SessionsTx for SqlTx<'_, E> {
         Ok(done == 1)
     }
 
+    async fn delete_sessions_of(&mut self, user_id: &str) -> Result<u64> {
+        query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *self)
+            .await
+    }
+
     async fn delete_expired_sessions(&mut self, now: OffsetDateTime) -> Result<u64> {
         query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(ms(now))

@@ -83,6 +83,13 @@ impl<E: Engine> UsersTx for SqlTx<'_, E> {
         Ok(())
     }
 
+    async fn forget_identities(&mut self, user: &UserId) -> Result<u64> {
+        query("DELETE FROM user_identities WHERE user_id = $1")
+            .bind(user.as_str())
+            .execute(&mut *self)
+            .await
+    }
+
     async fn identities_of(&mut self, user: &UserId) -> Result<Identities> {
         let rows = query(
             "SELECT kind, value FROM user_identities WHERE user_id = $1 ORDER BY kind, value",

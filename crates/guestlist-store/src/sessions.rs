@@ -19,6 +19,8 @@ pub trait SessionsTx: Send {
     ) -> Result<Option<SessionRow>>;
     /// Ends a session; false when there was none.
     async fn delete_session(&mut self, token_hash: &[u8]) -> Result<bool>;
+    /// Ends every session of a user (deprovisioned); how many.
+    async fn delete_sessions_of(&mut self, user_id: &str) -> Result<u64>;
     /// Forgets sessions that expired before `now`; how many.
     async fn delete_expired_sessions(&mut self, now: OffsetDateTime) -> Result<u64>;
 }

@@ -72,6 +72,9 @@ pub trait UsersTx: Send {
         when: OffsetDateTime,
     ) -> Result<()>;
     async fn identities_of(&mut self, user: &UserId) -> Result<Identities>;
+    /// Forgets every identity bound to `user`, whatever its source (deprovisioned
+    /// everywhere: an address of theirs no longer names them); how many.
+    async fn forget_identities(&mut self, user: &UserId) -> Result<u64>;
 }
 
 /// The tables of this feature, for export and import (`transfer`).

@@ -484,6 +484,10 @@ pub(crate) async fn deprovision(
             .revoke_platform_invitations_of(user.as_str(), &actor.label(), now)
             .await?;
         done.platform_invitations_revoked = platform.len();
+        // What stood for them ends too: their pages' sessions, and the identities
+        // that named them (a new invitation or add by their address finds no one).
+        tx.delete_sessions_of(user.as_str()).await?;
+        tx.forget_identities(user).await?;
     }
     for r in tx.pending_join_requests_of(user).await? {
         if within(&r.space_path) {

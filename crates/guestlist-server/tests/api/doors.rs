@@ -566,7 +566,11 @@ async fn a_webhook_endpoint_ends_with_its_owners_rights_and_another_admin_takes_
         .webhook;
     let link = ops.create_invite(&invite_req("acme/")).await.unwrap();
     let ended = t.app.revoke_api_key("ops").await.unwrap();
-    let listed = t.platform().list_invites(&Default::default()).await.unwrap();
+    let listed = t
+        .platform()
+        .list_invites(&Default::default())
+        .await
+        .unwrap();
     assert_eq!(listed.invites[0].id, link.invite.id);
     assert_eq!(listed.invites[0].state, api::InviteState::Revoked);
     assert_eq!(ended, 2);

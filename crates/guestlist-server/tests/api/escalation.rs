@@ -11,6 +11,13 @@
 //! everyone's rights itself (not through the application's rules). Any permission
 //! someone gained in a step must be justified by that step's grant.
 //!
+//! Across the other doors too: addressed invitations (sent, resent, revoked,
+//! accepted), webhook endpoints as standing capabilities, deprovisioning, and codes
+//! made in every form (chosen, carried by the mirror, carried as a digest). After
+//! every step also: no enabled endpoint of a space is owned by someone who is no
+//! longer its admin (nobody receives events of a space they cannot administer now),
+//! and every code still names the one link it was first made as.
+//!
 //! Bounded: a fixed seed and a fixed number of cases per engine, so CI is repeatable.
 //! `GUESTLIST_PROPTEST_SEED` (a number) and `GUESTLIST_PROPTEST_CASES` explore more.
 
@@ -99,7 +106,48 @@ enum Op {
         member: Index,
         role: usize,
     },
+    /// An invitation addressed to a user (by id).
+    Invite {
+        actor: Who,
+        depth: usize,
+        target: usize,
+        role: usize,
+    },
+    /// Someone resends (reissues) a pending invitation.
+    Resend {
+        actor: Who,
+        invitation: Index,
+    },
+    /// Someone revokes a pending invitation.
+    RevokeInvitation {
+        actor: Who,
+        invitation: Index,
+    },
+    /// The addressee accepts an invitation.
+    Accept {
+        invitation: Index,
+    },
+    /// Someone registers a webhook endpoint on a space: a standing capability.
+    Webhook {
+        actor: Who,
+        depth: usize,
+    },
+    /// The platform deprovisions a user everywhere.
+    Deprovision {
+        user: usize,
+    },
+    /// A code from the pool, in one of its forms (chosen here, carried over by the
+    /// mirror, carried over as a digest), on a space.
+    Code {
+        actor: Who,
+        depth: usize,
+        code: usize,
+        form: usize,
+    },
 }
+
+/// Codes the `Code` steps draw from: a few, so that forms collide.
+const CODES: [&str; 2] = ["Pool4Code01x", "Pool4Code02y"];
 
 fn who() -> impl Strategy<Value = Who> {
     prop_oneof![4 => user(), 1 => Just(Who::Platform)]
@@ -146,11 +194,21 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (actor(), depth.clone(), 0..USERS)
             .prop_map(|(actor, depth, target)| Op::Remove { actor, depth, target }),
         1 => (0..USERS, depth.clone()).prop_map(|(user, depth)| Op::Leave { user, depth }),
-        3 => (who(), depth, 0..USERS, role())
+        3 => (who(), depth.clone(), 0..USERS, role())
             .prop_map(|(actor, depth, target, role)| Op::Add { actor, depth, target, role }),
         3 => any::<Index>().prop_map(|add| Op::Consent { add }),
         3 => (who(), any::<Index>(), role())
             .prop_map(|(actor, member, role)| Op::ChangeMember { actor, member, role }),
+        3 => (who(), depth.clone(), 0..USERS, role())
+            .prop_map(|(actor, depth, target, role)| Op::Invite { actor, depth, target, role }),
+        1 => (who(), any::<Index>()).prop_map(|(actor, invitation)| Op::Resend { actor, invitation }),
+        1 => (who(), any::<Index>())
+            .prop_map(|(actor, invitation)| Op::RevokeInvitation { actor, invitation }),
+        3 => any::<Index>().prop_map(|invitation| Op::Accept { invitation }),
+        2 => (who(), depth.clone()).prop_map(|(actor, depth)| Op::Webhook { actor, depth }),
+        1 => (0..USERS).prop_map(|user| Op::Deprovision { user }),
+        2 => (who(), depth, 0..CODES.len(), 0..3usize)
+            .prop_map(|(actor, depth, code, form)| Op::Code { actor, depth, code, form }),
     ]
 }
 
@@ -180,6 +238,14 @@ struct Model {
     known: Vec<Known>,
     /// (user, depth) → who added them, while their consent is pending.
     adds: BTreeMap<(usize, usize), Who>,
+    /// Invitations made: (id, addressee, depth).
+    invitations: Vec<(uuid::Uuid, usize, usize)>,
+    /// Code (index into `CODES`) → the space it was first made a link on.
+    codes: BTreeMap<usize, usize>,
+    /// Mirrored links made so far (their external ids are numbered).
+    mirrored: usize,
+    /// What a step did that no step may: found while stepping.
+    broken: Option<String>,
 }
 
 impl Model {
@@ -545,6 +611,171 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
                 Err(_) => Grant::None,
             }
         }
+        Op::Invite {
+            actor,
+            depth,
+            target,
+            role,
+        } => {
+            let invited = app
+                .invite_one(
+                    world.actor(actor),
+                    guestlist_app::InvitationInput {
+                        space: SPACES[depth].into(),
+                        role: Some(ROLES[role].into()),
+                        expires_in_seconds: None,
+                        message: None,
+                        rows: vec![guestlist_app::InviteeInput {
+                            email: None,
+                            username: None,
+                            user_id: Some(format!("u{target}")),
+                            role: None,
+                        }],
+                        dry_run: false,
+                    },
+                    None,
+                )
+                .await;
+            if let Ok(r) = invited
+                && r.outcome == guestlist_app::InvitationOutcome::Invited
+                && let Some(v) = r.invitation
+            {
+                model.invitations.push((v.invitation.id, target, depth));
+            }
+            Grant::None
+        }
+        Op::Resend {
+            actor,
+            ref invitation,
+        } => {
+            if let Some(&(id, _, _)) = pick(&model.invitations, invitation) {
+                let _ = app.resend_invitation(world.actor(actor), id).await;
+            }
+            Grant::None
+        }
+        Op::RevokeInvitation {
+            actor,
+            ref invitation,
+        } => {
+            if let Some(&(id, _, _)) = pick(&model.invitations, invitation) {
+                let _ = app.revoke_invitation(world.actor(actor), id).await;
+            }
+            Grant::None
+        }
+        Op::Accept { ref invitation } => {
+            let Some(&(id, user, depth)) = pick(&model.invitations, invitation) else {
+                return Grant::None;
+            };
+            let before = rights(model, &world.roster().await);
+            let Ok(row) = app.get_invitation(p, id).await else {
+                return Grant::None;
+            };
+            let creator = match row.invitation.created_by.strip_prefix('u') {
+                Some(n) if n.parse::<usize>().is_ok() => Who::User(n.parse().unwrap()),
+                _ => Who::Platform,
+            };
+            let role = row.invitation.role.clone();
+            match app
+                .respond_by_id(&world.users[user], id, guestlist_app::Decision::Accept)
+                .await
+            {
+                // What the role means there, within what its sender holds there now
+                // (a live invitation never outgrows its sender: revoke_beyond).
+                Ok(_) => Grant::To {
+                    user,
+                    at: depth,
+                    up_to: intersect(
+                        model
+                            .meaning(role.as_str(), depth)
+                            .unwrap_or(Permissions::NONE),
+                        match creator {
+                            Who::Platform => Permissions::ALL,
+                            Who::User(c) => before[c][depth],
+                        },
+                    ),
+                },
+                Err(_) => Grant::None,
+            }
+        }
+        Op::Webhook { actor, depth } => {
+            let _ = app
+                .create_webhook(
+                    world.actor(actor),
+                    guestlist_app::EndpointInput {
+                        url: "http://127.0.0.1:9/hook".into(),
+                        description: None,
+                        kinds: None,
+                        space: Some(World::path(depth)),
+                    },
+                )
+                .await;
+            Grant::None
+        }
+        Op::Deprovision { user } => {
+            let uid = UserId::parse(&format!("u{user}")).unwrap();
+            let _ = app.deprovision_user(p, uid).await;
+            Grant::None
+        }
+        Op::Code {
+            actor,
+            depth,
+            code,
+            form,
+        } => {
+            let made = match form {
+                0 => app
+                    .create_invite(
+                        world.actor(actor),
+                        CreateInvite {
+                            space: World::path(depth),
+                            role: None,
+                            max_uses: None,
+                            expires_in_seconds: None,
+                            description: None,
+                            allow_narrowing: false,
+                            requires_approval: false,
+                            auto_approve_domains: vec![],
+                            code: Some(CODES[code].into()),
+                        },
+                    )
+                    .await
+                    .is_ok(),
+                _ => {
+                    model.mirrored += 1;
+                    let digest = {
+                        use sha2::Digest;
+                        let d = sha2::Sha256::digest(CODES[code].as_bytes());
+                        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+                        format!("sha256:{hex}")
+                    };
+                    app.mirror_invite(
+                        world.actor(actor),
+                        &format!("x{}", model.mirrored),
+                        guestlist_app::MirrorInvite {
+                            space: World::path(depth),
+                            role: None,
+                            max_uses: None,
+                            uses: 0,
+                            expires_at: None,
+                            description: None,
+                            code: (form == 1).then(|| CODES[code].to_owned()),
+                            code_hash: (form == 2).then_some(digest),
+                            revoked: false,
+                            created_by: None,
+                        },
+                    )
+                    .await
+                    .is_ok()
+                }
+            };
+            if made && let Some(first) = model.codes.insert(code, depth) {
+                model.broken = Some(format!(
+                    "{} became a second link (on {}; the first was on {})",
+                    CODES[code], SPACES[depth], SPACES[first]
+                ));
+            }
+            Grant::None
+        }
         Op::Leave { user, depth } => {
             let uid = UserId::parse(&format!("u{user}")).unwrap();
             let _ = app
@@ -553,6 +784,58 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
             Grant::None
         }
     }
+}
+
+/// The item an index names, if there are any.
+fn pick<'a, T>(items: &'a [T], i: &Index) -> Option<&'a T> {
+    (!items.is_empty()).then(|| &items[i.index(items.len())])
+}
+
+/// The other invariants, after every step: no enabled endpoint of a space is owned
+/// by a user who may no longer manage it (nobody receives events of a space they
+/// cannot administer now), and every code of the pool still names the one link it
+/// was first made as.
+async fn standing(
+    world: &World,
+    model: &Model,
+    now: &[[Permissions; SPACES.len()]; USERS],
+) -> Result<(), String> {
+    if let Some(broken) = &model.broken {
+        return Err(broken.clone());
+    }
+    for ep in world.app.list_webhooks(&world.platform).await.unwrap() {
+        let (Some(space), true) = (&ep.space_path, ep.enabled) else {
+            continue;
+        };
+        let Some(u) = ep
+            .created_by
+            .strip_prefix('u')
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        let d = SPACES.iter().position(|p| *p == space.as_str()).unwrap();
+        if !now[u][d].has(Permission::Admin) {
+            return Err(format!(
+                "u{u} still owns an enabled endpoint of {space} without admin there"
+            ));
+        }
+    }
+    let caller = Caller {
+        actor: None,
+        client: IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    for (&code, &depth) in &model.codes {
+        if let Ok(preview) = world.app.preview_invite(&caller, CODES[code]).await
+            && preview.space != World::path(depth)
+        {
+            return Err(format!(
+                "{} resolves to {} and not {}",
+                CODES[code], preview.space, SPACES[depth]
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn intersect(a: Permissions, b: Permissions) -> Permissions {
@@ -660,6 +943,9 @@ async fn run(ops: &[Op]) -> Result<(), String> {
                 }
             }
         }
+        standing(&world, &model, &after)
+            .await
+            .map_err(|e| format!("step {n} ({op:?}): {e}"))?;
         before = after;
     }
     Ok(())

@@ -268,3 +268,90 @@ fn token_finds_the_dev_secrets_beside_the_database() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn an_api_key_revoked_from_the_cli_stops_at_once_and_takes_its_links_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = guestlist_app::Secret::generate();
+    let config = dir.path().join("guestlist.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"sqlite://{db}\"\njwt_secret = \"{s}\"\nlink_secret = \"{s}\"\n[mail]\nfolder = \"{folder}\"\n",
+            db = dir.path().join("g.db").display(),
+            s = secret.expose(),
+            folder = dir.path().join("mail").display(),
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let create = |name: &str| {
+        stdout(&run(&[
+            "api-key",
+            "create",
+            "--config",
+            cfg,
+            "--name",
+            name,
+            "--platform-admin",
+        ]))
+        .trim()
+        .to_owned()
+    };
+    let (admin, backend) = (create("admin"), create("backend"));
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let _server = guestlist_testkit::server::serve(
+        std::path::Path::new(BIN),
+        std::path::Path::new(cfg),
+        port,
+        &dir.path().join("serve.log"),
+    );
+    wait_ready(&url, Duration::from_secs(20)).await;
+    let backend_client = Client::new(&url).with_token(&backend);
+    backend_client
+        .create_space(&api::CreateSpaceRequest {
+            path: "acme/".into(),
+            name: None,
+            join_mode: api::JoinMode::InviteOnly,
+            member_limit: None,
+        })
+        .await
+        .unwrap();
+    let link = backend_client
+        .create_invite(&api::CreateInviteRequest {
+            space: "acme/".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let listed = stdout(&run(&["api-key", "list", "--config", cfg]));
+    assert!(listed.contains("backend\tplatform\tactive"), "{listed}");
+    let revoked = run(&["api-key", "revoke", "--config", cfg, "--name", "backend"]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    assert!(
+        stdout(&revoked).contains("1 grants"),
+        "{}",
+        stdout(&revoked)
+    );
+    let listed = stdout(&run(&["api-key", "list", "--config", cfg]));
+    assert!(listed.contains("backend\tplatform\trevoked"), "{listed}");
+    // The running server refuses it from the next request on; its link is revoked.
+    let refused = backend_client
+        .list_spaces(None, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("unauthenticated"));
+    let admin_client = Client::new(&url).with_token(&admin);
+    let seen = admin_client
+        .list_invites(&Default::default())
+        .await
+        .unwrap();
+    assert_eq!(seen.invites[0].id, link.invite.id);
+    assert_eq!(seen.invites[0].state, api::InviteState::Revoked);
+    // Revoking it again, or a key that never was, says so and fails.
+    let again = run(&["api-key", "revoke", "--config", cfg, "--name", "backend"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not found"));
+}
