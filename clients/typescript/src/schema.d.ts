@@ -1313,7 +1313,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** An invitation was revoked, by hand or because its sender lost the right to grant it. */
+        /** An invitation was revoked: by hand, because its sender lost the right to grant it, or (expired) superseded by a new invitation to the same person for another role. */
         post: operations["webhook_invitation_revoked"];
         delete?: never;
         options?: never;
@@ -1636,7 +1636,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** A webhook endpoint was disabled: it answered 410 Gone, or failed continuously for the configured period. */
+        /** A webhook endpoint was disabled: it answered 410 Gone, failed continuously for the configured period, or its owner may no longer manage it (demoted, removed, left, deprovisioned, or the key revoked); another admin takes it over by enabling it. */
         post: operations["webhook_webhook_endpoint_disabled"];
         delete?: never;
         options?: never;
@@ -2709,7 +2709,8 @@ export interface components {
         };
         /**
          * @description Change an endpoint; fields left out stay as they are. `enabled: true` re-enables
-         *     an endpoint that was disabled (410, or failing too long).
+         *     an endpoint that was disabled (410, failing too long, or its owner lost the right
+         *     to manage it); whoever enables an endpoint owns it from then on.
          */
         UpdateWebhookRequest: {
             url?: string | null;
@@ -10342,6 +10343,8 @@ export interface operations {
                              * @description the invitation
                              */
                             invitation_id?: string;
+                            /** @description absent when by hand; sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked, or superseded */
+                            reason?: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -11261,8 +11264,10 @@ export interface operations {
                         /** @description the endpoint id */
                         subject?: string;
                         data?: {
-                            /** @description gone, or failing */
+                            /** @description gone, failing, or why its owner's rights ended: sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked */
                             reason?: string;
+                            /** @description the owner who lost the right (absent for gone and failing) */
+                            owner?: string;
                         };
                     } & components["schemas"]["Event"];
                 };
