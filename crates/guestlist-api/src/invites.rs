@@ -53,7 +53,8 @@ pub struct CreateInviteRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"space": "acme/", "role": "member", "max_uses": 10, "uses": 3, "code": "Leg4cyCode7", "expires_at": "2027-01-31T00:00:00Z"}))]
 pub struct MirrorInviteRequest {
-    /// The space it grants; it cannot change later.
+    /// The space it grants; with the external id, it names the link (another space's
+    /// link of the same external id is another link).
     #[schema(value_type = guestlist_domain::SpacePath)]
     pub space: String,
     /// Defaults to `member`; it cannot change later.
@@ -81,7 +82,8 @@ pub struct MirrorInviteRequest {
     pub description: Option<String>,
     /// Its live code in the other system (6 to 64 letters, digits, `-` and `_`), so
     /// that links already shared keep working here. Generated when omitted. It cannot
-    /// change.
+    /// change. Refused when any link has it (in any form), or when a guesser would try
+    /// it first (fewer than 4 different characters, a run, a denied word).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^[A-Za-z0-9_-]{6,64}$")]
     pub code: Option<String>,

@@ -716,22 +716,15 @@ impl Mirror {
         Ok(MirrorDone::Created(row))
     }
 
-    /// The link, known by its external id: its limit, expiry, description, uses and
-    /// revocation brought up to the other system's; space, role and code unchanged.
+    /// The link, known by its external id in its space: its limit, expiry,
+    /// description, uses and revocation brought up to the other system's; role and
+    /// code unchanged.
     async fn update(&self, tx: &mut dyn Tx, existing: InviteRow) -> Result<MirrorDone> {
         let now = crate::now();
         let actor = &self.create.actor;
         let m = &self.input;
+        // Found by its external id within `m.space`: the same space, always.
         let (scope, row) = managed_invite(tx, actor, &InviteRef::Id(existing.id)).await?;
-        if row.space_path != m.space {
-            return Err(Error::invalid(
-                "space",
-                format!(
-                    "the link is on {}; a mirrored link cannot move",
-                    row.space_path
-                ),
-            ));
-        }
         if row.role != self.create.role {
             return Err(Error::invalid(
                 "role",

@@ -949,9 +949,11 @@ async fn a_legacy_link_mirrored_by_external_id_keeps_its_code_and_stays_consiste
     assert_eq!(ev.events[0].data["external_id"], "directive-17");
     assert_eq!(ev.events[0].data["uses"], 4);
 
-    // What cannot change, or is malformed, is refused and changes nothing.
+    // An external id names a link within its space: the same id on another space is
+    // another link (here refused, its code being this link's).
+    t.child_space(&alice, "acme/eng/", None).await;
     assert_eq!(
-        field(
+        code(
             alice
                 .mirror_invite(
                     "directive-17",
@@ -962,8 +964,9 @@ async fn a_legacy_link_mirrored_by_external_id_keeps_its_code_and_stays_consiste
                 )
                 .await
         ),
-        "space"
+        "already_exists"
     );
+    // What cannot change, or is malformed, is refused and changes nothing.
     assert_eq!(
         field(
             alice

@@ -1,6 +1,7 @@
 //! The binary end to end, as a user runs it: one test binary, modules by area.
 
 mod cli;
+mod fuzz;
 mod imports;
 mod limits;
 mod postgres;
