@@ -2413,7 +2413,10 @@ export interface components {
          *     }
          */
         MirrorInviteRequest: {
-            /** @description The space it grants; it cannot change later. */
+            /**
+             * @description The space it grants; with the external id, it names the link (another space's
+             *     link of the same external id is another link).
+             */
             space: components["schemas"]["SpacePath"];
             role?: components["schemas"]["RoleName"] | null;
             /**
@@ -2436,7 +2439,8 @@ export interface components {
             /**
              * @description Its live code in the other system (6 to 64 letters, digits, `-` and `_`), so
              *     that links already shared keep working here. Generated when omitted. It cannot
-             *     change.
+             *     change. Refused when any link has it (in any form), or when a guesser would try
+             *     it first (fewer than 4 different characters, a run, a denied word).
              */
             code?: string | null;
             /**

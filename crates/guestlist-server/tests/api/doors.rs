@@ -403,25 +403,17 @@ async fn a_code_is_one_links_in_every_form_and_every_path_checks_chosen_codes() 
     }
 
     // External ids name links within their space: evil/ cannot squat victim/'s.
+    let mirror_on = |space: &str| api::MirrorInviteRequest {
+        space: space.into(),
+        ..Default::default()
+    };
     let squat = eve
-        .mirror_invite(
-            "shared-7",
-            &api::MirrorInviteRequest {
-                space: "evil/".into(),
-                ..Default::default()
-            },
-        )
+        .mirror_invite("shared-7", &mirror_on("evil/"))
         .await
         .unwrap();
     assert_eq!(squat.outcome, api::MirrorOutcome::Created);
     let theirs = platform
-        .mirror_invite(
-            "shared-7",
-            &api::MirrorInviteRequest {
-                space: "victim/".into(),
-                ..Default::default()
-            },
-        )
+        .mirror_invite("shared-7", &mirror_on("victim/"))
         .await
         .unwrap();
     assert_eq!(theirs.outcome, api::MirrorOutcome::Created);
@@ -432,22 +424,9 @@ async fn a_code_is_one_links_in_every_form_and_every_path_checks_chosen_codes() 
 #[tokio::test]
 async fn reissue_resend_and_revoke_go_through_the_grant_ceiling() {
     let t = TestApp::spawn().await;
-    let alice = t.space_with_admin("acme/", "alice").await;
-    alice
-        .create_role(
-            "acme/",
-            &api::Role {
-                name: "inviter".into(),
-                permissions: vec!["read".into(), "manage_invites".into()],
-            },
-        )
-        .await
-        .unwrap();
-    t.platform()
-        .provision_member("acme/", "ivan", "inviter")
-        .await
-        .unwrap();
-    let ivan = t.user("ivan");
+    // alice is admin of acme/; carol (the report's ivan) may only invite
+    // ([read, manage_invites]).
+    let (alice, ivan) = crate::security::acme(&t).await;
     let to = |role: &str, secs: Option<i64>| api::CreateInvitationRequest {
         space: "acme/".into(),
         email: Some("x@e.com".into()),

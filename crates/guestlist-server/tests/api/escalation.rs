@@ -404,15 +404,9 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
                 .create_invite(
                     world.actor(actor),
                     CreateInvite {
-                        space: World::path(depth),
                         role: Some(RoleName::parse(ROLES[role]).unwrap()),
-                        max_uses: None,
-                        expires_in_seconds: None,
-                        description: None,
                         allow_narrowing: narrowing,
-                        requires_approval: false,
-                        auto_approve_domains: vec![],
-                        code: None,
+                        ..link_on(depth)
                     },
                 )
                 .await;
@@ -727,15 +721,8 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
                     .create_invite(
                         world.actor(actor),
                         CreateInvite {
-                            space: World::path(depth),
-                            role: None,
-                            max_uses: None,
-                            expires_in_seconds: None,
-                            description: None,
-                            allow_narrowing: false,
-                            requires_approval: false,
-                            auto_approve_domains: vec![],
                             code: Some(CODES[code].into()),
+                            ..link_on(depth)
                         },
                     )
                     .await
@@ -783,6 +770,21 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
                 .await;
             Grant::None
         }
+    }
+}
+
+/// A link on the space at `depth` with every option at its default.
+fn link_on(depth: usize) -> CreateInvite {
+    CreateInvite {
+        space: World::path(depth),
+        role: None,
+        max_uses: None,
+        expires_in_seconds: None,
+        description: None,
+        allow_narrowing: false,
+        requires_approval: false,
+        auto_approve_domains: vec![],
+        code: None,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::helpers::{TestApp, code, invite_req};
 
 /// The setup: the platform key creates `acme/` and `acme/eng/`, defines
 /// `inviter` = [read, manage_invites] on `acme/`, names alice admin and carol inviter.
-async fn acme(t: &TestApp) -> (Client, Client) {
+pub(crate) async fn acme(t: &TestApp) -> (Client, Client) {
     let alice = t.space_with_admin("acme/", "alice").await;
     t.child_space(&alice, "acme/eng/", None).await;
     t.platform()

@@ -273,17 +273,8 @@ fn token_finds_the_dev_secrets_beside_the_database() {
 async fn an_api_key_revoked_from_the_cli_stops_at_once_and_takes_its_links_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let secret = guestlist_app::Secret::generate();
-    let config = dir.path().join("guestlist.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "database_url = \"sqlite://{db}\"\njwt_secret = \"{s}\"\nlink_secret = \"{s}\"\n[mail]\nfolder = \"{folder}\"\n",
-            db = dir.path().join("g.db").display(),
-            s = secret.expose(),
-            folder = dir.path().join("mail").display(),
-        ),
-    )
-    .unwrap();
+    let db = format!("sqlite://{}", dir.path().join("g.db").display());
+    let config = guestlist_testkit::server::write_config(dir.path(), &db, &secret, "");
     let cfg = config.to_str().unwrap();
     let create = |name: &str| {
         stdout(&run(&[
