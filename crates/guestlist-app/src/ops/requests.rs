@@ -624,11 +624,16 @@ impl App {
 
     /// Removes a user everywhere and revokes what they sponsored (platform admins).
     pub async fn deprovision_user(&self, actor: &Actor, user: UserId) -> Result<Deprovisioned> {
-        self.store_ref()
+        let done = self
+            .store_ref()
             .write(Deprovision {
                 actor: actor.clone(),
-                user,
+                user: user.clone(),
             })
-            .await
+            .await?;
+        // Their identities were forgotten: a token of theirs seen again records them
+        // again (on this replica at once; on another, when its memory of them changes).
+        self.forget_seen(&user);
+        Ok(done)
     }
 }

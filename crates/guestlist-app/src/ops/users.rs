@@ -108,6 +108,16 @@ impl App {
 
     /// Records what a verified token vouches for (its verified e-mail, its username),
     /// once per change. A failure is logged: the request goes on.
+    /// Forgets that `user`'s token identities were recorded.
+    pub(crate) fn forget_seen(&self, user: &UserId) {
+        self.0
+            .seen
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(user);
+    }
+
     pub(crate) async fn remember(&self, actor: &Actor) {
         let Actor::User { id, .. } = actor else {
             return;
