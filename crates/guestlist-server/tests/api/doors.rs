@@ -588,3 +588,43 @@ async fn answers_that_carry_a_secret_are_never_stored() {
         .unwrap();
     assert_eq!(scim.headers()["cache-control"], "no-store");
 }
+
+#[tokio::test]
+async fn deprovisioning_ends_page_sessions_and_forgets_the_identities_that_named_them() {
+    use crate::pages::{Browser, spawn, with_host_login};
+    let t = spawn(with_host_login()).await;
+    let admin = t.space_with_admin("acme/", "root").await;
+    let claims = guestlist_app::Claims {
+        sub: "gone".into(),
+        email: Some("gone@acme.test".into()),
+        email_verified: true,
+        preferred_username: None,
+        exp: (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) as u64,
+        nbf: None,
+        aud: None,
+    };
+    let token = guestlist_app::mint_token(t.jwt_secret(), &claims).unwrap();
+    let mut b = Browser::new(&t);
+    let back = b.sign_in_with("/me", &token).await;
+    assert_eq!(back.status.as_u16(), 303, "{}", back.body);
+    assert_eq!(b.get("/me").await.status.as_u16(), 200);
+    let add = api::AddMemberRequest {
+        email: Some("gone@acme.test".into()),
+        ..Default::default()
+    };
+
+    t.platform().deprovision_user("gone").await.unwrap();
+    // The session is gone: /me asks to sign in again.
+    let me = b.get("/me").await;
+    assert_ne!(me.status.as_u16(), 200, "{}", me.body);
+    // The address no longer names them.
+    assert_eq!(code(admin.add_member("acme/", &add).await), "not_found");
+    // Seen again with a verified token, it does.
+    t.anonymous()
+        .with_token(&token)
+        .my_spaces(None, None)
+        .await
+        .unwrap();
+    let added = admin.add_member("acme/", &add).await.unwrap();
+    assert_eq!(added.membership.unwrap().user_id, "gone");
+}
