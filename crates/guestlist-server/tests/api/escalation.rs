@@ -12,11 +12,14 @@
 //! someone gained in a step must be justified by that step's grant.
 //!
 //! Across the other doors too: addressed invitations (sent, resent, revoked,
-//! accepted), webhook endpoints as standing capabilities, deprovisioning, and codes
-//! made in every form (chosen, carried by the mirror, carried as a digest). After
-//! every step also: no enabled endpoint of a space is owned by someone who is no
-//! longer its admin (nobody receives events of a space they cannot administer now),
-//! and every code still names the one link it was first made as.
+//! accepted), webhook endpoints as standing capabilities, deprovisioning, codes made
+//! in every form (chosen, carried by the mirror, carried as a digest), and two tenants'
+//! SCIM keys asserting users' addresses beside owners' adds by address. After every
+//! step also: no enabled endpoint of a space is owned by someone who is no longer its
+//! admin (nobody receives events of a space they cannot administer now), every code
+//! still names the one link it was first made as, and an address names its verified
+//! owner (or, once they were deprovisioned, whom this tenant's own key said): no
+//! credential of one tenant changes who anything in another is bound to.
 //!
 //! Bounded: a fixed seed and a fixed number of cases per engine, so CI is repeatable.
 //! `GUESTLIST_PROPTEST_SEED` (a number) and `GUESTLIST_PROPTEST_CASES` explore more.
@@ -136,6 +139,18 @@ enum Op {
     Deprovision {
         user: usize,
     },
+    /// A tenant's SCIM key provisions a user asserting a user's address.
+    ScimUser {
+        tenant: usize,
+        asserts: usize,
+    },
+    /// An owner's add by a user's address.
+    AddByEmail {
+        actor: Who,
+        depth: usize,
+        target: usize,
+        role: usize,
+    },
     /// A code from the pool, in one of its forms (chosen here, carried over by the
     /// mirror, carried over as a digest), on a space.
     Code {
@@ -148,6 +163,15 @@ enum Op {
 
 /// Codes the `Code` steps draw from: a few, so that forms collide.
 const CODES: [&str; 2] = ["Pool4Code01x", "Pool4Code02y"];
+
+/// The SCIM keys: one bound to the tenant under test (`acme/`), one to another tenant
+/// (`beta/`, outside the spaces the roster reads).
+const TENANTS: [&str; 2] = ["acme/", "beta/"];
+
+/// The verified address each user's token carries.
+fn email_of(user: usize) -> String {
+    format!("u{user}@acme.test")
+}
 
 fn who() -> impl Strategy<Value = Who> {
     prop_oneof![4 => user(), 1 => Just(Who::Platform)]
@@ -207,6 +231,9 @@ fn op() -> impl Strategy<Value = Op> {
         3 => any::<Index>().prop_map(|invitation| Op::Accept { invitation }),
         2 => (who(), depth.clone()).prop_map(|(actor, depth)| Op::Webhook { actor, depth }),
         1 => (0..USERS).prop_map(|user| Op::Deprovision { user }),
+        2 => (0..TENANTS.len(), 0..USERS).prop_map(|(tenant, asserts)| Op::ScimUser { tenant, asserts }),
+        2 => (who(), depth.clone(), 0..USERS, role())
+            .prop_map(|(actor, depth, target, role)| Op::AddByEmail { actor, depth, target, role }),
         2 => (who(), depth, 0..CODES.len(), 0..3usize)
             .prop_map(|(actor, depth, code, form)| Op::Code { actor, depth, code, form }),
     ]
@@ -246,6 +273,10 @@ struct Model {
     mirrored: usize,
     /// What a step did that no step may: found while stepping.
     broken: Option<String>,
+    /// SCIM users made: (tenant, the user whose address it asserted, its user id).
+    scim_users: Vec<(usize, usize, String)>,
+    /// Users deprovisioned (their address no longer names them).
+    forgotten: std::collections::BTreeSet<usize>,
 }
 
 impl Model {
@@ -289,6 +320,8 @@ struct World {
     app: App,
     platform: Actor,
     users: Vec<Actor>,
+    /// Each tenant's SCIM key, as its caller.
+    scim: Vec<guestlist_app::ScimCaller>,
 }
 
 impl World {
@@ -707,7 +740,67 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
         }
         Op::Deprovision { user } => {
             let uid = UserId::parse(&format!("u{user}")).unwrap();
-            let _ = app.deprovision_user(p, uid).await;
+            if app.deprovision_user(p, uid).await.is_ok() {
+                model.forgotten.insert(user);
+            }
+            Grant::None
+        }
+        Op::ScimUser { tenant, asserts } => {
+            let n = model.scim_users.len();
+            let name = format!("scim-{tenant}-{n}");
+            let made = app
+                .scim_create(
+                    &world.scim[tenant],
+                    guestlist_app::ScimKind::User,
+                    serde_json::json!({
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "userName": name,
+                        "emails": [{ "value": email_of(asserts) }],
+                    }),
+                )
+                .await;
+            if made.is_ok() {
+                model.scim_users.push((tenant, asserts, name));
+            }
+            Grant::None
+        }
+        Op::AddByEmail {
+            actor,
+            depth,
+            target,
+            role,
+        } => {
+            let added = app
+                .add_member(
+                    world.actor(actor),
+                    World::path(depth),
+                    guestlist_app::Account::Email(
+                        guestlist_app::domain::Email::parse(&email_of(target)).unwrap(),
+                    ),
+                    Some(RoleName::parse(ROLES[role]).unwrap()),
+                )
+                .await;
+            if let Ok((outcome, Some(view))) = added {
+                let to = view.membership.user_id.as_str().to_owned();
+                // No credential of another tenant changes who an address names here:
+                // it is its verified owner's, or (once they were deprovisioned) a
+                // user this tenant's own key asserted it for.
+                let ours = model
+                    .scim_users
+                    .iter()
+                    .any(|(t, a, n)| *t == 0 && *a == target && *n == to);
+                let owner = to == format!("u{target}");
+                if !(owner || (ours && model.forgotten.contains(&target))) {
+                    model.broken = Some(format!(
+                        "an add by {}'s address on {} went to {to}",
+                        email_of(target),
+                        SPACES[depth]
+                    ));
+                }
+                if owner && outcome == guestlist_app::AddOutcome::Pending {
+                    model.adds.insert((target, depth), actor);
+                }
+            }
             Grant::None
         }
         Op::Code {
@@ -851,17 +944,24 @@ async fn run(ops: &[Op]) -> Result<(), String> {
     let platform = t.app.authenticate(t.platform_key()).await.unwrap();
     let mut users = Vec::new();
     for u in 0..USERS {
-        users.push(
-            t.app
-                .authenticate(&t.token(&format!("u{u}")))
-                .await
-                .unwrap(),
-        );
+        // Each user's token vouches for their address (recorded as theirs).
+        let claims = guestlist_app::Claims {
+            sub: format!("u{u}"),
+            email: Some(email_of(u)),
+            email_verified: true,
+            preferred_username: None,
+            exp: (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) as u64,
+            nbf: None,
+            aud: None,
+        };
+        let token = guestlist_app::mint_token(t.jwt_secret(), &claims).unwrap();
+        users.push(t.app.authenticate(&token).await.unwrap());
     }
-    let world = World {
+    let mut world = World {
         app: t.app.clone(),
         platform,
         users,
+        scim: Vec::new(),
     };
     let mut model = Model::default();
     for path in SPACES {
@@ -877,6 +977,33 @@ async fn run(ops: &[Op]) -> Result<(), String> {
             )
             .await
             .unwrap();
+    }
+    // Another tenant, and a SCIM key for each.
+    t.app
+        .create_space(
+            &world.platform,
+            NewSpaceInput {
+                path: SpacePath::parse(TENANTS[1]).unwrap(),
+                name: None,
+                join_mode: guestlist_app::domain::JoinMode::InviteOnly,
+                member_limit: None,
+            },
+        )
+        .await
+        .unwrap();
+    for (n, root) in TENANTS.iter().enumerate() {
+        let root = SpacePath::parse(root).unwrap();
+        let key = t
+            .app
+            .create_api_key(&format!("idp-{n}"), false, Some(root))
+            .await
+            .unwrap();
+        let (actor, root) = t.app.authenticate_scim(&key).await.unwrap();
+        world.scim.push(guestlist_app::ScimCaller {
+            actor,
+            root,
+            base: "http://localhost/scim/v2".into(),
+        });
     }
     // u0 runs acme/, u1 may invite there (the alice and carol), u2 runs
     // acme/eng/ (and can be demoted there: u0 stays an admin above).
