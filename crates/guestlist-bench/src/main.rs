@@ -295,7 +295,7 @@ async fn start_server(
         &secret,
         &format!(
             "log_format = \"json\"\n[[issuers]]\nissuer = \"{issuer}\"\njwks_url = \"{issuer}/keys\"\n\
-             audiences = [\"guestlist-bench\"]\nalgorithms = [\"RS256\", \"ES256\"]\n\
+             audiences = [\"guestlist-bench\"]\nalgorithms = [\"RS256\", \"ES256\"]\nuser_prefix = \"\"\n\
              [pages]\nlogin_url = \"http://127.0.0.1:9/login?return_to={{return_to}}\"\n\
              [webhooks]\nallow_targets = [\"127.0.0.1\"]\npoll_interval_ms = 50\n"
         ),

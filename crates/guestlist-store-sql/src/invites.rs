@@ -201,17 +201,19 @@ pub(crate) fn invite_columns_of<E: Engine>(t: &str) -> String {
 #[async_trait]
 impl<E: Engine> InvitesTx for SqlTx<'_, E> {
     async fn insert_invite(&mut self, i: &NewInvite) -> Result<bool> {
-        if !i.code_digests.is_empty() {
-            // Taken in another form: a link carried over as this digest, or a link
-            // whose known code has it.
-            let mut qb = QueryBuilder::new("SELECT 1 AS taken FROM invites WHERE code_hash IN (");
-            push_hashes(&mut qb, &i.code_digests);
-            qb.push(
-                ") UNION ALL SELECT 1 AS taken FROM invite_code_digests WHERE digest_hash IN (",
-            );
-            push_hashes(&mut qb, &i.code_digests);
-            qb.push(") LIMIT 1");
-            if qb.build().fetch_optional(&mut *self).await?.is_some() {
+        // A code is one link's in every form: this link's digest forms are claimed
+        // first, on their key (a collision with any link's, in whatever form its code
+        // was stored, inserts fewer), and given back if the link is not inserted.
+        // One statement a form: a single-row insert needs no statement journal.
+        for (n, d) in i.code_digests.iter().enumerate() {
+            let claimed = query(
+                "INSERT INTO invite_code_digests (digest_hash) VALUES ($1) ON CONFLICT DO NOTHING",
+            )
+            .bind(d.as_slice())
+            .execute(&mut *self)
+            .await?;
+            if claimed != 1 {
+                self.release_digests(&i.code_digests[..n]).await?;
                 return Ok(false);
             }
         }
@@ -242,6 +244,7 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
         .execute(&mut *self)
         .await?;
         if done != 1 {
+            self.release_digests(&i.code_digests).await?;
             return Ok(false);
         }
         // List the invite under its space and every ancestor (see invite_scopes).
@@ -258,21 +261,6 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
                 .push(")");
         }
         qb.build().execute(&mut *self).await?;
-        if !i.code_digests.is_empty() {
-            // A concurrent insert of the same code in another form fails here, on the
-            // key, and takes its transaction with it.
-            let mut qb = QueryBuilder::new(
-                "INSERT INTO invite_code_digests (digest_hash, invite_id) VALUES ",
-            );
-            for (n, d) in i.code_digests.iter().enumerate() {
-                qb.push(if n == 0 { "(" } else { ", (" })
-                    .push_bind(d.clone())
-                    .push(", ")
-                    .push_bind(i.id)
-                    .push(")");
-            }
-            qb.build().execute(&mut *self).await?;
-        }
         Ok(true)
     }
 
@@ -493,11 +481,21 @@ impl<E: Engine> InvitesTx for SqlTx<'_, E> {
     }
 }
 
-fn push_hashes(qb: &mut QueryBuilder, hashes: &[Vec<u8>]) {
-    for (n, h) in hashes.iter().enumerate() {
-        if n > 0 {
-            qb.push(", ");
+impl<E: Engine> SqlTx<'_, E> {
+    /// Gives back digest forms a link claimed and then was not inserted.
+    async fn release_digests(&mut self, claimed: &[Vec<u8>]) -> Result<()> {
+        if claimed.is_empty() {
+            return Ok(());
         }
-        qb.push_bind(h.clone());
+        let mut qb = QueryBuilder::new("DELETE FROM invite_code_digests WHERE digest_hash IN (");
+        for (n, h) in claimed.iter().enumerate() {
+            if n > 0 {
+                qb.push(", ");
+            }
+            qb.push_bind(h.clone());
+        }
+        qb.push(")");
+        qb.build().execute(&mut *self).await?;
+        Ok(())
     }
 }

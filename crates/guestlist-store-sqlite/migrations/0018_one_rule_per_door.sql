@@ -1,13 +1,14 @@
 -- Every door, the same rules (docs/SECURITY.md).
 --
 -- A code is unique across every link, whatever form it was stored in: a link whose
--- code is known here (chosen, carried over) registers the keyed hashes of its code's
--- digests, and a link carried over as a digest registers that digest's, so that a
--- chosen code and another system's digest of the same code can never both be links.
+-- code is known here (chosen, carried over) claims the keyed hashes of its code's
+-- digests, and a link carried over as a digest claims that digest's, so that a chosen
+-- code and another system's digest of the same code can never both be links. A claim
+-- is the first 16 bytes of the keyed hash; a link claims its forms before it is
+-- inserted, and gives them back in the same transaction if it is not.
 CREATE TABLE invite_code_digests (
-    digest_hash BLOB PRIMARY KEY,
-    invite_id   BLOB NOT NULL REFERENCES invites (id)
-) STRICT;
+    digest_hash BLOB PRIMARY KEY
+) STRICT, WITHOUT ROWID;
 
 -- A mirrored link's external id names it within its space: another space cannot
 -- squat an id a later mirror needs.

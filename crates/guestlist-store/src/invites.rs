@@ -71,10 +71,11 @@ pub struct NewInvite {
     pub external_id: Option<String>,
     /// Uses it starts with (made in another system before it came here).
     pub uses: u32,
-    /// The keyed hashes of the code's digests, as another system that kept only
-    /// digests would give them (a code known here), or the digest's own (a code
-    /// carried over as a digest); none for a generated code. No two links share one,
-    /// nor a code hash with one: a code is unique across every form it is stored in.
+    /// The claims (first 16 bytes) of the keyed hashes of the code's digests, as
+    /// another system that kept only digests would give them (a code known here), or
+    /// of the digest's own (a code carried over as a digest); none for a generated
+    /// code. No two links share one: a code is unique across every form it is stored
+    /// in.
     pub code_digests: Vec<Vec<u8>>,
 }
 
@@ -250,7 +251,7 @@ pub(crate) const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "invite_code_digests",
-        columns: &[("digest_hash", Bytes), ("invite_id", Uuid)],
+        columns: &[("digest_hash", Bytes)],
         key: &["digest_hash"],
         singleton: false,
     },

@@ -223,7 +223,7 @@ impl App {
                     code_hash: self.hash(code),
                     code_sealed: Some(self.0.keys.seal_code(id, code.as_str())),
                     code_skeleton: chosen.then(|| self.0.keys.hash_skeleton(&code.skeleton())),
-                    code_digests: self.digests_of(code),
+                    code_digests: self.digests_of(code).iter().map(|d| claim_of(d)).collect(),
                 }
             }
         }
@@ -283,6 +283,13 @@ struct Create {
     creator: Option<UserId>,
     /// Uses it starts with (a mirrored link's, made elsewhere).
     uses: u32,
+}
+
+/// What a link claims of one of its code's digest forms (`invite_code_digests`): the
+/// first 16 bytes of its keyed hash, which keep collisions out of reach (2^-64 over
+/// 2^32 links) and the claims' index small.
+fn claim_of(keyed: &[u8]) -> Vec<u8> {
+    keyed[..16].to_vec()
 }
 
 /// A new invite's id and what storage keeps of its code.
@@ -1130,7 +1137,7 @@ impl App {
                 code_sealed: Some(Vec::new()),
                 code_skeleton: None,
                 // No link whose code is known here may have this digest.
-                code_digests: vec![keyed.clone()],
+                code_digests: vec![claim_of(&keyed)],
             };
             create.codes = None;
             code_hash = Some(keyed);
@@ -1199,8 +1206,15 @@ impl LegacyDigest {
             "sha512" => sha2::Sha512::digest(code.as_bytes()).to_vec(),
             _ => sha2::Sha256::digest(code.as_bytes()).to_vec(),
         };
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        LegacyDigest(format!("{alg}:{hex}"))
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(alg.len() + 1 + 2 * digest.len());
+        text.push_str(alg);
+        text.push(':');
+        for b in digest {
+            text.push(HEX[usize::from(b >> 4)] as char);
+            text.push(HEX[usize::from(b & 15)] as char);
+        }
+        LegacyDigest(text)
     }
 
     fn keyed(&self, keys: &Keys) -> Vec<u8> {
