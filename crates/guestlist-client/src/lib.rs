@@ -70,7 +70,13 @@ pub struct Client {
 impl Client {
     pub fn new(base_url: &str) -> Self {
         Client {
-            http: reqwest::Client::new(),
+            // A pooled connection is given up well before the server's idle timeout
+            // (`http.idle_timeout_secs`, 60 s by default) closes it: a request sent on
+            // a connection the server is closing at that moment fails mid-flight.
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(20))
+                .build()
+                .expect("an HTTP client"),
             base: base_url.trim_end_matches('/').to_owned(),
             token: None,
         }
