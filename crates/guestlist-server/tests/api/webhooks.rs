@@ -1088,3 +1088,46 @@ async fn webhooks_are_managed_over_graphql_through_the_same_rules() {
         "{off}"
     );
 }
+
+#[tokio::test]
+async fn a_graphql_subscription_ends_when_its_key_is_revoked() {
+    use futures::StreamExt;
+    let app = TestApp::spawn().await;
+    let acme = app.space_with_admin("acme/", "alice").await;
+    let key = app.app.create_api_key("feed", true, None).await.unwrap();
+    let mut ws = subscribe(
+        &app,
+        &key,
+        "subscription { events(filter: {after: 0, kinds: [\"member.joined\"]}) { subject } }",
+    )
+    .await;
+    assert_eq!(next_events(&mut ws, 1).await[0]["subject"], "alice");
+    app.app.revoke_api_key("feed").await.unwrap();
+    join(&app, &acme, "acme/", "bob").await;
+    // The next page is read for whoever the key names now: no one. The subscription
+    // says so and completes; bob's join is never sent.
+    let mut said = Vec::new();
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("the subscription ends")
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
+        match v["type"].as_str() {
+            Some("complete") => break,
+            Some("ping") => {}
+            _ => said.push(v),
+        }
+    }
+    assert!(
+        said.iter()
+            .all(|v| v["payload"]["data"]["events"]["subject"] != "bob"),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|v| v["payload"]["errors"][0]["extensions"]["code"] == "unauthenticated"),
+        "{said:?}"
+    );
+}
