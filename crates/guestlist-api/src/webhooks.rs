@@ -30,7 +30,7 @@ pub struct CreateWebhookRequest {
 /// Change an endpoint; fields left out stay as they are. `enabled: true` re-enables
 /// an endpoint that was disabled (410, failing too long, or its owner lost the right
 /// to manage it); whoever enables an endpoint owns it from then on.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -105,6 +105,15 @@ async fn scim(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// A SCIM refusal: 400 with its `scimType`.
+fn refused_as(status: u16, body: &Value, scim_type: &str) {
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (400, Some(scim_type)),
+        "{body}"
+    );
+}
+
 async fn scim_key(t: &TestApp, name: &str, root: &str) -> String {
     t.app
         .create_api_key(
@@ -159,11 +168,7 @@ async fn scim_filters_and_paths_nested_far_beyond_the_limit_are_refused_and_the_
         ),
     )
     .await;
-    assert_eq!(
-        (status, body["scimType"].as_str()),
-        (400, Some("invalidFilter")),
-        "{body}"
-    );
+    refused_as(status, &body, "invalidFilter");
     alive(&t).await;
     let q: String = form_urlencoded::byte_serialize(nested(1_000).as_bytes()).collect();
     let (status, body) = scim(
@@ -174,11 +179,7 @@ async fn scim_filters_and_paths_nested_far_beyond_the_limit_are_refused_and_the_
         None,
     )
     .await;
-    assert_eq!(
-        (status, body["scimType"].as_str()),
-        (400, Some("invalidFilter")),
-        "{body}"
-    );
+    refused_as(status, &body, "invalidFilter");
     // A chain of 2,000 comparisons nests the tree it would build.
     let chain = vec!["userName eq \"a\""; 2_000].join(" or ");
     let (status, body) = scim(
@@ -189,11 +190,7 @@ async fn scim_filters_and_paths_nested_far_beyond_the_limit_are_refused_and_the_
         Some(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": chain }).to_string()),
     )
     .await;
-    assert_eq!(
-        (status, body["scimType"].as_str()),
-        (400, Some("invalidFilter")),
-        "{body}"
-    );
+    refused_as(status, &body, "invalidFilter");
     alive(&t).await;
     // A PATCH path's value filter.
     let path = format!(
@@ -215,11 +212,7 @@ async fn scim_filters_and_paths_nested_far_beyond_the_limit_are_refused_and_the_
         ),
     )
     .await;
-    assert_eq!(
-        (status, body["scimType"].as_str()),
-        (400, Some("invalidPath")),
-        "{body}"
-    );
+    refused_as(status, &body, "invalidPath");
     // JSON nested 10,000 deep.
     let (status, _) = scim(
         &t,
@@ -522,10 +515,8 @@ async fn a_webhook_endpoint_ends_with_its_owners_rights_and_another_admin_takes_
         .update_webhook(
             hook.id,
             &api::UpdateWebhookRequest {
-                url: None,
-                description: None,
-                kinds: None,
                 enabled: Some(true),
+                ..Default::default()
             },
         )
         .await
@@ -594,16 +585,7 @@ async fn deprovisioning_ends_page_sessions_and_forgets_the_identities_that_named
     use crate::pages::{Browser, spawn, with_host_login};
     let t = spawn(with_host_login()).await;
     let admin = t.space_with_admin("acme/", "root").await;
-    let claims = guestlist_app::Claims {
-        sub: "gone".into(),
-        email: Some("gone@acme.test".into()),
-        email_verified: true,
-        preferred_username: None,
-        exp: (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) as u64,
-        nbf: None,
-        aud: None,
-    };
-    let token = guestlist_app::mint_token(t.jwt_secret(), &claims).unwrap();
+    let token = t.token_as("gone", Some("gone@acme.test"), true, None);
     let mut b = Browser::new(&t);
     let back = b.sign_in_with("/me", &token).await;
     assert_eq!(back.status.as_u16(), 303, "{}", back.body);

@@ -625,15 +625,7 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
                 Ok(_) => Grant::To {
                     user,
                     at: depth,
-                    up_to: intersect(
-                        model
-                            .meaning(role.as_str(), depth)
-                            .unwrap_or(Permissions::NONE),
-                        match adder {
-                            Who::Platform => Permissions::ALL,
-                            Who::User(a) => before[a][depth],
-                        },
-                    ),
+                    up_to: granted_by(model, role.as_str(), depth, adder, &before),
                 },
                 Err(_) => Grant::None,
             }
@@ -711,15 +703,7 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
                 Ok(_) => Grant::To {
                     user,
                     at: depth,
-                    up_to: intersect(
-                        model
-                            .meaning(role.as_str(), depth)
-                            .unwrap_or(Permissions::NONE),
-                        match creator {
-                            Who::Platform => Permissions::ALL,
-                            Who::User(c) => before[c][depth],
-                        },
-                    ),
+                    up_to: granted_by(model, role.as_str(), depth, creator, &before),
                 },
                 Err(_) => Grant::None,
             }
@@ -866,6 +850,24 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Grant {
     }
 }
 
+/// What a grant of `role` at `depth` by `grantor` may give: what the role means there,
+/// within what the grantor held there (the platform key holds everything).
+fn granted_by(
+    model: &Model,
+    role: &str,
+    depth: usize,
+    grantor: Who,
+    before: &[[Permissions; SPACES.len()]; USERS],
+) -> Permissions {
+    intersect(
+        model.meaning(role, depth).unwrap_or(Permissions::NONE),
+        match grantor {
+            Who::Platform => Permissions::ALL,
+            Who::User(g) => before[g][depth],
+        },
+    )
+}
+
 /// A link on the space at `depth` with every option at its default.
 fn link_on(depth: usize) -> CreateInvite {
     CreateInvite {
@@ -945,16 +947,7 @@ async fn run(ops: &[Op]) -> Result<(), String> {
     let mut users = Vec::new();
     for u in 0..USERS {
         // Each user's token vouches for their address (recorded as theirs).
-        let claims = guestlist_app::Claims {
-            sub: format!("u{u}"),
-            email: Some(email_of(u)),
-            email_verified: true,
-            preferred_username: None,
-            exp: (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) as u64,
-            nbf: None,
-            aud: None,
-        };
-        let token = guestlist_app::mint_token(t.jwt_secret(), &claims).unwrap();
+        let token = t.token_as(&format!("u{u}"), Some(&email_of(u)), true, None);
         users.push(t.app.authenticate(&token).await.unwrap());
     }
     let mut world = World {

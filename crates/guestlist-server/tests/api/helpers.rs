@@ -247,14 +247,15 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
-    /// A signed-in user with the e-mail and username of their choosing.
-    pub fn user_as(
+    /// A token naming `sub`, with the e-mail and username of the test's choosing (an
+    /// hour to live).
+    pub fn token_as(
         &self,
         sub: &str,
         email: Option<&str>,
         email_verified: bool,
         username: Option<&str>,
-    ) -> Client {
+    ) -> String {
         let claims = Claims {
             sub: sub.into(),
             email: email.map(str::to_owned),
@@ -264,8 +265,19 @@ impl TestApp {
             nbf: None,
             aud: None,
         };
+        guestlist_app::mint_token(&self.jwt_secret, &claims).expect("a token")
+    }
+
+    /// A signed-in user with the e-mail and username of their choosing.
+    pub fn user_as(
+        &self,
+        sub: &str,
+        email: Option<&str>,
+        email_verified: bool,
+        username: Option<&str>,
+    ) -> Client {
         self.client
-            .with_token(guestlist_app::mint_token(&self.jwt_secret, &claims).expect("a token"))
+            .with_token(self.token_as(sub, email, email_verified, username))
     }
 
     /// A signed-in user.
