@@ -35,3 +35,6 @@ cd "$dir"
 "$st" --config-file "$root/scripts/contract/schemathesis.toml" run "$base/api/openapi.json" \
   --max-examples "${GUESTLIST_ST_EXAMPLES:-30}" --max-time "${GUESTLIST_ST_MAX_TIME:-240}" \
   --seed "${GUESTLIST_ST_SEED:-20261202}" --no-color
+
+# Every event the run recorded, against its kind's schema in the served document.
+"$root/target/pyenv/bin/python" "$root/scripts/contract/events.py" "$base" "$GUESTLIST_ST_KEY"

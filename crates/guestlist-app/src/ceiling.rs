@@ -16,7 +16,9 @@ use std::collections::HashMap;
 use guestlist_domain::rules;
 use guestlist_domain::{Actor, Permission, Permissions, RoleName, SpacePath, UserId};
 use guestlist_store::{InviteRow, MailSubject, SponsoredKind, Tx, Visibility};
-use serde_json::json;
+use guestlist_domain::events::{
+    EventData, InvitationRevoked, InviteRevoked, MemberAddWithdrawn, WebhookEndpointDisabled,
+};
 
 use crate::Result;
 use crate::scope::{Scope, event_on};
@@ -156,11 +158,17 @@ async fn revoke_sponsored(
         }
         let now = crate::now();
         let by = actor.label();
-        let (done, kind, key) = match ticket.kind {
+        let why = Some(reason.to_owned());
+        let (done, event): (bool, EventData) = match ticket.kind {
             SponsoredKind::InviteLink => (
                 tx.revoke_invite(ticket.id, &by, now).await?,
-                "invite.revoked",
-                "invite_id",
+                InviteRevoked {
+                    invite_id: ticket.id,
+                    reason: why,
+                    sponsor: Some(sponsor.to_owned()),
+                    role: Some(ticket.role.clone()),
+                }
+                .into(),
             ),
             SponsoredKind::Invitation => {
                 let done = tx
@@ -176,22 +184,32 @@ async fn revoke_sponsored(
                     tx.cancel_mail_of(MailSubject::Invitation(ticket.id))
                         .await?;
                 }
-                (done, "invitation.revoked", "invitation_id")
+                let event = InvitationRevoked {
+                    invitation_id: ticket.id,
+                    reason: why,
+                    sponsor: Some(sponsor.to_owned()),
+                    role: Some(ticket.role.clone()),
+                };
+                (done, event.into())
             }
             SponsoredKind::PendingAdd => (
                 tx.withdraw_pending_membership(ticket.id).await?,
-                "member.add_withdrawn",
-                "membership_id",
+                MemberAddWithdrawn {
+                    membership_id: ticket.id,
+                    role: ticket.role.clone(),
+                    sponsor: sponsor.to_owned(),
+                    reason: reason.to_owned(),
+                }
+                .into(),
             ),
         };
         if done {
             revoked += 1;
             tx.append_event(&event_on(
                 Some((scope.space.id, &scope.space.path)),
-                kind,
                 actor,
                 Some(sponsor),
-                json!({ key: ticket.id, "reason": reason, "sponsor": sponsor, "role": ticket.role }),
+                event,
             ))
             .await?;
         }
@@ -250,9 +268,8 @@ pub(crate) async fn disable_endpoints_beyond(
             let e = crate::ops::webhooks::endpoint_event(
                 tx,
                 &ep,
-                "webhook.endpoint_disabled",
                 None,
-                json!({ "reason": reason, "owner": owner }),
+                WebhookEndpointDisabled { reason: reason.to_owned(), owner: Some(owner.to_owned()) },
             )
             .await?;
             tx.append_event(&e).await?;

@@ -1,6 +1,7 @@
 //! A space seen with its whole lineage: what an operation needs to decide who holds
 //! which rights there.
 
+use guestlist_domain::events::EventData;
 use guestlist_domain::rules;
 use guestlist_domain::{
     Actor, Error, MembershipStatus, Permission, Permissions, RoleName, SpacePath, UserId,
@@ -213,18 +214,11 @@ impl Scope {
 
     pub fn event(
         &self,
-        kind: &'static str,
         actor: &Actor,
         subject: Option<&str>,
-        data: serde_json::Value,
+        data: impl Into<EventData>,
     ) -> NewEvent {
-        event_on(
-            Some((self.space.id, &self.space.path)),
-            kind,
-            actor,
-            subject,
-            data,
-        )
+        event_on(Some((self.space.id, &self.space.path)), actor, subject, data)
     }
 }
 
@@ -313,23 +307,21 @@ pub(crate) async fn subtrees_with(
 /// An event on a space (`None`: a platform event, seen by platform admins).
 pub(crate) fn event_on(
     space: Option<(Uuid, &SpacePath)>,
-    kind: &'static str,
     actor: &Actor,
     subject: Option<&str>,
-    data: serde_json::Value,
+    data: impl Into<EventData>,
 ) -> NewEvent {
-    event_by(space, kind, actor.label(), subject, data)
+    event_by(space, actor.label(), subject, data.into())
 }
 
 /// An event the service records on its own (a lapsed invitation, a disabled webhook
 /// endpoint): its actor is [`SYSTEM_ACTOR`].
 pub(crate) fn system_event_on(
     space: Option<(Uuid, &SpacePath)>,
-    kind: &'static str,
     subject: Option<&str>,
-    data: serde_json::Value,
+    data: impl Into<EventData>,
 ) -> NewEvent {
-    event_by(space, kind, SYSTEM_ACTOR.to_owned(), subject, data)
+    event_by(space, SYSTEM_ACTOR.to_owned(), subject, data.into())
 }
 
 /// Who the service itself is in the events it records on its own. No user id or key
@@ -338,23 +330,18 @@ pub const SYSTEM_ACTOR: &str = "system:guestlist";
 
 fn event_by(
     space: Option<(Uuid, &SpacePath)>,
-    kind: &'static str,
     actor: String,
     subject: Option<&str>,
-    data: serde_json::Value,
+    data: EventData,
 ) -> NewEvent {
-    debug_assert!(
-        guestlist_domain::events::event_kind(kind).is_some(),
-        "{kind} is not in the event catalogue"
-    );
     NewEvent {
         id: Uuid::now_v7(),
-        kind,
+        kind: data.kind(),
         space_id: space.map(|(id, _)| id),
         space_path: space.map(|(_, p)| p.clone()),
         actor,
         subject: subject.map(str::to_owned),
-        data: data.to_string(),
+        data: data.to_json(),
         created_at: crate::now(),
     }
 }

@@ -1,10 +1,18 @@
 //! The event catalogue: every kind of event the log records, what its subject is and
-//! what its `data` holds. The log, the forward feed, the live stream and webhooks all
-//! carry these; `docs/EVENTS.md` and the OpenAPI document's `webhooks` are generated
-//! from this table and a test fails when they drift.
+//! what its `data` holds, declared once as typed payloads. The application builds an
+//! [`EventData`] to record an event, so a payload cannot differ from its declaration;
+//! `docs/EVENTS.md`, the OpenAPI document's `webhooks` (and from it the TypeScript
+//! types), the console's kind list and the refusal of unknown kinds all come from
+//! [`CATALOGUE`], which the same declaration generates.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::{JoinMode, MembershipSource, MembershipStatus, Permission, Permissions, RoleName};
 
 /// One kind of event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct EventKind {
     pub name: &'static str,
     /// Raised when a field is removed or changes meaning; adding a field does not.
@@ -12,442 +20,502 @@ pub struct EventKind {
     pub summary: &'static str,
     /// What `subject` names, if anything.
     pub subject: Option<&'static str>,
-    /// The fields of `data`: name, type, meaning.
-    pub data: &'static [(&'static str, &'static str, &'static str)],
+    /// The fields of `data`, every one always present (`null` when it has no value).
+    pub fields: &'static [Field],
 }
 
-const fn kind(
-    name: &'static str,
-    summary: &'static str,
-    subject: Option<&'static str>,
-    data: &'static [(&'static str, &'static str, &'static str)],
-) -> EventKind {
-    EventKind {
-        name,
-        version: 1,
-        summary,
-        subject,
-        data,
+/// One field of an event's `data`.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    pub about: &'static str,
+    /// Its type on the wire, from the payload's Rust type.
+    pub wire: fn() -> WireType,
+}
+
+/// A field's type on the wire: a short label for the catalogue and its JSON Schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WireType {
+    pub label: String,
+    pub schema: Value,
+}
+
+/// The wire type of a payload field's Rust type.
+pub trait Wire {
+    fn wire() -> WireType;
+}
+
+fn plain(label: &str, schema: Value) -> WireType {
+    WireType {
+        label: label.to_owned(),
+        schema,
     }
 }
 
-const USER: Option<&str> = Some("the user id");
-const ROLE: (&str, &str, &str) = ("role", "string", "the role");
+macro_rules! wire {
+    ($($t:ty => $label:literal, $schema:tt;)+) => {
+        $(impl Wire for $t {
+            fn wire() -> WireType {
+                plain($label, json!($schema))
+            }
+        })+
+    };
+}
 
-/// Every kind, grouped by what it is about.
-pub const CATALOGUE: &[EventKind] = &[
-    kind(
-        "space.created",
-        "A space was created.",
-        None,
-        &[
-            ("name", "string", "its display name"),
-            ("join_mode", "string", "open, request or invite_only"),
-            (
-                "member_limit",
-                "integer|null",
-                "the most members it may have",
-            ),
-        ],
-    ),
-    kind(
-        "space.updated",
-        "A space's name, join mode or member limit changed; absent fields did not.",
-        None,
-        &[
-            ("name", "string|null", "the new name"),
-            ("join_mode", "string|null", "the new join mode"),
-            ("member_limit", "integer|null", "the new limit"),
-        ],
-    ),
-    kind(
-        "role.created",
-        "A custom role was defined on a space.",
-        None,
-        &[
-            ("role", "string", "its name"),
-            ("permissions", "array", "what it grants"),
-        ],
-    ),
-    kind(
-        "member.joined",
-        "A user became an active member: through a link, an accepted invitation, an approved request, an open space or an owner's add.",
-        USER,
-        &[
-            ROLE,
-            (
-                "source",
-                "string",
-                "invite, invitation, request, open, owner_add or provisioned",
-            ),
-            ("invite_id", "uuid|null", "the link redeemed, if any"),
-        ],
-    ),
-    kind(
-        "member.added",
-        "An owner added a user, who has yet to accept (status pending).",
-        USER,
-        &[
-            ROLE,
-            ("status", "string", "pending"),
-            ("source", "string", "owner_add"),
-            ("membership_id", "uuid", "the pending membership"),
-        ],
-    ),
-    kind(
-        "member.declined",
-        "A user declined an owner's add.",
-        USER,
-        &[ROLE],
-    ),
-    kind(
-        "member.add_withdrawn",
-        "A pending add was withdrawn because its sponsor lost the right to grant it.",
-        USER,
-        &[ROLE],
-    ),
-    kind(
-        "member.role_changed",
-        "A member's role changed: by an admin, or upgraded by a link or invitation.",
-        USER,
-        &[
-            ("from", "string", "the role before"),
-            ("to", "string", "the role after"),
-            (
-                "reason",
-                "string",
-                "changed, or the source of an upgrade (invite, invitation, …)",
-            ),
-            (
-                "invite_id",
-                "uuid|null",
-                "the link that upgraded it, if any",
-            ),
-        ],
-    ),
-    kind(
-        "member.removed",
-        "A member was removed by an admin, or deprovisioned.",
-        USER,
-        &[
-            ROLE,
-            ("reason", "string|null", "deprovisioned, when it was"),
-        ],
-    ),
-    kind("member.left", "A member left the space.", USER, &[ROLE]),
-    kind(
-        "invite.created",
-        "A shareable invite link was created (the code itself is never in an event).",
-        None,
-        &[
-            ("invite_id", "uuid", "the link"),
-            ROLE,
-            ("max_uses", "integer|null", "how many uses it allows"),
-            (
-                "expires_at",
-                "integer|null",
-                "when it stops working (Unix seconds)",
-            ),
-            (
-                "allow_narrowing",
-                "boolean",
-                "whether a redeemer may take a lesser role",
-            ),
-            (
-                "code",
-                "string",
-                "how its code was made: generated, chosen (a vanity code), carried (from another system) or hashed (carried as a digest: never shown)",
-            ),
-            (
-                "external_id",
-                "string|null",
-                "the id another system knows it by, when mirrored",
-            ),
-        ],
-    ),
-    kind(
-        "invite.updated",
-        "A link mirrored from another system changed there (`PUT /invites/by-external-id/{id}`).",
-        None,
-        &[
-            ("invite_id", "uuid", "the link"),
-            (
-                "external_id",
-                "string",
-                "the id the other system knows it by",
-            ),
-            ("max_uses", "integer|null", "how many uses it allows now"),
-            (
-                "expires_at",
-                "integer|null",
-                "when it stops working now (Unix seconds)",
-            ),
-            ("uses", "integer", "its uses, counting those made elsewhere"),
-        ],
-    ),
-    kind(
-        "invite.revoked",
-        "An invite link was revoked, by a manager or because its creator lost the right to grant it.",
-        None,
-        &[
-            ("invite_id", "uuid", "the link"),
-            ("reason", "string|null", "why, when not by hand"),
-        ],
-    ),
-    kind(
-        "invitation.created",
-        "An invitation was addressed to one person.",
-        Some("the addressee's user id, when addressed to a user"),
-        &[
-            ("invitation_id", "uuid", "the invitation"),
-            ROLE,
-            ("email", "string|null", "the address it was sent to"),
-            ("username", "string|null", "the username it is for"),
-            ("expires_at", "integer", "its expiry (Unix seconds)"),
-        ],
-    ),
-    kind(
-        "invitation.resent",
-        "An invitation was sent again with a new token and expiry.",
-        None,
-        &[
-            ("invitation_id", "uuid", "the invitation"),
-            ("sends", "integer", "how many times it has been sent"),
-        ],
-    ),
-    kind(
-        "invitation.accepted",
-        "An invitation was accepted (a space's, or a platform invitation at sign-up).",
-        USER,
-        &[
-            ("invitation_id", "uuid", "the invitation"),
-            ("user_id", "string", "who accepted"),
-            ("email", "string|null", "the address it was sent to"),
-            ("invited_by", "string", "who sent it"),
-            ("role", "string", "the role (a space's invitation)"),
-        ],
-    ),
-    kind(
-        "invitation.declined",
-        "An invitation was declined.",
-        USER,
-        &[
-            ("invitation_id", "uuid", "the invitation"),
-            ("user_id", "string", "who declined"),
-            ("invited_by", "string", "who sent it"),
-            ROLE,
-        ],
-    ),
-    kind(
-        "invitation.revoked",
-        "An invitation was revoked: by hand, because its sender lost the right to grant it, or (expired) superseded by a new invitation to the same person for another role.",
-        None,
-        &[
-            ("invitation_id", "uuid", "the invitation"),
-            (
-                "reason",
-                "string",
-                "absent when by hand; sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked, or superseded",
-            ),
-        ],
-    ),
-    kind(
-        "invitation.expired",
-        "A pending invitation reached its expiry unanswered. Told once, by the sweeper, within a minute.",
-        None,
-        &[
-            ("invitation_id", "uuid", "the invitation"),
-            ("expires_at", "integer", "its expiry (Unix seconds)"),
-        ],
-    ),
-    kind(
-        "join_request.created",
-        "A user asked to join a space (request mode, or a link that needs approval).",
-        USER,
-        &[
-            ("request_id", "uuid", "the request"),
-            ROLE,
-            ("invite_id", "uuid|null", "the link it came through, if any"),
-        ],
-    ),
-    kind(
-        "join_request.approved",
-        "A join request was approved; member.joined follows.",
-        USER,
-        &[("request_id", "uuid", "the request"), ROLE],
-    ),
-    kind(
-        "join_request.denied",
-        "A join request was denied.",
-        USER,
-        &[("request_id", "uuid", "the request")],
-    ),
-    kind(
-        "join_request.cancelled",
-        "The user withdrew their join request.",
-        USER,
-        &[("request_id", "uuid", "the request")],
-    ),
-    kind(
-        "signup.gate_changed",
-        "The platform's sign-up gate settings changed.",
-        None,
-        &[(
-            "mode",
-            "string",
-            "the gate's mode, and the other settings as set",
-        )],
-    ),
-    kind(
-        "signup.confirmed",
-        "A sign-up claimed through the gate was confirmed as a user.",
-        USER,
-        &[
-            ("claim_id", "uuid", "the claim"),
-            ("user_id", "string", "the new user"),
-            ("invited_by", "string|null", "who referred them"),
-        ],
-    ),
-    kind(
-        "platform_invitation.created",
-        "A platform (sign-up) invitation was created.",
-        None,
-        &[("invitation_id", "uuid", "the invitation")],
-    ),
-    kind(
-        "platform_invitation.resent",
-        "A platform invitation was sent again.",
-        None,
-        &[
-            ("invitation_id", "uuid", "the invitation"),
-            ("sends", "integer", "how many times it has been sent"),
-        ],
-    ),
-    kind(
-        "platform_invitation.revoked",
-        "A platform invitation was revoked, alone or with a referral subtree.",
-        None,
-        &[
-            ("invitation_id", "uuid", "the invitation"),
-            ("invited_by", "string", "its sender"),
-        ],
-    ),
-    kind(
-        "user.identities_set",
-        "The identities a user is known by (verified e-mails, usernames) were replaced.",
-        USER,
-        &[
-            ("emails", "integer", "how many e-mail addresses"),
-            ("usernames", "integer", "how many usernames"),
-        ],
-    ),
-    kind(
-        "user.deprovisioned",
-        "A user was deprovisioned: memberships ended, and what they sponsored revoked. Everywhere (a platform event) by the platform key; within a SCIM key's space (an event there) when an identity provider deactivates or deletes them.",
-        USER,
-        &[
-            (
-                "memberships_removed",
-                "integer",
-                "how many memberships ended",
-            ),
-            (
-                "invites_revoked",
-                "integer",
-                "how many links, invitations and pending adds they sponsored were revoked",
-            ),
-            (
-                "platform_invitations_revoked",
-                "integer",
-                "how many of their platform invitations were revoked (everywhere only)",
-            ),
-            (
-                "join_requests_cancelled",
-                "integer",
-                "how many of their join requests were cancelled",
-            ),
-            (
-                "reason",
-                "string",
-                "deprovisioned, or deleted (a SCIM user deleted)",
-            ),
-        ],
-    ),
-    kind(
-        "user.provisioned",
-        "An identity provider created a user through SCIM (on the SCIM key's root space).",
-        USER,
-        &[
-            ("scim_id", "string", "the SCIM resource id"),
-            ("active", "boolean", "whether the user is active"),
-        ],
-    ),
-    kind(
-        "user.reactivated",
-        "An identity provider set a deprovisioned user active again: the memberships of their groups are given back.",
-        USER,
-        &[(
-            "memberships",
-            "integer",
-            "how many memberships were given back",
-        )],
-    ),
-    kind(
-        "webhook.endpoint_created",
-        "A webhook endpoint was registered (its URL and secret are never in an event).",
-        Some("the endpoint id"),
-        &[("host", "string", "the host it delivers to")],
-    ),
-    kind(
-        "webhook.endpoint_updated",
-        "A webhook endpoint's URL, description, kinds or enabled flag changed.",
-        Some("the endpoint id"),
-        &[("enabled", "boolean", "whether it is enabled now")],
-    ),
-    kind(
-        "webhook.endpoint_deleted",
-        "A webhook endpoint was deleted; what it had queued is cancelled.",
-        Some("the endpoint id"),
-        &[],
-    ),
-    kind(
-        "webhook.secret_rotated",
-        "A webhook endpoint's signing secret was replaced; the previous one still signs until `previous_until`.",
-        Some("the endpoint id"),
-        &[(
-            "previous_until",
-            "integer",
-            "when the old secret stops signing (Unix seconds)",
-        )],
-    ),
-    kind(
-        "webhook.endpoint_disabled",
-        "A webhook endpoint was disabled: it answered 410 Gone, failed continuously for the configured period, or its owner may no longer manage it (demoted, removed, left, deprovisioned, or the key revoked); another admin takes it over by enabling it.",
-        Some("the endpoint id"),
-        &[
-            (
-                "reason",
-                "string",
-                "gone, failing, or why its owner's rights ended: sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked",
-            ),
-            (
-                "owner",
-                "string",
-                "the owner who lost the right (absent for gone and failing)",
-            ),
-        ],
-    ),
-    kind(
-        "webhook.test",
-        "A test event asked for by the endpoint's owner; delivered only to that endpoint.",
-        Some("the endpoint id"),
-        &[],
-    ),
-];
+wire! {
+    String => "string", {"type": "string"};
+    bool => "boolean", {"type": "boolean"};
+    i64 => "integer", {"type": "integer"};
+    u32 => "integer", {"type": "integer", "minimum": 0};
+    usize => "integer", {"type": "integer", "minimum": 0};
+    Uuid => "uuid", {"type": "string", "format": "uuid"};
+    RoleName => "role", {"type": "string"};
+}
+
+/// A string enum on the wire: its values come from its serde names, and the match
+/// stops compiling when a variant is added without being listed.
+macro_rules! wire_enum {
+    ($($t:ident [$($v:ident),+];)+) => {
+        $(impl Wire for $t {
+            fn wire() -> WireType {
+                fn _every_variant_listed(x: $t) {
+                    match x { $($t::$v)|+ => {} }
+                }
+                let values: Vec<Value> = [$($t::$v),+]
+                    .into_iter()
+                    .map(|v| serde_json::to_value(v).expect("a string enum"))
+                    .collect();
+                let label = values
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" | ");
+                plain(&label, json!({"type": "string", "enum": values}))
+            }
+        })+
+    };
+}
+
+wire_enum! {
+    JoinMode [Open, InviteOnly, Request];
+    MembershipSource [InviteLink, Invitation, OwnerAdd, JoinRequest, OpenJoin, Provisioned];
+    MembershipStatus [Active, Pending];
+    Permission [Read, Write, ManageInvites, ManageMembers, Admin];
+    CodeForm [Generated, Chosen, Carried, Hashed];
+}
+
+impl Wire for Permissions {
+    fn wire() -> WireType {
+        let one = Permission::wire();
+        plain(
+            &format!("array of {}", one.label),
+            json!({"type": "array", "items": one.schema}),
+        )
+    }
+}
+
+impl<T: Wire> Wire for Option<T> {
+    fn wire() -> WireType {
+        let inner = T::wire();
+        let mut schema = inner.schema;
+        if let Some(values) = schema.get_mut("enum").and_then(Value::as_array_mut) {
+            values.push(Value::Null);
+        }
+        match schema.get("type").cloned() {
+            Some(Value::String(t)) => schema["type"] = json!([t, "null"]),
+            _ => schema = json!({"oneOf": [schema, {"type": "null"}]}),
+        }
+        plain(&format!("{} | null", inner.label), schema)
+    }
+}
+
+/// How an invite link's code was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeForm {
+    /// Generated by the service.
+    Generated,
+    /// A vanity code its creator chose.
+    Chosen,
+    /// Carried from another system, in the clear.
+    Carried,
+    /// Carried as a digest: never shown.
+    Hashed,
+}
+
+macro_rules! catalogue {
+    ($(
+        $ty:ident $kind:literal {
+            summary: $summary:literal,
+            subject: $subject:expr,
+            $($field:ident: $fty:ty => $about:literal,)*
+        }
+    )+) => {
+        $(
+            #[doc = concat!("The data of `", $kind, "`: ", $summary)]
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+            #[serde(deny_unknown_fields)]
+            pub struct $ty {
+                $(#[doc = $about] pub $field: $fty,)*
+            }
+
+            impl From<$ty> for EventData {
+                fn from(d: $ty) -> Self {
+                    EventData::$ty(d)
+                }
+            }
+        )+
+
+        /// An event's kind with its data: what the application records.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum EventData {
+            $($ty($ty),)+
+        }
+
+        impl EventData {
+            /// Its kind, as the log and the wire name it.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(EventData::$ty(_) => $kind,)+
+                }
+            }
+
+            /// Its data as the log stores it.
+            pub fn to_json(&self) -> String {
+                match self {
+                    $(EventData::$ty(d) => serde_json::to_string(d),)+
+                }
+                .expect("event data serializes")
+            }
+
+            /// Reads a recorded event back; refuses an unknown kind, a missing field
+            /// and a field its declaration does not have.
+            pub fn parse(kind: &str, data: &str) -> Result<EventData, serde_json::Error> {
+                match kind {
+                    $($kind => serde_json::from_str(data).map(EventData::$ty),)+
+                    other => Err(serde::de::Error::custom(format!("unknown event kind {other:?}"))),
+                }
+            }
+        }
+
+        /// Every kind, grouped by what it is about.
+        pub const CATALOGUE: &[EventKind] = &[
+            $(EventKind {
+                name: $kind,
+                version: 1,
+                summary: $summary,
+                subject: $subject,
+                fields: &[$(Field {
+                    name: stringify!($field),
+                    about: $about,
+                    wire: <$fty as Wire>::wire,
+                },)*],
+            },)+
+        ];
+    };
+}
+
+const USER: Option<&str> = Some("the user id");
+const ENDPOINT: Option<&str> = Some("the endpoint id");
+const ADDRESSEE: Option<&str> =
+    Some("the addressee's user id, when addressed to a user (the sponsor's, when their rights ended)");
+
+catalogue! {
+    SpaceCreated "space.created" {
+        summary: "A space was created.",
+        subject: None,
+        name: String => "its display name",
+        join_mode: JoinMode => "how people get in",
+        member_limit: Option<u32> => "the most members it may have",
+    }
+    SpaceUpdated "space.updated" {
+        summary: "A space's name, join mode or member limit changed; null fields did not (a limit removed is null too).",
+        subject: None,
+        name: Option<String> => "the new name",
+        join_mode: Option<JoinMode> => "the new join mode",
+        member_limit: Option<u32> => "the new limit",
+    }
+    RoleCreated "role.created" {
+        summary: "A custom role was defined on a space.",
+        subject: None,
+        role: RoleName => "its name",
+        permissions: Permissions => "what it grants",
+    }
+    MemberJoined "member.joined" {
+        summary: "A user became an active member: through a link, an accepted invitation, an approved request, an open space, an owner's add they accepted, or provisioning.",
+        subject: USER,
+        role: RoleName => "the role",
+        source: MembershipSource => "how they came in",
+        invite_id: Option<Uuid> => "the link redeemed, if any",
+        added_as: Option<MembershipSource> => "when an owner's pending add became active: how it had been added",
+    }
+    MemberAdded "member.added" {
+        summary: "An owner added a user, who has yet to accept (status pending).",
+        subject: USER,
+        role: RoleName => "the role",
+        status: MembershipStatus => "pending",
+        source: MembershipSource => "owner_add",
+        membership_id: Uuid => "the pending membership",
+    }
+    MemberDeclined "member.declined" {
+        summary: "A user declined an owner's add.",
+        subject: USER,
+        role: RoleName => "the role",
+    }
+    MemberAddWithdrawn "member.add_withdrawn" {
+        summary: "A pending add was withdrawn because its sponsor lost the right to grant it.",
+        subject: Some("the sponsor who lost the right"),
+        membership_id: Uuid => "the pending membership",
+        role: RoleName => "the role it offered",
+        sponsor: String => "who added it",
+        reason: String => "why their rights ended: sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined or key_revoked",
+    }
+    MemberRoleChanged "member.role_changed" {
+        summary: "A member's role changed: by an admin, or upgraded by a link or invitation.",
+        subject: USER,
+        from: RoleName => "the role before",
+        to: RoleName => "the role after",
+        reason: String => "changed (by an admin), or the source of an upgrade (invite_link, invitation, …)",
+        invite_id: Option<Uuid> => "the link that upgraded it, if any",
+    }
+    MemberRemoved "member.removed" {
+        summary: "A member was removed by an admin, or deprovisioned.",
+        subject: USER,
+        role: RoleName => "the role",
+        reason: Option<String> => "deprovisioned or deleted, when it was",
+    }
+    MemberLeft "member.left" {
+        summary: "A member left the space.",
+        subject: USER,
+        role: RoleName => "the role",
+    }
+    InviteCreated "invite.created" {
+        summary: "A shareable invite link was created (the code itself is never in an event).",
+        subject: None,
+        invite_id: Uuid => "the link",
+        role: RoleName => "the role",
+        max_uses: Option<u32> => "how many uses it allows",
+        expires_at: Option<i64> => "when it stops working (Unix seconds)",
+        allow_narrowing: bool => "whether a redeemer may take a lesser role",
+        code: CodeForm => "how its code was made (a hashed one is never shown)",
+        external_id: Option<String> => "the id another system knows it by, when mirrored",
+    }
+    InviteUpdated "invite.updated" {
+        summary: "A link mirrored from another system changed there (`PUT /invites/by-external-id/{id}`).",
+        subject: None,
+        invite_id: Uuid => "the link",
+        external_id: String => "the id the other system knows it by",
+        max_uses: Option<u32> => "how many uses it allows now",
+        expires_at: Option<i64> => "when it stops working now (Unix seconds)",
+        uses: u32 => "its uses, counting those made elsewhere",
+    }
+    InviteRevoked "invite.revoked" {
+        summary: "An invite link was revoked, by a manager or because its creator lost the right to grant it.",
+        subject: Some("the sponsor, when their rights ended"),
+        invite_id: Uuid => "the link",
+        reason: Option<String> => "null when by hand; otherwise why its sponsor's rights ended (as for member.add_withdrawn)",
+        sponsor: Option<String> => "who created it, when its rights ended",
+        role: Option<RoleName> => "the role it offered, when its sponsor's rights ended",
+    }
+    InvitationCreated "invitation.created" {
+        summary: "An invitation was addressed to one person.",
+        subject: Some("the addressee's user id, when addressed to a user"),
+        invitation_id: Uuid => "the invitation",
+        role: RoleName => "the role",
+        email: Option<String> => "the address it was sent to",
+        username: Option<String> => "the username it is for",
+        expires_at: i64 => "its expiry (Unix seconds)",
+    }
+    InvitationResent "invitation.resent" {
+        summary: "An invitation was sent again with a new token and expiry.",
+        subject: Some("the addressee's user id, when addressed to a user"),
+        invitation_id: Uuid => "the invitation",
+        sends: u32 => "how many times it has been sent",
+    }
+    InvitationAccepted "invitation.accepted" {
+        summary: "An invitation was accepted (a space's, or a platform invitation at sign-up).",
+        subject: USER,
+        invitation_id: Uuid => "the invitation",
+        user_id: String => "who accepted",
+        email: Option<String> => "the address it was sent to",
+        invited_by: String => "who sent it",
+        role: Option<RoleName> => "the role (a space's invitation)",
+    }
+    InvitationDeclined "invitation.declined" {
+        summary: "An invitation was declined.",
+        subject: USER,
+        invitation_id: Uuid => "the invitation",
+        user_id: String => "who declined",
+        email: Option<String> => "the address it was sent to",
+        invited_by: String => "who sent it",
+        role: RoleName => "the role",
+    }
+    InvitationRevoked "invitation.revoked" {
+        summary: "An invitation was revoked: by hand, because its sender lost the right to grant it, or (expired) superseded by a new invitation to the same person for another role.",
+        subject: ADDRESSEE,
+        invitation_id: Uuid => "the invitation",
+        reason: Option<String> => "null when by hand; superseded, or why its sender's rights ended (as for member.add_withdrawn)",
+        sponsor: Option<String> => "who sent it, when their rights ended",
+        role: Option<RoleName> => "the role it offered, when not revoked by hand",
+    }
+    InvitationExpired "invitation.expired" {
+        summary: "A pending invitation reached its expiry unanswered. Told once, by the sweeper, within a minute.",
+        subject: Some("the addressee's user id, when addressed to a user"),
+        invitation_id: Uuid => "the invitation",
+        role: RoleName => "the role it offered",
+        expires_at: i64 => "its expiry (Unix seconds)",
+    }
+    JoinRequestCreated "join_request.created" {
+        summary: "A user asked to join a space (request mode, or a link that needs approval).",
+        subject: USER,
+        request_id: Uuid => "the request",
+        role: RoleName => "the role",
+        invite_id: Option<Uuid> => "the link it came through, if any",
+    }
+    JoinRequestApproved "join_request.approved" {
+        summary: "A join request was approved; member.joined follows.",
+        subject: USER,
+        request_id: Uuid => "the request",
+        role: RoleName => "the role",
+    }
+    JoinRequestDenied "join_request.denied" {
+        summary: "A join request was denied.",
+        subject: USER,
+        request_id: Uuid => "the request",
+    }
+    JoinRequestCancelled "join_request.cancelled" {
+        summary: "The user withdrew their join request.",
+        subject: USER,
+        request_id: Uuid => "the request",
+    }
+    SignupGateChanged "signup.gate_changed" {
+        summary: "The platform's sign-up gate settings changed.",
+        subject: None,
+        mode: String => "open, invite_only or capped",
+        cap: Option<u32> => "the most sign-ups it admits",
+        user_invitations: bool => "whether signed-in users may send platform invitations",
+        user_quota: Option<u32> => "how many each user may send",
+        quota_period_secs: Option<i64> => "the period the quota counts over (seconds); null: in all",
+    }
+    SignupConfirmed "signup.confirmed" {
+        summary: "A sign-up claimed through the gate was confirmed as a user.",
+        subject: USER,
+        claim_id: Uuid => "the claim",
+        email: String => "the address it was claimed for",
+        user_id: String => "the new user",
+        invited_by: Option<String> => "who referred them",
+    }
+    PlatformInvitationCreated "platform_invitation.created" {
+        summary: "A platform (sign-up) invitation was created.",
+        subject: None,
+        invitation_id: Uuid => "the invitation",
+        email: Option<String> => "the address it is bound to, if any",
+        max_uses: u32 => "how many sign-ups it admits",
+        invited_by: String => "who sent it",
+    }
+    PlatformInvitationResent "platform_invitation.resent" {
+        summary: "A platform invitation was sent again.",
+        subject: None,
+        invitation_id: Uuid => "the invitation",
+        sends: u32 => "how many times it has been sent",
+    }
+    PlatformInvitationRevoked "platform_invitation.revoked" {
+        summary: "A platform invitation was revoked, alone or with a referral subtree.",
+        subject: None,
+        invitation_id: Uuid => "the invitation",
+        invited_by: String => "its sender",
+        reason: Option<String> => "referral_subtree when revoked with a subtree; null alone",
+        root: Option<String> => "whose referral subtree was revoked",
+    }
+    UserIdentitiesSet "user.identities_set" {
+        summary: "The identities a user is known by (verified e-mails, usernames) were replaced.",
+        subject: USER,
+        emails: usize => "how many e-mail addresses",
+        usernames: usize => "how many usernames",
+    }
+    UserDeprovisioned "user.deprovisioned" {
+        summary: "A user was deprovisioned: memberships ended, and what they sponsored revoked. Everywhere (a platform event) by the platform key; within a SCIM key's space (an event there) when an identity provider deactivates or deletes them.",
+        subject: USER,
+        memberships_removed: usize => "how many memberships ended",
+        invites_revoked: usize => "how many links, invitations and pending adds they sponsored were revoked",
+        platform_invitations_revoked: usize => "how many of their platform invitations were revoked (everywhere only)",
+        join_requests_cancelled: usize => "how many of their join requests were cancelled",
+        reason: String => "deprovisioned, or deleted (a SCIM user deleted)",
+    }
+    UserProvisioned "user.provisioned" {
+        summary: "An identity provider created a user through SCIM (on the SCIM key's root space).",
+        subject: USER,
+        scim_id: Uuid => "the SCIM resource id",
+        active: bool => "whether the user is active",
+    }
+    UserReactivated "user.reactivated" {
+        summary: "An identity provider set a deprovisioned user active again: the memberships of their groups are given back.",
+        subject: USER,
+        memberships: usize => "how many memberships were given back",
+    }
+    WebhookEndpointCreated "webhook.endpoint_created" {
+        summary: "A webhook endpoint was registered (its URL and secret are never in an event).",
+        subject: ENDPOINT,
+        host: String => "the host it delivers to",
+    }
+    WebhookEndpointUpdated "webhook.endpoint_updated" {
+        summary: "A webhook endpoint's URL, description, kinds or enabled flag changed.",
+        subject: ENDPOINT,
+        enabled: bool => "whether it is enabled now",
+    }
+    WebhookEndpointDeleted "webhook.endpoint_deleted" {
+        summary: "A webhook endpoint was deleted; what it had queued is cancelled.",
+        subject: ENDPOINT,
+    }
+    WebhookSecretRotated "webhook.secret_rotated" {
+        summary: "A webhook endpoint's signing secret was replaced; the previous one still signs until `previous_until`.",
+        subject: ENDPOINT,
+        previous_until: i64 => "when the old secret stops signing (Unix seconds)",
+    }
+    WebhookEndpointDisabled "webhook.endpoint_disabled" {
+        summary: "A webhook endpoint was disabled: it answered 410 Gone, failed continuously for the configured period, or its owner may no longer manage it (demoted, removed, left, deprovisioned, or the key revoked); another admin takes it over by enabling it.",
+        subject: ENDPOINT,
+        reason: String => "gone, failing, or why its owner's rights ended: sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked",
+        owner: Option<String> => "the owner who lost the right (null for gone and failing)",
+    }
+    WebhookTest "webhook.test" {
+        summary: "A test event asked for by the endpoint's owner; delivered only to that endpoint.",
+        subject: ENDPOINT,
+    }
+}
+
+impl InviteRevoked {
+    /// A link revoked by hand (by a manager, a mirror, an import).
+    pub fn by_hand(invite_id: Uuid) -> InviteRevoked {
+        InviteRevoked {
+            invite_id,
+            reason: None,
+            sponsor: None,
+            role: None,
+        }
+    }
+}
 
 /// The catalogue's entry for a kind.
 pub fn event_kind(name: &str) -> Option<&'static EventKind> {
     CATALOGUE.iter().find(|k| k.name == name)
+}
+
+/// The JSON Schema of a kind's `data`: every field required, no others.
+pub fn data_schema(k: &EventKind) -> Value {
+    let mut props = serde_json::Map::new();
+    for f in k.fields {
+        let mut schema = (f.wire)().schema;
+        schema["description"] = json!(f.about);
+        props.insert(f.name.to_owned(), schema);
+    }
+    let required: Vec<&str> = k.fields.iter().map(|f| f.name).collect();
+    json!({
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": false,
+    })
 }
 
 /// The catalogue as the Markdown section of `docs/EVENTS.md` (between its
@@ -466,12 +534,13 @@ pub fn catalogue_markdown() -> String {
             k.name, k.version, k.summary
         ));
         out.push_str(&format!("- subject: {}\n", k.subject.unwrap_or("none")));
-        if k.data.is_empty() {
+        if k.fields.is_empty() {
             out.push_str("- data: `{}`\n");
         } else {
             out.push_str("- data:\n");
-            for (name, ty, about) in k.data {
-                out.push_str(&format!("  - `{name}` ({ty}): {about}\n"));
+            for f in k.fields {
+                let ty = (f.wire)().label;
+                out.push_str(&format!("  - `{}` ({ty}): {}\n", f.name, f.about));
             }
         }
     }
@@ -504,6 +573,49 @@ mod tests {
                 k.name
             );
         }
+    }
+
+    #[test]
+    fn a_payload_is_its_declaration_and_nothing_else() {
+        let joined = EventData::from(MemberJoined {
+            role: RoleName::parse("member").unwrap(),
+            source: MembershipSource::InviteLink,
+            invite_id: None,
+            added_as: None,
+        });
+        assert_eq!(joined.kind(), "member.joined");
+        let text = joined.to_json();
+        assert_eq!(
+            text,
+            r#"{"role":"member","source":"invite_link","invite_id":null,"added_as":null}"#
+        );
+        assert_eq!(EventData::parse("member.joined", &text).unwrap(), joined);
+        // An undeclared field, a missing one, a value of another type, an unknown kind.
+        let extra = r#"{"role":"member","source":"invite_link","invite_id":null,"added_as":null,"x":1}"#;
+        assert!(EventData::parse("member.joined", extra).is_err());
+        assert!(EventData::parse("member.joined", r#"{"role":"member"}"#).is_err());
+        let wrong = r#"{"role":"member","source":"invite","invite_id":null,"added_as":null}"#;
+        assert!(EventData::parse("member.joined", wrong).is_err());
+        assert!(EventData::parse("member.vanished", "{}").is_err());
+        // The schema lists exactly the fields the payload carries, all required.
+        let k = event_kind("member.joined").unwrap();
+        let schema = data_schema(k);
+        let serialized: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&text)
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let mut required: Vec<String> = serde_json::from_value(schema["required"].clone()).unwrap();
+        required.sort();
+        let mut serialized = serialized;
+        serialized.sort();
+        assert_eq!(required, serialized);
+        assert_eq!(
+            schema["properties"]["source"]["enum"][0],
+            "invite_link",
+            "a domain enum is typed on the wire"
+        );
+        assert_eq!(schema["properties"]["invite_id"]["type"], json!(["string", "null"]));
     }
 
     #[test]

@@ -438,20 +438,6 @@ fn optional_parameters_are_absent(doc: &mut serde_json::Value) {
     }
 }
 
-/// A JSON Schema for a field type of the catalogue (`integer|null`, `uuid`, …).
-fn field_schema(ty: &str) -> serde_json::Value {
-    let one = |t: &str| match t {
-        "uuid" => json!({"type": "string", "format": "uuid"}),
-        "array" => json!({"type": "array"}),
-        t => json!({ "type": t }),
-    };
-    let types: Vec<&str> = ty.split('|').collect();
-    match types.as_slice() {
-        [t] => one(t),
-        many => json!({ "oneOf": many.iter().map(|t| one(t)).collect::<Vec<_>>() }),
-    }
-}
-
 /// The OpenAPI 3.1 `webhooks` section: one entry per event kind of the catalogue
 /// (`guestlist_domain::events`), each the POST a receiver gets: the Standard Webhooks
 /// headers and the envelope `{type, timestamp, data}` around the event.
@@ -462,12 +448,6 @@ fn webhooks(doc: &mut serde_json::Value) {
     };
     let mut out = serde_json::Map::new();
     for k in guestlist_domain::events::CATALOGUE {
-        let mut props = serde_json::Map::new();
-        for (name, ty, about) in k.data {
-            let mut f = field_schema(ty);
-            f["description"] = json!(about);
-            props.insert((*name).to_owned(), f);
-        }
         let subject = match k.subject {
             Some(s) => json!({"type": "string", "description": s}),
             None => json!({"type": "null"}),
@@ -484,7 +464,7 @@ fn webhooks(doc: &mut serde_json::Value) {
                         "kind": {"const": k.name},
                         "version": {"const": k.version},
                         "subject": subject,
-                        "data": {"type": "object", "properties": props},
+                        "data": guestlist_domain::events::data_schema(k),
                     },
                 },
             },

@@ -10,7 +10,7 @@ use guestlist_domain::{
     Actor, Email, Error, MembershipSource, MembershipStatus, RoleName, SpacePath, UserId, Username,
 };
 use guestlist_store::{InviteRow, MembershipRow, NewMembership, Tx};
-use serde_json::json;
+use guestlist_domain::events::{MemberJoined, MemberRoleChanged};
 use uuid::Uuid;
 
 use crate::Result;
@@ -104,10 +104,14 @@ pub(crate) async fn admit(
             let now = crate::now();
             tx.set_membership_role(current.id, role, now).await?;
             tx.append_event(&scope.event(
-                "member.role_changed",
                 actor,
                 Some(user.as_str()),
-                json!({ "from": current.role, "to": role, "invite_id": invite_id, "reason": source }),
+                MemberRoleChanged {
+                    from: current.role.clone(),
+                    to: role.clone(),
+                    reason: source.as_str().to_owned(),
+                    invite_id,
+                },
             ))
             .await?;
             Ok(Admitted::Upgraded(MembershipRow {
@@ -140,7 +144,7 @@ pub(crate) async fn admit(
                 actor,
                 user,
                 invite,
-                json!({ "role": role, "source": source, "invite_id": invite_id }),
+                MemberJoined { role: role.clone(), source, invite_id, added_as: None },
             )
             .await?;
             Ok(Admitted::Joined(row))
@@ -156,7 +160,7 @@ async fn seat(
     actor: &Actor,
     user: &UserId,
     invite: Option<&InviteRow>,
-    data: serde_json::Value,
+    data: MemberJoined,
 ) -> Result<()> {
     if let Some(invite) = invite {
         claim_use(tx, invite).await?;
@@ -164,7 +168,7 @@ async fn seat(
     if !tx.take_seat(scope.space.id).await? {
         return Err(Error::MemberLimitReached);
     }
-    tx.append_event(&scope.event("member.joined", actor, Some(user.as_str()), data))
+    tx.append_event(&scope.event(actor, Some(user.as_str()), data))
         .await
 }
 
@@ -190,7 +194,12 @@ pub(crate) async fn activate(
     if !tx.activate_membership(pending.id, &role, now).await? {
         return Err(Error::NotPending);
     }
-    let data = json!({ "role": role, "source": source, "added_as": pending.source, "invite_id": invite.map(|i| i.id) });
+    let data = MemberJoined {
+        role: role.clone(),
+        source,
+        invite_id: invite.map(|i| i.id),
+        added_as: Some(pending.source),
+    };
     seat(tx, scope, actor, &pending.user_id, invite, data).await?;
     Ok(Admitted::Joined(MembershipRow {
         role,

@@ -13,7 +13,10 @@ use guestlist_store::{
     Reissue, Tx, Visibility,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use guestlist_domain::events::{
+    EventData, InvitationAccepted, InvitationCreated, InvitationDeclined, InvitationResent,
+    InvitationRevoked,
+};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -443,14 +446,15 @@ async fn invite_one(
         .await?;
     }
     tx.append_event(&scope.event(
-        "invitation.created",
         &op.actor,
         row.addressee.user_id.as_ref().map(UserId::as_str),
-        json!({
-            "invitation_id": new.id, "role": row.role, "email": row.addressee.email.as_ref().map(Email::as_str),
-            "username": row.addressee.username.as_ref().map(Username::as_str),
-            "expires_at": new.expires_at.unix_timestamp(),
-        }),
+        InvitationCreated {
+            invitation_id: new.id,
+            role: row.role.clone(),
+            email: row.addressee.email.as_ref().map(|e| e.as_str().to_owned()),
+            username: row.addressee.username.as_ref().map(|u| u.as_str().to_owned()),
+            expires_at: new.expires_at.unix_timestamp(),
+        },
     ))
     .await?;
     let row = tx
@@ -498,10 +502,14 @@ async fn supersede(
         tx.cancel_mail_of(MailSubject::Invitation(expired.id))
             .await?;
         tx.append_event(&scope.event(
-            "invitation.revoked",
             actor,
             expired.addressee.user_id.as_ref().map(UserId::as_str),
-            json!({ "invitation_id": expired.id, "reason": "superseded", "role": expired.role }),
+            InvitationRevoked {
+                invitation_id: expired.id,
+                reason: Some("superseded".into()),
+                sponsor: None,
+                role: Some(expired.role.clone()),
+            },
         ))
         .await?;
     }
@@ -556,10 +564,9 @@ async fn reissue(
         .await?;
     }
     tx.append_event(&scope.event(
-        "invitation.resent",
         actor,
         invitation.addressee.user_id.as_ref().map(UserId::as_str),
-        json!({ "invitation_id": invitation.id, "sends": invitation.sends + 1 }),
+        InvitationResent { invitation_id: invitation.id, sends: invitation.sends + 1 },
     ))
     .await?;
     let fresh = tx
@@ -782,10 +789,9 @@ operation!(Revoke => InvitationView, |self, tx| {
     }
     tx.cancel_mail_of(MailSubject::Invitation(invitation.id)).await?;
     tx.append_event(&scope.event(
-        "invitation.revoked",
         &self.actor,
         invitation.addressee.user_id.as_ref().map(UserId::as_str),
-        json!({ "invitation_id": invitation.id }),
+        InvitationRevoked { invitation_id: invitation.id, reason: None, sponsor: None, role: None },
     ))
     .await?;
     let fresh = tx.invitation_by_id(invitation.id).await?.ok_or(Error::NotFound("invitation"))?;
@@ -908,20 +914,16 @@ operation!(Respond => Response, |self, tx| {
         }
         Decision::Decline => (None, None),
     };
-    let kind = match self.decision {
-        Decision::Accept => "invitation.accepted",
-        Decision::Decline => "invitation.declined",
+    let (invitation_id, role, user_id) = (invitation.id, invitation.role.clone(), user.as_str().to_owned());
+    let email = invitation.addressee.email.as_ref().map(|e| e.as_str().to_owned());
+    let invited_by = invitation.created_by.clone();
+    let event: EventData = match self.decision {
+        Decision::Accept => {
+            InvitationAccepted { invitation_id, user_id, email, invited_by, role: Some(role) }.into()
+        }
+        Decision::Decline => InvitationDeclined { invitation_id, user_id, email, invited_by, role }.into(),
     };
-    tx.append_event(&scope.event(
-        kind,
-        &self.actor,
-        Some(user.as_str()),
-        json!({
-            "invitation_id": invitation.id, "role": invitation.role, "user_id": user,
-            "email": invitation.addressee.email.as_ref().map(Email::as_str), "invited_by": invitation.created_by,
-        }),
-    ))
-    .await?;
+    tx.append_event(&scope.event(&self.actor, Some(user.as_str()), event)).await?;
     let fresh = tx.invitation_by_id(invitation.id).await?.ok_or(Error::NotFound("invitation"))?;
     Ok(Response { invitation: InvitationView::of(fresh, now), space_name: scope.space.name.clone(), outcome, membership })
 });

@@ -8,7 +8,7 @@ use guestlist_domain::{
 use guestlist_store::{
     InviteMirror, InvitePredicate, InviteQuery, InviteRow, NewInvite, PageKey, Tx, Visibility,
 };
-use serde_json::json;
+use guestlist_domain::events::{self, CodeForm, InviteRevoked, InviteUpdated};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -304,12 +304,12 @@ struct NewCode {
 }
 
 impl NewCode {
-    fn origin(&self) -> &'static str {
+    fn form(&self) -> CodeForm {
         match (&self.code_sealed, &self.code_skeleton) {
-            (None, _) => "generated",
-            (Some(sealed), _) if sealed.is_empty() => "hashed",
-            (Some(_), Some(_)) => "chosen",
-            (Some(_), None) => "carried",
+            (None, _) => CodeForm::Generated,
+            (Some(sealed), _) if sealed.is_empty() => CodeForm::Hashed,
+            (Some(_), Some(_)) => CodeForm::Chosen,
+            (Some(_), None) => CodeForm::Carried,
         }
     }
 }
@@ -394,16 +394,17 @@ async fn insert_new(tx: &mut dyn Tx, c: &Create, scope: &Scope) -> Result<Invite
         };
         if tx.insert_invite(&new).await? {
             tx.append_event(&scope.event(
-                "invite.created",
                 &c.actor,
                 None,
-                json!({
-                    "invite_id": id, "role": c.role, "max_uses": c.input.max_uses,
-                    "expires_at": c.expires_at.map(|t| t.unix_timestamp()),
-                    "allow_narrowing": c.input.allow_narrowing,
-                    "code": code.origin(),
-                    "external_id": c.external_id,
-                }),
+                events::InviteCreated {
+                    invite_id: id,
+                    role: c.role.clone(),
+                    max_uses: c.input.max_uses,
+                    expires_at: c.expires_at.map(|t| t.unix_timestamp()),
+                    allow_narrowing: c.input.allow_narrowing,
+                    code: code.form(),
+                    external_id: c.external_id.clone(),
+                },
             ))
             .await?;
             return Ok(new.stored());
@@ -589,7 +590,7 @@ operation!(Revoke => InviteView, |self, tx| {
     let (scope, invite) = managed_invite(tx, &self.actor, &self.target).await?;
     let now = crate::now();
     if tx.revoke_invite(invite.id, &self.actor.label(), now).await? {
-        tx.append_event(&scope.event("invite.revoked", &self.actor, None, json!({ "invite_id": invite.id })))
+        tx.append_event(&scope.event(&self.actor, None, InviteRevoked::by_hand(invite.id)))
             .await?;
     }
     let fresh = tx.invite_by_id(invite.id).await?.ok_or(Error::NotFound("invite"))?;
@@ -708,13 +709,7 @@ impl Mirror {
             .await?;
         let mut row = insert_new(tx, &self.create, scope).await?;
         if self.input.revoked && tx.revoke_invite(row.id, &actor.label(), now).await? {
-            tx.append_event(&scope.event(
-                "invite.revoked",
-                actor,
-                None,
-                json!({ "invite_id": row.id }),
-            ))
-            .await?;
+            tx.append_event(&scope.event(actor, None, InviteRevoked::by_hand(row.id))).await?;
             row = tx
                 .invite_by_id(row.id)
                 .await?
@@ -770,25 +765,21 @@ impl Mirror {
             changed = true;
             let uses = row.uses.max(m.uses);
             tx.append_event(&scope.event(
-                "invite.updated",
                 actor,
                 None,
-                json!({
-                    "invite_id": row.id, "external_id": self.external_id, "max_uses": m.max_uses,
-                    "expires_at": m.expires_at.map(|t| t.unix_timestamp()), "uses": uses,
-                }),
+                InviteUpdated {
+                    invite_id: row.id,
+                    external_id: self.external_id.clone(),
+                    max_uses: m.max_uses,
+                    expires_at: m.expires_at.map(|t| t.unix_timestamp()),
+                    uses,
+                },
             ))
             .await?;
         }
         if m.revoked && tx.revoke_invite(row.id, &actor.label(), now).await? {
             changed = true;
-            tx.append_event(&scope.event(
-                "invite.revoked",
-                actor,
-                None,
-                json!({ "invite_id": row.id }),
-            ))
-            .await?;
+            tx.append_event(&scope.event(actor, None, InviteRevoked::by_hand(row.id))).await?;
         }
         if !changed {
             return Ok(MirrorDone::Unchanged(row));

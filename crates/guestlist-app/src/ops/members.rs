@@ -5,7 +5,7 @@ use guestlist_domain::{
     Permissions, RoleName, SpacePath, UserId,
 };
 use guestlist_store::{MembershipRow, Tx};
-use serde_json::json;
+use guestlist_domain::events::{EventData, MemberLeft, MemberRemoved, MemberRoleChanged};
 use uuid::Uuid;
 
 pub use super::admission::MembershipView;
@@ -139,10 +139,9 @@ operation!(ChangeRole => MembershipView, |self, tx| {
     let now = crate::now();
     tx.set_membership_role(target.id, &self.role, now).await?;
     tx.append_event(&scope.event(
-        "member.role_changed",
         &self.actor,
         Some(self.user.as_str()),
-        json!({ "from": target.role, "to": self.role, "reason": "changed" }),
+        MemberRoleChanged { from: target.role.clone(), to: self.role.clone(), reason: "changed".into(), invite_id: None },
     ))
     .await?;
     // A sponsor whose rights shrank takes along what they handed out beyond them.
@@ -175,9 +174,9 @@ operation!(RemoveMember => (), |self, tx| {
     // A sponsor takes along the live invites they can no longer hand out.
     let reason = if leaving { "sponsor_left" } else { "sponsor_removed" };
     crate::ceiling::revoke_beyond(tx, &self.actor, &self.user, Some(&scope.space.path), reason).await?;
-    let kind = if leaving { "member.left" } else { "member.removed" };
-    tx.append_event(&scope.event(kind, &self.actor, Some(self.user.as_str()), json!({ "role": target.role })))
-        .await?;
+    let role = target.role;
+    let event: EventData = if leaving { MemberLeft { role }.into() } else { MemberRemoved { role, reason: None }.into() };
+    tx.append_event(&scope.event(&self.actor, Some(self.user.as_str()), event)).await?;
     Ok(())
 });
 

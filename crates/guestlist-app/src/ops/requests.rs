@@ -11,7 +11,10 @@ use guestlist_domain::{
 use guestlist_store::{
     InviteRow, JoinRequestRow, JoinRequestStatus, NewJoinRequest, NewMembership, PageKey, Tx,
 };
-use serde_json::json;
+use guestlist_domain::events::{
+    JoinRequestApproved, JoinRequestCancelled, JoinRequestCreated, JoinRequestDenied, MemberAdded,
+    MemberDeclined, MemberRemoved, UserDeprovisioned,
+};
 use uuid::Uuid;
 
 use super::admission::{activate, admit, claim_use, identity_of};
@@ -148,10 +151,9 @@ pub(crate) async fn open_request(
         )));
     }
     tx.append_event(&scope.event(
-        "join_request.created",
         actor,
         Some(user.as_str()),
-        json!({ "request_id": new.id, "role": role, "invite_id": new.invite_id }),
+        JoinRequestCreated { request_id: new.id, role: role.clone(), invite_id: new.invite_id },
     ))
     .await?;
     let row = tx
@@ -214,10 +216,14 @@ operation!(OwnerAdd => (AddOutcome, Option<MembershipView>), |self, tx| {
         return Err(Error::Contention("a membership was added concurrently".into()));
     };
     tx.append_event(&scope.event(
-        "member.added",
         &self.actor,
         Some(user.as_str()),
-        json!({ "role": self.role, "status": "pending", "source": "owner_add", "membership_id": row.id }),
+        MemberAdded {
+            role: self.role.clone(),
+            status: MembershipStatus::Pending,
+            source: MembershipSource::OwnerAdd,
+            membership_id: row.id,
+        },
     ))
     .await?;
     Ok((AddOutcome::Pending, Some(member_view(&scope, row))))
@@ -254,10 +260,9 @@ async fn approve(
     )
     .await?;
     tx.append_event(&scope.event(
-        "join_request.approved",
         actor,
         Some(request.user_id.as_str()),
-        json!({ "request_id": request.id, "role": role }),
+        JoinRequestApproved { request_id: request.id, role: role.clone() },
     ))
     .await?;
     Ok(admitted.split(scope))
@@ -287,7 +292,7 @@ operation!(AnswerAdd => Option<MembershipView>, |self, tx| {
         return Ok(admitted.split(&scope).1);
     }
     tx.delete_membership(m.id).await?;
-    tx.append_event(&scope.event("member.declined", &self.actor, Some(user.as_str()), json!({ "role": m.role })))
+    tx.append_event(&scope.event(&self.actor, Some(user.as_str()), MemberDeclined { role: m.role }))
         .await?;
     Ok(None)
 });
@@ -365,10 +370,9 @@ operation!(Decide => (JoinRequestView, Option<MembershipView>), |self, tx| {
             return Err(Error::NotPending);
         }
         tx.append_event(&scope.event(
-            "join_request.denied",
             &self.actor,
             Some(request.user_id.as_str()),
-            json!({ "request_id": request.id }),
+            JoinRequestDenied { request_id: request.id },
         ))
         .await?;
         None
@@ -393,7 +397,7 @@ operation!(Cancel => JoinRequestView, |self, tx| {
         return Err(Error::NotPending);
     }
     let scope = Scope::load(tx, &request.space_path).await?;
-    tx.append_event(&scope.event("join_request.cancelled", &self.actor, Some(user.as_str()), json!({ "request_id": request.id })))
+    tx.append_event(&scope.event(&self.actor, Some(user.as_str()), JoinRequestCancelled { request_id: request.id }))
         .await?;
     let fresh = tx.join_request_by_id(self.id).await?.ok_or(Error::NotFound("join request"))?;
     Ok(JoinRequestView { request: fresh })
@@ -466,10 +470,9 @@ pub(crate) async fn deprovision(
         }
         let scope = Scope::load(tx, &path).await?;
         tx.append_event(&scope.event(
-            "member.removed",
             actor,
             Some(user.as_str()),
-            json!({ "role": m.role, "reason": reason }),
+            MemberRemoved { role: m.role.clone(), reason: Some(reason.to_owned()) },
         ))
         .await?;
         done.memberships_removed += 1;
@@ -496,19 +499,16 @@ pub(crate) async fn deprovision(
             done.join_requests_cancelled += 1;
         }
     }
-    let data = json!({
-        "memberships_removed": done.memberships_removed, "invites_revoked": done.invites_revoked,
-        "platform_invitations_revoked": done.platform_invitations_revoked,
-        "join_requests_cancelled": done.join_requests_cancelled, "reason": reason,
-    });
+    let data = UserDeprovisioned {
+        memberships_removed: done.memberships_removed,
+        invites_revoked: done.invites_revoked,
+        platform_invitations_revoked: done.platform_invitations_revoked,
+        join_requests_cancelled: done.join_requests_cancelled,
+        reason: reason.to_owned(),
+    };
     let event = match root {
-        Some(root) => Scope::load(tx, root).await?.event(
-            "user.deprovisioned",
-            actor,
-            Some(user.as_str()),
-            data,
-        ),
-        None => event_on(None, "user.deprovisioned", actor, Some(user.as_str()), data),
+        Some(root) => Scope::load(tx, root).await?.event(actor, Some(user.as_str()), data),
+        None => event_on(None, actor, Some(user.as_str()), data),
     };
     tx.append_event(&event).await?;
     Ok(done)

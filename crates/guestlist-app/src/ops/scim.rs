@@ -22,6 +22,7 @@ use guestlist_store::{
     SpaceQuery, SpaceRow, Tx, Visibility,
 };
 use serde::{Deserialize, Serialize};
+use guestlist_domain::events::{UserProvisioned, UserReactivated};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
@@ -474,10 +475,9 @@ async fn write_user(
             }
             let scope = Scope::load(tx, &caller.root).await?;
             tx.append_event(&scope.event(
-                "user.provisioned",
                 &caller.actor,
                 Some(row.user_id.as_str()),
-                json!({ "scim_id": row.id, "active": active }),
+                UserProvisioned { scim_id: row.id, active },
             ))
             .await?;
             row
@@ -510,10 +510,9 @@ async fn write_user(
             }
             let scope = Scope::load(tx, &caller.root).await?;
             tx.append_event(&scope.event(
-                "user.reactivated",
                 &caller.actor,
                 Some(row.user_id.as_str()),
-                json!({ "memberships": given }),
+                UserReactivated { memberships: given },
             ))
             .await?;
         }

@@ -9,7 +9,10 @@ use guestlist_store::{
     ClaimRow, ClaimState, GateRow, GateSettings, MailSubject, NewClaim, NewEvent, NewMail,
     NewPlatformInvitation, PageKey, PlatformInvitationRow, SignupRow, Tx,
 };
-use serde_json::json;
+use guestlist_domain::events::{
+    self, EventData, InvitationAccepted, PlatformInvitationResent,
+    PlatformInvitationRevoked, SignupConfirmed, SignupGateChanged,
+};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -163,13 +166,8 @@ fn platform_admin(actor: &Actor) -> Result<()> {
     }
 }
 
-fn event(
-    kind: &'static str,
-    actor: &Actor,
-    subject: Option<&str>,
-    data: serde_json::Value,
-) -> NewEvent {
-    crate::scope::event_on(None, kind, actor, subject, data)
+fn event(actor: &Actor, subject: Option<&str>, data: impl Into<EventData>) -> NewEvent {
+    crate::scope::event_on(None, actor, subject, data)
 }
 
 /// Releases every claim that lapsed: its seat and its invitation's held use.
@@ -200,14 +198,15 @@ operation!(SetGate => GateView, |self, tx| {
     platform_admin(&self.actor)?;
     let row = tx.set_gate(&self.settings, crate::now()).await?;
     tx.append_event(&event(
-        "signup.gate_changed",
         &self.actor,
         None,
-        json!({
-            "mode": self.settings.gate.mode(), "cap": self.settings.gate.cap,
-            "user_invitations": self.settings.user_invitations, "user_quota": self.settings.user_quota,
-            "quota_period_secs": self.settings.quota_period_secs,
-        }),
+        SignupGateChanged {
+            mode: self.settings.gate.mode().to_owned(),
+            cap: self.settings.gate.cap,
+            user_invitations: self.settings.user_invitations,
+            user_quota: self.settings.user_quota,
+            quota_period_secs: self.settings.quota_period_secs,
+        },
     ))
     .await?;
     Ok(row.into())
@@ -250,13 +249,14 @@ operation!(CreatePlatformInvitation => PlatformInvitationRow, |self, tx| {
         .await?;
     }
     tx.append_event(&event(
-        "platform_invitation.created",
         &self.actor,
         None,
-        json!({
-            "invitation_id": self.new.id, "email": self.new.email.as_ref().map(Email::as_str),
-            "max_uses": self.new.max_uses, "invited_by": self.new.invited_by,
-        }),
+        events::PlatformInvitationCreated {
+            invitation_id: self.new.id,
+            email: self.new.email.as_ref().map(|e| e.as_str().to_owned()),
+            max_uses: self.new.max_uses,
+            invited_by: self.new.invited_by.clone(),
+        },
     ))
     .await?;
     tx.platform_invitation_by_id(self.new.id).await?.ok_or_else(|| Error::internal("invitation vanished"))
@@ -316,10 +316,9 @@ operation!(ResendPlatformInvitation => PlatformInvitationRow, |self, tx| {
         .await?;
     }
     tx.append_event(&event(
-        "platform_invitation.resent",
         &self.actor,
         None,
-        json!({ "invitation_id": self.id, "sends": current.sends + 1 }),
+        PlatformInvitationResent { invitation_id: self.id, sends: current.sends + 1 },
     ))
     .await?;
     tx.platform_invitation_by_id(self.id).await?.ok_or_else(|| Error::internal("invitation vanished"))
@@ -362,10 +361,9 @@ operation!(RevokePlatformInvitation => PlatformInvitationView, |self, tx| {
     let now = crate::now();
     if tx.revoke_platform_invitation(self.id, &self.actor.label(), now).await? {
         tx.append_event(&event(
-            "platform_invitation.revoked",
             &self.actor,
             None,
-            json!({ "invitation_id": self.id, "invited_by": found.invited_by }),
+            PlatformInvitationRevoked { invitation_id: self.id, invited_by: found.invited_by.clone(), reason: None, root: None },
         ))
         .await?;
     }
@@ -486,18 +484,27 @@ operation!(Confirm => ClaimRow, |self, tx| {
     if let Some(i) = &invitation {
         tx.settle_platform_invitation(i.id, true).await?;
         tx.append_event(&event(
-            "invitation.accepted",
             &self.actor,
             Some(self.user.as_str()),
-            json!({ "invitation_id": i.id, "email": claim.email.as_str(), "invited_by": i.invited_by, "user_id": self.user }),
+            InvitationAccepted {
+                invitation_id: i.id,
+                user_id: self.user.as_str().to_owned(),
+                email: Some(claim.email.as_str().to_owned()),
+                invited_by: i.invited_by.clone(),
+                role: None,
+            },
         ))
         .await?;
     }
     tx.append_event(&event(
-        "signup.confirmed",
         &self.actor,
         Some(self.user.as_str()),
-        json!({ "claim_id": self.id, "email": claim.email.as_str(), "user_id": self.user, "invited_by": signup.invited_by }),
+        SignupConfirmed {
+            claim_id: self.id,
+            email: claim.email.as_str().to_owned(),
+            user_id: self.user.as_str().to_owned(),
+            invited_by: signup.invited_by.clone(),
+        },
     ))
     .await?;
     tx.claim_by_id(self.id).await?.ok_or_else(|| Error::internal("claim vanished"))
@@ -586,10 +593,14 @@ operation!(RevokeSubtree => Vec<PlatformInvitationRow>, |self, tx| {
     let revoked = tx.revoke_referral_subtree(&self.root, &self.actor.label(), crate::now()).await?;
     for i in &revoked {
         tx.append_event(&event(
-            "platform_invitation.revoked",
             &self.actor,
             None,
-            json!({ "invitation_id": i.id, "invited_by": i.invited_by, "reason": "referral_subtree", "root": self.root }),
+            PlatformInvitationRevoked {
+                invitation_id: i.id,
+                invited_by: i.invited_by.clone(),
+                reason: Some("referral_subtree".into()),
+                root: Some(self.root.clone()),
+            },
         ))
         .await?;
     }

@@ -2,7 +2,7 @@ use guestlist_domain::{Actor, Error, JoinMode, Permission, Permissions, RoleName
 use guestlist_store::{
     NewRole, NewSpace, PageKey, RoleRow, SpacePatch, SpaceQuery, SpaceRow, Visibility,
 };
-use serde_json::json;
+use guestlist_domain::events::{RoleCreated, SpaceCreated, SpaceUpdated};
 use uuid::Uuid;
 
 use super::{operation, text};
@@ -102,10 +102,9 @@ operation!(CreateSpace => SpaceView, |self, tx| {
         .ok_or_else(|| Error::AlreadyExists(format!("the space {} exists", input.path)))?;
     let scope = Scope::load(tx, &row.path).await?;
     tx.append_event(&scope.event(
-        "space.created",
         &self.actor,
         None,
-        json!({ "name": row.name, "join_mode": row.join_mode, "member_limit": row.member_limit }),
+        SpaceCreated { name: row.name.clone(), join_mode: row.join_mode, member_limit: row.member_limit },
     ))
     .await?;
     Ok(SpaceView { space: row, your_permissions: held })
@@ -142,10 +141,9 @@ operation!(UpdateSpace => SpaceView, |self, tx| {
     };
     let row = tx.update_space(scope.space.id, &patch).await?;
     tx.append_event(&scope.event(
-        "space.updated",
         &self.actor,
         None,
-        json!({ "name": patch.name, "join_mode": patch.join_mode, "member_limit": patch.member_limit }),
+        SpaceUpdated { name: patch.name.clone(), join_mode: patch.join_mode, member_limit: patch.member_limit.flatten() },
     ))
     .await?;
     Ok(SpaceView { space: row, your_permissions: held })
@@ -177,10 +175,9 @@ operation!(CreateRole => RoleRow, |self, tx| {
         return Err(Error::AlreadyExists(format!("the role {} exists on {}", self.name, self.path)));
     }
     tx.append_event(&scope.event(
-        "role.created",
         &self.actor,
         None,
-        json!({ "role": self.name, "permissions": self.permissions }),
+        RoleCreated { role: self.name.clone(), permissions: self.permissions },
     ))
     .await?;
     crate::ceiling::role_defined(tx, &self.actor, &scope, &self.name).await?;

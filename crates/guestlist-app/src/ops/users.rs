@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use guestlist_domain::{Actor, Email, Error, UserId, Username};
 use guestlist_store::{Identities, IdentitySource};
-use serde_json::json;
+use guestlist_domain::events::UserIdentitiesSet;
 
 use super::operation;
 use crate::scope::{asked_about, event_on};
@@ -26,10 +26,9 @@ operation!(SetIdentities => Identities, |self, tx| {
     tx.put_identities(&self.user, &self.identities, IdentitySource::Host, true, crate::now()).await?;
     tx.append_event(&event_on(
         None,
-        "user.identities_set",
         &self.actor,
         Some(self.user.as_str()),
-        json!({ "emails": self.identities.emails.len(), "usernames": self.identities.usernames.len() }),
+        UserIdentitiesSet { emails: self.identities.emails.len(), usernames: self.identities.usernames.len() },
     ))
     .await?;
     tx.identities_of(&self.user).await

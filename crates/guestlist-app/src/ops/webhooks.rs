@@ -12,7 +12,10 @@ use guestlist_store::{
     AttemptRow, DeliveryOutcome, DeliveryRow, EndpointPatch, EndpointRow, EventRow, FeedQuery,
     NewDelivery, NewEndpoint, NewEvent, Tx, Visibility,
 };
-use serde_json::json;
+use guestlist_domain::events::{
+    EventData, InvitationExpired, WebhookEndpointCreated, WebhookEndpointDeleted,
+    WebhookEndpointDisabled, WebhookEndpointUpdated, WebhookSecretRotated, WebhookTest,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -254,9 +257,8 @@ fn kinds_of(kinds: Option<Vec<String>>) -> Result<Option<Vec<String>>> {
 pub(crate) async fn endpoint_event(
     tx: &mut dyn Tx,
     ep: &EndpointRow,
-    kind: &'static str,
     actor: Option<&Actor>,
-    data: serde_json::Value,
+    data: impl Into<EventData>,
 ) -> Result<NewEvent> {
     let space = match &ep.space_path {
         Some(p) => Some(Scope::load(tx, p).await?.space),
@@ -265,8 +267,8 @@ pub(crate) async fn endpoint_event(
     let id = ep.id.to_string();
     let on = space.as_ref().map(|s| (s.id, &s.path));
     Ok(match actor {
-        Some(a) => event_on(on, kind, a, Some(&id), data),
-        None => system_event_on(on, kind, Some(&id), data),
+        Some(a) => event_on(on, a, Some(&id), data),
+        None => system_event_on(on, Some(&id), data),
     })
 }
 
@@ -302,7 +304,7 @@ operation!(CreateEndpoint => EndpointRow, |self, tx| {
             created_at: crate::now(),
         })
         .await?;
-    let e = endpoint_event(tx, &ep, "webhook.endpoint_created", Some(&self.actor), json!({ "host": host_of(&ep.url) })).await?;
+    let e = endpoint_event(tx, &ep, Some(&self.actor), WebhookEndpointCreated { host: host_of(&ep.url) }).await?;
     tx.append_event(&e).await?;
     Ok(ep)
 });
@@ -343,7 +345,7 @@ operation!(UpdateEndpoint => EndpointRow, |self, tx| {
     }
     tx.update_endpoint(self.id, &patch, crate::now()).await?;
     let ep = tx.endpoint(self.id).await?.ok_or(Error::NotFound("webhook"))?;
-    let e = endpoint_event(tx, &ep, "webhook.endpoint_updated", Some(&self.actor), json!({ "enabled": ep.enabled })).await?;
+    let e = endpoint_event(tx, &ep, Some(&self.actor), WebhookEndpointUpdated { enabled: ep.enabled }).await?;
     tx.append_event(&e).await?;
     Ok(ep)
 });
@@ -356,7 +358,7 @@ struct DeleteEndpoint {
 operation!(DeleteEndpoint => (), |self, tx| {
     let ep = owned(tx, &self.actor, self.id).await?;
     tx.delete_endpoint(self.id, crate::now()).await?;
-    let e = endpoint_event(tx, &ep, "webhook.endpoint_deleted", Some(&self.actor), json!({})).await?;
+    let e = endpoint_event(tx, &ep, Some(&self.actor), WebhookEndpointDeleted {}).await?;
     tx.append_event(&e).await
 });
 
@@ -372,7 +374,7 @@ operation!(RotateSecret => EndpointRow, |self, tx| {
     let until = now + self.overlap;
     tx.rotate_endpoint(self.id, until, now).await?;
     let ep = tx.endpoint(self.id).await?.ok_or(Error::NotFound("webhook"))?;
-    let e = endpoint_event(tx, &ep, "webhook.secret_rotated", Some(&self.actor), json!({ "previous_until": until.unix_timestamp() })).await?;
+    let e = endpoint_event(tx, &ep, Some(&self.actor), WebhookSecretRotated { previous_until: until.unix_timestamp() }).await?;
     tx.append_event(&e).await?;
     Ok(ep)
 });
@@ -384,7 +386,7 @@ struct TestEndpoint {
 
 operation!(TestEndpoint => Uuid, |self, tx| {
     let ep = owned(tx, &self.actor, self.id).await?;
-    let e = endpoint_event(tx, &ep, "webhook.test", Some(&self.actor), json!({})).await?;
+    let e = endpoint_event(tx, &ep, Some(&self.actor), WebhookTest {}).await?;
     tx.append_event(&e).await?;
     Ok(e.id)
 });
@@ -670,9 +672,8 @@ async fn record_attempt(tx: &mut dyn Tx, a: &Attempted, disable_after: Duration)
             let e = endpoint_event(
                 tx,
                 &ep,
-                "webhook.endpoint_disabled",
                 None,
-                json!({ "reason": reason }),
+                WebhookEndpointDisabled { reason: reason.to_owned(), owner: None },
             )
             .await?;
             tx.append_event(&e).await?;
@@ -698,9 +699,8 @@ operation!(SweepExpired => u32, |self, tx| {
         }
         let e = system_event_on(
             Some((i.space_id, &i.space_path)),
-            "invitation.expired",
             i.addressee.user_id.as_ref().map(|u| u.as_str()),
-            json!({ "invitation_id": i.id, "role": i.role, "expires_at": i.expires_at.unix_timestamp() }),
+            InvitationExpired { invitation_id: i.id, role: i.role.clone(), expires_at: i.expires_at.unix_timestamp() },
         );
         tx.append_event(&e).await?;
         told += 1;

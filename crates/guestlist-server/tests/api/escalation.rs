@@ -1070,6 +1070,8 @@ async fn run(ops: &[Op]) -> Result<(), String> {
             .map_err(|e| format!("step {n} ({op:?}): {e}"))?;
         before = after;
     }
+    // Whatever the sequence did, each event it recorded is its kind's declared shape.
+    t.events_conform().await?;
     Ok(())
 }
 

@@ -397,6 +397,19 @@ impl TestApp {
         }
     }
 
+    /// Every event this service recorded, read back from the table and parsed as its
+    /// kind's declared payload (`EventData::parse`: no unknown kind, no missing or
+    /// undeclared field, no value of another type). Returns how many were checked.
+    pub async fn events_conform(&self) -> Result<usize, String> {
+        let kinds = self.column_text("SELECT kind FROM events ORDER BY seq").await;
+        let data = self.column_text("SELECT data FROM events ORDER BY seq").await;
+        for (kind, data) in kinds.iter().zip(&data) {
+            guestlist_domain::events::EventData::parse(kind, data)
+                .map_err(|e| format!("a recorded {kind} event {data} differs from its declaration: {e}"))?;
+        }
+        Ok(kinds.len())
+    }
+
     /// Every value of a one-column query of a binary column.
     pub async fn column_bytes(&self, sql: &'static str) -> Vec<Vec<u8>> {
         self.column::<Vec<u8>>(sql).await
