@@ -1041,7 +1041,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** A space's name, join mode or member limit changed; absent fields did not. */
+        /** A space's name, join mode or member limit changed; null fields did not (a limit removed is null too). */
         post: operations["webhook_space_updated"];
         delete?: never;
         options?: never;
@@ -1075,7 +1075,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** A user became an active member: through a link, an accepted invitation, an approved request, an open space or an owner's add. */
+        /** A user became an active member: through a link, an accepted invitation, an approved request, an open space, an owner's add they accepted, or provisioning. */
         post: operations["webhook_member_joined"];
         delete?: never;
         options?: never;
@@ -9470,11 +9470,14 @@ export interface operations {
                         subject?: null;
                         data?: {
                             /** @description its display name */
-                            name?: string;
-                            /** @description open, request or invite_only */
-                            join_mode?: string;
+                            name: string;
+                            /**
+                             * @description how people get in
+                             * @enum {string}
+                             */
+                            join_mode: "open" | "invite_only" | "request";
                             /** @description the most members it may have */
-                            member_limit?: number | null;
+                            member_limit: number | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -9519,11 +9522,14 @@ export interface operations {
                         subject?: null;
                         data?: {
                             /** @description the new name */
-                            name?: string | null;
-                            /** @description the new join mode */
-                            join_mode?: string | null;
+                            name: string | null;
+                            /**
+                             * @description the new join mode
+                             * @enum {string|null}
+                             */
+                            join_mode: "open" | "invite_only" | "request" | null;
                             /** @description the new limit */
-                            member_limit?: number | null;
+                            member_limit: number | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -9568,9 +9574,9 @@ export interface operations {
                         subject?: null;
                         data?: {
                             /** @description its name */
-                            role?: string;
+                            role: string;
                             /** @description what it grants */
-                            permissions?: unknown[];
+                            permissions: ("read" | "write" | "manage_invites" | "manage_members" | "admin")[];
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -9616,11 +9622,22 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description the role */
-                            role?: string;
-                            /** @description invite, invitation, request, open, owner_add or provisioned */
-                            source?: string;
-                            /** @description the link redeemed, if any */
-                            invite_id?: string | null;
+                            role: string;
+                            /**
+                             * @description how they came in
+                             * @enum {string}
+                             */
+                            source: "invite_link" | "invitation" | "owner_add" | "join_request" | "open_join" | "provisioned";
+                            /**
+                             * Format: uuid
+                             * @description the link redeemed, if any
+                             */
+                            invite_id: string | null;
+                            /**
+                             * @description when an owner's pending add became active: how it had been added
+                             * @enum {string|null}
+                             */
+                            added_as: "invite_link" | "invitation" | "owner_add" | "join_request" | "open_join" | "provisioned" | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -9666,16 +9683,22 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description the role */
-                            role?: string;
-                            /** @description pending */
-                            status?: string;
-                            /** @description owner_add */
-                            source?: string;
+                            role: string;
+                            /**
+                             * @description pending
+                             * @enum {string}
+                             */
+                            status: "active" | "pending";
+                            /**
+                             * @description owner_add
+                             * @enum {string}
+                             */
+                            source: "invite_link" | "invitation" | "owner_add" | "join_request" | "open_join" | "provisioned";
                             /**
                              * Format: uuid
                              * @description the pending membership
                              */
-                            membership_id?: string;
+                            membership_id: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -9721,7 +9744,7 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description the role */
-                            role?: string;
+                            role: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -9763,11 +9786,20 @@ export interface operations {
                         kind?: "member.add_withdrawn";
                         /** @constant */
                         version?: 1;
-                        /** @description the user id */
+                        /** @description the sponsor who lost the right */
                         subject?: string;
                         data?: {
-                            /** @description the role */
-                            role?: string;
+                            /**
+                             * Format: uuid
+                             * @description the pending membership
+                             */
+                            membership_id: string;
+                            /** @description the role it offered */
+                            role: string;
+                            /** @description who added it */
+                            sponsor: string;
+                            /** @description why their rights ended: sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined or key_revoked */
+                            reason: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -9813,13 +9845,16 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description the role before */
-                            from?: string;
+                            from: string;
                             /** @description the role after */
-                            to?: string;
-                            /** @description changed, or the source of an upgrade (invite, invitation, …) */
-                            reason?: string;
-                            /** @description the link that upgraded it, if any */
-                            invite_id?: string | null;
+                            to: string;
+                            /** @description changed (by an admin), or the source of an upgrade (invite_link, invitation, …) */
+                            reason: string;
+                            /**
+                             * Format: uuid
+                             * @description the link that upgraded it, if any
+                             */
+                            invite_id: string | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -9865,9 +9900,9 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description the role */
-                            role?: string;
-                            /** @description deprovisioned, when it was */
-                            reason?: string | null;
+                            role: string;
+                            /** @description deprovisioned or deleted, when it was */
+                            reason: string | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -9913,7 +9948,7 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description the role */
-                            role?: string;
+                            role: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -9961,19 +9996,22 @@ export interface operations {
                              * Format: uuid
                              * @description the link
                              */
-                            invite_id?: string;
+                            invite_id: string;
                             /** @description the role */
-                            role?: string;
+                            role: string;
                             /** @description how many uses it allows */
-                            max_uses?: number | null;
+                            max_uses: number | null;
                             /** @description when it stops working (Unix seconds) */
-                            expires_at?: number | null;
+                            expires_at: number | null;
                             /** @description whether a redeemer may take a lesser role */
-                            allow_narrowing?: boolean;
-                            /** @description how its code was made: generated, chosen (a vanity code), carried (from another system) or hashed (carried as a digest: never shown) */
-                            code?: string;
+                            allow_narrowing: boolean;
+                            /**
+                             * @description how its code was made (a hashed one is never shown)
+                             * @enum {string}
+                             */
+                            code: "generated" | "chosen" | "carried" | "hashed";
                             /** @description the id another system knows it by, when mirrored */
-                            external_id?: string | null;
+                            external_id: string | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10021,15 +10059,15 @@ export interface operations {
                              * Format: uuid
                              * @description the link
                              */
-                            invite_id?: string;
+                            invite_id: string;
                             /** @description the id the other system knows it by */
-                            external_id?: string;
+                            external_id: string;
                             /** @description how many uses it allows now */
-                            max_uses?: number | null;
+                            max_uses: number | null;
                             /** @description when it stops working now (Unix seconds) */
-                            expires_at?: number | null;
+                            expires_at: number | null;
                             /** @description its uses, counting those made elsewhere */
-                            uses?: number;
+                            uses: number;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10071,15 +10109,20 @@ export interface operations {
                         kind?: "invite.revoked";
                         /** @constant */
                         version?: 1;
-                        subject?: null;
+                        /** @description the sponsor, when their rights ended */
+                        subject?: string;
                         data?: {
                             /**
                              * Format: uuid
                              * @description the link
                              */
-                            invite_id?: string;
-                            /** @description why, when not by hand */
-                            reason?: string | null;
+                            invite_id: string;
+                            /** @description null when by hand; otherwise why its sponsor's rights ended (as for member.add_withdrawn) */
+                            reason: string | null;
+                            /** @description who created it, when its rights ended */
+                            sponsor: string | null;
+                            /** @description the role it offered, when its sponsor's rights ended */
+                            role: string | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10128,15 +10171,15 @@ export interface operations {
                              * Format: uuid
                              * @description the invitation
                              */
-                            invitation_id?: string;
+                            invitation_id: string;
                             /** @description the role */
-                            role?: string;
+                            role: string;
                             /** @description the address it was sent to */
-                            email?: string | null;
+                            email: string | null;
                             /** @description the username it is for */
-                            username?: string | null;
+                            username: string | null;
                             /** @description its expiry (Unix seconds) */
-                            expires_at?: number;
+                            expires_at: number;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10178,15 +10221,16 @@ export interface operations {
                         kind?: "invitation.resent";
                         /** @constant */
                         version?: 1;
-                        subject?: null;
+                        /** @description the addressee's user id, when addressed to a user */
+                        subject?: string;
                         data?: {
                             /**
                              * Format: uuid
                              * @description the invitation
                              */
-                            invitation_id?: string;
+                            invitation_id: string;
                             /** @description how many times it has been sent */
-                            sends?: number;
+                            sends: number;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10235,15 +10279,15 @@ export interface operations {
                              * Format: uuid
                              * @description the invitation
                              */
-                            invitation_id?: string;
+                            invitation_id: string;
                             /** @description who accepted */
-                            user_id?: string;
+                            user_id: string;
                             /** @description the address it was sent to */
-                            email?: string | null;
+                            email: string | null;
                             /** @description who sent it */
-                            invited_by?: string;
+                            invited_by: string;
                             /** @description the role (a space's invitation) */
-                            role?: string;
+                            role: string | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10292,13 +10336,15 @@ export interface operations {
                              * Format: uuid
                              * @description the invitation
                              */
-                            invitation_id?: string;
+                            invitation_id: string;
                             /** @description who declined */
-                            user_id?: string;
+                            user_id: string;
+                            /** @description the address it was sent to */
+                            email: string | null;
                             /** @description who sent it */
-                            invited_by?: string;
+                            invited_by: string;
                             /** @description the role */
-                            role?: string;
+                            role: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10340,15 +10386,20 @@ export interface operations {
                         kind?: "invitation.revoked";
                         /** @constant */
                         version?: 1;
-                        subject?: null;
+                        /** @description the addressee's user id, when addressed to a user (the sponsor's, when their rights ended) */
+                        subject?: string;
                         data?: {
                             /**
                              * Format: uuid
                              * @description the invitation
                              */
-                            invitation_id?: string;
-                            /** @description absent when by hand; sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked, or superseded */
-                            reason?: string;
+                            invitation_id: string;
+                            /** @description null when by hand; superseded, or why its sender's rights ended (as for member.add_withdrawn) */
+                            reason: string | null;
+                            /** @description who sent it, when their rights ended */
+                            sponsor: string | null;
+                            /** @description the role it offered, when not revoked by hand */
+                            role: string | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10390,15 +10441,18 @@ export interface operations {
                         kind?: "invitation.expired";
                         /** @constant */
                         version?: 1;
-                        subject?: null;
+                        /** @description the addressee's user id, when addressed to a user */
+                        subject?: string;
                         data?: {
                             /**
                              * Format: uuid
                              * @description the invitation
                              */
-                            invitation_id?: string;
+                            invitation_id: string;
+                            /** @description the role it offered */
+                            role: string;
                             /** @description its expiry (Unix seconds) */
-                            expires_at?: number;
+                            expires_at: number;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10447,11 +10501,14 @@ export interface operations {
                              * Format: uuid
                              * @description the request
                              */
-                            request_id?: string;
+                            request_id: string;
                             /** @description the role */
-                            role?: string;
-                            /** @description the link it came through, if any */
-                            invite_id?: string | null;
+                            role: string;
+                            /**
+                             * Format: uuid
+                             * @description the link it came through, if any
+                             */
+                            invite_id: string | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10500,9 +10557,9 @@ export interface operations {
                              * Format: uuid
                              * @description the request
                              */
-                            request_id?: string;
+                            request_id: string;
                             /** @description the role */
-                            role?: string;
+                            role: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10551,7 +10608,7 @@ export interface operations {
                              * Format: uuid
                              * @description the request
                              */
-                            request_id?: string;
+                            request_id: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10600,7 +10657,7 @@ export interface operations {
                              * Format: uuid
                              * @description the request
                              */
-                            request_id?: string;
+                            request_id: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10644,8 +10701,16 @@ export interface operations {
                         version?: 1;
                         subject?: null;
                         data?: {
-                            /** @description the gate's mode, and the other settings as set */
-                            mode?: string;
+                            /** @description open, invite_only or capped */
+                            mode: string;
+                            /** @description the most sign-ups it admits */
+                            cap: number | null;
+                            /** @description whether signed-in users may send platform invitations */
+                            user_invitations: boolean;
+                            /** @description how many each user may send */
+                            user_quota: number | null;
+                            /** @description the period the quota counts over (seconds); null: in all */
+                            quota_period_secs: number | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10694,11 +10759,13 @@ export interface operations {
                              * Format: uuid
                              * @description the claim
                              */
-                            claim_id?: string;
+                            claim_id: string;
+                            /** @description the address it was claimed for */
+                            email: string;
                             /** @description the new user */
-                            user_id?: string;
+                            user_id: string;
                             /** @description who referred them */
-                            invited_by?: string | null;
+                            invited_by: string | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10746,7 +10813,13 @@ export interface operations {
                              * Format: uuid
                              * @description the invitation
                              */
-                            invitation_id?: string;
+                            invitation_id: string;
+                            /** @description the address it is bound to, if any */
+                            email: string | null;
+                            /** @description how many sign-ups it admits */
+                            max_uses: number;
+                            /** @description who sent it */
+                            invited_by: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10794,9 +10867,9 @@ export interface operations {
                              * Format: uuid
                              * @description the invitation
                              */
-                            invitation_id?: string;
+                            invitation_id: string;
                             /** @description how many times it has been sent */
-                            sends?: number;
+                            sends: number;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10844,9 +10917,13 @@ export interface operations {
                              * Format: uuid
                              * @description the invitation
                              */
-                            invitation_id?: string;
+                            invitation_id: string;
                             /** @description its sender */
-                            invited_by?: string;
+                            invited_by: string;
+                            /** @description referral_subtree when revoked with a subtree; null alone */
+                            reason: string | null;
+                            /** @description whose referral subtree was revoked */
+                            root: string | null;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10892,9 +10969,9 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description how many e-mail addresses */
-                            emails?: number;
+                            emails: number;
                             /** @description how many usernames */
-                            usernames?: number;
+                            usernames: number;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10940,15 +11017,15 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description how many memberships ended */
-                            memberships_removed?: number;
+                            memberships_removed: number;
                             /** @description how many links, invitations and pending adds they sponsored were revoked */
-                            invites_revoked?: number;
+                            invites_revoked: number;
                             /** @description how many of their platform invitations were revoked (everywhere only) */
-                            platform_invitations_revoked?: number;
+                            platform_invitations_revoked: number;
                             /** @description how many of their join requests were cancelled */
-                            join_requests_cancelled?: number;
+                            join_requests_cancelled: number;
                             /** @description deprovisioned, or deleted (a SCIM user deleted) */
-                            reason?: string;
+                            reason: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -10993,10 +11070,13 @@ export interface operations {
                         /** @description the user id */
                         subject?: string;
                         data?: {
-                            /** @description the SCIM resource id */
-                            scim_id?: string;
+                            /**
+                             * Format: uuid
+                             * @description the SCIM resource id
+                             */
+                            scim_id: string;
                             /** @description whether the user is active */
-                            active?: boolean;
+                            active: boolean;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -11042,7 +11122,7 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description how many memberships were given back */
-                            memberships?: number;
+                            memberships: number;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -11088,7 +11168,7 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description the host it delivers to */
-                            host?: string;
+                            host: string;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -11134,7 +11214,7 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description whether it is enabled now */
-                            enabled?: boolean;
+                            enabled: boolean;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -11223,7 +11303,7 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description when the old secret stops signing (Unix seconds) */
-                            previous_until?: number;
+                            previous_until: number;
                         };
                     } & components["schemas"]["Event"];
                 };
@@ -11269,9 +11349,9 @@ export interface operations {
                         subject?: string;
                         data?: {
                             /** @description gone, failing, or why its owner's rights ended: sponsor_demoted, sponsor_removed, sponsor_left, sponsor_deprovisioned, role_defined, key_revoked */
-                            reason?: string;
-                            /** @description the owner who lost the right (absent for gone and failing) */
-                            owner?: string;
+                            reason: string;
+                            /** @description the owner who lost the right (null for gone and failing) */
+                            owner: string | null;
                         };
                     } & components["schemas"]["Event"];
                 };
