@@ -13,12 +13,12 @@
 
 use std::collections::HashMap;
 
-use guestlist_domain::rules;
-use guestlist_domain::{Actor, Permission, Permissions, RoleName, SpacePath, UserId};
-use guestlist_store::{InviteRow, MailSubject, SponsoredKind, Tx, Visibility};
 use guestlist_domain::events::{
     EventData, InvitationRevoked, InviteRevoked, MemberAddWithdrawn, WebhookEndpointDisabled,
 };
+use guestlist_domain::rules;
+use guestlist_domain::{Actor, Permission, Permissions, RoleName, SpacePath, UserId};
+use guestlist_store::{InviteRow, MailSubject, SponsoredKind, Tx, Visibility};
 
 use crate::Result;
 use crate::scope::{Scope, event_on};
@@ -269,7 +269,10 @@ pub(crate) async fn disable_endpoints_beyond(
                 tx,
                 &ep,
                 None,
-                WebhookEndpointDisabled { reason: reason.to_owned(), owner: Some(owner.to_owned()) },
+                WebhookEndpointDisabled {
+                    reason: reason.to_owned(),
+                    owner: Some(owner.to_owned()),
+                },
             )
             .await?;
             tx.append_event(&e).await?;

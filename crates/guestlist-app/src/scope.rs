@@ -218,7 +218,12 @@ impl Scope {
         subject: Option<&str>,
         data: impl Into<EventData>,
     ) -> NewEvent {
-        event_on(Some((self.space.id, &self.space.path)), actor, subject, data)
+        event_on(
+            Some((self.space.id, &self.space.path)),
+            actor,
+            subject,
+            data,
+        )
     }
 }
 

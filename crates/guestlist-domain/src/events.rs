@@ -6,7 +6,7 @@
 //! [`CATALOGUE`], which the same declaration generates.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{JoinMode, MembershipSource, MembershipStatus, Permission, Permissions, RoleName};
@@ -217,8 +217,9 @@ macro_rules! catalogue {
 
 const USER: Option<&str> = Some("the user id");
 const ENDPOINT: Option<&str> = Some("the endpoint id");
-const ADDRESSEE: Option<&str> =
-    Some("the addressee's user id, when addressed to a user (the sponsor's, when their rights ended)");
+const ADDRESSEE: Option<&str> = Some(
+    "the addressee's user id, when addressed to a user (the sponsor's, when their rights ended)",
+);
 
 catalogue! {
     SpaceCreated "space.created" {
@@ -591,7 +592,8 @@ mod tests {
         );
         assert_eq!(EventData::parse("member.joined", &text).unwrap(), joined);
         // An undeclared field, a missing one, a value of another type, an unknown kind.
-        let extra = r#"{"role":"member","source":"invite_link","invite_id":null,"added_as":null,"x":1}"#;
+        let extra =
+            r#"{"role":"member","source":"invite_link","invite_id":null,"added_as":null,"x":1}"#;
         assert!(EventData::parse("member.joined", extra).is_err());
         assert!(EventData::parse("member.joined", r#"{"role":"member"}"#).is_err());
         let wrong = r#"{"role":"member","source":"invite","invite_id":null,"added_as":null}"#;
@@ -611,11 +613,13 @@ mod tests {
         serialized.sort();
         assert_eq!(required, serialized);
         assert_eq!(
-            schema["properties"]["source"]["enum"][0],
-            "invite_link",
+            schema["properties"]["source"]["enum"][0], "invite_link",
             "a domain enum is typed on the wire"
         );
-        assert_eq!(schema["properties"]["invite_id"]["type"], json!(["string", "null"]));
+        assert_eq!(
+            schema["properties"]["invite_id"]["type"],
+            json!(["string", "null"])
+        );
     }
 
     #[test]

@@ -5,12 +5,12 @@
 //! here.
 
 use guestlist_domain::JoinOutcome;
+use guestlist_domain::events::{MemberJoined, MemberRoleChanged};
 use guestlist_domain::rules::{self, Admission};
 use guestlist_domain::{
     Actor, Email, Error, MembershipSource, MembershipStatus, RoleName, SpacePath, UserId, Username,
 };
 use guestlist_store::{InviteRow, MembershipRow, NewMembership, Tx};
-use guestlist_domain::events::{MemberJoined, MemberRoleChanged};
 use uuid::Uuid;
 
 use crate::Result;
@@ -144,7 +144,12 @@ pub(crate) async fn admit(
                 actor,
                 user,
                 invite,
-                MemberJoined { role: role.clone(), source, invite_id, added_as: None },
+                MemberJoined {
+                    role: role.clone(),
+                    source,
+                    invite_id,
+                    added_as: None,
+                },
             )
             .await?;
             Ok(Admitted::Joined(row))

@@ -4,6 +4,10 @@
 
 use std::collections::HashMap;
 
+use guestlist_domain::events::{
+    EventData, InvitationAccepted, InvitationCreated, InvitationDeclined, InvitationResent,
+    InvitationRevoked,
+};
 use guestlist_domain::{
     Actor, Addressee, Email, Error, InvitationOutcome, InvitationStatus, JoinOutcome,
     MembershipSource, Permission, RoleName, SpacePath, UserId, Username,
@@ -13,10 +17,6 @@ use guestlist_store::{
     Reissue, Tx, Visibility,
 };
 use serde::{Deserialize, Serialize};
-use guestlist_domain::events::{
-    EventData, InvitationAccepted, InvitationCreated, InvitationDeclined, InvitationResent,
-    InvitationRevoked,
-};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -445,17 +445,23 @@ async fn invite_one(
         })
         .await?;
     }
-    tx.append_event(&scope.event(
-        &op.actor,
-        row.addressee.user_id.as_ref().map(UserId::as_str),
-        InvitationCreated {
-            invitation_id: new.id,
-            role: row.role.clone(),
-            email: row.addressee.email.as_ref().map(|e| e.as_str().to_owned()),
-            username: row.addressee.username.as_ref().map(|u| u.as_str().to_owned()),
-            expires_at: new.expires_at.unix_timestamp(),
-        },
-    ))
+    tx.append_event(
+        &scope.event(
+            &op.actor,
+            row.addressee.user_id.as_ref().map(UserId::as_str),
+            InvitationCreated {
+                invitation_id: new.id,
+                role: row.role.clone(),
+                email: row.addressee.email.as_ref().map(|e| e.as_str().to_owned()),
+                username: row
+                    .addressee
+                    .username
+                    .as_ref()
+                    .map(|u| u.as_str().to_owned()),
+                expires_at: new.expires_at.unix_timestamp(),
+            },
+        ),
+    )
     .await?;
     let row = tx
         .invitation_by_id(new.id)
@@ -566,7 +572,10 @@ async fn reissue(
     tx.append_event(&scope.event(
         actor,
         invitation.addressee.user_id.as_ref().map(UserId::as_str),
-        InvitationResent { invitation_id: invitation.id, sends: invitation.sends + 1 },
+        InvitationResent {
+            invitation_id: invitation.id,
+            sends: invitation.sends + 1,
+        },
     ))
     .await?;
     let fresh = tx

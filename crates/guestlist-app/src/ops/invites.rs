@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use guestlist_domain::events::{self, CodeForm, InviteRevoked, InviteUpdated};
 use guestlist_domain::rules;
 use guestlist_domain::{
     Actor, Email, Error, InviteCode, InviteState, JoinMode, JoinOutcome, MembershipSource,
@@ -8,7 +9,6 @@ use guestlist_domain::{
 use guestlist_store::{
     InviteMirror, InvitePredicate, InviteQuery, InviteRow, NewInvite, PageKey, Tx, Visibility,
 };
-use guestlist_domain::events::{self, CodeForm, InviteRevoked, InviteUpdated};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -709,7 +709,8 @@ impl Mirror {
             .await?;
         let mut row = insert_new(tx, &self.create, scope).await?;
         if self.input.revoked && tx.revoke_invite(row.id, &actor.label(), now).await? {
-            tx.append_event(&scope.event(actor, None, InviteRevoked::by_hand(row.id))).await?;
+            tx.append_event(&scope.event(actor, None, InviteRevoked::by_hand(row.id)))
+                .await?;
             row = tx
                 .invite_by_id(row.id)
                 .await?
@@ -779,7 +780,8 @@ impl Mirror {
         }
         if m.revoked && tx.revoke_invite(row.id, &actor.label(), now).await? {
             changed = true;
-            tx.append_event(&scope.event(actor, None, InviteRevoked::by_hand(row.id))).await?;
+            tx.append_event(&scope.event(actor, None, InviteRevoked::by_hand(row.id)))
+                .await?;
         }
         if !changed {
             return Ok(MirrorDone::Unchanged(row));

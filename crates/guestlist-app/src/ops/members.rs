@@ -1,11 +1,11 @@
 use std::collections::HashMap;
 
+use guestlist_domain::events::{EventData, MemberLeft, MemberRemoved, MemberRoleChanged};
 use guestlist_domain::{
     Actor, Error, JoinMode, JoinOutcome, MembershipSource, MembershipStatus, Permission,
     Permissions, RoleName, SpacePath, UserId,
 };
 use guestlist_store::{MembershipRow, Tx};
-use guestlist_domain::events::{EventData, MemberLeft, MemberRemoved, MemberRoleChanged};
 use uuid::Uuid;
 
 pub use super::admission::MembershipView;

@@ -3,6 +3,10 @@
 //! `request`-mode space (or through a link that needs approval) and a manager approves
 //! or denies; and what happens to a sponsor's invitations when they leave.
 
+use guestlist_domain::events::{
+    JoinRequestApproved, JoinRequestCancelled, JoinRequestCreated, JoinRequestDenied, MemberAdded,
+    MemberDeclined, MemberRemoved, UserDeprovisioned,
+};
 use guestlist_domain::rules;
 use guestlist_domain::{
     Actor, AddOutcome, Email, Error, JoinMode, JoinOutcome, MembershipSource, MembershipStatus,
@@ -10,10 +14,6 @@ use guestlist_domain::{
 };
 use guestlist_store::{
     InviteRow, JoinRequestRow, JoinRequestStatus, NewJoinRequest, NewMembership, PageKey, Tx,
-};
-use guestlist_domain::events::{
-    JoinRequestApproved, JoinRequestCancelled, JoinRequestCreated, JoinRequestDenied, MemberAdded,
-    MemberDeclined, MemberRemoved, UserDeprovisioned,
 };
 use uuid::Uuid;
 
@@ -153,7 +153,11 @@ pub(crate) async fn open_request(
     tx.append_event(&scope.event(
         actor,
         Some(user.as_str()),
-        JoinRequestCreated { request_id: new.id, role: role.clone(), invite_id: new.invite_id },
+        JoinRequestCreated {
+            request_id: new.id,
+            role: role.clone(),
+            invite_id: new.invite_id,
+        },
     ))
     .await?;
     let row = tx
@@ -262,7 +266,10 @@ async fn approve(
     tx.append_event(&scope.event(
         actor,
         Some(request.user_id.as_str()),
-        JoinRequestApproved { request_id: request.id, role: role.clone() },
+        JoinRequestApproved {
+            request_id: request.id,
+            role: role.clone(),
+        },
     ))
     .await?;
     Ok(admitted.split(scope))
@@ -472,7 +479,10 @@ pub(crate) async fn deprovision(
         tx.append_event(&scope.event(
             actor,
             Some(user.as_str()),
-            MemberRemoved { role: m.role.clone(), reason: Some(reason.to_owned()) },
+            MemberRemoved {
+                role: m.role.clone(),
+                reason: Some(reason.to_owned()),
+            },
         ))
         .await?;
         done.memberships_removed += 1;
@@ -507,7 +517,9 @@ pub(crate) async fn deprovision(
         reason: reason.to_owned(),
     };
     let event = match root {
-        Some(root) => Scope::load(tx, root).await?.event(actor, Some(user.as_str()), data),
+        Some(root) => Scope::load(tx, root)
+            .await?
+            .event(actor, Some(user.as_str()), data),
         None => event_on(None, actor, Some(user.as_str()), data),
     };
     tx.append_event(&event).await?;

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 
+use guestlist_domain::events::{UserProvisioned, UserReactivated};
 use guestlist_domain::scim::patch::{PatchOp, apply_patch};
 use guestlist_domain::scim::{Filter, GROUP, Object, ResourceDef, ScimType, USER, refused};
 use guestlist_domain::{
@@ -22,7 +23,6 @@ use guestlist_store::{
     SpaceQuery, SpaceRow, Tx, Visibility,
 };
 use serde::{Deserialize, Serialize};
-use guestlist_domain::events::{UserProvisioned, UserReactivated};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
@@ -477,7 +477,10 @@ async fn write_user(
             tx.append_event(&scope.event(
                 &caller.actor,
                 Some(row.user_id.as_str()),
-                UserProvisioned { scim_id: row.id, active },
+                UserProvisioned {
+                    scim_id: row.id,
+                    active,
+                },
             ))
             .await?;
             row

@@ -4,14 +4,14 @@
 //! conditional write on a counter of live reservations and confirmed sign-ups, so it
 //! is never overshot under any concurrency.
 
+use guestlist_domain::events::{
+    self, EventData, InvitationAccepted, PlatformInvitationResent, PlatformInvitationRevoked,
+    SignupConfirmed, SignupGateChanged,
+};
 use guestlist_domain::{Actor, Email, Error, Gate, InviteState, UserId};
 use guestlist_store::{
     ClaimRow, ClaimState, GateRow, GateSettings, MailSubject, NewClaim, NewEvent, NewMail,
     NewPlatformInvitation, PageKey, PlatformInvitationRow, SignupRow, Tx,
-};
-use guestlist_domain::events::{
-    self, EventData, InvitationAccepted, PlatformInvitationResent,
-    PlatformInvitationRevoked, SignupConfirmed, SignupGateChanged,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;

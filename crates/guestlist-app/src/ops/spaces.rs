@@ -1,8 +1,8 @@
+use guestlist_domain::events::{RoleCreated, SpaceCreated, SpaceUpdated};
 use guestlist_domain::{Actor, Error, JoinMode, Permission, Permissions, RoleName, SpacePath};
 use guestlist_store::{
     NewRole, NewSpace, PageKey, RoleRow, SpacePatch, SpaceQuery, SpaceRow, Visibility,
 };
-use guestlist_domain::events::{RoleCreated, SpaceCreated, SpaceUpdated};
 use uuid::Uuid;
 
 use super::{operation, text};

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use guestlist_domain::events::UserIdentitiesSet;
 use guestlist_domain::{Actor, Email, Error, UserId, Username};
 use guestlist_store::{Identities, IdentitySource};
-use guestlist_domain::events::UserIdentitiesSet;
 
 use super::operation;
 use crate::scope::{asked_about, event_on};

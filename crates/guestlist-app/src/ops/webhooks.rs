@@ -7,14 +7,14 @@
 
 use std::time::Duration;
 
+use guestlist_domain::events::{
+    EventData, InvitationExpired, WebhookEndpointCreated, WebhookEndpointDeleted,
+    WebhookEndpointDisabled, WebhookEndpointUpdated, WebhookSecretRotated, WebhookTest,
+};
 use guestlist_domain::{Actor, Error, Permission, SpacePath};
 use guestlist_store::{
     AttemptRow, DeliveryOutcome, DeliveryRow, EndpointPatch, EndpointRow, EventRow, FeedQuery,
     NewDelivery, NewEndpoint, NewEvent, Tx, Visibility,
-};
-use guestlist_domain::events::{
-    EventData, InvitationExpired, WebhookEndpointCreated, WebhookEndpointDeleted,
-    WebhookEndpointDisabled, WebhookEndpointUpdated, WebhookSecretRotated, WebhookTest,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -673,7 +673,10 @@ async fn record_attempt(tx: &mut dyn Tx, a: &Attempted, disable_after: Duration)
                 tx,
                 &ep,
                 None,
-                WebhookEndpointDisabled { reason: reason.to_owned(), owner: None },
+                WebhookEndpointDisabled {
+                    reason: reason.to_owned(),
+                    owner: None,
+                },
             )
             .await?;
             tx.append_event(&e).await?;

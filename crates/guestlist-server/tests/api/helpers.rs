@@ -401,11 +401,16 @@ impl TestApp {
     /// kind's declared payload (`EventData::parse`: no unknown kind, no missing or
     /// undeclared field, no value of another type). Returns how many were checked.
     pub async fn events_conform(&self) -> Result<usize, String> {
-        let kinds = self.column_text("SELECT kind FROM events ORDER BY seq").await;
-        let data = self.column_text("SELECT data FROM events ORDER BY seq").await;
+        let kinds = self
+            .column_text("SELECT kind FROM events ORDER BY seq")
+            .await;
+        let data = self
+            .column_text("SELECT data FROM events ORDER BY seq")
+            .await;
         for (kind, data) in kinds.iter().zip(&data) {
-            guestlist_domain::events::EventData::parse(kind, data)
-                .map_err(|e| format!("a recorded {kind} event {data} differs from its declaration: {e}"))?;
+            guestlist_domain::events::EventData::parse(kind, data).map_err(|e| {
+                format!("a recorded {kind} event {data} differs from its declaration: {e}")
+            })?;
         }
         Ok(kinds.len())
     }
