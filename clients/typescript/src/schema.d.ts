@@ -2349,8 +2349,7 @@ export interface components {
              * @description The link that asked for approval, if any.
              */
             invite_id?: string | null;
-            /** @description pending, approved, denied or cancelled. */
-            status: string;
+            status: components["schemas"]["JoinRequestStatus"];
             /** Format: date-time */
             created_at: string;
             decided_by?: string | null;
@@ -2366,6 +2365,11 @@ export interface components {
             requests: components["schemas"]["JoinRequest"][];
             next?: string | null;
         };
+        /**
+         * @description Where a join request stands.
+         * @enum {string}
+         */
+        JoinRequestStatus: "pending" | "approved" | "denied" | "cancelled";
         JoinResult: {
             outcome: components["schemas"]["JoinOutcome"];
             space: string;
@@ -2380,9 +2384,9 @@ export interface components {
             space: string;
             role: string;
             /** @description active, or pending (waiting for the user's consent). */
-            status: string;
-            /** @description invite_link, invitation, owner_add, join_request, open_join, provisioned. */
-            source: string;
+            status: components["schemas"]["MembershipStatus"];
+            /** @description How they came in. */
+            source: components["schemas"]["MembershipSource"];
             /**
              * Format: uuid
              * @description The invite that brought this member.
@@ -2400,6 +2404,13 @@ export interface components {
         MembershipAnswer: {
             membership?: components["schemas"]["Member"] | null;
         };
+        /**
+         * @description How a membership came to be.
+         * @enum {string}
+         */
+        MembershipSource: "invite_link" | "invitation" | "owner_add" | "join_request" | "open_join" | "provisioned";
+        /** @enum {string} */
+        MembershipStatus: "active" | "pending";
         /**
          * @description A link as another system has it, mirrored while both systems run: created the
          *     first time, updated after. The same body twice changes nothing.

@@ -14,9 +14,9 @@ pub struct Member {
     pub space: String,
     pub role: String,
     /// active, or pending (waiting for the user's consent).
-    pub status: String,
-    /// invite_link, invitation, owner_add, join_request, open_join, provisioned.
-    pub source: String,
+    pub status: guestlist_domain::MembershipStatus,
+    /// How they came in.
+    pub source: guestlist_domain::MembershipSource,
     /// The invite that brought this member.
     pub invite_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]

@@ -18,8 +18,7 @@ pub struct JoinRequest {
     pub message: Option<String>,
     /// The link that asked for approval, if any.
     pub invite_id: Option<Uuid>,
-    /// pending, approved, denied or cancelled.
-    pub status: String,
+    pub status: guestlist_domain::JoinRequestStatus,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub decided_by: Option<String>,

@@ -22,7 +22,7 @@ pub use actor::{Actor, UserId};
 pub use error::{Error, ErrorCode};
 pub use invitation::{Addressee, Binding, DeliveryState, Email, InvitationStatus, Username};
 pub use invite::{InviteCode, InviteState};
-pub use membership::{MembershipSource, MembershipStatus};
+pub use membership::{JoinRequestStatus, MembershipSource, MembershipStatus};
 pub use outcome::{AddOutcome, InvitationOutcome, JoinOutcome};
 pub use path::SpacePath;
 pub use role::{Permission, Permissions, RoleName};

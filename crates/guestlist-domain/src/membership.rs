@@ -6,6 +6,7 @@ use crate::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MembershipStatus {
     Active,
     /// Added by an owner, waiting for the user's consent.
@@ -15,6 +16,7 @@ pub enum MembershipStatus {
 /// How a membership came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MembershipSource {
     InviteLink,
     Invitation,
@@ -22,6 +24,27 @@ pub enum MembershipSource {
     JoinRequest,
     OpenJoin,
     Provisioned,
+}
+
+/// Where a join request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum JoinRequestStatus {
+    /// Waiting for a member manager.
+    Pending,
+    Approved,
+    Denied,
+    /// Withdrawn by the person who asked (or with their deprovisioning).
+    Cancelled,
+}
+
+impl JoinRequestStatus {
+    /// A status named in a query (`?status=`): refused as `invalid_input` otherwise.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        s.parse()
+            .map_err(|_| Error::invalid("status", "one of pending, approved, denied, cancelled"))
+    }
 }
 
 macro_rules! string_enum {
@@ -44,6 +67,12 @@ macro_rules! string_enum {
 }
 
 string_enum!(MembershipStatus { Active => "active", Pending => "pending" });
+string_enum!(JoinRequestStatus {
+    Pending => "pending",
+    Approved => "approved",
+    Denied => "denied",
+    Cancelled => "cancelled",
+});
 string_enum!(MembershipSource {
     InviteLink => "invite_link",
     Invitation => "invitation",

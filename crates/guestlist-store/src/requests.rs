@@ -40,37 +40,7 @@ pub trait RequestsTx: Send {
     async fn pending_join_requests_of(&mut self, user: &UserId) -> Result<Vec<JoinRequestRow>>;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JoinRequestStatus {
-    Pending,
-    Approved,
-    Denied,
-    Cancelled,
-}
-
-impl JoinRequestStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JoinRequestStatus::Pending => "pending",
-            JoinRequestStatus::Approved => "approved",
-            JoinRequestStatus::Denied => "denied",
-            JoinRequestStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "pending" => Ok(JoinRequestStatus::Pending),
-            "approved" => Ok(JoinRequestStatus::Approved),
-            "denied" => Ok(JoinRequestStatus::Denied),
-            "cancelled" => Ok(JoinRequestStatus::Cancelled),
-            _ => Err(Error::invalid(
-                "status",
-                "one of pending, approved, denied, cancelled",
-            )),
-        }
-    }
-}
+pub use guestlist_domain::JoinRequestStatus;
 
 #[derive(Debug, Clone)]
 pub struct NewJoinRequest {

@@ -282,8 +282,8 @@ pub(crate) fn member(v: MembershipView) -> api::Member {
         user_id: m.user_id.to_string(),
         space: v.space.to_string(),
         role: m.role.to_string(),
-        status: m.status.as_str().to_owned(),
-        source: m.source.as_str().to_owned(),
+        status: m.status,
+        source: m.source,
         invite_id: m.invite_id,
         joined_at: m.created_at,
     }

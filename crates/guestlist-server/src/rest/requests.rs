@@ -288,7 +288,7 @@ pub(crate) fn join_request(v: guestlist_app::JoinRequestView) -> api::JoinReques
         role: r.role.to_string(),
         message: r.message,
         invite_id: r.invite_id,
-        status: r.status.as_str().to_owned(),
+        status: r.status,
         created_at: r.created_at,
         decided_by: r.decided_by,
         decided_at: r.decided_at,

@@ -11,7 +11,7 @@ async fn join_modes_decide_who_may_join_without_an_invite() {
     let bob = t.user("bob");
     let r = bob.join_space("open/").await.unwrap();
     assert_eq!(r.outcome, api::JoinOutcome::Joined);
-    assert_eq!(r.membership.unwrap().source, "open_join");
+    assert_eq!(r.membership.unwrap().source.as_str(), "open_join");
     assert_eq!(
         bob.join_space("open/").await.unwrap().outcome,
         api::JoinOutcome::AlreadyMember

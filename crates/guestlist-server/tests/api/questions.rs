@@ -305,7 +305,7 @@ async fn a_users_memberships_are_paged_for_them_and_for_platform_keys() {
         .collect();
     assert_eq!(spaces, ["a/", "b/", "c/"]);
     assert!(rest.next.is_none());
-    assert_eq!(first.members[0].source, "provisioned");
+    assert_eq!(first.members[0].source.as_str(), "provisioned");
     let theirs = platform.user_memberships("dana", None, None).await.unwrap();
     assert_eq!(theirs.members.len(), 3);
     assert_eq!(

@@ -254,7 +254,11 @@ async fn join_requests_wait_for_a_manager() {
         "not_found"
     );
     assert_eq!(
-        bob.cancel_join_request(second.id).await.unwrap().status,
+        bob.cancel_join_request(second.id)
+            .await
+            .unwrap()
+            .status
+            .as_str(),
         "cancelled"
     );
     let third = bob
@@ -328,7 +332,7 @@ async fn concurrent_approvals_respect_the_member_limit() {
     for t in tasks {
         match t.await.unwrap() {
             Ok(d) => {
-                assert_eq!(d.request.status, "approved");
+                assert_eq!(d.request.status.as_str(), "approved");
                 approved += 1;
             }
             Err(e) => {

@@ -329,7 +329,7 @@ async fn entra_provisions_deactivates_reactivates_and_deletes_a_user() {
     let m = member(&t, "contoso/engineering/", "ada@contoso.test")
         .await
         .expect("back in the group's space");
-    assert_eq!(m.source, "provisioned");
+    assert_eq!(m.source.as_str(), "provisioned");
     assert!(member(&t, "contoso/", "ada@contoso.test").await.is_none());
 
     // Removed from the group as Entra does it: by value.
@@ -404,7 +404,8 @@ async fn okta_provisions_with_put_and_pushes_groups() {
         member(&t, "okta-org/sales/", "bob@okta.test")
             .await
             .unwrap()
-            .source,
+            .source
+            .as_str(),
         "provisioned"
     );
     let renamed = idp
