@@ -12,6 +12,8 @@ mod paging;
 mod scope;
 mod secrets;
 pub mod targets;
+#[cfg(test)]
+mod use_cases;
 
 use std::net::IpAddr;
 use std::sync::Arc;

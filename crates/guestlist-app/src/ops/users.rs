@@ -23,6 +23,9 @@ struct SetIdentities {
 }
 
 operation!(SetIdentities => Identities, |self, tx| {
+    if !self.actor.is_platform_admin() {
+        return Err(Error::forbidden("only a platform administrator sets users' identities"));
+    }
     tx.put_identities(&self.user, &self.identities, IdentitySource::Host, true, crate::now()).await?;
     tx.append_event(&event_on(
         None,
@@ -81,11 +84,6 @@ impl App {
         emails: &[String],
         usernames: &[String],
     ) -> Result<Identities> {
-        if !actor.is_platform_admin() {
-            return Err(Error::forbidden(
-                "only a platform administrator sets users' identities",
-            ));
-        }
         let identities = Identities {
             emails: parsed("emails", emails, Email::parse)?,
             usernames: parsed("usernames", usernames, Username::parse)?,
