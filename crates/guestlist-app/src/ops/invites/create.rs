@@ -1,4 +1,5 @@
-//! Creating a shareable invite link: its code generated, chosen or carried, under the grant ceiling.
+//! Creating a shareable invite link: its code generated, chosen or carried, under the
+//! grant ceiling.
 
 use super::*;
 use crate::ops::{operation, text};

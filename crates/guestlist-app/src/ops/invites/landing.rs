@@ -1,4 +1,5 @@
-//! What anyone holding a code sees (the preview, the landing page) and the funnel it counts.
+//! What anyone holding a code sees (the preview, the landing page) and the funnel it
+//! counts.
 
 use super::*;
 use crate::limits::Surface;
