@@ -131,10 +131,13 @@ impl TokenVerifier {
         secret: Option<&Secret>,
         audience: Option<&str>,
         issuers: &[IssuerConfig],
-    ) -> std::result::Result<Self, String> {
+    ) -> std::result::Result<Self, guestlist_domain::SettingError> {
         let issuers = Issuers::new(issuers, secret.is_some())?;
         if secret.is_none() && issuers.is_empty() {
-            return Err("no way to verify user tokens: set jwt_secret or name an issuer".into());
+            return Err(guestlist_domain::SettingError::new(
+                "jwt_secret",
+                "no way to verify user tokens: set jwt_secret, or trust an identity provider with an [[issuers]] section",
+            ));
         }
         Ok(TokenVerifier {
             shared: secret.map(|s| SharedSecret::new(s, audience)),

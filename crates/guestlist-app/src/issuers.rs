@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use guestlist_domain::SettingError;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -122,54 +123,71 @@ fn algorithm(name: &str) -> Option<Algorithm> {
 }
 
 impl IssuerConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SettingError> {
         let at = |what: &str| format!("issuers[{}].{what}", self.issuer);
         if !(self.issuer.starts_with("https://") || self.issuer.starts_with("http://")) {
-            return Err(format!("{}: an http(s) URL", at("issuer")));
+            return Err(SettingError::new(at("issuer"), "an http(s) URL"));
         }
         if let Some(u) = &self.jwks_url
             && !(u.starts_with("https://") || u.starts_with("http://"))
         {
-            return Err(format!("{}: an http(s) URL", at("jwks_url")));
+            return Err(SettingError::new(at("jwks_url"), "an http(s) URL"));
         }
         if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
-            return Err(format!(
-                "{}: name the audience(s) its tokens carry for this service",
-                at("audiences")
+            return Err(SettingError::new(
+                at("audiences"),
+                "name the audience(s) its tokens carry for this service",
             ));
         }
         if self.algorithms.is_empty() {
-            return Err(format!("{}: at least one", at("algorithms")));
+            return Err(SettingError::new(at("algorithms"), "at least one"));
         }
         for a in &self.algorithms {
             if algorithm(a).is_none() {
-                return Err(format!(
-                    "{}: {a:?} is not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA",
-                    at("algorithms")
+                return Err(SettingError::new(
+                    at("algorithms"),
+                    format!(
+                        "{a:?} is not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA"
+                    ),
                 ));
             }
         }
         if self.leeway_secs > 300 {
-            return Err(format!("{}: at most 300", at("leeway_secs")));
+            return Err(SettingError::new(at("leeway_secs"), "at most 300"));
         }
         if let Some(prefix) = &self.user_prefix
             && (prefix.len() > 64
                 || prefix.chars().any(|c| c.is_control() || c.is_whitespace())
                 || prefix.starts_with(guestlist_domain::actor::KEY_LABEL_PREFIX))
         {
-            return Err(format!(
-                "{}: at most 64 characters, no spaces or control characters, not \"key:\"",
-                at("user_prefix")
+            return Err(SettingError::new(
+                at("user_prefix"),
+                "at most 64 characters, no spaces or control characters, not \"key:\"",
             ));
         }
         if self.claims.admin_value.is_some() && self.claims.admin.is_none() {
-            return Err(format!(
-                "{}: admin_value needs admin (the claim)",
-                at("claims")
+            return Err(SettingError::new(
+                at("claims"),
+                "admin_value needs admin (the claim)",
             ));
         }
         Ok(())
     }
+}
+
+/// Why an issuer's keys could not be fetched (logged, and shown on `/readyz`).
+#[derive(Debug, thiserror::Error)]
+enum KeyFetchError {
+    #[error("discovery at {0}: {1}")]
+    Discovery(String, String),
+    #[error("discovery at {url} names the issuer {named:?}, not {expected:?}")]
+    WrongIssuer {
+        url: String,
+        named: String,
+        expected: String,
+    },
+    #[error("JWKS at {0}: {1}")]
+    Jwks(String, String),
 }
 
 /// Who a provider's token says the caller is.
@@ -258,7 +276,7 @@ pub(crate) struct Issuers {
 impl Issuers {
     /// `shared_secret`: whether tokens without a trusted issuer are taken too (the
     /// host's HS256 secret), another source of user ids.
-    pub fn new(configs: &[IssuerConfig], shared_secret: bool) -> Result<Issuers, String> {
+    pub fn new(configs: &[IssuerConfig], shared_secret: bool) -> Result<Issuers, SettingError> {
         for c in configs {
             c.validate()?;
         }
@@ -266,25 +284,30 @@ impl Issuers {
         if sources > 1
             && let Some(c) = configs.iter().find(|c| c.user_prefix.is_none())
         {
-            return Err(format!(
-                "issuers[{}].user_prefix: tokens come from {sources} sources (the issuers{}), \
-                 so whose user `alice` is would be ambiguous: give each issuer its own \
-                 user_prefix (\"okta:\"), the same one to issuers that share users, \
-                 or \"\" to share the shared secret's users",
-                c.issuer,
-                if shared_secret { " and jwt_secret" } else { "" }
+            return Err(SettingError::new(
+                format!("issuers[{}].user_prefix", c.issuer),
+                format!(
+                    "tokens come from {sources} sources (the issuers{}), \
+                     so whose user `alice` is would be ambiguous: give each issuer its own \
+                     user_prefix (\"okta:\"), the same one to issuers that share users, \
+                     or \"\" to share the shared secret's users",
+                    if shared_secret { " and jwt_secret" } else { "" }
+                ),
             ));
         }
         let mut seen = std::collections::HashSet::new();
         if let Some(c) = configs.iter().find(|c| !seen.insert(c.issuer.as_str())) {
-            return Err(format!("issuers[{}]: named twice", c.issuer));
+            return Err(SettingError::new(
+                format!("issuers[{}]", c.issuer),
+                "named twice",
+            ));
         }
         crate::install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::limited(3))
             .build()
-            .map_err(|e| format!("building the JWKS client: {e}"))?;
+            .map_err(|e| SettingError::new("issuers", format!("building the JWKS client: {e}")))?;
         let providers = configs
             .iter()
             .map(|c| {
@@ -445,12 +468,12 @@ impl Provider {
             Err(e) => {
                 tracing::warn!(issuer = %self.config.issuer, error = %e, "could not fetch the issuer's keys; keeping the last ones");
                 let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
-                status.1 = Some(e);
+                status.1 = Some(e.to_string());
             }
         }
     }
 
-    async fn jwks_uri(&self, http: &reqwest::Client) -> Result<String, String> {
+    async fn jwks_uri(&self, http: &reqwest::Client) -> Result<String, KeyFetchError> {
         if let Some(u) = self
             .jwks_uri
             .lock()
@@ -473,28 +496,29 @@ impl Provider {
             .send()
             .await
             .and_then(|r| r.error_for_status())
-            .map_err(|e| format!("discovery at {url}: {e}"))?
+            .map_err(|e| KeyFetchError::Discovery(url.clone(), e.to_string()))?
             .json()
             .await
-            .map_err(|e| format!("discovery at {url}: {e}"))?;
+            .map_err(|e| KeyFetchError::Discovery(url.clone(), e.to_string()))?;
         if d.issuer != self.config.issuer {
-            return Err(format!(
-                "discovery at {url} names the issuer {:?}, not {:?}",
-                d.issuer, self.config.issuer
-            ));
+            return Err(KeyFetchError::WrongIssuer {
+                url,
+                named: d.issuer,
+                expected: self.config.issuer.clone(),
+            });
         }
         *self.jwks_uri.lock().unwrap_or_else(|e| e.into_inner()) = Some(d.jwks_uri.clone());
         Ok(d.jwks_uri)
     }
 
-    async fn fetch(&self, http: &reqwest::Client) -> Result<(JwkSet, Duration), String> {
+    async fn fetch(&self, http: &reqwest::Client) -> Result<(JwkSet, Duration), KeyFetchError> {
         let uri = self.jwks_uri(http).await?;
         let res = http
             .get(&uri)
             .send()
             .await
             .and_then(|r| r.error_for_status())
-            .map_err(|e| format!("JWKS at {uri}: {e}"))?;
+            .map_err(|e| KeyFetchError::Jwks(uri.clone(), e.to_string()))?;
         let fresh_for = res
             .headers()
             .get(reqwest::header::CACHE_CONTROL)
@@ -504,7 +528,7 @@ impl Provider {
         let set: JwkSet = res
             .json()
             .await
-            .map_err(|e| format!("JWKS at {uri}: {e}"))?;
+            .map_err(|e| KeyFetchError::Jwks(uri.clone(), e.to_string()))?;
         Ok((set, fresh_for))
     }
 
@@ -695,7 +719,7 @@ mod tests {
         assert!(Issuers::new(&[one(a, None)], false).is_ok());
         // A second source makes an unprefixed issuer ambiguous.
         let err = Issuers::new(&[one(a, None)], true).err().unwrap();
-        assert!(err.contains("user_prefix"), "{err}");
+        assert!(err.setting.ends_with("user_prefix"), "{err}");
         assert!(Issuers::new(&[one(a, Some("a:")), one(b, None)], false).is_err());
         assert!(Issuers::new(&[one(a, Some("a:")), one(a, Some("b:"))], false).is_err());
         // Said explicitly: distinct, shared between issuers, or the shared secret's.

@@ -179,7 +179,7 @@ impl App {
             config.jwt_audience.as_deref(),
             &config.issuers,
         )
-        .map_err(|e| Error::invalid("issuers", e))?;
+        .map_err(|e| Error::invalid(e.setting, e.reason))?;
         Ok(App(Arc::new(Inner {
             store,
             config,

@@ -29,10 +29,19 @@ pub struct Cidr {
     pub prefix: u8,
 }
 
-impl FromStr for Cidr {
-    type Err = String;
+/// Why a text is not an address block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidrError {
+    #[error("{0:?} is not an address or address block")]
+    NotAnAddress(String),
+    #[error("{block:?}: the prefix length is 0 to {max}")]
+    Prefix { block: String, max: u8 },
+}
 
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+impl FromStr for Cidr {
+    type Err = CidrError;
+
+    fn from_str(s: &str) -> std::result::Result<Self, CidrError> {
         let (a, p) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
@@ -40,7 +49,7 @@ impl FromStr for Cidr {
         let addr: IpAddr = a
             .trim()
             .parse()
-            .map_err(|_| format!("{s:?} is not an address or address block"))?;
+            .map_err(|_| CidrError::NotAnAddress(s.to_owned()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
             Some(p) => p
@@ -48,7 +57,10 @@ impl FromStr for Cidr {
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{s:?}: the prefix length is 0 to {max}"))?,
+                .ok_or_else(|| CidrError::Prefix {
+                    block: s.to_owned(),
+                    max,
+                })?,
             None => max,
         };
         Ok(Cidr { addr, prefix })

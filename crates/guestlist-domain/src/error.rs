@@ -307,3 +307,21 @@ mod tests {
         assert!(!e.public_message().contains("secret"));
     }
 }
+
+/// A setting refused when the service starts: which one (its path in the
+/// configuration, `mail.smtp_url`, `issuers[https://idp].audiences`), and why, in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {reason}")]
+pub struct SettingError {
+    pub setting: String,
+    pub reason: String,
+}
+
+impl SettingError {
+    pub fn new(setting: impl Into<String>, reason: impl Into<String>) -> SettingError {
+        SettingError {
+            setting: setting.into(),
+            reason: reason.into(),
+        }
+    }
+}

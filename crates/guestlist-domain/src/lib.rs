@@ -19,7 +19,7 @@ pub mod signup;
 pub mod space;
 
 pub use actor::{Actor, UserId};
-pub use error::{Error, ErrorCode};
+pub use error::{Error, ErrorCode, SettingError};
 pub use invitation::{Addressee, Binding, DeliveryState, Email, InvitationStatus, Username};
 pub use invite::{InviteCode, InviteState};
 pub use membership::{JoinRequestStatus, MembershipSource, MembershipStatus};

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use guestlist_app::domain::SettingError;
 use guestlist_app::outbox::{self, Backoff, DeliveryOutcome, Due, Failure, Outbox, RetryPolicy};
 use guestlist_app::{App, OutgoingMail, redact_url};
 use lettre::message::header::ContentTransferEncoding;
@@ -133,7 +134,40 @@ const TEMPLATES: [(&str, &str); 6] = [
     ),
 ];
 
-fn load_templates(dir: Option<&Path>) -> Result<minijinja::Environment<'static>, String> {
+/// Why a message was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// The message cannot be made: a template fails, or the recipient is an address
+    /// the mailer cannot send to. Trying again cannot help.
+    #[error("{0}")]
+    Message(String),
+    /// The SMTP server refused it for good (a 5xx reply). Trying again cannot help.
+    #[error("refused by the SMTP server: {0}")]
+    Refused(String),
+    /// What may pass: the server unreachable, a temporary (4xx) refusal, the mail
+    /// folder not writable.
+    #[error("{0}")]
+    Transient(String),
+}
+
+impl MailError {
+    /// Whether trying again cannot help: the delivery fails at once, with its reason.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, MailError::Message(_) | MailError::Refused(_))
+    }
+}
+
+impl From<MailError> for Failure {
+    fn from(e: MailError) -> Failure {
+        Failure {
+            permanent: e.is_permanent(),
+            error: e.to_string(),
+            retry_after: None,
+        }
+    }
+}
+
+fn load_templates(dir: Option<&Path>) -> Result<minijinja::Environment<'static>, SettingError> {
     let mut env = minijinja::Environment::new();
     // `.html` templates escape what they show; text templates do not.
     env.set_auto_escape_callback(|name| {
@@ -145,12 +179,17 @@ fn load_templates(dir: Option<&Path>) -> Result<minijinja::Environment<'static>,
     });
     for (name, builtin) in TEMPLATES {
         let text = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
-            Some(path) => std::fs::read_to_string(&path)
-                .map_err(|e| format!("reading {}: {e}", path.display()))?,
+            Some(path) => std::fs::read_to_string(&path).map_err(|e| {
+                SettingError::new(
+                    "mail.templates_dir",
+                    format!("reading {}: {e}", path.display()),
+                )
+            })?,
             None => builtin.to_owned(),
         };
-        env.add_template_owned(name, text)
-            .map_err(|e| format!("template {name}: {e}"))?;
+        env.add_template_owned(name, text).map_err(|e| {
+            SettingError::new("mail.templates_dir", format!("template {name}: {e}"))
+        })?;
     }
     Ok(env)
 }
@@ -174,16 +213,18 @@ fn readable(text: String) -> Body {
 }
 
 impl Mailer {
-    pub fn new(config: MailConfig) -> Result<Mailer, String> {
+    pub fn new(config: MailConfig) -> Result<Mailer, SettingError> {
         let from: Mailbox = config
             .from
             .parse()
-            .map_err(|e| format!("mail.from {:?}: {e}", config.from))?;
+            .map_err(|e| SettingError::new("mail.from", format!("{:?}: {e}", config.from)))?;
         let templates = load_templates(config.templates_dir.as_deref())?;
         let transport = match &config.smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| format!("mail.smtp_url {}: {e}", redact_url(url)))?
+                    .map_err(|e| {
+                        SettingError::new("mail.smtp_url", format!("{}: {e}", redact_url(url)))
+                    })?
                     .timeout(Some(Duration::from_secs(config.timeout_secs)))
                     .build(),
             ),
@@ -203,7 +244,7 @@ impl Mailer {
     }
 
     /// The message for an invitation e-mail (to a space, or to sign up).
-    pub fn render(&self, mail: &OutgoingMail) -> Result<Message, String> {
+    pub fn render(&self, mail: &OutgoingMail) -> Result<Message, MailError> {
         let expires = mail.expires_at.map(|at| {
             at.format(&time::format_description::well_known::Rfc2822)
                 .unwrap_or_else(|_| at.to_string())
@@ -234,13 +275,13 @@ impl Mailer {
             self.templates
                 .get_template(name)
                 .and_then(|t| t.render(&ctx))
-                .map_err(|e| format!("template {name}: {e}"))
+                .map_err(|e| MailError::Message(format!("template {name}: {e}")))
         };
         let subject = render(&format!("{kind}.subject.txt"))?.trim().to_owned();
         let to: Mailbox = mail
             .to
             .parse()
-            .map_err(|e| format!("recipient {:?}: {e}", mail.to))?;
+            .map_err(|e| MailError::Message(format!("recipient {:?}: {e}", mail.to)))?;
         Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -250,19 +291,33 @@ impl Mailer {
                 readable(render(&format!("{kind}.txt"))?),
                 readable(render(&format!("{kind}.html"))?),
             ))
-            .map_err(|e| e.to_string())
+            .map_err(|e| MailError::Message(e.to_string()))
     }
 
     /// Sends one message; the error is what the invitation shows as its last error.
-    pub async fn send(&self, mail: &OutgoingMail) -> Result<(), String> {
+    pub async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
         let message = self.render(mail)?;
         match &self.transport {
-            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
+                if e.is_permanent() {
+                    MailError::Refused(e.to_string())
+                } else {
+                    MailError::Transient(e.to_string())
+                }
+            }),
             Transport::Folder(t) => {
                 tokio::fs::create_dir_all(&self.config.folder)
                     .await
-                    .map_err(|e| format!("creating {}: {e}", self.config.folder.display()))?;
-                let id = t.send(message).await.map_err(|e| e.to_string())?;
+                    .map_err(|e| {
+                        MailError::Transient(format!(
+                            "creating {}: {e}",
+                            self.config.folder.display()
+                        ))
+                    })?;
+                let id = t
+                    .send(message)
+                    .await
+                    .map_err(|e| MailError::Transient(e.to_string()))?;
                 // The file holds the link; the log says only where it is.
                 tracing::info!(
                     to = %mail.to, about = ?mail.subject,

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use guestlist_app::domain::{Error, SettingError};
 use guestlist_app::store::Store;
 use guestlist_app::{App, AppConfig};
 use guestlist_mail::{MailConfig, Mailer};
@@ -26,29 +27,47 @@ pub enum Database {
 impl Database {
     /// The engine a URL names: `postgres://…` or `sqlite://FILE`, with default
     /// settings (adjust them on the returned value).
-    pub fn from_url(url: &str) -> Result<Database, String> {
+    pub fn from_url(url: &str) -> Result<Database, SettingError> {
         if guestlist_store_postgres::is_postgres_url(url) {
             return Ok(Database::Postgres(PgOptions::new(url)));
         }
-        let path = guestlist_store_sqlite::path_from_url(url).map_err(|e| e.to_string())?;
+        let path = guestlist_store_sqlite::path_from_url(url)
+            .map_err(|e| SettingError::new("database_url", e.to_string()))?;
         Ok(Database::Sqlite(SqliteOptions::new(path)))
     }
 
     /// Opens the store and applies pending migrations.
-    pub async fn open(&self) -> Result<Arc<dyn Store>, String> {
+    pub async fn open(&self) -> Result<Arc<dyn Store>, StartupError> {
         Ok(match self {
             Database::Postgres(opts) => Arc::new(
                 PgStore::open(opts.clone())
                     .await
-                    .map_err(|e| format!("{e}: {e:?}"))?,
+                    .map_err(StartupError::Database)?,
             ),
             Database::Sqlite(opts) => Arc::new(
                 SqliteStore::open(opts.clone())
                     .await
-                    .map_err(|e| format!("{e}: {e:?}"))?,
+                    .map_err(StartupError::Database)?,
             ),
         })
     }
+}
+
+/// Why the service did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is refused: which, and why.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    /// The database could not be opened or migrated.
+    #[error("the database: {0}")]
+    Database(Error),
+    /// The application could not be made ready (an API key it was to ensure, say).
+    #[error(transparent)]
+    App(#[from] Error),
+    /// The listener failed while serving.
+    #[error("serving: {0}")]
+    Serving(String),
 }
 
 /// Everything [`Application::build`] needs.
@@ -73,7 +92,7 @@ pub struct Application {
 
 impl Application {
     /// Opens the store (migrating it), builds the application and starts its workers.
-    pub async fn build(settings: Settings) -> Result<Application, String> {
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         let mailer = Mailer::new(settings.mail.clone())?;
         let store = settings.database.open().await?;
         match Self::assemble(store.clone(), settings, mailer).await {
@@ -89,12 +108,10 @@ impl Application {
         store: Arc<dyn Store>,
         settings: Settings,
         mailer: Mailer,
-    ) -> Result<Application, String> {
-        let app = App::new(store.clone(), settings.app).map_err(|e| e.to_string())?;
+    ) -> Result<Application, StartupError> {
+        let app = App::new(store.clone(), settings.app)?;
         if let Some((name, key, platform_admin)) = &settings.api_key {
-            app.ensure_api_key(name, key, *platform_admin)
-                .await
-                .map_err(|e| e.to_string())?;
+            app.ensure_api_key(name, key, *platform_admin).await?;
         }
         match &settings.mail.smtp_url {
             Some(url) => {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method, header};
+use guestlist_app::domain::SettingError;
 use serde::{Deserialize, Serialize};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -43,32 +44,39 @@ const METHODS: [Method; 6] = [
 impl CorsConfig {
     /// Refuses a configuration browsers would misread or that would open the API to
     /// every site with the user's credentials.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SettingError> {
         let wildcard = self.allowed_origins.iter().any(|o| o == "*");
         if wildcard && self.allowed_origins.len() > 1 {
-            return Err("cors.allowed_origins: \"*\" stands alone".into());
+            return Err(SettingError::new(
+                "cors.allowed_origins",
+                "\"*\" stands alone",
+            ));
         }
         if wildcard && self.allow_credentials {
-            return Err(
-                "cors.allow_credentials cannot be combined with allowed_origins = [\"*\"]: name the origins"
-                    .into(),
-            );
+            return Err(SettingError::new(
+                "cors.allow_credentials",
+                "cannot be combined with allowed_origins = [\"*\"]: name the origins",
+            ));
         }
         for o in self.allowed_origins.iter().filter(|o| *o != "*") {
             let rest = o
                 .strip_prefix("https://")
                 .or_else(|| o.strip_prefix("http://"))
                 .ok_or_else(|| {
-                    format!("cors.allowed_origins: {o:?} must start with https:// or http://")
+                    SettingError::new(
+                        "cors.allowed_origins",
+                        format!("{o:?} must start with https:// or http://"),
+                    )
                 })?;
             if rest.is_empty() || rest.contains('/') || HeaderValue::from_str(o).is_err() {
-                return Err(format!(
-                    "cors.allowed_origins: {o:?} must be an origin (scheme://host[:port]), without a path"
+                return Err(SettingError::new(
+                    "cors.allowed_origins",
+                    format!("{o:?} must be an origin (scheme://host[:port]), without a path"),
                 ));
             }
         }
         if self.max_age_secs > 86_400 {
-            return Err("cors.max_age_secs: at most 86400".into());
+            return Err(SettingError::new("cors.max_age_secs", "at most 86400"));
         }
         Ok(())
     }

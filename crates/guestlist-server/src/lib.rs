@@ -17,7 +17,7 @@ pub mod webhooks;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-pub use application::{Application, Database, Settings};
+pub use application::{Application, Database, Settings, StartupError};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::HeaderName;
@@ -27,7 +27,7 @@ use axum::routing::{get, post};
 pub use cors::CorsConfig;
 pub use error::{ApiError, status_of};
 use guestlist_app::App;
-use guestlist_app::domain::Error;
+use guestlist_app::domain::{Error, SettingError};
 pub use listen::{HEALTH_OVERFLOW, HttpLimits, fit_connections};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 pub use openapi::openapi_json;
@@ -131,7 +131,7 @@ pub struct AppState {
 
 impl AppState {
     /// Fails when the pages' templates folder has a template that does not parse.
-    pub fn new(app: App, options: ServerOptions) -> Result<Self, String> {
+    pub fn new(app: App, options: ServerOptions) -> Result<Self, SettingError> {
         let graphql = guestlist_graphql::schema(Some(app.clone()), options.introspection);
         let pages = Arc::new(pages::Pages::new(
             options.pages.clone(),
@@ -314,9 +314,9 @@ async fn track_metrics(req: Request, next: Next) -> Response {
 pub async fn serve_when_ready(
     listener: TcpListener,
     limits: HttpLimits,
-    starting: impl std::future::Future<Output = Result<Application, String>>,
+    starting: impl std::future::Future<Output = Result<Application, StartupError>>,
     shutdown: impl std::future::Future<Output = ()>,
-) -> Result<(), String> {
+) -> Result<(), StartupError> {
     use tower::ServiceExt;
     let ready: Arc<OnceLock<Router>> = Arc::new(OnceLock::new());
     let cell = ready.clone();
@@ -356,7 +356,9 @@ pub async fn serve_when_ready(
         _ = &mut shutdown => Ok(None),
     };
     let _ = stop_tx.send(());
-    let drained = server.await.map_err(|e| e.to_string());
+    let drained = server
+        .await
+        .map_err(|e| StartupError::Serving(e.to_string()));
     // Requests drained (or their grace is up): now the workers and the store.
     let outcome = match outcome {
         Ok(Some(application)) => {
@@ -366,7 +368,7 @@ pub async fn serve_when_ready(
         Ok(None) => Ok(()),
         Err(e) => Err(e),
     };
-    drained?.map_err(|e| e.to_string())?;
+    drained?.map_err(|e| StartupError::Serving(e.to_string()))?;
     outcome
 }
 

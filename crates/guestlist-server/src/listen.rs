@@ -31,7 +31,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::Request;
-use guestlist_app::domain::Error;
+use guestlist_app::domain::{Error, SettingError};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::{Deserialize, Serialize};
@@ -80,7 +80,7 @@ impl Default for HttpLimits {
 
 impl HttpLimits {
     /// Refuses values that would switch a protection off.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SettingError> {
         let positive = [
             (
                 "http.header_read_timeout_secs",
@@ -92,11 +92,11 @@ impl HttpLimits {
         ];
         for (name, v) in positive {
             if v == 0 {
-                return Err(format!("{name} must be at least 1"));
+                return Err(SettingError::new(name, "at least 1"));
             }
         }
         if self.shutdown_grace_secs > 300 {
-            return Err("http.shutdown_grace_secs is at most 300".into());
+            return Err(SettingError::new("http.shutdown_grace_secs", "at most 300"));
         }
         Ok(())
     }

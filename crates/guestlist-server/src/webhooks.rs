@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use guestlist_app::domain::{Error, SettingError};
 use guestlist_app::outbox::{self, DeliveryOutcome, Due, Failure, Handed, Made, Outbox};
 use guestlist_app::targets::{Cidr, GuardedResolver};
 use guestlist_app::{App, AttemptReport, Attempted, OutgoingWebhook, WebhookConfig};
@@ -60,20 +61,19 @@ impl Default for WebhookSettings {
 }
 
 impl WebhookSettings {
-    pub fn to_config(&self) -> Result<WebhookConfig, String> {
+    pub fn to_config(&self) -> Result<WebhookConfig, SettingError> {
         let mut schedule = Vec::with_capacity(self.retry_schedule_secs.len());
         for s in &self.retry_schedule_secs {
-            schedule.push(
-                Duration::try_from_secs_f64(*s)
-                    .map_err(|_| format!("webhooks.retry_schedule_secs: {s} is not a wait"))?,
-            );
+            schedule.push(Duration::try_from_secs_f64(*s).map_err(|_| {
+                SettingError::new("webhooks.retry_schedule_secs", format!("{s} is not a wait"))
+            })?);
         }
         let allow_targets = self
             .allow_targets
             .iter()
             .map(|t| {
                 t.parse::<Cidr>()
-                    .map_err(|e| format!("webhooks.allow_targets: {e}"))
+                    .map_err(|e| SettingError::new("webhooks.allow_targets", e.to_string()))
             })
             .collect::<Result<_, _>>()?;
         let config = WebhookConfig {
@@ -89,7 +89,12 @@ impl WebhookSettings {
             concurrency: self.concurrency,
             per_endpoint: self.per_endpoint,
         };
-        config.validate().map_err(|e| e.to_string())?;
+        config.validate().map_err(|e| match e {
+            Error::InvalidInput { field, message } => {
+                SettingError::new(format!("webhooks.{field}"), message)
+            }
+            other => SettingError::new("webhooks", other.to_string()),
+        })?;
         Ok(config)
     }
 }
@@ -316,7 +321,7 @@ impl Outbox for WebhookOutbox {
 }
 
 /// The client every attempt goes through.
-pub fn client(config: &WebhookConfig) -> Result<reqwest::Client, String> {
+pub fn client(config: &WebhookConfig) -> Result<reqwest::Client, SettingError> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -327,13 +332,13 @@ pub fn client(config: &WebhookConfig) -> Result<reqwest::Client, String> {
         }))
         .user_agent(concat!("Guestlist-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("building the webhook client: {e}"))
+        .map_err(|e| SettingError::new("webhooks", format!("building the webhook client: {e}")))
 }
 
 /// Starts the dispatcher and the sender: the dispatcher moves what the log gained
 /// into deliveries and wakes the sender; the sender keeps up to `concurrency`
 /// attempts in flight, `per_endpoint` to one endpoint.
-pub fn spawn(app: App) -> Result<Vec<JoinHandle<()>>, String> {
+pub fn spawn(app: App) -> Result<Vec<JoinHandle<()>>, SettingError> {
     let config = app.webhook_settings().clone();
     if !config.enabled {
         return Ok(vec![]);

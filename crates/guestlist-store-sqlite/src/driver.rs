@@ -180,28 +180,30 @@ impl SqlRow for Row {
             .find(|&i| self.columns[i] == column)
             .ok_or_else(|| db_error(DriverError::Decode(column.into(), "no such column".into())))?;
         self.next.set(i + 1);
-        decode(self.value(i), kind).map_err(|e| db_error(DriverError::Decode(column.into(), e)))
+        decode(self.value(i), kind, column).map_err(db_error)
     }
 }
 
-fn wrong(v: ValueRef<'_>, want: Kind) -> String {
-    format!("a {} where {want:?} was expected", v.data_type())
-}
-
-/// A stored value as a cell of `kind`.
-fn decode(v: ValueRef<'_>, kind: Kind) -> Result<Cell, String> {
+/// A stored value as a cell of `kind` (the value of `column`).
+fn decode(v: ValueRef<'_>, kind: Kind, column: &str) -> std::result::Result<Cell, DriverError> {
+    let refused = |why: String| DriverError::Decode(column.into(), why);
     Ok(match (kind, v) {
         (_, ValueRef::Null) => Cell::Null,
         (Kind::Int, ValueRef::Integer(i)) => Cell::Int(i),
         (Kind::Bool, ValueRef::Integer(i)) => Cell::Bool(i != 0),
         (Kind::Text, ValueRef::Text(t)) => {
-            Cell::Text(String::from_utf8(t.to_vec()).map_err(|e| e.to_string())?)
+            Cell::Text(String::from_utf8(t.to_vec()).map_err(|e| refused(e.to_string()))?)
         }
         (Kind::Bytes, ValueRef::Blob(b)) => Cell::Bytes(b.to_vec()),
         (Kind::Uuid, ValueRef::Blob(b)) => {
-            Cell::Uuid(Uuid::from_slice(b).map_err(|e| e.to_string())?)
+            Cell::Uuid(Uuid::from_slice(b).map_err(|e| refused(e.to_string()))?)
         }
-        (kind, v) => return Err(wrong(v, kind)),
+        (kind, v) => {
+            return Err(refused(format!(
+                "a {} where {kind:?} was expected",
+                v.data_type()
+            )));
+        }
     })
 }
 

@@ -1,6 +1,7 @@
 //! A small SMTP server on 127.0.0.1 for tests: it speaks enough of RFC 5321 for a
 //! real client (lettre) to deliver to it, keeps every message, and can be stopped and
-//! started again on the same port to play an outage.
+//! started again on the same port to play an outage. A recipient whose address starts
+//! with `refused` is refused for good (550), one with `busy` for now (451).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -181,8 +182,17 @@ async fn session(stream: TcpStream, state: Arc<State>) {
             to.clear();
             "250 OK\r\n"
         } else if upper.starts_with("RCPT TO:") {
-            to.push(command[8..].trim().trim_matches(['<', '>']).to_owned());
-            "250 OK\r\n"
+            // As a real server answers: a mailbox that does not exist is refused for
+            // good (5xx), one that is busy for now (4xx).
+            let rcpt = command[8..].trim().trim_matches(['<', '>']).to_owned();
+            if rcpt.starts_with("refused") {
+                "550 5.1.1 no such mailbox here\r\n"
+            } else if rcpt.starts_with("busy") {
+                "451 4.3.0 mailbox busy, try again later\r\n"
+            } else {
+                to.push(rcpt);
+                "250 OK\r\n"
+            }
         } else if upper == "DATA" {
             if !reply(&mut write, "354 end with <CRLF>.<CRLF>\r\n").await {
                 return;

@@ -289,7 +289,7 @@ fn init_tracing(format: &str) {
 
 /// The engine the URL names, with the configured settings.
 fn database(config: &Config) -> Result<Database, String> {
-    let mut db = Database::from_url(&config.database_url)?;
+    let mut db = Database::from_url(&config.database_url).map_err(|e| e.to_string())?;
     match &mut db {
         Database::Postgres(opts) => {
             opts.max_connections = config.postgres_max_connections;
@@ -323,7 +323,7 @@ async fn open_app(cfg: &ConfigArgs) -> Result<(App, Arc<dyn Store>), String> {
 }
 
 async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
-    database(config)?.open().await
+    database(config)?.open().await.map_err(|e| e.to_string())
 }
 
 fn app_config(config: &Config) -> Result<AppConfig, String> {
@@ -349,7 +349,7 @@ fn app_config(config: &Config) -> Result<AppConfig, String> {
             dev_sign_in: config.pages.dev_sign_in,
         },
         platform_admins: config.platform_admins.clone(),
-        webhooks: config.webhooks.to_config()?,
+        webhooks: config.webhooks.to_config().map_err(|e| e.to_string())?,
         scim: config.scim.clone(),
     })
 }
@@ -411,8 +411,8 @@ async fn serve(
             config.platform_admins.push("admin".into());
         }
     }
-    config.http.validate()?;
-    config.cors.validate()?;
+    config.http.validate().map_err(|e| e.to_string())?;
+    config.cors.validate().map_err(|e| e.to_string())?;
     config.http.max_connections = guestlist_server::fit_connections(config.http.max_connections);
     let started = std::time::Instant::now();
     // Listen first: while the database is not reachable yet, /healthz answers and
@@ -461,7 +461,7 @@ async fn serve(
     )
     .await;
     tracing::info!("stopped");
-    served
+    served.map_err(|e| e.to_string())
 }
 
 fn print_dev_banner(addr: std::net::SocketAddr, config: &Config, s: &DevSecrets) {

@@ -31,7 +31,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use guestlist_app::domain::{Actor, Error, ErrorCode};
+use guestlist_app::domain::{Actor, Error, ErrorCode, SettingError};
 use guestlist_app::{Caller, Secret};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
@@ -219,8 +219,11 @@ pub(crate) struct Pages {
     secure: bool,
 }
 
+/// The setting a refused template, asset or string names.
+const TEMPLATES_DIR: &str = "pages.templates_dir";
+
 impl Pages {
-    pub(crate) fn new(config: PagesConfig, public_url: &str) -> Result<Pages, String> {
+    pub(crate) fn new(config: PagesConfig, public_url: &str) -> Result<Pages, SettingError> {
         let dir = config.templates_dir.as_deref();
         let mut env = minijinja::Environment::new();
         env.set_auto_escape_callback(|name| {
@@ -235,12 +238,13 @@ impl Pages {
         env.add_filter("q", |s: String| encode(&s));
         for (name, builtin) in TEMPLATES {
             let text = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
-                Some(path) => std::fs::read_to_string(&path)
-                    .map_err(|e| format!("reading {}: {e}", path.display()))?,
+                Some(path) => std::fs::read_to_string(&path).map_err(|e| {
+                    SettingError::new(TEMPLATES_DIR, format!("reading {}: {e}", path.display()))
+                })?,
                 None => (*builtin).to_owned(),
             };
             env.add_template_owned(*name, text)
-                .map_err(|e| format!("template {name}: {e}"))?;
+                .map_err(|e| SettingError::new(TEMPLATES_DIR, format!("template {name}: {e}")))?;
         }
         let strings = strings(dir)?;
         let mut assets = BTreeMap::new();
@@ -249,9 +253,9 @@ impl Pages {
                 .map(|d| d.join("assets").join(name))
                 .filter(|p| p.is_file())
             {
-                Some(path) => {
-                    std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?
-                }
+                Some(path) => std::fs::read(&path).map_err(|e| {
+                    SettingError::new(TEMPLATES_DIR, format!("reading {}: {e}", path.display()))
+                })?,
                 None => bytes.to_vec(),
             };
             assets.insert((*name).to_owned(), (*kind, bytes));
@@ -259,12 +263,18 @@ impl Pages {
         if let Some(url) = &config.login_url
             && !url.contains("{return_to}")
         {
-            return Err("pages.login_url must contain {return_to}".into());
+            return Err(SettingError::new(
+                "pages.login_url",
+                "must contain {return_to}",
+            ));
         }
         if let Some(url) = &config.signup_url
             && !url.contains("{token}")
         {
-            return Err("pages.signup_url must contain {token}".into());
+            return Err(SettingError::new(
+                "pages.signup_url",
+                "must contain {token}",
+            ));
         }
         let public_url = public_url.trim_end_matches('/').to_owned();
         Ok(Pages {
@@ -343,20 +353,29 @@ impl Pages {
 
 /// The English catalogue, with `strings.toml` from the templates folder laid over it.
 /// A key the catalogue does not have is an error (a typo would otherwise go unseen).
-fn strings(dir: Option<&Path>) -> Result<toml::Table, String> {
-    let mut base: toml::Table =
-        toml::from_str(STRINGS_EN).map_err(|e| format!("the built-in strings: {e}"))?;
+fn strings(dir: Option<&Path>) -> Result<toml::Table, SettingError> {
+    let refused = |path: &Path, e: &dyn std::fmt::Display| {
+        SettingError::new(TEMPLATES_DIR, format!("in {}: {e}", path.display()))
+    };
+    let mut base: toml::Table = toml::from_str(STRINGS_EN).expect("the built-in strings parse");
     if let Some(path) = dir.map(|d| d.join("strings.toml")).filter(|p| p.is_file()) {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let over: toml::Table =
-            toml::from_str(&text).map_err(|e| format!("in {}: {e}", path.display()))?;
-        overlay(&mut base, over, "").map_err(|e| format!("in {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| refused(&path, &e))?;
+        let over: toml::Table = toml::from_str(&text).map_err(|e| refused(&path, &e))?;
+        overlay(&mut base, over, "").map_err(|e| refused(&path, &e))?;
     }
     Ok(base)
 }
 
-fn overlay(base: &mut toml::Table, over: toml::Table, at: &str) -> Result<(), String> {
+/// What a `strings.toml` may not say.
+#[derive(Debug, thiserror::Error)]
+enum OverlayError {
+    #[error("{0} must be a string")]
+    NotAString(String),
+    #[error("unknown string {0}")]
+    Unknown(String),
+}
+
+fn overlay(base: &mut toml::Table, over: toml::Table, at: &str) -> Result<(), OverlayError> {
     for (key, value) in over {
         let name = format!("{at}{key}");
         match (base.get_mut(&key), value) {
@@ -364,8 +383,8 @@ fn overlay(base: &mut toml::Table, over: toml::Table, at: &str) -> Result<(), St
                 overlay(b, o, &format!("{name}."))?
             }
             (Some(slot @ toml::Value::String(_)), v @ toml::Value::String(_)) => *slot = v,
-            (Some(_), _) => return Err(format!("{name} must be a string")),
-            (None, _) => return Err(format!("unknown string {name}")),
+            (Some(_), _) => return Err(OverlayError::NotAString(name)),
+            (None, _) => return Err(OverlayError::Unknown(name)),
         }
     }
     Ok(())

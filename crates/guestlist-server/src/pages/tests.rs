@@ -250,7 +250,10 @@ fn the_catalogue_covers_every_error_code_the_pages_explain_and_refuses_unknown_k
     )
     .unwrap();
     let err = strings(Some(dir.path())).unwrap_err();
-    assert!(err.contains("unknown string landing.join_typo"), "{err}");
+    assert!(
+        err.reason.contains("unknown string landing.join_typo"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -292,7 +295,7 @@ fn an_operator_template_replaces_the_built_in_one() {
         "http://x",
     );
     assert!(
-        broken.is_err_and(|e| e.contains("me.html")),
+        broken.is_err_and(|e| e.reason.contains("me.html")),
         "a broken template stops the start"
     );
 }

@@ -646,6 +646,31 @@ async fn mail_waits_out_an_smtp_outage_and_nothing_is_lost() {
 }
 
 #[tokio::test]
+async fn a_permanent_smtp_refusal_fails_the_message_at_once_and_a_temporary_one_is_retried() {
+    let mut setup = Setup::default();
+    setup.mail.max_attempts = 5;
+    let app = TestApp::spawn_setup(setup).await;
+    let admin = app.space_with_admin("acme/", "root").await;
+    let refused = invited(&admin, &to("acme/", "refused@example.com")).await;
+    let busy = invited(&admin, &to("acme/", "busy@example.com")).await;
+    let fine = invited(&admin, &to("acme/", "fine@example.com")).await;
+    // 550: failed on its first attempt, the server's reason shown.
+    let d = delivery_reaches(&admin, refused.id, api::DeliveryState::Failed).await;
+    assert_eq!(d.attempts, 1, "{d:?}");
+    let reason = d.last_error.unwrap();
+    assert!(
+        reason.contains("refused by the SMTP server") && reason.contains("no such mailbox"),
+        "{reason}"
+    );
+    // 451: tried again on the schedule until its last attempt.
+    let d = delivery_reaches(&admin, busy.id, api::DeliveryState::Failed).await;
+    assert_eq!(d.attempts, 5, "{d:?}");
+    assert!(d.last_error.unwrap().contains("try again later"));
+    // Neither held up the others.
+    delivery_reaches(&admin, fine.id, api::DeliveryState::Sent).await;
+}
+
+#[tokio::test]
 async fn a_message_is_marked_failed_after_its_last_attempt() {
     let mut setup = Setup::default();
     setup.mail.max_attempts = 2;
