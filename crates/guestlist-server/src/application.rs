@@ -9,9 +9,9 @@ use std::time::Duration;
 use guestlist_app::domain::{Error, SettingError};
 use guestlist_app::store::Store;
 use guestlist_app::{App, AppConfig};
-use guestlist_mail::{MailConfig, Mailer};
 use guestlist_store_postgres::{PgOptions, PgStore};
 use guestlist_store_sqlite::{SqliteOptions, SqliteStore};
+use guestlist_workers::{MailConfig, Mailer};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -132,11 +132,13 @@ impl Application {
             tokio::spawn(async move { app.prefetch_issuer_keys().await })
         };
         let mut workers = vec![
-            guestlist_mail::spawn_sender(app.clone(), mailer),
+            guestlist_workers::spawn_sender(app.clone(), mailer),
             spawn_housekeeping(app.clone(), state.metrics.clone()),
             prefetch,
         ];
-        workers.extend(crate::webhooks::spawn(app)?);
+        workers.extend(guestlist_workers::webhooks::spawn(app, |e| {
+            serde_json::to_value(crate::rest::events::event(e)).expect("an event serializes")
+        })?);
         Ok(Application {
             state,
             store,

@@ -12,7 +12,6 @@ mod openapi;
 mod pages;
 mod rest;
 mod scim;
-pub mod webhooks;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -28,12 +27,12 @@ pub use cors::CorsConfig;
 pub use error::{ApiError, status_of};
 use guestlist_app::App;
 use guestlist_app::domain::{Error, SettingError};
+pub use guestlist_workers::WebhookSettings;
 pub use listen::{HEALTH_OVERFLOW, HttpLimits, fit_connections};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 pub use openapi::openapi_json;
 pub use pages::PagesConfig;
 pub use rest::imports::{import_result, import_row};
-pub use webhooks::WebhookSettings;
 
 /// `[events]`: the live stream (`/api/v1/events/stream`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

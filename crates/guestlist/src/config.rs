@@ -65,7 +65,7 @@ pub struct Config {
     pub signup_url_template: String,
     /// How long a sign-up claim holds its seat unless the request says otherwise.
     pub signup_claim_ttl_secs: i64,
-    pub mail: guestlist_mail::MailConfig,
+    pub mail: guestlist_workers::MailConfig,
     /// `/metrics` answers only `Authorization: Bearer <this>` (unset: anyone who can
     /// reach it).
     pub metrics_token: Option<String>,
@@ -111,7 +111,7 @@ impl Default for Config {
             invitation_resend_interval_secs: 60,
             signup_url_template: "{public_url}/signup?invitation={token}".into(),
             signup_claim_ttl_secs: 15 * 60,
-            mail: guestlist_mail::MailConfig::default(),
+            mail: guestlist_workers::MailConfig::default(),
             metrics_token: None,
             http: guestlist_server::HttpLimits::default(),
             cors: guestlist_server::CorsConfig::default(),

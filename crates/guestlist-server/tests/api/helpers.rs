@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 
 use guestlist_app::{App, AppConfig, Claims, InvitationConfig, RateLimitConfig, Secret};
 use guestlist_client::{Client, ClientError, api};
-use guestlist_mail::MailConfig;
 use guestlist_server::{Application, Database, Settings};
 use guestlist_store_postgres::PgOptions;
 use guestlist_store_sqlite::SqliteOptions;
 use guestlist_testkit::smtp::SmtpSink;
+use guestlist_workers::MailConfig;
 use tokio::net::TcpListener;
 
 pub struct TestApp {

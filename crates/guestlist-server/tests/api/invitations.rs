@@ -843,8 +843,8 @@ async fn several_senders_deliver_each_message_once() {
     let app = TestApp::spawn().await;
     // Two more senders on the same outbox, as other replicas would run.
     for _ in 0..2 {
-        let mailer = guestlist_mail::Mailer::new(app.mail.clone()).unwrap();
-        guestlist_mail::spawn_sender(app.app.clone(), mailer);
+        let mailer = guestlist_workers::Mailer::new(app.mail.clone()).unwrap();
+        guestlist_workers::spawn_sender(app.app.clone(), mailer);
     }
     let admin = app.space_with_admin("acme/", "root").await;
     let rows = (0..30)

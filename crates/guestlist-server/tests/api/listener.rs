@@ -168,7 +168,7 @@ async fn shutdown_drains_within_its_grace_despite_a_half_sent_request() {
             webhooks: Default::default(),
             scim: Default::default(),
         },
-        mail: guestlist_mail::MailConfig {
+        mail: guestlist_workers::MailConfig {
             folder: dir.path().join("mail"),
             ..Default::default()
         },

@@ -99,14 +99,22 @@ impl WebhookSettings {
     }
 }
 
+/// An event as the front doors show it (the feed's JSON), given by the server: the
+/// one wire form the feed, the stream and webhooks share.
+pub type WireEvent = fn(guestlist_app::store::EventRow) -> serde_json::Value;
+
 /// The body of a delivery: the Standard Webhooks envelope around the event as the
 /// feed shows it.
-pub fn payload(event: guestlist_app::store::EventRow) -> serde_json::Value {
-    let e = crate::rest::events::event(event);
+pub fn payload(event: guestlist_app::store::EventRow, wire: WireEvent) -> serde_json::Value {
+    let kind = event.kind.clone();
+    let timestamp = event
+        .created_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
     serde_json::json!({
-        "type": e.kind,
-        "timestamp": e.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        "data": e,
+        "type": kind,
+        "timestamp": timestamp,
+        "data": wire(event),
     })
 }
 
@@ -115,6 +123,7 @@ const RESPONSE_KEPT: usize = 512;
 
 struct WebhookOutbox {
     app: App,
+    wire: WireEvent,
     client: reqwest::Client,
     /// Checked again at each attempt: the resolver guards names, this guards an
     /// address written in the URL (the allow list may have changed since it was saved).
@@ -145,7 +154,7 @@ impl WebhookOutbox {
                 },
             );
         }
-        let body = payload(w.event.clone()).to_string();
+        let body = payload(w.event.clone(), self.wire).to_string();
         let msg_id = w.event.id.to_string();
         let ts = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut signatures = Vec::with_capacity(w.secrets.len());
@@ -338,7 +347,7 @@ pub fn client(config: &WebhookConfig) -> Result<reqwest::Client, SettingError> {
 /// Starts the dispatcher and the sender: the dispatcher moves what the log gained
 /// into deliveries and wakes the sender; the sender keeps up to `concurrency`
 /// attempts in flight, `per_endpoint` to one endpoint.
-pub fn spawn(app: App) -> Result<Vec<JoinHandle<()>>, SettingError> {
+pub fn spawn(app: App, wire: WireEvent) -> Result<Vec<JoinHandle<()>>, SettingError> {
     let config = app.webhook_settings().clone();
     if !config.enabled {
         return Ok(vec![]);
@@ -352,6 +361,7 @@ pub fn spawn(app: App) -> Result<Vec<JoinHandle<()>>, SettingError> {
     let sender = outbox::spawn_worker(
         WebhookOutbox {
             app: app.clone(),
+            wire,
             client,
             rule: config.rule(),
         },
