@@ -68,8 +68,9 @@ fi
 say "unit tests, and the integration suite on SQLite"
 env -u GUESTLIST_TEST_POSTGRES_URL cargo test --workspace --locked
 
-say "the integration suite on PostgreSQL"
+say "the integration suite and the storage stories on PostgreSQL"
 cargo test --locked -p guestlist-server --test api
+cargo test --locked -p guestlist-store-tests --test stories
 
 say "replicas on one PostgreSQL, and moving from SQLite"
 cargo test --locked -p guestlist --test e2e -- --ignored

@@ -21,6 +21,5 @@ mod schema;
 mod scim;
 mod security;
 mod signup;
-mod story;
 mod users;
 mod webhooks;

@@ -1,39 +1,40 @@
-//! The storage contract, told as stories: each feature's primitive queries run
-//! directly against the engine under test (SQLite, or PostgreSQL when
-//! `GUESTLIST_TEST_POSTGRES_URL` is set), not through HTTP, so that moving SQL
-//! around (per engine, per feature) has a net under it. Each story uses the store the
-//! way the application does: one operation per transaction.
+//! The storage contract, told as stories: each feature's primitive queries run directly
+//! against the engine under test (SQLite, or PostgreSQL when
+//! `GUESTLIST_TEST_POSTGRES_URL` is set), with no application, HTTP server or SMTP
+//! sink, so that moving SQL around (per engine, per feature) has a net under it. Each
+//! story uses the store the way the application does: one operation per transaction.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use guestlist_app::domain::{
+use guestlist_domain::{
     JoinMode, MembershipSource, MembershipStatus, Permission, Permissions, RoleName, SpacePath,
     UserId,
 };
-use guestlist_app::store::{
+use guestlist_store::{
     EventQuery, Identities, IdentitySource, NewEvent, NewInvite, NewMembership, NewRole, NewSpace,
     Operation, SponsoredKind, Store, Tx, Visibility,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::helpers::TestApp;
+use guestlist_store_postgres::{PgOptions, PgStore};
+use guestlist_store_sqlite::{SqliteOptions, SqliteStore};
 
-type Fut<'a, T> = Pin<Box<dyn Future<Output = guestlist_app::Result<T>> + Send + 'a>>;
+type Fut<'a, T> = Pin<Box<dyn Future<Output = guestlist_store::Result<T>> + Send + 'a>>;
 
 /// One transaction's worth of a story.
 struct Step<F>(F);
 
-#[guestlist_app::store::__private::async_trait]
+#[guestlist_store::__private::async_trait]
 impl<T, F> Operation for Step<F>
 where
     T: Send + 'static,
     F: for<'a> Fn(&'a mut dyn Tx) -> Fut<'a, T> + Send + Sync + 'static,
 {
     type Output = T;
-    async fn run(&self, tx: &mut dyn Tx) -> guestlist_app::Result<T> {
+    async fn run(&self, tx: &mut dyn Tx) -> guestlist_store::Result<T> {
         (self.0)(tx).await
     }
 }
@@ -44,6 +45,28 @@ where
     F: for<'a> Fn(&'a mut dyn Tx) -> Fut<'a, T> + Send + Sync + 'static,
 {
     store.write(Step(f)).await.expect("the step commits")
+}
+
+/// A store of its own, migrated: on PostgreSQL (a fresh database) when
+/// `GUESTLIST_TEST_POSTGRES_URL` names a server, on SQLite in a temporary folder
+/// otherwise. The folder lives as long as the returned guard.
+async fn fresh_store() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store: Arc<dyn Store> = match guestlist_testkit::postgres_url() {
+        Some(admin_url) => {
+            let url = guestlist_testkit::fresh_database(&admin_url).await;
+            let mut opts = PgOptions::new(url);
+            opts.max_connections = 8;
+            opts.connect_retry_for = std::time::Duration::ZERO;
+            Arc::new(PgStore::open(opts).await.expect("PostgreSQL opens"))
+        }
+        None => Arc::new(
+            SqliteStore::open(SqliteOptions::new(dir.path().join("stories.db")))
+                .await
+                .expect("SQLite opens"),
+        ),
+    };
+    (store, dir)
 }
 
 fn now() -> OffsetDateTime {
@@ -112,8 +135,7 @@ fn invite(space: &NewSpace, role: &str, by: &str, max_uses: Option<u32>) -> NewI
 
 #[tokio::test]
 async fn spaces_a_path_is_unique_lineages_read_root_first_and_seats_stop_at_the_limit() {
-    let t = TestApp::spawn().await;
-    let store = t.app.store().clone();
+    let (store, _dir) = fresh_store().await;
     let (root, child) = (space("st/", None), space("st/eng/", Some(2)));
     let (r, c) = (root.clone(), child.clone());
     let inserted = write(&store, move |tx| {
@@ -163,8 +185,7 @@ async fn spaces_a_path_is_unique_lineages_read_root_first_and_seats_stop_at_the_
 
 #[tokio::test]
 async fn members_one_per_user_and_space_roles_change_and_removal_frees_the_row() {
-    let t = TestApp::spawn().await;
-    let store = t.app.store().clone();
+    let (store, _dir) = fresh_store().await;
     let s = space("mb/", None);
     let sid = s.id;
     let (first, second) = write(&store, move |tx| {
@@ -211,8 +232,7 @@ async fn members_one_per_user_and_space_roles_change_and_removal_frees_the_row()
 
 #[tokio::test]
 async fn invites_a_use_is_claimed_up_to_the_limit_and_never_after_a_revocation() {
-    let t = TestApp::spawn().await;
-    let store = t.app.store().clone();
+    let (store, _dir) = fresh_store().await;
     let s = space("iv/", None);
     let (limited, open) = (
         invite(&s, "member", "ann", Some(2)),
@@ -324,8 +344,7 @@ async fn invites_a_use_is_claimed_up_to_the_limit_and_never_after_a_revocation()
 
 #[tokio::test]
 async fn sponsorship_live_tickets_of_a_sponsor_and_those_a_role_definition_concerns() {
-    let t = TestApp::spawn().await;
-    let store = t.app.store().clone();
+    let (store, _dir) = fresh_store().await;
     let (root, child, other) = (
         space("sp/", None),
         space("sp/eng/", None),
@@ -396,8 +415,7 @@ async fn sponsorship_live_tickets_of_a_sponsor_and_those_a_role_definition_conce
 
 #[tokio::test]
 async fn events_come_back_newest_first_by_subtree_and_kind() {
-    let t = TestApp::spawn().await;
-    let store = t.app.store().clone();
+    let (store, _dir) = fresh_store().await;
     let (a, b) = (space("ev/", None), space("evx/", None));
     let (aid, bid) = (a.id, b.id);
     write(&store, move |tx| {
@@ -477,7 +495,7 @@ async fn events_come_back_newest_first_by_subtree_and_kind() {
         })
         .await
     };
-    let subjects = |rows: &Vec<guestlist_app::store::EventRow>| {
+    let subjects = |rows: &Vec<guestlist_store::EventRow>| {
         rows.iter()
             .filter(|e| e.kind.starts_with("story."))
             .map(|e| e.subject.clone().unwrap())
@@ -495,8 +513,7 @@ async fn events_come_back_newest_first_by_subtree_and_kind() {
 
 #[tokio::test]
 async fn users_a_lineage_comes_with_one_users_grants_and_identities_name_one_user() {
-    let t = TestApp::spawn().await;
-    let store = t.app.store().clone();
+    let (store, _dir) = fresh_store().await;
     let (root, child) = (space("us/", None), space("us/eng/", None));
     let (r, c) = (root.clone(), child.clone());
     write(&store, move |tx| {
@@ -554,7 +571,7 @@ async fn users_a_lineage_comes_with_one_users_grants_and_identities_name_one_use
 
     // An identity names one user: set by the host, taken over by a verified token,
     // and the host's list replaces only what the host said.
-    let email = |e: &str| guestlist_app::domain::Email::parse(e).unwrap();
+    let email = |e: &str| guestlist_domain::Email::parse(e).unwrap();
     let known = write(&store, move |tx| {
         let email = email;
         Box::pin(async move {
