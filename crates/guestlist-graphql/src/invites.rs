@@ -65,7 +65,8 @@ pub struct InviteLinksQuery;
 impl InviteLinksQuery {
     /// The invite links of the spaces the caller manages invites for, newest first.
     /// The filter can only narrow that set. Page forward with `first`/`after`, or
-    /// backward with `last`/`before`; `totalCount` counts every page.
+    /// backward with `last`/`before` (`last` alone is the last page: the oldest
+    /// links); `totalCount` counts every page.
     #[graphql(complexity = "first.or(last).unwrap_or(50).max(0) as usize * child_complexity")]
     async fn invite_links(
         &self,
@@ -85,6 +86,9 @@ impl InviteLinksQuery {
         let f = invite_filter(filter)?;
         let total = InviteLinksTotal { filter: f.clone() };
         let mut f = f;
+        // `last` alone pages from the end, as Relay has it; with `before`, the page
+        // just before that cursor.
+        f.from_end = last.is_some() && before.is_none();
         f.after = after;
         f.before = before;
         f.limit = first_arg(first.or(last));

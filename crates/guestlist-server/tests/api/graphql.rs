@@ -839,6 +839,44 @@ async fn invite_links_page_both_ways_count_and_nest_their_filters() {
     let both = page(&alice, json!({ "first": 2, "last": 2 })).await;
     assert_eq!(code(&both), "invalid_input", "{both}");
 
+    // `last` alone pages from the end (the oldest links), as Relay has it, and walking
+    // back with `before` to the start gives every link once, in order.
+    let tail = page(&alice, json!({ "last": 3 })).await;
+    assert_eq!(node_ids(&tail), newest_first[4..7], "{tail}");
+    assert_eq!(
+        tail["data"]["inviteLinks"]["pageInfo"]["hasNextPage"],
+        false
+    );
+    assert_eq!(
+        tail["data"]["inviteLinks"]["pageInfo"]["hasPreviousPage"],
+        true
+    );
+    let mut walked = node_ids(&tail);
+    let mut start = tail["data"]["inviteLinks"]["pageInfo"]["startCursor"].clone();
+    loop {
+        let p = page(&alice, json!({ "last": 3, "before": start })).await;
+        let mut ids = node_ids(&p);
+        ids.extend(walked);
+        walked = ids;
+        if p["data"]["inviteLinks"]["pageInfo"]["hasPreviousPage"] == false {
+            break;
+        }
+        start = p["data"]["inviteLinks"]["pageInfo"]["startCursor"].clone();
+    }
+    assert_eq!(walked, newest_first, "backward from the end");
+    // And forward from the start, the same.
+    let mut walked = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let p = page(&alice, json!({ "first": 3, "after": after })).await;
+        walked.extend(node_ids(&p));
+        if p["data"]["inviteLinks"]["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = p["data"]["inviteLinks"]["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(walked, newest_first, "forward from the start");
+
     // Nested: revoked, or alice's on acme/eng/.
     let f = json!({ "or": [
         { "revoked": { "eq": true } },

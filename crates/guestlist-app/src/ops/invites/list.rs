@@ -25,6 +25,9 @@ pub struct InviteFilter {
     pub after: Option<String>,
     /// …or the page just before this one (still shown newest first).
     pub before: Option<String>,
+    /// Without `before`: the last page, the oldest links (still shown newest first),
+    /// as Relay's `last` alone asks.
+    pub from_end: bool,
     pub limit: Option<u32>,
     /// Also read each listed link's funnel (the console).
     pub with_funnels: bool,
@@ -72,7 +75,7 @@ operation!(List => InvitePage, |self, tx| {
         Some(roots) => Visibility::Subtrees(roots),
     };
     let now = crate::now();
-    let backward = self.filter.before.is_some();
+    let backward = self.filter.before.is_some() || self.filter.from_end;
     if backward && self.filter.after.is_some() {
         return Err(Error::invalid("before", "page with after or with before, not both"));
     }
@@ -96,7 +99,12 @@ operation!(List => InvitePage, |self, tx| {
         let more = rows.len() > self.limit as usize;
         rows.truncate(self.limit as usize);
         rows.reverse();
-        let next = rows.last().map(|r| paging::encode(&key(r)));
+        // Before a cursor, the page after this one is the one the cursor came from;
+        // from the end, there is none.
+        let next = match self.filter.before {
+            Some(_) => rows.last().map(|r| paging::encode(&key(r))),
+            None => None,
+        };
         (rows, next, more)
     } else {
         let (rows, next) = paging::split(rows, self.limit, key);
