@@ -537,10 +537,20 @@ fn isolated(conn: &mut Connection, batch: &[Job], answers: &mut Vec<Answer>) -> 
 
 /// Parses `sqlite://path`, `sqlite:path` or a bare file path.
 pub fn path_from_url(url: &str) -> Result<PathBuf> {
-    let rest = url
+    let Some(rest) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
+    else {
+        // Only the scheme is repeated: the rest may hold a password.
+        let named = match url.split_once("://") {
+            Some((scheme, _)) => format!("the scheme {scheme:?} is not an engine this service has"),
+            None => "not a database URL".to_owned(),
+        };
+        return Err(Error::invalid(
+            "database_url",
+            format!("{named}: sqlite://FILE or postgres://USER@HOST/DATABASE"),
+        ));
+    };
     let rest = rest.split('?').next().unwrap_or(rest);
     if rest.is_empty() {
         return Err(Error::invalid("database_url", "an empty SQLite path"));
@@ -872,5 +882,10 @@ mod tests {
             PathBuf::from("/var/lib/g.db")
         );
         assert!(path_from_url("sqlite://").is_err());
+        // No silent file named after a typo, no other engine taken for a path.
+        for wrong in ["not a url", "guestlist.db", "mysql://u:secret@db/g"] {
+            let e = path_from_url(wrong).unwrap_err().to_string();
+            assert!(e.contains("database_url") && !e.contains("secret"), "{e}");
+        }
     }
 }

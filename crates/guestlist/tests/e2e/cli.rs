@@ -269,6 +269,37 @@ fn token_finds_the_dev_secrets_beside_the_database() {
     );
 }
 
+#[test]
+fn a_database_url_without_an_engine_is_refused_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, says) in [
+        ("not a url", "not a database URL"),
+        ("mysql://u:hunter2@db/guestlist", "\"mysql\""),
+    ] {
+        for command in [&["migrate"][..], &["serve", "--dev"][..]] {
+            let out = Command::new(BIN)
+                .args(command)
+                .args(["--database-url", url])
+                .current_dir(dir.path())
+                .env_remove("GUESTLIST_DATABASE_URL")
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "{command:?} {url}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains("database_url") && err.contains(says) && !err.contains("hunter2"),
+                "{command:?} {url}: {err}"
+            );
+        }
+    }
+    // No database was made in its name (only `--dev`'s own settings file).
+    let made: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(made, ["guestlist-dev.toml"]);
+}
+
 #[tokio::test]
 async fn an_api_key_revoked_from_the_cli_stops_at_once_and_takes_its_links_with_it() {
     let dir = tempfile::tempdir().unwrap();
