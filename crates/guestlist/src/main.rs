@@ -445,14 +445,17 @@ async fn serve(
             .map(|s| ("dev-admin".to_owned(), s.admin_api_key.clone(), true)),
     };
     tracing::info!(%addr, database = %config::redact_url(&config.database_url), "listening; opening the database");
+    // Announced only once the settings held and the database opened: a start that
+    // fails says why, and never that it is serving.
+    let banner = dev_secrets.as_ref().map(|s| dev_banner(addr, &config, s));
     let starting = async move {
         let built = Application::build(settings).await?;
         tracing::info!(%addr, engine = built.app().engine(), ready_ms = started.elapsed().as_millis() as u64, "guestlist is serving");
+        if let Some(banner) = banner {
+            println!("{banner}");
+        }
         Ok(built)
     };
-    if let Some(s) = &dev_secrets {
-        print_dev_banner(addr, &config, s);
-    }
     let served = guestlist_server::serve_when_ready(
         listener,
         config.http.clone(),
@@ -464,9 +467,9 @@ async fn serve(
     served.map_err(|e| e.to_string())
 }
 
-fn print_dev_banner(addr: std::net::SocketAddr, config: &Config, s: &DevSecrets) {
+fn dev_banner(addr: std::net::SocketAddr, config: &Config, s: &DevSecrets) -> String {
     let base = format!("http://{addr}");
-    println!(
+    format!(
         r#"
 Guestlist (dev) is serving on {base}, database {db}
 GraphiQL: {base}/graphql?token=<a user token or API key>
@@ -499,7 +502,7 @@ Invitation e-mail: {mail}
         db = config.database_url,
         file = DevSecrets::path(config).display(),
         key = s.admin_api_key,
-    );
+    )
 }
 
 fn print<T: serde::Serialize>(v: &T) -> Result<(), String> {

@@ -270,7 +270,7 @@ fn token_finds_the_dev_secrets_beside_the_database() {
 }
 
 #[test]
-fn a_database_url_without_an_engine_is_refused_naming_the_setting() {
+fn a_database_url_without_an_engine_is_refused_naming_the_setting_before_any_announcement() {
     let dir = tempfile::tempdir().unwrap();
     for (url, says) in [
         ("not a url", "not a database URL"),
@@ -289,6 +289,12 @@ fn a_database_url_without_an_engine_is_refused_naming_the_setting() {
             assert!(
                 err.contains("database_url") && err.contains(says) && !err.contains("hunter2"),
                 "{command:?} {url}: {err}"
+            );
+            // Refused before anything was announced.
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                !said.contains("is serving") && !said.contains("token"),
+                "{said}"
             );
         }
     }
