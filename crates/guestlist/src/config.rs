@@ -16,6 +16,8 @@ pub struct Config {
     /// `sqlite://guestlist.db` (the embedded default).
     pub database_url: String,
     /// Where users reach this service; the default invite link is built from it.
+    /// Left at its default: `http://` and the address `bind` listens on (required when
+    /// `bind` is an unspecified address).
     pub public_url: String,
     /// The link a created invite returns; `{code}` is replaced by the code and
     /// `{public_url}` by `public_url`. An app deep link works: `chatapp://invite/{code}`.
@@ -339,7 +341,9 @@ bind = "{bind}"
 # sqlite://FILE is the embedded default; postgres://user:pass@host/db for replicas
 # sharing one PostgreSQL (GUESTLIST_DATABASE_URL).
 database_url = "{db}"
-# Where users reach this service (GUESTLIST_PUBLIC_URL).
+# Where users reach this service (GUESTLIST_PUBLIC_URL). Left at this default, it
+# becomes http:// and the address `bind` listens on; required when `bind` is an
+# unspecified address (0.0.0.0, [::]).
 public_url = "{public}"
 # The link returned for a new invite: {{code}} and {{public_url}} are replaced.
 # An app deep link works too: "chatapp://invite/{{code}}" (GUESTLIST_INVITE_URL_TEMPLATE).

@@ -413,6 +413,19 @@ async fn serve(
     }
     config.http.validate().map_err(|e| e.to_string())?;
     config.cors.validate().map_err(|e| e.to_string())?;
+    let default_public_url = Config::default().public_url;
+    if !dev && config.public_url == default_public_url && config.bind.ip().is_unspecified() {
+        // Links and e-mail would point at 127.0.0.1, which is nobody's address but
+        // this machine's.
+        return Err(guestlist_app::domain::SettingError::new(
+            "public_url",
+            format!(
+                "set it to the address people reach this service at (`bind` is {}, so links cannot be derived from it)",
+                config.bind
+            ),
+        )
+        .to_string());
+    }
     config.http.max_connections = guestlist_server::fit_connections(config.http.max_connections);
     let started = std::time::Instant::now();
     // Listen first: while the database is not reachable yet, /healthz answers and
@@ -421,8 +434,8 @@ async fn serve(
         .await
         .map_err(|e| format!("binding {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    if dev && config.public_url == Config::default().public_url {
-        // Links and e-mail then point at where this dev server really listens.
+    if config.public_url == default_public_url {
+        // Unset: links and e-mail point at where this server really listens.
         config.public_url = format!("http://{addr}");
     }
     let settings = Settings {

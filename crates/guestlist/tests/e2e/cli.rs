@@ -306,6 +306,31 @@ fn a_database_url_without_an_engine_is_refused_naming_the_setting_before_any_ann
     assert_eq!(made, ["guestlist-dev.toml"]);
 }
 
+#[test]
+fn an_unspecified_bind_needs_a_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = guestlist_app::Secret::generate();
+    let db = format!("sqlite://{}", dir.path().join("g.db").display());
+    let config = guestlist_testkit::server::write_config(dir.path(), &db, &secret, "");
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--bind",
+            "0.0.0.0:0",
+        ])
+        .env_remove("GUESTLIST_PUBLIC_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("public_url") && err.contains("0.0.0.0"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn an_api_key_revoked_from_the_cli_stops_at_once_and_takes_its_links_with_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -353,6 +378,8 @@ async fn an_api_key_revoked_from_the_cli_stops_at_once_and_takes_its_links_with_
         })
         .await
         .unwrap();
+    // public_url left unset: links point at where the server listens (`--bind`).
+    assert!(link.link.starts_with(&format!("{url}/i/")), "{}", link.link);
 
     let listed = stdout(&run(&["api-key", "list", "--config", cfg]));
     assert!(listed.contains("backend\tplatform\tactive"), "{listed}");
