@@ -11,8 +11,11 @@ use sha2::{Digest, Sha256};
 
 #[derive(clap::Args)]
 pub struct BulkArgs {
+    /// The CSV file: a header naming any of email, username, user_id, role; one
+    /// invitee per row.
     #[arg(long)]
     pub csv: PathBuf,
+    /// The space to invite them to.
     #[arg(long)]
     pub space: String,
     /// The role of rows that name none (default member).

@@ -29,7 +29,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(
     name = "guestlist",
-    version,
+    version = concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (",
+        env!("GUESTLIST_COMMIT"),
+        ", ",
+        env!("GUESTLIST_PROFILE"),
+        ")"
+    ),
     about = "Invitations and membership for your applications"
 )]
 struct Cli {
@@ -69,13 +76,16 @@ enum Command {
     Token {
         #[command(flatten)]
         cfg: ConfigArgs,
+        /// The user id the token names (`sub`).
         #[arg(long)]
         sub: String,
+        /// An e-mail address the token carries (see --email-verified).
         #[arg(long)]
         email: Option<String>,
         /// Mark the e-mail as verified by the host application.
         #[arg(long)]
         email_verified: bool,
+        /// A username the token carries (`preferred_username`).
         #[arg(long)]
         username: Option<String>,
         /// Lifetime in seconds.
@@ -127,6 +137,7 @@ enum Command {
     Openapi,
     /// Print a schema: `guestlist schema graphql`.
     Schema {
+        /// Which schema: `graphql`.
         #[arg(value_parser = ["graphql"])]
         kind: String,
     },
@@ -136,6 +147,7 @@ enum Command {
     Config {
         #[command(flatten)]
         cfg: ConfigArgs,
+        /// `default`: the commented default file; `show`: the effective settings.
         #[arg(value_parser = ["default", "show"], default_value = "default")]
         which: String,
     },
@@ -168,6 +180,7 @@ enum ApiKeyCommand {
     Create {
         #[command(flatten)]
         cfg: ConfigArgs,
+        /// The key's name: how events (`key:<name>`) and `api-key revoke` know it.
         #[arg(long)]
         name: String,
         /// May create top-level spaces and provision members anywhere.
@@ -184,6 +197,7 @@ enum ApiKeyCommand {
     Revoke {
         #[command(flatten)]
         cfg: ConfigArgs,
+        /// The name of the key to revoke (`api-key list` shows them).
         #[arg(long)]
         name: String,
     },
@@ -198,7 +212,7 @@ enum ApiKeyCommand {
 struct Remote {
     /// The server's base URL (default: the `bind` address of the config file `serve`
     /// reads, ./guestlist.toml or --config; else http://127.0.0.1:7700).
-    #[arg(long, env = "GUESTLIST_URL", global = true)]
+    #[arg(long, env = "GUESTLIST_URL", global = true, hide_env_values = true)]
     url: Option<String>,
     /// A TOML config file (default: ./guestlist.toml when present).
     #[arg(long, global = true)]
@@ -212,17 +226,22 @@ struct Remote {
 enum InviteCommand {
     /// Create an invite link.
     Create {
+        /// The space the link lets people into (e.g. `acme/`).
         #[arg(long)]
         space: String,
+        /// The role it grants (default member).
         #[arg(long)]
         role: Option<String>,
+        /// How many people may join through it (default: no limit).
         #[arg(long)]
         max_uses: Option<u32>,
         /// Seconds until it expires.
         #[arg(long)]
         expires_in: Option<i64>,
+        /// A note for the managers who list it.
         #[arg(long)]
         description: Option<String>,
+        /// A redeemer may take a lesser role, or join a space below this one.
         #[arg(long)]
         allow_narrowing: bool,
         /// Redeeming asks a member manager to approve (a join request).
@@ -238,8 +257,10 @@ enum InviteCommand {
     },
     /// List invites you manage.
     List {
+        /// Only links on this space and below.
         #[arg(long)]
         space: Option<String>,
+        /// Only links in this state: active, exhausted, expired or revoked.
         #[arg(long)]
         state: Option<String>,
     },
@@ -248,6 +269,7 @@ enum InviteCommand {
     /// Join through a code.
     Join {
         code: String,
+        /// Join this space below the link's own (a link that allows narrowing).
         #[arg(long)]
         space: Option<String>,
     },
@@ -258,12 +280,16 @@ enum InviteCommand {
     Bulk(bulk::BulkArgs),
 }
 
-fn load(cfg: &ConfigArgs) -> Result<Config, String> {
+/// The config file `cfg` names, or ./guestlist.toml when present.
+fn config_file(cfg: &ConfigArgs) -> Option<PathBuf> {
     let default_file = PathBuf::from("guestlist.toml");
-    let file = cfg
-        .config
+    cfg.config
         .clone()
-        .or_else(|| default_file.exists().then_some(default_file));
+        .or_else(|| default_file.exists().then_some(default_file))
+}
+
+fn load(cfg: &ConfigArgs) -> Result<Config, String> {
+    let file = config_file(cfg);
     let mut config = Config::load(file.as_deref(), |k| std::env::var(k).ok())?;
     if let Some(url) = &cfg.database_url {
         config.database_url = url.clone();
@@ -749,6 +775,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Config { cfg, which } => {
             if which == "show" {
+                match config_file(&cfg) {
+                    Some(f) => println!("# read from {}, then the environment", f.display()),
+                    None => println!("# no config file: the defaults, then the environment"),
+                }
                 print!("{}", load(&cfg)?.redacted_toml()?);
             } else {
                 print!("{}", Config::commented_default());

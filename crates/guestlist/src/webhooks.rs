@@ -21,24 +21,25 @@ pub enum WebhookCommand {
         /// Only these kinds, comma-separated (docs/EVENTS.md). Left out: every kind.
         #[arg(long, value_delimiter = ',')]
         kinds: Vec<String>,
+        /// A note for the endpoint's managers.
         #[arg(long)]
         description: Option<String>,
     },
     /// The endpoints you manage.
     List,
     /// Send a `webhook.test` event to this endpoint alone.
-    Test {
-        id: Uuid,
-    },
+    Test { id: Uuid },
     /// The delivery log: each delivery with its attempts, newest first.
     Deliveries {
         id: Uuid,
+        /// How many deliveries (default 50).
         #[arg(long)]
         limit: Option<u32>,
     },
     /// Queue again every event the endpoint follows since a sequence number or time.
     Replay {
         id: Uuid,
+        /// Every event after this sequence number (the feed's `seq`).
         #[arg(long, conflicts_with = "since", required_unless_present = "since")]
         since_seq: Option<i64>,
         /// An RFC 3339 time, e.g. 2026-12-01T00:00:00Z.
@@ -46,24 +47,15 @@ pub enum WebhookCommand {
         since: Option<String>,
     },
     /// Send one delivery again now.
-    Redeliver {
-        id: Uuid,
-        delivery: Uuid,
-    },
+    Redeliver { id: Uuid, delivery: Uuid },
     /// A new signing secret (the old one keeps signing during the overlap).
-    RotateSecret {
-        id: Uuid,
-    },
+    RotateSecret { id: Uuid },
     /// Enable an endpoint again (after 410, or failing too long).
-    Enable {
-        id: Uuid,
-    },
-    Disable {
-        id: Uuid,
-    },
-    Delete {
-        id: Uuid,
-    },
+    Enable { id: Uuid },
+    /// Disable an endpoint: nothing is sent to it until it is enabled again.
+    Disable { id: Uuid },
+    /// Delete an endpoint; what it had queued is cancelled.
+    Delete { id: Uuid },
 }
 
 #[derive(Subcommand)]
@@ -71,6 +63,7 @@ pub enum EventsCommand {
     /// Follow the live stream: one event per line as JSON, resuming after a dropped
     /// connection with no gap. Ctrl-C stops.
     Tail {
+        /// Only events of this space and its subtree.
         #[arg(long)]
         space: Option<String>,
         /// Only these kinds, comma-separated.

@@ -307,6 +307,43 @@ fn a_database_url_without_an_engine_is_refused_naming_the_setting_before_any_ann
 }
 
 #[test]
+fn the_binary_says_what_it_is_and_which_file_it_read() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    let v = String::from_utf8_lossy(&out.stdout);
+    // `guestlist 0.1.0 (<commit>, debug|release)`.
+    let (_, stamp) = v.trim().split_once(" (").expect("a stamp");
+    let (commit, profile) = stamp.trim_end_matches(')').split_once(", ").unwrap();
+    assert!(
+        !commit.is_empty() && ["debug", "release"].contains(&profile),
+        "{v}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.toml");
+    std::fs::write(&file, "code_length = 12\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "show", "--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown
+            .lines()
+            .next()
+            .unwrap()
+            .contains(&*file.to_string_lossy()),
+        "{shown}"
+    );
+    let out = Command::new(BIN)
+        .args(["config", "show"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.starts_with("# no config file"), "{shown}");
+}
+
+#[test]
 fn an_unspecified_bind_needs_a_public_url() {
     let dir = tempfile::tempdir().unwrap();
     let secret = guestlist_app::Secret::generate();
