@@ -41,17 +41,22 @@ impl Database {
     /// Opens the store and applies pending migrations.
     pub async fn open(&self) -> Result<Arc<dyn Store>, StartupError> {
         Ok(match self {
-            Database::Postgres(opts) => Arc::new(
-                PgStore::open(opts.clone())
-                    .await
-                    .map_err(StartupError::Database)?,
-            ),
-            Database::Sqlite(opts) => Arc::new(
-                SqliteStore::open(opts.clone())
-                    .await
-                    .map_err(StartupError::Database)?,
-            ),
+            Database::Postgres(opts) => {
+                Arc::new(PgStore::open(opts.clone()).await.map_err(opening)?)
+            }
+            Database::Sqlite(opts) => {
+                Arc::new(SqliteStore::open(opts.clone()).await.map_err(opening)?)
+            }
         })
+    }
+}
+
+/// A store that would not open: a refused setting (the database or role missing)
+/// names it; anything else is the database's.
+fn opening(e: Error) -> StartupError {
+    match e {
+        Error::InvalidInput { field, message } => SettingError::new(field, message).into(),
+        other => StartupError::Database(other),
     }
 }
 

@@ -69,6 +69,22 @@ fn connect_options(opts: &PgOptions) -> Result<PgConnectOptions> {
         .log_statements(tracing::log::LevelFilter::Trace))
 }
 
+/// What a server that answered refused, in words: the database missing, the role
+/// missing or not allowed, the password wrong. `None` for anything that may pass
+/// (the server not up yet, the network).
+fn refusal(e: &sqlx::Error) -> Option<String> {
+    let db = e.as_database_error()?;
+    let said = db.message();
+    Some(match db.code()?.as_ref() {
+        "3D000" => format!(
+            "the database does not exist on that server ({said}): create it, or name another"
+        ),
+        "28P01" => format!("PostgreSQL refused the password ({said})"),
+        "28000" => format!("PostgreSQL refused the role ({said}): create it, or name another"),
+        _ => return None,
+    })
+}
+
 impl PgStore {
     /// Connects (retrying with backoff while the database is not up yet), runs pending
     /// migrations under PostgreSQL's advisory lock, and returns the pool.
@@ -91,12 +107,19 @@ impl PgStore {
                     let _ = sqlx::Connection::close(conn).await;
                     break;
                 }
-                Err(e) if tokio::time::Instant::now() < deadline => {
+                Err(e) => {
+                    // The server answered: waiting will not make the database or the
+                    // role exist, nor the password right. Said at once, in words.
+                    if let Some(why) = refusal(&e) {
+                        return Err(Error::invalid("database_url", why));
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(Error::Unavailable(format!("connecting to PostgreSQL: {e}")));
+                    }
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "PostgreSQL is not reachable yet");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
-                Err(e) => return Err(Error::Unavailable(format!("connecting to PostgreSQL: {e}"))),
             }
         }
         let pool = PgPoolOptions::new()

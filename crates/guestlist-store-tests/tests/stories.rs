@@ -603,3 +603,38 @@ async fn users_a_lineage_comes_with_one_users_grants_and_identities_name_one_use
     assert_eq!(shown(&known.0), ["ann2@example.com"]);
     assert_eq!(shown(&known.1), ["shared@example.com"]);
 }
+
+/// Opening PostgreSQL: a server that answers but has no such database or role is
+/// refused at once and in words (naming `database_url`), not retried for the whole
+/// connect window as if it were still starting. PostgreSQL only.
+#[tokio::test]
+async fn a_missing_database_or_role_is_refused_at_once_in_words() {
+    let Some(admin_url) = guestlist_testkit::postgres_url() else {
+        return;
+    };
+    let (base, _) = admin_url.rsplit_once('/').expect("a database in the URL");
+    let no_database = format!("{base}/guestlist_nowhere");
+    let no_role = admin_url.replacen("postgres://postgres@", "postgres://nobody_here@", 1);
+    assert_ne!(
+        no_role, admin_url,
+        "the test server's URL names the postgres role"
+    );
+    for (url, says) in [(no_database, "does not exist"), (no_role, "role")] {
+        let mut opts = PgOptions::new(url.clone());
+        opts.connect_retry_for = std::time::Duration::from_secs(60);
+        let started = std::time::Instant::now();
+        let refused = match PgStore::open(opts).await {
+            Ok(_) => panic!("{url} opened"),
+            Err(e) => e,
+        };
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{url}: retried"
+        );
+        let text = refused.to_string();
+        assert!(
+            text.contains("database_url") && text.contains(says),
+            "{url}: {text}"
+        );
+    }
+}
