@@ -51,16 +51,7 @@ impl App {
     /// skeleton hashed).
     pub(super) fn new_code(&self, given: Option<(&InviteCode, bool)>) -> NewCode {
         match given {
-            None => {
-                let (id, code_hash) = self.codes().mint();
-                NewCode {
-                    id,
-                    code_hash,
-                    code_sealed: None,
-                    code_skeleton: None,
-                    code_digests: Vec::new(),
-                }
-            }
+            None => self.codes().generated(),
             Some((code, chosen)) => {
                 let id = Uuid::now_v7();
                 NewCode {
@@ -142,6 +133,18 @@ impl Codes {
     pub(super) fn mint(&self) -> (Uuid, Vec<u8>) {
         let id = Uuid::now_v7();
         (id, self.keys.hash_code(&self.code(id)))
+    }
+
+    /// A new link's generated code: nothing kept of it but its hash.
+    pub(super) fn generated(&self) -> NewCode {
+        let (id, code_hash) = self.mint();
+        NewCode {
+            id,
+            code_hash,
+            code_sealed: None,
+            code_skeleton: None,
+            code_digests: Vec::new(),
+        }
     }
 }
 

@@ -72,16 +72,7 @@ pub(super) async fn insert_new(tx: &mut dyn Tx, c: &Create, scope: &Scope) -> Re
     for attempt in 0..CODE_ATTEMPTS {
         let code = match (attempt, &c.codes) {
             (0, _) => c.first.clone(),
-            (_, Some(codes)) => {
-                let (id, code_hash) = codes.mint();
-                NewCode {
-                    id,
-                    code_hash,
-                    code_sealed: None,
-                    code_skeleton: None,
-                    code_digests: Vec::new(),
-                }
-            }
+            (_, Some(codes)) => codes.generated(),
             (_, None) => {
                 return Err(Error::AlreadyExists(
                     "code: this code is taken, or reads too like one that is".into(),
