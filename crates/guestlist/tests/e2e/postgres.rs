@@ -196,23 +196,43 @@ async fn three_replicas_on_one_postgres_keep_every_limit() {
     assert_eq!(joined_events(&alice, "acme/team/").await, 20);
 }
 
+/// Forwards every connection to `port` on 127.0.0.1 to `target`: PostgreSQL coming
+/// up at an address where nothing listened before.
+async fn forward(port: u16, target: String) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("the port is still free");
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL: scripts/test.sh runs it"]
 async fn a_replica_started_before_its_database_comes_up_when_it_is_reachable() {
+    guestlist_app::install_tls_provider();
     let admin_url =
         guestlist_testkit::postgres_url().expect("GUESTLIST_TEST_POSTGRES_URL names a server");
-    let name = guestlist_testkit::database_name();
+    let url = guestlist_testkit::fresh_database(&admin_url).await;
+    // The replica is told an address where no server listens yet.
+    let (scheme_user, rest) = url.split_once('@').expect("user@host in the URL");
+    let (host_port, path) = rest.split_once('/').expect("a database in the URL");
+    let port = free_port();
+    let later = format!("{scheme_user}@127.0.0.1:{port}/{path}");
     let dir = tempfile::tempdir().unwrap();
     let secret = Secret::generate();
-    let config = write_config(
-        &dir,
-        &guestlist_testkit::with_database(&admin_url, &name),
-        &secret,
-    );
+    let config = write_config(&dir, &later, &secret);
     let log = dir.path().join("r.log");
     let mut replica = start(&config, &log);
 
-    // Alive but not ready while the database does not exist.
+    // Alive but not ready while the server cannot be reached.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(
         replica.child.try_wait().unwrap().is_none(),
@@ -242,8 +262,38 @@ async fn a_replica_started_before_its_database_comes_up_when_it_is_reachable() {
         "{logged}"
     );
 
-    guestlist_testkit::create_database(&admin_url, &name).await;
+    // The server comes up there: the replica becomes ready.
+    forward(port, host_port.to_owned()).await;
     wait_ready(&replica.url, Duration::from_secs(20)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs it"]
+async fn a_replica_whose_database_does_not_exist_stops_at_once_saying_so() {
+    let admin_url =
+        guestlist_testkit::postgres_url().expect("GUESTLIST_TEST_POSTGRES_URL names a server");
+    let missing = guestlist_testkit::with_database(&admin_url, &guestlist_testkit::database_name());
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&dir, &missing, &Secret::generate());
+    let log = dir.path().join("r.log");
+    let mut replica = start(&config, &log);
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = replica.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still waiting for a database that does not exist"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(!status.success());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("database_url") && logged.contains("does not exist"),
+        "{logged}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
