@@ -324,4 +324,13 @@ impl SettingError {
             reason: reason.into(),
         }
     }
+
+    /// A refusal of a setting's value: the field an `invalid_input` names (a
+    /// validator's own setting path), or `setting` for anything else.
+    pub fn of(setting: &str, e: Error) -> SettingError {
+        match e {
+            Error::InvalidInput { field, message } => SettingError::new(field, message),
+            other => SettingError::new(setting, other.public_message()),
+        }
+    }
 }

@@ -31,10 +31,8 @@ impl Database {
         if guestlist_store_postgres::is_postgres_url(url) {
             return Ok(Database::Postgres(PgOptions::new(url)));
         }
-        let path = guestlist_store_sqlite::path_from_url(url).map_err(|e| match e {
-            Error::InvalidInput { field, message } => SettingError::new(field, message),
-            other => SettingError::new("database_url", other.public_message()),
-        })?;
+        let path = guestlist_store_sqlite::path_from_url(url)
+            .map_err(|e| SettingError::of("database_url", e))?;
         Ok(Database::Sqlite(SqliteOptions::new(path)))
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use guestlist_app::domain::{Error, SettingError};
+use guestlist_app::domain::SettingError;
 use guestlist_app::outbox::{self, DeliveryOutcome, Due, Failure, Handed, Made, Outbox};
 use guestlist_app::targets::{Cidr, GuardedResolver};
 use guestlist_app::{App, AttemptReport, Attempted, OutgoingWebhook, WebhookConfig};
@@ -89,12 +89,9 @@ impl WebhookSettings {
             concurrency: self.concurrency,
             per_endpoint: self.per_endpoint,
         };
-        config.validate().map_err(|e| match e {
-            Error::InvalidInput { field, message } => {
-                SettingError::new(format!("webhooks.{field}"), message)
-            }
-            other => SettingError::new("webhooks", other.to_string()),
-        })?;
+        config
+            .validate()
+            .map_err(|e| SettingError::of("webhooks", e))?;
         Ok(config)
     }
 }
@@ -424,4 +421,26 @@ pub fn spawn(app: App, wire: WireEvent) -> Result<Vec<JoinHandle<()>>, SettingEr
         }
     });
     Ok(vec![sender, dispatcher])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_setting_is_named_by_its_path_once() {
+        let settings = WebhookSettings {
+            timeout_secs: 0,
+            ..WebhookSettings::default()
+        };
+        let e = settings.to_config().unwrap_err();
+        assert_eq!(e.setting, "webhooks.timeout_secs", "{e}");
+        let settings = WebhookSettings {
+            allow_targets: vec!["10.0.0.0/33".into()],
+            ..WebhookSettings::default()
+        };
+        let e = settings.to_config().unwrap_err();
+        assert_eq!(e.setting, "webhooks.allow_targets", "{e}");
+        assert!(e.reason.contains("prefix length"), "{e}");
+    }
 }
