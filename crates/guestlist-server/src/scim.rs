@@ -1,6 +1,6 @@
 //! The SCIM 2.0 front door at `/scim/v2` (RFC 7644): discovery (ServiceProviderConfig,
 //! ResourceTypes, Schemas), and Users and Groups. Thin: it reads the request (a SCIM
-//! key, JSON, the query), calls one application function (`ops/scim.rs`) and renders
+//! key, JSON, the query), calls one application function (`ops/scim/`) and renders
 //! `application/scim+json`, with `ETag` and `Location`. Refusals are SCIM error bodies
 //! (`error::scim_response`).
 

@@ -1,7 +1,7 @@
 //! SCIM 2.0 (RFC 7643, RFC 7644) as pure rules: the schemas Guestlist serves
 //! (`schema.rs`), the filter language (`filter.rs`) and PATCH (`patch.rs`), over
 //! resources held as JSON objects with their attributes under their canonical names.
-//! The application layer (`ops/scim.rs`) stores and provisions; the front door
+//! The application layer (`ops/scim/`) stores and provisions; the front door
 //! (`guestlist-server/src/scim.rs`) only parses and renders.
 
 pub mod filter;
