@@ -1,9 +1,19 @@
-// The client against a live `guestlist serve --dev` (scripts/typescript.sh starts it
-// and passes its address, the platform key and user tokens).
+// The client as a user installs it: scripts/typescript.sh packs the package
+// (`npm pack`), installs the tarball into a fresh scratch project beside this file,
+// compiles it with `tsc --strict` (no skipLibCheck) and runs it against a live
+// `guestlist serve --dev`, passing its address, the platform key and user tokens.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { GuestlistError, guestlist } from "../src/index.js";
+import { type ErrorCode, type JoinOutcome, GuestlistError, guestlist } from "@guestlist/client";
+
+// The shipped types are real, not `any`: each line below fails to compile if they are.
+type IsAny<T> = 0 extends 1 & T ? true : false;
+const typed: [IsAny<JoinOutcome>, IsAny<ErrorCode>] = [false, false];
+// @ts-expect-error a code the contract does not list is not an ErrorCode
+const unknownCode: ErrorCode = "no_such_code";
+void typed;
+void unknownCode;
 
 const env = (name: string) => {
   const v = process.env[name];
@@ -58,4 +68,13 @@ test("may this user do this here?", async () => {
   const answer = await bob.check({ space: "ts/", permission: "write" });
   assert.equal(answer.allowed, true);
   assert.equal(answer.role, "member");
+});
+
+test("every operation is typed through raw", async () => {
+  const { data, error } = await platform.raw.GET("/api/v1/spaces/{space}/members", {
+    params: { path: { space: "ts/" } },
+  });
+  assert.equal(error, undefined);
+  const users = (data?.members ?? []).map((m) => m.user_id).sort();
+  assert.deepEqual(users, ["alice", "bob"]);
 });
