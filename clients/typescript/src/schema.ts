@@ -1972,10 +1972,6 @@ export interface components {
          * @example example.com
          */
         Domain: string;
-        /**
-         * @description An e-mail address: trimmed, ASCII letters compared case-insensitively.
-         * @example ada@example.com
-         */
         Email: string;
         /** @description Every error: `{"error": {"code", "message", "field"?}}`. */
         ErrorBody: {

@@ -10,13 +10,20 @@ use crate::{Actor, Error, UserId};
 
 /// An e-mail address, trimmed and ASCII-lower-cased: the one form stored and
 /// compared, so `Ada@Example.com ` and `ada@example.com` are the same person
-/// everywhere. Only ASCII letters fold: any other character is compared byte for
-/// byte, so no Unicode case mapping can make two addresses one (the KELVIN SIGN `K`
-/// is not `k`, `ǅ` is not `ǆ`, `İ` is not `i`); see [`identity_key`].
+/// everywhere. Addresses are ASCII (an internationalised domain in its `xn--` form):
+/// what any SMTP server accepts without the SMTPUTF8 extension, and no Unicode case
+/// mapping or normalisation can make two addresses one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Email(String);
 
 impl Email {
+    /// An address as a request gives it. Accepted when it is ASCII, a dot-atom
+    /// (RFC 5322: atoms of letters, digits and ``!#$%&'*+/=?^_`{|}~-`` joined by
+    /// single dots; at most 64 characters) at a domain of at least two labels (each
+    /// 1-63 letters, digits and those marks, starting and ending with a letter or
+    /// digit), **and** the mail sender's own parser (lettre's `Address`) accepts it
+    /// too: an address taken here is one the outbox can send, never one it retries
+    /// forever. [`crate::formats::email`] states the same rule as patterns.
     pub fn parse(input: &str) -> Result<Self, Error> {
         let bad = |why: &str| {
             Err(Error::invalid(
@@ -31,20 +38,42 @@ impl Email {
         let Some((local, domain)) = s.split_once('@') else {
             return bad("not an e-mail address");
         };
-        if local.is_empty() || local.chars().count() > 64 || !domain_ok(domain) {
-            return bad("not an e-mail address");
+        if !s.is_ascii() {
+            return bad(
+                "an e-mail address is ASCII (write an internationalised domain in its xn-- form)",
+            );
         }
-        if local.chars().any(not_in_address) {
-            return bad("an e-mail address has no spaces or <>()[],;:\\\"");
+        if !domain_ok(domain) {
+            return bad(
+                "not an e-mail address: the domain is labels of letters and digits joined by dots",
+            );
+        }
+        if local.len() > 64 || !local.split('.').all(atom) {
+            return bad(
+                "not an e-mail address: before the @ come at most 64 letters, digits and !#$%&'*+/=?^_`{|}~- in parts joined by single dots",
+            );
+        }
+        if lettre::Address::new(local, domain).is_err() {
+            return bad("the mail sender cannot send to this address");
         }
         Ok(Email(s))
+    }
+
+    /// An address read back from storage: it was checked by [`Email::parse`] when it
+    /// was written, perhaps under an older rule, and it is still the same person's.
+    pub fn stored(value: String) -> Self {
+        Email(value)
     }
 
     /// A mail domain (`example.com`), trimmed and ASCII-lower-cased, as the part after
     /// the `@` of an address.
     pub fn parse_domain(input: &str) -> Result<String, Error> {
         let d = identity_key(input);
-        if input.chars().count() > crate::formats::DOMAIN_MAX_LEN || !domain_ok(&d) {
+        if input.chars().count() > crate::formats::DOMAIN_MAX_LEN
+            || !d.is_ascii()
+            || !domain_ok(&d)
+            || lettre::Address::new("a", &d).is_err()
+        {
             return Err(Error::invalid(
                 "domain",
                 format!("not a mail domain: {:?}", input.trim()),
@@ -63,28 +92,35 @@ impl Email {
     }
 }
 
-/// What an address never holds: white space, controls, a second `@`, and the
-/// specials that need quoting.
-fn not_in_address(c: char) -> bool {
-    c.is_whitespace() || c.is_control() || "@<>()[],;:\\\"".contains(c)
+/// A character of an atom (RFC 5322 `atext`).
+fn atext(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c)
 }
 
-/// Labels joined by dots, at least two, not starting or ending with `.` or `-`.
+/// An atom: one or more [`atext`] characters.
+fn atom(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(atext)
+}
+
+/// At least two labels joined by single dots; a label is an [`atom`] of at most 63
+/// characters starting and ending with a letter or digit.
 fn domain_ok(domain: &str) -> bool {
-    domain.contains('.')
-        && !domain.starts_with(['.', '-'])
-        && !domain.ends_with(['.', '-'])
-        && !domain.contains("..")
-        && !domain.chars().any(not_in_address)
+    let label = |l: &str| {
+        atom(l)
+            && l.len() <= 63
+            && l.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && l.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    domain.contains('.') && domain.split('.').all(label)
 }
 
 /// The one normalisation of an identity (an e-mail address or a username) before it
 /// is stored or compared: surrounding whitespace trimmed, ASCII `A-Z` lower-cased,
 /// nothing else changed. Unicode case folding and compatibility forms are not
 /// identity: `to_lowercase` maps the KELVIN SIGN to `k` and `ǅ` to `ǆ`, which would
-/// let one person's address accept another's invitation. A non-ASCII address is
+/// let one person's name accept another's invitation. A non-ASCII username is
 /// therefore matched only in exactly the form it was invited in (NFC and NFD spell
-/// two different keys). Every binding (invitations, platform invitations, owner adds
+/// two different keys); an address is ASCII. Every binding (invitations, platform invitations, owner adds
 /// by e-mail, domain auto-approval, already-member detection) compares these keys,
 /// through [`Email`] and [`Username`].
 pub fn identity_key(input: &str) -> String {
@@ -339,10 +375,22 @@ mod tests {
             "a@b@c.com",
             "ada@.example.com",
             "<ada@example.com>",
+            // What the mail sender cannot send: a symbol, an emoji domain, dots out
+            // of place, a label past 63 characters.
+            "a\u{a9}b@example.com",
+            "ada@\u{1F600}.example.com",
+            ".ada@example.com",
+            "ada.@example.com",
+            "a..da@example.com",
+            "ada@-example.com",
+            "ada@example-.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+        assert!(Email::parse(&format!("ada@{}.com", "a".repeat(64))).is_err());
+        assert!(Email::parse(&format!("ada@{}.com", "a".repeat(63))).is_ok());
+        assert!(Email::parse("o'brien+tag@mail.example.org").is_ok());
     }
 
     #[test]
@@ -370,19 +418,33 @@ mod tests {
             ("\u{00E9}t\u{00E9}", "\u{00C9}T\u{00C9}"),
         ];
         for (invited, other) in others {
-            let to = addressee(&format!("{invited}@example.com"), invited);
-            let by_email = user("u1", Some(&format!("{other}@example.com")), true, None);
-            let by_name = user("u1", None, false, Some(other));
-            assert_eq!(
-                to.binding(&by_email),
-                Binding::Mismatch,
-                "{invited} / {other} by e-mail"
+            // A username matches only its own form; an address beyond ASCII is
+            // refused, so it binds nothing: the ASCII one it looks like is not it.
+            let to = addressee(
+                &format!(
+                    "{}@example.com",
+                    if invited.is_ascii() { invited } else { "x" }
+                ),
+                invited,
             );
+            let by_name = user("u1", None, false, Some(other));
             assert_eq!(
                 to.binding(&by_name),
                 Binding::Mismatch,
                 "{invited} / {other} by username"
             );
+            for form in [invited, other] {
+                let address = format!("{form}@example.com");
+                assert_eq!(Email::parse(&address).is_ok(), form.is_ascii(), "{address}");
+            }
+            if invited.is_ascii() {
+                let by_email = user("u1", Some(&format!("{other}@example.com")), true, None);
+                assert_eq!(
+                    to.binding(&by_email),
+                    Binding::Mismatch,
+                    "{invited} / {other} by e-mail"
+                );
+            }
         }
         // ASCII case and surrounding space still fold, in both parts of an address.
         let to = addressee("Kate@Example.COM", "Kate");
@@ -394,9 +456,10 @@ mod tests {
             to.binding(&user("u1", None, false, Some("KATE"))),
             Binding::Matches
         );
+        assert!(Email::parse("x@B\u{00DC}CHER.de").is_err());
         assert_eq!(
-            Email::parse("x@B\u{00DC}CHER.de").unwrap().as_str(),
-            "x@b\u{00DC}cher.de"
+            Email::parse("x@XN--BCHER-KVA.de").unwrap().as_str(),
+            "x@xn--bcher-kva.de"
         );
     }
 

@@ -53,8 +53,8 @@ pub(crate) fn push_addressee(qb: &mut QueryBuilder, prefix: &str, to: &domain::A
         .push(")");
 }
 
-pub(crate) fn email_of(s: String) -> Result<domain::Email> {
-    domain::Email::parse(&s).map_err(Error::internal)
+pub(crate) fn email_of(s: String) -> domain::Email {
+    domain::Email::stored(s)
 }
 
 /// ` AND <column> within root` when there is a root.

@@ -28,9 +28,7 @@ pub(crate) fn delivery(r: &impl SqlRow) -> Result<Option<Delivery>> {
 }
 
 pub(crate) fn invitation_row(r: &impl SqlRow) -> Result<InvitationRow> {
-    let email = get::<Option<String>>(r, "email")?
-        .map(|e| domain::Email::parse(&e).map_err(Error::internal))
-        .transpose()?;
+    let email = get::<Option<String>>(r, "email")?.map(domain::Email::stored);
     let username = get::<Option<String>>(r, "username")?
         .map(|u| domain::Username::parse(&u).map_err(Error::internal))
         .transpose()?;

@@ -17,9 +17,7 @@ pub(crate) fn join_request_row(r: &impl SqlRow) -> Result<JoinRequestRow> {
         space_id: get(r, "space_id")?,
         space_path: SpacePath::parse(&get::<String>(r, "space_path")?).map_err(Error::internal)?,
         user_id: UserId::parse(&get::<String>(r, "user_id")?).map_err(Error::internal)?,
-        email: get::<Option<String>>(r, "email")?
-            .map(email_of)
-            .transpose()?,
+        email: get::<Option<String>>(r, "email")?.map(email_of),
         username: get::<Option<String>>(r, "username")?
             .map(|u| domain::Username::parse(&u).map_err(Error::internal))
             .transpose()?,

@@ -28,9 +28,7 @@ pub(crate) fn gate_row(r: &impl SqlRow) -> Result<GateRow> {
 pub(crate) fn platform_invitation_row(r: &impl SqlRow) -> Result<PlatformInvitationRow> {
     Ok(PlatformInvitationRow {
         id: get(r, "id")?,
-        email: get::<Option<String>>(r, "email")?
-            .map(email_of)
-            .transpose()?,
+        email: get::<Option<String>>(r, "email")?.map(email_of),
         max_uses: u32_of(get(r, "max_uses")?)?,
         uses: u32_of(get(r, "uses")?)?,
         reserved: u32_of(get(r, "reserved")?)?,
@@ -49,7 +47,7 @@ pub(crate) fn platform_invitation_row(r: &impl SqlRow) -> Result<PlatformInvitat
 pub(crate) fn claim_row(r: &impl SqlRow) -> Result<ClaimRow> {
     Ok(ClaimRow {
         id: get(r, "id")?,
-        email: email_of(get(r, "email")?)?,
+        email: email_of(get(r, "email")?),
         invitation_id: get(r, "invitation_id")?,
         state: ClaimState::parse(&get::<String>(r, "state")?)?,
         expires_at: at(get(r, "expires_at")?)?,
@@ -63,7 +61,7 @@ pub(crate) fn claim_row(r: &impl SqlRow) -> Result<ClaimRow> {
 pub(crate) fn signup_row(r: &impl SqlRow) -> Result<SignupRow> {
     Ok(SignupRow {
         user_id: UserId::parse(&get::<String>(r, "user_id")?).map_err(Error::internal)?,
-        email: email_of(get(r, "email")?)?,
+        email: email_of(get(r, "email")?),
         invited_by: get(r, "invited_by")?,
         invitation_id: get(r, "invitation_id")?,
         created_at: at(get(r, "created_at")?)?,

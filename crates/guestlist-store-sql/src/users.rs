@@ -101,9 +101,7 @@ impl<E: Engine> UsersTx for SqlTx<'_, E> {
         for r in &rows {
             let value: String = get(r, "value")?;
             match get::<String>(r, "kind")?.as_str() {
-                "email" => out
-                    .emails
-                    .push(Email::parse(&value).map_err(Error::internal)?),
+                "email" => out.emails.push(Email::stored(value)),
                 _ => out
                     .usernames
                     .push(Username::parse(&value).map_err(Error::internal)?),

@@ -301,6 +301,10 @@ impl Mailer {
             Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
                 if e.is_permanent() {
                     MailError::Refused(e.to_string())
+                } else if e.is_client() {
+                    // What this client cannot do with this server (an address it
+                    // cannot put in an envelope): the same next time.
+                    MailError::Message(e.to_string())
                 } else {
                     MailError::Transient(e.to_string())
                 }

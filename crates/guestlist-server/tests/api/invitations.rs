@@ -670,6 +670,41 @@ async fn a_permanent_smtp_refusal_fails_the_message_at_once_and_a_temporary_one_
     delivery_reaches(&admin, fine.id, api::DeliveryState::Sent).await;
 }
 
+/// An address the mail sender cannot send to is refused when it is given, naming the
+/// field, and nothing is made: before, `a©b@example.com` and an emoji domain were
+/// taken with 201 and then retried by the outbox.
+#[tokio::test]
+async fn an_address_the_mailer_cannot_send_to_is_refused_when_given_and_nothing_is_made() {
+    let app = TestApp::spawn().await;
+    let admin = app.space_with_admin("acme/", "root").await;
+    for bad in [
+        "a\u{a9}b@example.com",
+        "ada@\u{1F600}.example.com",
+        "ada@b\u{fc}cher.de",
+        "a..da@example.com",
+        "ada.@example.com",
+        "ada@-example.com",
+    ] {
+        let e = admin
+            .create_invitation(&to("acme/", bad), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some("invalid_input"), "{bad}: {e:?}");
+        let guestlist_client::ClientError::Api { body, .. } = &e else {
+            unreachable!()
+        };
+        assert_eq!(body.error.field.as_deref(), Some("email"), "{bad}");
+    }
+    let listed = admin
+        .list_invitations(&InvitationQuery::default())
+        .await
+        .unwrap();
+    assert!(listed.invitations.is_empty(), "{listed:?}");
+    // The internationalised domain in its xn-- form is an address, and it is sent.
+    let ok = invited(&admin, &to("acme/", "ada@xn--bcher-kva.de")).await;
+    delivery_reaches(&admin, ok.id, api::DeliveryState::Sent).await;
+}
+
 #[tokio::test]
 async fn a_message_is_marked_failed_after_its_last_attempt() {
     let mut setup = Setup::default();
