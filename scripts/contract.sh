@@ -24,7 +24,10 @@ start_dev_server "$bin" "$dir" '[rate_limits]
 preview_per_minute_per_ip = 100000
 join_per_minute_per_ip = 100000
 per_minute_per_user = 100000
-signup_per_minute_per_ip = 100000'
+signup_per_minute_per_ip = 100000
+
+[events]
+lifetime_secs = 1'
 base=$GL_BASE
 GUESTLIST_ST_KEY=$GL_KEY
 export GUESTLIST_ST_KEY
@@ -38,3 +41,27 @@ cd "$dir"
 
 # Every event the run recorded, against its kind's schema in the served document.
 "$root/target/pyenv/bin/python" "$root/scripts/contract/events.py" "$base" "$GUESTLIST_ST_KEY"
+stop_dev_server
+
+# Every answer a rate limit gives is declared: a second, short run against a server
+# whose limits are one request a minute, checking only that each status is one the
+# operation documents (the first run lifts the limits to reach the API behind them).
+cd "$root"
+limited=$(mktemp -d)
+trap 'stop_dev_server; rm -rf "$dir" "$limited"' EXIT
+start_dev_server "$bin" "$limited" '[rate_limits]
+preview_per_minute_per_ip = 1
+join_per_minute_per_ip = 1
+per_minute_per_user = 1
+signup_per_minute_per_ip = 1
+
+[events]
+lifetime_secs = 1'
+GUESTLIST_ST_KEY=$GL_KEY
+while IFS='=' read -r name value; do export "$name=$value"; done \
+  < <(cd "$limited" && "$root/target/pyenv/bin/python" "$root/scripts/contract/seed.py" "$GL_BASE" "$GUESTLIST_ST_KEY" "$bin")
+cd "$limited"
+"$st" --config-file "$root/scripts/contract/schemathesis.toml" run "$GL_BASE/api/openapi.json" \
+  --checks status_code_conformance --phases examples,fuzzing \
+  --max-examples "${GUESTLIST_ST_LIMITED_EXAMPLES:-8}" --max-time 120 \
+  --seed "${GUESTLIST_ST_SEED:-20261202}" --no-color

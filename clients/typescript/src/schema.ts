@@ -1933,7 +1933,11 @@ export interface components {
          *     subtree's (you administer it); without, every event (platform administrators).
          */
         CreateWebhookRequest: {
-            /** @description An http(s) URL on a public address (see `[webhooks] allow_targets`). */
+            /**
+             * Format: uri
+             * @description An absolute http(s) URL on a public address (see `[webhooks] allow_targets`),
+             *     without credentials or a `#fragment`.
+             */
             url: string;
             description?: string | null;
             /** @description Only these event kinds (docs/EVENTS.md); left out, every kind. */
@@ -2685,6 +2689,18 @@ export interface components {
          * @example acme/eng/
          */
         SpacePath: string;
+        /**
+         * @description One event of the stream, as Server-Sent Events frame it (and as an SSE parser reads
+         *     it: the fields of a frame).
+         */
+        StreamedEvent: {
+            /** @description The event's sequence number. */
+            id: string;
+            /** @description The event's kind (`member.joined`, …). */
+            event: string;
+            /** @description The event, as JSON: an `Event`. */
+            data: string;
+        };
         TokenCheck: {
             valid: boolean;
             email?: string | null;
@@ -2724,6 +2740,10 @@ export interface components {
          *     to manage it); whoever enables an endpoint owns it from then on.
          */
         UpdateWebhookRequest: {
+            /**
+             * Format: uri
+             * @description As when it was registered: an absolute http(s) URL.
+             */
             url?: string | null;
             description?: string | null;
             /** @description `null`: every kind again. */
@@ -3145,13 +3165,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `id: <seq>`, `event: <kind>`, `data: <the event as JSON>` */
+            /** @description Server-Sent Events, each `id: <seq>`, `event: <kind>`, `data: <the event as JSON>`; the schema describes one event */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["StreamedEvent"];
                 };
             };
             /** @description `invalid_input` */
@@ -3845,6 +3865,17 @@ export interface operations {
             /** @description `payload_too_large` */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5987,6 +6018,17 @@ export interface operations {
             /** @description `payload_too_large` */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -12,8 +12,13 @@ use crate::present;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
-    /// An http(s) URL on a public address (see `[webhooks] allow_targets`).
-    #[schema(max_length = 2000)]
+    /// An absolute http(s) URL on a public address (see `[webhooks] allow_targets`),
+    /// without credentials or a `#fragment`.
+    #[schema(
+        max_length = 2000,
+        format = "uri",
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s]+(?:[/?][^#\s]*)?$"
+    )]
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 500)]
@@ -33,8 +38,13 @@ pub struct CreateWebhookRequest {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookRequest {
+    /// As when it was registered: an absolute http(s) URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 2000)]
+    #[schema(
+        max_length = 2000,
+        format = "uri",
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s]+(?:[/?][^#\s]*)?$"
+    )]
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 500)]

@@ -45,6 +45,11 @@ pub struct EventStreamConfig {
     /// Events a stream may hold for a slow reader; when they are all waiting and it
     /// takes none for 10 s, it is disconnected (and resumes with Last-Event-ID).
     pub stream_buffer: usize,
+    /// A stream is closed after this many seconds (0: it lasts while its client
+    /// reads), and its client resumes with Last-Event-ID, as `EventSource` does by
+    /// itself: so load balancers can move long-lived clients, and a run of a fuzzer
+    /// reads whole answers.
+    pub lifetime_secs: u64,
 }
 
 impl Default for EventStreamConfig {
@@ -53,6 +58,7 @@ impl Default for EventStreamConfig {
             poll_interval_ms: 250,
             heartbeat_secs: 15,
             stream_buffer: 1_000,
+            lifetime_secs: 0,
         }
     }
 }
@@ -60,6 +66,13 @@ impl Default for EventStreamConfig {
 impl EventStreamConfig {
     pub fn poll(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.poll_interval_ms.max(10))
+    }
+
+    /// When a stream opened now is closed, if ever.
+    pub fn closes_at(&self) -> Option<tokio::time::Instant> {
+        (self.lifetime_secs > 0).then(|| {
+            tokio::time::Instant::now() + std::time::Duration::from_secs(self.lifetime_secs)
+        })
     }
 }
 

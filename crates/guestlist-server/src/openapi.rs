@@ -240,10 +240,25 @@ fn operations(item: &PathItem) -> impl Iterator<Item = (Method, &Operation)> {
 /// - an owner's add names one account (by user id or by e-mail address);
 /// - only a link that requires approval auto-approves domains;
 /// - the gate: `open` has no cap, `capped` has one, `invite_only` may;
-/// - a webhook replay starts at a sequence number or at a time, not both.
+/// - a webhook replay starts at a sequence number or at a time, not both;
+/// - a mirrored or imported link carries its `code` or its `code_hash`, not both;
+/// - an import row, like every request object, has no field it does not declare
+///   (serde's `deny_unknown_fields` on an enum's variants is not carried over).
 fn cross_field_rules(doc: &mut serde_json::Value) {
     let present = |field: &str| json!({"required": [field], "properties": {field: {"not": {"type": "null"}}}});
+    let code_or_hash = json!({"not": {"allOf": [present("code"), present("code_hash")]}});
+    let schemas = &mut doc["components"]["schemas"];
+    for variant in schemas["ImportRow"]["oneOf"]
+        .as_array_mut()
+        .expect("ImportRow is a oneOf of its kinds")
+    {
+        variant["additionalProperties"] = json!(false);
+        if variant["properties"]["kind"]["enum"] == json!(["link"]) {
+            variant["not"] = code_or_hash["not"].clone();
+        }
+    }
     let rules = [
+        ("MirrorInviteRequest", code_or_hash.clone()),
         (
             "CreateInvitationRequest",
             json!({"anyOf": [present("email"), present("username"), present("user_id")]}),
@@ -275,7 +290,6 @@ fn cross_field_rules(doc: &mut serde_json::Value) {
             ]}),
         ),
     ];
-    let schemas = &mut doc["components"]["schemas"];
     for (name, rule) in rules {
         let schema = schemas
             .get_mut(name)
@@ -574,5 +588,60 @@ mod tests {
                 assert!(seen.contains(*target), "{target}");
             }
         }
+    }
+
+    /// Every object a request body holds, however deep (properties, items, the
+    /// variants of a oneOf), refuses fields it does not declare, as the server does:
+    /// a client or fuzzer reading the document learns that an unknown field is an
+    /// error.
+    #[test]
+    fn every_request_object_is_closed() {
+        let doc: serde_json::Value = serde_json::from_str(&super::openapi_json()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let mut todo: Vec<(String, &serde_json::Value)> = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for (ct, media) in op["requestBody"]["content"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                {
+                    todo.push((format!("{method} {path} {ct}"), &media["schema"]));
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut open = Vec::new();
+        while let Some((at, schema)) = todo.pop() {
+            if !schema.is_object() {
+                continue;
+            }
+            if let Some(r) = schema["$ref"].as_str() {
+                let name = r.rsplit('/').next().unwrap();
+                if seen.insert(name.to_owned()) {
+                    todo.push((name.to_owned(), &schemas[name]));
+                }
+                continue;
+            }
+            // An object's definition (a cross-field rule's subschema declares no type:
+            // it constrains the closed object it sits in).
+            if schema["type"] == "object" && schema["additionalProperties"] != false {
+                open.push(at.clone());
+            }
+            for (k, v) in schema["properties"].as_object().into_iter().flatten() {
+                todo.push((format!("{at}.{k}"), v));
+            }
+            todo.push((format!("{at}[]"), &schema["items"]));
+            for key in ["oneOf", "anyOf", "allOf"] {
+                for (i, v) in schema[key].as_array().into_iter().flatten().enumerate() {
+                    todo.push((format!("{at}.{key}[{i}]"), v));
+                }
+            }
+        }
+        assert!(
+            seen.contains("ImportRow"),
+            "the walk reaches nested schemas"
+        );
+        assert!(open.is_empty(), "open to unknown fields: {open:?}");
     }
 }

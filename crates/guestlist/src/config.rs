@@ -524,10 +524,12 @@ per_endpoint = {wper}
 [events]
 # The live stream (/api/v1/events/stream): how often it looks for new events, its
 # heartbeat, and how many events it holds for a slow reader (one that then takes none
-# for 10 s is disconnected, and resumes with Last-Event-ID).
+# for 10 s is disconnected, and resumes with Last-Event-ID). A stream is closed after
+# lifetime_secs (0: never), and its client resumes with Last-Event-ID.
 poll_interval_ms = {epoll}
 heartbeat_secs = {ehb}
 stream_buffer = {ebuf}
+lifetime_secs = {elife}
 
 [scim]
 # SCIM 2.0 at /scim/v2, for an identity provider holding a SCIM key
@@ -570,6 +572,7 @@ max_results = {scmax}
             epoll = d.events.poll_interval_ms,
             ehb = d.events.heartbeat_secs,
             ebuf = d.events.stream_buffer,
+            elife = d.events.lifetime_secs,
             pjoin = d.pages.after_join_url,
             plife = d.pages.session_lifetime_secs,
             hh = d.http.header_read_timeout_secs,

@@ -133,9 +133,10 @@ pub struct StreamParams {
 /// to resume with no gap. A comment line is sent as a heartbeat. A client that reads
 /// too slowly is disconnected once its buffer fills, and resumes.
 #[utoipa::path(get, path = "/api/v1/events/stream", tag = "events", params(StreamParams,
-        ("Last-Event-ID" = Option<i64>, Header, description = "the last sequence number received")),
-    responses((status = 200, content_type = "text/event-stream", body = String,
-        description = "`id: <seq>`, `event: <kind>`, `data: <the event as JSON>`"),
+        ("Last-Event-ID" = Option<i64>, Header, minimum = 0, description = "the last sequence number received")),
+    responses((status = 200, content_type = "text/event-stream", body = StreamedEvent,
+        description = "Server-Sent Events, each `id: <seq>`, `event: <kind>`, `data: <the event as JSON>`; \
+            the schema describes one event"),
         (status = 400, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn stream_events(
@@ -181,7 +182,14 @@ pub async fn stream_events(
         .to_owned();
     let opts = s.options.events.clone();
     let (tx, rx) = tokio::sync::mpsc::channel(opts.stream_buffer.max(1));
-    tokio::spawn(follow(s.app.clone(), credential, filter, tx, opts.poll()));
+    tokio::spawn(follow(
+        s.app.clone(),
+        credential,
+        filter,
+        tx,
+        opts.poll(),
+        opts.closes_at(),
+    ));
     let stream =
         futures::stream::unfold(
             rx,
@@ -191,21 +199,44 @@ pub async fn stream_events(
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(opts.heartbeat_secs.max(1)))))
 }
 
+/// One event of the stream, as Server-Sent Events frame it (and as an SSE parser reads
+/// it: the fields of a frame).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // described, never built: the frame is written by axum's `Sse`
+pub struct StreamedEvent {
+    /// The event's sequence number.
+    #[schema(pattern = "^[0-9]+$")]
+    id: String,
+    /// The event's kind (`member.joined`, …).
+    event: String,
+    /// The event, as JSON: an `Event`.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
+
 /// How long a stream whose buffer is full waits for its reader before dropping it.
 const STALLED: Duration = Duration::from_secs(10);
 
 /// Follows the log for one stream: reads what is final after its position, at every
 /// poll interval, into the stream's buffer, for whoever its credential names then.
 /// Ends when the client is gone, its buffer is full (it resumes with
-/// `Last-Event-ID`), or its credential ends (expired, revoked).
+/// `Last-Event-ID`), its credential ends (expired, revoked), or its lifetime does.
 async fn follow(
     app: App,
     credential: String,
     mut filter: FeedFilter,
     tx: tokio::sync::mpsc::Sender<SseEvent>,
     poll: Duration,
+    closes_at: Option<tokio::time::Instant>,
 ) {
     metrics::gauge!("guestlist_event_streams_open").increment(1.0);
+    let lifetime = async {
+        match closes_at {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(lifetime);
     'follow: loop {
         match app.stream_page(&credential, filter.clone()).await {
             Ok(page) => {
@@ -247,6 +278,7 @@ async fn follow(
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
             _ = tx.closed() => break,
+            _ = &mut lifetime => break,
         }
     }
     metrics::gauge!("guestlist_event_streams_open").decrement(1.0);

@@ -256,7 +256,8 @@ pub async fn accept(
 /// Decline with the token from the e-mail (the addressee only).
 #[utoipa::path(post, operation_id = "decline_invitation", path = "/api/v1/invitations/decline", tag = "invitations", request_body = api::TokenRequest,
     responses((status = 200, body = api::InvitationAnswer), (status = 403, body = api::ErrorBody),
-        (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody), (status = 410, body = api::ErrorBody)),
+        (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody), (status = 410, body = api::ErrorBody),
+        (status = 429, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn decline(
     State(s): State<AppState>,

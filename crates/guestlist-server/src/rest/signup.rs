@@ -259,7 +259,7 @@ pub async fn resend_invitation(
 /// claim not confirmed in time lapses and frees its seat.
 #[utoipa::path(post, path = "/api/v1/signup/claims", tag = "signup", request_body = api::ClaimRequest,
     responses((status = 201, body = api::Claim), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody),
-        (status = 409, body = api::ErrorBody), (status = 410, body = api::ErrorBody)),
+        (status = 409, body = api::ErrorBody), (status = 410, body = api::ErrorBody), (status = 429, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_claim(
     State(s): State<AppState>,

@@ -966,7 +966,22 @@ async fn a_legacy_link_mirrored_by_external_id_keeps_its_code_and_stays_consiste
         ),
         "already_exists"
     );
-    // What cannot change, or is malformed, is refused and changes nothing.
+    // What cannot change, or is malformed, is refused and changes nothing: uses
+    // past what any link may have (found by Schemathesis: it was taken).
+    assert_eq!(
+        field(
+            alice
+                .mirror_invite(
+                    "directive-17",
+                    &api::MirrorInviteRequest {
+                        uses: 1_000_001,
+                        ..moved.clone()
+                    }
+                )
+                .await
+        ),
+        "uses"
+    );
     assert_eq!(
         field(
             alice

@@ -892,6 +892,59 @@ async fn the_stream_resumes_from_last_event_id_with_exactly_the_rest() {
     assert_eq!(res.status(), 400);
 }
 
+/// With `[events] lifetime_secs`, a stream ends on its own after delivering what it
+/// had, and the client resumes from its last id with exactly the rest.
+#[tokio::test]
+async fn a_stream_with_a_lifetime_closes_and_its_client_resumes_with_the_rest() {
+    let mut setup = Setup::default();
+    setup.options.events.lifetime_secs = 1;
+    let app = TestApp::spawn_setup(setup).await;
+    let acme = app.space_with_admin("acme/", "alice").await;
+    for u in ["b1", "b2"] {
+        join(&app, &acme, "acme/", u).await;
+    }
+    let token = app.token("alice");
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let res = http
+        .get(app.url("/api/v1/events/stream?after=0"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The whole answer arrives: the body ends.
+    let body = tokio::time::timeout(Duration::from_secs(10), res.text())
+        .await
+        .expect("the stream closes at its lifetime")
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1), "not before it");
+    let ids: Vec<i64> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("id:"))
+        .map(|v| v.trim().parse().unwrap())
+        .collect();
+    let last = *ids.last().expect("the events it had");
+    assert!(body.contains("event: member.joined"), "{body}");
+    join(&app, &acme, "acme/", "b3").await;
+    let mut res = http
+        .get(app.url("/api/v1/events/stream"))
+        .bearer_auth(&token)
+        .header("last-event-id", last.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    while !rest
+        .iter()
+        .any(|e: &(i64, String, Value)| e.2["subject"] == "b3")
+    {
+        assert!(rest.len() < 10, "{rest:?}");
+        rest.extend(read_stream(&mut res, 1).await);
+    }
+    assert!(rest.iter().all(|e| e.0 > last), "{rest:?} after {last}");
+}
+
 #[tokio::test]
 async fn a_lapsed_invitation_is_told_once() {
     let app = TestApp::spawn().await;

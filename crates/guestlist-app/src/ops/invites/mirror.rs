@@ -239,6 +239,9 @@ impl App {
         let external_id = text("external_id", Some(external_id), 200)?
             .filter(|x| !x.contains('\n'))
             .ok_or_else(|| Error::invalid("external_id", "1 to 200 printable characters"))?;
+        if input.uses > super::MAX_USES {
+            return Err(Error::invalid("uses", format!("0 to {}", super::MAX_USES)));
+        }
         if let Some(max) = input.max_uses
             && input.uses > max
         {
