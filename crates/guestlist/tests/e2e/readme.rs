@@ -89,17 +89,17 @@ fn holds(shown: &Value, actual: &Value, at: &str) -> Result<(), String> {
     }
 }
 
-/// The script: the blocks with the README's server address and key replaced by this
-/// server's, and after each shown answer a line that keeps the last answer for the
+/// The script: the blocks with the README's ports and key replaced by this server's
+/// (and a free port for the receiver), and after each shown answer a line that keeps the last answer for the
 /// check. Returns the script and the answers it will keep, in order.
-fn script(blocks: &[String], base: &str, key: &str) -> (String, Vec<String>) {
+fn script(blocks: &[String], port: u16, key: &str) -> (String, Vec<String>) {
     let mut out = String::new();
     let mut expected = Vec::new();
     for block in blocks {
         let lines: Vec<&str> = block.lines().collect();
         let mut i = 0;
         while i < lines.len() {
-            let line = lines[i].replace("http://127.0.0.1:7700", base);
+            let line = lines[i].to_owned();
             if let Some(answer) = line.trim_start().strip_prefix("# → ") {
                 let mut text = answer.to_owned();
                 while let Some(next) = lines.get(i + 1).and_then(|l| l.strip_prefix("#    ")) {
@@ -110,9 +110,17 @@ fn script(blocks: &[String], base: &str, key: &str) -> (String, Vec<String>) {
                 expected.push(text);
             } else if line.starts_with("KEY=gl_") {
                 out.push_str(&format!("KEY={key}\n"));
+            } else if line.starts_with("PORT=") {
+                out.push_str(&format!("PORT={port}\n"));
+            } else if line.starts_with("HOOK_PORT=") {
+                out.push_str(&format!("HOOK_PORT={}\n", free_port()));
             } else if line.starts_with("G=") {
                 out.push_str("G=gl\n");
             } else {
+                assert!(
+                    line.starts_with('#') || !line.contains("7700") && !line.contains("9123"),
+                    "a port is written out in a command, not taken from $PORT or $HOOK_PORT: {line}"
+                );
                 out.push_str(&line);
                 out.push('\n');
             }
@@ -168,7 +176,7 @@ async fn the_readme_walkthrough_runs_as_written() {
         .expect("serve --dev prints a key")
         .to_owned();
 
-    let (body, expected) = script(&blocks, &base, &key);
+    let (body, expected) = script(&blocks, port, &key);
     std::fs::write(
         dir.path().join("walkthrough.sh"),
         format!("{PRELUDE}{body}"),
@@ -234,6 +242,28 @@ async fn the_readme_walkthrough_runs_as_written() {
         expected.len() >= 20,
         "the walkthrough shows its answers: {}",
         expected.len()
+    );
+    // It leaves nothing in the folder it is run from: what it writes goes to $W.
+    let server_and_harness = [
+        "guestlist.toml",
+        "serve.log",
+        "walkthrough.sh",
+        "answers",
+        ".last",
+        "guestlist.db",
+        "guestlist.db-wal",
+        "guestlist.db-shm",
+        "guestlist-dev.toml",
+        "guestlist-mail",
+    ];
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !server_and_harness.contains(&n.as_str()))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the walkthrough left files behind: {left:?}"
     );
 }
 
