@@ -120,9 +120,9 @@ fn domain_ok(domain: &str) -> bool {
 /// identity: `to_lowercase` maps the KELVIN SIGN to `k` and `ǅ` to `ǆ`, which would
 /// let one person's name accept another's invitation. A non-ASCII username is
 /// therefore matched only in exactly the form it was invited in (NFC and NFD spell
-/// two different keys); an address is ASCII. Every binding (invitations, platform invitations, owner adds
-/// by e-mail, domain auto-approval, already-member detection) compares these keys,
-/// through [`Email`] and [`Username`].
+/// two different keys); an address is ASCII. Every binding (invitations, platform
+/// invitations, owner adds by e-mail, domain auto-approval, already-member
+/// detection) compares these keys, through [`Email`] and [`Username`].
 pub fn identity_key(input: &str) -> String {
     input.trim().to_ascii_lowercase()
 }
@@ -375,8 +375,8 @@ mod tests {
             "a@b@c.com",
             "ada@.example.com",
             "<ada@example.com>",
-            // What the mail sender cannot send: a symbol, an emoji domain, dots out
-            // of place, a label past 63 characters.
+            // What the mail sender cannot send: a symbol, an emoji domain, dots or
+            // hyphens out of place.
             "a\u{a9}b@example.com",
             "ada@\u{1F600}.example.com",
             ".ada@example.com",
