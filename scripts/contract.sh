@@ -4,7 +4,9 @@
 # 127.0.0.1, seeded with data, using the served /api/openapi.json. Any failure fails
 # the run; the summary goes to the log. Bounded: GUESTLIST_ST_EXAMPLES cases per
 # operation and phase (default 30), GUESTLIST_ST_MAX_TIME seconds in all (default
-# 240), a fixed seed (GUESTLIST_ST_SEED) so a run can be replayed.
+# 240), a fixed seed (GUESTLIST_ST_SEED) so a run can be replayed. Then a second,
+# short run (GUESTLIST_ST_LIMITED_EXAMPLES cases, default 8; at most 120 s) against a
+# server limited to one request a minute checks that every 429 is declared.
 # Called by scripts/test.sh, after the binary is built and target/pyenv made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
