@@ -18,23 +18,31 @@ st=$root/target/pyenv/bin/st
 
 # shellcheck source=scripts/dev-server.sh
 . scripts/dev-server.sh
-dir=$(mktemp -d)
-trap 'stop_dev_server; rm -rf "$dir"' EXIT
-# One client address sends everything: limits high enough that the fuzzer meets the
-# API rather than 429s (which are declared and allowed all the same).
-start_dev_server "$bin" "$dir" '[rate_limits]
-preview_per_minute_per_ip = 100000
-join_per_minute_per_ip = 100000
-per_minute_per_user = 100000
-signup_per_minute_per_ip = 100000
+# A seeded `serve --dev` in DIR whose rate limits allow PER_MINUTE requests a minute
+# each; sets GL_BASE, GUESTLIST_ST_KEY and what seed.py prints.
+serve_seeded() {
+  local dir=$1 n=$2
+  start_dev_server "$bin" "$dir" "[rate_limits]
+preview_per_minute_per_ip = $n
+join_per_minute_per_ip = $n
+per_minute_per_user = $n
+signup_per_minute_per_ip = $n
 
 [events]
-lifetime_secs = 1'
+lifetime_secs = 1"
+  GUESTLIST_ST_KEY=$GL_KEY
+  export GUESTLIST_ST_KEY
+  while IFS='=' read -r name value; do export "$name=$value"; done \
+    < <(cd "$dir" && "$root/target/pyenv/bin/python" "$root/scripts/contract/seed.py" "$GL_BASE" "$GUESTLIST_ST_KEY" "$bin")
+}
+
+dir=$(mktemp -d)
+limited=$(mktemp -d)
+trap 'stop_dev_server; rm -rf "$dir" "$limited"' EXIT
+# One client address sends everything: limits high enough that the fuzzer meets the
+# API rather than 429s (which are declared and allowed all the same).
+serve_seeded "$dir" 100000
 base=$GL_BASE
-GUESTLIST_ST_KEY=$GL_KEY
-export GUESTLIST_ST_KEY
-while IFS='=' read -r name value; do export "$name=$value"; done \
-  < <(cd "$dir" && "$root/target/pyenv/bin/python" "$root/scripts/contract/seed.py" "$base" "$GUESTLIST_ST_KEY" "$bin")
 
 cd "$dir"
 "$st" --config-file "$root/scripts/contract/schemathesis.toml" run "$base/api/openapi.json" \
@@ -48,20 +56,7 @@ stop_dev_server
 # Every answer a rate limit gives is declared: a second, short run against a server
 # whose limits are one request a minute, checking only that each status is one the
 # operation documents (the first run lifts the limits to reach the API behind them).
-cd "$root"
-limited=$(mktemp -d)
-trap 'stop_dev_server; rm -rf "$dir" "$limited"' EXIT
-start_dev_server "$bin" "$limited" '[rate_limits]
-preview_per_minute_per_ip = 1
-join_per_minute_per_ip = 1
-per_minute_per_user = 1
-signup_per_minute_per_ip = 1
-
-[events]
-lifetime_secs = 1'
-GUESTLIST_ST_KEY=$GL_KEY
-while IFS='=' read -r name value; do export "$name=$value"; done \
-  < <(cd "$limited" && "$root/target/pyenv/bin/python" "$root/scripts/contract/seed.py" "$GL_BASE" "$GUESTLIST_ST_KEY" "$bin")
+serve_seeded "$limited" 1
 cd "$limited"
 "$st" --config-file "$root/scripts/contract/schemathesis.toml" run "$GL_BASE/api/openapi.json" \
   --checks status_code_conformance --phases examples,fuzzing \
